@@ -1,0 +1,123 @@
+/**
+ * The tensor IR: a graph of SSA values over a small set of primitive ops. A node is plain data
+ * `{id, op, shape, srcs, params}`; `params` is typed per op through {@link OpParams}, so rule
+ * tables keyed by {@link Op} are checked exhaustively by the compiler.
+ */
+import type { Span } from '../util/diagnostics.js';
+
+/** A dimension: a fixed size or a symbol (`B` is the batch, bound when a graph is specialised). */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+/** The symbolic batch dimension every model input starts with. */
+export const BATCH = 'B';
+
+/** How a parameter is initialised; fan sizes are fixed when the layer is lowered. */
+export type InitKind = 'zeros' | 'ones' | 'glorot_uniform' | 'glorot_normal' | 'he_normal' | 'he_uniform';
+export interface InitSpec {
+  readonly kind: InitKind;
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+/**
+ * What a graph input is: a batch of samples (`data`), the batch's targets (`target`), a trained
+ * parameter (`param`), or state carried between steps (optimizer slots, metric accumulators).
+ */
+export type InputRole = 'data' | 'target' | 'param' | 'state';
+
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'softplus'] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'eq'] as const;
+export const REDUCE_OPS = ['sum', 'reduce_max'] as const;
+
+export type UnaryOp = (typeof UNARY_OPS)[number];
+export type BinaryOp = (typeof BINARY_OPS)[number];
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+/** Per-op attributes. Adding an op here forces a shape rule, a reference and a VJP for it. */
+export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, never>> {
+  input: { readonly name: string; readonly role: InputRole; readonly shape: Shape; readonly init?: InitSpec };
+  /** A scalar constant (shape `[]`); broadcasts against anything. */
+  const: { readonly value: number };
+  /** The size of a dimension as a scalar, a constant once symbols are bound. */
+  dimsize: { readonly dim: Dim };
+  /** `op(a) @ op(b)` on rank-2 operands, where `op` transposes when the flag is set. */
+  matmul: { readonly transA: boolean; readonly transB: boolean };
+  sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
+  reduce_max: { readonly axes: readonly number[]; readonly keepDims: boolean };
+  reshape: { readonly shape: Shape };
+  /** NumPy-style broadcast to `shape` (size-1 or missing leading dims expand). */
+  broadcast: { readonly shape: Shape };
+  transpose: { readonly perm: readonly number[] };
+}
+
+export type Op = keyof OpParams;
+
+export const ELEMENTWISE_OPS: ReadonlySet<Op> = new Set<Op>([...UNARY_OPS, ...BINARY_OPS]);
+
+export function isUnary(op: Op): op is UnaryOp {
+  return (UNARY_OPS as readonly string[]).includes(op);
+}
+export function isBinary(op: Op): op is BinaryOp {
+  return (BINARY_OPS as readonly string[]).includes(op);
+}
+
+export interface Node<P extends Op = Op> {
+  readonly id: number;
+  readonly op: P;
+  readonly shape: Shape;
+  readonly srcs: readonly number[];
+  readonly params: OpParams[P];
+  /** The .nnx source this node was lowered from, for diagnostics and profiles. */
+  readonly span?: Span;
+  /** The layer path that produced it (`dense_1/kernel`), for readable dumps. */
+  readonly label?: string;
+}
+
+/**
+ * What a graph produces. `update` outputs give the next value of an input (a parameter, an
+ * optimizer slot, a metric accumulator); the runtime writes them back in place.
+ */
+export type OutputRole = 'prediction' | 'loss' | 'update';
+export interface GraphOutput {
+  readonly name: string;
+  readonly node: number;
+  readonly role: OutputRole;
+  /** For `update`: the input node whose value this replaces. */
+  readonly target?: number;
+}
+
+/** Nodes are in topological order: every src id is smaller than the node's own id. */
+export interface Graph {
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly GraphOutput[];
+}
+
+export function inputsOf(g: Graph, role?: InputRole): Node<'input'>[] {
+  return g.nodes.filter(
+    (n): n is Node<'input'> => n.op === 'input' && (role === undefined || (n as Node<'input'>).params.role === role),
+  );
+}
+
+/** Number of elements of a shape whose dims are all bound. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function shapeToString(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Binds symbolic dims to sizes; throws on an unbound symbol (a compiler bug, not a user error). */
+export function bindShape(shape: Shape, dims: Readonly<Record<string, number>>): number[] {
+  return shape.map((d) => {
+    if (typeof d === 'number') return d;
+    const v = dims[d];
+    if (v === undefined) throw new Error(`internal: dimension '${d}' is not bound`);
+    return v;
+  });
+}

@@ -1,0 +1,343 @@
+/**
+ * Every primitive op, defined once: its shape rule, its reference implementation (the oracle,
+ * in f64 or f32), its vector-Jacobian product written as IR ops, and for elementwise ops the
+ * WGSL expression codegen lowers it to. Adding an op to `OpParams` fails to compile until each
+ * table here has its entry.
+ */
+import type { GraphBuilder } from './builder.js';
+import {
+  type BinaryOp,
+  type Dim,
+  type Node,
+  type Op,
+  type OpParams,
+  type Shape,
+  type UnaryOp,
+  bindShape,
+  shapeToString,
+} from './graph.js';
+import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
+
+/** A shape rule returns the output shape, or a message saying what is wrong. */
+export type ShapeResult = Shape | { readonly error: string };
+export type ShapeRule<P extends Op> = (srcs: readonly Shape[], params: OpParams[P]) => ShapeResult;
+
+export interface EvalContext {
+  readonly dtype: DType;
+  readonly dims: Readonly<Record<string, number>>;
+}
+export type Reference<P extends Op> = (srcs: readonly Tensor[], node: Node<P>, ctx: EvalContext) => Tensor;
+
+/** Returns one cotangent node per source (null where the op has no gradient for it). */
+export type VjpRule<P extends Op> = (b: GraphBuilder, node: Node<P>, g: number) => (number | null)[];
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise ops: scalar function, WGSL expression and local derivative side by side.
+
+interface UnaryDef {
+  readonly f: (x: number) => number;
+  readonly wgsl: (x: string) => string;
+  /** d/dx as IR, given the input `x`, the output `y` and the cotangent `g`. */
+  readonly vjp: ((b: GraphBuilder, x: number, y: number, g: number) => number) | null;
+}
+
+const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+
+export const UNARY: { readonly [P in UnaryOp]: UnaryDef } = {
+  neg: { f: (x) => -x, wgsl: (x) => `(-${x})`, vjp: (b, _x, _y, g) => b.neg(g) },
+  exp: { f: Math.exp, wgsl: (x) => `exp(${x})`, vjp: (b, _x, y, g) => b.mul(g, y) },
+  log: { f: Math.log, wgsl: (x) => `log(${x})`, vjp: (b, x, _y, g) => b.div(g, x) },
+  sqrt: { f: Math.sqrt, wgsl: (x) => `sqrt(${x})`, vjp: (b, _x, y, g) => b.div(g, b.mul(y, b.constant(2))) },
+  abs: { f: Math.abs, wgsl: (x) => `abs(${x})`, vjp: (b, x, _y, g) => b.mul(g, b.unary('sign', x)) },
+  sign: { f: Math.sign, wgsl: (x) => `sign(${x})`, vjp: null },
+  relu: {
+    f: (x) => (x > 0 ? x : 0),
+    wgsl: (x) => `max(${x}, 0.0)`,
+    vjp: (b, x, _y, g) => b.mul(g, b.binary('gt', x, b.constant(0))),
+  },
+  sigmoid: {
+    f: sigmoid,
+    // The two-sided form never overflows exp for large |x|.
+    wgsl: (x) => `select(exp(${x}) / (1.0 + exp(${x})), 1.0 / (1.0 + exp(-${x})), ${x} >= 0.0)`,
+    vjp: (b, _x, y, g) => b.mul(g, b.mul(y, b.sub(b.constant(1), y))),
+  },
+  tanh: {
+    f: Math.tanh,
+    // tanh saturates in f32 beyond |x| = 10; clamping avoids exp overflow inside some drivers' tanh.
+    wgsl: (x) => `tanh(clamp(${x}, -10.0, 10.0))`,
+    vjp: (b, _x, y, g) => b.mul(g, b.sub(b.constant(1), b.mul(y, y))),
+  },
+  softplus: {
+    f: softplus,
+    wgsl: (x) => `(max(${x}, 0.0) + log(1.0 + exp(-abs(${x}))))`,
+    vjp: (b, x, _y, g) => b.mul(g, b.unary('sigmoid', x)),
+  },
+};
+
+interface BinaryDef {
+  readonly f: (a: number, b: number) => number;
+  readonly wgsl: (a: string, b: string) => string;
+  /** Cotangents for (a, b) before they are summed back to each operand's shape. */
+  readonly vjp: ((b: GraphBuilder, x: number, y: number, out: number, g: number) => [number | null, number | null]) | null;
+}
+
+export const BINARY: { readonly [P in BinaryOp]: BinaryDef } = {
+  add: { f: (a, b) => a + b, wgsl: (a, b) => `(${a} + ${b})`, vjp: (_b, _x, _y, _o, g) => [g, g] },
+  sub: { f: (a, b) => a - b, wgsl: (a, b) => `(${a} - ${b})`, vjp: (b, _x, _y, _o, g) => [g, b.neg(g)] },
+  mul: { f: (a, b) => a * b, wgsl: (a, b) => `(${a} * ${b})`, vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)] },
+  div: {
+    f: (a, b) => a / b,
+    wgsl: (a, b) => `(${a} / ${b})`,
+    // d(x/y)/dy = -(x/y)/y, reusing the output.
+    vjp: (b, _x, y, out, g) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
+  },
+  max: {
+    f: Math.max,
+    wgsl: (a, b) => `max(${a}, ${b})`,
+    // Ties send the whole gradient to the first operand.
+    vjp: (b, x, y, _o, g) => {
+      const toY = b.binary('gt', y, x);
+      return [b.mul(g, b.sub(b.constant(1), toY)), b.mul(g, toY)];
+    },
+  },
+  min: {
+    f: Math.min,
+    wgsl: (a, b) => `min(${a}, ${b})`,
+    vjp: (b, x, y, _o, g) => {
+      const toY = b.binary('gt', x, y);
+      return [b.mul(g, b.sub(b.constant(1), toY)), b.mul(g, toY)];
+    },
+  },
+  gt: { f: (a, b) => (a > b ? 1 : 0), wgsl: (a, b) => `select(0.0, 1.0, ${a} > ${b})`, vjp: null },
+  eq: { f: (a, b) => (a === b ? 1 : 0), wgsl: (a, b) => `select(0.0, 1.0, ${a} == ${b})`, vjp: null },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shape rules.
+
+/** NumPy broadcasting of two shapes; a symbol only matches itself or 1. */
+export function broadcastShapes(a: Shape, b: Shape): ShapeResult {
+  const rank = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da === db || db === 1) out.push(da);
+    else if (da === 1) out.push(db);
+    else return { error: `shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast: dimension ${i} is ${da} in one and ${db} in the other` };
+  }
+  return out;
+}
+
+function reduceShape(x: Shape, p: { axes: readonly number[]; keepDims: boolean }): ShapeResult {
+  for (const a of p.axes) if (a < 0 || a >= x.length) return { error: `axis ${a} is out of range for a tensor of shape ${shapeToString(x)}` };
+  return p.keepDims ? x.map((d, i) => (p.axes.includes(i) ? 1 : d)) : x.filter((_, i) => !p.axes.includes(i));
+}
+
+/** Element count as a product of numbers times a sorted list of symbols, for symbolic equality. */
+function symbolicSize(shape: Shape): string {
+  let n = 1;
+  const syms: string[] = [];
+  for (const d of shape) {
+    if (typeof d === 'number') n *= d;
+    else syms.push(d);
+  }
+  return [n, ...syms.sort()].join('*');
+}
+
+const elementwiseUnaryShape: ShapeRule<UnaryOp> = ([x]) => x!;
+const elementwiseBinaryShape: ShapeRule<BinaryOp> = ([a, b]) => broadcastShapes(a!, b!);
+
+function unaryTable<T>(v: T): { [P in UnaryOp]: T } {
+  return Object.fromEntries(Object.keys(UNARY).map((k) => [k, v])) as { [P in UnaryOp]: T };
+}
+function binaryTable<T>(v: T): { [P in BinaryOp]: T } {
+  return Object.fromEntries(Object.keys(BINARY).map((k) => [k, v])) as { [P in BinaryOp]: T };
+}
+
+export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
+  ...unaryTable(elementwiseUnaryShape),
+  ...binaryTable(elementwiseBinaryShape),
+  input: (_s, p) => p.shape,
+  const: () => [],
+  dimsize: () => [],
+  matmul: ([a, b], p) => {
+    if (a!.length !== 2 || b!.length !== 2) return { error: `matmul needs rank-2 operands, got ${shapeToString(a!)} and ${shapeToString(b!)}` };
+    const [m, k1] = p.transA ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
+    const [k2, n] = p.transB ? [b![1]!, b![0]!] : [b![0]!, b![1]!];
+    if (k1 !== k2) return { error: `matmul inner dimensions differ: ${shapeToString(a!)} has ${k1} columns but ${shapeToString(b!)} has ${k2} rows` };
+    return [m, n];
+  },
+  sum: ([x], p) => reduceShape(x!, p),
+  reduce_max: ([x], p) => reduceShape(x!, p),
+  reshape: ([x], p) =>
+    symbolicSize(x!) === symbolicSize(p.shape) ? p.shape : { error: `cannot reshape ${shapeToString(x!)} to ${shapeToString(p.shape)}: the element counts differ` },
+  broadcast: ([x], p) => {
+    const r = broadcastShapes(x!, p.shape);
+    if ('error' in r) return r;
+    return r.length === p.shape.length && r.every((d, i) => d === p.shape[i]) ? p.shape : { error: `cannot broadcast ${shapeToString(x!)} to ${shapeToString(p.shape)}` };
+  },
+  transpose: ([x], p) => {
+    const ok = p.perm.length === x!.length && [...p.perm].sort().every((d, i) => d === i);
+    return ok ? p.perm.map((i) => x![i]!) : { error: `permutation [${p.perm}] does not fit a tensor of rank ${x!.length}` };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reference implementations (the oracle). Plain loops, written for clarity, not speed.
+
+function outShapeOf(node: Node, ctx: EvalContext): number[] {
+  return bindShape(node.shape, ctx.dims);
+}
+
+function unaryReference(f: (x: number) => number): Reference<UnaryOp> {
+  return ([x], node, ctx) => {
+    const out = allocate(ctx.dtype, x!.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = f(x!.data[i]!);
+    return { shape: outShapeOf(node, ctx), data: out };
+  };
+}
+
+function binaryReference(f: (a: number, b: number) => number): Reference<BinaryOp> {
+  return ([a, b], node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    const sa = broadcastStrides(a!.shape, shape);
+    const sb = broadcastStrides(b!.shape, shape);
+    forEachIndex(shape, [sa, sb], (i, [oa, ob]) => {
+      out[i] = f(a!.data[oa!]!, b!.data[ob!]!);
+    });
+    return { shape, data: out };
+  };
+}
+
+function reduceReference(init: number, combine: (acc: number, x: number) => number): Reference<'sum' | 'reduce_max'> {
+  return ([x], node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1)).fill(init);
+    // Walk the input; map each element to its output slot via strides that are 0 on reduced axes.
+    const keptShape = x!.shape.map((d, i) => (node.params.axes.includes(i) ? 1 : d));
+    const outStrides = broadcastStrides(keptShape, x!.shape);
+    forEachIndex(x!.shape, [outStrides], (i, [o]) => {
+      out[o!] = combine(out[o!]!, x!.data[i]!);
+    });
+    return { shape, data: out };
+  };
+}
+
+function matmulReference([a, b]: readonly Tensor[], node: Node<'matmul'>, ctx: EvalContext): Tensor {
+  const { transA, transB } = node.params;
+  const [m, n] = outShapeOf(node, ctx) as [number, number];
+  const k = transA ? a!.shape[0]! : a!.shape[1]!;
+  const out = allocate(ctx.dtype, m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a!.data[p * m + i]! : a!.data[i * k + p]!;
+        const bv = transB ? b!.data[j * k + p]! : b!.data[p * n + j]!;
+        acc += av * bv;
+      }
+      out[i * n + j] = acc;
+    }
+  }
+  return { shape: [m, n], data: out };
+}
+
+function copyReference(x: Tensor, shape: number[], ctx: EvalContext): Tensor {
+  const out = allocate(ctx.dtype, x.data.length);
+  out.set(x.data);
+  return { shape, data: out };
+}
+
+export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
+  ...(Object.fromEntries(Object.entries(UNARY).map(([k, d]) => [k, unaryReference(d.f)])) as { [P in UnaryOp]: Reference<P> }),
+  ...(Object.fromEntries(Object.entries(BINARY).map(([k, d]) => [k, binaryReference(d.f)])) as { [P in BinaryOp]: Reference<P> }),
+  input: () => {
+    throw new Error('internal: inputs are supplied by the interpreter, not computed');
+  },
+  const: (_s, node, ctx) => ({ shape: [], data: allocate(ctx.dtype, 1).fill(node.params.value) }),
+  dimsize: (_s, node, ctx) => ({ shape: [], data: allocate(ctx.dtype, 1).fill(bindShape([node.params.dim], ctx.dims)[0]!) }),
+  matmul: matmulReference,
+  sum: reduceReference(0, (acc, x) => acc + x),
+  reduce_max: reduceReference(-Infinity, (acc, x) => Math.max(acc, x)),
+  reshape: ([x], node, ctx) => copyReference(x!, outShapeOf(node, ctx), ctx),
+  broadcast: ([x], node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    forEachIndex(shape, [broadcastStrides(x!.shape, shape)], (i, [o]) => {
+      out[i] = x!.data[o!]!;
+    });
+    return { shape, data: out };
+  },
+  transpose: ([x], node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const own = stridesOf(x!.shape);
+    const permuted = node.params.perm.map((p) => own[p]!);
+    const out = allocate(ctx.dtype, x!.data.length);
+    forEachIndex(shape, [permuted], (i, [o]) => {
+      out[i] = x!.data[o!]!;
+    });
+    return { shape, data: out };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Vector-Jacobian products, as IR built with the same builder the lowering uses.
+
+function unaryVjp(op: UnaryOp): VjpRule<UnaryOp> {
+  const rule = UNARY[op].vjp;
+  return (b, node, g) => [rule ? rule(b, node.srcs[0]!, node.id, g) : null];
+}
+
+function binaryVjp(op: BinaryOp): VjpRule<BinaryOp> {
+  const rule = BINARY[op].vjp;
+  return (b, node, g) => {
+    if (!rule) return [null, null];
+    const [x, y] = node.srcs as [number, number];
+    const [gx, gy] = rule(b, x, y, node.id, g);
+    // Undo broadcasting: sum the cotangent back to each operand's shape.
+    return [gx === null ? null : b.sumToShape(gx, b.shapeOf(x)), gy === null ? null : b.sumToShape(gy, b.shapeOf(y))];
+  };
+}
+
+/** `[2,3]` reduced over axis 1 without keepDims is `[2]`; this gives `[2,1]` for re-broadcasting. */
+function keptShape(x: Shape, axes: readonly number[]): Shape {
+  return x.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+export const VJP: { readonly [P in Op]: VjpRule<P> } = {
+  ...(Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryVjp(k as UnaryOp)])) as { [P in UnaryOp]: VjpRule<P> }),
+  ...(Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryVjp(k as BinaryOp)])) as { [P in BinaryOp]: VjpRule<P> }),
+  input: () => [],
+  const: () => [],
+  dimsize: () => [],
+  matmul: (b, node, g) => {
+    const [a, w] = node.srcs as [number, number];
+    const { transA, transB } = node.params;
+    // C = op(A)·op(B): dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, folded into transpose flags.
+    const ga = transA ? b.matmul(w, g, transB, true) : b.matmul(g, w, false, !transB);
+    const gw = transB ? b.matmul(g, a, true, transA) : b.matmul(a, g, !transA, false);
+    return [ga, gw];
+  },
+  sum: (b, node, g) => {
+    const x = node.srcs[0]!;
+    const kept = node.params.keepDims ? g : b.reshape(g, keptShape(b.shapeOf(x), node.params.axes));
+    return [b.broadcast(kept, b.shapeOf(x))];
+  },
+  reduce_max: (b, node, g) => {
+    const x = node.srcs[0]!;
+    const shape = b.shapeOf(x);
+    const kept = (n: number) => (node.params.keepDims ? n : b.reshape(n, keptShape(shape, node.params.axes)));
+    // The gradient flows to every element equal to the maximum.
+    const mask = b.binary('eq', x, b.broadcast(kept(node.id), shape));
+    return [b.mul(mask, b.broadcast(kept(g), shape))];
+  },
+  reshape: (b, node, g) => [b.reshape(g, b.shapeOf(node.srcs[0]!))],
+  broadcast: (b, node, g) => [b.sumToShape(g, b.shapeOf(node.srcs[0]!))],
+  transpose: (b, node, g) => {
+    const inverse = node.params.perm.map((_, i) => node.params.perm.indexOf(i));
+    return [b.transpose(g, inverse)];
+  },
+};

@@ -1,0 +1,102 @@
+/**
+ * The compiled form of a model that generated modules embed and the runtime executes: WGSL
+ * kernels, a static buffer plan, and the dispatch list of each entry point. It is plain data
+ * (JSON-serialisable), produced by src/codegen and consumed by src/runtime.
+ */
+
+/** How the runtime fills a parameter before training. */
+export interface InitializerSpec {
+  readonly kind: 'zeros' | 'ones' | 'glorot_uniform' | 'glorot_normal' | 'he_normal' | 'he_uniform';
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+/** One GPU buffer of the static plan. Buffers are f32 storage buffers. */
+export interface BufferSpec {
+  readonly id: number;
+  /** Size in bytes (a multiple of 4, at least 4). */
+  readonly bytes: number;
+  /** What lives in it, for debugging: `dense_1/kernel`, `tmp` … */
+  readonly label: string;
+}
+
+/** A tensor the host reads or writes: a model input, a target, an output, a parameter. */
+export interface TensorSlot {
+  readonly name: string;
+  /** Bound shape; for per-batch tensors the first dim is the entry's batch size. */
+  readonly shape: readonly number[];
+  readonly buffer: number;
+}
+
+export interface EntryInput extends TensorSlot {
+  readonly role: 'input' | 'target' | 'mask';
+}
+
+export interface ParamSpec extends TensorSlot {
+  readonly init: InitializerSpec;
+}
+
+/** A kernel: one compute shader with entry point `main` and storage bindings 0..n-1 in group 0. */
+export interface KernelSpec {
+  readonly name: string;
+  readonly wgsl: string;
+  /** Number of storage bindings; the last `outputs` of them are written (read_write). */
+  readonly bindings: number;
+}
+
+export interface DispatchSpec {
+  readonly kernel: number;
+  /** Buffer ids, in binding order. */
+  readonly buffers: readonly number[];
+  readonly workgroups: readonly [number, number, number];
+}
+
+/**
+ * An entry point: upload `inputs`, run `dispatches` in one command buffer with one submit, and
+ * (for predict) read `outputs`. Training updates parameters and state in place.
+ */
+export interface EntrySpec {
+  readonly batch: number;
+  /**
+   * Per-batch uploads: model inputs (by input name), targets (by output name), and `mask`, which
+   * is 1 for real samples and 0 for the padding of a last, partial batch.
+   */
+  readonly inputs: readonly EntryInput[];
+  readonly outputs: readonly TensorSlot[];
+  readonly dispatches: readonly DispatchSpec[];
+}
+
+/** Running sums the training and evaluation steps add to on the GPU, read once per epoch. */
+export interface AccumulatorSpec {
+  /** `loss`, `accuracy`, … : the value reported is `sum / count`. */
+  readonly name: string;
+  readonly buffer: number;
+}
+
+export interface ModelSpec {
+  /** Format version of this spec, checked at create time. */
+  readonly version: 1;
+  readonly name: string;
+  readonly buffers: readonly BufferSpec[];
+  readonly params: readonly ParamSpec[];
+  /** Optimizer slots and the like: zero-initialised, saved in checkpoints. */
+  readonly state: readonly TensorSlot[];
+  /** Accumulators of the training step (`loss`, metrics) and the buffer counting samples. */
+  readonly accumulators: readonly AccumulatorSpec[];
+  readonly sampleCount: number;
+  readonly kernels: readonly KernelSpec[];
+  readonly entries: {
+    readonly train: EntrySpec;
+    readonly evaluate: EntrySpec;
+    readonly predict: EntrySpec;
+  };
+  /** Defaults from the .nnx train block, which `fit` options override. */
+  readonly training: {
+    readonly batch: number;
+    readonly epochs: number;
+    readonly data?: string;
+    readonly loss: string;
+    /** The form the targets take: one value per output unit, or a class index. */
+    readonly targets: 'dense' | 'sparse';
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Diagnostics are values: every stage returns them instead of throwing for user errors, and one
+ * renderer turns them into text. Spans are byte offsets into the source; line and column are
+ * computed only when a diagnostic is rendered.
+ */
+
+/** A half-open range `[start, end)` of UTF-16 offsets into one source file. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+export type Severity = 'error' | 'warning' | 'note';
+
+/** A secondary location that helps explain a diagnostic ("the shape came from here"). */
+export interface RelatedNote {
+  readonly span?: Span;
+  readonly message: string;
+}
+
+export interface Diagnostic {
+  readonly severity: Severity;
+  /** Stable code from {@link DIAGNOSTIC_CODES}, e.g. `E0101`. */
+  readonly code: DiagnosticCode;
+  readonly span: Span;
+  readonly message: string;
+  readonly notes?: readonly RelatedNote[];
+}
+
+/** Every diagnostic code, in one catalogue, with what it means. */
+export const DIAGNOSTIC_CODES = {
+  E0001: 'unexpected character',
+  E0002: 'syntax error',
+  E0101: 'unknown name',
+  E0102: 'duplicate definition',
+  E0103: 'bad argument',
+  E0104: 'missing argument',
+  E0105: 'wrong kind of value',
+  E0201: 'shape mismatch',
+  E0202: 'bad rank',
+  E0301: 'bad train block',
+  E0302: 'no model to train',
+} as const;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+/** A source file as the renderer needs it. */
+export interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export function spanOf(start: number, end: number): Span {
+  return { start, end };
+}
+
+/** Smallest span covering both. */
+export function joinSpans(a: Span, b: Span): Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}
+
+export function error(code: DiagnosticCode, span: Span, message: string, notes?: RelatedNote[]): Diagnostic {
+  return { severity: 'error', code, span, message, notes };
+}
+
+export function warning(code: DiagnosticCode, span: Span, message: string, notes?: RelatedNote[]): Diagnostic {
+  return { severity: 'warning', code, span, message, notes };
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}
+
+/** 1-based line and column of an offset. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function lineText(text: string, offset: number): { text: string; start: number } {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  let end = text.indexOf('\n', offset);
+  if (end < 0) end = text.length;
+  return { text: text.slice(start, end).replace(/\r$/, ''), start };
+}
+
+/** The source line of `span` with a caret line under it, prefixed by a line-number gutter. */
+function excerpt(file: SourceFile, span: Span): string {
+  const { line } = lineColumn(file.text, span.start);
+  const src = lineText(file.text, span.start);
+  const caretStart = span.start - src.start;
+  const caretLength = Math.max(1, Math.min(span.end, src.start + src.text.length) - span.start);
+  const gutter = String(line);
+  const pad = ' '.repeat(gutter.length);
+  return [
+    `${pad} |`,
+    `${gutter} | ${src.text}`,
+    `${pad} | ${' '.repeat(caretStart)}${'^'.repeat(caretLength)}`,
+  ].join('\n');
+}
+
+/**
+ * Renders a diagnostic as `file:line:col: error[E0201]: message`, then the source line with a
+ * caret under the span, then its notes.
+ */
+export function renderDiagnostic(file: SourceFile, d: Diagnostic): string {
+  const { line, column } = lineColumn(file.text, d.span.start);
+  const out = [`${file.path}:${line}:${column}: ${d.severity}[${d.code}]: ${d.message}`, excerpt(file, d.span)];
+  for (const note of d.notes ?? []) {
+    if (note.span) {
+      const at = lineColumn(file.text, note.span.start);
+      out.push(`${file.path}:${at.line}:${at.column}: note: ${note.message}`, excerpt(file, note.span));
+    } else {
+      out.push(`  = note: ${note.message}`);
+    }
+  }
+  return out.join('\n');
+}
+
+export function renderDiagnostics(file: SourceFile, diagnostics: readonly Diagnostic[]): string {
+  return diagnostics.map((d) => renderDiagnostic(file, d)).join('\n\n');
+}
+
+/** What every stage returns: a result (absent when errors prevent one) and its diagnostics. */
+export interface Result<T> {
+  readonly result?: T;
+  readonly diagnostics: readonly Diagnostic[];
+}

@@ -1,0 +1,153 @@
+/**
+ * Every op's VJP, checked in f64 against central finite differences and by the inner-product
+ * identity: for loss = Σ c·op(x), the gradient must equal the numerical derivative.
+ */
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.js';
+import { BINARY_OPS, type Op, type Shape, UNARY_OPS, sizeOf } from '../../src/ir/graph.js';
+import { grad } from '../../src/ir/grad.js';
+import { interpret } from '../../src/ir/interpret.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { randomArray, randomInt, seededRandom } from './random.js';
+
+interface Case {
+  readonly name: string;
+  /** Shapes of the differentiable inputs. */
+  readonly shapes: readonly (readonly number[])[];
+  /** Builds the op under test from the input nodes. */
+  readonly build: (b: GraphBuilder, xs: number[]) => number;
+  /** Input range (positive for log/sqrt, away from 0 for div). */
+  readonly range?: readonly [number, number];
+}
+
+const DOMAIN: Partial<Record<Op, readonly [number, number]>> = {
+  log: [0.5, 2],
+  sqrt: [0.5, 2],
+  div: [0.5, 2],
+};
+
+function cases(rand: () => number): Case[] {
+  const dim = () => randomInt(rand, 1, 5);
+  const out: Case[] = [];
+  for (const op of UNARY_OPS) {
+    if (op === 'sign') continue; // zero gradient almost everywhere; checked below
+    out.push({ name: op, shapes: [[dim(), dim()]], build: (b, [x]) => b.unary(op, x!), range: DOMAIN[op] });
+  }
+  for (const op of BINARY_OPS) {
+    if (op === 'gt' || op === 'eq') continue;
+    const [m, n] = [dim() + 1, dim() + 1];
+    out.push({ name: `${op} same shape`, shapes: [[m, n], [m, n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
+    out.push({ name: `${op} broadcast row`, shapes: [[m, n], [n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
+    out.push({ name: `${op} broadcast col`, shapes: [[m, 1], [m, n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
+  }
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    const [m, k, n] = [dim(), dim(), dim()];
+    out.push({
+      name: `matmul transA=${ta} transB=${tb}`,
+      shapes: [ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]],
+      build: (b, [x, y]) => b.matmul(x!, y!, ta, tb),
+    });
+  }
+  const [p, q, r] = [dim(), dim() + 1, dim()];
+  out.push({ name: 'sum axis 1', shapes: [[p, q, r]], build: (b, [x]) => b.sum(x!, [1]) });
+  out.push({ name: 'sum axes 0,2 keepDims', shapes: [[p, q, r]], build: (b, [x]) => b.sum(x!, [0, 2], true) });
+  out.push({ name: 'reduce_max axis 2', shapes: [[p, q, r]], build: (b, [x]) => b.reduceMax(x!, [2]) });
+  out.push({ name: 'reshape', shapes: [[p, q * r]], build: (b, [x]) => b.reshape(x!, [q, p, r]) });
+  out.push({ name: 'broadcast', shapes: [[q, 1]], build: (b, [x]) => b.broadcast(x!, [p, q, r]) });
+  out.push({ name: 'transpose', shapes: [[p, q, r]], build: (b, [x]) => b.transpose(x!, [2, 0, 1]) });
+  out.push({ name: 'mean', shapes: [[p, q]], build: (b, [x]) => b.mean(x!, [0]) });
+  return out;
+}
+
+/** loss = Σ c ⊙ f(xs) with a fixed random c, so every output element matters. */
+function lossGraph(c: Case, rand: () => number) {
+  const b = new GraphBuilder();
+  const xs = c.shapes.map((s, i) => b.input(`x${i}`, 'param', s));
+  const y = c.build(b, xs);
+  const cNode = b.input('c', 'data', b.shapeOf(y));
+  const loss = b.sum(b.mul(y, cNode), b.shapeOf(y).map((_, i) => i));
+  const yShape = b.shapeOf(y) as number[];
+  const cValue: Tensor = { shape: yShape, data: randomArray(rand, sizeOf(yShape)) };
+  return { graph: b.build(), xs, loss, cValue };
+}
+
+describe('VJP rules against central finite differences (f64)', () => {
+  const rand = seededRandom(1234);
+  for (const c of cases(rand)) {
+    it(c.name, () => {
+      const { graph, xs, loss, cValue } = lossGraph(c, rand);
+      const { graph: withGrads, grads } = grad(graph, loss, xs);
+      const [lo, hi] = c.range ?? [-1, 1];
+      const inputs = new Map<string, Tensor>([['c', cValue]]);
+      c.shapes.forEach((s, i) => inputs.set(`x${i}`, { shape: s, data: randomArray(rand, sizeOf(s), lo, hi) }));
+      const values = interpret(withGrads, inputs);
+      const lossAt = (ins: Map<string, Tensor>) => interpret(graph, ins)[loss]!.data[0]!;
+      const h = 1e-6;
+      xs.forEach((x, i) => {
+        const analytic = values[grads.get(x)!]!.data;
+        const base = inputs.get(`x${i}`)!;
+        for (let k = 0; k < base.data.length; k++) {
+          const plus = Float64Array.from(base.data);
+          const minus = Float64Array.from(base.data);
+          plus[k]! += h;
+          minus[k]! -= h;
+          const fp = lossAt(new Map(inputs).set(`x${i}`, { shape: base.shape, data: plus }));
+          const fm = lossAt(new Map(inputs).set(`x${i}`, { shape: base.shape, data: minus }));
+          const numeric = (fp - fm) / (2 * h);
+          expect(Math.abs(analytic[k]! - numeric)).toBeLessThan(1e-6 * Math.max(1, Math.abs(numeric)));
+        }
+      });
+    });
+  }
+
+  it('sign, gt and eq have no gradient', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'param', [3]);
+    const y = b.add(b.unary('sign', x), b.add(b.binary('gt', x, b.constant(0)), b.binary('eq', x, b.constant(0))));
+    const loss = b.sum(y, [0]);
+    const { graph, grads } = grad(b.build(), loss, [x]);
+    const values = interpret(graph, new Map([['x', { shape: [3], data: Float64Array.from([-1, 0.5, 2]) }]]));
+    expect(Array.from(values[grads.get(x)!]!.data)).toEqual([0, 0, 0]);
+  });
+
+  it('sums the cotangents of a value used twice', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'param', [2]);
+    const loss = b.sum(b.mul(x, x), [0]); // d/dx Σx² = 2x
+    const { graph, grads } = grad(b.build(), loss, [x]);
+    const values = interpret(graph, new Map([['x', { shape: [2], data: Float64Array.from([3, -4]) }]]));
+    expect(Array.from(values[grads.get(x)!]!.data)).toEqual([6, -8]);
+  });
+});
+
+describe('shape rules', () => {
+  const shapeError = (build: (b: GraphBuilder) => void) => {
+    try {
+      build(new GraphBuilder());
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  const input = (b: GraphBuilder, s: Shape) => b.input('x', 'data', s);
+
+  it('reject operands that do not broadcast, naming both shapes', () => {
+    expect(shapeError((b) => b.add(input(b, ['B', 3]), input(b, ['B', 4])))).toBe(
+      'shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other',
+    );
+  });
+  it('reject a matmul with mismatched inner dimensions', () => {
+    expect(shapeError((b) => b.matmul(input(b, ['B', 3]), input(b, [4, 2])))).toBe(
+      'matmul inner dimensions differ: [B,3] has 3 columns but [4,2] has 4 rows',
+    );
+  });
+  it('keep the batch dimension symbolic', () => {
+    const b = new GraphBuilder();
+    const y = b.matmul(b.input('x', 'data', ['B', 3]), b.input('w', 'param', [3, 5]));
+    expect(b.shapeOf(y)).toEqual(['B', 5]);
+    expect(b.shapeOf(b.mean(y, [0]))).toEqual([5]);
+  });
+  it('reject a reshape that changes the element count', () => {
+    expect(shapeError((b) => b.reshape(input(b, ['B', 6]), ['B', 4]))).toBe('cannot reshape [B,6] to [B,4]: the element counts differ');
+  });
+});

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+export default defineConfig({
+  resolve: {
+    // Generated modules import the package's runtime entry point; in tests it is the source.
+    alias: { 'nnx/runtime': fileURLToPath(new URL('./src/runtime/index.ts', import.meta.url)) },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // One WebGPU device per worker is plenty on a 2-core lavapipe machine.
+    fileParallelism: false,
+  },
+});
