@@ -1,0 +1,96 @@
+/**
+ * Turns a model's entry graphs into the {@link ModelSpec} the runtime executes: optimises each
+ * graph for its batch size, plans its buffers, and generates one kernel per scheduled node
+ * (identical kernels are emitted once and dispatched many times).
+ */
+import type { ModelIR } from '../ir/build/lower.js';
+import type { TrainConfig } from '../ir/build/train.js';
+import { BATCH, type Graph, type Node, inputsOf } from '../ir/graph.js';
+import { optimize } from '../ir/passes/index.js';
+import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
+import type { DispatchSpec, EntryInput, EntrySpec, KernelSpec, ModelSpec, TensorSlot } from '../runtime/spec.js';
+import { generateKernel } from './kernels.js';
+import { BufferPool, planEntry } from './plan.js';
+
+export type EntryName = 'train' | 'evaluate' | 'predict';
+
+export interface CompiledModel {
+  readonly spec: ModelSpec;
+  /** Each entry graph after the optimisation passes, for `--emit`. */
+  readonly optimized: Readonly<Record<EntryName, Graph>>;
+  /** The step graphs before optimisation (symbolic batch), for `--emit grad`. */
+  readonly steps: StepGraphs;
+}
+
+class KernelTable {
+  readonly kernels: KernelSpec[] = [];
+  private readonly byText = new Map<string, number>();
+
+  intern(name: string, wgsl: string, bindings: number): number {
+    let id = this.byText.get(wgsl);
+    if (id === undefined) {
+      id = this.kernels.length;
+      this.kernels.push({ name: `${name}_${id}`, wgsl, bindings });
+      this.byText.set(wgsl, id);
+    }
+    return id;
+  }
+}
+
+function slot(name: string, n: Node, buffer: number): TensorSlot {
+  return { name, shape: n.shape as number[], buffer };
+}
+
+function entryInputRole(name: string, role: string): EntryInput['role'] | undefined {
+  if (role === 'target') return 'target';
+  if (role !== 'data') return undefined;
+  return name === MASK ? 'mask' : 'input';
+}
+
+function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPool, kernels: KernelTable): { entry: EntrySpec; graph: Graph } {
+  const g = optimize(graph, { [BATCH]: batch });
+  const plan = planEntry(g, pool, name);
+  const inputs: EntryInput[] = [];
+  for (const n of inputsOf(g)) {
+    const role = entryInputRole(n.params.name, n.params.role);
+    if (role) inputs.push({ ...slot(n.params.name, n, plan.bufferOf.get(n.id)!), role });
+  }
+  const outputs = g.outputs.filter((o) => o.role !== 'update').map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
+  const dispatches: DispatchSpec[] = plan.order.map((id) => {
+    const k = generateKernel(g, g.nodes[id]!, plan.bufferOf);
+    return { kernel: kernels.intern(k.name, k.wgsl, k.buffers.length), buffers: k.buffers, workgroups: k.workgroups };
+  });
+  return { entry: { batch, inputs, outputs, dispatches }, graph: g };
+}
+
+export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
+  const steps = buildStepGraphs(model, { loss: train.loss, metrics: train.metrics, optimizer: train.optimizer });
+  const pool = new BufferPool();
+  const kernels = new KernelTable();
+  const t = buildEntry('train', steps.train, train.batch, pool, kernels);
+  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels);
+  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels);
+  const persistent = (g: Graph, role: 'param' | 'state') => inputsOf(g, role);
+  const bufferNamed = (name: string) => {
+    const id = pool.buffers.findIndex((b) => b.label === name);
+    if (id < 0) throw new Error(`internal: no buffer for '${name}'`);
+    return id;
+  };
+  const params = persistent(t.graph, 'param').map((n) => ({ ...slot(n.params.name, n, bufferNamed(n.params.name)), init: n.params.init! }));
+  const state = persistent(t.graph, 'state')
+    .filter((n) => !n.params.name.startsWith('metric/'))
+    .map((n) => slot(n.params.name, n, bufferNamed(n.params.name)));
+  const spec: ModelSpec = {
+    version: 1,
+    name: model.name,
+    buffers: pool.buffers.map((b, id) => ({ id, bytes: b.bytes, label: b.label })),
+    params,
+    state,
+    accumulators: steps.accumulators.map((name) => ({ name, buffer: bufferNamed(accumulatorName(name)) })),
+    sampleCount: bufferNamed(SAMPLE_COUNT),
+    kernels: kernels.kernels,
+    entries: { train: t.entry, evaluate: e.entry, predict: p.entry },
+    training: { batch: train.batch, epochs: train.epochs, data: train.data, loss: train.loss, targets: 'dense' },
+  };
+  return { spec, optimized: { train: t.graph, evaluate: e.graph, predict: p.graph }, steps };
+}

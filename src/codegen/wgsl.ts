@@ -1,0 +1,84 @@
+/**
+ * Small named pieces WGSL is assembled from: literals, storage bindings, index arithmetic and
+ * the dispatch grid. Kernels in kernels.ts compose these; none of them is a big template.
+ */
+
+/** A WGSL f32 literal for a number, including the non-finite ones. */
+export function f32Literal(v: number): string {
+  if (Number.isNaN(v)) return 'bitcast<f32>(0x7fc00000u)';
+  if (v === Infinity) return 'bitcast<f32>(0x7f800000u)';
+  if (v === -Infinity) return 'bitcast<f32>(0xff800000u)';
+  const s = String(Math.fround(v));
+  return /[.e]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
+}
+
+export interface Binding {
+  readonly name: string;
+  readonly writable: boolean;
+}
+
+export function bindingDecls(bindings: readonly Binding[]): string {
+  return bindings
+    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.writable ? 'read_write' : 'read'}> ${b.name}: array<f32>;`)
+    .join('\n');
+}
+
+/** Row-major strides. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= shape[i]!;
+  }
+  return out;
+}
+
+/**
+ * The offset into a source, as a u32 expression of the flat output index `idx`, when the source
+ * is read with `strides` over the output's multi-index (0 on broadcast dims).
+ */
+export function offsetExpr(outShape: readonly number[], strides: readonly number[], idx: string): string {
+  const own = contiguousStrides(outShape);
+  if (strides.every((s, d) => s === own[d] || outShape[d] === 1)) return idx;
+  const terms: string[] = [];
+  outShape.forEach((size, d) => {
+    const s = strides[d]!;
+    if (s === 0 || size === 1) return;
+    const q = own[d] === 1 ? idx : `(${idx} / ${own[d]}u)`;
+    const coord = d === 0 ? q : `(${q} % ${size}u)`;
+    terms.push(s === 1 ? coord : `${coord} * ${s}u`);
+  });
+  return terms.length ? terms.join(' + ') : '0u';
+}
+
+export const WORKGROUP_SIZE = 64;
+const MAX_GROUPS = 65535;
+
+/** A 1-D grid covering `n` invocations, spilling into y beyond the per-dimension limit. */
+export function grid1d(n: number): { workgroups: [number, number, number]; strideX: number } {
+  const groups = Math.max(1, Math.ceil(n / WORKGROUP_SIZE));
+  const x = Math.min(groups, MAX_GROUPS);
+  const y = Math.ceil(groups / x);
+  return { workgroups: [x, y, 1], strideX: x * WORKGROUP_SIZE };
+}
+
+/** The entry point of a 1-D kernel: computes the flat index `i` and returns when out of range. */
+export function main1d(n: number, strideX: number, body: string): string {
+  return [
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    `  let i = gid.x + gid.y * ${strideX}u;`,
+    `  if (i >= ${n}u) { return; }`,
+    indent(body, 2),
+    '}',
+  ].join('\n');
+}
+
+export function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((l) => (l ? pad + l : l))
+    .join('\n');
+}

@@ -1,0 +1,142 @@
+/**
+ * Binds the arguments of a call (`Dense(10, activation: relu)`) to a schema: positional then
+ * named, each checked for its type. Errors are diagnostics at the argument's span.
+ */
+import type { Argument, Expr } from '../../parser/ast.js';
+import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
+import { didYouMean } from '../../util/suggest.js';
+
+export type ArgType = 'int' | 'float' | 'bool' | 'name' | 'call-or-name' | 'name-list';
+
+export interface ArgSchema {
+  readonly name: string;
+  readonly type: ArgType;
+  /** Absent means required. */
+  readonly default?: ArgValue;
+  /** For `name` arguments: the allowed names. */
+  readonly choices?: readonly string[];
+  /** Accepted spellings besides `name` (`init` for `kernel_initializer`). */
+  readonly aliases?: readonly string[];
+  /** Lower bound for numbers (inclusive), e.g. 1 for `units`. */
+  readonly min?: number;
+}
+
+/** A call written as a value, such as `SGD(lr: 0.1)`; its args are bound later by its own schema. */
+export interface CallValue {
+  readonly callee: string;
+  readonly args: readonly Argument[];
+  readonly span: Span;
+}
+
+export type ArgValue = number | boolean | string | readonly string[] | CallValue;
+
+export interface BoundArgs {
+  readonly values: ReadonlyMap<string, ArgValue>;
+  readonly spans: ReadonlyMap<string, Span>;
+}
+
+function describe(e: Expr): string {
+  switch (e.kind) {
+    case 'number':
+      return `the number ${e.value}`;
+    case 'string':
+      return `the string "${e.value}"`;
+    case 'name':
+      return `\`${e.name}\``;
+    case 'list':
+      return 'a list';
+    case 'call':
+      return 'a call';
+    default:
+      return 'an expression';
+  }
+}
+
+function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
+  const bad = (want: string) => {
+    diags.push(error('E0105', e.span, `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(e)}`));
+    return undefined;
+  };
+  switch (s.type) {
+    case 'int':
+      if (e.kind !== 'number' || !e.isInteger) return bad('an integer');
+      if (s.min !== undefined && e.value < s.min) return bad(`an integer ≥ ${s.min}`);
+      return e.value;
+    case 'float':
+      if (e.kind === 'negate' && e.operand.kind === 'number') return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
+      if (e.kind !== 'number') return bad('a number');
+      if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
+      return e.value;
+    case 'bool':
+      if (e.kind !== 'name' || (e.name !== 'true' && e.name !== 'false')) return bad('`true` or `false`');
+      return e.name === 'true';
+    case 'name':
+      if (e.kind !== 'name') return bad(`one of ${s.choices?.map((c) => `\`${c}\``).join(', ') ?? 'a name'}`);
+      if (s.choices && !s.choices.includes(e.name)) {
+        diags.push(
+          error('E0103', e.span, `unknown ${s.name} \`${e.name}\` for ${callee}${didYouMean(e.name, s.choices)}`, [
+            { message: `expected one of: ${s.choices.join(', ')}` },
+          ]),
+        );
+        return undefined;
+      }
+      return e.name;
+    case 'call-or-name':
+      if (e.kind === 'name') return { callee: e.name, args: [], span: e.span };
+      if (e.kind === 'call' && e.callee.kind === 'name') return { callee: e.callee.name, args: e.args, span: e.span };
+      return bad('a name or a call such as `SGD(lr: 0.1)`');
+    case 'name-list': {
+      const items = e.kind === 'list' ? e.items : [e];
+      const names: string[] = [];
+      for (const item of items) {
+        const v = convert(callee, { ...s, type: 'name' }, item, diags);
+        if (typeof v === 'string') names.push(v);
+      }
+      return names;
+    }
+  }
+}
+
+/**
+ * Binds `args` to `schema`. Returns undefined (with diagnostics) when an argument is unknown,
+ * duplicated, missing or of the wrong type.
+ */
+export function bindArgs(callee: string, args: readonly Argument[], schema: readonly ArgSchema[], callSpan: Span, diags: Diagnostic[]): BoundArgs | undefined {
+  const before = diags.length;
+  const values = new Map<string, ArgValue>();
+  const spans = new Map<string, Span>();
+  let position = 0;
+  for (const arg of args) {
+    let s: ArgSchema | undefined;
+    if (arg.name) {
+      const name = arg.name.name;
+      s = schema.find((x) => x.name === name || x.aliases?.includes(name));
+      if (!s) {
+        const known = schema.flatMap((x) => [x.name, ...(x.aliases ?? [])]);
+        diags.push(error('E0103', arg.name.span, `${callee} has no argument \`${name}\`${didYouMean(name, known)}`, [{ message: `its arguments are: ${schema.map((x) => x.name).join(', ')}` }]));
+        continue;
+      }
+    } else {
+      s = schema[position++];
+      if (!s) {
+        diags.push(error('E0103', arg.span, `${callee} takes at most ${schema.length} positional argument${schema.length === 1 ? '' : 's'}`));
+        continue;
+      }
+    }
+    if (values.has(s.name)) {
+      diags.push(error('E0103', arg.span, `argument \`${s.name}\` of ${callee} is given twice`, [{ span: spans.get(s.name), message: 'first given here' }]));
+      continue;
+    }
+    const v = convert(callee, s, arg.value, diags);
+    if (v !== undefined) {
+      values.set(s.name, v);
+      spans.set(s.name, arg.span);
+    }
+  }
+  for (const s of schema) {
+    if (values.has(s.name)) continue;
+    if (s.default === undefined) diags.push(error('E0104', callSpan, `${callee} needs the argument \`${s.name}\``));
+    else values.set(s.name, s.default);
+  }
+  return diags.length === before ? { values, spans } : undefined;
+}

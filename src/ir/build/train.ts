@@ -1,0 +1,69 @@
+/**
+ * Reads a `train` block into a checked configuration: dataset, loss, optimizer, metrics, batch
+ * size and epochs. Command-line overrides are applied to the block before binding.
+ */
+import type { Argument, TrainDef } from '../../parser/ast.js';
+import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
+import { didYouMean } from '../../util/suggest.js';
+import { LOSS_NAMES, type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
+import type { OptimizerConfig } from '../train/optimizers.js';
+import { type ArgSchema, type CallValue, bindArgs } from './args.js';
+
+/** Datasets the CLI can load by name. */
+export const DATASETS = ['xor'] as const;
+
+export interface TrainConfig {
+  readonly model: string;
+  readonly span: Span;
+  readonly data: string;
+  readonly loss: LossName;
+  readonly optimizer: OptimizerConfig;
+  readonly metrics: readonly MetricName[];
+  readonly batch: number;
+  readonly epochs: number;
+}
+
+const TRAIN_SCHEMA: readonly ArgSchema[] = [
+  { name: 'data', type: 'name', choices: DATASETS },
+  { name: 'loss', type: 'name', choices: LOSS_NAMES },
+  { name: 'optimizer', type: 'call-or-name', default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } } },
+  { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
+  { name: 'batch', type: 'int', min: 1, default: 32 },
+  { name: 'epochs', type: 'int', min: 1, default: 1 },
+];
+
+const SGD_SCHEMA: readonly ArgSchema[] = [
+  { name: 'lr', type: 'float', min: 0, default: 0.01, aliases: ['learning_rate'] },
+  { name: 'momentum', type: 'float', min: 0, default: 0 },
+  { name: 'nesterov', type: 'bool', default: false },
+];
+
+const OPTIMIZERS = ['SGD'];
+
+function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
+  if (call.callee !== 'SGD') {
+    diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${didYouMean(call.callee, OPTIMIZERS)}`));
+    return undefined;
+  }
+  const args = bindArgs('SGD', call.args, SGD_SCHEMA, call.span, diags);
+  if (!args) return undefined;
+  return { kind: 'sgd', lr: args.values.get('lr') as number, momentum: args.values.get('momentum') as number, nesterov: args.values.get('nesterov') as boolean };
+}
+
+export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
+  const args: Argument[] = def.fields.map((f) => ({ kind: 'argument', name: f.name, value: f.value, span: f.span }));
+  const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
+  if (!bound) return undefined;
+  const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
+  if (!optimizer) return undefined;
+  return {
+    model: def.model.name,
+    span: def.span,
+    data: bound.values.get('data') as string,
+    loss: bound.values.get('loss') as LossName,
+    optimizer,
+    metrics: bound.values.get('metrics') as MetricName[],
+    batch: bound.values.get('batch') as number,
+    epochs: bound.values.get('epochs') as number,
+  };
+}
