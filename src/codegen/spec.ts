@@ -55,7 +55,7 @@ function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPo
     const role = entryInputRole(n.params.name, n.params.role);
     if (role) inputs.push({ ...slot(n.params.name, n, plan.bufferOf.get(n.id)!), role });
   }
-  const outputs = g.outputs.filter((o) => o.role !== 'update').map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
+  const outputs = g.outputs.filter((o) => o.role === 'prediction').map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
   const dispatches: DispatchSpec[] = plan.order.map((id) => {
     const k = generateKernel(g, g.nodes[id]!, plan.bufferOf);
     return { kernel: kernels.intern(k.name, k.wgsl, k.buffers.length), buffers: k.buffers, workgroups: k.workgroups };

@@ -1,0 +1,262 @@
+/**
+ * The nnx grammar as a pure Chevrotain CST parser: rules only, no actions. `visitor.ts` turns
+ * the CST into the AST and `syntax-messages.ts` words the errors. `grammar/nnx.ebnf` is the
+ * same grammar for people; keep the two in step.
+ */
+import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import { SyntaxMessages } from './syntax-messages.js';
+import * as t from './tokens.js';
+
+/** The raw outcome of one parse: a (possibly partial) CST and every recognition error. */
+export interface CstParseResult {
+  readonly cst: CstNode | undefined;
+  readonly errors: readonly IRecognitionException[];
+}
+
+/** The nnx parser. Build it once (grammar analysis is slow) and reuse it via {@link parser}. */
+export class NnxParser extends CstParser {
+  constructor(private readonly messages = new SyntaxMessages()) {
+    // LL(2) tells `name: value` arguments from expressions that start with a name.
+    super(t.allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 2,
+      nodeLocationTracking: 'onlyOffset',
+      errorMessageProvider: messages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  /** Parses a token vector from {@link t.lexer}. Errors are collected, never thrown. */
+  parseTokens(tokens: IToken[]): CstParseResult {
+    this.messages.tokens = tokens;
+    this.input = tokens;
+    try {
+      const cst = this.program();
+      return { cst, errors: this.errors };
+    } finally {
+      this.messages.tokens = []; // the singleton should not keep the last file's tokens alive
+    }
+  }
+
+  readonly program = this.RULE('program', () => {
+    this.MANY(() => this.SUBRULE(this.definition));
+  });
+
+  readonly definition = this.RULE('definition', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.sequentialDef) },
+      { ALT: () => this.SUBRULE(this.modelDef) },
+      { ALT: () => this.SUBRULE(this.trainDef) },
+    ]);
+  });
+
+  /** `sequential Name(x: [2]) { Dense(3) Dense(1) }`: each expression is one layer. */
+  readonly sequentialDef = this.RULE('sequentialDef', () => {
+    this.CONSUME(t.Sequential);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.LParen);
+    this.SUBRULE(this.tensorDecls, { LABEL: 'inputs' });
+    this.CONSUME(t.RParen);
+    this.CONSUME(t.LBrace);
+    this.MANY(() => this.SUBRULE(this.expr));
+    this.CONSUME(t.RBrace);
+  });
+
+  /** `model Name(a: [2]) -> (out: [1]) { statements }`; the output list is optional. */
+  readonly modelDef = this.RULE('modelDef', () => {
+    this.CONSUME(t.Model);
+    this.CONSUME(t.Identifier);
+    this.CONSUME1(t.LParen);
+    this.SUBRULE1(this.tensorDecls, { LABEL: 'inputs' });
+    this.CONSUME1(t.RParen);
+    this.OPTION(() => {
+      this.CONSUME(t.Arrow);
+      this.CONSUME2(t.LParen);
+      this.SUBRULE2(this.tensorDecls, { LABEL: 'outputs' });
+      this.CONSUME2(t.RParen);
+    });
+    this.CONSUME(t.LBrace);
+    this.MANY(() => this.SUBRULE(this.statement));
+    this.CONSUME(t.RBrace);
+  });
+
+  readonly tensorDecls = this.RULE('tensorDecls', () => {
+    this.OPTION(() => {
+      this.SUBRULE1(this.tensorDecl);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.tensorDecl);
+      });
+    });
+  });
+
+  readonly tensorDecl = this.RULE('tensorDecl', () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Colon);
+    this.SUBRULE(this.shape);
+  });
+
+  readonly shape = this.RULE('shape', () => {
+    this.CONSUME(t.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE1(this.dim);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.dim);
+      });
+    });
+    this.CONSUME(t.RBracket);
+  });
+
+  readonly dim = this.RULE('dim', () => {
+    this.OR([{ ALT: () => this.CONSUME(t.Integer) }, { ALT: () => this.CONSUME(t.Identifier) }]);
+  });
+
+  /**
+   * Statements need no separator: an expression ends where no operator or `(` continues it, so
+   * the next `name =` starts a new statement. A line starting with `-` or `(` continues the last.
+   */
+  readonly statement = this.RULE('statement', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.letStatement) },
+      { ALT: () => this.SUBRULE(this.returnStatement) },
+      { ALT: () => this.SUBRULE(this.assignStatement) },
+    ]);
+  });
+
+  readonly letStatement = this.RULE('letStatement', () => {
+    this.CONSUME(t.Let);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly returnStatement = this.RULE('returnStatement', () => {
+    this.CONSUME(t.Return);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly assignStatement = this.RULE('assignStatement', () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  /** `train Name { field: value ... }`; fields may be separated by `,` or `;` or nothing. */
+  readonly trainDef = this.RULE('trainDef', () => {
+    this.CONSUME(t.Train);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.LBrace);
+    this.MANY(() => {
+      this.SUBRULE(this.trainField);
+      this.OPTION(() => {
+        this.OR([{ ALT: () => this.CONSUME(t.Comma) }, { ALT: () => this.CONSUME(t.Semicolon) }]);
+      });
+    });
+    this.CONSUME(t.RBrace);
+  });
+
+  readonly trainField = this.RULE('trainField', () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Colon);
+    this.SUBRULE(this.expr);
+  });
+
+  readonly expr = this.RULE('expr', () => {
+    this.SUBRULE(this.additive);
+  });
+
+  /** Precedence comes from nesting: `additive` over `multiplicative` over `unary`. */
+  readonly additive = this.RULE('additive', () => {
+    this.SUBRULE1(this.multiplicative);
+    this.MANY(() => {
+      this.CONSUME(t.AdditiveOperator);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  readonly multiplicative = this.RULE('multiplicative', () => {
+    this.SUBRULE1(this.unary);
+    this.MANY(() => {
+      this.CONSUME(t.MultiplicativeOperator);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  readonly unary = this.RULE('unary', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(t.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.postfix) },
+    ]);
+  });
+
+  /** `Dense(1)(x)`: any number of argument lists after a primary, applied left to right. */
+  readonly postfix = this.RULE('postfix', () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.SUBRULE(this.callSuffix));
+  });
+
+  readonly callSuffix = this.RULE('callSuffix', () => {
+    this.CONSUME(t.LParen);
+    this.OPTION(() => this.SUBRULE(this.args));
+    this.CONSUME(t.RParen);
+  });
+
+  readonly args = this.RULE('args', () => {
+    this.SUBRULE1(this.arg);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.arg);
+    });
+  });
+
+  /** Named when a name is followed by `:`, which takes the second token of lookahead. */
+  readonly arg = this.RULE('arg', () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(t.Identifier);
+          this.CONSUME(t.Colon);
+          this.SUBRULE1(this.expr);
+        },
+      },
+      { ALT: () => this.SUBRULE2(this.expr) },
+    ]);
+  });
+
+  readonly primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(t.NumberLiteral) },
+      { ALT: () => this.CONSUME(t.StringLiteral) },
+      { ALT: () => this.CONSUME(t.Identifier) },
+      { ALT: () => this.SUBRULE(this.parenExpr) },
+      { ALT: () => this.SUBRULE(this.listExpr) },
+    ]);
+  });
+
+  readonly parenExpr = this.RULE('parenExpr', () => {
+    this.CONSUME(t.LParen);
+    this.SUBRULE(this.expr);
+    this.CONSUME(t.RParen);
+  });
+
+  readonly listExpr = this.RULE('listExpr', () => {
+    this.CONSUME(t.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE1(this.expr);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.expr);
+      });
+    });
+    this.CONSUME(t.RBracket);
+  });
+}
+
+/** The one parser instance; `parseTokens` resets its state for each input. */
+export const parser = new NnxParser();
