@@ -103,7 +103,8 @@ function reduceKernel(ops: Operands, node: Node<'sum' | 'reduce_max'>): Generate
   const keptShape = kept.map((d) => inShape[d]!);
   const n = sizeOf(keptShape);
   const base = offsetExpr(keptShape, kept.map((d) => inStrides[d]!), 'i');
-  const [init, combine] = node.op === 'sum' ? ['0.0', (x: string) => `acc + ${x}`] : [f32Literal(-Infinity), (x: string) => `max(acc, ${x})`];
+  // max starts from the first element: -inf is not a valid WGSL constant.
+  const [init, combine] = node.op === 'sum' ? ['0.0', (x: string) => `acc + ${x}`] : [ops.load(0, 'base'), (x: string) => `max(acc, ${x})`];
   const reduced = axes.filter((d) => inShape[d]! > 1);
   let body = `acc = ${combine(ops.load(0, ['base', ...reduced.map((d) => (inStrides[d] === 1 ? `r${d}` : `r${d} * ${inStrides[d]}u`))].join(' + ')))};`;
   for (const d of [...reduced].reverse()) {

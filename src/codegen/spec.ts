@@ -22,7 +22,8 @@ export interface CompiledModel {
   readonly steps: StepGraphs;
 }
 
-class KernelTable {
+/** Kernels of a model, each distinct WGSL text once. */
+export class KernelTable {
   readonly kernels: KernelSpec[] = [];
   private readonly byText = new Map<string, number>();
 
@@ -47,8 +48,11 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
   return name === MASK ? 'mask' : 'input';
 }
 
-function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPool, kernels: KernelTable): { entry: EntrySpec; graph: Graph } {
-  const g = optimize(graph, { [BATCH]: batch });
+/**
+ * Plans buffers and generates the dispatches of one entry graph whose shapes are all bound.
+ * Kernel tests call this directly on single-op graphs.
+ */
+export function lowerEntry(name: string, g: Graph, batch: number, pool: BufferPool, kernels: KernelTable): EntrySpec {
   const plan = planEntry(g, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
@@ -60,7 +64,12 @@ function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPo
     const k = generateKernel(g, g.nodes[id]!, plan.bufferOf);
     return { kernel: kernels.intern(k.name, k.wgsl, k.buffers.length), buffers: k.buffers, workgroups: k.workgroups };
   });
-  return { entry: { batch, inputs, outputs, dispatches }, graph: g };
+  return { batch, inputs, outputs, dispatches };
+}
+
+function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPool, kernels: KernelTable): { entry: EntrySpec; graph: Graph } {
+  const g = optimize(graph, { [BATCH]: batch });
+  return { entry: lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
 
 export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {

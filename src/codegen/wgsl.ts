@@ -3,11 +3,12 @@
  * the dispatch grid. Kernels in kernels.ts compose these; none of them is a big template.
  */
 
-/** A WGSL f32 literal for a number, including the non-finite ones. */
+/**
+ * A WGSL f32 literal. WGSL evaluates constant expressions at shader creation and rejects
+ * non-finite results, so kernels must never need one (reductions start from an element).
+ */
 export function f32Literal(v: number): string {
-  if (Number.isNaN(v)) return 'bitcast<f32>(0x7fc00000u)';
-  if (v === Infinity) return 'bitcast<f32>(0x7f800000u)';
-  if (v === -Infinity) return 'bitcast<f32>(0xff800000u)';
+  if (!Number.isFinite(Math.fround(v))) throw new Error(`internal: the constant ${v} cannot be written in WGSL`);
   const s = String(Math.fround(v));
   return /[.e]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
 }

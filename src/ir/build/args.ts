@@ -123,18 +123,17 @@ export function bindArgs(callee: string, args: readonly Argument[], schema: read
         continue;
       }
     }
-    if (values.has(s.name)) {
+    if (spans.has(s.name)) {
       diags.push(error('E0103', arg.span, `argument \`${s.name}\` of ${callee} is given twice`, [{ span: spans.get(s.name), message: 'first given here' }]));
       continue;
     }
+    // Recorded even when the value is bad, so it is not also reported as missing.
+    spans.set(s.name, arg.span);
     const v = convert(callee, s, arg.value, diags);
-    if (v !== undefined) {
-      values.set(s.name, v);
-      spans.set(s.name, arg.span);
-    }
+    if (v !== undefined) values.set(s.name, v);
   }
   for (const s of schema) {
-    if (values.has(s.name)) continue;
+    if (spans.has(s.name)) continue;
     if (s.default === undefined) diags.push(error('E0104', callSpan, `${callee} needs the argument \`${s.name}\``));
     else values.set(s.name, s.default);
   }

@@ -1,0 +1,60 @@
+/**
+ * Runs one lowered entry on the real WebGPU adapter with plain WebGPU calls, independent of
+ * NnxModel, so kernel tests check the generated WGSL and nothing else. No adapter is a failure
+ * with the runtime's explanation, never a skip.
+ */
+import { BufferPool } from '../src/codegen/plan.js';
+import { KernelTable, lowerEntry } from '../src/codegen/spec.js';
+import type { Graph } from '../src/ir/graph.js';
+import { requestDevice } from '../src/runtime/index.js';
+
+const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
+const MAP_READ = 0x1 | 0x8; // MAP_READ | COPY_DST
+
+/** Lowers `g` (all shapes bound) and runs it once; returns each prediction output by name. */
+export async function runGraphOnGpu(g: Graph, inputs: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
+  const device = await requestDevice();
+  const pool = new BufferPool();
+  const table = new KernelTable();
+  const entry = lowerEntry('run', g, 1, pool, table);
+  const buffers = pool.buffers.map((b) => device.createBuffer({ size: Math.ceil(b.bytes / 4) * 4, usage: STORAGE }));
+  for (const slot of entry.inputs) {
+    const data = inputs.get(slot.name);
+    if (!data) throw new Error(`no value for input '${slot.name}'`);
+    device.queue.writeBuffer(buffers[slot.buffer]!, 0, data);
+  }
+  device.pushErrorScope('validation');
+  const pipelines = table.kernels.map((k) =>
+    device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' } }),
+  );
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  for (const d of entry.dispatches) {
+    const pipeline = pipelines[d.kernel]!;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })) }),
+    );
+    pass.dispatchWorkgroups(...(d.workgroups as [number, number, number]));
+  }
+  pass.end();
+  const staging = entry.outputs.map((o) => {
+    const size = buffers[o.buffer]!.size;
+    const s = device.createBuffer({ size, usage: MAP_READ });
+    encoder.copyBufferToBuffer(buffers[o.buffer]!, 0, s, 0, size);
+    return s;
+  });
+  device.queue.submit([encoder.finish()]);
+  const error = await device.popErrorScope();
+  if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
+  const out = new Map<string, Float32Array>();
+  await Promise.all(staging.map((s) => s.mapAsync(1)));
+  entry.outputs.forEach((o, i) => {
+    const n = o.shape.reduce((a, b) => a * b, 1);
+    out.set(o.name, new Float32Array(staging[i]!.getMappedRange().slice(0, 4 * n)));
+    staging[i]!.destroy();
+  });
+  for (const b of buffers) b.destroy();
+  return out;
+}

@@ -1,0 +1,120 @@
+/** Lowering .nnx models to IR: shapes, parameter names, and every user error rendered exactly. */
+import { describe, expect, it } from 'vitest';
+import { check } from '../../../src/compile.js';
+import { printGraph } from '../../../src/ir/print.js';
+import { renderDiagnostics } from '../../../src/util/diagnostics.js';
+
+function errorsOf(text: string): string {
+  return renderDiagnostics({ path: 'm.nnx', text }, check(text).diagnostics);
+}
+
+describe('lowering', () => {
+  it('gives a sequential model a symbolic batch and named parameters', () => {
+    const { models, diagnostics } = check('sequential M(x: [4]) {\n  Dense(5, activation: relu)\n  Dense(2)\n}\n');
+    expect(diagnostics).toEqual([]);
+    const m = models.get('M')!;
+    expect(m.params.map((p) => `${p.name} [${p.shape}]`)).toEqual(['dense_1/kernel [4,5]', 'dense_1/bias [5]', 'dense_2/kernel [5,2]', 'dense_2/bias [2]']);
+    expect(m.outputs[0]!.shape).toEqual(['B', 2]);
+  });
+
+  it('lowers a functional model with a shared layer to one parameter set', () => {
+    const text = `model S(a: [3], b: [3]) -> (d: [4]) {
+  let enc = Dense(4, use_bias: false)
+  d = abs(enc(a) - enc(b)) * 0.5
+}
+`;
+    const { models, diagnostics } = check(text);
+    expect(diagnostics).toEqual([]);
+    const m = models.get('S')!;
+    expect(m.params.map((p) => p.name)).toEqual(['enc/kernel']);
+    expect(printGraph(m.graph)).toBe(`%0 = input a (data) : [B,3]
+%1 = input b (data) : [B,3]
+%2 = input enc/kernel (param, glorot_uniform) : [3,4]
+%3 = matmul %0, %2 : [B,4]
+%4 = matmul %1, %2 : [B,4]
+%5 = sub %3, %4 : [B,4]
+%6 = abs %5 : [B,4]
+%7 = const 0.5 : []
+%8 = mul %6, %7 : [B,4]
+prediction d = %8
+`);
+  });
+});
+
+describe('lowering diagnostics', () => {
+  it('an unknown layer suggests the nearest one', () => {
+    expect(errorsOf('sequential M(x: [2]) {\n  Dens(3)\n}\n')).toBe(`m.nnx:2:3: error[E0101]: unknown layer \`Dens\`; did you mean \`Dense\`?
+  |
+2 |   Dens(3)
+  |   ^^^^`);
+  });
+
+  it('a bad argument value names the argument and the choices', () => {
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(3, activation: sigmoidd)\n}\n')).toBe(`m.nnx:2:24: error[E0103]: unknown activation \`sigmoidd\` for Dense; did you mean \`sigmoid\`?
+  |
+2 |   Dense(3, activation: sigmoidd)
+  |                        ^^^^^^^^
+  = note: expected one of: linear, relu, sigmoid, tanh, softplus, softmax`);
+  });
+
+  it('an argument of the wrong type', () => {
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(2.5)\n}\n')).toBe(`m.nnx:2:9: error[E0105]: argument \`units\` of Dense must be an integer, not the number 2.5
+  |
+2 |   Dense(2.5)
+  |         ^^^`);
+  });
+
+  it('an unknown argument name and a missing argument, both reported', () => {
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(unit: 3)\n}\n')).toBe(`m.nnx:2:9: error[E0103]: Dense has no argument \`unit\`; did you mean \`units\`?
+  |
+2 |   Dense(unit: 3)
+  |         ^^^^
+  = note: its arguments are: units, activation, use_bias, kernel_initializer, bias_initializer
+
+m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
+  |
+2 |   Dense(unit: 3)
+  |   ^^^^^^^^^^^^^^`);
+  });
+
+  it('a shape mismatch names both shapes at the operator', () => {
+    const text = 'model M(a: [3], b: [4]) -> (c: [3]) {\n  c = a + b\n}\n';
+    expect(errorsOf(text)).toBe(`m.nnx:2:9: error[E0201]: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other
+  |
+2 |   c = a + b
+  |         ^`);
+  });
+
+  it('an output whose shape differs from its declaration points at both', () => {
+    const text = 'model M(a: [3]) -> (c: [2]) {\n  c = Dense(4)(a)\n}\n';
+    expect(errorsOf(text)).toBe(`m.nnx:2:3: error[E0201]: output \`c\` has shape [4] per sample, but it is declared as [2]
+  |
+2 |   c = Dense(4)(a)
+  |   ^^^^^^^^^^^^^^^
+m.nnx:1:24: note: declared here
+  |
+1 | model M(a: [3]) -> (c: [2]) {
+  |                        ^^^`);
+  });
+
+  it('a Dense after a non-flat input explains what to do', () => {
+    expect(errorsOf('sequential M(x: [4, 4]) {\n  Dense(3)\n}\n')).toBe(`m.nnx:2:3: error[E0201]: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it
+  |
+2 |   Dense(3)
+  |   ^^^^^^^^`);
+  });
+
+  it('an unknown name in a model suggests a tensor in scope', () => {
+    expect(errorsOf('model M(input: [3]) {\n  return relu(inptu)\n}\n')).toBe(`m.nnx:2:15: error[E0101]: unknown name \`inptu\`; did you mean \`input\`?
+  |
+2 |   return relu(inptu)
+  |               ^^^^^`);
+  });
+
+  it('a train block for a model that does not exist', () => {
+    expect(errorsOf('sequential Xor(x: [2]) {\n  Dense(1)\n}\ntrain Xr { data: xor, loss: mse }\n')).toBe(`m.nnx:4:7: error[E0101]: no model named \`Xr\` to train; did you mean \`Xor\`?
+  |
+4 | train Xr { data: xor, loss: mse }
+  |       ^^`);
+  });
+});
