@@ -42,6 +42,11 @@ export interface KernelSpec {
   readonly wgsl: string;
   /** Number of storage bindings; the last `outputs` of them are written (read_write). */
   readonly bindings: number;
+  /**
+   * How many of the last bindings are `read_write`; the others are `read`. When omitted, the
+   * runtime takes each binding's access mode from its `var<storage, …>` declaration in `wgsl`.
+   */
+  readonly outputs?: number;
 }
 
 export interface DispatchSpec {

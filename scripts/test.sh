@@ -1,0 +1,14 @@
+#!/bin/sh
+# The test command (`npm test`): sets up everything a fresh machine lacks, then runs the tests.
+#  1. dependencies (npm ci) when node_modules is missing or older than the lockfile;
+#  2. a WebGPU adapter: lavapipe through scripts/setup-webgpu.sh when no Vulkan driver exists;
+#  3. the build (the CLI tests run the built `nnxc`), then type-checking, then vitest.
+set -eu
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+sh scripts/setup-webgpu.sh
+npm run --silent build
+npx tsc --noEmit -p tsconfig.json
+npx vitest run "$@"

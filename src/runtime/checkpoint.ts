@@ -1,0 +1,112 @@
+/**
+ * Checkpoints: a model's parameters (under their own names) and state tensors (under
+ * `@state/<name>`) as one safetensors file, plus the checks that keep a load from changing
+ * anything unless every tensor is present and well-shaped.
+ */
+
+import { elementCount } from './init.js';
+import type { SafetensorsFile, SafetensorsTensor } from './safetensors.js';
+import type { ModelSpec, TensorSlot } from './spec.js';
+
+/** The checkpoint layout version written to the metadata key `nnx_format_version`. */
+export const CHECKPOINT_FORMAT_VERSION = '1';
+
+/** State tensors are stored under this prefix; `@` cannot start an nnx name, so none collide. */
+export const STATE_TENSOR_PREFIX = '@state/';
+
+/** Parameter and state values by name. */
+export interface CheckpointValues {
+  readonly params: ReadonlyMap<string, Float32Array>;
+  /** Absent when the checkpoint holds no state (a fresh optimizer). */
+  readonly state: ReadonlyMap<string, Float32Array> | undefined;
+}
+
+/**
+ * Throws unless `values` holds exactly one array of the right length for each of `slots`; the
+ * error lists every missing, unexpected and mis-sized tensor.
+ */
+export function checkTensorValues(
+  caller: string,
+  slots: readonly TensorSlot[],
+  values: ReadonlyMap<string, Float32Array>,
+): void {
+  const problems: string[] = [];
+  for (const slot of slots) {
+    const value = values.get(slot.name);
+    if (value === undefined) problems.push(`'${slot.name}' is missing`);
+    else if (value.length !== elementCount(slot.shape)) {
+      problems.push(
+        `'${slot.name}' has ${value.length} values but its shape [${slot.shape}] needs ${elementCount(slot.shape)}`,
+      );
+    }
+  }
+  const known = new Set(slots.map((slot) => slot.name));
+  for (const name of values.keys()) {
+    if (!known.has(name)) problems.push(`'${name}' is not a tensor of this model`);
+  }
+  if (problems.length > 0) throw new Error(`${caller}: ${problems.join('; ')}; nothing was changed`);
+}
+
+/** The tensors of a checkpoint of `spec`, parameters first, then state. */
+export function checkpointTensors(spec: ModelSpec, values: CheckpointValues): Map<string, SafetensorsTensor> {
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const param of spec.params) {
+    tensors.set(param.name, { shape: param.shape, data: values.params.get(param.name)! });
+  }
+  for (const slot of spec.state) {
+    const data = values.state?.get(slot.name);
+    if (data !== undefined) tensors.set(STATE_TENSOR_PREFIX + slot.name, { shape: slot.shape, data });
+  }
+  return tensors;
+}
+
+/** The metadata a checkpoint of `spec` carries. */
+export function checkpointMetadata(spec: ModelSpec): Record<string, string> {
+  return { nnx_format_version: CHECKPOINT_FORMAT_VERSION, nnx_model: spec.name };
+}
+
+/**
+ * Splits a decoded checkpoint into parameter and state values, checking that the parameters are
+ * exactly the model's, with the same shapes, and that state is either complete or absent.
+ */
+export function readCheckpoint(spec: ModelSpec, file: SafetensorsFile, caller: string): CheckpointValues {
+  const version = file.metadata['nnx_format_version'];
+  if (version !== undefined && version !== CHECKPOINT_FORMAT_VERSION) {
+    throw new Error(
+      `${caller}: checkpoint format version ${version} is not supported (this runtime reads ${CHECKPOINT_FORMAT_VERSION})`,
+    );
+  }
+  const params = new Map<string, Float32Array>();
+  const state = new Map<string, Float32Array>();
+  for (const [name, tensor] of file.tensors) {
+    if (name.startsWith(STATE_TENSOR_PREFIX)) state.set(name.slice(STATE_TENSOR_PREFIX.length), tensor.data);
+    else params.set(name, tensor.data);
+  }
+  checkShapes(caller, spec.params, file, '');
+  checkTensorValues(caller, spec.params, params);
+  if (state.size === 0) return { params, state: undefined };
+  checkShapes(caller, spec.state, file, STATE_TENSOR_PREFIX);
+  checkTensorValues(`${caller} (state)`, spec.state, state);
+  return { params, state };
+}
+
+// Lengths are checked with the values; a checkpoint also carries shapes, which must match exactly.
+function checkShapes(
+  caller: string,
+  slots: readonly TensorSlot[],
+  file: SafetensorsFile,
+  prefix: string,
+): void {
+  const problems: string[] = [];
+  for (const slot of slots) {
+    const stored = file.tensors.get(prefix + slot.name);
+    if (stored !== undefined && !sameShape(stored.shape, slot.shape)) {
+      problems.push(`'${slot.name}' has shape [${stored.shape}] but the model expects [${slot.shape}]`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`${caller}: ${problems.join('; ')}; nothing was changed`);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((dim, i) => dim === b[i]);
+}

@@ -1,0 +1,29 @@
+/**
+ * The nnx runtime (`nnx/runtime`): executes the ModelSpec a compiled model embeds on WebGPU.
+ * Generated modules do `import { NnxModel, type ModelSpec } from 'nnx/runtime'`.
+ *
+ * In Node the device comes from Dawn's `webgpu` package, which can keep the process alive: CLI
+ * code should `destroy()` its models and end with `process.exit`.
+ */
+
+export { NnxModel } from './model.js';
+export type { CreateModelOptions, EpochLog, FitOptions, History } from './model.js';
+export type { Dataset } from './batching.js';
+export { NO_ADAPTER_MESSAGE, releaseSharedDevices, requestDevice } from './device.js';
+export type { RequestDeviceOptions } from './device.js';
+export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
+export type { SafetensorsFile, SafetensorsTensor } from './safetensors.js';
+export { Rng } from './rng.js';
+export { SUPPORTED_SPEC_VERSION } from './spec-check.js';
+export type {
+  AccumulatorSpec,
+  BufferSpec,
+  DispatchSpec,
+  EntryInput,
+  EntrySpec,
+  InitializerSpec,
+  KernelSpec,
+  ModelSpec,
+  ParamSpec,
+  TensorSlot,
+} from './spec.js';

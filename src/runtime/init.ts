@@ -1,0 +1,81 @@
+/**
+ * Parameter initializers, as Keras defines them. Each parameter draws from its own stream, derived
+ * from the model seed and the parameter's name, so adding a parameter leaves the others unchanged.
+ */
+
+import { deriveSeed, Rng } from './rng.js';
+import type { InitializerSpec, ParamSpec } from './spec.js';
+
+/**
+ * Keras draws "truncated normal" weights from a normal cut at two standard deviations and divides
+ * the target deviation by this, the deviation of a unit normal truncated to [-2, 2], so that the
+ * values drawn have the target deviation.
+ */
+export const TRUNCATED_NORMAL_STD_CORRECTION = 0.8796256610342398;
+
+/** The number of elements of a tensor of this shape. */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((count, dim) => count * dim, 1);
+}
+
+/** The initial values of `param` for a model seeded with `modelSeed`. */
+export function initialParameterValues(param: ParamSpec, modelSeed: number): Float32Array {
+  const rng = new Rng(deriveSeed(modelSeed, param.name));
+  try {
+    return fillInitializer(param.init, elementCount(param.shape), rng);
+  } catch (error) {
+    throw new Error(`parameter '${param.name}': ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** `count` values drawn as `init` says, from `rng`. */
+export function fillInitializer(init: InitializerSpec, count: number, rng: Rng): Float32Array {
+  const values = new Float32Array(count);
+  switch (init.kind) {
+    case 'zeros':
+      return values;
+    case 'ones':
+      return values.fill(1);
+    case 'glorot_uniform':
+      return fillUniform(values, Math.sqrt(6 / fanSum(init)), rng);
+    case 'glorot_normal':
+      return fillTruncatedNormal(values, Math.sqrt(2 / fanSum(init)), rng);
+    case 'he_uniform':
+      return fillUniform(values, Math.sqrt(6 / positiveFan(init.fanIn, 'fanIn')), rng);
+    case 'he_normal':
+      return fillTruncatedNormal(values, Math.sqrt(2 / positiveFan(init.fanIn, 'fanIn')), rng);
+    default:
+      return assertNever(init.kind);
+  }
+}
+
+function fillUniform(values: Float32Array, limit: number, rng: Rng): Float32Array {
+  for (let i = 0; i < values.length; i++) values[i] = rng.uniformIn(-limit, limit);
+  return values;
+}
+
+/** Normal draws cut at two deviations and redrawn, whose resulting deviation is `targetStd`. */
+function fillTruncatedNormal(values: Float32Array, targetStd: number, rng: Rng): Float32Array {
+  const std = targetStd / TRUNCATED_NORMAL_STD_CORRECTION;
+  for (let i = 0; i < values.length; i++) {
+    let draw = rng.normal(0, std);
+    while (Math.abs(draw) > 2 * std) draw = rng.normal(0, std);
+    values[i] = draw;
+  }
+  return values;
+}
+
+function fanSum(init: InitializerSpec): number {
+  return positiveFan(init.fanIn, 'fanIn') + positiveFan(init.fanOut, 'fanOut');
+}
+
+function positiveFan(fan: number, which: 'fanIn' | 'fanOut'): number {
+  if (!(Number.isFinite(fan) && fan > 0)) {
+    throw new Error(`initializer needs a positive ${which}, got ${fan}`);
+  }
+  return fan;
+}
+
+function assertNever(kind: never): never {
+  throw new Error(`unknown initializer kind '${String(kind)}'`);
+}

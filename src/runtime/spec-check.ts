@@ -1,0 +1,156 @@
+/**
+ * Checks a ModelSpec before any GPU object exists: that it is internally consistent (every id
+ * points somewhere, every slot fits its buffer) and that it fits the device's limits. A spec that
+ * passes can be executed; one that fails gets an error naming the kernel, buffer or slot.
+ */
+
+import { elementCount } from './init.js';
+import type { BufferSpec, EntrySpec, ModelSpec, TensorSlot } from './spec.js';
+
+/** The ModelSpec format version this runtime executes. */
+export const SUPPORTED_SPEC_VERSION = 1;
+
+/** The names of a spec's entry points. */
+export type EntryName = keyof ModelSpec['entries'];
+export const ENTRY_NAMES: readonly EntryName[] = ['train', 'evaluate', 'predict'];
+
+/** The device limits a spec must fit. */
+export type SpecLimits = Pick<
+  GPUSupportedLimits,
+  | 'maxStorageBufferBindingSize'
+  | 'maxBufferSize'
+  | 'maxStorageBuffersPerShaderStage'
+  | 'maxComputeWorkgroupsPerDimension'
+>;
+
+/** Buffer ids to their specs; also the proof that ids are unique. */
+export type BufferTable = ReadonlyMap<number, BufferSpec>;
+
+/** Throws unless `spec` is internally consistent; returns its buffers by id. */
+export function checkSpec(spec: ModelSpec): BufferTable {
+  if (spec.version !== SUPPORTED_SPEC_VERSION) {
+    throw new Error(
+      `ModelSpec '${spec.name}' has format version ${String(spec.version)}, but this runtime ` +
+        `executes version ${SUPPORTED_SPEC_VERSION}; recompile the model with a matching nnxc`,
+    );
+  }
+  const buffers = bufferTable(spec);
+  for (const param of spec.params) checkSlot(buffers, param, `parameter '${param.name}'`);
+  for (const slot of spec.state) checkSlot(buffers, slot, `state tensor '${slot.name}'`);
+  for (const accumulator of spec.accumulators) {
+    checkBufferId(buffers, accumulator.buffer, `accumulator '${accumulator.name}'`);
+  }
+  checkBufferId(buffers, spec.sampleCount, 'the sample counter (sampleCount)');
+  for (const name of ENTRY_NAMES) checkEntry(spec, buffers, name);
+  return buffers;
+}
+
+function bufferTable(spec: ModelSpec): Map<number, BufferSpec> {
+  const buffers = new Map<number, BufferSpec>();
+  for (const buffer of spec.buffers) {
+    if (buffers.has(buffer.id)) throw new Error(`buffer id ${buffer.id} is used by two buffers`);
+    if (!(Number.isSafeInteger(buffer.bytes) && buffer.bytes >= 0)) {
+      throw new Error(`buffer ${buffer.id} ('${buffer.label}') has an invalid size of ${buffer.bytes} bytes`);
+    }
+    buffers.set(buffer.id, buffer);
+  }
+  return buffers;
+}
+
+function checkBufferId(buffers: BufferTable, id: number, owner: string): BufferSpec {
+  const buffer = buffers.get(id);
+  if (buffer === undefined)
+    throw new Error(`${owner} refers to buffer ${id}, which the spec does not define`);
+  return buffer;
+}
+
+function checkSlot(buffers: BufferTable, slot: TensorSlot, owner: string): void {
+  const buffer = checkBufferId(buffers, slot.buffer, owner);
+  if (!slot.shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
+    throw new Error(`${owner} has an invalid shape [${slot.shape}]`);
+  }
+  const needed = elementCount(slot.shape) * 4;
+  if (needed > buffer.bytes) {
+    throw new Error(
+      `${owner} of shape [${slot.shape}] needs ${needed} bytes, but its buffer ${buffer.id} ` +
+        `('${buffer.label}') has ${buffer.bytes}`,
+    );
+  }
+}
+
+function checkEntry(spec: ModelSpec, buffers: BufferTable, name: EntryName): void {
+  const entry: EntrySpec = spec.entries[name];
+  if (!(Number.isSafeInteger(entry.batch) && entry.batch > 0)) {
+    throw new Error(`entry '${name}' has an invalid batch size ${entry.batch}`);
+  }
+  const slots: readonly TensorSlot[] = [...entry.inputs, ...entry.outputs];
+  for (const slot of slots) {
+    const owner = `entry '${name}' slot '${slot.name}'`;
+    checkSlot(buffers, slot, owner);
+    if (slot.shape[0] !== entry.batch) {
+      throw new Error(
+        `${owner} has shape [${slot.shape}], whose first dim should be the batch size ${entry.batch}`,
+      );
+    }
+  }
+  if (entry.inputs.filter((input) => input.role === 'mask').length > 1) {
+    throw new Error(`entry '${name}' has more than one mask input`);
+  }
+  entry.dispatches.forEach((dispatch, index) => {
+    const owner = `entry '${name}' dispatch ${index}`;
+    const kernel = spec.kernels[dispatch.kernel];
+    if (kernel === undefined)
+      throw new Error(`${owner} runs kernel ${dispatch.kernel}, which the spec does not define`);
+    if (dispatch.buffers.length !== kernel.bindings) {
+      throw new Error(
+        `${owner} binds ${dispatch.buffers.length} buffers to kernel '${kernel.name}', which has ${kernel.bindings} bindings`,
+      );
+    }
+    for (const id of dispatch.buffers) checkBufferId(buffers, id, `${owner} (kernel '${kernel.name}')`);
+  });
+}
+
+/** Throws unless every buffer, kernel and dispatch of `spec` fits within `limits`. */
+export function checkSpecLimits(spec: ModelSpec, limits: SpecLimits): void {
+  const maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  for (const buffer of spec.buffers) {
+    if (storageBytes(buffer) > maxBufferBytes) {
+      throw new Error(
+        `buffer ${buffer.id} ('${buffer.label}') needs ${buffer.bytes} bytes, more than this device ` +
+          `can bind as one storage buffer (maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, ` +
+          `maxBufferSize ${limits.maxBufferSize})`,
+      );
+    }
+  }
+  for (const kernel of spec.kernels) {
+    if (kernel.bindings > limits.maxStorageBuffersPerShaderStage) {
+      throw new Error(
+        `kernel '${kernel.name}' uses ${kernel.bindings} storage buffers, more than this device allows ` +
+          `per shader stage (maxStorageBuffersPerShaderStage ${limits.maxStorageBuffersPerShaderStage})`,
+      );
+    }
+  }
+  for (const name of ENTRY_NAMES) {
+    spec.entries[name].dispatches.forEach((dispatch, index) => {
+      const owner = `entry '${name}' dispatch ${index} (kernel '${spec.kernels[dispatch.kernel]!.name}')`;
+      if (!dispatch.workgroups.every(isCount)) {
+        throw new Error(`${owner} has invalid workgroup counts [${dispatch.workgroups}]`);
+      }
+      if (Math.max(...dispatch.workgroups) > limits.maxComputeWorkgroupsPerDimension) {
+        throw new Error(
+          `${owner} asks for workgroups [${dispatch.workgroups}], beyond this device's ` +
+            `maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}`,
+        );
+      }
+    });
+  }
+}
+
+function isCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The size a buffer is created with: at least 4 bytes, rounded up to a multiple of 4. */
+export function storageBytes(buffer: BufferSpec): number {
+  return Math.max(4, Math.ceil(buffer.bytes / 4) * 4);
+}

@@ -1,0 +1,113 @@
+/**
+ * nnxc end to end, through the built binary as a user runs it: exit codes, rendered errors
+ * without stack traces, the JSON lines of `train`, and the no-adapter message.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+function nnxc(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(root, 'bin/nnxc.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  // Dawn itself logs two "Warning: … artificially reduced …" lines on lavapipe; they are not ours.
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !/^Warning: .*artificially reduced/.test(l))
+    .join('\n');
+  return { code: r.status, stdout: r.stdout, stderr };
+}
+
+function tempFile(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'nnxc-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+beforeAll(() => {
+  // The binary runs dist/; build it from the current sources.
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root });
+});
+
+describe('nnxc check: bad input is an error at its line and column, exit code 1, no stack trace', () => {
+  const cases: [string, string, string][] = [
+    ['a syntax error', 'sequential X(x: [2]) {\n  Dense(3 activation: relu)\n}\n', ":2:11: error[E0002]: expected ')' to close the argument list of 'Dense', found 'activation'"],
+    ['an unknown layer', 'sequential X(x: [2]) {\n  Danse(3)\n}\n', ':2:3: error[E0101]: unknown layer `Danse`; did you mean `Dense`?'],
+    ['a bad argument', 'sequential X(x: [2]) {\n  Dense(0)\n}\n', ':2:9: error[E0105]: argument `units` of Dense must be an integer ≥ 1, not the number 0'],
+    ['a shape mismatch', 'model X(a: [2], b: [3]) {\n  return a * b\n}\n', ':2:12: error[E0201]: cannot apply `*` to shapes [2] and [3] (per sample)'],
+  ];
+  for (const [what, text, message] of cases) {
+    it(what, () => {
+      const file = tempFile('m.nnx', text);
+      const r = nnxc(['check', file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${file}${message}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+
+  it('accepts the examples', () => {
+    for (const ex of ['xor.nnx', 'xor_deep.nnx']) {
+      const r = nnxc(['check', `examples/${ex}`]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('names a missing file', () => {
+    const r = nnxc(['check', 'no/such.nnx']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('nnxc: error: cannot read no/such.nnx: no such file\n');
+  });
+
+  it('rejects an unknown command with the usage text and exit code 2', () => {
+    const r = nnxc(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('nnxc compile', () => {
+  it('--emit ir prints the forward graph', () => {
+    const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'ir']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('%3 = matmul %0, %1 : [B,3]');
+  });
+  it('--emit grad prints the training step with the optimizer update', () => {
+    const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'grad']);
+    expect(r.stdout).toMatch(/update dense_1\/kernel = %\d+ -> %1/);
+  });
+  it('--emit wgsl prints every kernel', () => {
+    const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'wgsl']);
+    expect(r.stdout).toContain('@compute @workgroup_size(16, 16)');
+  });
+  it('-o writes the generated module', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'nnxc-')), 'xor.ts');
+    const r = nnxc(['compile', 'examples/xor.nnx', '-o', out]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain("from 'nnx/runtime'");
+  });
+});
+
+describe('nnxc train', () => {
+  it('prints one JSON line per epoch and a final line, and learns xor', () => {
+    const r = nnxc(['train', 'examples/xor_deep.nnx', '--json', '--seed', '1']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBe(1001);
+    expect(lines[0]).toMatchObject({ epoch: 1 });
+    const final = lines[lines.length - 1];
+    expect(final).toMatchObject({ final: true, model: 'XorDeep', accuracy: 1 });
+    expect(final.loss).toBeLessThan(lines[0].loss);
+  });
+
+  it('says how to get an adapter when there is none', () => {
+    const r = nnxc(['train', 'examples/xor.nnx', '--epochs', '1'], { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nnxc: error: No WebGPU adapter was found');
+    expect(r.stderr).toContain('scripts/setup-webgpu.sh');
+  });
+});
