@@ -11,4 +11,5 @@ fi
 sh scripts/setup-webgpu.sh
 npm run --silent build
 npx tsc --noEmit -p tsconfig.json
+npx prettier --check --log-level warn src test
 npx vitest run "$@"

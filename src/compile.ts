@@ -38,17 +38,28 @@ export function check(text: string): CheckedProgram {
     if (def.kind === 'train') continue;
     const prior = defined.get(def.name.name);
     if (prior && prior.kind !== 'train') {
-      diagnostics.push(error('E0102', def.name.span, `\`${def.name.name}\` is defined twice`, [{ span: prior.name.span, message: 'first defined here' }]));
+      diagnostics.push(
+        error('E0102', def.name.span, `\`${def.name.name}\` is defined twice`, [
+          { span: prior.name.span, message: 'first defined here' },
+        ]),
+      );
       continue;
     }
     defined.set(def.name.name, def);
-    const model = def.kind === 'sequential' ? lowerSequential(def, diagnostics) : lowerModel(def, diagnostics);
+    const model =
+      def.kind === 'sequential' ? lowerSequential(def, diagnostics) : lowerModel(def, diagnostics);
     if (model) models.set(model.name, model);
   }
   for (const def of program.definitions) {
     if (def.kind !== 'train') continue;
     if (!defined.has(def.model.name)) {
-      diagnostics.push(error('E0101', def.model.span, `no model named \`${def.model.name}\` to train${didYouMean(def.model.name, defined.keys())}`));
+      diagnostics.push(
+        error(
+          'E0101',
+          def.model.span,
+          `no model named \`${def.model.name}\` to train${didYouMean(def.model.name, defined.keys())}`,
+        ),
+      );
       continue;
     }
     const config = bindTrain(def, diagnostics);
@@ -90,7 +101,13 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
   if (!train) {
     const span = checked.program?.span ?? { start: 0, end: 0 };
     const which = options.model ? `model \`${options.model}\`` : 'any model';
-    diagnostics.push(error('E0302', { start: span.start, end: span.start }, `there is no train block for ${which}; add one, e.g. \`train Name { data: xor, loss: mse }\``));
+    diagnostics.push(
+      error(
+        'E0302',
+        { start: span.start, end: span.start },
+        `there is no train block for ${which}; add one, e.g. \`train Name { data: xor, loss: mse }\``,
+      ),
+    );
     return { checked, diagnostics };
   }
   const model = checked.models.get(train.model)!;

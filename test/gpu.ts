@@ -12,12 +12,17 @@ const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
 const MAP_READ = 0x1 | 0x8; // MAP_READ | COPY_DST
 
 /** Lowers `g` (all shapes bound) and runs it once; returns each prediction output by name. */
-export async function runGraphOnGpu(g: Graph, inputs: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
+export async function runGraphOnGpu(
+  g: Graph,
+  inputs: ReadonlyMap<string, Float32Array>,
+): Promise<Map<string, Float32Array>> {
   const device = await requestDevice();
   const pool = new BufferPool();
   const table = new KernelTable();
   const entry = lowerEntry('run', g, 1, pool, table);
-  const buffers = pool.buffers.map((b) => device.createBuffer({ size: Math.ceil(b.bytes / 4) * 4, usage: STORAGE }));
+  const buffers = pool.buffers.map((b) =>
+    device.createBuffer({ size: Math.ceil(b.bytes / 4) * 4, usage: STORAGE }),
+  );
   for (const slot of entry.inputs) {
     const data = inputs.get(slot.name);
     if (!data) throw new Error(`no value for input '${slot.name}'`);
@@ -25,7 +30,10 @@ export async function runGraphOnGpu(g: Graph, inputs: ReadonlyMap<string, Float3
   }
   device.pushErrorScope('validation');
   const pipelines = table.kernels.map((k) =>
-    device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' } }),
+    device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' },
+    }),
   );
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
@@ -34,7 +42,10 @@ export async function runGraphOnGpu(g: Graph, inputs: ReadonlyMap<string, Float3
     pass.setPipeline(pipeline);
     pass.setBindGroup(
       0,
-      device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })) }),
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })),
+      }),
     );
     pass.dispatchWorkgroups(...(d.workgroups as [number, number, number]));
   }

@@ -46,7 +46,9 @@ async function readSource(path: string | undefined): Promise<SourceFile> {
   try {
     return { path, text: await readFile(path, 'utf8') };
   } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UserError(
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
 }
 
@@ -59,7 +61,8 @@ function report(file: SourceFile, result: { diagnostics: CompileResult['diagnost
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
   return n;
 }
 
@@ -81,10 +84,15 @@ async function cmdCheck(args: string[], io: Io): Promise<number> {
 const EMITS = ['ast', 'ir', 'grad', 'wgsl', 'plan'] as const;
 
 async function cmdCompile(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' }, emit: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { output: { type: 'string', short: 'o' }, emit: { type: 'string' } },
+  });
   const file = await readSource(positionals[0]);
   const emit = values.emit;
-  if (emit !== undefined && !(EMITS as readonly string[]).includes(emit)) throw new UsageError(`--emit must be one of ${EMITS.join(', ')}`);
+  if (emit !== undefined && !(EMITS as readonly string[]).includes(emit))
+    throw new UsageError(`--emit must be one of ${EMITS.join(', ')}`);
   if (emit === 'ast') {
     const parsed = parse(file.text);
     if (report(file, parsed, io)) return 1;
@@ -112,12 +120,18 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const out = values.output ?? file.path.replace(/\.nnx$/, '') + '.ts';
   await writeAtomically(out, text);
   const s = compiled.spec;
-  io.out(`wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers (${formatBytes(s.buffers.reduce((a, b) => a + b.bytes, 0))})\n`);
+  io.out(
+    `wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers (${formatBytes(s.buffers.reduce((a, b) => a + b.bytes, 0))})\n`,
+  );
   return 0;
 }
 
 function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return n < 1024
+    ? `${n} B`
+    : n < 1 << 20
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
 function describePlan(spec: ModelSpec): string {
@@ -125,7 +139,10 @@ function describePlan(spec: ModelSpec): string {
   for (const b of spec.buffers) lines.push(`  #${b.id} ${b.label} ${formatBytes(b.bytes)}`);
   for (const [name, entry] of Object.entries(spec.entries)) {
     lines.push(`${name} (batch ${entry.batch}, ${entry.dispatches.length} dispatches):`);
-    for (const d of entry.dispatches) lines.push(`  ${spec.kernels[d.kernel]!.name} [${d.buffers.map((b) => `#${b}`).join(', ')}] grid ${d.workgroups.join('×')}`);
+    for (const d of entry.dispatches)
+      lines.push(
+        `  ${spec.kernels[d.kernel]!.name} [${d.buffers.map((b) => `#${b}`).join(', ')}] grid ${d.workgroups.join('×')}`,
+      );
   }
   return lines.join('\n') + '\n';
 }
@@ -151,7 +168,11 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
     },
   });
   const file = await readSource(positionals[0]);
-  const overrides = { epochs: intOption('epochs', values.epochs, 1), batch: intOption('batch', values.batch, 1), lr: floatOption('lr', values.lr) };
+  const overrides = {
+    epochs: intOption('epochs', values.epochs, 1),
+    batch: intOption('batch', values.batch, 1),
+    lr: floatOption('lr', values.lr),
+  };
   const seed = intOption('seed', values.seed, 0) ?? 0;
   const result = compile(file.text, { overrides });
   if (report(file, result, io) || !result.compiled) return 1;
@@ -161,9 +182,14 @@ async function cmdTrain(args: string[], io: Io): Promise<number> {
   const inputSlot = predict.inputs.find((s) => s.role === 'input')!;
   const targetSlot = spec.entries.train.inputs.find((s) => s.role === 'target')!;
   const mismatch =
-    shapeMismatch('inputs', inputSlot.shape.slice(1), data.train.inputShape) ?? shapeMismatch('targets', targetSlot.shape.slice(1), data.train.targetShape);
+    shapeMismatch('inputs', inputSlot.shape.slice(1), data.train.inputShape) ??
+    shapeMismatch('targets', targetSlot.shape.slice(1), data.train.targetShape);
   if (mismatch) throw new UserError(`dataset '${data.name}' does not fit ${spec.name}: ${mismatch}`);
-  const toDataset = (s: typeof data.train) => ({ count: s.count, inputs: { [inputSlot.name]: s.inputs }, targets: { [targetSlot.name]: s.targets } });
+  const toDataset = (s: typeof data.train) => ({
+    count: s.count,
+    inputs: { [inputSlot.name]: s.inputs },
+    targets: { [targetSlot.name]: s.targets },
+  });
 
   const epochs = spec.training.epochs;
   const progress = makeProgress(values.json ? 'json' : io.isTTY ? 'bar' : 'lines', epochs, io.out);

@@ -23,7 +23,11 @@ function formatSeconds(s: number): string {
   return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 }
 
-export function makeProgress(mode: ProgressMode, epochs: number, write: (s: string) => void = (s) => process.stdout.write(s)): ProgressReporter {
+export function makeProgress(
+  mode: ProgressMode,
+  epochs: number,
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): ProgressReporter {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
   switch (mode) {
@@ -37,7 +41,8 @@ export function makeProgress(mode: ProgressMode, epochs: number, write: (s: stri
       const every = Math.max(1, Math.round(epochs / 20));
       return {
         epoch: (log) => {
-          if (log.epoch % every === 0 || log.epoch === epochs) write(`epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
+          if (log.epoch % every === 0 || log.epoch === epochs)
+            write(`epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
         },
         done: (final) => write(`done in ${formatSeconds(elapsed())}: ${formatMetrics(final)}\n`),
       };
@@ -53,7 +58,9 @@ export function makeProgress(mode: ProgressMode, epochs: number, write: (s: stri
           const done = Math.round((width * log.epoch) / epochs);
           const eta = (elapsed() / log.epoch) * (epochs - log.epoch);
           const bar = '█'.repeat(done) + '░'.repeat(width - done);
-          write(`\r\x1b[2Kepoch ${log.epoch}/${epochs} ${bar} ETA ${formatSeconds(eta)}  ${formatMetrics(log)}`);
+          write(
+            `\r\x1b[2Kepoch ${log.epoch}/${epochs} ${bar} ETA ${formatSeconds(eta)}  ${formatMetrics(log)}`,
+          );
         },
         done: (final) => write(`\n\x1b[2Kdone in ${formatSeconds(elapsed())}: ${formatMetrics(final)}\n`),
       };

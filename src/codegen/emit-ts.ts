@@ -9,8 +9,15 @@ import type { ModelSpec } from '../runtime/spec.js';
 /** Serialises the spec with each kernel's WGSL as a template literal instead of a JSON string. */
 function specLiteral(spec: ModelSpec): string {
   const placeholders = spec.kernels.map((_, i) => `__WGSL_${i}__`);
-  const json = JSON.stringify({ ...spec, kernels: spec.kernels.map((k, i) => ({ ...k, wgsl: placeholders[i] })) }, null, 2);
-  return spec.kernels.reduce((text, k, i) => text.replace(`"${placeholders[i]}"`, '`\n' + k.wgsl + '`'), json);
+  const json = JSON.stringify(
+    { ...spec, kernels: spec.kernels.map((k, i) => ({ ...k, wgsl: placeholders[i] })) },
+    null,
+    2,
+  );
+  return spec.kernels.reduce(
+    (text, k, i) => text.replace(`"${placeholders[i]}"`, '`\n' + k.wgsl + '`'),
+    json,
+  );
 }
 
 function describeSlots(spec: ModelSpec): string {

@@ -6,7 +6,16 @@
 import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../ir/graph.js';
 import { BINARY, UNARY } from '../ir/ops.js';
 import { broadcastStrides } from '../ir/tensor.js';
-import { type Binding, bindingDecls, contiguousStrides, f32Literal, grid1d, indent, main1d, offsetExpr } from './wgsl.js';
+import {
+  type Binding,
+  bindingDecls,
+  contiguousStrides,
+  f32Literal,
+  grid1d,
+  indent,
+  main1d,
+  offsetExpr,
+} from './wgsl.js';
 
 export interface GeneratedKernel {
   readonly name: string;
@@ -74,7 +83,10 @@ function mapKernel(ops: Operands, node: Node): GeneratedKernel {
     lets = [`let a = ${read(0, broadcastStrides(ops.shape(0), out))};`];
     value = UNARY[node.op].wgsl('a');
   } else if (isBinary(node.op)) {
-    lets = [`let a = ${read(0, broadcastStrides(ops.shape(0), out))};`, `let b = ${read(1, broadcastStrides(ops.shape(1), out))};`];
+    lets = [
+      `let a = ${read(0, broadcastStrides(ops.shape(0), out))};`,
+      `let b = ${read(1, broadcastStrides(ops.shape(1), out))};`,
+    ];
     value = BINARY[node.op].wgsl('a', 'b');
   } else if (node.op === 'broadcast') {
     lets = [];
@@ -85,12 +97,16 @@ function mapKernel(ops: Operands, node: Node): GeneratedKernel {
   } else if (node.op === 'transpose') {
     const own = contiguousStrides(ops.shape(0));
     lets = [];
-    value = read(0, (node as Node<'transpose'>).params.perm.map((p) => own[p]!));
+    value = read(
+      0,
+      (node as Node<'transpose'>).params.perm.map((p) => own[p]!),
+    );
   } else {
     throw new Error(`internal: ${node.op} is not a map kernel`);
   }
   const { workgroups, strideX } = grid1d(n);
-  const wgsl = [ops.header(), '', main1d(n, strideX, [...lets, `out[i] = ${value};`].join('\n'))].join('\n') + '\n';
+  const wgsl =
+    [ops.header(), '', main1d(n, strideX, [...lets, `out[i] = ${value};`].join('\n'))].join('\n') + '\n';
   return { name: node.op, wgsl, buffers: ops.buffers, workgroups };
 }
 
@@ -102,9 +118,16 @@ function reduceKernel(ops: Operands, node: Node<'sum' | 'reduce_max'>): Generate
   const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
   const keptShape = kept.map((d) => inShape[d]!);
   const n = sizeOf(keptShape);
-  const base = offsetExpr(keptShape, kept.map((d) => inStrides[d]!), 'i');
+  const base = offsetExpr(
+    keptShape,
+    kept.map((d) => inStrides[d]!),
+    'i',
+  );
   // max starts from the first element: -inf is not a valid WGSL constant.
-  const [init, combine] = node.op === 'sum' ? ['0.0', (x: string) => `acc + ${x}`] : [ops.load(0, 'base'), (x: string) => `max(acc, ${x})`];
+  const [init, combine] =
+    node.op === 'sum'
+      ? ['0.0', (x: string) => `acc + ${x}`]
+      : [ops.load(0, 'base'), (x: string) => `max(acc, ${x})`];
   const reduced = axes.filter((d) => inShape[d]! > 1);
   let body = `acc = ${combine(ops.load(0, ['base', ...reduced.map((d) => (inStrides[d] === 1 ? `r${d}` : `r${d} * ${inStrides[d]}u`))].join(' + ')))};`;
   for (const d of [...reduced].reverse()) {
@@ -151,7 +174,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 `;
-  return { name: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`, wgsl, buffers: ops.buffers, workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), 1] };
+  return {
+    name: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`,
+    wgsl,
+    buffers: ops.buffers,
+    workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), 1],
+  };
 }
 
 /** The kernel computing `node`, given where every value lives. */

@@ -32,7 +32,9 @@ export class BufferPool {
       this.buffers.push({ bytes, label: name });
       this.persistent.set(name, id);
     } else if (this.buffers[id]!.bytes !== bytes) {
-      throw new Error(`internal: '${name}' needs ${bytes} bytes in one entry and ${this.buffers[id]!.bytes} in another`);
+      throw new Error(
+        `internal: '${name}' needs ${bytes} bytes in one entry and ${this.buffers[id]!.bytes} in another`,
+      );
     }
     return id;
   }
@@ -47,7 +49,9 @@ export class BufferPool {
  * overwrites: nodes that depend on an update output go last.
  */
 export function schedule(g: Graph): number[] {
-  const updateNodes = new Set(g.outputs.filter((o) => o.role === 'update' && o.node !== o.target).map((o) => o.node));
+  const updateNodes = new Set(
+    g.outputs.filter((o) => o.role === 'update' && o.node !== o.target).map((o) => o.node),
+  );
   const late = g.nodes.map(() => false);
   for (const n of g.nodes) late[n.id] = updateNodes.has(n.id) || n.srcs.some((s) => late[s]);
   const runs = (n: Node) => n.op !== 'input' && n.op !== 'const';
@@ -124,14 +128,19 @@ export function planEntry(g: Graph, pool: BufferPool, entryName: string): EntryP
  * later kernel may read the old value. Optimizers as written satisfy this; a violation is a
  * compiler bug, reported rather than silently computing garbage.
  */
-function checkInPlaceSafety(g: Graph, inPlace: ReadonlyMap<number, number>, position: ReadonlyMap<number, number>): void {
+function checkInPlaceSafety(
+  g: Graph,
+  inPlace: ReadonlyMap<number, number>,
+  position: ReadonlyMap<number, number>,
+): void {
   for (const [update, target] of inPlace) {
     const u = g.nodes[update]!;
     const at = position.get(update)!;
     for (const n of g.nodes) {
       if (n.id === update || !n.srcs.includes(target)) continue;
       const p = position.get(n.id);
-      if (p !== undefined && p > at) throw new Error(`internal: %${n.id} reads %${target} after its in-place update %${update}`);
+      if (p !== undefined && p > at)
+        throw new Error(`internal: %${n.id} reads %${target} after its in-place update %${update}`);
     }
     if (u.srcs.includes(target) && !u.shape.every((d, i) => d === g.nodes[target]!.shape[i])) {
       throw new Error(`internal: in-place update %${update} broadcasts its target`);

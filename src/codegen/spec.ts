@@ -8,7 +8,14 @@ import type { TrainConfig } from '../ir/build/train.js';
 import { BATCH, type Graph, type Node, inputsOf } from '../ir/graph.js';
 import { optimize } from '../ir/passes/index.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
-import type { DispatchSpec, EntryInput, EntrySpec, KernelSpec, ModelSpec, TensorSlot } from '../runtime/spec.js';
+import type {
+  DispatchSpec,
+  EntryInput,
+  EntrySpec,
+  KernelSpec,
+  ModelSpec,
+  TensorSlot,
+} from '../runtime/spec.js';
 import { generateKernel } from './kernels.js';
 import { BufferPool, planEntry } from './plan.js';
 
@@ -52,28 +59,50 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
  * Plans buffers and generates the dispatches of one entry graph whose shapes are all bound.
  * Kernel tests call this directly on single-op graphs.
  */
-export function lowerEntry(name: string, g: Graph, batch: number, pool: BufferPool, kernels: KernelTable): EntrySpec {
+export function lowerEntry(
+  name: string,
+  g: Graph,
+  batch: number,
+  pool: BufferPool,
+  kernels: KernelTable,
+): EntrySpec {
   const plan = planEntry(g, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
     const role = entryInputRole(n.params.name, n.params.role);
     if (role) inputs.push({ ...slot(n.params.name, n, plan.bufferOf.get(n.id)!), role });
   }
-  const outputs = g.outputs.filter((o) => o.role === 'prediction').map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
+  const outputs = g.outputs
+    .filter((o) => o.role === 'prediction')
+    .map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
   const dispatches: DispatchSpec[] = plan.order.map((id) => {
     const k = generateKernel(g, g.nodes[id]!, plan.bufferOf);
-    return { kernel: kernels.intern(k.name, k.wgsl, k.buffers.length), buffers: k.buffers, workgroups: k.workgroups };
+    return {
+      kernel: kernels.intern(k.name, k.wgsl, k.buffers.length),
+      buffers: k.buffers,
+      workgroups: k.workgroups,
+    };
   });
   return { batch, inputs, outputs, dispatches };
 }
 
-function buildEntry(name: EntryName, graph: Graph, batch: number, pool: BufferPool, kernels: KernelTable): { entry: EntrySpec; graph: Graph } {
+function buildEntry(
+  name: EntryName,
+  graph: Graph,
+  batch: number,
+  pool: BufferPool,
+  kernels: KernelTable,
+): { entry: EntrySpec; graph: Graph } {
   const g = optimize(graph, { [BATCH]: batch });
   return { entry: lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
 
 export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
-  const steps = buildStepGraphs(model, { loss: train.loss, metrics: train.metrics, optimizer: train.optimizer });
+  const steps = buildStepGraphs(model, {
+    loss: train.loss,
+    metrics: train.metrics,
+    optimizer: train.optimizer,
+  });
   const pool = new BufferPool();
   const kernels = new KernelTable();
   const t = buildEntry('train', steps.train, train.batch, pool, kernels);
@@ -85,7 +114,10 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
     if (id < 0) throw new Error(`internal: no buffer for '${name}'`);
     return id;
   };
-  const params = persistent(t.graph, 'param').map((n) => ({ ...slot(n.params.name, n, bufferNamed(n.params.name)), init: n.params.init! }));
+  const params = persistent(t.graph, 'param').map((n) => ({
+    ...slot(n.params.name, n, bufferNamed(n.params.name)),
+    init: n.params.init!,
+  }));
   const state = persistent(t.graph, 'state')
     .filter((n) => !n.params.name.startsWith('metric/'))
     .map((n) => slot(n.params.name, n, bufferNamed(n.params.name)));
@@ -99,7 +131,13 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
     sampleCount: bufferNamed(SAMPLE_COUNT),
     kernels: kernels.kernels,
     entries: { train: t.entry, evaluate: e.entry, predict: p.entry },
-    training: { batch: train.batch, epochs: train.epochs, data: train.data, loss: train.loss, targets: 'dense' },
+    training: {
+      batch: train.batch,
+      epochs: train.epochs,
+      data: train.data,
+      loss: train.loss,
+      targets: 'dense',
+    },
   };
   return { spec, optimized: { train: t.graph, evaluate: e.graph, predict: p.graph }, steps };
 }

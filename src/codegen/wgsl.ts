@@ -8,7 +8,8 @@
  * non-finite results, so kernels must never need one (reductions start from an element).
  */
 export function f32Literal(v: number): string {
-  if (!Number.isFinite(Math.fround(v))) throw new Error(`internal: the constant ${v} cannot be written in WGSL`);
+  if (!Number.isFinite(Math.fround(v)))
+    throw new Error(`internal: the constant ${v} cannot be written in WGSL`);
   const s = String(Math.fround(v));
   return /[.e]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
 }
@@ -20,7 +21,10 @@ export interface Binding {
 
 export function bindingDecls(bindings: readonly Binding[]): string {
   return bindings
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.writable ? 'read_write' : 'read'}> ${b.name}: array<f32>;`)
+    .map(
+      (b, i) =>
+        `@group(0) @binding(${i}) var<storage, ${b.writable ? 'read_write' : 'read'}> ${b.name}: array<f32>;`,
+    )
     .join('\n');
 }
 

@@ -30,12 +30,19 @@ const LOADERS: Readonly<Record<string, () => Promise<LoadedDataset> | LoadedData
 
 export async function loadDataset(name: string): Promise<LoadedDataset> {
   const loader = LOADERS[name];
-  if (!loader) throw new Error(`unknown dataset '${name}'; known datasets: ${Object.keys(LOADERS).join(', ')}`);
+  if (!loader)
+    throw new Error(`unknown dataset '${name}'; known datasets: ${Object.keys(LOADERS).join(', ')}`);
   return loader();
 }
 
 /** Checks that a dataset's per-sample shapes fit the model's; returns a message naming both. */
-export function shapeMismatch(what: string, model: readonly number[], data: readonly number[]): string | undefined {
+export function shapeMismatch(
+  what: string,
+  model: readonly number[],
+  data: readonly number[],
+): string | undefined {
   const same = model.length === data.length && model.every((d, i) => d === data[i]);
-  return same ? undefined : `the dataset's ${what} have shape [${data.join(', ')}] per sample, but the model expects [${model.join(', ')}]`;
+  return same
+    ? undefined
+    : `the dataset's ${what} have shape [${data.join(', ')}] per sample, but the model expects [${model.join(', ')}]`;
 }

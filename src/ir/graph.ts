@@ -26,7 +26,18 @@ export interface InitSpec {
  */
 export type InputRole = 'data' | 'target' | 'param' | 'state';
 
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'softplus'] as const;
+export const UNARY_OPS = [
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'sign',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'softplus',
+] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'eq'] as const;
 export const REDUCE_OPS = ['sum', 'reduce_max'] as const;
 
@@ -95,7 +106,8 @@ export interface Graph {
 
 export function inputsOf(g: Graph, role?: InputRole): Node<'input'>[] {
   return g.nodes.filter(
-    (n): n is Node<'input'> => n.op === 'input' && (role === undefined || (n as Node<'input'>).params.role === role),
+    (n): n is Node<'input'> =>
+      n.op === 'input' && (role === undefined || (n as Node<'input'>).params.role === role),
   );
 }
 

@@ -13,7 +13,11 @@ export interface InterpretOptions {
 }
 
 /** Binds symbolic dims from the shapes of the supplied inputs. */
-function inferDims(g: Graph, inputs: ReadonlyMap<string, Tensor>, given: Record<string, number>): Record<string, number> {
+function inferDims(
+  g: Graph,
+  inputs: ReadonlyMap<string, Tensor>,
+  given: Record<string, number>,
+): Record<string, number> {
   const dims = { ...given };
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
@@ -27,7 +31,11 @@ function inferDims(g: Graph, inputs: ReadonlyMap<string, Tensor>, given: Record<
 }
 
 /** Evaluates every node; returns the values indexed by node id. */
-export function interpret(g: Graph, inputs: ReadonlyMap<string, Tensor>, options: InterpretOptions = {}): Tensor[] {
+export function interpret(
+  g: Graph,
+  inputs: ReadonlyMap<string, Tensor>,
+  options: InterpretOptions = {},
+): Tensor[] {
   const dtype = options.dtype ?? 'f64';
   const ctx: EvalContext = { dtype, dims: inferDims(g, inputs, { ...options.dims }) };
   const values: Tensor[] = [];
@@ -46,13 +54,23 @@ export function interpret(g: Graph, inputs: ReadonlyMap<string, Tensor>, options
       continue;
     }
     const reference = REFERENCE[n.op] as Reference<typeof n.op>;
-    values.push(reference(n.srcs.map((s) => values[s]!), n as never, ctx));
+    values.push(
+      reference(
+        n.srcs.map((s) => values[s]!),
+        n as never,
+        ctx,
+      ),
+    );
   }
   return values;
 }
 
 /** Evaluates a graph and returns its outputs by name. */
-export function interpretOutputs(g: Graph, inputs: ReadonlyMap<string, Tensor>, options: InterpretOptions = {}): Map<string, Tensor> {
+export function interpretOutputs(
+  g: Graph,
+  inputs: ReadonlyMap<string, Tensor>,
+  options: InterpretOptions = {},
+): Map<string, Tensor> {
   const values = interpret(g, inputs, options);
   return new Map(g.outputs.map((o) => [o.name, values[o.node]!]));
 }

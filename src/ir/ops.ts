@@ -79,13 +79,19 @@ interface BinaryDef {
   readonly f: (a: number, b: number) => number;
   readonly wgsl: (a: string, b: string) => string;
   /** Cotangents for (a, b) before they are summed back to each operand's shape. */
-  readonly vjp: ((b: GraphBuilder, x: number, y: number, out: number, g: number) => [number | null, number | null]) | null;
+  readonly vjp:
+    | ((b: GraphBuilder, x: number, y: number, out: number, g: number) => [number | null, number | null])
+    | null;
 }
 
 export const BINARY: { readonly [P in BinaryOp]: BinaryDef } = {
   add: { f: (a, b) => a + b, wgsl: (a, b) => `(${a} + ${b})`, vjp: (_b, _x, _y, _o, g) => [g, g] },
   sub: { f: (a, b) => a - b, wgsl: (a, b) => `(${a} - ${b})`, vjp: (b, _x, _y, _o, g) => [g, b.neg(g)] },
-  mul: { f: (a, b) => a * b, wgsl: (a, b) => `(${a} * ${b})`, vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)] },
+  mul: {
+    f: (a, b) => a * b,
+    wgsl: (a, b) => `(${a} * ${b})`,
+    vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)],
+  },
   div: {
     f: (a, b) => a / b,
     wgsl: (a, b) => `(${a} / ${b})`,
@@ -125,13 +131,18 @@ export function broadcastShapes(a: Shape, b: Shape): ShapeResult {
     const db = b[b.length - rank + i] ?? 1;
     if (da === db || db === 1) out.push(da);
     else if (da === 1) out.push(db);
-    else return { error: `shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast: dimension ${i} is ${da} in one and ${db} in the other` };
+    else
+      return {
+        error: `shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast: dimension ${i} is ${da} in one and ${db} in the other`,
+      };
   }
   return out;
 }
 
 function reduceShape(x: Shape, p: { axes: readonly number[]; keepDims: boolean }): ShapeResult {
-  for (const a of p.axes) if (a < 0 || a >= x.length) return { error: `axis ${a} is out of range for a tensor of shape ${shapeToString(x)}` };
+  for (const a of p.axes)
+    if (a < 0 || a >= x.length)
+      return { error: `axis ${a} is out of range for a tensor of shape ${shapeToString(x)}` };
   return p.keepDims ? x.map((d, i) => (p.axes.includes(i) ? 1 : d)) : x.filter((_, i) => !p.axes.includes(i));
 }
 
@@ -163,24 +174,36 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   const: () => [],
   dimsize: () => [],
   matmul: ([a, b], p) => {
-    if (a!.length !== 2 || b!.length !== 2) return { error: `matmul needs rank-2 operands, got ${shapeToString(a!)} and ${shapeToString(b!)}` };
+    if (a!.length !== 2 || b!.length !== 2)
+      return { error: `matmul needs rank-2 operands, got ${shapeToString(a!)} and ${shapeToString(b!)}` };
     const [m, k1] = p.transA ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
     const [k2, n] = p.transB ? [b![1]!, b![0]!] : [b![0]!, b![1]!];
-    if (k1 !== k2) return { error: `matmul inner dimensions differ: ${shapeToString(a!)} has ${k1} columns but ${shapeToString(b!)} has ${k2} rows` };
+    if (k1 !== k2)
+      return {
+        error: `matmul inner dimensions differ: ${shapeToString(a!)} has ${k1} columns but ${shapeToString(b!)} has ${k2} rows`,
+      };
     return [m, n];
   },
   sum: ([x], p) => reduceShape(x!, p),
   reduce_max: ([x], p) => reduceShape(x!, p),
   reshape: ([x], p) =>
-    symbolicSize(x!) === symbolicSize(p.shape) ? p.shape : { error: `cannot reshape ${shapeToString(x!)} to ${shapeToString(p.shape)}: the element counts differ` },
+    symbolicSize(x!) === symbolicSize(p.shape)
+      ? p.shape
+      : {
+          error: `cannot reshape ${shapeToString(x!)} to ${shapeToString(p.shape)}: the element counts differ`,
+        },
   broadcast: ([x], p) => {
     const r = broadcastShapes(x!, p.shape);
     if ('error' in r) return r;
-    return r.length === p.shape.length && r.every((d, i) => d === p.shape[i]) ? p.shape : { error: `cannot broadcast ${shapeToString(x!)} to ${shapeToString(p.shape)}` };
+    return r.length === p.shape.length && r.every((d, i) => d === p.shape[i])
+      ? p.shape
+      : { error: `cannot broadcast ${shapeToString(x!)} to ${shapeToString(p.shape)}` };
   },
   transpose: ([x], p) => {
     const ok = p.perm.length === x!.length && [...p.perm].sort().every((d, i) => d === i);
-    return ok ? p.perm.map((i) => x![i]!) : { error: `permutation [${p.perm}] does not fit a tensor of rank ${x!.length}` };
+    return ok
+      ? p.perm.map((i) => x![i]!)
+      : { error: `permutation [${p.perm}] does not fit a tensor of rank ${x!.length}` };
   },
 };
 
@@ -202,7 +225,10 @@ function unaryReference(f: (x: number) => number): Reference<UnaryOp> {
 function binaryReference(f: (a: number, b: number) => number): Reference<BinaryOp> {
   return ([a, b], node, ctx) => {
     const shape = outShapeOf(node, ctx);
-    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    const out = allocate(
+      ctx.dtype,
+      shape.reduce((p, q) => p * q, 1),
+    );
     const sa = broadcastStrides(a!.shape, shape);
     const sb = broadcastStrides(b!.shape, shape);
     forEachIndex(shape, [sa, sb], (i, [oa, ob]) => {
@@ -212,10 +238,16 @@ function binaryReference(f: (a: number, b: number) => number): Reference<BinaryO
   };
 }
 
-function reduceReference(init: number, combine: (acc: number, x: number) => number): Reference<'sum' | 'reduce_max'> {
+function reduceReference(
+  init: number,
+  combine: (acc: number, x: number) => number,
+): Reference<'sum' | 'reduce_max'> {
   return ([x], node, ctx) => {
     const shape = outShapeOf(node, ctx);
-    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1)).fill(init);
+    const out = allocate(
+      ctx.dtype,
+      shape.reduce((p, q) => p * q, 1),
+    ).fill(init);
     // Walk the input; map each element to its output slot via strides that are 0 on reduced axes.
     const keptShape = x!.shape.map((d, i) => (node.params.axes.includes(i) ? 1 : d));
     const outStrides = broadcastStrides(keptShape, x!.shape);
@@ -252,20 +284,30 @@ function copyReference(x: Tensor, shape: number[], ctx: EvalContext): Tensor {
 }
 
 export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
-  ...(Object.fromEntries(Object.entries(UNARY).map(([k, d]) => [k, unaryReference(d.f)])) as { [P in UnaryOp]: Reference<P> }),
-  ...(Object.fromEntries(Object.entries(BINARY).map(([k, d]) => [k, binaryReference(d.f)])) as { [P in BinaryOp]: Reference<P> }),
+  ...(Object.fromEntries(Object.entries(UNARY).map(([k, d]) => [k, unaryReference(d.f)])) as {
+    [P in UnaryOp]: Reference<P>;
+  }),
+  ...(Object.fromEntries(Object.entries(BINARY).map(([k, d]) => [k, binaryReference(d.f)])) as {
+    [P in BinaryOp]: Reference<P>;
+  }),
   input: () => {
     throw new Error('internal: inputs are supplied by the interpreter, not computed');
   },
   const: (_s, node, ctx) => ({ shape: [], data: allocate(ctx.dtype, 1).fill(node.params.value) }),
-  dimsize: (_s, node, ctx) => ({ shape: [], data: allocate(ctx.dtype, 1).fill(bindShape([node.params.dim], ctx.dims)[0]!) }),
+  dimsize: (_s, node, ctx) => ({
+    shape: [],
+    data: allocate(ctx.dtype, 1).fill(bindShape([node.params.dim], ctx.dims)[0]!),
+  }),
   matmul: matmulReference,
   sum: reduceReference(0, (acc, x) => acc + x),
   reduce_max: reduceReference(-Infinity, (acc, x) => Math.max(acc, x)),
   reshape: ([x], node, ctx) => copyReference(x!, outShapeOf(node, ctx), ctx),
   broadcast: ([x], node, ctx) => {
     const shape = outShapeOf(node, ctx);
-    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    const out = allocate(
+      ctx.dtype,
+      shape.reduce((p, q) => p * q, 1),
+    );
     forEachIndex(shape, [broadcastStrides(x!.shape, shape)], (i, [o]) => {
       out[i] = x!.data[o!]!;
     });
@@ -298,7 +340,10 @@ function binaryVjp(op: BinaryOp): VjpRule<BinaryOp> {
     const [x, y] = node.srcs as [number, number];
     const [gx, gy] = rule(b, x, y, node.id, g);
     // Undo broadcasting: sum the cotangent back to each operand's shape.
-    return [gx === null ? null : b.sumToShape(gx, b.shapeOf(x)), gy === null ? null : b.sumToShape(gy, b.shapeOf(y))];
+    return [
+      gx === null ? null : b.sumToShape(gx, b.shapeOf(x)),
+      gy === null ? null : b.sumToShape(gy, b.shapeOf(y)),
+    ];
   };
 }
 
@@ -308,8 +353,12 @@ function keptShape(x: Shape, axes: readonly number[]): Shape {
 }
 
 export const VJP: { readonly [P in Op]: VjpRule<P> } = {
-  ...(Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryVjp(k as UnaryOp)])) as { [P in UnaryOp]: VjpRule<P> }),
-  ...(Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryVjp(k as BinaryOp)])) as { [P in BinaryOp]: VjpRule<P> }),
+  ...(Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryVjp(k as UnaryOp)])) as {
+    [P in UnaryOp]: VjpRule<P>;
+  }),
+  ...(Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryVjp(k as BinaryOp)])) as {
+    [P in BinaryOp]: VjpRule<P>;
+  }),
   input: () => [],
   const: () => [],
   dimsize: () => [],

@@ -43,7 +43,11 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
 }
 
 /** Calls `visit(outIndex, srcOffsets)` for every element of `outShape`. */
-export function forEachIndex(outShape: readonly number[], srcStrides: readonly number[][], visit: (i: number, offs: number[]) => void): void {
+export function forEachIndex(
+  outShape: readonly number[],
+  srcStrides: readonly number[][],
+  visit: (i: number, offs: number[]) => void,
+): void {
   const rank = outShape.length;
   const size = outShape.reduce((a, b) => a * b, 1);
   const idx = new Array<number>(rank).fill(0);

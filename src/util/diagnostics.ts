@@ -63,7 +63,12 @@ export function error(code: DiagnosticCode, span: Span, message: string, notes?:
   return { severity: 'error', code, span, message, notes };
 }
 
-export function warning(code: DiagnosticCode, span: Span, message: string, notes?: RelatedNote[]): Diagnostic {
+export function warning(
+  code: DiagnosticCode,
+  span: Span,
+  message: string,
+  notes?: RelatedNote[],
+): Diagnostic {
   return { severity: 'warning', code, span, message, notes };
 }
 
@@ -112,7 +117,10 @@ function excerpt(file: SourceFile, span: Span): string {
  */
 export function renderDiagnostic(file: SourceFile, d: Diagnostic): string {
   const { line, column } = lineColumn(file.text, d.span.start);
-  const out = [`${file.path}:${line}:${column}: ${d.severity}[${d.code}]: ${d.message}`, excerpt(file, d.span)];
+  const out = [
+    `${file.path}:${line}:${column}: ${d.severity}[${d.code}]: ${d.message}`,
+    excerpt(file, d.span),
+  ];
   for (const note of d.notes ?? []) {
     if (note.span) {
       const at = lineColumn(file.text, note.span.start);

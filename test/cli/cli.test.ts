@@ -11,7 +11,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const root = new URL('../../', import.meta.url).pathname;
 
 function nnxc(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(root, 'bin/nnxc.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(root, 'bin/nnxc.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
   // Dawn itself logs two "Warning: … artificially reduced …" lines on lavapipe; they are not ours.
   const stderr = r.stderr
     .split('\n')
@@ -28,15 +33,35 @@ function tempFile(name: string, text: string): string {
 
 beforeAll(() => {
   // The binary runs dist/; build it from the current sources.
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+    { cwd: root },
+  );
 });
 
 describe('nnxc check: bad input is an error at its line and column, exit code 1, no stack trace', () => {
   const cases: [string, string, string][] = [
-    ['a syntax error', 'sequential X(x: [2]) {\n  Dense(3 activation: relu)\n}\n', ":2:11: error[E0002]: expected ')' to close the argument list of 'Dense', found 'activation'"],
-    ['an unknown layer', 'sequential X(x: [2]) {\n  Danse(3)\n}\n', ':2:3: error[E0101]: unknown layer `Danse`; did you mean `Dense`?'],
-    ['a bad argument', 'sequential X(x: [2]) {\n  Dense(0)\n}\n', ':2:9: error[E0105]: argument `units` of Dense must be an integer ≥ 1, not the number 0'],
-    ['a shape mismatch', 'model X(a: [2], b: [3]) {\n  return a * b\n}\n', ':2:12: error[E0201]: cannot apply `*` to shapes [2] and [3] (per sample)'],
+    [
+      'a syntax error',
+      'sequential X(x: [2]) {\n  Dense(3 activation: relu)\n}\n',
+      ":2:11: error[E0002]: expected ')' to close the argument list of 'Dense', found 'activation'",
+    ],
+    [
+      'an unknown layer',
+      'sequential X(x: [2]) {\n  Danse(3)\n}\n',
+      ':2:3: error[E0101]: unknown layer `Danse`; did you mean `Dense`?',
+    ],
+    [
+      'a bad argument',
+      'sequential X(x: [2]) {\n  Dense(0)\n}\n',
+      ':2:9: error[E0105]: argument `units` of Dense must be an integer ≥ 1, not the number 0',
+    ],
+    [
+      'a shape mismatch',
+      'model X(a: [2], b: [3]) {\n  return a * b\n}\n',
+      ':2:12: error[E0201]: cannot apply `*` to shapes [2] and [3] (per sample)',
+    ],
   ];
   for (const [what, text, message] of cases) {
     it(what, () => {
@@ -96,7 +121,10 @@ describe('nnxc train', () => {
     const r = nnxc(['train', 'examples/xor_deep.nnx', '--json', '--seed', '1']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBe(1001);
     expect(lines[0]).toMatchObject({ epoch: 1 });
     const final = lines[lines.length - 1];
@@ -105,7 +133,10 @@ describe('nnxc train', () => {
   });
 
   it('says how to get an adapter when there is none', () => {
-    const r = nnxc(['train', 'examples/xor.nnx', '--epochs', '1'], { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    const r = nnxc(['train', 'examples/xor.nnx', '--epochs', '1'], {
+      VK_DRIVER_FILES: '/nonexistent/icd.json',
+      VK_ICD_FILENAMES: '/nonexistent/icd.json',
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('nnxc: error: No WebGPU adapter was found');
     expect(r.stderr).toContain('scripts/setup-webgpu.sh');

@@ -41,7 +41,9 @@ describe('generated module', () => {
       }),
     );
     // Throws with tsc's messages when the module does not type-check.
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { encoding: 'utf8' });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
+      encoding: 'utf8',
+    });
     expect(readFileSync(path, 'utf8')).toMatch(/export const Xor = \{/);
   });
 

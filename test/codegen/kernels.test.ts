@@ -13,14 +13,23 @@ import { runGraphOnGpu } from '../gpu.js';
 const DOMAIN: Record<string, [number, number]> = { log: [0.1, 3], sqrt: [0.1, 3], div: [0.5, 2] };
 
 /** Builds `y = f(x0, x1, …)` with data inputs of the given shapes, runs it on both, compares. */
-async function checkAgainstReference(shapes: number[][], f: (b: GraphBuilder, xs: number[]) => number, range: [number, number] = [-3, 3], seed = 1) {
+async function checkAgainstReference(
+  shapes: number[][],
+  f: (b: GraphBuilder, xs: number[]) => number,
+  range: [number, number] = [-3, 3],
+  seed = 1,
+) {
   const rand = seededRandom(seed);
   const b = new GraphBuilder();
   const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
   b.output('y', f(b, xs), 'prediction');
   const g: Graph = b.build();
-  const values = new Map<string, Float32Array>(shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), ...range))]));
-  const tensors = new Map<string, Tensor>([...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]));
+  const values = new Map<string, Float32Array>(
+    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), ...range))]),
+  );
+  const tensors = new Map<string, Tensor>(
+    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
+  );
   const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
   const got = (await runGraphOnGpu(g, values)).get('y')!;
   expect(got.length).toBe(want.length);
@@ -35,30 +44,65 @@ async function checkAgainstReference(shapes: number[][], f: (b: GraphBuilder, xs
 describe('generated kernels match the reference interpreter', () => {
   const rand = seededRandom(99);
   for (const op of UNARY_OPS) {
-    it(`unary ${op} on [67, 3]`, () => checkAgainstReference([[67, 3]], (b, [x]) => b.unary(op, x!), DOMAIN[op]));
+    it(`unary ${op} on [67, 3]`, () =>
+      checkAgainstReference([[67, 3]], (b, [x]) => b.unary(op, x!), DOMAIN[op]));
   }
   for (const op of BINARY_OPS) {
-    it(`binary ${op} with broadcasting [13, 7] ∘ [7]`, () => checkAgainstReference([[13, 7], [7]], (b, [x, y]) => b.binary(op, x!, y!), DOMAIN[op]));
-    it(`binary ${op} [5, 1] ∘ [1, 9]`, () => checkAgainstReference([[5, 1], [1, 9]], (b, [x, y]) => b.binary(op, x!, y!), DOMAIN[op]));
+    it(`binary ${op} with broadcasting [13, 7] ∘ [7]`, () =>
+      checkAgainstReference([[13, 7], [7]], (b, [x, y]) => b.binary(op, x!, y!), DOMAIN[op]));
+    it(`binary ${op} [5, 1] ∘ [1, 9]`, () =>
+      checkAgainstReference(
+        [
+          [5, 1],
+          [1, 9],
+        ],
+        (b, [x, y]) => b.binary(op, x!, y!),
+        DOMAIN[op],
+      ));
   }
   it('gt and eq on values with ties', () =>
-    checkAgainstReference([[70], [70]], (b, [x, y]) => b.add(b.binary('gt', x!, y!), b.binary('eq', b.unary('sign', x!), b.unary('sign', y!)))));
-  it('a binary op with a scalar constant inlined', () => checkAgainstReference([[129]], (b, [x]) => b.mul(x!, b.constant(-2.5))));
+    checkAgainstReference([[70], [70]], (b, [x, y]) =>
+      b.add(b.binary('gt', x!, y!), b.binary('eq', b.unary('sign', x!), b.unary('sign', y!))),
+    ));
+  it('a binary op with a scalar constant inlined', () =>
+    checkAgainstReference([[129]], (b, [x]) => b.mul(x!, b.constant(-2.5))));
 
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     const [m, k, n] = [randomInt(rand, 17, 40), randomInt(rand, 1, 37), randomInt(rand, 17, 33)];
     it(`matmul ${m}×${k}·${k}×${n} transA=${ta} transB=${tb}`, () =>
-      checkAgainstReference([ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]], (b, [x, y]) => b.matmul(x!, y!, ta, tb)));
+      checkAgainstReference([ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]], (b, [x, y]) =>
+        b.matmul(x!, y!, ta, tb),
+      ));
   }
-  it('matmul with a 1-wide inner dimension', () => checkAgainstReference([[3, 1], [1, 5]], (b, [x, y]) => b.matmul(x!, y!)));
+  it('matmul with a 1-wide inner dimension', () =>
+    checkAgainstReference(
+      [
+        [3, 1],
+        [1, 5],
+      ],
+      (b, [x, y]) => b.matmul(x!, y!),
+    ));
 
-  it('sum over the leading axis of [131, 5]', () => checkAgainstReference([[131, 5]], (b, [x]) => b.sum(x!, [0])));
-  it('sum over the last axis with keepDims', () => checkAgainstReference([[9, 70]], (b, [x]) => b.sum(x!, [1], true)));
-  it('sum over two axes of [3, 4, 5]', () => checkAgainstReference([[3, 4, 5]], (b, [x]) => b.sum(x!, [0, 2])));
+  it('sum over the leading axis of [131, 5]', () =>
+    checkAgainstReference([[131, 5]], (b, [x]) => b.sum(x!, [0])));
+  it('sum over the last axis with keepDims', () =>
+    checkAgainstReference([[9, 70]], (b, [x]) => b.sum(x!, [1], true)));
+  it('sum over two axes of [3, 4, 5]', () =>
+    checkAgainstReference([[3, 4, 5]], (b, [x]) => b.sum(x!, [0, 2])));
   it('sum over every axis', () => checkAgainstReference([[7, 11]], (b, [x]) => b.sum(x!, [0, 1])));
-  it('reduce_max over the middle axis', () => checkAgainstReference([[6, 13, 2]], (b, [x]) => b.reduceMax(x!, [1])));
-  it('broadcast [4, 1] to [3, 4, 66]', () => checkAgainstReference([[4, 1]], (b, [x]) => b.broadcast(x!, [3, 4, 66])));
-  it('reshape [6, 10] to [4, 15]', () => checkAgainstReference([[6, 10]], (b, [x]) => b.reshape(x!, [4, 15])));
-  it('transpose [5, 7, 3] by [2, 0, 1]', () => checkAgainstReference([[5, 7, 3]], (b, [x]) => b.transpose(x!, [2, 0, 1])));
-  it('a grid larger than 65535 workgroups in x', () => checkAgainstReference([[65535 * 64 + 100]], (b, [x]) => b.unary('neg', x!)));
+  it('reduce_max over the middle axis', () =>
+    checkAgainstReference([[6, 13, 2]], (b, [x]) => b.reduceMax(x!, [1])));
+  it('broadcast [4, 1] to [3, 4, 66]', () =>
+    checkAgainstReference([[4, 1]], (b, [x]) => b.broadcast(x!, [3, 4, 66])));
+  it('reshape [6, 10] to [4, 15]', () =>
+    checkAgainstReference([[6, 10]], (b, [x]) => b.reshape(x!, [4, 15])));
+  it('transpose [5, 7, 3] by [2, 0, 1]', () =>
+    checkAgainstReference([[5, 7, 3]], (b, [x]) => b.transpose(x!, [2, 0, 1])));
+  it('a grid larger than 65535 workgroups in x', () =>
+    checkAgainstReference([[65535 * 64 + 100]], (b, [x]) => b.unary('neg', x!)));
 });

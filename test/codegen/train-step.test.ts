@@ -49,7 +49,11 @@ describe('one training step on the GPU equals the interpreter', () => {
       return out;
     };
     const values = new Map<string, Tensor>();
-    for (const n of inputsOf(g)) values.set(n.params.name, { shape: n.shape as number[], data: new Float32Array(sizeOf(n.shape as number[])) });
+    for (const n of inputsOf(g))
+      values.set(n.params.name, {
+        shape: n.shape as number[],
+        data: new Float32Array(sizeOf(n.shape as number[])),
+      });
     for (const [name, w] of weights) values.set(name, { shape: values.get(name)!.shape, data: w });
     values.set('x', { shape: [5, 3], data: pad(x, 3) });
     values.set('target', { shape: [5, 2], data: pad(target, 2) });

@@ -21,7 +21,13 @@ describe('xor golden files', () => {
   const result = compile(source);
   it('compiles without diagnostics', () => expect(result.diagnostics).toEqual([]));
   it('forward IR', () => golden('xor.ir.txt', printGraph(result.model!.graph)));
-  it('training-step IR (symbolic batch, before the passes)', () => golden('xor.grad.txt', printGraph(result.compiled!.steps.train)));
-  it('training-step IR after the passes', () => golden('xor.train.txt', printGraph(result.compiled!.optimized.train)));
-  it('WGSL kernels', () => golden('xor.wgsl', result.compiled!.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n')));
+  it('training-step IR (symbolic batch, before the passes)', () =>
+    golden('xor.grad.txt', printGraph(result.compiled!.steps.train)));
+  it('training-step IR after the passes', () =>
+    golden('xor.train.txt', printGraph(result.compiled!.optimized.train)));
+  it('WGSL kernels', () =>
+    golden(
+      'xor.wgsl',
+      result.compiled!.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'),
+    ));
 });

@@ -36,11 +36,37 @@ function cases(rand: () => number): Case[] {
   for (const op of BINARY_OPS) {
     if (op === 'gt' || op === 'eq') continue;
     const [m, n] = [dim() + 1, dim() + 1];
-    out.push({ name: `${op} same shape`, shapes: [[m, n], [m, n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
-    out.push({ name: `${op} broadcast row`, shapes: [[m, n], [n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
-    out.push({ name: `${op} broadcast col`, shapes: [[m, 1], [m, n]], build: (b, [x, y]) => b.binary(op, x!, y!), range: DOMAIN[op] });
+    out.push({
+      name: `${op} same shape`,
+      shapes: [
+        [m, n],
+        [m, n],
+      ],
+      build: (b, [x, y]) => b.binary(op, x!, y!),
+      range: DOMAIN[op],
+    });
+    out.push({
+      name: `${op} broadcast row`,
+      shapes: [[m, n], [n]],
+      build: (b, [x, y]) => b.binary(op, x!, y!),
+      range: DOMAIN[op],
+    });
+    out.push({
+      name: `${op} broadcast col`,
+      shapes: [
+        [m, 1],
+        [m, n],
+      ],
+      build: (b, [x, y]) => b.binary(op, x!, y!),
+      range: DOMAIN[op],
+    });
   }
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     const [m, k, n] = [dim(), dim(), dim()];
     out.push({
       name: `matmul transA=${ta} transB=${tb}`,
@@ -50,7 +76,11 @@ function cases(rand: () => number): Case[] {
   }
   const [p, q, r] = [dim(), dim() + 1, dim()];
   out.push({ name: 'sum axis 1', shapes: [[p, q, r]], build: (b, [x]) => b.sum(x!, [1]) });
-  out.push({ name: 'sum axes 0,2 keepDims', shapes: [[p, q, r]], build: (b, [x]) => b.sum(x!, [0, 2], true) });
+  out.push({
+    name: 'sum axes 0,2 keepDims',
+    shapes: [[p, q, r]],
+    build: (b, [x]) => b.sum(x!, [0, 2], true),
+  });
   out.push({ name: 'reduce_max axis 2', shapes: [[p, q, r]], build: (b, [x]) => b.reduceMax(x!, [2]) });
   out.push({ name: 'reshape', shapes: [[p, q * r]], build: (b, [x]) => b.reshape(x!, [q, p, r]) });
   out.push({ name: 'broadcast', shapes: [[q, 1]], build: (b, [x]) => b.broadcast(x!, [p, q, r]) });
@@ -65,7 +95,10 @@ function lossGraph(c: Case, rand: () => number) {
   const xs = c.shapes.map((s, i) => b.input(`x${i}`, 'param', s));
   const y = c.build(b, xs);
   const cNode = b.input('c', 'data', b.shapeOf(y));
-  const loss = b.sum(b.mul(y, cNode), b.shapeOf(y).map((_, i) => i));
+  const loss = b.sum(
+    b.mul(y, cNode),
+    b.shapeOf(y).map((_, i) => i),
+  );
   const yShape = b.shapeOf(y) as number[];
   const cValue: Tensor = { shape: yShape, data: randomArray(rand, sizeOf(yShape)) };
   return { graph: b.build(), xs, loss, cValue };
@@ -79,7 +112,9 @@ describe('VJP rules against central finite differences (f64)', () => {
       const { graph: withGrads, grads } = grad(graph, loss, xs);
       const [lo, hi] = c.range ?? [-1, 1];
       const inputs = new Map<string, Tensor>([['c', cValue]]);
-      c.shapes.forEach((s, i) => inputs.set(`x${i}`, { shape: s, data: randomArray(rand, sizeOf(s), lo, hi) }));
+      c.shapes.forEach((s, i) =>
+        inputs.set(`x${i}`, { shape: s, data: randomArray(rand, sizeOf(s), lo, hi) }),
+      );
       const values = interpret(withGrads, inputs);
       const lossAt = (ins: Map<string, Tensor>) => interpret(graph, ins)[loss]!.data[0]!;
       const h = 1e-6;
@@ -103,7 +138,10 @@ describe('VJP rules against central finite differences (f64)', () => {
   it('sign, gt and eq have no gradient', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'param', [3]);
-    const y = b.add(b.unary('sign', x), b.add(b.binary('gt', x, b.constant(0)), b.binary('eq', x, b.constant(0))));
+    const y = b.add(
+      b.unary('sign', x),
+      b.add(b.binary('gt', x, b.constant(0)), b.binary('eq', x, b.constant(0))),
+    );
     const loss = b.sum(y, [0]);
     const { graph, grads } = grad(b.build(), loss, [x]);
     const values = interpret(graph, new Map([['x', { shape: [3], data: Float64Array.from([-1, 0.5, 2]) }]]));
@@ -148,6 +186,8 @@ describe('shape rules', () => {
     expect(b.shapeOf(b.mean(y, [0]))).toEqual([5]);
   });
   it('reject a reshape that changes the element count', () => {
-    expect(shapeError((b) => b.reshape(input(b, ['B', 6]), ['B', 4]))).toBe('cannot reshape [B,6] to [B,4]: the element counts differ');
+    expect(shapeError((b) => b.reshape(input(b, ['B', 6]), ['B', 4]))).toBe(
+      'cannot reshape [B,6] to [B,4]: the element counts differ',
+    );
   });
 });

@@ -54,7 +54,9 @@ function describe(e: Expr): string {
 
 function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
   const bad = (want: string) => {
-    diags.push(error('E0105', e.span, `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(e)}`));
+    diags.push(
+      error('E0105', e.span, `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(e)}`),
+    );
     return undefined;
   };
   switch (s.type) {
@@ -63,7 +65,8 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (s.min !== undefined && e.value < s.min) return bad(`an integer ≥ ${s.min}`);
       return e.value;
     case 'float':
-      if (e.kind === 'negate' && e.operand.kind === 'number') return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
+      if (e.kind === 'negate' && e.operand.kind === 'number')
+        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
       if (e.kind !== 'number') return bad('a number');
       if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
       return e.value;
@@ -74,16 +77,20 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind !== 'name') return bad(`one of ${s.choices?.map((c) => `\`${c}\``).join(', ') ?? 'a name'}`);
       if (s.choices && !s.choices.includes(e.name)) {
         diags.push(
-          error('E0103', e.span, `unknown ${s.name} \`${e.name}\` for ${callee}${didYouMean(e.name, s.choices)}`, [
-            { message: `expected one of: ${s.choices.join(', ')}` },
-          ]),
+          error(
+            'E0103',
+            e.span,
+            `unknown ${s.name} \`${e.name}\` for ${callee}${didYouMean(e.name, s.choices)}`,
+            [{ message: `expected one of: ${s.choices.join(', ')}` }],
+          ),
         );
         return undefined;
       }
       return e.name;
     case 'call-or-name':
       if (e.kind === 'name') return { callee: e.name, args: [], span: e.span };
-      if (e.kind === 'call' && e.callee.kind === 'name') return { callee: e.callee.name, args: e.args, span: e.span };
+      if (e.kind === 'call' && e.callee.kind === 'name')
+        return { callee: e.callee.name, args: e.args, span: e.span };
       return bad('a name or a call such as `SGD(lr: 0.1)`');
     case 'name-list': {
       const items = e.kind === 'list' ? e.items : [e];
@@ -101,7 +108,13 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
  * Binds `args` to `schema`. Returns undefined (with diagnostics) when an argument is unknown,
  * duplicated, missing or of the wrong type.
  */
-export function bindArgs(callee: string, args: readonly Argument[], schema: readonly ArgSchema[], callSpan: Span, diags: Diagnostic[]): BoundArgs | undefined {
+export function bindArgs(
+  callee: string,
+  args: readonly Argument[],
+  schema: readonly ArgSchema[],
+  callSpan: Span,
+  diags: Diagnostic[],
+): BoundArgs | undefined {
   const before = diags.length;
   const values = new Map<string, ArgValue>();
   const spans = new Map<string, Span>();
@@ -113,18 +126,32 @@ export function bindArgs(callee: string, args: readonly Argument[], schema: read
       s = schema.find((x) => x.name === name || x.aliases?.includes(name));
       if (!s) {
         const known = schema.flatMap((x) => [x.name, ...(x.aliases ?? [])]);
-        diags.push(error('E0103', arg.name.span, `${callee} has no argument \`${name}\`${didYouMean(name, known)}`, [{ message: `its arguments are: ${schema.map((x) => x.name).join(', ')}` }]));
+        diags.push(
+          error('E0103', arg.name.span, `${callee} has no argument \`${name}\`${didYouMean(name, known)}`, [
+            { message: `its arguments are: ${schema.map((x) => x.name).join(', ')}` },
+          ]),
+        );
         continue;
       }
     } else {
       s = schema[position++];
       if (!s) {
-        diags.push(error('E0103', arg.span, `${callee} takes at most ${schema.length} positional argument${schema.length === 1 ? '' : 's'}`));
+        diags.push(
+          error(
+            'E0103',
+            arg.span,
+            `${callee} takes at most ${schema.length} positional argument${schema.length === 1 ? '' : 's'}`,
+          ),
+        );
         continue;
       }
     }
     if (spans.has(s.name)) {
-      diags.push(error('E0103', arg.span, `argument \`${s.name}\` of ${callee} is given twice`, [{ span: spans.get(s.name), message: 'first given here' }]));
+      diags.push(
+        error('E0103', arg.span, `argument \`${s.name}\` of ${callee} is given twice`, [
+          { span: spans.get(s.name), message: 'first given here' },
+        ]),
+      );
       continue;
     }
     // Recorded even when the value is bad, so it is not also reported as missing.
@@ -134,7 +161,8 @@ export function bindArgs(callee: string, args: readonly Argument[], schema: read
   }
   for (const s of schema) {
     if (spans.has(s.name)) continue;
-    if (s.default === undefined) diags.push(error('E0104', callSpan, `${callee} needs the argument \`${s.name}\``));
+    if (s.default === undefined)
+      diags.push(error('E0104', callSpan, `${callee} needs the argument \`${s.name}\``));
     else values.set(s.name, s.default);
   }
   return diags.length === before ? { values, spans } : undefined;

@@ -27,11 +27,25 @@ export function softmax(b: GraphBuilder, x: number): number {
   return b.div(e, b.broadcast(b.sum(e, [axis], true), shape));
 }
 
-export const INITIALIZERS: readonly InitKind[] = ['glorot_uniform', 'glorot_normal', 'he_normal', 'he_uniform', 'zeros', 'ones'];
+export const INITIALIZERS: readonly InitKind[] = [
+  'glorot_uniform',
+  'glorot_normal',
+  'he_normal',
+  'he_uniform',
+  'zeros',
+  'ones',
+];
 
 /** Creates parameters as graph inputs with role `param`; the layer path names them. */
 export interface ParamFactory {
-  param(b: GraphBuilder, name: string, shape: readonly number[], init: InitKind, fanIn: number, fanOut: number): number;
+  param(
+    b: GraphBuilder,
+    name: string,
+    shape: readonly number[],
+    init: InitKind,
+    fanIn: number,
+    fanOut: number,
+  ): number;
 }
 
 export interface LayerInstance {
@@ -56,7 +70,13 @@ const dense: LayerDef = {
     { name: 'units', type: 'int', min: 1 },
     { name: 'activation', type: 'name', choices: ACTIVATION_NAMES, default: 'linear' },
     { name: 'use_bias', type: 'bool', default: true },
-    { name: 'kernel_initializer', type: 'name', choices: INITIALIZERS, default: 'glorot_uniform', aliases: ['init'] },
+    {
+      name: 'kernel_initializer',
+      type: 'name',
+      choices: INITIALIZERS,
+      default: 'glorot_uniform',
+      aliases: ['init'],
+    },
     { name: 'bias_initializer', type: 'name', choices: INITIALIZERS, default: 'zeros' },
   ],
   accepts: (shape) =>

@@ -29,7 +29,10 @@ export interface ModelIR {
   readonly params: readonly TensorRef[];
 }
 
-type Binding = { kind: 'tensor'; node: number; span: Span } | { kind: 'layer'; instance: LayerInstance; span: Span } | { kind: 'poisoned' };
+type Binding =
+  | { kind: 'tensor'; node: number; span: Span }
+  | { kind: 'layer'; instance: LayerInstance; span: Span }
+  | { kind: 'poisoned' };
 
 class Lowering implements ParamFactory {
   readonly b = new GraphBuilder();
@@ -38,7 +41,14 @@ class Lowering implements ParamFactory {
 
   constructor(readonly diags: Diagnostic[]) {}
 
-  param(b: GraphBuilder, name: string, shape: readonly number[], init: Parameters<ParamFactory['param']>[3], fanIn: number, fanOut: number): number {
+  param(
+    b: GraphBuilder,
+    name: string,
+    shape: readonly number[],
+    init: Parameters<ParamFactory['param']>[3],
+    fanIn: number,
+    fanOut: number,
+  ): number {
     const node = b.input(name, 'param', shape, { kind: init, fanIn, fanOut });
     this.params.push({ name, node, shape });
     return node;
@@ -67,7 +77,9 @@ class Lowering implements ParamFactory {
     const name = call.callee.name;
     const def = LAYERS[name];
     if (!def) {
-      const hint = FUNCTIONS[name] ? `; \`${name}\` is a function: apply it to a tensor, as in \`${name}(x)\`` : didYouMean(name, Object.keys(LAYERS));
+      const hint = FUNCTIONS[name]
+        ? `; \`${name}\` is a function: apply it to a tensor, as in \`${name}(x)\``
+        : didYouMean(name, Object.keys(LAYERS));
       this.diags.push(error('E0101', call.callee.span, `unknown layer \`${name}\`${hint}`));
       return undefined;
     }
@@ -122,14 +134,26 @@ export function lowerSequential(def: SequentialDef, diags: Diagnostic[]): ModelI
   const before = diags.length;
   const l = new Lowering(diags);
   if (def.inputs.length !== 1) {
-    diags.push(error('E0105', def.name.span, `a sequential model takes exactly one input, ${def.name.name} declares ${def.inputs.length}`));
+    diags.push(
+      error(
+        'E0105',
+        def.name.span,
+        `a sequential model takes exactly one input, ${def.name.name} declares ${def.inputs.length}`,
+      ),
+    );
     return undefined;
   }
   const input = l.input(def.inputs[0]!);
   let x: number | undefined = input.node;
   for (const layerExpr of def.layers) {
     if (layerExpr.kind !== 'call') {
-      diags.push(error('E0105', layerExpr.span, 'each line of a sequential body must be a layer, such as `Dense(10, activation: relu)`'));
+      diags.push(
+        error(
+          'E0105',
+          layerExpr.span,
+          'each line of a sequential body must be a layer, such as `Dense(10, activation: relu)`',
+        ),
+      );
       continue;
     }
     const layer = l.createLayer(layerExpr, undefined);
@@ -138,7 +162,14 @@ export function lowerSequential(def: SequentialDef, diags: Diagnostic[]): ModelI
   if (x === undefined || diags.length > before) return undefined;
   l.b.output('output', x, 'prediction');
   const output: TensorRef = { name: 'output', node: x, shape: l.b.shapeOf(x) };
-  return { name: def.name.name, span: def.span, graph: l.b.build(), inputs: [input], outputs: [output], params: l.params };
+  return {
+    name: def.name.name,
+    span: def.span,
+    graph: l.b.build(),
+    inputs: [input],
+    outputs: [output],
+    params: l.params,
+  };
 }
 
 export function lowerModel(def: ModelDef, diags: Diagnostic[]): ModelIR | undefined {
@@ -160,7 +191,10 @@ export function lowerModel(def: ModelDef, diags: Diagnostic[]): ModelIR | undefi
     const target = st.target.name;
     if (st.kind === 'let') {
       const layer = st.value.kind === 'call' ? l.createLayer(st.value, target) : undefined;
-      if (st.value.kind !== 'call') diags.push(error('E0105', st.value.span, '`let` names a layer instance, such as `let enc = Dense(64)`'));
+      if (st.value.kind !== 'call')
+        diags.push(
+          error('E0105', st.value.span, '`let` names a layer instance, such as `let enc = Dense(64)`'),
+        );
       env.set(target, layer ? { kind: 'layer', instance: layer, span: st.span } : { kind: 'poisoned' });
       continue;
     }
@@ -169,23 +203,36 @@ export function lowerModel(def: ModelDef, diags: Diagnostic[]): ModelIR | undefi
   }
   const outputs: TensorRef[] = [];
   if (def.outputs.length === 0) {
-    if (returned !== undefined) outputs.push({ name: 'output', node: returned, shape: l.b.shapeOf(returned) });
-    else if (diags.length === before) diags.push(error('E0104', def.name.span, `model ${def.name.name} declares no outputs and has no \`return\``));
+    if (returned !== undefined)
+      outputs.push({ name: 'output', node: returned, shape: l.b.shapeOf(returned) });
+    else if (diags.length === before)
+      diags.push(
+        error('E0104', def.name.span, `model ${def.name.name} declares no outputs and has no \`return\``),
+      );
   }
   for (const decl of def.outputs) {
     const bound = env.get(decl.name.name);
     if (bound?.kind === 'poisoned') continue;
     if (bound?.kind !== 'tensor') {
-      diags.push(error('E0104', decl.name.span, `output \`${decl.name.name}\` is never assigned in the body of ${def.name.name}`));
+      diags.push(
+        error(
+          'E0104',
+          decl.name.span,
+          `output \`${decl.name.name}\` is never assigned in the body of ${def.name.name}`,
+        ),
+      );
       continue;
     }
     const shape = l.b.shapeOf(bound.node);
     const declared = [BATCH, ...shapeDims(decl.shape)];
     if (!sameShape(shape, declared)) {
       diags.push(
-        error('E0201', bound.span, `output \`${decl.name.name}\` has shape ${perSample(shape)} per sample, but it is declared as ${perSample(declared)}`, [
-          { span: decl.shape.span, message: 'declared here' },
-        ]),
+        error(
+          'E0201',
+          bound.span,
+          `output \`${decl.name.name}\` has shape ${perSample(shape)} per sample, but it is declared as ${perSample(declared)}`,
+          [{ span: decl.shape.span, message: 'declared here' }],
+        ),
       );
       continue;
     }
@@ -209,7 +256,9 @@ function lowerExpr(l: Lowering, env: Map<string, Binding>, e: Expr): number | un
       if (bound?.kind === 'tensor') return bound.node;
       if (bound?.kind === 'poisoned') return undefined;
       if (bound?.kind === 'layer') {
-        l.diags.push(error('E0105', e.span, `\`${e.name}\` is a layer, not a tensor: call it, as in \`${e.name}(x)\``));
+        l.diags.push(
+          error('E0105', e.span, `\`${e.name}\` is a layer, not a tensor: call it, as in \`${e.name}(x)\``),
+        );
         return undefined;
       }
       const tensors = [...env].filter(([, v]) => v.kind === 'tensor').map(([k]) => k);
@@ -229,7 +278,10 @@ function lowerExpr(l: Lowering, env: Map<string, Binding>, e: Expr): number | un
           return l.b.binary(BINARY_NAMES[e.op], a, b);
         } catch (err) {
           if (!(err instanceof ShapeError)) throw err;
-          throw new ShapeError(`cannot apply \`${e.op}\` to shapes ${perSample(l.b.shapeOf(a))} and ${perSample(l.b.shapeOf(b))} (per sample): ${err.message}`, e.opSpan);
+          throw new ShapeError(
+            `cannot apply \`${e.op}\` to shapes ${perSample(l.b.shapeOf(a))} and ${perSample(l.b.shapeOf(b))} (per sample): ${err.message}`,
+            e.opSpan,
+          );
         }
       });
     }
@@ -237,7 +289,9 @@ function lowerExpr(l: Lowering, env: Map<string, Binding>, e: Expr): number | un
       return lowerCall(l, env, e);
     case 'string':
     case 'list':
-      l.diags.push(error('E0105', e.span, `expected a tensor, found ${e.kind === 'string' ? 'a string' : 'a list'}`));
+      l.diags.push(
+        error('E0105', e.span, `expected a tensor, found ${e.kind === 'string' ? 'a string' : 'a list'}`),
+      );
       return undefined;
   }
 }
@@ -245,7 +299,9 @@ function lowerExpr(l: Lowering, env: Map<string, Binding>, e: Expr): number | un
 function lowerCall(l: Lowering, env: Map<string, Binding>, e: CallExpr): number | undefined {
   const single = (): number | undefined => {
     if (e.args.length !== 1 || e.args[0]!.name) {
-      l.diags.push(error('E0103', e.span, 'a layer or function is applied to exactly one tensor here, as in `f(x)`'));
+      l.diags.push(
+        error('E0103', e.span, 'a layer or function is applied to exactly one tensor here, as in `f(x)`'),
+      );
       return undefined;
     }
     return lowerExpr(l, env, e.args[0]!.value);
@@ -272,10 +328,18 @@ function lowerCall(l: Lowering, env: Map<string, Binding>, e: CallExpr): number 
     return x === undefined ? undefined : l.guard(e.span, () => fn(l.b, x));
   }
   if (LAYERS[name]) {
-    l.diags.push(error('E0105', e.span, `\`${name}(…)\` creates a layer; apply it to a tensor, as in \`${name}(…)(x)\``));
+    l.diags.push(
+      error('E0105', e.span, `\`${name}(…)\` creates a layer; apply it to a tensor, as in \`${name}(…)(x)\``),
+    );
     return undefined;
   }
-  const known = [...Object.keys(FUNCTIONS), ...Object.keys(LAYERS), ...[...env].filter(([, v]) => v.kind === 'layer').map(([k]) => k)];
-  l.diags.push(error('E0101', e.callee.span, `unknown function or layer \`${name}\`${didYouMean(name, known)}`));
+  const known = [
+    ...Object.keys(FUNCTIONS),
+    ...Object.keys(LAYERS),
+    ...[...env].filter(([, v]) => v.kind === 'layer').map(([k]) => k),
+  ];
+  l.diags.push(
+    error('E0101', e.callee.span, `unknown function or layer \`${name}\`${didYouMean(name, known)}`),
+  );
   return undefined;
 }

@@ -26,7 +26,11 @@ export interface TrainConfig {
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
   { name: 'data', type: 'name', choices: DATASETS },
   { name: 'loss', type: 'name', choices: LOSS_NAMES },
-  { name: 'optimizer', type: 'call-or-name', default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } } },
+  {
+    name: 'optimizer',
+    type: 'call-or-name',
+    default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } },
+  },
   { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
   { name: 'batch', type: 'int', min: 1, default: 32 },
   { name: 'epochs', type: 'int', min: 1, default: 1 },
@@ -42,16 +46,28 @@ const OPTIMIZERS = ['SGD'];
 
 function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
   if (call.callee !== 'SGD') {
-    diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${didYouMean(call.callee, OPTIMIZERS)}`));
+    diags.push(
+      error('E0101', call.span, `unknown optimizer \`${call.callee}\`${didYouMean(call.callee, OPTIMIZERS)}`),
+    );
     return undefined;
   }
   const args = bindArgs('SGD', call.args, SGD_SCHEMA, call.span, diags);
   if (!args) return undefined;
-  return { kind: 'sgd', lr: args.values.get('lr') as number, momentum: args.values.get('momentum') as number, nesterov: args.values.get('nesterov') as boolean };
+  return {
+    kind: 'sgd',
+    lr: args.values.get('lr') as number,
+    momentum: args.values.get('momentum') as number,
+    nesterov: args.values.get('nesterov') as boolean,
+  };
 }
 
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
-  const args: Argument[] = def.fields.map((f) => ({ kind: 'argument', name: f.name, value: f.value, span: f.span }));
+  const args: Argument[] = def.fields.map((f) => ({
+    kind: 'argument',
+    name: f.name,
+    value: f.value,
+    span: f.span,
+  }));
   const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
   if (!bound) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);

@@ -11,8 +11,20 @@ export function specialize(dims: Readonly<Record<string, number>>): (g: Graph) =
   return (g) =>
     rewrite(g, (n, r) => {
       const shape = bindShape(n.shape, dims);
-      if (n.op === 'dimsize') return r.emit({ ...n, op: 'const', shape, srcs: [], params: { value: bindShape([(n as Node<'dimsize'>).params.dim], dims)[0]! } });
-      const params = n.op === 'input' ? { ...(n as Node<'input'>).params, shape } : 'shape' in n.params ? { ...n.params, shape: bindShape((n.params as { shape: Node['shape'] }).shape, dims) } : n.params;
+      if (n.op === 'dimsize')
+        return r.emit({
+          ...n,
+          op: 'const',
+          shape,
+          srcs: [],
+          params: { value: bindShape([(n as Node<'dimsize'>).params.dim], dims)[0]! },
+        });
+      const params =
+        n.op === 'input'
+          ? { ...(n as Node<'input'>).params, shape }
+          : 'shape' in n.params
+            ? { ...n.params, shape: bindShape((n.params as { shape: Node['shape'] }).shape, dims) }
+            : n.params;
       return r.emit({ ...n, shape, srcs: n.srcs.map(r.map), params } as Omit<Node, 'id'>);
     });
 }
@@ -21,7 +33,8 @@ export function specialize(dims: Readonly<Record<string, number>>): (g: Graph) =
 export function foldConstants(g: Graph): Graph {
   return rewrite(g, (n, r) => {
     const srcs = n.srcs.map((s) => r.get(r.map(s)));
-    if (!ELEMENTWISE_OPS.has(n.op) || srcs.length === 0 || !srcs.every((s) => s.op === 'const')) return keep(n, r);
+    if (!ELEMENTWISE_OPS.has(n.op) || srcs.length === 0 || !srcs.every((s) => s.op === 'const'))
+      return keep(n, r);
     const values = srcs.map((s) => ({ shape: [], data: Float64Array.of((s as Node<'const'>).params.value) }));
     const reference = REFERENCE[n.op] as Reference<typeof n.op>;
     const value = reference(values, { ...n, shape: [] } as never, { dtype: 'f32', dims: {} }).data[0]!;
@@ -36,7 +49,11 @@ export function simplifyIdentities(g: Graph): Graph {
     if (n.srcs.length !== 2) return keep(n, r);
     const [a, b] = n.srcs.map((s) => r.get(r.map(s))) as [Node, Node];
     const sameAs = (x: Node) => sameShape(x.shape, n.shape);
-    if ((n.op === 'mul' && isConst(b, 1)) || ((n.op === 'add' || n.op === 'sub') && isConst(b, 0)) || (n.op === 'div' && isConst(b, 1))) {
+    if (
+      (n.op === 'mul' && isConst(b, 1)) ||
+      ((n.op === 'add' || n.op === 'sub') && isConst(b, 0)) ||
+      (n.op === 'div' && isConst(b, 1))
+    ) {
       if (sameAs(a)) return a.id;
     }
     if ((n.op === 'mul' && isConst(a, 1)) || (n.op === 'add' && isConst(a, 0))) {
@@ -71,6 +88,12 @@ export function eliminateDeadCode(g: Graph): Graph {
 
 /** The passes every entry graph goes through before code generation, in order. */
 export function optimize(g: Graph, dims: Readonly<Record<string, number>>): Graph {
-  const passes: ((g: Graph) => Graph)[] = [specialize(dims), foldConstants, simplifyIdentities, eliminateCommonSubexpressions, eliminateDeadCode];
+  const passes: ((g: Graph) => Graph)[] = [
+    specialize(dims),
+    foldConstants,
+    simplifyIdentities,
+    eliminateCommonSubexpressions,
+    eliminateDeadCode,
+  ];
   return passes.reduce((graph, pass) => pass(graph), g);
 }

@@ -28,7 +28,11 @@ export function rewrite(g: Graph, visit: (n: Node, r: Rewriter) => number): Grap
     get: (id) => nodes[id]!,
   };
   for (const n of g.nodes) ids[n.id] = visit(n, r);
-  const outputs = g.outputs.map((o) => ({ ...o, node: ids[o.node]!, ...(o.target !== undefined ? { target: ids[o.target]! } : {}) }));
+  const outputs = g.outputs.map((o) => ({
+    ...o,
+    node: ids[o.node]!,
+    ...(o.target !== undefined ? { target: ids[o.target]! } : {}),
+  }));
   return { nodes, outputs };
 }
 

@@ -11,7 +11,12 @@ export type LossFn = (b: GraphBuilder, prediction: number, target: number) => nu
 /** Mean over every axis but the batch: the per-sample value Keras reports. */
 function meanPerSample(b: GraphBuilder, x: number): number {
   const rank = b.shapeOf(x).length;
-  return rank <= 1 ? x : b.mean(x, Array.from({ length: rank - 1 }, (_, i) => i + 1));
+  return rank <= 1
+    ? x
+    : b.mean(
+        x,
+        Array.from({ length: rank - 1 }, (_, i) => i + 1),
+      );
 }
 
 /** The logits `z` of `sigmoid(z)`, if that is what `node` is. */
@@ -25,7 +30,8 @@ function sigmoidLogits(b: GraphBuilder, node: number): number | undefined {
  * div(exp(sub(z, broadcast(reduce_max(z)))), broadcast(sum(exp(...)))).
  */
 export function softmaxLogits(g: Graph | GraphBuilder, node: number): number | undefined {
-  const at = (id: number | undefined): Node | undefined => (id === undefined ? undefined : 'node' in g ? g.node(id) : g.nodes[id]);
+  const at = (id: number | undefined): Node | undefined =>
+    id === undefined ? undefined : 'node' in g ? g.node(id) : g.nodes[id];
   const div = at(node);
   if (div?.op !== 'div') return undefined;
   const e = at(div.srcs[0]);

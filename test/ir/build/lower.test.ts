@@ -10,10 +10,17 @@ function errorsOf(text: string): string {
 
 describe('lowering', () => {
   it('gives a sequential model a symbolic batch and named parameters', () => {
-    const { models, diagnostics } = check('sequential M(x: [4]) {\n  Dense(5, activation: relu)\n  Dense(2)\n}\n');
+    const { models, diagnostics } = check(
+      'sequential M(x: [4]) {\n  Dense(5, activation: relu)\n  Dense(2)\n}\n',
+    );
     expect(diagnostics).toEqual([]);
     const m = models.get('M')!;
-    expect(m.params.map((p) => `${p.name} [${p.shape}]`)).toEqual(['dense_1/kernel [4,5]', 'dense_1/bias [5]', 'dense_2/kernel [5,2]', 'dense_2/bias [2]']);
+    expect(m.params.map((p) => `${p.name} [${p.shape}]`)).toEqual([
+      'dense_1/kernel [4,5]',
+      'dense_1/bias [5]',
+      'dense_2/kernel [5,2]',
+      'dense_2/bias [2]',
+    ]);
     expect(m.outputs[0]!.shape).toEqual(['B', 2]);
   });
 
@@ -43,14 +50,16 @@ prediction d = %8
 
 describe('lowering diagnostics', () => {
   it('an unknown layer suggests the nearest one', () => {
-    expect(errorsOf('sequential M(x: [2]) {\n  Dens(3)\n}\n')).toBe(`m.nnx:2:3: error[E0101]: unknown layer \`Dens\`; did you mean \`Dense\`?
+    expect(errorsOf('sequential M(x: [2]) {\n  Dens(3)\n}\n'))
+      .toBe(`m.nnx:2:3: error[E0101]: unknown layer \`Dens\`; did you mean \`Dense\`?
   |
 2 |   Dens(3)
   |   ^^^^`);
   });
 
   it('a bad argument value names the argument and the choices', () => {
-    expect(errorsOf('sequential M(x: [2]) {\n  Dense(3, activation: sigmoidd)\n}\n')).toBe(`m.nnx:2:24: error[E0103]: unknown activation \`sigmoidd\` for Dense; did you mean \`sigmoid\`?
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(3, activation: sigmoidd)\n}\n'))
+      .toBe(`m.nnx:2:24: error[E0103]: unknown activation \`sigmoidd\` for Dense; did you mean \`sigmoid\`?
   |
 2 |   Dense(3, activation: sigmoidd)
   |                        ^^^^^^^^
@@ -58,14 +67,16 @@ describe('lowering diagnostics', () => {
   });
 
   it('an argument of the wrong type', () => {
-    expect(errorsOf('sequential M(x: [2]) {\n  Dense(2.5)\n}\n')).toBe(`m.nnx:2:9: error[E0105]: argument \`units\` of Dense must be an integer, not the number 2.5
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(2.5)\n}\n'))
+      .toBe(`m.nnx:2:9: error[E0105]: argument \`units\` of Dense must be an integer, not the number 2.5
   |
 2 |   Dense(2.5)
   |         ^^^`);
   });
 
   it('an unknown argument name and a missing argument, both reported', () => {
-    expect(errorsOf('sequential M(x: [2]) {\n  Dense(unit: 3)\n}\n')).toBe(`m.nnx:2:9: error[E0103]: Dense has no argument \`unit\`; did you mean \`units\`?
+    expect(errorsOf('sequential M(x: [2]) {\n  Dense(unit: 3)\n}\n'))
+      .toBe(`m.nnx:2:9: error[E0103]: Dense has no argument \`unit\`; did you mean \`units\`?
   |
 2 |   Dense(unit: 3)
   |         ^^^^
@@ -79,7 +90,8 @@ m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
 
   it('a shape mismatch names both shapes at the operator', () => {
     const text = 'model M(a: [3], b: [4]) -> (c: [3]) {\n  c = a + b\n}\n';
-    expect(errorsOf(text)).toBe(`m.nnx:2:9: error[E0201]: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other
+    expect(errorsOf(text))
+      .toBe(`m.nnx:2:9: error[E0201]: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other
   |
 2 |   c = a + b
   |         ^`);
@@ -87,7 +99,8 @@ m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
 
   it('an output whose shape differs from its declaration points at both', () => {
     const text = 'model M(a: [3]) -> (c: [2]) {\n  c = Dense(4)(a)\n}\n';
-    expect(errorsOf(text)).toBe(`m.nnx:2:3: error[E0201]: output \`c\` has shape [4] per sample, but it is declared as [2]
+    expect(errorsOf(text))
+      .toBe(`m.nnx:2:3: error[E0201]: output \`c\` has shape [4] per sample, but it is declared as [2]
   |
 2 |   c = Dense(4)(a)
   |   ^^^^^^^^^^^^^^^
@@ -98,21 +111,24 @@ m.nnx:1:24: note: declared here
   });
 
   it('a Dense after a non-flat input explains what to do', () => {
-    expect(errorsOf('sequential M(x: [4, 4]) {\n  Dense(3)\n}\n')).toBe(`m.nnx:2:3: error[E0201]: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it
+    expect(errorsOf('sequential M(x: [4, 4]) {\n  Dense(3)\n}\n'))
+      .toBe(`m.nnx:2:3: error[E0201]: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it
   |
 2 |   Dense(3)
   |   ^^^^^^^^`);
   });
 
   it('an unknown name in a model suggests a tensor in scope', () => {
-    expect(errorsOf('model M(input: [3]) {\n  return relu(inptu)\n}\n')).toBe(`m.nnx:2:15: error[E0101]: unknown name \`inptu\`; did you mean \`input\`?
+    expect(errorsOf('model M(input: [3]) {\n  return relu(inptu)\n}\n'))
+      .toBe(`m.nnx:2:15: error[E0101]: unknown name \`inptu\`; did you mean \`input\`?
   |
 2 |   return relu(inptu)
   |               ^^^^^`);
   });
 
   it('a train block for a model that does not exist', () => {
-    expect(errorsOf('sequential Xor(x: [2]) {\n  Dense(1)\n}\ntrain Xr { data: xor, loss: mse }\n')).toBe(`m.nnx:4:7: error[E0101]: no model named \`Xr\` to train; did you mean \`Xor\`?
+    expect(errorsOf('sequential Xor(x: [2]) {\n  Dense(1)\n}\ntrain Xr { data: xor, loss: mse }\n'))
+      .toBe(`m.nnx:4:7: error[E0101]: no model named \`Xr\` to train; did you mean \`Xor\`?
   |
 4 | train Xr { data: xor, loss: mse }
   |       ^^`);
