@@ -93,7 +93,9 @@ function buildEntry(
   pool: BufferPool,
   kernels: KernelTable,
 ): { entry: EntrySpec; graph: Graph } {
-  const g = optimize(graph, { [BATCH]: batch });
+  // The step's loss is reported through the accumulators; as an output it would cost a kernel.
+  const needed = { ...graph, outputs: graph.outputs.filter((o) => o.role !== 'loss') };
+  const g = optimize(needed, { [BATCH]: batch });
   return { entry: lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
 

@@ -220,20 +220,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // kernel div_14
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 1u) { return; }
-  let a = in0[i];
-  let b = in1[i];
-  out[i] = (a / b);
-}
-
-// kernel div_15
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
@@ -245,7 +231,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a / b);
 }
 
-// kernel reshape_16
+// kernel reshape_15
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -256,7 +242,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = in0[i];
 }
 
-// kernel broadcast_17
+// kernel broadcast_16
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -267,7 +253,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = in0[0u];
 }
 
-// kernel reshape_18
+// kernel reshape_17
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -278,7 +264,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = in0[i];
 }
 
-// kernel neg_19
+// kernel neg_18
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -290,7 +276,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (-a);
 }
 
-// kernel add_20
+// kernel add_19
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -304,7 +290,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a + b);
 }
 
-// kernel matmul_tB_21
+// kernel matmul_tB_20
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -333,7 +319,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-// kernel matmul_tA_22
+// kernel matmul_tA_21
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -362,7 +348,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-// kernel sub_23
+// kernel sub_22
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -375,7 +361,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a - b);
 }
 
-// kernel mul_24
+// kernel mul_23
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -389,7 +375,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a * b);
 }
 
-// kernel sum_25
+// kernel sum_24
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -405,7 +391,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = acc;
 }
 
-// kernel matmul_tA_26
+// kernel matmul_tA_25
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -434,7 +420,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-// kernel mul_27
+// kernel mul_26
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -442,6 +428,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 64u;
   if (i >= 6u) { return; }
+  let a = f32(0.10000000149011612);
+  let b = in0[i];
+  out[i] = (a * b);
+}
+
+// kernel mul_27
+@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * 64u;
+  if (i >= 3u) { return; }
   let a = f32(0.10000000149011612);
   let b = in0[i];
   out[i] = (a * b);
@@ -454,26 +453,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 64u;
-  if (i >= 3u) { return; }
-  let a = f32(0.10000000149011612);
-  let b = in0[i];
-  out[i] = (a * b);
-}
-
-// kernel mul_29
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
   if (i >= 1u) { return; }
   let a = f32(0.10000000149011612);
   let b = in0[i];
   out[i] = (a * b);
 }
 
-// kernel add_30
+// kernel add_29
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -486,7 +472,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a + b);
 }
 
-// kernel sub_31
+// kernel sub_30
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -499,7 +485,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a - b);
 }
 
-// kernel sub_32
+// kernel sub_31
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -512,7 +498,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[i] = (a - b);
 }
 
-// kernel sub_33
+// kernel sub_32
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
