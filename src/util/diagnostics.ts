@@ -112,13 +112,13 @@ function excerpt(file: SourceFile, span: Span): string {
 }
 
 /**
- * Renders a diagnostic as `file:line:col: error[E0201]: message`, then the source line with a
+ * Renders a diagnostic as `file:line:col: error: message [E0201]`, then the source line with a
  * caret under the span, then its notes.
  */
 export function renderDiagnostic(file: SourceFile, d: Diagnostic): string {
   const { line, column } = lineColumn(file.text, d.span.start);
   const out = [
-    `${file.path}:${line}:${column}: ${d.severity}[${d.code}]: ${d.message}`,
+    `${file.path}:${line}:${column}: ${d.severity}: ${d.message} [${d.code}]`,
     excerpt(file, d.span),
   ];
   for (const note of d.notes ?? []) {

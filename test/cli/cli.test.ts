@@ -45,22 +45,22 @@ describe('nnxc check: bad input is an error at its line and column, exit code 1,
     [
       'a syntax error',
       'sequential X(x: [2]) {\n  Dense(3 activation: relu)\n}\n',
-      ":2:11: error[E0002]: expected ')' to close the argument list of 'Dense', found 'activation'",
+      ":2:11: error: expected ')' to close the argument list of 'Dense', found 'activation'",
     ],
     [
       'an unknown layer',
       'sequential X(x: [2]) {\n  Danse(3)\n}\n',
-      ':2:3: error[E0101]: unknown layer `Danse`; did you mean `Dense`?',
+      ':2:3: error: unknown layer `Danse`; did you mean `Dense`?',
     ],
     [
       'a bad argument',
       'sequential X(x: [2]) {\n  Dense(0)\n}\n',
-      ':2:9: error[E0105]: argument `units` of Dense must be an integer ≥ 1, not the number 0',
+      ':2:9: error: argument `units` of Dense must be an integer ≥ 1, not the number 0',
     ],
     [
       'a shape mismatch',
       'model X(a: [2], b: [3]) {\n  return a * b\n}\n',
-      ':2:12: error[E0201]: cannot apply `*` to shapes [2] and [3] (per sample)',
+      ':2:12: error: cannot apply `*` to shapes [2] and [3] (per sample)',
     ],
   ];
   for (const [what, text, message] of cases) {

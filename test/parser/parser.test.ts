@@ -261,7 +261,7 @@ describe('parse: diagnostics', () => {
     const text = XOR.replace('sigmoid)\n  Dense(1', 'sigmoid) @\n  Dense(1');
     expect(rendered(text)).toBe(
       [
-        "m.nnx:3:33: error[E0001]: unexpected character '@'",
+        "m.nnx:3:33: error: unexpected character '@' [E0001]",
         '  |',
         '3 |   Dense(3, activation: sigmoid) @',
         '  |                                 ^',
@@ -274,7 +274,7 @@ describe('parse: diagnostics', () => {
     const text = XOR.replace('Dense(3, activation: sigmoid)', 'Dense(3, activation: sigmoid');
     expect(rendered(text)).toBe(
       [
-        "m.nnx:3:31: error[E0002]: expected ')' to close the argument list of 'Dense', found 'Dense'",
+        "m.nnx:3:31: error: expected ')' to close the argument list of 'Dense', found 'Dense' [E0002]",
         '  |',
         '3 |   Dense(3, activation: sigmoid',
         '  |                               ^',
@@ -292,7 +292,7 @@ describe('parse: diagnostics', () => {
     const text = 'sequential X(x: [2]) {\n  Dense(3 { activation: sigmoid)\n}';
     expect(rendered(text)).toBe(
       [
-        "m.nnx:2:11: error[E0002]: expected ')' to close the argument list of 'Dense', found '{'",
+        "m.nnx:2:11: error: expected ')' to close the argument list of 'Dense', found '{' [E0002]",
         '  |',
         '2 |   Dense(3 { activation: sigmoid)',
         '  |           ^',
@@ -304,12 +304,12 @@ describe('parse: diagnostics', () => {
     const text = 'model M(a: [2]) -> (b: [1]) {\n  h = Dense(4, activation: relu(a)\n  b = * h\n}\n';
     expect(rendered(text)).toBe(
       [
-        "m.nnx:2:35: error[E0002]: expected ')' to close the argument list of 'Dense', found 'b'",
+        "m.nnx:2:35: error: expected ')' to close the argument list of 'Dense', found 'b' [E0002]",
         '  |',
         '2 |   h = Dense(4, activation: relu(a)',
         '  |                                   ^',
         '',
-        "m.nnx:3:7: error[E0002]: expected an expression, found '*'",
+        "m.nnx:3:7: error: expected an expression, found '*' [E0002]",
         '  |',
         '3 |   b = * h',
         '  |       ^',

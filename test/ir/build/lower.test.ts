@@ -51,7 +51,7 @@ prediction d = %8
 describe('lowering diagnostics', () => {
   it('an unknown layer suggests the nearest one', () => {
     expect(errorsOf('sequential M(x: [2]) {\n  Dens(3)\n}\n'))
-      .toBe(`m.nnx:2:3: error[E0101]: unknown layer \`Dens\`; did you mean \`Dense\`?
+      .toBe(`m.nnx:2:3: error: unknown layer \`Dens\`; did you mean \`Dense\`? [E0101]
   |
 2 |   Dens(3)
   |   ^^^^`);
@@ -59,7 +59,7 @@ describe('lowering diagnostics', () => {
 
   it('a bad argument value names the argument and the choices', () => {
     expect(errorsOf('sequential M(x: [2]) {\n  Dense(3, activation: sigmoidd)\n}\n'))
-      .toBe(`m.nnx:2:24: error[E0103]: unknown activation \`sigmoidd\` for Dense; did you mean \`sigmoid\`?
+      .toBe(`m.nnx:2:24: error: unknown activation \`sigmoidd\` for Dense; did you mean \`sigmoid\`? [E0103]
   |
 2 |   Dense(3, activation: sigmoidd)
   |                        ^^^^^^^^
@@ -68,7 +68,7 @@ describe('lowering diagnostics', () => {
 
   it('an argument of the wrong type', () => {
     expect(errorsOf('sequential M(x: [2]) {\n  Dense(2.5)\n}\n'))
-      .toBe(`m.nnx:2:9: error[E0105]: argument \`units\` of Dense must be an integer, not the number 2.5
+      .toBe(`m.nnx:2:9: error: argument \`units\` of Dense must be an integer, not the number 2.5 [E0105]
   |
 2 |   Dense(2.5)
   |         ^^^`);
@@ -76,13 +76,13 @@ describe('lowering diagnostics', () => {
 
   it('an unknown argument name and a missing argument, both reported', () => {
     expect(errorsOf('sequential M(x: [2]) {\n  Dense(unit: 3)\n}\n'))
-      .toBe(`m.nnx:2:9: error[E0103]: Dense has no argument \`unit\`; did you mean \`units\`?
+      .toBe(`m.nnx:2:9: error: Dense has no argument \`unit\`; did you mean \`units\`? [E0103]
   |
 2 |   Dense(unit: 3)
   |         ^^^^
   = note: its arguments are: units, activation, use_bias, kernel_initializer, bias_initializer
 
-m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
+m.nnx:2:3: error: Dense needs the argument \`units\` [E0104]
   |
 2 |   Dense(unit: 3)
   |   ^^^^^^^^^^^^^^`);
@@ -91,7 +91,7 @@ m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
   it('a shape mismatch names both shapes at the operator', () => {
     const text = 'model M(a: [3], b: [4]) -> (c: [3]) {\n  c = a + b\n}\n';
     expect(errorsOf(text))
-      .toBe(`m.nnx:2:9: error[E0201]: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other
+      .toBe(`m.nnx:2:9: error: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other [E0201]
   |
 2 |   c = a + b
   |         ^`);
@@ -100,7 +100,7 @@ m.nnx:2:3: error[E0104]: Dense needs the argument \`units\`
   it('an output whose shape differs from its declaration points at both', () => {
     const text = 'model M(a: [3]) -> (c: [2]) {\n  c = Dense(4)(a)\n}\n';
     expect(errorsOf(text))
-      .toBe(`m.nnx:2:3: error[E0201]: output \`c\` has shape [4] per sample, but it is declared as [2]
+      .toBe(`m.nnx:2:3: error: output \`c\` has shape [4] per sample, but it is declared as [2] [E0201]
   |
 2 |   c = Dense(4)(a)
   |   ^^^^^^^^^^^^^^^
@@ -112,7 +112,7 @@ m.nnx:1:24: note: declared here
 
   it('a Dense after a non-flat input explains what to do', () => {
     expect(errorsOf('sequential M(x: [4, 4]) {\n  Dense(3)\n}\n'))
-      .toBe(`m.nnx:2:3: error[E0201]: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it
+      .toBe(`m.nnx:2:3: error: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it [E0201]
   |
 2 |   Dense(3)
   |   ^^^^^^^^`);
@@ -120,7 +120,7 @@ m.nnx:1:24: note: declared here
 
   it('an unknown name in a model suggests a tensor in scope', () => {
     expect(errorsOf('model M(input: [3]) {\n  return relu(inptu)\n}\n'))
-      .toBe(`m.nnx:2:15: error[E0101]: unknown name \`inptu\`; did you mean \`input\`?
+      .toBe(`m.nnx:2:15: error: unknown name \`inptu\`; did you mean \`input\`? [E0101]
   |
 2 |   return relu(inptu)
   |               ^^^^^`);
@@ -128,7 +128,7 @@ m.nnx:1:24: note: declared here
 
   it('a train block for a model that does not exist', () => {
     expect(errorsOf('sequential Xor(x: [2]) {\n  Dense(1)\n}\ntrain Xr { data: xor, loss: mse }\n'))
-      .toBe(`m.nnx:4:7: error[E0101]: no model named \`Xr\` to train; did you mean \`Xor\`?
+      .toBe(`m.nnx:4:7: error: no model named \`Xr\` to train; did you mean \`Xor\`? [E0101]
   |
 4 | train Xr { data: xor, loss: mse }
   |       ^^`);
