@@ -16,7 +16,7 @@ import type {
   ModelSpec,
   TensorSlot,
 } from '../runtime/spec.js';
-import { generateKernel } from './kernels.js';
+import { generateKernel } from './kernels/index.js';
 import { BufferPool, planEntry } from './plan.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';

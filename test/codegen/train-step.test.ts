@@ -11,7 +11,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 
-const SOURCE = `
+const source = (optimizer: string) => `
 model Net(x: [3]) -> (y: [2]) {
   h = Dense(7, activation: tanh)(x)
   g = Dense(7, activation: relu)(h)
@@ -20,15 +20,18 @@ model Net(x: [3]) -> (y: [2]) {
 train Net {
   data: xor
   loss: mse
-  optimizer: SGD(lr: 0.3, momentum: 0.9, nesterov: true)
+  optimizer: ${optimizer}
   metrics: [accuracy]
   batch: 5
 }
 `;
 
 describe('one training step on the GPU equals the interpreter', () => {
-  it('for a model with a residual sum, momentum and a partial batch', async () => {
-    const { compiled, diagnostics } = compile(SOURCE);
+  it.each([
+    ['SGD with Nesterov momentum', 'SGD(lr: 0.3, momentum: 0.9, nesterov: true)'],
+    ['Adam', 'Adam(lr: 0.01)'],
+  ])('for a model with a residual sum, a partial batch and %s', async (_name, optimizer) => {
+    const { compiled, diagnostics } = compile(source(optimizer));
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
     const rand = seededRandom(7);

@@ -42,23 +42,49 @@ const SGD_SCHEMA: readonly ArgSchema[] = [
   { name: 'nesterov', type: 'bool', default: false },
 ];
 
-const OPTIMIZERS = ['SGD'];
+const ADAM_SCHEMA: readonly ArgSchema[] = [
+  { name: 'lr', type: 'float', min: 0, default: 0.001, aliases: ['learning_rate'] },
+  { name: 'beta1', type: 'float', min: 0, default: 0.9, aliases: ['beta_1'] },
+  { name: 'beta2', type: 'float', min: 0, default: 0.999, aliases: ['beta_2'] },
+  { name: 'epsilon', type: 'float', min: 0, default: 1e-7, aliases: ['eps'] },
+];
+
+type ArgValues = ReadonlyMap<string, unknown>;
+
+/** Each optimizer's schema and how its bound arguments become a config. */
+const OPTIMIZERS: Readonly<
+  Record<string, { schema: readonly ArgSchema[]; config: (v: ArgValues) => OptimizerConfig }>
+> = {
+  SGD: {
+    schema: SGD_SCHEMA,
+    config: (v) => ({
+      kind: 'sgd',
+      lr: v.get('lr') as number,
+      momentum: v.get('momentum') as number,
+      nesterov: v.get('nesterov') as boolean,
+    }),
+  },
+  Adam: {
+    schema: ADAM_SCHEMA,
+    config: (v) => ({
+      kind: 'adam',
+      lr: v.get('lr') as number,
+      beta1: v.get('beta1') as number,
+      beta2: v.get('beta2') as number,
+      epsilon: v.get('epsilon') as number,
+    }),
+  },
+};
 
 function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
-  if (call.callee !== 'SGD') {
-    diags.push(
-      error('E0101', call.span, `unknown optimizer \`${call.callee}\`${didYouMean(call.callee, OPTIMIZERS)}`),
-    );
+  const def = OPTIMIZERS[call.callee];
+  if (!def) {
+    const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
+    diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`));
     return undefined;
   }
-  const args = bindArgs('SGD', call.args, SGD_SCHEMA, call.span, diags);
-  if (!args) return undefined;
-  return {
-    kind: 'sgd',
-    lr: args.values.get('lr') as number,
-    momentum: args.values.get('momentum') as number,
-    nesterov: args.values.get('nesterov') as boolean,
-  };
+  const args = bindArgs(call.callee, call.args, def.schema, call.span, diags);
+  return args ? def.config(args.values) : undefined;
 }
 
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {

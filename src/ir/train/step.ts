@@ -84,9 +84,12 @@ export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs 
   const b = new GraphBuilder(withGrads);
   b.label = 'optimizer';
   const optimizer = makeOptimizer(config.optimizer);
+  const globals = optimizer.globals.map((s) => b.input(`optimizer/${s}`, 'state', []));
+  const newGlobals = optimizer.begin(b, globals);
+  newGlobals.forEach((n, i) => b.output(`optimizer/${optimizer.globals[i]}`, n, 'update', globals[i]));
   for (const p of model.params) {
     const slots = optimizer.slots.map((s) => b.input(`${p.name}/${s}`, 'state', p.shape));
-    const u = optimizer.update(b, p.node, grads.get(p.node)!, slots);
+    const u = optimizer.update(b, p.node, grads.get(p.node)!, slots, newGlobals);
     b.output(p.name, u.newParam, 'update', p.node);
     u.newSlots.forEach((n, i) => b.output(`${p.name}/${optimizer.slots[i]}`, n, 'update', slots[i]));
   }

@@ -1,0 +1,59 @@
+/** How a kernel reads its sources: a literal for a scalar constant, else a storage binding. */
+import type { Graph, Node } from '../../ir/graph.js';
+import { type Binding, bindingDecls, f32Literal } from '../wgsl.js';
+
+export interface GeneratedKernel {
+  readonly name: string;
+  readonly wgsl: string;
+  /** Buffer ids in binding order. */
+  readonly buffers: readonly number[];
+  readonly workgroups: readonly [number, number, number];
+}
+
+/** Maps each source to a WGSL reader: a literal for constants, else a binding. */
+export class Operands {
+  readonly bindings: Binding[] = [];
+  readonly buffers: number[] = [];
+  private readonly names: (string | undefined)[] = [];
+
+  constructor(
+    readonly g: Graph,
+    readonly node: Node,
+    bufferOf: ReadonlyMap<number, number>,
+  ) {
+    const out = bufferOf.get(node.id)!;
+    node.srcs.forEach((s, k) => {
+      if (g.nodes[s]!.op === 'const') return;
+      const buffer = bufferOf.get(s)!;
+      // A source in the output's own buffer (an in-place update) is read through the output binding.
+      if (buffer === out) return void (this.names[k] = 'out');
+      const existing = this.buffers.indexOf(buffer);
+      if (existing >= 0) return void (this.names[k] = this.bindings[existing]!.name);
+      this.names[k] = `in${this.bindings.length}`;
+      this.bindings.push({ name: this.names[k]!, writable: false });
+      this.buffers.push(buffer);
+    });
+    this.bindings.push({ name: 'out', writable: true });
+    this.buffers.push(out);
+  }
+
+  shape(k: number): number[] {
+    return this.g.nodes[this.node.srcs[k]!]!.shape as number[];
+  }
+
+  /** Reads source `k` at a u32 offset expression. */
+  load(k: number, offset: string): string {
+    const src = this.g.nodes[this.node.srcs[k]!]!;
+    if (src.op === 'const') return f32Literal((src as Node<'const'>).params.value);
+    return `${this.names[k]}[${offset}]`;
+  }
+
+  header(): string {
+    return bindingDecls(this.bindings);
+  }
+}
+
+/** A node's shape, bound (codegen only sees specialised graphs). */
+export function shapeOf(n: Node): number[] {
+  return n.shape as number[];
+}
