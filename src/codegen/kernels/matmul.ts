@@ -1,47 +1,125 @@
-/** The `matmul` kernel kind: op(A)·op(B) with transposed operands read in place. */
+/**
+ * The `matmul` kernel kind: C = op(A)·op(B) with transposed operands read in place (no
+ * transpose kernels). Two tilings: `shared` stages 16×16 tiles through workgroup memory (good on
+ * GPUs), `blocked` has each invocation accumulate a TM×TN register block straight from storage
+ * with no barriers (good on CPU-like adapters such as lavapipe, where barriers are expensive).
+ */
 import type { Node } from '../../ir/graph.js';
 import type { GeneratedKernel, Operands } from './operands.js';
 import { shapeOf } from './operands.js';
 
-const TILE = 16;
+export interface MatmulShape {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+}
 
-/** C = op(A)·op(B), 16×16 output tiles staged through workgroup memory; edges are masked. */
-export function matmulKernel(ops: Operands, node: Node<'matmul'>): GeneratedKernel {
-  const { transA, transB } = node.params;
-  const [m, n] = shapeOf(node) as [number, number];
-  const k = transA ? ops.shape(0)[0]! : ops.shape(0)[1]!;
-  const aAt = (r: string, c: string) => ops.load(0, transA ? `${c} * ${m}u + ${r}` : `${r} * ${k}u + ${c}`);
-  const bAt = (r: string, c: string) => ops.load(1, transB ? `${c} * ${k}u + ${r}` : `${r} * ${n}u + ${c}`);
-  const wgsl = `${ops.header()}
+export type MatmulTiling =
+  | { readonly kind: 'shared'; readonly tile: number }
+  | { readonly kind: 'blocked'; readonly tm: number; readonly tn: number; readonly wgx: number; readonly wgy: number };
 
-var<workgroup> tileA: array<array<f32, ${TILE}>, ${TILE}>;
-var<workgroup> tileB: array<array<f32, ${TILE}>, ${TILE}>;
+/** The tiling used when nothing better is known: measured fastest on lavapipe for MLP shapes. */
+export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 4, wgx: 8, wgy: 8 };
 
-@compute @workgroup_size(${TILE}, ${TILE})
+/** How the kernel reads A and B (row, column of op(A)/op(B)) and writes C. */
+export interface MatmulAccess {
+  readonly a: (row: string, col: string) => string;
+  readonly b: (row: string, col: string) => string;
+  /** A statement storing `value` at C[row, col]; where epilogues apply. */
+  readonly store: (row: string, col: string, value: string) => string;
+}
+
+/** Element (r, c) of op(X) for X stored row-major with `cols` columns (before transposition). */
+export function operandAt(name: string, trans: boolean, rows: number, cols: number): (r: string, c: string) => string {
+  // op(X) is rows×cols; X itself is cols×rows when transposed.
+  return trans ? (r, c) => `${name}[(${c}) * ${rows}u + ${r}]` : (r, c) => `${name}[(${r}) * ${cols}u + ${c}]`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function blockedBody(s: MatmulShape, t: Extract<MatmulTiling, { kind: 'blocked' }>, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+  const { tm, tn } = t;
+  const rows = range(tm);
+  const cols = range(tn);
+  const lines = [
+    `@compute @workgroup_size(${t.wgx}, ${t.wgy})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    `  let row0 = gid.y * ${tm}u;`,
+    `  let col0 = gid.x * ${tn}u;`,
+    `  if (row0 >= ${s.m}u || col0 >= ${s.n}u) { return; }`,
+    // Loads use clamped indices so edge blocks read valid memory; stores are masked.
+    ...rows.map((i) => `  let r${i} = min(row0 + ${i}u, ${s.m - 1}u);`),
+    ...cols.map((j) => `  let c${j} = min(col0 + ${j}u, ${s.n - 1}u);`),
+    ...rows.flatMap((i) => cols.map((j) => `  var acc${i}_${j} = 0.0;`)),
+    `  for (var k = 0u; k < ${s.k}u; k++) {`,
+    ...rows.map((i) => `    let a${i} = ${io.a(`r${i}`, 'k')};`),
+    ...cols.map((j) => `    let b${j} = ${io.b('k', `c${j}`)};`),
+    ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
+    '  }',
+    ...rows.flatMap((i) =>
+      cols.map((j) => `  if (row0 + ${i}u < ${s.m}u && col0 + ${j}u < ${s.n}u) { ${io.store(`row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j}`)} }`),
+    ),
+    '}',
+  ];
+  const workgroups: [number, number, number] = [Math.ceil(s.n / (tn * t.wgx)), Math.ceil(s.m / (tm * t.wgy)), 1];
+  return { code: lines.join('\n'), workgroups };
+}
+
+function sharedBody(s: MatmulShape, tile: number, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+  const code = `var<workgroup> tileA: array<array<f32, ${tile}>, ${tile}>;
+var<workgroup> tileB: array<array<f32, ${tile}>, ${tile}>;
+
+@compute @workgroup_size(${tile}, ${tile})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wg.y * ${TILE}u + lid.y;
-  let col = wg.x * ${TILE}u + lid.x;
+  let row = wg.y * ${tile}u + lid.y;
+  let col = wg.x * ${tile}u + lid.x;
+  let rowC = min(row, ${s.m - 1}u);
+  let colC = min(col, ${s.n - 1}u);
   var acc = 0.0;
-  for (var t = 0u; t < ${k}u; t += ${TILE}u) {
-    let ak = t + lid.x;
-    let bk = t + lid.y;
-    tileA[lid.y][lid.x] = select(0.0, ${aAt('row', 'ak')}, row < ${m}u && ak < ${k}u);
-    tileB[lid.y][lid.x] = select(0.0, ${bAt('bk', 'col')}, bk < ${k}u && col < ${n}u);
+  for (var t = 0u; t < ${s.k}u; t += ${tile}u) {
+    let ak = min(t + lid.x, ${s.k - 1}u);
+    let bk = min(t + lid.y, ${s.k - 1}u);
+    tileA[lid.y][lid.x] = select(0.0, ${io.a('rowC', 'ak')}, t + lid.x < ${s.k}u);
+    tileB[lid.y][lid.x] = select(0.0, ${io.b('bk', 'colC')}, t + lid.y < ${s.k}u);
     workgroupBarrier();
-    for (var j = 0u; j < ${TILE}u; j++) {
-      acc += tileA[lid.y][j] * tileB[j][lid.x];
+    for (var j = 0u; j < ${tile}u; j++) {
+      acc = fma(tileA[lid.y][j], tileB[j][lid.x], acc);
     }
     workgroupBarrier();
   }
-  if (row < ${m}u && col < ${n}u) {
-    out[row * ${n}u + col] = acc;
+  if (row < ${s.m}u && col < ${s.n}u) {
+    ${io.store('row', 'col', 'acc')}
   }
+}`;
+  return { code, workgroups: [Math.ceil(s.n / tile), Math.ceil(s.m / tile), 1] };
 }
-`;
-  return {
-    name: `matmul${transA ? '_tA' : ''}${transB ? '_tB' : ''}`,
-    wgsl,
-    buffers: ops.buffers,
-    workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE), 1],
+
+/** The compute entry point of a matmul with the given tiling. */
+export function matmulMain(s: MatmulShape, t: MatmulTiling, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+  return t.kind === 'shared' ? sharedBody(s, t.tile, io) : blockedBody(s, t, io);
+}
+
+export function matmulShapeOf(ops: Operands, node: Node<'matmul'>): MatmulShape {
+  const { transA, transB } = node.params;
+  const [m, n] = shapeOf(node) as [number, number];
+  const k = transA ? ops.shape(0)[0]! : ops.shape(0)[1]!;
+  return { m, n, k, transA, transB };
+}
+
+export function matmulKernel(ops: Operands, node: Node<'matmul'>, tiling: MatmulTiling = DEFAULT_TILING): GeneratedKernel {
+  const s = matmulShapeOf(ops, node);
+  const a = operandAt('A', s.transA, s.m, s.k);
+  const b = operandAt('B', s.transB, s.k, s.n);
+  const io: MatmulAccess = {
+    a: (r, c) => ops.load(0, a(r, c).slice(2, -1)),
+    b: (r, c) => ops.load(1, b(r, c).slice(2, -1)),
+    store: (r, c, v) => `out[(${r}) * ${s.n}u + ${c}] = ${v};`,
   };
+  const { code, workgroups } = matmulMain(s, tiling, io);
+  const name = `matmul${s.transA ? '_tA' : ''}${s.transB ? '_tB' : ''}`;
+  return { name, wgsl: `${ops.header()}\n\n${code}\n`, buffers: ops.buffers, workgroups };
 }
