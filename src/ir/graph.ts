@@ -13,11 +13,26 @@ export type Shape = readonly Dim[];
 export const BATCH = 'B';
 
 /** How a parameter is initialised; fan sizes are fixed when the layer is lowered. */
-export type InitKind = 'zeros' | 'ones' | 'glorot_uniform' | 'glorot_normal' | 'he_normal' | 'he_uniform';
+export type InitKind =
+  | 'zeros'
+  | 'ones'
+  | 'constant'
+  | 'random_normal'
+  | 'random_uniform'
+  | 'glorot_uniform'
+  | 'glorot_normal'
+  | 'he_normal'
+  | 'he_uniform'
+  | 'lecun_normal'
+  | 'orthogonal';
 export interface InitSpec {
   readonly kind: InitKind;
   readonly fanIn: number;
   readonly fanOut: number;
+  /** `constant`: the value; `random_normal`: the mean. */
+  readonly value?: number;
+  /** `random_normal`: the deviation; `random_uniform`: the half-width; `orthogonal`: the gain. */
+  readonly scale?: number;
 }
 
 /**
@@ -37,6 +52,13 @@ export const UNARY_OPS = [
   'sigmoid',
   'tanh',
   'softplus',
+  'elu',
+  'gelu',
+  'erf',
+  'swish',
+  'sin',
+  'cos',
+  'floor',
 ] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'eq'] as const;
 export const REDUCE_OPS = ['sum', 'reduce_max'] as const;
@@ -60,6 +82,47 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   /** NumPy-style broadcast to `shape` (size-1 or missing leading dims expand). */
   broadcast: { readonly shape: Shape };
   transpose: { readonly perm: readonly number[] };
+  /** NHWC input, HWIO filter; explicit padding (top, left, bottom, right). */
+  conv2d: Conv2dParams;
+  /** The gradient of conv2d with respect to its input, from (g, filter): a transposed conv. */
+  conv2d_input_grad: Conv2dParams & { readonly inputHW: readonly [number, number] };
+  /** The gradient of conv2d with respect to its filter, from (x, g). */
+  conv2d_filter_grad: Conv2dParams & { readonly kernelHW: readonly [number, number] };
+  max_pool2d: Pool2dParams;
+  /** Routes g back to the first maximum of each window of x, from (x, g). */
+  max_pool2d_grad: Pool2dParams;
+  avg_pool2d: Pool2dParams;
+  /** Spreads g evenly over each window, from (g). */
+  avg_pool2d_grad: Pool2dParams & { readonly inputHW: readonly [number, number] };
+  /** Rows of a table picked by integer-valued indices, from (table, indices). */
+  gather: Record<string, never>;
+  /** The adjoint of gather: sums g into `rows` rows by index, from (indices, g). */
+  scatter_add: { readonly rows: number };
+  /** 1 at the index along a new last axis of size `depth`, 0 elsewhere (and for an index out of range). */
+  one_hot: { readonly depth: number };
+  /** `size` elements of `axis` from `start`. */
+  slice: { readonly axis: number; readonly start: number; readonly size: number };
+  /** The sources joined along `axis`. */
+  concat: { readonly axis: number };
+  /**
+   * Uniform numbers in [0, 1) from a counter-based hash of (salt, counter, element index): the
+   * source is the counter, a scalar that the step increments, so masks differ per step.
+   */
+  random_uniform: { readonly shape: Shape; readonly salt: number };
+}
+
+/** The window geometry of conv2d, in NHWC. Padding is explicit: (top, left, bottom, right). */
+export interface Conv2dParams {
+  readonly strides: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly pad: readonly [number, number, number, number];
+}
+
+/** The window geometry of pooling, in NHWC. Padded positions never count (see docs/numerics.md). */
+export interface Pool2dParams {
+  readonly window: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly pad: readonly [number, number, number, number];
 }
 
 export type Op = keyof OpParams;

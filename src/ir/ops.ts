@@ -17,6 +17,9 @@ import {
   shapeToString,
 } from './graph.js';
 import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
+import * as indexing from './ops/indexing.js';
+import * as random from './ops/random.js';
+import * as window from './ops/window.js';
 
 /** A shape rule returns the output shape, or a message saying what is wrong. */
 export type ShapeResult = Shape | { readonly error: string };
@@ -43,6 +46,31 @@ interface UnaryDef {
 
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+
+/**
+ * erf to double precision: 2/√π · e^{−x²} · Σ (2x²)ⁿ x / (1·3·…·(2n+1)), a series of positive
+ * terms (no cancellation); beyond |x| = 6, erf is ±1 in f64.
+ */
+export function erf(x: number): number {
+  if (Math.abs(x) >= 6) return Math.sign(x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+    term *= (2 * x * x) / (2 * n + 1);
+    sum += term;
+  }
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
+}
+
+/** erf in WGSL (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7: below f32 resolution near 1). */
+function erfWgsl(x: string): string {
+  const t = `(1.0 / (1.0 + 0.3275911 * abs(${x})))`;
+  const poly = `(${t} * (0.254829592 + ${t} * (-0.284496736 + ${t} * (1.421413741 + ${t} * (-1.453152027 + ${t} * 1.061405429)))))`;
+  return `(sign(${x}) * (1.0 - ${poly} * exp(-(${x}) * (${x}))))`;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const UNARY: { readonly [P in UnaryOp]: UnaryDef } = {
   neg: { f: (x) => -x, wgsl: (x) => `(-${x})`, vjp: (b, _x, _y, g) => b.neg(g) },
@@ -73,6 +101,43 @@ export const UNARY: { readonly [P in UnaryOp]: UnaryDef } = {
     wgsl: (x) => `(max(${x}, 0.0) + log(1.0 + exp(-abs(${x}))))`,
     vjp: (b, x, _y, g) => b.mul(g, b.unary('sigmoid', x)),
   },
+  // ELU with α = 1 (Keras' and PyTorch's default); d/dx = exp(min(x, 0)), which is 1 for x > 0.
+  elu: {
+    f: (x) => (x > 0 ? x : Math.expm1(x)),
+    wgsl: (x) => `select(exp(min(${x}, 0.0)) - 1.0, ${x}, ${x} > 0.0)`,
+    vjp: (b, x, _y, g) => b.mul(g, b.unary('exp', b.binary('min', x, b.constant(0)))),
+  },
+  // The exact GELU, x·Φ(x) with Φ the normal CDF (Keras' and PyTorch's default, not the tanh form).
+  gelu: {
+    f: (x) => 0.5 * x * (1 + erf(x * SQRT1_2)),
+    wgsl: (x) => `(0.5 * ${x} * (1.0 + ${erfWgsl(`(${x} * ${SQRT1_2})`)}))`,
+    // d/dx = Φ(x) + x·φ(x)
+    vjp: (b, x, _y, g) => {
+      const c = (v: number) => b.constant(v);
+      const cdf = b.mul(c(0.5), b.add(c(1), b.unary('erf', b.mul(x, c(SQRT1_2)))));
+      const pdf = b.mul(c(INV_SQRT_2PI), b.unary('exp', b.mul(c(-0.5), b.mul(x, x))));
+      return b.mul(g, b.add(cdf, b.mul(x, pdf)));
+    },
+  },
+  erf: {
+    f: erf,
+    wgsl: erfWgsl,
+    vjp: (b, x, _y, g) =>
+      b.mul(g, b.mul(b.constant(2 / Math.sqrt(Math.PI)), b.unary('exp', b.neg(b.mul(x, x))))),
+  },
+  // swish (SiLU): x·σ(x); d/dx = σ + x·σ·(1 − σ) = σ + y·(1 − σ).
+  swish: {
+    f: (x) => x * sigmoid(x),
+    wgsl: (x) => `(${x} * select(exp(${x}) / (1.0 + exp(${x})), 1.0 / (1.0 + exp(-${x})), ${x} >= 0.0))`,
+    vjp: (b, x, y, g) => {
+      const s = b.unary('sigmoid', x);
+      return b.mul(g, b.add(s, b.mul(y, b.sub(b.constant(1), s))));
+    },
+  },
+  sin: { f: Math.sin, wgsl: (x) => `sin(${x})`, vjp: (b, x, _y, g) => b.mul(g, b.unary('cos', x)) },
+  cos: { f: Math.cos, wgsl: (x) => `cos(${x})`, vjp: (b, x, _y, g) => b.neg(b.mul(g, b.unary('sin', x))) },
+  // Piecewise constant: no gradient (learning-rate schedules use it on the step count).
+  floor: { f: Math.floor, wgsl: (x) => `floor(${x})`, vjp: null },
 };
 
 interface BinaryDef {
@@ -205,6 +270,19 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
       ? p.perm.map((i) => x![i]!)
       : { error: `permutation [${p.perm}] does not fit a tensor of rank ${x!.length}` };
   },
+  conv2d: window.conv2dShape,
+  conv2d_input_grad: window.conv2dInputGradShape,
+  conv2d_filter_grad: window.conv2dFilterGradShape,
+  max_pool2d: window.poolShape('max_pool2d'),
+  max_pool2d_grad: window.maxPoolGradShape,
+  avg_pool2d: window.poolShape('avg_pool2d'),
+  avg_pool2d_grad: window.avgPoolGradShape,
+  gather: indexing.gatherShape,
+  scatter_add: indexing.scatterAddShape,
+  one_hot: indexing.oneHotShape,
+  slice: indexing.sliceShape,
+  concat: indexing.concatShape,
+  random_uniform: random.randomUniformShape,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +401,23 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
     });
     return { shape, data: out };
   },
+  conv2d: ([x, w], node, ctx) => window.conv2dReference(x!, w!, node.params, outShapeOf(node, ctx), ctx),
+  conv2d_input_grad: ([g, w], node, ctx) =>
+    window.conv2dInputGradReference(g!, w!, node.params, outShapeOf(node, ctx), ctx),
+  conv2d_filter_grad: ([x, g], node, ctx) =>
+    window.conv2dFilterGradReference(x!, g!, node.params, outShapeOf(node, ctx), ctx),
+  max_pool2d: ([x], node, ctx) => window.maxPoolReference(x!, node.params, outShapeOf(node, ctx), ctx),
+  max_pool2d_grad: ([x, g], node, ctx) => window.maxPoolGradReference(x!, g!, node.params, ctx),
+  avg_pool2d: ([x], node, ctx) => window.avgPoolReference(x!, node.params, outShapeOf(node, ctx), ctx),
+  avg_pool2d_grad: ([g], node, ctx) =>
+    window.avgPoolGradReference(g!, node.params, outShapeOf(node, ctx), ctx),
+  gather: ([table, idx], _node, ctx) => indexing.gatherReference(table!, idx!, ctx),
+  scatter_add: ([idx, g], node, ctx) => indexing.scatterAddReference(idx!, g!, node.params.rows, ctx),
+  one_hot: ([idx], node, ctx) => indexing.oneHotReference(idx!, node.params.depth, ctx),
+  slice: ([x], node, ctx) => indexing.sliceReference(x!, node.params, ctx),
+  concat: (srcs, node, ctx) => indexing.concatReference(srcs, node.params.axis, ctx),
+  random_uniform: ([t], node, ctx) =>
+    random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -389,4 +484,18 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
     const inverse = node.params.perm.map((_, i) => node.params.perm.indexOf(i));
     return [b.transpose(g, inverse)];
   },
+  conv2d: window.conv2dVjp,
+  conv2d_input_grad: window.conv2dInputGradVjp,
+  conv2d_filter_grad: window.conv2dFilterGradVjp,
+  max_pool2d: window.maxPoolVjp,
+  max_pool2d_grad: window.maxPoolGradVjp,
+  avg_pool2d: window.avgPoolVjp,
+  avg_pool2d_grad: window.avgPoolGradVjp,
+  gather: indexing.gatherVjp,
+  scatter_add: indexing.scatterAddVjp,
+  // Indices and random numbers are not differentiable.
+  one_hot: () => [null],
+  slice: indexing.sliceVjp,
+  concat: indexing.concatVjp,
+  random_uniform: () => [null],
 };

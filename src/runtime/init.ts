@@ -22,20 +22,41 @@ export function elementCount(shape: readonly number[]): number {
 export function initialParameterValues(param: ParamSpec, modelSeed: number): Float32Array {
   const rng = new Rng(deriveSeed(modelSeed, param.name));
   try {
-    return fillInitializer(param.init, elementCount(param.shape), rng);
+    return fillInitializer(param.init, elementCount(param.shape), rng, param.shape);
   } catch (error) {
     throw new Error(`parameter '${param.name}': ${(error as Error).message}`, { cause: error });
   }
 }
 
-/** `count` values drawn as `init` says, from `rng`. */
-export function fillInitializer(init: InitializerSpec, count: number, rng: Rng): Float32Array {
+/**
+ * `count` values drawn as `init` says, from `rng`. `shape` (the parameter's) gives `orthogonal`
+ * its matrix: the last dimension is the columns, the rest flattened are the rows (as Keras).
+ */
+export function fillInitializer(
+  init: InitializerSpec,
+  count: number,
+  rng: Rng,
+  shape: readonly number[] = [count],
+): Float32Array {
   const values = new Float32Array(count);
   switch (init.kind) {
     case 'zeros':
       return values;
     case 'ones':
       return values.fill(1);
+    case 'constant':
+      return values.fill(init.value ?? 0);
+    case 'random_normal':
+      for (let i = 0; i < count; i++) values[i] = rng.normal(init.value ?? 0, init.scale ?? 0.05);
+      return values;
+    case 'random_uniform':
+      return fillUniform(values, init.scale ?? 0.05, rng);
+    case 'lecun_normal':
+      return fillTruncatedNormal(values, Math.sqrt(1 / positiveFan(init.fanIn, 'fanIn')), rng);
+    case 'orthogonal': {
+      const cols = shape[shape.length - 1] ?? 1;
+      return fillOrthogonal(values, count / cols, cols, init.scale ?? 1, rng);
+    }
     case 'glorot_uniform':
       return fillUniform(values, Math.sqrt(6 / fanSum(init)), rng);
     case 'glorot_normal':
@@ -62,6 +83,40 @@ function fillTruncatedNormal(values: Float32Array, targetStd: number, rng: Rng):
     while (Math.abs(draw) > 2 * std) draw = rng.normal(0, std);
     values[i] = draw;
   }
+  return values;
+}
+
+/**
+ * A rows×cols matrix with orthonormal columns (or rows, when there are fewer rows than columns)
+ * times `gain`: Gram–Schmidt on a normal draw, which equals Keras' QR with the signs of R's
+ * diagonal made positive.
+ */
+function fillOrthogonal(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  gain: number,
+  rng: Rng,
+): Float32Array {
+  const tall = rows >= cols;
+  const [n, k] = tall ? [rows, cols] : [cols, rows];
+  // k vectors of length n, orthonormalised in turn.
+  const q = Array.from({ length: k }, () => Float64Array.from({ length: n }, () => rng.normal(0, 1)));
+  for (let j = 0; j < k; j++) {
+    const v = q[j]!;
+    for (let i = 0; i < j; i++) {
+      const u = q[i]!;
+      let dot = 0;
+      for (let t = 0; t < n; t++) dot += u[t]! * v[t]!;
+      for (let t = 0; t < n; t++) v[t]! -= dot * u[t]!;
+    }
+    let norm = 0;
+    for (let t = 0; t < n; t++) norm += v[t]! * v[t]!;
+    norm = Math.sqrt(norm);
+    for (let t = 0; t < n; t++) v[t]! /= norm;
+  }
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) values[r * cols + c] = gain * (tall ? q[c]![r]! : q[r]![c]!);
   return values;
 }
 

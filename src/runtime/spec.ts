@@ -6,9 +6,27 @@
 
 /** How the runtime fills a parameter before training. */
 export interface InitializerSpec {
-  readonly kind: 'zeros' | 'ones' | 'glorot_uniform' | 'glorot_normal' | 'he_normal' | 'he_uniform';
+  readonly kind:
+    | 'zeros'
+    | 'ones'
+    | 'constant'
+    | 'random_normal'
+    | 'random_uniform'
+    | 'glorot_uniform'
+    | 'glorot_normal'
+    | 'he_normal'
+    | 'he_uniform'
+    | 'lecun_normal'
+    | 'orthogonal';
   readonly fanIn: number;
   readonly fanOut: number;
+  /** `constant`: the value (0 when omitted); `random_normal`: the mean (0). */
+  readonly value?: number;
+  /**
+   * `random_normal`: the deviation (0.05); `random_uniform`: the half-width of [−s, s] (0.05);
+   * `orthogonal`: the gain (1).
+   */
+  readonly scale?: number;
 }
 
 /** One GPU buffer of the static plan. Buffers are f32 storage buffers. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.js';
 import { BINARY_OPS, type Op, type Shape, UNARY_OPS, sizeOf } from '../../src/ir/graph.js';
+import { SHAPE_RULES } from '../../src/ir/ops.js';
 import { grad } from '../../src/ir/grad.js';
 import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
@@ -18,6 +19,8 @@ interface Case {
   readonly build: (b: GraphBuilder, xs: number[]) => number;
   /** Input range (positive for log/sqrt, away from 0 for div). */
   readonly range?: readonly [number, number];
+  /** Non-differentiable data inputs the op reads (indices), by name. */
+  readonly data?: Readonly<Record<string, Tensor>>;
 }
 
 const DOMAIN: Partial<Record<Op, readonly [number, number]>> = {
@@ -30,7 +33,7 @@ function cases(rand: () => number): Case[] {
   const dim = () => randomInt(rand, 1, 5);
   const out: Case[] = [];
   for (const op of UNARY_OPS) {
-    if (op === 'sign') continue; // zero gradient almost everywhere; checked below
+    if (op === 'sign' || op === 'floor') continue; // zero gradient almost everywhere; checked below
     out.push({ name: op, shapes: [[dim(), dim()]], build: (b, [x]) => b.unary(op, x!), range: DOMAIN[op] });
   }
   for (const op of BINARY_OPS) {
@@ -86,7 +89,113 @@ function cases(rand: () => number): Case[] {
   out.push({ name: 'broadcast', shapes: [[q, 1]], build: (b, [x]) => b.broadcast(x!, [p, q, r]) });
   out.push({ name: 'transpose', shapes: [[p, q, r]], build: (b, [x]) => b.transpose(x!, [2, 0, 1]) });
   out.push({ name: 'mean', shapes: [[p, q]], build: (b, [x]) => b.mean(x!, [0]) });
+  out.push(...windowCases(), ...indexingCases());
   return out;
+}
+
+const conv = (
+  strides: [number, number],
+  dilation: [number, number],
+  pad: [number, number, number, number],
+) => ({
+  strides,
+  dilation,
+  pad,
+});
+const CONVS = [
+  { name: 'valid, stride 1', x: [2, 5, 6, 3], w: [3, 2, 3, 4], p: conv([1, 1], [1, 1], [0, 0, 0, 0]) },
+  { name: 'same, stride 2', x: [1, 7, 6, 2], w: [3, 3, 2, 3], p: conv([2, 2], [1, 1], [1, 1, 1, 1]) },
+  {
+    name: 'dilation 2, uneven padding',
+    x: [2, 6, 5, 2],
+    w: [2, 3, 2, 2],
+    p: conv([1, 2], [2, 2], [0, 1, 1, 2]),
+  },
+];
+const POOLS = [
+  { name: '2×2 stride 2', x: [2, 4, 5, 3], p: { window: [2, 2], strides: [2, 2], pad: [0, 0, 0, 1] } },
+  { name: '3×3 stride 2, same', x: [1, 5, 5, 2], p: { window: [3, 3], strides: [2, 2], pad: [1, 1, 1, 1] } },
+  { name: '3×2 stride 1', x: [2, 4, 4, 1], p: { window: [3, 2], strides: [1, 1], pad: [0, 0, 0, 0] } },
+] as const;
+
+function windowCases(): Case[] {
+  const out: Case[] = [];
+  for (const c of CONVS) {
+    const y = SHAPE_RULES.conv2d([c.x, c.w], c.p) as number[];
+    out.push({
+      name: `conv2d ${c.name}`,
+      shapes: [c.x, c.w],
+      build: (b, [x, w]) => b.emit('conv2d', [x!, w!], c.p),
+    });
+    out.push({
+      name: `conv2d_input_grad ${c.name}`,
+      shapes: [y, c.w],
+      build: (b, [g, w]) => b.emit('conv2d_input_grad', [g!, w!], { ...c.p, inputHW: [c.x[1]!, c.x[2]!] }),
+    });
+    out.push({
+      name: `conv2d_filter_grad ${c.name}`,
+      shapes: [c.x, y],
+      build: (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...c.p, kernelHW: [c.w[0]!, c.w[1]!] }),
+    });
+  }
+  for (const c of POOLS) {
+    const y = SHAPE_RULES.max_pool2d([c.x], c.p) as number[];
+    out.push({
+      name: `max_pool2d ${c.name}`,
+      shapes: [c.x],
+      build: (b, [x]) => b.emit('max_pool2d', [x!], c.p),
+    });
+    out.push({
+      name: `avg_pool2d ${c.name}`,
+      shapes: [c.x],
+      build: (b, [x]) => b.emit('avg_pool2d', [x!], c.p),
+    });
+    out.push({
+      name: `avg_pool2d_grad ${c.name}`,
+      shapes: [y],
+      build: (b, [g]) => b.emit('avg_pool2d_grad', [g!], { ...c.p, inputHW: [c.x[1], c.x[2]] }),
+    });
+  }
+  return out;
+}
+
+function indexingCases(): Case[] {
+  // Index 5 is out of range for 5 rows: it reads zeros and receives no gradient.
+  const idx: Tensor = { shape: [2, 3], data: Float64Array.from([0, 3, 3, 4, 5, 1]) };
+  const index = (b: GraphBuilder) => b.input('idx', 'data', [2, 3]);
+  return [
+    {
+      name: 'gather',
+      shapes: [[5, 2, 2]],
+      build: (b, [t]) => b.emit('gather', [t!, index(b)], {}),
+      data: { idx },
+    },
+    {
+      name: 'scatter_add',
+      shapes: [[2, 3, 4]],
+      build: (b, [g]) => b.emit('scatter_add', [index(b), g!], { rows: 5 }),
+      data: { idx },
+    },
+    {
+      name: 'slice axis 1',
+      shapes: [[3, 6, 2]],
+      build: (b, [x]) => b.emit('slice', [x!], { axis: 1, start: 2, size: 3 }),
+    },
+    {
+      name: 'slice at the start',
+      shapes: [[4, 3]],
+      build: (b, [x]) => b.emit('slice', [x!], { axis: 0, start: 0, size: 2 }),
+    },
+    {
+      name: 'concat axis 1',
+      shapes: [
+        [2, 1, 3],
+        [2, 4, 3],
+        [2, 2, 3],
+      ],
+      build: (b, xs) => b.emit('concat', xs, { axis: 1 }),
+    },
+  ];
 }
 
 /** loss = Σ c ⊙ f(xs) with a fixed random c, so every output element matters. */
@@ -111,7 +220,7 @@ describe('VJP rules against central finite differences (f64)', () => {
       const { graph, xs, loss, cValue } = lossGraph(c, rand);
       const { graph: withGrads, grads } = grad(graph, loss, xs);
       const [lo, hi] = c.range ?? [-1, 1];
-      const inputs = new Map<string, Tensor>([['c', cValue]]);
+      const inputs = new Map<string, Tensor>([['c', cValue], ...Object.entries(c.data ?? {})]);
       c.shapes.forEach((s, i) =>
         inputs.set(`x${i}`, { shape: s, data: randomArray(rand, sizeOf(s), lo, hi) }),
       );

@@ -1,0 +1,195 @@
+/**
+ * The `conv2d` kernel kind: conv2d and its two gradients as implicit GEMMs over NHWC images and
+ * HWIO filters, never materialising the patch matrix. Each invocation accumulates a TM×TN
+ * register block of the output (rows: pixels or filter taps; columns: channels) straight from
+ * storage with no barriers, as the matmul's `blocked` tiling, which suits CPU-like adapters.
+ * The reduction loops are nested per window axis, so no division sits in the inner loop.
+ */
+import type { Conv2dParams, Node } from '../../ir/graph.js';
+import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
+
+const TM = 4;
+const TN = 4;
+const WG = 8;
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+interface Block {
+  /** Output rows and columns of the GEMM. */
+  readonly m: number;
+  readonly n: number;
+  /** Statements run once per row `i` (clamped row `r${i}`), defining what the loads need. */
+  readonly rowSetup: (i: number) => string[];
+  /** The reduction loops around the body, outermost first, as `for (…) {` openers. */
+  readonly loops: readonly string[];
+  /** Statements at the top of the innermost loop, shared by every row and column. */
+  readonly inner?: (i: number) => string[];
+  readonly a: (i: number) => string;
+  readonly b: (j: number) => string;
+}
+
+/** A blocked GEMM main: row block `gid.y`, column block `gid.x`, masked stores. */
+function blockedMain(blk: Block): { code: string; workgroups: [number, number, number] } {
+  const rows = range(TM);
+  const cols = range(TN);
+  const ind = (depth: number) => '  '.repeat(depth + 1);
+  const depth = blk.loops.length;
+  const lines = [
+    `@compute @workgroup_size(${WG}, ${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    `  let row0 = gid.y * ${TM}u;`,
+    `  let col0 = gid.x * ${TN}u;`,
+    `  if (row0 >= ${blk.m}u || col0 >= ${blk.n}u) { return; }`,
+    ...rows.map((i) => `  let r${i} = min(row0 + ${i}u, ${blk.m - 1}u);`),
+    ...cols.map((j) => `  let c${j} = min(col0 + ${j}u, ${blk.n - 1}u);`),
+    ...rows.flatMap((i) => blk.rowSetup(i).map((l) => `  ${l}`)),
+    ...rows.flatMap((i) => cols.map((j) => `  var acc${i}_${j} = 0.0;`)),
+    ...blk.loops.map((l, d) => `${ind(d)}${l}`),
+    ...rows.flatMap((i) => (blk.inner?.(i) ?? []).map((l) => `${ind(depth)}${l}`)),
+    ...rows.map((i) => `${ind(depth)}let a${i} = ${blk.a(i)};`),
+    ...cols.map((j) => `${ind(depth)}let b${j} = ${blk.b(j)};`),
+    ...rows.flatMap((i) => cols.map((j) => `${ind(depth)}acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
+    ...blk.loops.map((_, d) => `${ind(depth - 1 - d)}}`),
+    ...rows.flatMap((i) =>
+      cols.map(
+        (j) =>
+          `  if (row0 + ${i}u < ${blk.m}u && col0 + ${j}u < ${blk.n}u) { out[(row0 + ${i}u) * ${blk.n}u + col0 + ${j}u] = acc${i}_${j}; }`,
+      ),
+    ),
+    '}',
+  ];
+  return {
+    code: lines.join('\n'),
+    workgroups: [Math.ceil(blk.n / (TN * WG)), Math.ceil(blk.m / (TM * WG)), 1],
+  };
+}
+
+interface Geometry {
+  readonly n: number;
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly o: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly p: Conv2dParams;
+}
+
+/** y = conv2d(x, w): rows are output pixels (n, oy, ox), columns output channels, reduction (ky, kx, ci). */
+function forward(ops: Operands, g: Geometry): Block {
+  const { h, w, c, oh, ow, o, kh, kw, p } = g;
+  return {
+    m: g.n * oh * ow,
+    n: o,
+    rowSetup: (i) => [
+      `let oy${i} = i32((r${i} / ${ow}u) % ${oh}u) * ${p.strides[0]} - ${p.pad[0]};`,
+      `let ox${i} = i32(r${i} % ${ow}u) * ${p.strides[1]} - ${p.pad[1]};`,
+      `let img${i} = (r${i} / ${oh * ow}u) * ${h * w * c}u;`,
+    ],
+    loops: [
+      `for (var ky = 0; ky < ${kh}; ky++) {`,
+      `for (var kx = 0; kx < ${kw}; kx++) {`,
+      `for (var ci = 0u; ci < ${c}u; ci++) {`,
+    ],
+    inner: (i) => [
+      `let iy${i} = oy${i} + ky * ${p.dilation[0]};`,
+      `let ix${i} = ox${i} + kx * ${p.dilation[1]};`,
+      `let ok${i} = iy${i} >= 0 && iy${i} < ${h} && ix${i} >= 0 && ix${i} < ${w};`,
+    ],
+    a: (i) =>
+      `select(0.0, ${ops.load(0, `img${i} + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u + ci`)}, ok${i})`,
+    b: (j) => ops.load(1, `(u32(ky * ${kw} + kx) * ${c}u + ci) * ${o}u + c${j}`),
+  };
+}
+
+/** dx = conv2d_input_grad(g, w): rows are input pixels, columns input channels, reduction (ky, kx, o). */
+function inputGrad(ops: Operands, g: Geometry): Block {
+  const { h, w, c, oh, ow, o, kh, kw, p } = g;
+  const [sh, sw] = p.strides;
+  // Output row oy reads input row iy through tap ky when oy·s + ky·d − pt = iy.
+  const tap = (v: string, i: number, k: string, s: number, d: number, pad: number, lim: number) => [
+    `let t${v}${i} = ${v}${i} + ${pad} - ${k} * ${d};`,
+    `let q${v}${i} = t${v}${i} / ${s};`,
+    `let ok${v}${i} = t${v}${i} >= 0 && t${v}${i} % ${s} == 0 && q${v}${i} < ${lim};`,
+  ];
+  return {
+    m: g.n * h * w,
+    n: c,
+    rowSetup: (i) => [
+      `let y${i} = i32((r${i} / ${w}u) % ${h}u);`,
+      `let x${i} = i32(r${i} % ${w}u);`,
+      `let img${i} = (r${i} / ${h * w}u) * ${oh * ow * o}u;`,
+    ],
+    loops: [
+      `for (var ky = 0; ky < ${kh}; ky++) {`,
+      `for (var kx = 0; kx < ${kw}; kx++) {`,
+      `for (var oc = 0u; oc < ${o}u; oc++) {`,
+    ],
+    inner: (i) => [
+      ...tap('y', i, 'ky', sh, p.dilation[0], p.pad[0], oh),
+      ...tap('x', i, 'kx', sw, p.dilation[1], p.pad[1], ow),
+      `let ok${i} = oky${i} && okx${i};`,
+    ],
+    a: (i) =>
+      `select(0.0, ${ops.load(0, `img${i} + (u32(max(qy${i}, 0)) * ${ow}u + u32(max(qx${i}, 0))) * ${o}u + oc`)}, ok${i})`,
+    b: (j) => ops.load(1, `(u32(ky * ${kw} + kx) * ${c}u + c${j}) * ${o}u + oc`),
+  };
+}
+
+/** dw = conv2d_filter_grad(x, g): rows are filter taps (ky, kx, ci), columns output channels, reduction (n, oy, ox). */
+function filterGrad(ops: Operands, g: Geometry): Block {
+  const { h, w, c, oh, ow, o, kw, p } = g;
+  return {
+    m: g.kh * kw * c,
+    n: o,
+    rowSetup: (i) => [
+      `let ci${i} = r${i} % ${c}u;`,
+      `let dy${i} = i32(r${i} / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
+      `let dx${i} = i32((r${i} / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
+    ],
+    loops: [
+      `for (var b = 0u; b < ${g.n}u; b++) {`,
+      `for (var oy = 0; oy < ${oh}; oy++) {`,
+      `for (var ox = 0; ox < ${ow}; ox++) {`,
+    ],
+    inner: (i) => [
+      `let iy${i} = oy * ${p.strides[0]} + dy${i};`,
+      `let ix${i} = ox * ${p.strides[1]} + dx${i};`,
+      `let ok${i} = iy${i} >= 0 && iy${i} < ${h} && ix${i} >= 0 && ix${i} < ${w};`,
+    ],
+    a: (i) =>
+      `select(0.0, ${ops.load(0, `b * ${h * w * c}u + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u + ci${i}`)}, ok${i})`,
+    b: (j) => ops.load(1, `((b * ${oh}u + u32(oy)) * ${ow}u + u32(ox)) * ${o}u + c${j}`),
+  };
+}
+
+type ConvOp = 'conv2d' | 'conv2d_input_grad' | 'conv2d_filter_grad';
+
+export function conv2dKernel(ops: Operands, node: Node<ConvOp>): GeneratedKernel {
+  let geometry: Geometry;
+  let block: Block;
+  const p = node.params;
+  if (node.op === 'conv2d') {
+    const [n, h, w, c] = ops.shape(0);
+    const [kh, kw, , o] = ops.shape(1);
+    const [, oh, ow] = shapeOf(node);
+    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
+    block = forward(ops, geometry);
+  } else if (node.op === 'conv2d_input_grad') {
+    const [n, oh, ow, o] = ops.shape(0);
+    const [kh, kw, c] = ops.shape(1);
+    const [, h, w] = shapeOf(node);
+    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
+    block = inputGrad(ops, geometry);
+  } else {
+    const [n, h, w, c] = ops.shape(0);
+    const [, oh, ow, o] = ops.shape(1);
+    const [kh, kw] = shapeOf(node);
+    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
+    block = filterGrad(ops, geometry);
+  }
+  const { code, workgroups } = blockedMain(block);
+  return { name: node.op, wgsl: `${ops.header()}\n\n${code}\n`, buffers: ops.buffers, workgroups };
+}

@@ -1,0 +1,68 @@
+/**
+ * Counter-based random numbers, the same bits on the CPU and in WGSL: element i of a
+ * `random_uniform` node with salt s at counter t is hash(s, t, i) mapped to [0, 1). The counter
+ * is GPU state the training step increments, so each step draws new numbers with no host work,
+ * and a run is reproducible from its checkpoint.
+ */
+import type { Shape } from '../graph.js';
+import { type DType, type Tensor, allocate } from '../tensor.js';
+
+/** PCG's output permutation as a u32 → u32 hash (Jarzynski & Olano, "Hash functions for GPU rendering"). */
+export function pcgHash(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The u32 drawn for element `i` at counter `t` under `salt`. */
+export function randomBits(salt: number, t: number, i: number): number {
+  return pcgHash((i ^ pcgHash((t ^ pcgHash(salt)) >>> 0)) >>> 0);
+}
+
+/** The top 24 bits as a float in [0, 1): exact in f32. */
+export function bitsToUnit(bits: number): number {
+  return (bits >>> 8) / 16777216;
+}
+
+/** WGSL for the same hash, as helper functions the random kernel includes. */
+export const PCG_WGSL = `fn pcg_hash(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn random_unit(salt: u32, t: u32, i: u32) -> f32 {
+  let bits = pcg_hash(i ^ pcg_hash(t ^ pcg_hash(salt)));
+  return f32(bits >> 8u) / 16777216.0;
+}`;
+
+/** A salt for a name (a layer path), so layers draw independent streams: FNV-1a, 32 bits. */
+export function saltOf(name: string, seed = 0): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+/** The counter as the u32 the kernel sees: an f32 holding a non-negative integer. */
+export function counterValue(v: number): number {
+  return Math.max(0, Math.trunc(v)) >>> 0;
+}
+
+export function randomUniformShape(srcs: readonly Shape[], p: { shape: Shape }): Shape | { error: string } {
+  return srcs[0]!.length === 0
+    ? p.shape
+    : { error: `random_uniform takes a scalar counter, got a tensor of shape [${srcs[0]!.join(',')}]` };
+}
+
+export function randomUniformReference(
+  counter: Tensor,
+  salt: number,
+  shape: readonly number[],
+  dtype: DType,
+): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = allocate(dtype, n);
+  const t = counterValue(counter.data[0]!);
+  for (let i = 0; i < n; i++) out[i] = bitsToUnit(randomBits(salt, t, i));
+  return { shape, data: out };
+}
