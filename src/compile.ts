@@ -2,13 +2,15 @@
  * The compiler as a library: source text in, diagnostics and a compiled model out. Each stage
  * of the pipeline is called in order here; nothing is hidden in a god object.
  */
+import { readFileSync } from 'node:fs';
 import { codegenModule } from './codegen/emit-ts.js';
 import { type CompiledModel, compileModel } from './codegen/spec.js';
-import { type ModelIR, lowerModel, lowerSequential } from './ir/build/lower.js';
+import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
+import type { Scope } from './ir/build/scope.js';
 import { type TrainConfig, bindTrain } from './ir/build/train.js';
-import { parse } from './parser/index.js';
-import type { Program } from './parser/ast.js';
-import { type Diagnostic, error, hasErrors } from './util/diagnostics.js';
+import { type ReadFile, buildScopes, loadProgram } from './imports.js';
+import type { Definition, Program } from './parser/ast.js';
+import { type Diagnostic, type SourceFile, error, hasErrors } from './util/diagnostics.js';
 import { didYouMean } from './util/suggest.js';
 
 export interface CheckedProgram {
@@ -16,6 +18,8 @@ export interface CheckedProgram {
   readonly models: ReadonlyMap<string, ModelIR>;
   readonly trains: readonly TrainConfig[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Imported files by path, to render diagnostics that point into them. */
+  readonly sources: ReadonlyMap<string, SourceFile>;
 }
 
 /** Settings that override a train block (from the command line). */
@@ -25,19 +29,68 @@ export interface TrainOverrides {
   readonly lr?: number;
 }
 
-/** Parse, lower every model, bind every train block: all diagnostics, nothing generated. */
-export function check(text: string): CheckedProgram {
-  const parsed = parse(text);
-  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
+/** Where the text came from, and how to read the files it imports. */
+export interface SourceOptions {
+  /** The file's path; imports resolve relative to it. `main.nnx` (in the working directory) by default. */
+  readonly path?: string;
+  /** Reads an imported file; the file system by default. */
+  readonly readFile?: ReadFile;
+}
+
+const readFromDisk: ReadFile = (path) => readFileSync(path, 'utf8');
+
+/**
+ * Parse (with imports), lower every model of the file, bind every train block: all diagnostics,
+ * nothing generated. Warnings do not stop a model from being lowered.
+ */
+export function check(text: string, options: SourceOptions = {}): CheckedProgram {
+  const loaded = loadProgram(options.path ?? 'main.nnx', text, options.readFile ?? readFromDisk);
+  const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const models = new Map<string, ModelIR>();
   const trains: TrainConfig[] = [];
-  const program = parsed.result;
-  if (!program || hasErrors(diagnostics)) return { program, models, trains, diagnostics };
-  const defined = new Map<string, Program['definitions'][number]>();
+  const program = loaded.main.program;
+  const result = () => ({
+    program,
+    models,
+    trains,
+    diagnostics: dedupe(diagnostics),
+    sources: loaded.sources,
+  });
+  if (!program || hasErrors(diagnostics)) return result();
+  const scope = buildScopes(loaded, diagnostics).get(undefined)!;
+  const defined = definitionsOnce(program, diagnostics);
+  for (const def of defined.values()) {
+    if (def.kind === 'block') continue;
+    const model = lowerModelDefinition({ def, file: undefined, scope }, diagnostics);
+    if (model) models.set(model.name, model);
+  }
+  for (const def of program.definitions) {
+    if (def.kind !== 'train') continue;
+    const target = defined.get(def.model.name) ?? scope.get(def.model.name)?.def;
+    if (target === undefined || target.kind === 'block') {
+      diagnostics.push(noModelToTrain(def.model.name, def.model.span, scope, target?.kind === 'block'));
+      continue;
+    }
+    if (!defined.has(def.model.name)) {
+      const model = lowerModelDefinition(scope.get(def.model.name)!, diagnostics);
+      if (model) models.set(model.name, model);
+    }
+    const config = bindTrain(def, diagnostics);
+    if (config) trains.push(config);
+  }
+  return result();
+}
+
+/** The file's own blocks and models by name; a name defined twice is an error at the second. */
+function definitionsOnce(
+  program: Program,
+  diagnostics: Diagnostic[],
+): Map<string, Exclude<Definition, { kind: 'train' }>> {
+  const defined = new Map<string, Exclude<Definition, { kind: 'train' }>>();
   for (const def of program.definitions) {
     if (def.kind === 'train') continue;
     const prior = defined.get(def.name.name);
-    if (prior && prior.kind !== 'train') {
+    if (prior) {
       diagnostics.push(
         error('E0102', def.name.span, `\`${def.name.name}\` is defined twice`, [
           { span: prior.name.span, message: 'first defined here' },
@@ -46,29 +99,31 @@ export function check(text: string): CheckedProgram {
       continue;
     }
     defined.set(def.name.name, def);
-    const model =
-      def.kind === 'sequential' ? lowerSequential(def, diagnostics) : lowerModel(def, diagnostics);
-    if (model) models.set(model.name, model);
   }
-  for (const def of program.definitions) {
-    if (def.kind !== 'train') continue;
-    if (!defined.has(def.model.name)) {
-      diagnostics.push(
-        error(
-          'E0101',
-          def.model.span,
-          `no model named \`${def.model.name}\` to train${didYouMean(def.model.name, defined.keys())}`,
-        ),
-      );
-      continue;
-    }
-    const config = bindTrain(def, diagnostics);
-    if (config) trains.push(config);
-  }
-  return { program, models, trains, diagnostics };
+  return defined;
 }
 
-export interface CompileOptions {
+function noModelToTrain(name: string, span: Diagnostic['span'], scope: Scope, isBlock: boolean): Diagnostic {
+  if (isBlock) return error('E0105', span, `\`${name}\` is a block, not a model: train a model that uses it`);
+  const models = [...scope].filter(([, site]) => site.def.kind !== 'block').map(([k]) => k);
+  return error('E0101', span, `no model named \`${name}\` to train${didYouMean(name, models)}`);
+}
+
+/**
+ * One diagnostic per message and place: a block instantiated twice would otherwise report its
+ * unused names (and its own errors) once per instance.
+ */
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.file ?? ''}:${d.span.start}:${d.span.end}:${d.code}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export interface CompileOptions extends SourceOptions {
   /** Which model to compile when the file trains several; the first train block by default. */
   readonly model?: string;
   readonly overrides?: TrainOverrides;
@@ -94,7 +149,7 @@ function applyOverrides(t: TrainConfig, o: TrainOverrides | undefined): TrainCon
 
 /** Compiles the model a train block names into its kernels, buffer plan and entry points. */
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
-  const checked = check(text);
+  const checked = check(text, options);
   const diagnostics = [...checked.diagnostics];
   if (hasErrors(diagnostics)) return { checked, diagnostics };
   const train = options.model ? checked.trains.find((t) => t.model === options.model) : checked.trains[0];

@@ -30,7 +30,8 @@ export interface TensorDecl {
   readonly span: Span;
 }
 
-export type Expr = NumberLiteral | StringLiteral | NameRef | ListExpr | CallExpr | BinaryExpr | NegateExpr;
+export type Expr =
+  NumberLiteral | StringLiteral | NameRef | ListExpr | RecordExpr | CallExpr | BinaryExpr | NegateExpr;
 
 export interface NumberLiteral {
   readonly kind: 'number';
@@ -55,6 +56,13 @@ export interface NameRef {
 export interface ListExpr {
   readonly kind: 'list';
   readonly items: readonly Expr[];
+  readonly span: Span;
+}
+
+/** `{ digit: mse, parity: binary_crossentropy }`: named values, used in train blocks. */
+export interface RecordExpr {
+  readonly kind: 'record';
+  readonly fields: readonly TrainField[];
   readonly span: Span;
 }
 
@@ -92,10 +100,10 @@ export interface NegateExpr {
   readonly span: Span;
 }
 
-/** `h = Dense(10)(x)` in a functional model body. */
+/** `h = Dense(10)(x)` in a functional body; `a, b = Split()(x)` takes several outputs. */
 export interface AssignStatement {
   readonly kind: 'assign';
-  readonly target: Identifier;
+  readonly targets: readonly Identifier[];
   readonly value: Expr;
   readonly span: Span;
 }
@@ -108,20 +116,79 @@ export interface LetStatement {
   readonly span: Span;
 }
 
+/** `return x`, or `return a, b` from a block with several outputs. */
 export interface ReturnStatement {
   readonly kind: 'return';
-  readonly value: Expr;
+  readonly values: readonly Expr[];
   readonly span: Span;
 }
 
-export type Statement = AssignStatement | LetStatement | ReturnStatement;
+/** `repeat 6 { ... }`: the body unrolled; each copy creates its own layers. */
+export interface RepeatStatement {
+  readonly kind: 'repeat';
+  /** A whole number, or the name of an `int` block parameter. */
+  readonly count: { readonly kind: 'number'; readonly value: number; readonly span: Span } | NameRef;
+  readonly body: readonly Statement[];
+  readonly span: Span;
+}
+
+/**
+ * One item of a body. A bare expression is a layer of a sequential body (`Dense(10)`); the
+ * other kinds are the statements of a functional body. Lowering checks which kinds a body allows.
+ */
+export type Statement = AssignStatement | LetStatement | ReturnStatement | RepeatStatement | Expr;
 
 /** `sequential Name(x: [784]) { Dense(256) ... }`: a stack of layers applied in order. */
 export interface SequentialDef {
   readonly kind: 'sequential';
   readonly name: Identifier;
   readonly inputs: readonly TensorDecl[];
-  readonly layers: readonly Expr[];
+  /** Layers, and `repeat` groups of layers. */
+  readonly layers: readonly Statement[];
+  readonly span: Span;
+}
+
+/** The type of a block parameter: `int`, `float`, `bool`, `shape` or `enum(a, b)`. */
+export interface TypeExpr {
+  readonly kind: 'type';
+  readonly name: Identifier;
+  /** The allowed names of an `enum`. */
+  readonly choices: readonly Identifier[];
+  readonly span: Span;
+}
+
+/**
+ * An entry of a block's parameter or input list: `c: int`, `act: enum(relu, tanh) = relu`, or an
+ * input `x` / `x: [T, 16]`. Lowering checks that parameters have types and inputs do not.
+ */
+export interface ParamDecl {
+  readonly kind: 'param-decl';
+  readonly name: Identifier;
+  readonly type?: TypeExpr;
+  readonly shape?: ShapeExpr;
+  readonly default?: Expr;
+  readonly span: Span;
+}
+
+/**
+ * `block Residual(c: int)(x) { ... return relu(x + h) }`: a reusable piece of graph with typed
+ * parameters, used as a layer. A body of bare layers is applied in order to the single input.
+ */
+export interface BlockDef {
+  readonly kind: 'block';
+  readonly name: Identifier;
+  readonly params: readonly ParamDecl[];
+  readonly inputs: readonly ParamDecl[];
+  /** True when the block was written with one list holding parameters: its input is implicit. */
+  readonly implicitInput: boolean;
+  readonly body: readonly Statement[];
+  readonly span: Span;
+}
+
+/** `import "layers.nnx"`: the blocks and models of another file. */
+export interface ImportDecl {
+  readonly kind: 'import';
+  readonly path: StringLiteral;
   readonly span: Span;
 }
 
@@ -151,10 +218,14 @@ export interface TrainDef {
   readonly span: Span;
 }
 
-export type Definition = SequentialDef | ModelDef | TrainDef;
+export type Definition = SequentialDef | ModelDef | BlockDef | TrainDef;
+
+/** A definition that can be used as a layer: everything but a train block. */
+export type LayerDefinition = SequentialDef | ModelDef | BlockDef;
 
 export interface Program {
   readonly kind: 'program';
+  readonly imports: readonly ImportDecl[];
   readonly definitions: readonly Definition[];
   readonly span: Span;
 }

@@ -39,13 +39,22 @@ export class NnxParser extends CstParser {
   }
 
   readonly program = this.RULE('program', () => {
-    this.MANY(() => this.SUBRULE(this.definition));
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.SUBRULE(this.importDecl) }, { ALT: () => this.SUBRULE(this.definition) }]);
+    });
+  });
+
+  /** `import "layers.nnx"`: the blocks and models of another file, by a path relative to this one. */
+  readonly importDecl = this.RULE('importDecl', () => {
+    this.CONSUME(t.Import);
+    this.CONSUME(t.StringLiteral);
   });
 
   readonly definition = this.RULE('definition', () => {
     this.OR([
       { ALT: () => this.SUBRULE(this.sequentialDef) },
       { ALT: () => this.SUBRULE(this.modelDef) },
+      { ALT: () => this.SUBRULE(this.blockDef) },
       { ALT: () => this.SUBRULE(this.trainDef) },
     ]);
   });
@@ -57,9 +66,7 @@ export class NnxParser extends CstParser {
     this.CONSUME(t.LParen);
     this.SUBRULE(this.tensorDecls, { LABEL: 'inputs' });
     this.CONSUME(t.RParen);
-    this.CONSUME(t.LBrace);
-    this.MANY(() => this.SUBRULE(this.expr));
-    this.CONSUME(t.RBrace);
+    this.SUBRULE(this.body);
   });
 
   /** `model Name(a: [2]) -> (out: [1]) { statements }`; the output list is optional. */
@@ -75,9 +82,62 @@ export class NnxParser extends CstParser {
       this.SUBRULE2(this.tensorDecls, { LABEL: 'outputs' });
       this.CONSUME2(t.RParen);
     });
-    this.CONSUME(t.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
-    this.CONSUME(t.RBrace);
+    this.SUBRULE(this.body);
+  });
+
+  /**
+   * `block Residual(c: int)(x) { ... }`: parameters, then inputs. With one list, it is the
+   * parameter list when any entry has a type (`c: int`), else the input list.
+   */
+  readonly blockDef = this.RULE('blockDef', () => {
+    this.CONSUME(t.Block);
+    this.CONSUME(t.Identifier);
+    this.CONSUME1(t.LParen);
+    this.SUBRULE1(this.paramDecls, { LABEL: 'first' });
+    this.CONSUME1(t.RParen);
+    this.OPTION(() => {
+      this.CONSUME2(t.LParen);
+      this.SUBRULE2(this.paramDecls, { LABEL: 'second' });
+      this.CONSUME2(t.RParen);
+    });
+    this.SUBRULE(this.body);
+  });
+
+  readonly paramDecls = this.RULE('paramDecls', () => {
+    this.OPTION(() => {
+      this.SUBRULE1(this.paramDecl);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.paramDecl);
+      });
+    });
+  });
+
+  /** `c: int`, `act: enum(relu, tanh) = relu`, `x`, `x: [T, 16]`. */
+  readonly paramDecl = this.RULE('paramDecl', () => {
+    this.CONSUME(t.Identifier);
+    this.OPTION1(() => {
+      this.CONSUME(t.Colon);
+      this.OR([{ ALT: () => this.SUBRULE(this.shape) }, { ALT: () => this.SUBRULE(this.typeExpr) }]);
+    });
+    this.OPTION2(() => {
+      this.CONSUME(t.Equals);
+      this.SUBRULE(this.expr);
+    });
+  });
+
+  /** `int`, `float`, `bool`, `shape`, or `enum(a, b)`. */
+  readonly typeExpr = this.RULE('typeExpr', () => {
+    this.CONSUME1(t.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(t.LParen);
+      this.CONSUME2(t.Identifier, { LABEL: 'choice' });
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.CONSUME3(t.Identifier, { LABEL: 'choice' });
+      });
+      this.CONSUME(t.RParen);
+    });
   });
 
   readonly tensorDecls = this.RULE('tensorDecls', () => {
@@ -112,6 +172,13 @@ export class NnxParser extends CstParser {
     this.OR([{ ALT: () => this.CONSUME(t.Integer) }, { ALT: () => this.CONSUME(t.Identifier) }]);
   });
 
+  /** A body of statements; in a sequential body (or block) each bare expression is one layer. */
+  readonly body = this.RULE('body', () => {
+    this.CONSUME(t.LBrace);
+    this.MANY(() => this.SUBRULE(this.statement));
+    this.CONSUME(t.RBrace);
+  });
+
   /**
    * Statements need no separator: an expression ends where no operator or `(` continues it, so
    * the next `name =` starts a new statement. A line starting with `-` or `(` continues the last.
@@ -120,7 +187,9 @@ export class NnxParser extends CstParser {
     this.OR([
       { ALT: () => this.SUBRULE(this.letStatement) },
       { ALT: () => this.SUBRULE(this.returnStatement) },
+      { ALT: () => this.SUBRULE(this.repeatStatement) },
       { ALT: () => this.SUBRULE(this.assignStatement) },
+      { ALT: () => this.SUBRULE(this.expr) },
     ]);
   });
 
@@ -131,13 +200,30 @@ export class NnxParser extends CstParser {
     this.SUBRULE(this.expr);
   });
 
+  /** `return x`, or `return a, b` from a block with several outputs. */
   readonly returnStatement = this.RULE('returnStatement', () => {
     this.CONSUME(t.Return);
-    this.SUBRULE(this.expr);
+    this.SUBRULE1(this.expr);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.expr);
+    });
   });
 
+  /** `repeat 6 { Dense(10) }`: the body unrolled N times, each copy with its own layers. */
+  readonly repeatStatement = this.RULE('repeatStatement', () => {
+    this.CONSUME(t.Repeat);
+    this.OR([{ ALT: () => this.CONSUME(t.Integer) }, { ALT: () => this.CONSUME(t.Identifier) }]);
+    this.SUBRULE(this.body);
+  });
+
+  /** `h = f(x)`, or `a, b = Split()(x)` for a block with several outputs. */
   readonly assignStatement = this.RULE('assignStatement', () => {
-    this.CONSUME(t.Identifier);
+    this.CONSUME1(t.Identifier);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.CONSUME2(t.Identifier);
+    });
     this.CONSUME(t.Equals);
     this.SUBRULE(this.expr);
   });
@@ -156,10 +242,11 @@ export class NnxParser extends CstParser {
     this.CONSUME(t.RBrace);
   });
 
+  /** A value, or a record of values per output: `loss: { digit: mse, parity: mae }`. */
   readonly trainField = this.RULE('trainField', () => {
     this.CONSUME(t.Identifier);
     this.CONSUME(t.Colon);
-    this.SUBRULE(this.expr);
+    this.OR([{ ALT: () => this.SUBRULE(this.recordExpr) }, { ALT: () => this.SUBRULE(this.expr) }]);
   });
 
   readonly expr = this.RULE('expr', () => {
@@ -243,6 +330,18 @@ export class NnxParser extends CstParser {
     this.CONSUME(t.LParen);
     this.SUBRULE(this.expr);
     this.CONSUME(t.RParen);
+  });
+
+  /** `{ digit: categorical_crossentropy, parity: mse }`: per-output settings in a train block. */
+  readonly recordExpr = this.RULE('recordExpr', () => {
+    this.CONSUME(t.LBrace);
+    this.MANY(() => {
+      this.SUBRULE(this.trainField);
+      this.OPTION(() => {
+        this.OR([{ ALT: () => this.CONSUME(t.Comma) }, { ALT: () => this.CONSUME(t.Semicolon) }]);
+      });
+    });
+    this.CONSUME(t.RBrace);
   });
 
   readonly listExpr = this.RULE('listExpr', () => {

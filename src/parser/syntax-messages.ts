@@ -6,12 +6,14 @@
 import { EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import * as t from './tokens.js';
 
-const DEFINITION = "a definition ('sequential', 'model' or 'train')";
+const DEFINITION = "a definition ('sequential', 'model', 'block', 'train' or 'import')";
 
 /** What the parser expected when no alternative of a rule matched, by rule name. */
 const ALTERNATIVES: Readonly<Record<string, string>> = {
   definition: DEFINITION,
-  statement: "a statement ('let', 'return' or 'name = ...')",
+  statement: "a statement ('let', 'return', 'repeat', 'name = ...' or a layer)",
+  paramDecl: 'a parameter',
+  typeExpr: "a type ('int', 'float', 'bool', 'shape' or 'enum(...)')",
   dim: 'a dimension (a whole number or a name)',
   arg: 'an argument',
   unary: 'an expression',
@@ -68,11 +70,11 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
       case t.RBracket:
         return `${what} to close the ${ruleName === 'shape' ? 'shape' : 'list'}`;
       case t.RBrace:
-        return `${this.bodyItem(ruleName)} or ${what} to close ${this.bodyOf(at, ruleName)}`;
+        return `${this.bodyItem(at, ruleName)} or ${what} to close ${this.bodyOf(at, ruleName)}`;
       case t.LBrace:
         return `${what} to open ${this.bodyOf(at, ruleName)}`;
       case t.LParen:
-        if (ruleName !== 'sequentialDef' && ruleName !== 'modelDef') return what;
+        if (ruleName !== 'sequentialDef' && ruleName !== 'modelDef' && ruleName !== 'blockDef') return what;
         return `${what} to open the ${isType(previous, t.Arrow) ? 'output' : 'input'} list${this.ofDefinition(at)}`;
       case t.LBracket:
         return ruleName === 'shape' ? `a shape such as '[784]'${after(previous)}` : what;
@@ -91,6 +93,8 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
 
   private closingParen(at: number, ruleName: string): string {
     if (ruleName === 'parenExpr') return "to match the '('";
+    if (ruleName === 'typeExpr') return 'to close the choices of the enum';
+    if (ruleName === 'blockDef') return `to close the list${this.ofDefinition(at)}`;
     const open = this.findOpener(at, t.LParen, t.RParen);
     const before = open > 0 ? this.tokens[open - 1] : undefined;
     if (ruleName === 'callSuffix') {
@@ -101,13 +105,17 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
     return `to close the ${list} list${this.ofDefinition(at)}`;
   }
 
-  private bodyItem(ruleName: string): string {
-    if (ruleName === 'sequentialDef') return 'a layer';
-    if (ruleName === 'modelDef') return 'a statement';
-    return ruleName === 'trainDef' ? 'a field' : 'an item';
+  private bodyItem(at: number, ruleName: string): string {
+    if (ruleName === 'body') {
+      const keyword = this.definitionKeyword(at);
+      if (keyword !== undefined && isType(keyword, t.Sequential)) return 'a layer';
+      return keyword !== undefined && isType(keyword, t.Model) ? 'a statement' : 'a layer or a statement';
+    }
+    return ruleName === 'trainDef' || ruleName === 'recordExpr' ? 'a field' : 'an item';
   }
 
   private bodyOf(at: number, ruleName: string): string {
+    if (ruleName === 'recordExpr') return 'the record';
     const block = ruleName === 'trainDef' ? 'the train block' : 'the body';
     const prep = ruleName === 'trainDef' ? 'for' : 'of';
     const name = this.definitionName(at);
@@ -119,20 +127,23 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
     return name === undefined ? '' : ` of '${name}'`;
   }
 
-  /** The name after the nearest `sequential`/`model`/`train` at or before token `at`. */
+  /** The name after the nearest definition keyword at or before token `at`. */
   private definitionName(at: number): string | undefined {
+    const keyword = this.definitionKeywordIndex(at);
+    const name = keyword < 0 ? undefined : this.tokens[keyword + 1];
+    return name !== undefined && isType(name, t.Identifier) ? name.image : undefined;
+  }
+
+  /** The nearest `sequential`, `model`, `block` or `train` at or before token `at`. */
+  private definitionKeyword(at: number): IToken | undefined {
+    return this.tokens[this.definitionKeywordIndex(at)];
+  }
+
+  private definitionKeywordIndex(at: number): number {
     for (let i = at; i >= 0; i--) {
-      if (
-        !isKeyword(this.tokens[i]!) ||
-        isType(this.tokens[i]!, t.Let) ||
-        isType(this.tokens[i]!, t.Return)
-      ) {
-        continue;
-      }
-      const name = this.tokens[i + 1];
-      return name !== undefined && isType(name, t.Identifier) ? name.image : undefined;
+      if ([t.Sequential, t.Model, t.Block, t.Train].some((k) => isType(this.tokens[i]!, k))) return i;
     }
-    return undefined;
+    return -1;
   }
 
   /** Index of the unclosed `open` token at or before `at`, skipping balanced pairs; -1 if none. */
@@ -152,7 +163,9 @@ function isType(token: IToken, type: TokenType): boolean {
 }
 
 function isKeyword(token: IToken): boolean {
-  return [t.Sequential, t.Model, t.Train, t.Let, t.Return].some((k) => isType(token, k));
+  return [t.Sequential, t.Model, t.Block, t.Train, t.Let, t.Return, t.Repeat, t.Import].some((k) =>
+    isType(token, k),
+  );
 }
 
 /** " after 'x'", or nothing when the previous token is virtual (start of file, recovery). */

@@ -7,8 +7,11 @@ import { createToken, EOF, Lexer, type IToken, type TokenType } from 'chevrotain
 /** Newlines are plain whitespace: statements end where the grammar says, never at a line break. */
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 
-/** `# ...` and `// ...` to the end of the line. Listed before `Slash` so `//` is not two divisions. */
-export const Comment = createToken({ name: 'Comment', pattern: /(?:#|\/\/)[^\r\n]*/, group: Lexer.SKIPPED });
+/**
+ * `# ...` and `// ...` to the end of the line. Listed before `Slash` so `//` is not two divisions.
+ * Comments go to their own lexer group: the parser never sees them, the formatter keeps them.
+ */
+export const Comment = createToken({ name: 'Comment', pattern: /(?:#|\/\/)[^\r\n]*/, group: 'comments' });
 
 export const Identifier = createToken({
   name: 'Identifier',
@@ -26,6 +29,9 @@ export const Model = keyword('Model', 'model');
 export const Train = keyword('Train', 'train');
 export const Let = keyword('Let', 'let');
 export const Return = keyword('Return', 'return');
+export const Block = keyword('Block', 'block');
+export const Repeat = keyword('Repeat', 'repeat');
+export const Import = keyword('Import', 'import');
 
 /** Category for both number spellings; expressions accept either, shapes only `Integer`. */
 export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: Lexer.NA, label: 'number' });
@@ -114,6 +120,9 @@ export const allTokens: TokenType[] = [
   Train,
   Let,
   Return,
+  Block,
+  Repeat,
+  Import,
   Identifier,
   NumberLiteral,
   Float,

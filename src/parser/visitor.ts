@@ -29,13 +29,26 @@ class AstBuilder extends BaseVisitor {
   program(ctx: Children): ast.Program {
     return {
       kind: 'program',
+      imports: this.all<ast.ImportDecl>(ctx, 'importDecl'),
       definitions: this.all<ast.Definition>(ctx, 'definition'),
       span: spanOf(ctx) ?? { start: 0, end: 0 },
     };
   }
 
+  importDecl(ctx: Children): ast.ImportDecl | undefined {
+    const path = token(ctx, 'StringLiteral');
+    const span = spanOf(ctx);
+    if (path === undefined || span === undefined) return undefined;
+    return { kind: 'import', path: stringLiteral(path), span };
+  }
+
   definition(ctx: Children): ast.Definition | undefined {
-    return this.one(ctx, 'sequentialDef') ?? this.one(ctx, 'modelDef') ?? this.one(ctx, 'trainDef');
+    return (
+      this.one(ctx, 'sequentialDef') ??
+      this.one(ctx, 'modelDef') ??
+      this.one(ctx, 'blockDef') ??
+      this.one(ctx, 'trainDef')
+    );
   }
 
   sequentialDef(ctx: Children): ast.SequentialDef | undefined {
@@ -43,7 +56,7 @@ class AstBuilder extends BaseVisitor {
     const span = spanOf(ctx);
     if (name === undefined || span === undefined) return undefined;
     const inputs = this.one<ast.TensorDecl[]>(ctx, 'inputs') ?? [];
-    return { kind: 'sequential', name, inputs, layers: this.all<ast.Expr>(ctx, 'expr'), span };
+    return { kind: 'sequential', name, inputs, layers: this.one<ast.Statement[]>(ctx, 'body') ?? [], span };
   }
 
   modelDef(ctx: Children): ast.ModelDef | undefined {
@@ -52,7 +65,59 @@ class AstBuilder extends BaseVisitor {
     if (name === undefined || span === undefined) return undefined;
     const inputs = this.one<ast.TensorDecl[]>(ctx, 'inputs') ?? [];
     const outputs = this.one<ast.TensorDecl[]>(ctx, 'outputs') ?? [];
-    return { kind: 'model', name, inputs, outputs, body: this.all<ast.Statement>(ctx, 'statement'), span };
+    return { kind: 'model', name, inputs, outputs, body: this.one<ast.Statement[]>(ctx, 'body') ?? [], span };
+  }
+
+  blockDef(ctx: Children): ast.BlockDef | undefined {
+    const name = identifier(ctx);
+    const span = spanOf(ctx);
+    if (name === undefined || span === undefined) return undefined;
+    const first = this.one<ast.ParamDecl[]>(ctx, 'first') ?? [];
+    const second = this.one<ast.ParamDecl[]>(ctx, 'second');
+    const body = this.one<ast.Statement[]>(ctx, 'body') ?? [];
+    if (second !== undefined)
+      return { kind: 'block', name, params: first, inputs: second, implicitInput: false, body, span };
+    const isParams = first.some((p) => p.type !== undefined);
+    return isParams
+      ? { kind: 'block', name, params: first, inputs: [], implicitInput: true, body, span }
+      : { kind: 'block', name, params: [], inputs: first, implicitInput: false, body, span };
+  }
+
+  paramDecls(ctx: Children): ast.ParamDecl[] {
+    return this.all<ast.ParamDecl>(ctx, 'paramDecl');
+  }
+
+  paramDecl(ctx: Children): ast.ParamDecl | undefined {
+    const name = identifier(ctx);
+    const span = spanOf(ctx);
+    if (name === undefined || span === undefined) return undefined;
+    const type = this.one<ast.TypeExpr>(ctx, 'typeExpr');
+    const shape = this.one<ast.ShapeExpr>(ctx, 'shape');
+    const value = this.one<ast.Expr>(ctx, 'expr');
+    return {
+      kind: 'param-decl',
+      name,
+      ...(type && { type }),
+      ...(shape && { shape }),
+      ...(value && { default: value }),
+      span,
+    };
+  }
+
+  typeExpr(ctx: Children): ast.TypeExpr | undefined {
+    const name = identifier(ctx);
+    const span = spanOf(ctx);
+    if (name === undefined || span === undefined) return undefined;
+    const choices = tokens(ctx, 'choice').map((c): ast.Identifier => ({
+      kind: 'identifier',
+      name: c.image,
+      span: tokenSpan(c),
+    }));
+    return { kind: 'type', name, choices, span };
+  }
+
+  body(ctx: Children): ast.Statement[] {
+    return this.all<ast.Statement>(ctx, 'statement');
   }
 
   tensorDecls(ctx: Children): ast.TensorDecl[] {
@@ -82,7 +147,11 @@ class AstBuilder extends BaseVisitor {
 
   statement(ctx: Children): ast.Statement | undefined {
     return (
-      this.one(ctx, 'letStatement') ?? this.one(ctx, 'returnStatement') ?? this.one(ctx, 'assignStatement')
+      this.one(ctx, 'letStatement') ??
+      this.one(ctx, 'returnStatement') ??
+      this.one(ctx, 'repeatStatement') ??
+      this.one(ctx, 'assignStatement') ??
+      this.one(ctx, 'expr')
     );
   }
 
@@ -95,18 +164,32 @@ class AstBuilder extends BaseVisitor {
   }
 
   returnStatement(ctx: Children): ast.ReturnStatement | undefined {
-    const value = this.one<ast.Expr>(ctx, 'expr');
+    const values = this.all<ast.Expr>(ctx, 'expr');
     const span = spanOf(ctx);
-    if (value === undefined || span === undefined) return undefined;
-    return { kind: 'return', value, span };
+    if (values.length === 0 || span === undefined) return undefined;
+    return { kind: 'return', values, span };
+  }
+
+  repeatStatement(ctx: Children): ast.RepeatStatement | undefined {
+    const span = spanOf(ctx);
+    const count = token(ctx, 'Integer') ?? token(ctx, 'Identifier');
+    if (count === undefined || span === undefined) return undefined;
+    const countExpr: ast.RepeatStatement['count'] = tokenMatcher(count, t.Integer)
+      ? { kind: 'number', value: Number(count.image), span: tokenSpan(count) }
+      : { kind: 'name', name: count.image, span: tokenSpan(count) };
+    return { kind: 'repeat', count: countExpr, body: this.one<ast.Statement[]>(ctx, 'body') ?? [], span };
   }
 
   assignStatement(ctx: Children): ast.AssignStatement | undefined {
-    const target = identifier(ctx);
+    const targets = tokens(ctx, 'Identifier').map((c): ast.Identifier => ({
+      kind: 'identifier',
+      name: c.image,
+      span: tokenSpan(c),
+    }));
     const value = this.one<ast.Expr>(ctx, 'expr');
     const span = spanOf(ctx);
-    if (target === undefined || value === undefined || span === undefined) return undefined;
-    return { kind: 'assign', target, value, span };
+    if (targets.length === 0 || value === undefined || span === undefined) return undefined;
+    return { kind: 'assign', targets, value, span };
   }
 
   trainDef(ctx: Children): ast.TrainDef | undefined {
@@ -118,7 +201,7 @@ class AstBuilder extends BaseVisitor {
 
   trainField(ctx: Children): ast.TrainField | undefined {
     const name = identifier(ctx);
-    const value = this.one<ast.Expr>(ctx, 'expr');
+    const value = this.one<ast.Expr>(ctx, 'expr') ?? this.one<ast.Expr>(ctx, 'recordExpr');
     const span = spanOf(ctx);
     if (name === undefined || value === undefined || span === undefined) return undefined;
     return { kind: 'train-field', name, value, span };
@@ -187,11 +270,15 @@ class AstBuilder extends BaseVisitor {
       return { kind: 'number', value: Number(number.image), isInteger, span: tokenSpan(number) };
     }
     const string = token(ctx, 'StringLiteral');
-    if (string !== undefined)
-      return { kind: 'string', value: string.image.slice(1, -1), span: tokenSpan(string) };
+    if (string !== undefined) return stringLiteral(string);
     const name = token(ctx, 'Identifier');
     if (name !== undefined) return { kind: 'name', name: name.image, span: tokenSpan(name) };
     return this.one(ctx, 'parenExpr') ?? this.one(ctx, 'listExpr');
+  }
+
+  recordExpr(ctx: Children): ast.RecordExpr | undefined {
+    const span = spanOf(ctx);
+    return span && { kind: 'record', fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
   }
 
   /** Parentheses only group: the inner expression keeps its own span. */
@@ -244,6 +331,18 @@ function token(ctx: Children, key: string): IToken | undefined {
   const element = ctx[key]?.[0];
   if (element === undefined || !isToken(element) || element.isInsertedInRecovery) return undefined;
   return Number.isFinite(element.startOffset) ? element : undefined;
+}
+
+/** Every real token under `key`, in source order. */
+function tokens(ctx: Children, key: string): IToken[] {
+  return (ctx[key] ?? []).filter(
+    (element): element is IToken =>
+      isToken(element) && !element.isInsertedInRecovery && Number.isFinite(element.startOffset),
+  );
+}
+
+function stringLiteral(token: IToken): ast.StringLiteral {
+  return { kind: 'string', value: token.image.slice(1, -1), span: tokenSpan(token) };
 }
 
 function nodes(ctx: Children, key: string): CstNode[] {

@@ -15,6 +15,8 @@ export type Severity = 'error' | 'warning' | 'note';
 /** A secondary location that helps explain a diagnostic ("the shape came from here"). */
 export interface RelatedNote {
   readonly span?: Span;
+  /** The file `span` is in, when it is not the file being checked (an imported one). */
+  readonly file?: string;
   readonly message: string;
 }
 
@@ -23,23 +25,35 @@ export interface Diagnostic {
   /** Stable code from {@link DIAGNOSTIC_CODES}, e.g. `E0101`. */
   readonly code: DiagnosticCode;
   readonly span: Span;
+  /** The file `span` is in, when it is not the file being checked (an imported one). */
+  readonly file?: string;
   readonly message: string;
   readonly notes?: readonly RelatedNote[];
 }
 
-/** Every diagnostic code, in one catalogue, with what it means. */
+/**
+ * Every diagnostic code, in one catalogue, with what it means. `E` codes are errors, `W` codes
+ * warnings; test/util/diagnostics.test.ts shows the rendering of each.
+ */
 export const DIAGNOSTIC_CODES = {
   E0001: 'unexpected character',
   E0002: 'syntax error',
   E0101: 'unknown name',
   E0102: 'duplicate definition',
   E0103: 'bad argument',
-  E0104: 'missing argument',
+  E0104: 'missing argument, output or return',
   E0105: 'wrong kind of value',
+  E0106: 'a definition that uses itself',
+  E0107: 'wrong number of tensors',
   E0201: 'shape mismatch',
   E0202: 'bad rank',
   E0301: 'bad train block',
   E0302: 'no model to train',
+  E0303: 'symbolic dimension without a size',
+  E0401: 'unreadable import',
+  E0402: 'import cycle',
+  W0101: 'unused layer instance',
+  W0102: 'unused input',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
@@ -111,20 +125,28 @@ function excerpt(file: SourceFile, span: Span): string {
   ].join('\n');
 }
 
+/** Imported files by path, for diagnostics and notes that point into them. */
+export type SourceFiles = ReadonlyMap<string, SourceFile>;
+
 /**
  * Renders a diagnostic as `file:line:col: error: message [E0201]`, then the source line with a
- * caret under the span, then its notes.
+ * caret under the span, then its notes. A diagnostic or note in another file (`d.file`) is
+ * rendered from `others`; without it, only its location is known.
  */
-export function renderDiagnostic(file: SourceFile, d: Diagnostic): string {
-  const { line, column } = lineColumn(file.text, d.span.start);
+export function renderDiagnostic(file: SourceFile, d: Diagnostic, others?: SourceFiles): string {
+  const source = (path: string | undefined) =>
+    path === undefined || path === file.path ? file : (others?.get(path) ?? { path, text: '' });
+  const main = source(d.file);
+  const { line, column } = lineColumn(main.text, d.span.start);
   const out = [
-    `${file.path}:${line}:${column}: ${d.severity}: ${d.message} [${d.code}]`,
-    excerpt(file, d.span),
+    `${main.path}:${line}:${column}: ${d.severity}: ${d.message} [${d.code}]`,
+    excerpt(main, d.span),
   ];
   for (const note of d.notes ?? []) {
     if (note.span) {
-      const at = lineColumn(file.text, note.span.start);
-      out.push(`${file.path}:${at.line}:${at.column}: note: ${note.message}`, excerpt(file, note.span));
+      const at = source(note.file);
+      const { line, column } = lineColumn(at.text, note.span.start);
+      out.push(`${at.path}:${line}:${column}: note: ${note.message}`, excerpt(at, note.span));
     } else {
       out.push(`  = note: ${note.message}`);
     }
@@ -132,8 +154,12 @@ export function renderDiagnostic(file: SourceFile, d: Diagnostic): string {
   return out.join('\n');
 }
 
-export function renderDiagnostics(file: SourceFile, diagnostics: readonly Diagnostic[]): string {
-  return diagnostics.map((d) => renderDiagnostic(file, d)).join('\n\n');
+export function renderDiagnostics(
+  file: SourceFile,
+  diagnostics: readonly Diagnostic[],
+  others?: SourceFiles,
+): string {
+  return diagnostics.map((d) => renderDiagnostic(file, d, others)).join('\n\n');
 }
 
 /** What every stage returns: a result (absent when errors prevent one) and its diagnostics. */

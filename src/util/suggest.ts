@@ -18,8 +18,25 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The closest candidate within a third of the name's length, if any. */
+/**
+ * The closest candidate within a third of the name's length, if any; failing that, one the name
+ * starts with or abbreviates (`integer` → `int`, `Conv` → `Conv2D`).
+ */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const list = [...candidates];
+  return closestByEdits(name, list) ?? closestByPrefix(name, list);
+}
+
+function closestByPrefix(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower.length < 3) return undefined;
+  return candidates.find((c) => {
+    const other = c.toLowerCase();
+    return other.length >= 3 && (lower.startsWith(other) || other.startsWith(lower));
+  });
+}
+
+function closestByEdits(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.ceil(name.length / 3)) + 1;
   for (const c of candidates) {

@@ -6,6 +6,7 @@ import type {
   ModelDef,
   Program,
   SequentialDef,
+  Statement,
   TrainDef,
 } from '../../src/parser/ast.js';
 import { grammarProductions, parse, railroadHtml } from '../../src/parser/index.js';
@@ -52,8 +53,15 @@ function rendered(text: string): string {
 function modelValue(body: string): Expr {
   const program = parseOk(`model M(x: [1]) {\n  y = ${body}\n}`);
   const model = program.definitions[0] as ModelDef;
-  const statement = model.body[0]!;
-  return statement.value;
+  return valueOf(model.body[0]!);
+}
+
+/** The expression a statement computes: an assignment's or let's value, a layer itself. */
+function valueOf(s: Statement): Expr {
+  if (s.kind === 'assign' || s.kind === 'let') return s.value;
+  if (s.kind === 'return') return s.values[0]!;
+  if (s.kind === 'repeat') throw new Error('a repeat has no single value');
+  return s;
 }
 
 /** Renders an expression with explicit parentheses, to check precedence and associativity. */
@@ -73,6 +81,8 @@ function show(e: Expr): string {
       return `(${show(e.left)} ${e.op} ${show(e.right)})`;
     case 'call':
       return `${show(e.callee)}(${e.args.map((a) => (a.name ? `${a.name.name}: ` : '') + show(a.value)).join(', ')})`;
+    case 'record':
+      return `{${e.fields.map((f) => `${f.name.name}: ${show(f.value)}`).join(', ')}}`;
   }
 }
 
@@ -141,25 +151,24 @@ describe('parse: the example programs', () => {
     expect(model.inputs.map((i) => at(i.span))).toEqual(['left: [784]', 'right: [784]']);
     expect(model.outputs.map((o) => at(o.span))).toEqual(['same: [1]']);
     expect(model.body.map((s) => s.kind)).toEqual(['let', 'assign', 'assign', 'assign']);
-    expect(model.body.map((s) => (s.kind === 'return' ? '' : s.target.name))).toEqual([
-      'encoder',
-      'd',
-      'h',
-      'same',
-    ]);
+    expect(
+      model.body.map((s) =>
+        s.kind === 'let' ? s.target.name : s.kind === 'assign' ? s.targets[0]!.name : '',
+      ),
+    ).toEqual(['encoder', 'd', 'h', 'same']);
     expect(at(model.body[0]!.span)).toBe('let encoder = Dense(64, activation: relu)');
-    expect(model.body.map((s) => show(s.value))).toEqual([
+    expect(model.body.map((s) => show(valueOf(s)))).toEqual([
       'Dense(64, activation: relu)',
       '(encoder(left) - encoder(right))',
       '(((-d) * 2.5) + (d / 4))',
       'Dense(1, activation: sigmoid)(abs(d))',
     ]);
 
-    const d = model.body[1]!.value as BinaryExpr;
+    const d = valueOf(model.body[1]!) as BinaryExpr;
     expect(at(d.span)).toBe('encoder(left) - encoder(right)');
     expect(at(d.opSpan)).toBe('-');
 
-    const same = model.body[3]!.value as CallExpr;
+    const same = valueOf(model.body[3]!) as CallExpr;
     expect(at(same.span)).toBe('Dense(1, activation: sigmoid)(abs(d))');
     expect(at(same.callee.span)).toBe('Dense(1, activation: sigmoid)');
     expect(same.args).toHaveLength(1);
@@ -177,7 +186,7 @@ describe('parse: expressions', () => {
 
   it('folds operators of equal precedence to the left, with operator spans', () => {
     const text = 'model M(x: [1]) {\n  y = a - b - c / d / e\n}';
-    const e = (parseOk(text).definitions[0] as ModelDef).body[0]!.value as BinaryExpr;
+    const e = valueOf((parseOk(text).definitions[0] as ModelDef).body[0]!) as BinaryExpr;
     expect(show(e)).toBe('((a - b) - ((c / d) / e))');
     expect(text.slice(e.opSpan.start, e.opSpan.end)).toBe('-');
     expect(e.opSpan.start).toBe(text.lastIndexOf('-'));
@@ -186,7 +195,7 @@ describe('parse: expressions', () => {
 
   it('keeps parentheses in spans without adding nodes', () => {
     const text = 'model M(x: [1]) {\n  y = (a + b) * c\n}';
-    const e = (parseOk(text).definitions[0] as ModelDef).body[0]!.value as BinaryExpr;
+    const e = valueOf((parseOk(text).definitions[0] as ModelDef).body[0]!) as BinaryExpr;
     expect(show(e)).toBe('((a + b) * c)');
     expect(text.slice(e.span.start, e.span.end)).toBe('(a + b) * c');
     expect(text.slice(e.left.span.start, e.left.span.end)).toBe('a + b');
@@ -224,7 +233,7 @@ describe('parse: lexical details', () => {
   it('skips # and // comments, and keeps a lone / as division', () => {
     const text = '# header\nmodel M(x: [1]) { // trailing\n  y = a / b # done\n  // whole line\n}\n';
     const model = parseOk(text).definitions[0] as ModelDef;
-    expect(model.body.map((s) => show(s.value))).toEqual(['(a / b)']);
+    expect(model.body.map((s) => show(valueOf(s)))).toEqual(['(a / b)']);
   });
 
   it('does not let keywords swallow longer identifiers', () => {
@@ -250,6 +259,7 @@ describe('parse: lexical details', () => {
   it('parses an empty file to an empty program', () => {
     expect(parseOk('  # nothing\n')).toEqual({
       kind: 'program',
+      imports: [],
       definitions: [],
       span: { start: 0, end: 12 },
     });
@@ -282,7 +292,7 @@ describe('parse: diagnostics', () => {
     );
     const program = parse(text).result!;
     expect(program.definitions.map((d) => d.kind)).toEqual(['sequential', 'train']);
-    expect((program.definitions[0] as SequentialDef).layers.map(show)).toEqual([
+    expect((program.definitions[0] as SequentialDef).layers.map(valueOf).map(show)).toEqual([
       'Dense(3, activation: sigmoid)',
       'Dense(1, activation: sigmoid)',
     ]);
@@ -328,16 +338,13 @@ describe('parse: diagnostics', () => {
     expect(message('model M(a: [2] -> (b: [1]) { b = a }')).toEqual([
       "E0002 expected ')' to close the input list of 'M', found '->'",
     ]);
-    expect(message('model M(a: [2]) { encoder(a) }')).toEqual([
-      "E0002 expected '=' after 'encoder', found '('",
-    ]);
     expect(message('sequential X(x: [2]) { Dense(3, ) }')).toEqual(["E0002 expected an argument, found ')'"]);
     expect(message('sequential X(x: [2]) {\n  Dense(3) = 1\n}')).toEqual([
       "E0002 expected a layer or '}' to close the body of 'X', found '='",
     ]);
     expect(message('train X {\n  data xor\n}')).toEqual(["E0002 expected ':' after 'data', found 'xor'"]);
     expect(message('foo\nmodel M(a: [2]) { b = (a + 1 }')).toEqual([
-      "E0002 expected a definition ('sequential', 'model' or 'train'), found 'foo'",
+      "E0002 expected a definition ('sequential', 'model', 'block', 'train' or 'import'), found 'foo'",
       "E0002 expected ')' to match the '(', found '}'",
     ]);
     expect(message('train X { data: "xor }')).toEqual([

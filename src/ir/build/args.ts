@@ -6,7 +6,16 @@ import type { Argument, Expr } from '../../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
 import { didYouMean } from '../../util/suggest.js';
 
-export type ArgType = 'int' | 'float' | 'bool' | 'name' | 'call-or-name' | 'name-list';
+export type ArgType =
+  | 'int'
+  | 'float'
+  | 'bool'
+  | 'string'
+  | 'name'
+  | 'call-or-name'
+  | 'name-list'
+  /** A per-sample shape written as a list of whole numbers: `[28, 28]`. */
+  | 'shape';
 
 export interface ArgSchema {
   readonly name: string;
@@ -19,6 +28,8 @@ export interface ArgSchema {
   readonly aliases?: readonly string[];
   /** Lower bound for numbers (inclusive), e.g. 1 for `units`. */
   readonly min?: number;
+  /** Upper bound for floats (inclusive), e.g. 1 for `validation_split`. */
+  readonly max?: number;
 }
 
 /** A call written as a value, such as `SGD(lr: 0.1)`; its args are bound later by its own schema. */
@@ -28,7 +39,7 @@ export interface CallValue {
   readonly span: Span;
 }
 
-export type ArgValue = number | boolean | string | readonly string[] | CallValue;
+export type ArgValue = number | boolean | string | readonly string[] | readonly number[] | CallValue;
 
 export interface BoundArgs {
   readonly values: ReadonlyMap<string, ArgValue>;
@@ -52,6 +63,11 @@ function describe(e: Expr): string {
   }
 }
 
+/** Converts one argument expression to the value its schema asks for; a diagnostic when it cannot. */
+export function convertArg(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
+  return convert(callee, s, e, diags);
+}
+
 function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
   const bad = (want: string) => {
     diags.push(
@@ -61,6 +77,8 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
   };
   switch (s.type) {
     case 'int':
+      if (e.kind === 'negate' && e.operand.kind === 'number' && s.min === undefined)
+        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
       if (e.kind !== 'number' || !e.isInteger) return bad('an integer');
       if (s.min !== undefined && e.value < s.min) return bad(`an integer ≥ ${s.min}`);
       return e.value;
@@ -69,6 +87,10 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
         return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
       if (e.kind !== 'number') return bad('a number');
       if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
+      if (s.max !== undefined && e.value > s.max) return bad(`a number ≤ ${s.max}`);
+      return e.value;
+    case 'string':
+      if (e.kind !== 'string') return bad('a string such as "flowers.csv"');
       return e.value;
     case 'bool':
       if (e.kind !== 'name' || (e.name !== 'true' && e.name !== 'false')) return bad('`true` or `false`');
@@ -92,6 +114,12 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind === 'call' && e.callee.kind === 'name')
         return { callee: e.callee.name, args: e.args, span: e.span };
       return bad('a name or a call such as `SGD(lr: 0.1)`');
+    case 'shape': {
+      const dims = e.kind === 'list' ? e.items : [];
+      if (e.kind !== 'list' || !dims.every((d) => d.kind === 'number' && d.isInteger && d.value >= 1))
+        return bad('a shape of whole numbers, such as `[28, 28]`');
+      return dims.map((d) => (d as { value: number }).value);
+    }
     case 'name-list': {
       const items = e.kind === 'list' ? e.items : [e];
       const names: string[] = [];

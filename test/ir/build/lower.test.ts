@@ -91,16 +91,24 @@ m.nnx:2:3: error: Dense needs the argument \`units\` [E0104]
   it('a shape mismatch names both shapes at the operator', () => {
     const text = 'model M(a: [3], b: [4]) -> (c: [3]) {\n  c = a + b\n}\n';
     expect(errorsOf(text))
-      .toBe(`m.nnx:2:9: error: cannot apply \`+\` to shapes [3] and [4] (per sample): shapes [B,3] and [B,4] do not broadcast: dimension 1 is 3 in one and 4 in the other [E0201]
+      .toBe(`m.nnx:2:9: error: cannot apply \`+\` to shapes [3] and [4] (per sample): dimension 0 is 3 in one and 4 in the other [E0201]
   |
 2 |   c = a + b
-  |         ^`);
+  |         ^
+m.nnx:1:9: note: \`a\` is [3] per sample, from here
+  |
+1 | model M(a: [3], b: [4]) -> (c: [3]) {
+  |         ^^^^^^
+m.nnx:1:17: note: \`b\` is [4] per sample, from here
+  |
+1 | model M(a: [3], b: [4]) -> (c: [3]) {
+  |                 ^^^^^^`);
   });
 
   it('an output whose shape differs from its declaration points at both', () => {
     const text = 'model M(a: [3]) -> (c: [2]) {\n  c = Dense(4)(a)\n}\n';
     expect(errorsOf(text))
-      .toBe(`m.nnx:2:3: error: output \`c\` has shape [4] per sample, but it is declared as [2] [E0201]
+      .toBe(`m.nnx:2:3: error: output \`c\` has shape [4] per sample, but it is declared as [2]: dimension 0 is 4, not 2 [E0201]
   |
 2 |   c = Dense(4)(a)
   |   ^^^^^^^^^^^^^^^
