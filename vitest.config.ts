@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser tests have their own config and run (test/browser/vitest.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // One WebGPU device per worker is plenty on a 2-core lavapipe machine.

@@ -7,6 +7,13 @@ import { codegenModule } from './codegen/emit-ts.js';
 import { type CompiledModel, compileModel } from './codegen/spec.js';
 import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
 import type { Scope } from './ir/build/scope.js';
+import { bindModelDims, checkTrainAgainstModel } from './ir/build/dims.js';
+import {
+  applySettings,
+  commandLineSource,
+  COMMAND_LINE,
+  placeCommandLineDiagnostics,
+} from './ir/build/settings.js';
 import { type TrainConfig, bindTrain } from './ir/build/train.js';
 import { type ReadFile, buildScopes, loadProgram } from './imports.js';
 import type { Definition, Program } from './parser/ast.js';
@@ -35,6 +42,8 @@ export interface SourceOptions {
   readonly path?: string;
   /** Reads an imported file; the file system by default. */
   readonly readFile?: ReadFile;
+  /** `--set` settings (`optimizer.lr=0.01`) applied to every train block. */
+  readonly settings?: readonly string[];
 }
 
 const readFromDisk: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -49,13 +58,9 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
   const models = new Map<string, ModelIR>();
   const trains: TrainConfig[] = [];
   const program = loaded.main.program;
-  const result = () => ({
-    program,
-    models,
-    trains,
-    diagnostics: dedupe(diagnostics),
-    sources: loaded.sources,
-  });
+  const sources = new Map(loaded.sources);
+  if (options.settings?.length) sources.set(COMMAND_LINE, commandLineSource(options.settings));
+  const result = () => ({ program, models, trains, diagnostics: dedupe(diagnostics), sources });
   if (!program || hasErrors(diagnostics)) return result();
   const scope = buildScopes(loaded, diagnostics).get(undefined)!;
   const defined = definitionsOnce(program, diagnostics);
@@ -75,8 +80,13 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
       const model = lowerModelDefinition(scope.get(def.model.name)!, diagnostics);
       if (model) models.set(model.name, model);
     }
-    const config = bindTrain(def, diagnostics);
-    if (config) trains.push(config);
+    const before = diagnostics.length;
+    const settled = options.settings?.length ? applySettings(def, options.settings, diagnostics) : def;
+    const config = bindTrain(settled, diagnostics);
+    const model = models.get(def.model.name);
+    if (config && model) checkTrainAgainstModel(model, config, settled, diagnostics);
+    placeCommandLineDiagnostics(diagnostics, before);
+    if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
   }
   return result();
 }
@@ -165,7 +175,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     );
     return { checked, diagnostics };
   }
-  const model = checked.models.get(train.model)!;
+  const model = bindModelDims(checked.models.get(train.model)!, train.dims);
   const config = applyOverrides(train, options.overrides);
   return { checked, model, train: config, compiled: compileModel(model, config), diagnostics };
 }

@@ -12,6 +12,8 @@ import { type OptimizerConfig, makeOptimizer } from './optimizers.js';
 
 export interface StepConfig {
   readonly loss: LossName;
+  /** Each output's own loss and weight, by output name; outputs not listed use `loss`, weight 1. */
+  readonly outputLosses?: ReadonlyMap<string, { readonly loss: LossName; readonly weight: number }>;
   readonly metrics: readonly MetricName[];
   readonly optimizer: OptimizerConfig;
 }
@@ -43,7 +45,9 @@ function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig):
   const metricSums = new Map<string, number>();
   for (const out of model.outputs) {
     const target = b.input(targetName(model, out.name), 'target', out.shape);
-    const perSample = LOSSES[config.loss](b, out.node, target);
+    const own = config.outputLosses?.get(out.name);
+    const unweighted = LOSSES[own?.loss ?? config.loss](b, out.node, target);
+    const perSample = own && own.weight !== 1 ? b.mul(unweighted, b.constant(own.weight)) : unweighted;
     const masked = b.sum(b.mul(perSample, mask), [0]);
     total = total === undefined ? masked : b.add(total, masked);
     for (const m of config.metrics) {

@@ -1,0 +1,161 @@
+/**
+ * The digits page. It creates the model compiled ahead of time (generated/model.ts) on the page's
+ * WebGPU device, trains it on a slice of MNIST with a live chart, predicts the digit drawn on
+ * the pad, and saves or loads the weights as safetensors.
+ */
+import type { NnxModel } from 'nnx/runtime';
+import DigitsModel from '../generated/model.js';
+import { trainInChunks } from './chunked-training.js';
+import { fetchDigits, type DigitSplits } from './digits-data.js';
+import { DrawingPad, showDigitImage } from './drawing-pad.js';
+import type { DigitsPageState } from './page-state.js';
+import { ProbabilityBars } from './probability-bars.js';
+import { TrainingChart } from './training-chart.js';
+import { downloadWeights, loadWeights } from './weights-file.js';
+import './style.css';
+
+const TRAINING = { chunkSamples: 1000, chunksPerEvaluation: 5 };
+
+const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const ui = {
+  status: byId('status'),
+  adapter: byId('adapter'),
+  train: byId<HTMLButtonElement>('train'),
+  reset: byId<HTMLButtonElement>('reset'),
+  clear: byId<HTMLButtonElement>('clear'),
+  download: byId<HTMLButtonElement>('download'),
+  load: byId<HTMLInputElement>('load'),
+  pad: byId<HTMLCanvasElement>('pad'),
+  preview: byId<HTMLCanvasElement>('preview'),
+};
+const state: DigitsPageState = { ready: false, training: false, points: [] };
+window.nnxDigits = state;
+
+const chart = new TrainingChart(byId('chart'));
+const bars = new ProbabilityBars(
+  byId('bars'),
+  Array.from({ length: 10 }, (_, digit) => String(digit)),
+);
+
+function setStatus(text: string): void {
+  ui.status.textContent = text;
+}
+
+function fail(error: unknown): void {
+  state.error = error instanceof Error ? error.message : String(error);
+  setStatus(`Error: ${state.error}`);
+  console.error(error);
+}
+
+async function start(): Promise<void> {
+  setStatus('Creating the model and fetching the digits…');
+  const [model, digits] = await Promise.all([
+    DigitsModel.create({ seed: 1 }),
+    fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
+  ]);
+  const info = model.device.adapterInfo;
+  state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
+  ui.adapter.textContent = `WebGPU adapter: ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
+  const initialWeights = await model.saveBytes();
+  const pad = new DrawingPad(ui.pad, () => void predictDrawing(model, pad).catch(fail));
+  wireControls(model, digits, pad, initialWeights);
+  state.ready = true;
+  setStatus(`Ready: ${digits.train.count} training and ${digits.test.count} test digits. Press Train.`);
+}
+
+function wireControls(
+  model: NnxModel,
+  digits: DigitSplits,
+  pad: DrawingPad,
+  initialWeights: Uint8Array,
+): void {
+  let stopTraining: AbortController | undefined;
+  let training: Promise<void> = Promise.resolve();
+  const stop = async (): Promise<void> => {
+    stopTraining?.abort();
+    await training;
+  };
+  ui.train.addEventListener('click', () => {
+    if (state.training) return void stop();
+    stopTraining = new AbortController();
+    training = runTraining(model, digits, pad, stopTraining.signal);
+  });
+  ui.reset.addEventListener('click', async () => {
+    await stop();
+    model.loadBytes(initialWeights);
+    state.points.length = 0;
+    chart.clear();
+    setStatus('Weights reset to their initial values.');
+    await predictDrawing(model, pad);
+  });
+  ui.clear.addEventListener('click', () => {
+    pad.clear();
+    showDigitImage(ui.preview, undefined);
+    state.probabilities = undefined;
+    bars.show(undefined);
+  });
+  ui.download.addEventListener('click', () =>
+    downloadWeights(model, `${model.spec.name.toLowerCase()}.safetensors`).catch(fail),
+  );
+  ui.load.addEventListener('change', async () => {
+    const file = ui.load.files?.[0];
+    if (file === undefined) return;
+    await stop();
+    try {
+      await loadWeights(model, file);
+      setStatus(`Loaded the weights from ${file.name}.`);
+      await predictDrawing(model, pad);
+    } catch (error) {
+      fail(error);
+    } finally {
+      ui.load.value = '';
+    }
+  });
+}
+
+async function runTraining(
+  model: NnxModel,
+  digits: DigitSplits,
+  pad: DrawingPad,
+  signal: AbortSignal,
+): Promise<void> {
+  state.training = true;
+  ui.train.textContent = 'Stop';
+  setStatus('Training…');
+  const seen = state.points.at(-1)?.samples ?? 0;
+  try {
+    await trainInChunks(
+      model,
+      digits,
+      TRAINING,
+      seen,
+      async (point) => {
+        state.points.push(point);
+        chart.add(point);
+        const test =
+          point.testAccuracy === undefined ? '' : `, test accuracy ${point.testAccuracy.toFixed(3)}`;
+        setStatus(`Training… ${point.samples} samples, loss ${point.loss.toFixed(3)}${test}`);
+        // The bars follow the model as it learns.
+        await predictDrawing(model, pad);
+      },
+      signal,
+    );
+    setStatus(`Stopped after ${state.points.at(-1)?.samples ?? 0} samples.`);
+  } catch (error) {
+    fail(error);
+  } finally {
+    state.training = false;
+    ui.train.textContent = 'Train';
+  }
+}
+
+async function predictDrawing(model: NnxModel, pad: DrawingPad): Promise<void> {
+  const image = pad.toDigitImage();
+  showDigitImage(ui.preview, image);
+  if (image === undefined) return;
+  const probabilities = Array.from(await model.predict(image, 1));
+  state.probabilities = probabilities;
+  bars.show(probabilities);
+}
+
+start().catch(fail);

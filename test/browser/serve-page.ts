@@ -1,0 +1,47 @@
+/**
+ * Global setup of the browser tests: Chromium present (scripts/setup-browser.sh), the digits page
+ * bundled by Vite exactly as `npm run web:build` does, and served by `vite preview` on a free
+ * port for the duration of the run.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { build, createLogger, preview, type PreviewServer } from 'vite';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Where the built page is served. */
+    digitsPageUrl: string;
+    /** The bundle's folder, for checks on its content. */
+    digitsBundleDir: string;
+    /** Every warning Vite printed while bundling the page. */
+    digitsBuildWarnings: string[];
+  }
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const configFile = `${repoRoot}examples/web/vite.config.ts`;
+
+let server: PreviewServer | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  execFileSync('sh', [`${repoRoot}scripts/setup-browser.sh`], { stdio: 'inherit' });
+  const warnings: string[] = [];
+  const logger = createLogger('warn');
+  const warn = logger.warn.bind(logger);
+  logger.warn = (message, options) => {
+    warnings.push(message);
+    warn(message, options);
+  };
+  await build({ configFile, logLevel: 'warn', customLogger: logger });
+  server = await preview({ configFile, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
+  const url = server.resolvedUrls?.local[0];
+  if (url === undefined) throw new Error('vite preview did not report the URL it serves the page on');
+  project.provide('digitsPageUrl', url);
+  project.provide('digitsBundleDir', `${repoRoot}examples/web/dist`);
+  project.provide('digitsBuildWarnings', warnings);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.close();
+}
