@@ -145,6 +145,8 @@ export interface CompileResult {
   readonly train?: TrainConfig;
   readonly compiled?: CompiledModel;
   readonly diagnostics: readonly Diagnostic[];
+  /** Imported files (and the command line) by path, to render diagnostics that point into them. */
+  readonly sources: ReadonlyMap<string, SourceFile>;
 }
 
 function applyOverrides(t: TrainConfig, o: TrainOverrides | undefined): TrainConfig {
@@ -161,7 +163,7 @@ function applyOverrides(t: TrainConfig, o: TrainOverrides | undefined): TrainCon
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
   const checked = check(text, options);
   const diagnostics = [...checked.diagnostics];
-  if (hasErrors(diagnostics)) return { checked, diagnostics };
+  if (hasErrors(diagnostics)) return { checked, diagnostics, sources: checked.sources };
   const train = options.model ? checked.trains.find((t) => t.model === options.model) : checked.trains[0];
   if (!train) {
     const span = checked.program?.span ?? { start: 0, end: 0 };
@@ -173,11 +175,18 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
         `there is no train block for ${which}; add one, e.g. \`train Name { data: xor, loss: mse }\``,
       ),
     );
-    return { checked, diagnostics };
+    return { checked, diagnostics, sources: checked.sources };
   }
   const model = bindModelDims(checked.models.get(train.model)!, train.dims);
   const config = applyOverrides(train, options.overrides);
-  return { checked, model, train: config, compiled: compileModel(model, config), diagnostics };
+  return {
+    checked,
+    model,
+    train: config,
+    compiled: compileModel(model, config),
+    diagnostics,
+    sources: checked.sources,
+  };
 }
 
 export { codegenModule };
