@@ -1,69 +1,169 @@
 /**
- * Training progress for people and for programs: a bar redrawn in place on a terminal, a few
- * plain lines when the output is a file or pipe, and one JSON object per epoch with --json.
+ * Training progress for people and for programs: a bar redrawn in place on a terminal (epoch,
+ * step/steps, ETA, loss, metrics, samples/s), plain lines when the output is a file or pipe, and
+ * one JSON object per epoch with --json.
  */
-import type { EpochLog } from '../runtime/index.js';
+import type { BatchLog, EpochLog } from '../runtime/index.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json';
 
+/** Receives fit's reports and prints them. */
 export interface ProgressReporter {
+  /** A running report inside an epoch (fit's onProgress). */
+  batch(log: BatchLog): void;
   epoch(log: EpochLog): void;
   done(final: Record<string, number | boolean | string>): void;
 }
 
-function formatMetrics(log: Readonly<Record<string, number | boolean | string>>): string {
+/** Where a run starts and how long it is, for the ETA. */
+export interface ProgressPlan {
+  /** Last epoch of the run. */
+  readonly epochs: number;
+  /** The first epoch this run trains (after a resumed checkpoint's). */
+  readonly firstEpoch?: number;
+  /** Training steps per epoch. */
+  readonly stepsPerEpoch?: number;
+}
+
+const EPOCH_COUNTER = new Set(['epoch']);
+const BATCH_COUNTERS = new Set(['epoch', 'epochs', 'step', 'steps', 'samples']);
+
+/** `loss 0.1234  accuracy 0.9812`: every numeric entry but the counters in `skip`. */
+export function formatMetrics(
+  log: Readonly<Record<string, number | boolean | string>>,
+  skip: ReadonlySet<string> = EPOCH_COUNTER,
+): string {
   return Object.entries(log)
-    .filter(([k, v]) => k !== 'epoch' && typeof v === 'number')
+    .filter(([k, v]) => !skip.has(k) && typeof v === 'number')
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(4)}`)
     .join('  ');
 }
 
-function formatSeconds(s: number): string {
+/** `9.8s`, `42s`, `3m07s`, `1h02m`. */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Counts the steps and samples of the run so far, for the ETA and samples/s. */
+class RunClock {
+  private readonly start = performance.now();
+  private samplesBefore = 0;
+  private samplesInEpoch = 0;
+
+  constructor(private readonly plan: ProgressPlan) {}
+
+  elapsed(): number {
+    return (performance.now() - this.start) / 1000;
+  }
+
+  batch(log: BatchLog): void {
+    this.samplesInEpoch = log.samples;
+  }
+
+  epochDone(): void {
+    this.samplesBefore += this.samplesInEpoch;
+    this.samplesInEpoch = 0;
+  }
+
+  samplesPerSecond(): number {
+    return (this.samplesBefore + this.samplesInEpoch) / Math.max(this.elapsed(), 1e-9);
+  }
+
+  /** Seconds left: the time per step so far times the steps to go. */
+  eta(epoch: number, step: number, steps: number): number {
+    const first = this.plan.firstEpoch ?? 1;
+    const done = (epoch - first) * steps + step;
+    const total = (this.plan.epochs - first + 1) * steps;
+    return done > 0 ? (this.elapsed() / done) * (total - done) : Number.NaN;
+  }
+}
+
+function formatRate(samplesPerSecond: number): string {
+  return `${Math.round(samplesPerSecond).toLocaleString('en-US')} samples/s`;
+}
+
+/** A reporter for `mode` writing to `write`. */
 export function makeProgress(
   mode: ProgressMode,
-  epochs: number,
+  planOrEpochs: ProgressPlan | number,
   write: (s: string) => void = (s) => process.stdout.write(s),
 ): ProgressReporter {
-  const start = performance.now();
-  const elapsed = () => (performance.now() - start) / 1000;
+  const plan = typeof planOrEpochs === 'number' ? { epochs: planOrEpochs } : planOrEpochs;
+  const { epochs } = plan;
+  const clock = new RunClock(plan);
   switch (mode) {
     case 'json':
       return {
+        batch: () => undefined,
         epoch: (log) => write(JSON.stringify(log) + '\n'),
         done: (final) => write(JSON.stringify({ final: true, ...final }) + '\n'),
       };
-    case 'lines': {
-      // About twenty lines however many epochs there are, plus the last one.
-      const every = Math.max(1, Math.round(epochs / 20));
-      return {
-        epoch: (log) => {
-          if (log.epoch % every === 0 || log.epoch === epochs)
-            write(`epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
-        },
-        done: (final) => write(`done in ${formatSeconds(elapsed())}: ${formatMetrics(final)}\n`),
-      };
-    }
-    case 'bar': {
-      const width = 24;
-      let last = 0;
-      return {
-        epoch: (log) => {
-          const now = performance.now();
-          if (now - last < 100 && log.epoch !== epochs) return;
-          last = now;
-          const done = Math.round((width * log.epoch) / epochs);
-          const eta = (elapsed() / log.epoch) * (epochs - log.epoch);
-          const bar = '█'.repeat(done) + '░'.repeat(width - done);
-          write(
-            `\r\x1b[2Kepoch ${log.epoch}/${epochs} ${bar} ETA ${formatSeconds(eta)}  ${formatMetrics(log)}`,
-          );
-        },
-        done: (final) => write(`\n\x1b[2Kdone in ${formatSeconds(elapsed())}: ${formatMetrics(final)}\n`),
-      };
-    }
+    case 'lines':
+      return linesReporter(epochs, clock, write);
+    case 'bar':
+      return barReporter(epochs, clock, write);
   }
+}
+
+/** About twenty epoch lines however many epochs there are, and a step line every 10 s of a long epoch. */
+function linesReporter(epochs: number, clock: RunClock, write: (s: string) => void): ProgressReporter {
+  const every = Math.max(1, Math.round(epochs / 20));
+  let lastLine = clock.elapsed();
+  return {
+    batch: (log) => {
+      clock.batch(log);
+      if (clock.elapsed() - lastLine < 10 || log.step === log.steps) return;
+      lastLine = clock.elapsed();
+      write(
+        `epoch ${log.epoch}/${epochs}  step ${log.step}/${log.steps}  ${formatMetrics(log, BATCH_COUNTERS)}  ` +
+          `${formatRate(clock.samplesPerSecond())}  ETA ${formatSeconds(clock.eta(log.epoch, log.step, log.steps))}\n`,
+      );
+    },
+    epoch: (log) => {
+      clock.epochDone();
+      if (log.epoch % every === 0 || log.epoch === epochs) {
+        lastLine = clock.elapsed();
+        write(`epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
+      }
+    },
+    done: (final) => write(`done in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
+  };
+}
+
+/** One line redrawn in place: the bar fills over the steps of the current epoch. */
+function barReporter(epochs: number, clock: RunClock, write: (s: string) => void): ProgressReporter {
+  const width = 24;
+  let last = 0;
+  const draw = (epoch: number, fraction: number, text: string) => {
+    const filled = Math.round(width * Math.min(1, fraction));
+    write(`\r\x1b[2Kepoch ${epoch}/${epochs} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`);
+  };
+  return {
+    batch: (log) => {
+      clock.batch(log);
+      const now = performance.now();
+      if (now - last < 100) return;
+      last = now;
+      const eta = clock.eta(log.epoch, log.step, log.steps);
+      draw(
+        log.epoch,
+        log.step / log.steps,
+        `${log.step}/${log.steps}  ETA ${formatSeconds(eta)}  ${formatMetrics(log, BATCH_COUNTERS)}  ${formatRate(clock.samplesPerSecond())}`,
+      );
+    },
+    epoch: (log) => {
+      clock.epochDone();
+      const now = performance.now();
+      // Many short epochs redraw at most ten times a second; long ones keep a line each.
+      if (now - last < 100 && log.epoch !== epochs) return;
+      last = now;
+      const perEpoch = clock.elapsed() > 0 && log.epoch < epochs;
+      draw(log.epoch, 1, `${formatMetrics(log)}  ${formatRate(clock.samplesPerSecond())}`);
+      if (perEpoch && clock.elapsed() / log.epoch > 2) write('\n');
+    },
+    done: (final) => write(`\n\x1b[2Kdone in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
+  };
 }

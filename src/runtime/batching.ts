@@ -65,6 +65,16 @@ export class BatchAssembler {
     });
   }
 
+  /** Samples per batch. */
+  get batchSize(): number {
+    return this.entry.batch;
+  }
+
+  /** Samples in the dataset. */
+  get count(): number {
+    return this.dataset.count;
+  }
+
   /**
    * Batch number `step` (0-based) of a pass visiting samples in `order` (dataset order when
    * omitted). The last batch may be partial: its padding is zero and masked out.

@@ -110,3 +110,54 @@ function checkShapes(
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }
+
+/**
+ * Where a training run stands, as a checkpoint records it in its metadata: with the weights and
+ * optimizer state, enough for `fit` to resume and end bit for bit where an uninterrupted run would.
+ */
+export interface TrainingState {
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Seed of the per-epoch shuffle. */
+  readonly shuffleSeed: number;
+  /** The shuffle generator's state after `epoch` epochs. */
+  readonly shuffleState: readonly number[];
+}
+
+const TRAINING_STATE_KEY = 'nnx_training';
+
+/** Metadata entries that record `state` in a checkpoint. */
+export function trainingMetadata(state: TrainingState): Record<string, string> {
+  return {
+    [TRAINING_STATE_KEY]: JSON.stringify({
+      epoch: state.epoch,
+      shuffle_seed: state.shuffleSeed,
+      shuffle_state: state.shuffleState,
+    }),
+  };
+}
+
+/** The training state a checkpoint's metadata records, if any; a malformed entry is an error. */
+export function readTrainingState(
+  metadata: Readonly<Record<string, string>>,
+  caller: string,
+): TrainingState | undefined {
+  const text = metadata[TRAINING_STATE_KEY];
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const { epoch, shuffle_seed: seed, shuffle_state: words } = (value ?? {}) as Record<string, unknown>;
+  const isWord = (w: unknown) => Number.isInteger(w) && (w as number) >= 0 && (w as number) < 2 ** 32;
+  if (
+    !(Number.isSafeInteger(epoch) && (epoch as number) >= 0) ||
+    !Number.isSafeInteger(seed) ||
+    !(Array.isArray(words) && words.length === 4 && words.every(isWord))
+  ) {
+    throw new Error(`${caller}: the checkpoint's training state '${text}' is malformed; nothing was changed`);
+  }
+  return { epoch: epoch as number, shuffleSeed: seed as number, shuffleState: words as number[] };
+}

@@ -6,8 +6,17 @@
  * code should `destroy()` its models and end with `process.exit`.
  */
 
-export { NnxModel } from './model.js';
-export type { CreateModelOptions, EpochLog, FitOptions, History } from './model.js';
+export { NnxModel, TrainingDivergedError } from './model.js';
+export type {
+  BatchLog,
+  CheckpointOptions,
+  CreateModelOptions,
+  EarlyStoppingOptions,
+  EpochLog,
+  FitOptions,
+  History,
+} from './model.js';
+export type { TrainingState } from './checkpoint.js';
 export type { Dataset } from './batching.js';
 export { NO_ADAPTER_MESSAGE, releaseSharedDevices, requestDevice } from './device.js';
 export type { RequestDeviceOptions } from './device.js';

@@ -17,7 +17,10 @@ import {
   checkpointTensors,
   checkTensorValues,
   readCheckpoint,
+  readTrainingState,
+  trainingMetadata,
   type CheckpointValues,
+  type TrainingState,
 } from './checkpoint.js';
 import { BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
 import { elementCount, initialParameterValues } from './init.js';
@@ -31,6 +34,7 @@ import {
 import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
 import type { ModelSpec, TensorSlot } from './spec.js';
 
@@ -52,6 +56,62 @@ export interface EpochLog {
 /** The logs of every epoch `fit` ran. */
 export interface History {
   readonly epochs: EpochLog[];
+  /** Set when early stopping ended training before the last epoch. */
+  readonly stoppedEarly?: boolean;
+  /** The last checkpoint `fit` wrote, if any. */
+  readonly lastCheckpoint?: string;
+}
+
+/**
+ * What `fit` reports while an epoch runs, about every {@link STEPS_PER_FENCE} steps: the running
+ * averages of the loss and metrics over the epoch so far.
+ */
+export interface BatchLog {
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Steps done in this epoch, and how many it has. */
+  readonly step: number;
+  readonly steps: number;
+  /** Samples trained on in this epoch so far. */
+  readonly samples: number;
+  readonly [name: string]: number;
+}
+
+/** Stop when a monitored value has not improved for `patience` epochs (Keras' EarlyStopping). */
+export interface EarlyStoppingOptions {
+  /** An epoch log entry: `val_loss` (the default), `loss`, `val_accuracy`, … */
+  readonly monitor?: string;
+  readonly patience: number;
+  /** The least change that counts as an improvement (default 0). */
+  readonly minDelta?: number;
+  /** Whether smaller or larger is better; by default `max` for accuracy, `min` otherwise. */
+  readonly mode?: 'min' | 'max';
+}
+
+/** Write a checkpoint (weights, optimizer state, epoch, shuffle state) every `every` epochs. */
+export interface CheckpointOptions {
+  readonly path: string;
+  /** Default 1. The last epoch is always written. */
+  readonly every?: number;
+}
+
+/** A loss that became NaN or ±Infinity: where it happened, and what checkpoint is left to resume from. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(
+    readonly epoch: number,
+    /** 1-based step within the epoch, and counted over the whole run. */
+    readonly step: number,
+    readonly globalStep: number,
+    readonly value: number,
+    readonly lastCheckpoint: string | undefined,
+  ) {
+    super(
+      `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run); training ` +
+        `stopped. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
+        `; a lower learning rate may help`,
+    );
+  }
 }
 
 /** Options of {@link NnxModel.fit}. */
@@ -69,6 +129,13 @@ export interface FitOptions {
   readonly onEpoch?: (log: EpochLog) => void | Promise<void>;
   /** Called after each step is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onBatch?: (step: number, steps: number) => void;
+  /** Called with the running loss and metrics of the epoch, about every 16 steps and at its end. */
+  readonly onProgress?: (log: BatchLog) => void;
+  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
+  readonly resume?: TrainingState;
+  readonly earlyStopping?: EarlyStoppingOptions;
+  /** Checkpoints to write while training (Node only). */
+  readonly checkpoint?: CheckpointOptions;
   readonly signal?: AbortSignal;
 }
 
@@ -81,6 +148,8 @@ const STEPS_PER_FENCE = 16;
 interface PassOptions {
   readonly order?: Uint32Array;
   readonly onBatch?: (step: number, steps: number) => void;
+  /** Trace the accumulators after every step and hand each window of steps to this callback. */
+  readonly onTrace?: (steps: readonly TracedStep[]) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -143,7 +212,11 @@ export class NnxModel {
     this.runStep(train, batchFromRecord(train.spec, batch, 'trainStep'));
   }
 
-  /** Trains for `epochs` epochs and returns each epoch's averaged loss and metrics. */
+  /**
+   * Trains until epoch `epochs` and returns each epoch's averaged loss and metrics. With `resume`
+   * (a checkpoint's training state) it continues after that epoch and ends bit for bit where an
+   * uninterrupted run would. A NaN or infinite loss throws {@link TrainingDivergedError}.
+   */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     this.checkUsable();
     const train = this.entries.train;
@@ -160,19 +233,38 @@ export class NnxModel {
     const validationBatches =
       options.validation &&
       new BatchAssembler(this.entries.evaluate.spec, options.validation, 'fit (validation)');
-    const rng = new Rng(deriveSeed(options.seed ?? this.seed, 'shuffle'));
+    const shuffle = options.shuffle !== false;
+    const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
+    const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
     const order = Uint32Array.from({ length: data.count }, (_, i) => i);
+    const firstEpoch = (options.resume?.epoch ?? 0) + 1;
+    if (options.resume) replayShuffles(rng, order, options.resume, shuffle);
+    const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping);
     const logs: EpochLog[] = [];
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const shuffled = options.shuffle === false ? undefined : rng.shuffle(order);
+    let lastCheckpoint: string | undefined;
+    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
+      const shuffled = shuffle ? rng.shuffle(order) : undefined;
+      const tracker = new StepTracker(
+        epoch,
+        epochs,
+        trainBatches,
+        this.spec,
+        lastCheckpoint,
+        options.onProgress,
+      );
       const values = await this.runPass(train, trainBatches, 'fit', {
         order: shuffled,
         onBatch: options.onBatch,
+        onTrace: (steps) => tracker.observe(steps),
         signal: options.signal,
       });
       if ('loss' in values && !Number.isFinite(values['loss'])) {
-        throw new Error(
-          `fit: the loss became ${values['loss']} in epoch ${epoch}; training diverged (a lower learning rate may help)`,
+        throw new TrainingDivergedError(
+          epoch,
+          trainBatches.steps,
+          epoch * trainBatches.steps,
+          values['loss']!,
+          lastCheckpoint,
         );
       }
       const log: EpochLog = { epoch, ...values };
@@ -184,9 +276,16 @@ export class NnxModel {
           (log as Record<string, number>)[`val_${name}`] = value;
       }
       logs.push(log);
+      const stop = stopper?.shouldStop(log) ?? false;
+      const every = options.checkpoint?.every ?? 1;
+      if (options.checkpoint && (epoch % every === 0 || epoch === epochs || stop)) {
+        await this.save(options.checkpoint.path, { epoch, shuffleSeed, shuffleState: rng.state() });
+        lastCheckpoint = options.checkpoint.path;
+      }
       await options.onEpoch?.(log);
+      if (stop) return { epochs: logs, stoppedEarly: true, lastCheckpoint };
     }
-    return { epochs: logs };
+    return { epochs: logs, lastCheckpoint };
   }
 
   /** Runs the evaluate entry over `data` and returns the averaged loss and metrics. */
@@ -249,28 +348,36 @@ export class NnxModel {
     this.writeSlots(this.spec.params, values);
   }
 
-  /** A safetensors checkpoint of the parameters and the state (as `@state/<name>`). */
-  async saveBytes(): Promise<Uint8Array> {
+  /**
+   * A safetensors checkpoint of the parameters and the state (as `@state/<name>`), and, when
+   * given, where training stands (epoch, shuffle state) so that `fit` can resume from it.
+   */
+  async saveBytes(training?: TrainingState): Promise<Uint8Array> {
     this.checkUsable();
     const values = await this.readSlots(this.spec.params, this.spec.state);
-    return encodeSafetensors(checkpointTensors(this.spec, values), checkpointMetadata(this.spec));
+    const metadata = { ...checkpointMetadata(this.spec), ...(training ? trainingMetadata(training) : {}) };
+    return encodeSafetensors(checkpointTensors(this.spec, values), metadata);
   }
 
   /**
    * Loads a checkpoint from {@link NnxModel.saveBytes}. Its parameters must match the model's
    * names and shapes exactly; state it lacks is reset to zero. Nothing changes when it fails.
+   * Returns the training state it records, to pass to `fit` as `resume`.
    */
-  loadBytes(bytes: Uint8Array): void {
+  loadBytes(bytes: Uint8Array): TrainingState | undefined {
     this.checkUsable();
-    const values = readCheckpoint(this.spec, decodeSafetensors(bytes), 'loadBytes');
+    const file = decodeSafetensors(bytes);
+    const values = readCheckpoint(this.spec, file, 'loadBytes');
+    const training = readTrainingState(file.metadata, 'loadBytes');
     this.writeSlots(this.spec.params, values.params);
     if (values.state !== undefined) this.writeSlots(this.spec.state, values.state);
     else for (const slot of this.spec.state) this.zeroBuffer(slot.buffer);
+    return training;
   }
 
   /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
-  async save(path: string): Promise<void> {
-    const bytes = await this.saveBytes();
+  async save(path: string, training?: TrainingState): Promise<void> {
+    const bytes = await this.saveBytes(training);
     const fs = await importNodeFs();
     const temporary = `${path}.tmp-${process.pid}`;
     try {
@@ -282,8 +389,8 @@ export class NnxModel {
     }
   }
 
-  /** Loads a checkpoint file written by {@link NnxModel.save} (Node only). */
-  async load(path: string): Promise<void> {
+  /** Loads a checkpoint file written by {@link NnxModel.save} (Node only); returns its training state. */
+  async load(path: string): Promise<TrainingState | undefined> {
     const fs = await importNodeFs();
     let bytes: Uint8Array;
     try {
@@ -291,7 +398,7 @@ export class NnxModel {
     } catch (error) {
       throw new Error(`load: could not read the checkpoint '${path}': ${describe(error)}`, { cause: error });
     }
-    this.loadBytes(bytes);
+    return this.loadBytes(bytes);
   }
 
   /**
@@ -310,13 +417,19 @@ export class NnxModel {
   }
 
   /** Uploads one batch and runs `entry` in one command buffer and one submit. */
-  private runStep(entry: CompiledEntry, batch: AssembledBatch, readback?: StagedReadback): void {
+  private runStep(
+    entry: CompiledEntry,
+    batch: AssembledBatch,
+    readback?: StagedReadback,
+    trace?: StepTraceWindow,
+  ): void {
     for (const upload of batch.uploads) {
       this.device.queue.writeBuffer(this.buffers.get(upload.slot.buffer)!.gpu, 0, upload.data);
     }
     const encoder = this.device.createCommandEncoder({ label: `nnx ${entry.name}` });
     encodeEntry(encoder, entry);
     readback?.encodeCopies(encoder);
+    trace?.record(encoder);
     this.device.queue.submit([encoder.finish()]);
   }
 
@@ -329,18 +442,37 @@ export class NnxModel {
   ): Promise<Record<string, number>> {
     for (const accumulator of this.spec.accumulators) this.zeroBuffer(accumulator.buffer);
     this.zeroBuffer(this.spec.sampleCount);
+    const { onTrace } = options;
+    // The sample counter is traced last: each traced step carries its own denominator.
+    const accumulators = [...this.spec.accumulators.map((a) => a.buffer), this.spec.sampleCount].map(
+      (id) => this.buffers.get(id)!.gpu,
+    );
+    let lastTraced: TracedStep | undefined;
+    const newWindow = (step: number) =>
+      onTrace && new StepTraceWindow(this.device, accumulators, step + 1, STEPS_PER_FENCE);
+    let window = newWindow(0);
     let fence: Promise<unknown> | undefined;
     for (let step = 0; step < batches.steps; step++) {
       options.signal?.throwIfAborted();
-      this.runStep(entry, batches.assemble(step, options.order));
+      this.runStep(entry, batches.assemble(step, options.order), undefined, window);
       options.onBatch?.(step + 1, batches.steps);
-      if ((step + 1) % STEPS_PER_FENCE === 0) {
+      const last = step + 1 === batches.steps;
+      if ((step + 1) % STEPS_PER_FENCE === 0 || (last && window)) {
         await fence;
         throwIfDeviceFailed(this.device);
-        fence = this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+        // A traced window is read as the fence: its map waits for the same submitted work.
+        fence = window
+          ? window.read().then((steps) => {
+              lastTraced = steps[steps.length - 1] ?? lastTraced;
+              onTrace!(steps);
+            })
+          : this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+        window = last ? undefined : newWindow(step + 1);
       }
     }
-    return this.readAccumulators(caller);
+    await fence;
+    // A traced pass already holds the final sums; others read them now, in one round trip.
+    return lastTraced ? this.averages(lastTraced.sums, caller) : this.readAccumulators(caller);
   }
 
   /** Reads every accumulator and the sample counter in one round trip; returns sum / count each. */
@@ -353,7 +485,12 @@ export class NnxModel {
       )
     ).map(sumOf);
     throwIfDeviceFailed(this.device);
-    const count = sums.pop()!;
+    return this.averages(sums, caller);
+  }
+
+  /** Each accumulator's sum over the sample count, the last of `sums`. */
+  private averages(sums: readonly number[], caller: string): Record<string, number> {
+    const count = sums[sums.length - 1]!;
     if (!(Number.isFinite(count) && count > 0)) {
       throw new Error(
         `${caller}: the sample counter (buffer ${this.spec.sampleCount}) reads ${count} after a pass; ` +
@@ -460,4 +597,89 @@ function sumOf(values: Float32Array): number {
 async function importNodeFs(): Promise<typeof import('node:fs/promises')> {
   const nodeFs = 'node:fs/promises';
   return (await import(/* @vite-ignore */ nodeFs)) as typeof import('node:fs/promises');
+}
+
+/**
+ * Replays the shuffles of the epochs a checkpoint completed, so the next epoch visits samples in
+ * the order an uninterrupted run would; the generator must then be where the checkpoint says.
+ */
+function replayShuffles(rng: Rng, order: Uint32Array, resume: TrainingState, shuffle: boolean): void {
+  if (shuffle) for (let epoch = 1; epoch <= resume.epoch; epoch++) rng.shuffle(order);
+  const state = rng.state();
+  if (!state.every((word, i) => word === resume.shuffleState[i])) {
+    throw new Error(
+      `fit: cannot resume from epoch ${resume.epoch}: replaying its shuffles over ${order.length} samples does ` +
+        `not reach the checkpoint's shuffle state; was it trained on another dataset or with shuffle ${shuffle ? 'off' : 'on'}?`,
+    );
+  }
+}
+
+/** Turns traced accumulator sums into running epoch averages and finds the step a loss diverged. */
+class StepTracker {
+  private samples = 0;
+
+  constructor(
+    private readonly epoch: number,
+    private readonly epochs: number,
+    private readonly batches: BatchAssembler,
+    private readonly spec: ModelSpec,
+    private readonly lastCheckpoint: string | undefined,
+    private readonly onProgress: ((log: BatchLog) => void) | undefined,
+  ) {}
+
+  observe(steps: readonly TracedStep[]): void {
+    let log: BatchLog | undefined;
+    for (const { step, sums } of steps) {
+      this.samples = sums[sums.length - 1]!;
+      const lossIndex = this.spec.accumulators.findIndex((accumulator) => accumulator.name === 'loss');
+      const loss = sums[lossIndex];
+      if (loss !== undefined && !Number.isFinite(loss)) {
+        const globalStep = (this.epoch - 1) * this.batches.steps + step;
+        throw new TrainingDivergedError(this.epoch, step, globalStep, loss, this.lastCheckpoint);
+      }
+      const averages = Object.fromEntries(
+        this.spec.accumulators.map((accumulator, i) => [accumulator.name, sums[i]! / this.samples]),
+      );
+      log = {
+        epoch: this.epoch,
+        epochs: this.epochs,
+        step,
+        steps: this.batches.steps,
+        samples: this.samples,
+        ...averages,
+      };
+    }
+    if (log) this.onProgress?.(log);
+  }
+}
+
+/** Keras' EarlyStopping: counts epochs without improvement of the monitored log value. */
+class EarlyStopping {
+  private best: number | undefined;
+  private waited = 0;
+  private readonly monitor: string;
+  private readonly sign: number;
+
+  constructor(private readonly options: EarlyStoppingOptions) {
+    this.monitor = options.monitor ?? 'val_loss';
+    const mode = options.mode ?? (this.monitor.endsWith('accuracy') ? 'max' : 'min');
+    this.sign = mode === 'min' ? 1 : -1;
+  }
+
+  shouldStop(log: EpochLog): boolean {
+    const value = log[this.monitor];
+    if (value === undefined) {
+      const known = Object.keys(log).filter((k) => k !== 'epoch');
+      throw new Error(
+        `fit: early stopping monitors '${this.monitor}', which the epoch logs lack (they have ${known.join(', ')})`,
+      );
+    }
+    const minDelta = this.options.minDelta ?? 0;
+    if (this.best === undefined || this.sign * (this.best - value) > minDelta) {
+      this.best = value;
+      this.waited = 0;
+      return false;
+    }
+    return ++this.waited >= this.options.patience;
+  }
 }

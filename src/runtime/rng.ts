@@ -65,6 +65,11 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** The generator's position in its stream (four 32-bit words), as checkpoints record it. */
+  state(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
   /** The next unsigned 32-bit integer of the stream. */
   nextUint32(): number {
     const result = Math.imul(rotateLeft(Math.imul(this.s1, 5), 7), 9) >>> 0;

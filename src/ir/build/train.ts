@@ -9,13 +9,41 @@ import { LOSS_NAMES, type LossName, METRIC_NAMES, type MetricName } from '../tra
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
 
-/** Datasets the CLI can load by name. */
-export const DATASETS = ['xor'] as const;
+/** Datasets the CLI can load by name, and the arguments of those read from files. */
+export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
+  mnist: [],
+  fashion_mnist: [],
+  iris: [],
+  xor: [],
+  csv: [
+    { name: 'path', type: 'string' },
+    { name: 'label', type: 'string' },
+  ],
+  npy: [
+    { name: 'inputs', type: 'string' },
+    { name: 'targets', type: 'string' },
+  ],
+};
+
+/** Dataset names `data:` accepts. */
+export const DATASETS = Object.keys(DATASET_SCHEMAS);
+
+/** A train block's `data:`: `mnist`, or `csv("flowers.csv", label: "species")`. */
+export interface DatasetConfig {
+  readonly name: string;
+  /** The call's arguments by name: file paths and column names. */
+  readonly args: Readonly<Record<string, string>>;
+  readonly span: Span;
+}
 
 export interface TrainConfig {
   readonly model: string;
   readonly span: Span;
+  /** The dataset's name. */
   readonly data: string;
+  readonly dataset: DatasetConfig;
+  /** The fraction of the training samples held out to validate on after each epoch. */
+  readonly validationSplit: number;
   readonly loss: LossName;
   readonly optimizer: OptimizerConfig;
   readonly metrics: readonly MetricName[];
@@ -24,7 +52,8 @@ export interface TrainConfig {
 }
 
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
-  { name: 'data', type: 'name', choices: DATASETS },
+  { name: 'data', type: 'call-or-name' },
+  { name: 'validation_split', type: 'float', min: 0, max: 0.9, default: 0 },
   { name: 'loss', type: 'name', choices: LOSS_NAMES },
   {
     name: 'optimizer',
@@ -87,6 +116,26 @@ function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | 
   return args ? def.config(args.values) : undefined;
 }
 
+function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
+  const schema = DATASET_SCHEMAS[call.callee];
+  if (!schema) {
+    const hint = didYouMean(call.callee, DATASETS);
+    diags.push(
+      error('E0103', call.span, `unknown dataset \`${call.callee}\`${hint}`, [
+        { message: `expected one of: ${DATASETS.join(', ')}` },
+      ]),
+    );
+    return undefined;
+  }
+  const bound = bindArgs(`dataset ${call.callee}`, call.args, schema, call.span, diags);
+  if (!bound) return undefined;
+  return {
+    name: call.callee,
+    args: Object.fromEntries(bound.values) as Record<string, string>,
+    span: call.span,
+  };
+}
+
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
   const args: Argument[] = def.fields.map((f) => ({
     kind: 'argument',
@@ -97,11 +146,14 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
   const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
   if (!bound) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
-  if (!optimizer) return undefined;
+  const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
+  if (!optimizer || !dataset) return undefined;
   return {
     model: def.model.name,
     span: def.span,
-    data: bound.values.get('data') as string,
+    data: dataset.name,
+    dataset,
+    validationSplit: bound.values.get('validation_split') as number,
     loss: bound.values.get('loss') as LossName,
     optimizer,
     metrics: bound.values.get('metrics') as MetricName[],

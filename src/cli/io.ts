@@ -1,0 +1,84 @@
+/**
+ * What every nnxc command shares: where output goes, the two kinds of failure (a user error exits
+ * 1 with one line, a usage error 2 with the usage text), reading the source file, printing its
+ * diagnostics, option parsing and atomic file writes.
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { Diagnostic, SourceFile } from '../util/diagnostics.js';
+import { hasErrors, renderDiagnostics } from '../util/diagnostics.js';
+
+/** Where a command writes: stdout, stderr, and whether stdout is a terminal. */
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+/** A user-facing failure: printed as `nnxc: error: message`, exit code 1. */
+export class UserError extends Error {}
+
+/** Bad command-line usage: printed with the usage text, exit code 2. */
+export class UsageError extends Error {}
+
+/** A command: arguments after its name in, exit code out. */
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+/** Reads the .nnx file a command names. */
+export async function readSource(path: string | undefined): Promise<SourceFile> {
+  if (!path) throw new UsageError('missing FILE');
+  try {
+    return { path, text: await readFile(path, 'utf8') };
+  } catch (e) {
+    throw new UserError(
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
+  }
+}
+
+/** Prints diagnostics; returns true when there were errors. */
+export function report(
+  file: SourceFile,
+  result: { diagnostics: readonly Diagnostic[]; sources?: ReadonlyMap<string, SourceFile> },
+  io: Io,
+): boolean {
+  if (result.diagnostics.length) io.err(renderDiagnostics(file, result.diagnostics, result.sources) + '\n');
+  return hasErrors(result.diagnostics);
+}
+
+/** An integer option ≥ `min`, or undefined when not given. */
+export function intOption(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+  return n;
+}
+
+/** A positive number option, or undefined when not given. */
+export function floatOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+/** Writes to a temporary file, then renames: a crash never leaves a half-written file. */
+export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new UserError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** `512 B`, `3.4 KiB`, `1.2 MiB`. */
+export function formatBytes(n: number): string {
+  return n < 1024
+    ? `${n} B`
+    : n < 1 << 20
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}

@@ -1,0 +1,100 @@
+/**
+ * Where samples meet a compiled model: the dataset's shapes are checked against the model's
+ * input and target slots (an error names both shapes), and labels become the targets the loss
+ * needs — one-hot vectors, class indices (`training.targets: 'sparse'`) or 0/1 values.
+ */
+
+import type { Dataset } from '../runtime/batching.js';
+import type { ModelSpec } from '../runtime/spec.js';
+import { DatasetError } from './errors.js';
+import { type Labels, type SampleSet, elementsOf } from './samples.js';
+
+/** A model's one input and one target, per sample, and the form its loss takes targets in. */
+export interface ModelDataSlots {
+  readonly model: string;
+  readonly input: { readonly name: string; readonly shape: readonly number[] };
+  readonly target: { readonly name: string; readonly shape: readonly number[] };
+  readonly targets: 'dense' | 'sparse';
+}
+
+/** The data slots of `spec`; datasets feed models with exactly one input and one output. */
+export function dataSlots(spec: ModelSpec): ModelDataSlots {
+  const inputs = spec.entries.train.inputs.filter((slot) => slot.role === 'input');
+  const targets = spec.entries.train.inputs.filter((slot) => slot.role === 'target');
+  if (inputs.length !== 1 || targets.length !== 1) {
+    throw new DatasetError(
+      `${spec.name} has ${inputs.length} inputs and ${targets.length} outputs; the built-in datasets feed ` +
+        `models with one of each (use the generated module's fit() for others)`,
+    );
+  }
+  return {
+    model: spec.name,
+    input: { name: inputs[0]!.name, shape: inputs[0]!.shape.slice(1) },
+    target: { name: targets[0]!.name, shape: targets[0]!.shape.slice(1) },
+    targets: spec.training.targets,
+  };
+}
+
+const format = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+const withoutOnes = (shape: readonly number[]) => shape.filter((d) => d !== 1);
+
+/**
+ * Whether samples of shape `data` can feed a slot of shape `model`: equal, or the same values in
+ * the same row-major order (28×28 images into `[784]`, or into `[28, 28, 1]`).
+ */
+export function shapeFits(model: readonly number[], data: readonly number[]): boolean {
+  if (elementsOf(model) !== elementsOf(data)) return false;
+  const a = withoutOnes(model);
+  const b = withoutOnes(data);
+  return model.length === 1 || (a.length === b.length && a.every((d, i) => d === b[i]));
+}
+
+/** The targets `labels` give for `slots.target`, or an error naming the dataset's and the model's shapes. */
+export function encodeTargets(
+  labels: Labels,
+  count: number,
+  slots: ModelDataSlots,
+  dataset: string,
+): Float32Array {
+  const shape = slots.target.shape;
+  const width = elementsOf(shape);
+  const misfit = (what: string, need: string): never => {
+    throw new DatasetError(
+      `dataset '${dataset}' does not fit ${slots.model}: its labels are ${what}, but the model's output ` +
+        `'${slots.target.name}' has shape ${format(shape)} per sample${need}`,
+    );
+  };
+  if (labels.kind === 'values') {
+    if (elementsOf(labels.shape) !== width || (!shapeFits(shape, labels.shape) && width !== 1)) {
+      return misfit(`values of shape ${format(labels.shape)}`, '');
+    }
+    return labels.values;
+  }
+  const classes = labels.classes.length;
+  if (slots.targets === 'sparse') {
+    if (width !== 1) return misfit(`${classes} classes`, ' (a sparse loss takes one class index per sample)');
+    return Float32Array.from(labels.indices);
+  }
+  if (width === 1 && classes === 2) return Float32Array.from(labels.indices);
+  if (shape.length !== 1 || width < classes) {
+    return misfit(`${classes} classes`, ` (one-hot targets need shape [${classes}])`);
+  }
+  const oneHot = new Float32Array(count * width);
+  for (let i = 0; i < count; i++) oneHot[i * width + labels.indices[i]!] = 1;
+  return oneHot;
+}
+
+/** Checks `set` against the model's slots and lays it out as the runtime's {@link Dataset}. */
+export function toModelDataset(set: SampleSet, slots: ModelDataSlots, dataset: string): Dataset {
+  if (!shapeFits(slots.input.shape, set.featureShape)) {
+    throw new DatasetError(
+      `dataset '${dataset}' does not fit ${slots.model}: its inputs have shape ${format(set.featureShape)} ` +
+        `per sample, but the model's input '${slots.input.name}' has shape ${format(slots.input.shape)}`,
+    );
+  }
+  return {
+    count: set.count,
+    inputs: { [slots.input.name]: set.features },
+    targets: { [slots.target.name]: encodeTargets(set.labels, set.count, slots, dataset) },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Samples as loaders produce them, before they meet a model: features row-major, and labels
+ * either class indices (with the class names) or values. How labels become targets — one-hot,
+ * class index, 0/1 — is decided later, from the model's target slot (see prepare.ts).
+ */
+
+import { Rng, deriveSeed } from '../runtime/rng.js';
+
+/** Labels of a set: classes (index per sample) or values (a tensor per sample). */
+export type Labels =
+  | {
+      readonly kind: 'classes';
+      /** Class names by index (`setosa`, … or `0`…`9`). */
+      readonly classes: readonly string[];
+      readonly indices: Int32Array;
+    }
+  | { readonly kind: 'values'; readonly shape: readonly number[]; readonly values: Float32Array };
+
+/** `count` samples: features of `featureShape` each, and their labels. */
+export interface SampleSet {
+  readonly count: number;
+  readonly featureShape: readonly number[];
+  readonly features: Float32Array;
+  readonly labels: Labels;
+}
+
+/** A dataset by name: its training samples and, when it has one, a held-out test split. */
+export interface LoadedDataset {
+  readonly name: string;
+  readonly train: SampleSet;
+  readonly test?: SampleSet;
+}
+
+/** Per-sample element count of a shape. */
+export function elementsOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The samples at `indices`, in that order (a copy). */
+export function selectSamples(set: SampleSet, indices: ArrayLike<number>): SampleSet {
+  const perSample = elementsOf(set.featureShape);
+  const features = new Float32Array(indices.length * perSample);
+  for (let i = 0; i < indices.length; i++) {
+    const s = indices[i]!;
+    features.set(set.features.subarray(s * perSample, (s + 1) * perSample), i * perSample);
+  }
+  return {
+    count: indices.length,
+    featureShape: set.featureShape,
+    features,
+    labels: selectLabels(set.labels, indices),
+  };
+}
+
+function selectLabels(labels: Labels, indices: ArrayLike<number>): Labels {
+  if (labels.kind === 'classes') {
+    return {
+      ...labels,
+      indices: Int32Array.from({ length: indices.length }, (_, i) => labels.indices[indices[i]!]!),
+    };
+  }
+  const perSample = elementsOf(labels.shape);
+  const values = new Float32Array(indices.length * perSample);
+  for (let i = 0; i < indices.length; i++) {
+    const s = indices[i]!;
+    values.set(labels.values.subarray(s * perSample, (s + 1) * perSample), i * perSample);
+  }
+  return { ...labels, values };
+}
+
+/** A permutation of `0..count-1`, the same for the same seed and label. */
+export function seededPermutation(count: number, seed: number, label: string): Uint32Array {
+  const order = Uint32Array.from({ length: count }, (_, i) => i);
+  return new Rng(deriveSeed(seed, label)).shuffle(order);
+}
+
+/**
+ * Splits `set` in two: a seeded random `fraction` of the samples (stratified by class when the
+ * labels are classes, so a small split still sees every class) and the rest. Each part keeps
+ * the original sample order.
+ */
+export function splitSamples(
+  set: SampleSet,
+  fraction: number,
+  seed: number,
+  label: string,
+): { rest: SampleSet; held: SampleSet } {
+  const groups: number[][] = [];
+  if (set.labels.kind === 'classes') {
+    const { indices } = set.labels;
+    for (let i = 0; i < set.count; i++) (groups[indices[i]!] ??= []).push(i);
+  } else groups.push(Array.from({ length: set.count }, (_, i) => i));
+  const heldOut = new Uint8Array(set.count);
+  groups.forEach((members, group) => {
+    const order = seededPermutation(members.length, seed, `${label}/${group}`);
+    const take = Math.round(members.length * fraction);
+    for (let i = 0; i < take; i++) heldOut[members[order[i]!]!] = 1;
+  });
+  const held: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < set.count; i++) (heldOut[i] ? held : rest).push(i);
+  return { rest: selectSamples(set, rest), held: selectSamples(set, held) };
+}
+
+/**
+ * Standardises each feature to mean 0 and standard deviation 1 with the statistics of `fitOn`
+ * (the training split), applied to every set given: tabular data the way scikit-learn's
+ * StandardScaler does it. A constant feature is only centred.
+ */
+export function standardise(fitOn: SampleSet, sets: readonly (SampleSet | undefined)[]): void {
+  const width = elementsOf(fitOn.featureShape);
+  const mean = new Float64Array(width);
+  const variance = new Float64Array(width);
+  for (let s = 0; s < fitOn.count; s++)
+    for (let f = 0; f < width; f++) mean[f]! += fitOn.features[s * width + f]!;
+  for (let f = 0; f < width; f++) mean[f]! /= fitOn.count;
+  for (let s = 0; s < fitOn.count; s++)
+    for (let f = 0; f < width; f++) variance[f]! += (fitOn.features[s * width + f]! - mean[f]!) ** 2;
+  const scale = Float64Array.from(variance, (v) => {
+    const std = Math.sqrt(v / fitOn.count);
+    return std > 0 ? 1 / std : 1;
+  });
+  for (const set of sets) {
+    if (!set) continue;
+    for (let s = 0; s < set.count; s++)
+      for (let f = 0; f < width; f++) {
+        const i = s * width + f;
+        set.features[i] = (set.features[i]! - mean[f]!) * scale[f]!;
+      }
+  }
+}

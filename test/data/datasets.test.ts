@@ -1,0 +1,89 @@
+/**
+ * The named datasets load from their packages with the right sizes, normalisation and labels,
+ * quickly; CSV and .npy files load relative to the .nnx file.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DatasetError, encodeNpy, loadDataset, parsePixelRowsJson } from '../../src/data/index.js';
+
+describe('loadDataset', () => {
+  it('loads all 70,000 MNIST digits in a few seconds, pixels in [0, 1]', async () => {
+    const started = performance.now();
+    const mnist = await loadDataset('mnist');
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(mnist.train.count).toBe(60000);
+    expect(mnist.test!.count).toBe(10000);
+    expect(mnist.train.featureShape).toEqual([28, 28]);
+    const pixels = mnist.test!.features.subarray(0, 784);
+    expect(Math.min(...pixels)).toBe(0);
+    expect(Math.max(...pixels)).toBe(1);
+    expect(mnist.test!.labels.kind === 'classes' && [...mnist.test!.labels.indices.subarray(0, 3)]).toEqual([
+      7, 2, 1,
+    ]);
+  });
+
+  it('loads Fashion-MNIST: 60,000 + 10,000 clothes, 1,000 test images per class', async () => {
+    const fashion = await loadDataset('fashion_mnist');
+    expect(fashion.train.count).toBe(60000);
+    expect(fashion.test!.count).toBe(10000);
+    const test = fashion.test!.labels;
+    expect(test.kind === 'classes' && test.classes[9]).toBe('Ankle boot');
+    expect(test.kind === 'classes' && test.indices.filter((c) => c === 3).length).toBe(1000);
+  });
+
+  it('holds out a fixed, stratified 20% of iris, standardised with the training statistics', async () => {
+    const a = await loadDataset('iris');
+    const b = await loadDataset('iris');
+    expect(a.train.count).toBe(120);
+    expect(a.test!.count).toBe(30);
+    expect(a.test!.features).toEqual(b.test!.features);
+    const mean0 = a.train.features.filter((_, i) => i % 4 === 0).reduce((s, v) => s + v, 0) / 120;
+    expect(Math.abs(mean0)).toBeLessThan(1e-5);
+  });
+
+  it('reads csv(…) and npy(…) files relative to the .nnx file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nnx-data-'));
+    writeFileSync(join(dir, 'f.csv'), 'a,b,kind\n1,2,x\n3,4,y\n5,6,x\n');
+    const csv = await loadDataset({ name: 'csv', args: { path: 'f.csv', label: 'kind' }, baseDir: dir });
+    expect(csv.train.count).toBe(3);
+    expect(csv.train.labels.kind).toBe('classes');
+    writeFileSync(join(dir, 'x.npy'), encodeNpy([3, 2], Float32Array.from([1, 2, 3, 4, 5, 6])));
+    writeFileSync(join(dir, 'y.npy'), encodeNpy([3, 1], Float32Array.from([0.5, 1, 1.5])));
+    const npy = await loadDataset({ name: 'npy', args: { inputs: 'x.npy', targets: 'y.npy' }, baseDir: dir });
+    expect(npy.train.featureShape).toEqual([2]);
+    expect(npy.train.labels).toEqual({
+      kind: 'values',
+      shape: [1],
+      values: Float32Array.from([0.5, 1, 1.5]),
+    });
+    await expect(
+      loadDataset({ name: 'csv', args: { path: 'nope.csv', label: 'k' }, baseDir: dir }),
+    ).rejects.toThrow(`cannot read CSV file ${join(dir, 'nope.csv')}: no such file`);
+  });
+
+  it('rejects an unknown dataset, listing the known ones', async () => {
+    await expect(loadDataset('cifar')).rejects.toThrow(DatasetError);
+    await expect(loadDataset('cifar')).rejects.toThrow(
+      "unknown dataset 'cifar'; known datasets: mnist, fashion_mnist",
+    );
+  });
+});
+
+describe('parsePixelRowsJson', () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  it('reads rows of bytes, skipping empty rows', () => {
+    expect([...parsePixelRowsJson(bytes('{"data":[[1,2,3],[],[4,5,255]]}'), 'p', 3)]).toEqual([
+      1, 2, 3, 4, 5, 255,
+    ]);
+  });
+  it('rejects rows of the wrong length and values over 255', () => {
+    expect(() => parsePixelRowsJson(bytes('{"data":[[1,2]]}'), 'p.json', 3)).toThrow(
+      'p.json: a row has 2 values, not 3',
+    );
+    expect(() => parsePixelRowsJson(bytes('{"data":[[1,2,256]]}'), 'p.json', 3)).toThrow(
+      'pixel value 256 > 255',
+    );
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Fitting samples to a model: shapes checked with both named, labels encoded as the loss needs
+ * (one-hot, class index, 0/1), seeded stratified splits and standardisation.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DatasetError,
+  type ModelDataSlots,
+  type SampleSet,
+  encodeTargets,
+  shapeFits,
+  splitSamples,
+  standardise,
+  toModelDataset,
+} from '../../src/data/index.js';
+
+const slots = (input: number[], target: number[], targets: 'dense' | 'sparse' = 'dense'): ModelDataSlots => ({
+  model: 'M',
+  input: { name: 'x', shape: input },
+  target: { name: 'target', shape: target },
+  targets,
+});
+
+const classes = (indices: number[], names = ['a', 'b', 'c']) =>
+  ({ kind: 'classes', classes: names, indices: Int32Array.from(indices) }) as const;
+
+describe('shapeFits', () => {
+  it('accepts equal shapes and the same values in the same order, nothing else', () => {
+    expect(shapeFits([784], [28, 28])).toBe(true);
+    expect(shapeFits([28, 28, 1], [28, 28])).toBe(true);
+    expect(shapeFits([28, 28], [28, 28])).toBe(true);
+    expect(shapeFits([14, 56], [28, 28])).toBe(false);
+    expect(shapeFits([10], [28, 28])).toBe(false);
+  });
+});
+
+describe('encodeTargets', () => {
+  it('one-hot for a dense loss with one output per class', () => {
+    expect([...encodeTargets(classes([2, 0]), 2, slots([1], [3]), 'd')]).toEqual([0, 0, 1, 1, 0, 0]);
+  });
+  it('class indices for a sparse loss', () => {
+    expect([...encodeTargets(classes([2, 0]), 2, slots([1], [1], 'sparse'), 'd')]).toEqual([2, 0]);
+  });
+  it('0/1 for two classes and a single output', () => {
+    expect([...encodeTargets(classes([1, 0, 1], ['no', 'yes']), 3, slots([1], [1]), 'd')]).toEqual([1, 0, 1]);
+  });
+  it('an error naming both sides when the classes do not fit the output', () => {
+    expect(() => encodeTargets(classes([0, 1, 2]), 3, slots([1], [2]), 'iris')).toThrow(
+      "dataset 'iris' does not fit M: its labels are 3 classes, but the model's output 'target' has shape [2] per sample (one-hot targets need shape [3])",
+    );
+  });
+});
+
+describe('toModelDataset', () => {
+  const set: SampleSet = {
+    count: 2,
+    featureShape: [28, 28],
+    features: new Float32Array(2 * 784),
+    labels: classes([0, 1]),
+  };
+  it('feeds 28×28 images to a [784] input', () => {
+    const data = toModelDataset(set, slots([784], [3]), 'mnist');
+    expect(data.inputs['x']).toBe(set.features);
+    expect(data.targets['target']!.length).toBe(6);
+  });
+  it('names both shapes when the inputs do not fit', () => {
+    expect(() => toModelDataset(set, slots([100], [3]), 'mnist')).toThrow(DatasetError);
+    expect(() => toModelDataset(set, slots([100], [3]), 'mnist')).toThrow(
+      "dataset 'mnist' does not fit M: its inputs have shape [28, 28] per sample, but the model's input 'x' has shape [100]",
+    );
+  });
+});
+
+describe('splitSamples', () => {
+  const set: SampleSet = {
+    count: 20,
+    featureShape: [1],
+    features: Float32Array.from({ length: 20 }, (_, i) => i),
+    labels: classes(
+      Array.from({ length: 20 }, (_, i) => (i < 10 ? 0 : 1)),
+      ['a', 'b'],
+    ),
+  };
+  it('holds out a stratified, seeded fraction and keeps the rest', () => {
+    const a = splitSamples(set, 0.2, 7, 'v');
+    const b = splitSamples(set, 0.2, 7, 'v');
+    const c = splitSamples(set, 0.2, 8, 'v');
+    expect(a.held.count).toBe(4);
+    expect(a.rest.count).toBe(16);
+    expect(a.held.features).toEqual(b.held.features);
+    expect(a.held.features).not.toEqual(c.held.features);
+    const heldClasses = a.held.labels.kind === 'classes' ? [...a.held.labels.indices] : [];
+    expect(heldClasses.filter((k) => k === 0).length).toBe(2);
+    const all = [...a.held.features, ...a.rest.features].sort((x, y) => x - y);
+    expect(all).toEqual([...set.features]);
+  });
+});
+
+describe('standardise', () => {
+  it('uses the statistics of the set it is fitted on for every set', () => {
+    const train: SampleSet = {
+      count: 2,
+      featureShape: [2],
+      features: Float32Array.from([1, 5, 3, 5]),
+      labels: classes([0, 1]),
+    };
+    const test: SampleSet = {
+      count: 1,
+      featureShape: [2],
+      features: Float32Array.from([5, 6]),
+      labels: classes([0]),
+    };
+    standardise(train, [train, test]);
+    expect([...train.features]).toEqual([-1, 0, 1, 0]);
+    expect([...test.features]).toEqual([3, 1]);
+  });
+});
