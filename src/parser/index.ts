@@ -4,7 +4,6 @@
  * reports each of them and still yields the part of the AST that could be built.
  */
 import {
-  createSyntaxDiagramsCode,
   EOF,
   tokenMatcher,
   type ILexingError,
@@ -97,14 +96,6 @@ function stackDiagnostic(tokens: readonly IToken[]): Diagnostic {
 /** The grammar as Chevrotain's serialized productions, for tooling and diagram generation. */
 export function grammarProductions(): ISerializedGast[] {
   return parser.getSerializedGastProductions();
-}
-
-/**
- * An HTML page of railroad diagrams, one per rule, generated from the parser itself. The page
- * loads Chevrotain's diagram scripts and CSS from unpkg, so it needs a network to render.
- */
-export function railroadHtml(): string {
-  return createSyntaxDiagramsCode(grammarProductions());
 }
 
 function lexingDiagnostic(text: string, e: ILexingError): Diagnostic {
