@@ -3,6 +3,8 @@
 #  1. dependencies (npm ci) when node_modules is missing or older than the lockfile;
 #  2. a WebGPU adapter: lavapipe through scripts/setup-webgpu.sh when no Vulkan driver exists;
 #  3. the build (the CLI tests run the built `nnxc`), then type-checking, then vitest.
+#  4. the browser test (test/browser): the digits page in headless Chromium, which
+#     scripts/setup-browser.sh installs when missing; `npm run test:browser` runs it alone.
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -13,3 +15,4 @@ npm run --silent build
 npx tsc --noEmit -p tsconfig.json
 npx prettier --check --log-level warn src test
 npx vitest run "$@"
+npm run --silent test:browser

@@ -80,7 +80,10 @@ describe('the digits page in headless Chromium', () => {
     await page.waitForFunction(() => !window.nnxDigits.training);
     const { points, error } = await pageState();
     expect(error).toBeUndefined();
-    console.log(`training: ${points.map((p) => `${p.samples}: loss ${p.loss.toFixed(3)}`).join(', ')}`);
+    const logLine = (p: (typeof points)[number]) =>
+      `${p.samples}: loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(3)}` +
+      (p.testAccuracy === undefined ? '' : ` test accuracy ${p.testAccuracy.toFixed(3)}`);
+    console.log(`training: ${points.map(logLine).join(', ')}`);
     expect(points.length).toBeGreaterThanOrEqual(TRAINED_CHUNKS);
     points.forEach((point) => expect(Number.isFinite(point.loss)).toBe(true));
     const recent = points.slice(-3).reduce((sum, point) => sum + point.loss, 0) / 3;

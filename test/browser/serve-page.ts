@@ -1,7 +1,7 @@
 /**
  * Global setup of the browser tests: Chromium present (scripts/setup-browser.sh), the digits page
- * bundled by Vite exactly as `npm run web:build` does, and served by `vite preview` on a free
- * port for the duration of the run.
+ * bundled by Vite exactly as `npm run web:build` does and type-checked, and served by
+ * `vite preview` on a free port for the duration of the run.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,11 @@ export async function setup(project: TestProject): Promise<void> {
     warn(message, options);
   };
   await build({ configFile, logLevel: 'warn', customLogger: logger });
+  // Vite strips types without checking them; the page's code (and the module just generated) is
+  // checked here.
+  execFileSync('npx', ['tsc', '--noEmit', '-p', `${repoRoot}examples/web/tsconfig.json`], {
+    stdio: 'inherit',
+  });
   server = await preview({ configFile, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1' } });
   const url = server.resolvedUrls?.local[0];
   if (url === undefined) throw new Error('vite preview did not report the URL it serves the page on');

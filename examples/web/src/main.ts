@@ -14,12 +14,16 @@ import { TrainingChart } from './training-chart.js';
 import { downloadWeights, loadWeights } from './weights-file.js';
 import './style.css';
 
+/** The .nnx file the page's model was compiled from, relative to the repository (set by vite.config.ts). */
+declare const __DIGITS_MODEL_SOURCE__: string;
+
 const TRAINING = { chunkSamples: 1000, chunksPerEvaluation: 5 };
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
   status: byId('status'),
   adapter: byId('adapter'),
+  model: byId('model'),
   train: byId<HTMLButtonElement>('train'),
   reset: byId<HTMLButtonElement>('reset'),
   clear: byId<HTMLButtonElement>('clear'),
@@ -53,6 +57,7 @@ async function start(): Promise<void> {
     DigitsModel.create({ seed: 1 }),
     fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
   ]);
+  ui.model.textContent = `${model.spec.name} from ${__DIGITS_MODEL_SOURCE__}`;
   const info = model.device.adapterInfo;
   state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
   ui.adapter.textContent = `WebGPU adapter: ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
@@ -95,7 +100,7 @@ function wireControls(
     bars.show(undefined);
   });
   ui.download.addEventListener('click', () =>
-    downloadWeights(model, `${model.spec.name.toLowerCase()}.safetensors`).catch(fail),
+    downloadWeights(model, `${snakeCase(model.spec.name)}.safetensors`).catch(fail),
   );
   ui.load.addEventListener('change', async () => {
     const file = ui.load.files?.[0];
@@ -156,6 +161,11 @@ async function predictDrawing(model: NnxModel, pad: DrawingPad): Promise<void> {
   const probabilities = Array.from(await model.predict(image, 1));
   state.probabilities = probabilities;
   bars.show(probabilities);
+}
+
+/** `MnistMlp` → `mnist_mlp`: the model's name as the .nnx files in examples/ are named. */
+function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 start().catch(fail);
