@@ -4,7 +4,7 @@
  * with the runtime's explanation, never a skip.
  */
 import { BufferPool } from '../src/codegen/plan.js';
-import { KernelTable, lowerEntry } from '../src/codegen/spec.js';
+import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.js';
 import type { Graph } from '../src/ir/graph.js';
 import { requestDevice } from '../src/runtime/index.js';
 
@@ -15,11 +15,12 @@ const MAP_READ = 0x1 | 0x8; // MAP_READ | COPY_DST
 export async function runGraphOnGpu(
   g: Graph,
   inputs: ReadonlyMap<string, Float32Array>,
+  options: LowerOptions = {},
 ): Promise<Map<string, Float32Array>> {
   const device = await requestDevice();
   const pool = new BufferPool();
   const table = new KernelTable();
-  const entry = lowerEntry('run', g, 1, pool, table);
+  const { entry } = lowerEntry('run', g, 1, pool, table, options);
   const buffers = pool.buffers.map((b) =>
     device.createBuffer({ size: Math.ceil(b.bytes / 4) * 4, usage: STORAGE }),
   );

@@ -1,23 +1,21 @@
 /**
- * Scheduling and the static memory plan of one entry graph. Every value that a kernel writes
- * gets a buffer; temporaries share buffers when their lifetimes do not overlap; an `update`
- * output is written in place into the buffer of the input it replaces, so parameters and
- * optimizer state never need a copy.
+ * Scheduling and the static memory plan of one entry. Kernels (from the fusion pass) run in a
+ * topological order in which every in-place update runs after every other reader of the value
+ * it overwrites. Every stored value gets a buffer: parameters, optimizer state and metric
+ * accumulators persist by name; per-batch inputs and outputs are the entry's own; temporaries
+ * share buffers when their lifetimes do not overlap; an `update` output is written in place
+ * into the buffer of the input it replaces, so parameters never need a copy.
  */
-import { type Graph, type Node, type InputRole, sizeOf } from '../ir/graph.js';
-
-/** Persistent buffers live across steps and entries, keyed by input name. */
-export interface PersistentBuffer {
-  readonly name: string;
-  readonly role: InputRole;
-  readonly bytes: number;
-}
+import { type Graph, type InputRole, type Node, sizeOf } from '../ir/graph.js';
+import { type FusedGraph, type FusedKernel, kernelReads } from '../ir/passes/fuse.js';
 
 export interface EntryPlan {
-  /** Node ids in execution order (inputs and constants excluded: they run no kernel). */
+  /** Kernel indices in execution order. */
   readonly order: readonly number[];
-  /** Buffer id of each node that has one (inputs and computed values; constants have none). */
+  /** Buffer id of each stored value (graph inputs and kernel roots). */
   readonly bufferOf: ReadonlyMap<number, number>;
+  /** Bytes of the temporaries this entry uses at its peak (persistent buffers excluded). */
+  readonly peakTemporaryBytes: number;
 }
 
 /** Buffers shared by all entries of a model: persistent ones by name, temporaries by index. */
@@ -44,106 +42,154 @@ export class BufferPool {
   }
 }
 
-/**
- * Orders nodes so that every in-place update runs after every other reader of the value it
- * overwrites: nodes that depend on an update output go last.
- */
-export function schedule(g: Graph): number[] {
-  const updateNodes = new Set(
-    g.outputs.filter((o) => o.role === 'update' && o.node !== o.target).map((o) => o.node),
-  );
-  const late = g.nodes.map(() => false);
-  for (const n of g.nodes) late[n.id] = updateNodes.has(n.id) || n.srcs.some((s) => late[s]);
-  const runs = (n: Node) => n.op !== 'input' && n.op !== 'const';
-  const early = g.nodes.filter((n) => runs(n) && !late[n.id]).map((n) => n.id);
-  const rest = g.nodes.filter((n) => runs(n) && late[n.id]).map((n) => n.id);
-  return [...early, ...rest];
+function bytesOf(n: Node): number {
+  return Math.max(4, 4 * sizeOf(n.shape as number[]));
 }
 
-/** Data inputs (per batch) are entry-local; params and state persist. */
+/** Params and state persist across steps and entries; data inputs belong to their entry. */
 function isPersistent(role: InputRole): boolean {
   return role === 'param' || role === 'state';
 }
 
-export function planEntry(g: Graph, pool: BufferPool, entryName: string): EntryPlan {
-  const order = schedule(g);
-  const position = new Map(order.map((id, i) => [id, i]));
-  const bufferOf = new Map<number, number>();
-  const bytesOf = (n: Node) => Math.max(4, 4 * sizeOf(n.shape as number[]));
+/** In-place updates: update node → the input whose buffer it overwrites. */
+function inPlaceUpdates(g: Graph): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const o of g.outputs) if (o.role === 'update' && o.node !== o.target) m.set(o.node, o.target!);
+  return m;
+}
 
-  // In-place updates: the update node writes into its target's buffer.
-  const inPlace = new Map<number, number>();
-  for (const o of g.outputs) if (o.role === 'update' && o.node !== o.target) inPlace.set(o.node, o.target!);
-  checkInPlaceSafety(g, inPlace, position);
+/**
+ * Kahn's topological order over kernels, smallest root first among the ready ones; kernels
+ * that write an update (or depend on one that does) come after all the others.
+ */
+export function scheduleKernels(fused: FusedGraph): number[] {
+  const { graph: g, kernels } = fused;
+  const producer = new Map<number, number>();
+  kernels.forEach((k, i) => k.roots.forEach((r) => producer.set(r, i)));
+  const deps = kernels.map((k) => [
+    ...new Set(kernelReads(g, k).flatMap((v) => (producer.has(v) ? [producer.get(v)!] : []))),
+  ]);
+  const updates = inPlaceUpdates(g);
+  const late = kernels.map((k) => k.roots.some((r) => updates.has(r)));
+  // Propagate lateness to dependants until nothing changes (kernel graphs are small).
+  for (let changed = true; changed;) {
+    changed = false;
+    kernels.forEach((_, i) => {
+      if (!late[i] && deps[i]!.some((d) => late[d])) late[i] = changed = true;
+    });
+  }
+  const key = (i: number) => Math.min(...kernels[i]!.roots);
+  const order: number[] = [];
+  const done = new Set<number>();
+  for (const phase of [false, true]) {
+    for (;;) {
+      const ready = kernels
+        .map((_, i) => i)
+        .filter((i) => late[i] === phase && !done.has(i) && deps[i]!.every((d) => done.has(d)))
+        .sort((a, b) => key(a) - key(b));
+      if (ready.length === 0) break;
+      order.push(ready[0]!);
+      done.add(ready[0]!);
+    }
+  }
+  if (order.length !== kernels.length) throw new Error('internal: the kernel graph has a cycle');
+  return order;
+}
+
+export function planEntry(fused: FusedGraph, pool: BufferPool, entryName: string): EntryPlan {
+  const { graph: g, kernels } = fused;
+  const order = scheduleKernels(fused);
+  const position = new Map(order.map((k, i) => [k, i]));
+  const bufferOf = new Map<number, number>();
+  const updates = inPlaceUpdates(g);
+  checkInPlaceSafety(fused, updates, position);
 
   const pinned = new Set<number>();
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
     const p = (n as Node<'input'>).params;
-    const name = isPersistent(p.role) ? p.name : `${entryName}/${p.name}`;
-    bufferOf.set(n.id, pool.persistentBuffer(name, bytesOf(n)));
+    bufferOf.set(
+      n.id,
+      pool.persistentBuffer(isPersistent(p.role) ? p.name : `${entryName}/${p.name}`, bytesOf(n)),
+    );
     pinned.add(n.id);
   }
-  // Entry outputs (predictions, the loss) are read after the entry: give them their own buffers.
+  // Entry outputs (predictions) are read after the entry: they get their own buffers.
   for (const o of g.outputs) {
     if (o.role === 'update' || bufferOf.has(o.node)) continue;
     bufferOf.set(o.node, pool.persistentBuffer(`${entryName}/${o.name}`, bytesOf(g.nodes[o.node]!)));
     pinned.add(o.node);
   }
 
-  // Last use of each value, by schedule position.
+  // Last kernel position reading each stored value.
   const lastUse = new Map<number, number>();
-  for (const id of order) for (const s of g.nodes[id]!.srcs) lastUse.set(s, position.get(id)!);
+  order.forEach((k, i) => kernelReads(g, kernels[k]!).forEach((v) => lastUse.set(v, i)));
 
-  // Greedy first fit over temporaries of exactly the same size.
+  // Greedy first fit over temporaries of exactly the same size, freed after their last reader:
+  // a kernel never writes a temporary it reads.
   const persistentIds = pool.persistentIds();
   const free: number[] = pool.buffers.map((_, i) => i).filter((i) => !persistentIds.has(i));
   const releaseAt = new Map<number, number[]>();
-  order.forEach((id, i) => {
-    for (const b of releaseAt.get(i) ?? []) free.push(b);
-    const n = g.nodes[id]!;
-    if (inPlace.has(id)) {
-      bufferOf.set(id, bufferOf.get(inPlace.get(id)!)!);
-      return;
+  let live = 0;
+  let peak = 0;
+  order.forEach((k, i) => {
+    for (const b of releaseAt.get(i) ?? []) {
+      free.push(b);
+      live -= pool.buffers[b]!.bytes;
     }
-    if (pinned.has(id)) return;
-    const bytes = bytesOf(n);
-    const k = free.findIndex((b) => pool.buffers[b]!.bytes === bytes);
-    let buffer: number;
-    if (k >= 0) buffer = free.splice(k, 1)[0]!;
-    else {
-      buffer = pool.buffers.length;
-      pool.buffers.push({ bytes, label: 'tmp' });
+    for (const r of kernels[k]!.roots) {
+      if (updates.has(r)) {
+        bufferOf.set(r, bufferOf.get(updates.get(r)!)!);
+        continue;
+      }
+      if (pinned.has(r)) continue;
+      const bytes = bytesOf(g.nodes[r]!);
+      const at = free.findIndex((b) => pool.buffers[b]!.bytes === bytes);
+      let buffer: number;
+      if (at >= 0) buffer = free.splice(at, 1)[0]!;
+      else {
+        buffer = pool.buffers.length;
+        pool.buffers.push({ bytes, label: 'tmp' });
+      }
+      bufferOf.set(r, buffer);
+      live += bytes;
+      peak = Math.max(peak, live);
+      const end = (lastUse.get(r) ?? i) + 1;
+      releaseAt.set(end, [...(releaseAt.get(end) ?? []), buffer]);
     }
-    bufferOf.set(id, buffer);
-    // Freed after its last reader has run (a kernel never reads and writes the same temporary).
-    const end = (lastUse.get(id) ?? i) + 1;
-    releaseAt.set(end, [...(releaseAt.get(end) ?? []), buffer]);
   });
-  return { order, bufferOf };
+  return { order, bufferOf, peakTemporaryBytes: peak };
 }
 
 /**
- * An in-place update may only read the value it overwrites at the element it writes, and no
- * later kernel may read the old value. Optimizers as written satisfy this; a violation is a
- * compiler bug, reported rather than silently computing garbage.
+ * An in-place update may read the value it overwrites only at the element it writes, and no
+ * later kernel may read the old value. A violation is a compiler bug, reported rather than
+ * silently computing garbage.
  */
 function checkInPlaceSafety(
-  g: Graph,
-  inPlace: ReadonlyMap<number, number>,
+  fused: FusedGraph,
+  updates: ReadonlyMap<number, number>,
   position: ReadonlyMap<number, number>,
 ): void {
-  for (const [update, target] of inPlace) {
-    const u = g.nodes[update]!;
-    const at = position.get(update)!;
-    for (const n of g.nodes) {
-      if (n.id === update || !n.srcs.includes(target)) continue;
-      const p = position.get(n.id);
-      if (p !== undefined && p > at)
-        throw new Error(`internal: %${n.id} reads %${target} after its in-place update %${update}`);
-    }
-    if (u.srcs.includes(target) && !u.shape.every((d, i) => d === g.nodes[target]!.shape[i])) {
-      throw new Error(`internal: in-place update %${update} broadcasts its target`);
+  const { graph: g, kernels } = fused;
+  const kernelOf = new Map<number, number>();
+  kernels.forEach((k, i) => k.members.forEach((m) => kernelOf.set(m, i)));
+  for (const [update, target] of updates) {
+    const home = kernelOf.get(update)!;
+    const k: FusedKernel = kernels[home]!;
+    kernels.forEach((other, i) => {
+      if (i !== home && kernelReads(g, other).includes(target) && position.get(i)! > position.get(home)!) {
+        throw new Error(`internal: a kernel reads %${target} after its in-place update %${update}`);
+      }
+    });
+    for (const m of k.members) {
+      const n = g.nodes[m]!;
+      if (
+        n.srcs.includes(target) &&
+        sizeOf(n.shape as number[]) !== sizeOf(g.nodes[target]!.shape as number[])
+      ) {
+        throw new Error(`internal: %${m} reads %${target} through a broadcast inside its in-place update`);
+      }
     }
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Turns a model's entry graphs into the {@link ModelSpec} the runtime executes: optimises each
- * graph for its batch size, plans its buffers, and generates one kernel per scheduled node
- * (identical kernels are emitted once and dispatched many times).
+ * graph for its batch size, fuses it into kernels, plans its buffers, and generates each
+ * kernel's WGSL (identical kernels are emitted once and dispatched many times).
  */
 import type { ModelIR } from '../ir/build/lower.js';
 import type { TrainConfig } from '../ir/build/train.js';
-import { BATCH, type Graph, type Node, inputsOf } from '../ir/graph.js';
+import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
+import { type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
 import type {
@@ -17,7 +18,8 @@ import type {
   TensorSlot,
 } from '../runtime/spec.js';
 import { generateKernel } from './kernels/index.js';
-import { BufferPool, planEntry } from './plan.js';
+import { fusedKernel } from './kernels/fused.js';
+import { BufferPool, type EntryPlan, planEntry } from './plan.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
 
@@ -27,6 +29,8 @@ export interface CompiledModel {
   readonly optimized: Readonly<Record<EntryName, Graph>>;
   /** The step graphs before optimisation (symbolic batch), for `--emit grad`. */
   readonly steps: StepGraphs;
+  /** Each entry's kernels and buffer plan, for `--emit plan`. */
+  readonly lowered: Readonly<Record<EntryName, LoweredEntry>>;
 }
 
 /** Kernels of a model, each distinct WGSL text once. */
@@ -55,9 +59,32 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
   return name === MASK ? 'mask' : 'input';
 }
 
+/** Ops the fused-kernel writer computes; any other op gets its own generator. */
+const FUSABLE_ROOTS = new Set<string>([
+  'matmul',
+  'sum',
+  'reduce_max',
+  'broadcast',
+  'reshape',
+  'transpose',
+  ...ELEMENTWISE_OPS,
+]);
+
+export interface LowerOptions {
+  /** Group nodes into fused kernels (default true); false gives one kernel per node. */
+  readonly fuse?: boolean;
+}
+
+/** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
+export interface LoweredEntry {
+  readonly entry: EntrySpec;
+  readonly fused: FusedGraph;
+  readonly plan: EntryPlan;
+}
+
 /**
- * Plans buffers and generates the dispatches of one entry graph whose shapes are all bound.
- * Kernel tests call this directly on single-op graphs.
+ * Fuses, plans buffers and generates the dispatches of one entry graph whose shapes are all
+ * bound. Kernel tests call this directly on small graphs.
  */
 export function lowerEntry(
   name: string,
@@ -65,8 +92,10 @@ export function lowerEntry(
   batch: number,
   pool: BufferPool,
   kernels: KernelTable,
-): EntrySpec {
-  const plan = planEntry(g, pool, name);
+  options: LowerOptions = {},
+): LoweredEntry {
+  const fused = fuse(g, options.fuse ?? true);
+  const plan = planEntry(fused, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
     const role = entryInputRole(n.params.name, n.params.role);
@@ -75,15 +104,19 @@ export function lowerEntry(
   const outputs = g.outputs
     .filter((o) => o.role === 'prediction')
     .map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
-  const dispatches: DispatchSpec[] = plan.order.map((id) => {
-    const k = generateKernel(g, g.nodes[id]!, plan.bufferOf);
+  const dispatches: DispatchSpec[] = plan.order.map((index) => {
+    const k = fused.kernels[index]!;
+    const root = g.nodes[k.roots[0]!]!;
+    const generated = FUSABLE_ROOTS.has(root.op)
+      ? fusedKernel(g, k, plan.bufferOf)
+      : generateKernel(g, root, plan.bufferOf);
     return {
-      kernel: kernels.intern(k.name, k.wgsl, k.buffers.length),
-      buffers: k.buffers,
-      workgroups: k.workgroups,
+      kernel: kernels.intern(generated.name, generated.wgsl, generated.buffers.length),
+      buffers: generated.buffers,
+      workgroups: generated.workgroups,
     };
   });
-  return { batch, inputs, outputs, dispatches };
+  return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
 }
 
 function buildEntry(
@@ -92,12 +125,13 @@ function buildEntry(
   batch: number,
   pool: BufferPool,
   kernels: KernelTable,
-): { entry: EntrySpec; graph: Graph } {
+): LoweredEntry & { graph: Graph } {
   // The step's loss is reported through the accumulators; as an output it would cost a kernel.
   const needed = { ...graph, outputs: graph.outputs.filter((o) => o.role !== 'loss') };
   const g = optimize(needed, { [BATCH]: batch });
-  return { entry: lowerEntry(name, g, batch, pool, kernels), graph: g };
+  return { ...lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
+
 
 export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
   const steps = buildStepGraphs(model, {
@@ -141,5 +175,10 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
       targets: 'dense',
     },
   };
-  return { spec, optimized: { train: t.graph, evaluate: e.graph, predict: p.graph }, steps };
+  return {
+    spec,
+    optimized: { train: t.graph, evaluate: e.graph, predict: p.graph },
+    steps,
+    lowered: { train: t, evaluate: e, predict: p },
+  };
 }

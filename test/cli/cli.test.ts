@@ -106,7 +106,7 @@ describe('nnxc compile', () => {
   });
   it('--emit wgsl prints every kernel', () => {
     const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'wgsl']);
-    expect(r.stdout).toContain('@compute @workgroup_size(16, 16)');
+    expect(r.stdout).toMatch(/@compute @workgroup_size\(\d+, \d+\)/);
   });
   it('-o writes the generated module', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'nnxc-')), 'xor.ts');

@@ -18,10 +18,23 @@ export interface MatmulShape {
 
 export type MatmulTiling =
   | { readonly kind: 'shared'; readonly tile: number }
-  | { readonly kind: 'blocked'; readonly tm: number; readonly tn: number; readonly wgx: number; readonly wgy: number };
+  | {
+      readonly kind: 'blocked';
+      readonly tm: number;
+      readonly tn: number;
+      readonly wgx: number;
+      readonly wgy: number;
+    };
 
 /** The tiling used when nothing better is known: measured fastest on lavapipe for MLP shapes. */
 export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 4, wgx: 8, wgy: 8 };
+
+/** Shrinks the register block for small outputs, so a 4×3 product is not computed as 8×4. */
+export function tilingFor(m: number, n: number, base: MatmulTiling = DEFAULT_TILING): MatmulTiling {
+  if (base.kind !== 'blocked') return base;
+  const fit = (size: number, block: number) => Math.min(block, 2 ** Math.ceil(Math.log2(Math.max(1, size))));
+  return { ...base, tm: fit(m, base.tm), tn: fit(n, base.tn) };
+}
 
 /** How the kernel reads A and B (row, column of op(A)/op(B)) and writes C. */
 export interface MatmulAccess {
@@ -32,16 +45,27 @@ export interface MatmulAccess {
 }
 
 /** Element (r, c) of op(X) for X stored row-major with `cols` columns (before transposition). */
-export function operandAt(name: string, trans: boolean, rows: number, cols: number): (r: string, c: string) => string {
+export function operandAt(
+  name: string,
+  trans: boolean,
+  rows: number,
+  cols: number,
+): (r: string, c: string) => string {
   // op(X) is rows×cols; X itself is cols×rows when transposed.
-  return trans ? (r, c) => `${name}[(${c}) * ${rows}u + ${r}]` : (r, c) => `${name}[(${r}) * ${cols}u + ${c}]`;
+  return trans
+    ? (r, c) => `${name}[(${c}) * ${rows}u + ${r}]`
+    : (r, c) => `${name}[(${r}) * ${cols}u + ${c}]`;
 }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-function blockedBody(s: MatmulShape, t: Extract<MatmulTiling, { kind: 'blocked' }>, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+function blockedBody(
+  s: MatmulShape,
+  t: Extract<MatmulTiling, { kind: 'blocked' }>,
+  io: MatmulAccess,
+): { code: string; workgroups: [number, number, number] } {
   const { tm, tn } = t;
   const rows = range(tm);
   const cols = range(tn);
@@ -61,15 +85,26 @@ function blockedBody(s: MatmulShape, t: Extract<MatmulTiling, { kind: 'blocked' 
     ...rows.flatMap((i) => cols.map((j) => `    acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
     '  }',
     ...rows.flatMap((i) =>
-      cols.map((j) => `  if (row0 + ${i}u < ${s.m}u && col0 + ${j}u < ${s.n}u) { ${io.store(`row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j}`)} }`),
+      cols.map(
+        (j) =>
+          `  if (row0 + ${i}u < ${s.m}u && col0 + ${j}u < ${s.n}u) { ${io.store(`row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j}`)} }`,
+      ),
     ),
     '}',
   ];
-  const workgroups: [number, number, number] = [Math.ceil(s.n / (tn * t.wgx)), Math.ceil(s.m / (tm * t.wgy)), 1];
+  const workgroups: [number, number, number] = [
+    Math.ceil(s.n / (tn * t.wgx)),
+    Math.ceil(s.m / (tm * t.wgy)),
+    1,
+  ];
   return { code: lines.join('\n'), workgroups };
 }
 
-function sharedBody(s: MatmulShape, tile: number, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+function sharedBody(
+  s: MatmulShape,
+  tile: number,
+  io: MatmulAccess,
+): { code: string; workgroups: [number, number, number] } {
   const code = `var<workgroup> tileA: array<array<f32, ${tile}>, ${tile}>;
 var<workgroup> tileB: array<array<f32, ${tile}>, ${tile}>;
 
@@ -99,7 +134,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }
 
 /** The compute entry point of a matmul with the given tiling. */
-export function matmulMain(s: MatmulShape, t: MatmulTiling, io: MatmulAccess): { code: string; workgroups: [number, number, number] } {
+export function matmulMain(
+  s: MatmulShape,
+  t: MatmulTiling,
+  io: MatmulAccess,
+): { code: string; workgroups: [number, number, number] } {
   return t.kind === 'shared' ? sharedBody(s, t.tile, io) : blockedBody(s, t, io);
 }
 
@@ -110,7 +149,11 @@ export function matmulShapeOf(ops: Operands, node: Node<'matmul'>): MatmulShape 
   return { m, n, k, transA, transB };
 }
 
-export function matmulKernel(ops: Operands, node: Node<'matmul'>, tiling: MatmulTiling = DEFAULT_TILING): GeneratedKernel {
+export function matmulKernel(
+  ops: Operands,
+  node: Node<'matmul'>,
+  tiling: MatmulTiling = DEFAULT_TILING,
+): GeneratedKernel {
   const s = matmulShapeOf(ops, node);
   const a = operandAt('A', s.transA, s.m, s.k);
   const b = operandAt('B', s.transB, s.k, s.n);

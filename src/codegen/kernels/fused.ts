@@ -1,0 +1,226 @@
+/**
+ * WGSL for a fused kernel (see src/ir/passes/fuse.ts): every member is an expression computed
+ * in registers; only the kernel's reads come from buffers and only its roots are stored.
+ * Three shapes of kernel: a plain map over the roots' index, a reduction (with its prologue in
+ * the loop and its epilogue after it), and a matmul whose store applies the epilogue.
+ */
+import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
+import { BINARY, UNARY } from '../../ir/ops.js';
+import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { broadcastStrides } from '../../ir/tensor.js';
+import {
+  type Binding,
+  bindingDecls,
+  contiguousStrides,
+  f32Literal,
+  grid1d,
+  indent,
+  main1d,
+  offsetExpr,
+} from '../wgsl.js';
+import { type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
+import type { GeneratedKernel } from './operands.js';
+
+/** Statements emitted so far in one block, and the values already computed there. */
+class Scope {
+  readonly lines: string[] = [];
+  readonly cache = new Map<string, string>();
+}
+
+/** Emits the expressions of one kernel's members, tracking the buffers it binds. */
+class KernelWriter {
+  private readonly bindingOf = new Map<number, Binding>();
+  private readonly bindingOrder: number[] = [];
+  private fresh = 0;
+  /** The value of the anchor once computed (`acc`), while emitting its epilogue. */
+  anchorValue: string | undefined;
+
+  constructor(
+    readonly g: Graph,
+    readonly k: FusedKernel,
+    readonly bufferOf: ReadonlyMap<number, number>,
+  ) {
+    // Reads first, then the roots' buffers (written). A read of a root's own buffer (an
+    // in-place update) goes through the writable binding: WebGPU forbids binding it twice.
+    const rootBuffers = new Set(k.roots.map((r) => bufferOf.get(r)!));
+    for (const m of k.members) {
+      for (const s of g.nodes[m]!.srcs) {
+        if (k.members.has(s) || g.nodes[s]!.op === 'const') continue;
+        const b = bufferOf.get(s)!;
+        if (!rootBuffers.has(b)) this.bind(b, false);
+      }
+    }
+    for (const b of rootBuffers) this.bind(b, true);
+  }
+
+  private bind(buffer: number, writable: boolean): void {
+    if (this.bindingOf.has(buffer)) return;
+    this.bindingOf.set(buffer, {
+      name: writable ? `out${this.bindingOrder.length}` : `in${this.bindingOrder.length}`,
+      writable,
+    });
+    this.bindingOrder.push(buffer);
+  }
+
+  get buffers(): number[] {
+    return this.bindingOrder;
+  }
+
+  header(): string {
+    return bindingDecls(this.bindingOrder.map((b) => this.bindingOf.get(b)!));
+  }
+
+  /** The storage array holding a stored value. */
+  arrayOf(id: number): string {
+    return this.bindingOf.get(this.bufferOf.get(id)!)!.name;
+  }
+
+  /** An expression for the value of node `id` at flat index `index` of its own shape. */
+  valueAt(id: number, index: string, scope: Scope): string {
+    const n = this.g.nodes[id]!;
+    if (n.op === 'const') return f32Literal((n as Node<'const'>).params.value);
+    if (id === this.k.anchor && this.anchorValue !== undefined) return this.anchorValue;
+    if (!this.k.members.has(id)) return `${this.arrayOf(id)}[${index}]`;
+    const key = `${id}@${index}`;
+    const hit = scope.cache.get(key);
+    if (hit) return hit;
+    const expr = this.compute(n, index, scope);
+    // Index remaps are just reads elsewhere: no temporary needed.
+    if (n.op === 'broadcast' || n.op === 'reshape' || n.op === 'transpose') return expr;
+    const name = `v${this.fresh++}`;
+    scope.lines.push(`let ${name} = ${expr};`);
+    scope.cache.set(key, name);
+    return name;
+  }
+
+  private compute(n: Node, index: string, scope: Scope): string {
+    const shape = n.shape as number[];
+    const src = (k: number, strides: number[]) => {
+      const s = this.g.nodes[n.srcs[k]!]!;
+      return this.valueAt(s.id, offsetExpr(shape, strides, index), scope);
+    };
+    const broadcastSrc = (k: number) =>
+      src(k, broadcastStrides(this.g.nodes[n.srcs[k]!]!.shape as number[], shape));
+    if (isUnary(n.op)) return UNARY[n.op].wgsl(broadcastSrc(0));
+    if (isBinary(n.op)) return BINARY[n.op].wgsl(broadcastSrc(0), broadcastSrc(1));
+    switch (n.op) {
+      case 'broadcast':
+        return broadcastSrc(0);
+      case 'reshape':
+        return this.valueAt(n.srcs[0]!, index, scope);
+      case 'transpose': {
+        const own = contiguousStrides(this.g.nodes[n.srcs[0]!]!.shape as number[]);
+        return src(
+          0,
+          (n as Node<'transpose'>).params.perm.map((p) => own[p]!),
+        );
+      }
+      default:
+        throw new Error(`internal: ${n.op} cannot be computed inside a fused kernel`);
+    }
+  }
+
+  /** Statements storing every root at `index`, computed in a fresh block. */
+  storeRoots(index: string, outer?: Scope): string[] {
+    const scope = new Scope();
+    if (outer) for (const [k, v] of outer.cache) scope.cache.set(k, v);
+    const stores = this.k.roots.map(
+      (r) => `${this.arrayOf(r)}[${index}] = ${this.valueAt(r, index, scope)};`,
+    );
+    return [...scope.lines, ...stores];
+  }
+}
+
+function kernelName(g: Graph, k: FusedKernel): string {
+  const ops = [...k.members].sort((a, b) => a - b).map((m) => g.nodes[m]!.op);
+  const anchor = k.anchor !== undefined ? g.nodes[k.anchor]!.op : undefined;
+  const rest = [...new Set(ops.filter((o) => o !== anchor))];
+  const name = [anchor, ...rest.slice(0, 3)].filter(Boolean).join('_');
+  return rest.length > 3 ? `${name}_etc` : name;
+}
+
+function mapKernel(w: KernelWriter, n: number): string {
+  const { strideX } = grid1d(n);
+  return main1d(n, strideX, w.storeRoots('i').join('\n'));
+}
+
+function reduceKernel(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>, n: number): string {
+  const x = g.nodes[anchor.srcs[0]!]!;
+  const inShape = x.shape as number[];
+  const inStrides = contiguousStrides(inShape);
+  const { axes } = anchor.params;
+  const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const base = offsetExpr(
+    kept.map((d) => inShape[d]!),
+    kept.map((d) => inStrides[d]!),
+    'i',
+  );
+  const reduced = axes.filter((d) => inShape[d]! > 1);
+  const offset = [
+    'base',
+    ...reduced.map((d) => (inStrides[d] === 1 ? `r${d}` : `r${d} * ${inStrides[d]}u`)),
+  ].join(' + ');
+  const loop = new Scope();
+  const value = w.valueAt(x.id, offset, loop);
+  const combine = anchor.op === 'sum' ? `acc + ${value}` : `max(acc, ${value})`;
+  let body = [...loop.lines, `acc = ${combine};`].join('\n');
+  for (const d of [...reduced].reverse()) {
+    body = [`for (var r${d} = 0u; r${d} < ${inShape[d]}u; r${d}++) {`, indent(body, 2), '}'].join('\n');
+  }
+  // max starts from the first element: -inf is not a valid WGSL constant.
+  const init = new Scope();
+  const first = anchor.op === 'sum' ? '0.0' : w.valueAt(x.id, 'base', init);
+  w.anchorValue = 'acc';
+  const code = [`let base = ${base};`, ...init.lines, `var acc = ${first};`, body, ...w.storeRoots('i')].join(
+    '\n',
+  );
+  return main1d(n, grid1d(n).strideX, code);
+}
+
+function matmulKernel(
+  w: KernelWriter,
+  g: Graph,
+  anchor: Node<'matmul'>,
+  tiling: MatmulTiling,
+): { code: string; workgroups: [number, number, number] } {
+  const [a, b] = anchor.srcs.map((s) => g.nodes[s]!) as [Node, Node];
+  const { transA, transB } = anchor.params;
+  const [m, n] = anchor.shape as [number, number];
+  const k = transA ? (a.shape[0] as number) : (a.shape[1] as number);
+  const A = w.arrayOf(a.id);
+  const B = w.arrayOf(b.id);
+  return matmulMain({ m, n, k, transA, transB }, tiling, {
+    a: (r, c) => (transA ? `${A}[(${c}) * ${m}u + ${r}]` : `${A}[(${r}) * ${k}u + ${c}]`),
+    b: (r, c) => (transB ? `${B}[(${c}) * ${k}u + ${r}]` : `${B}[(${r}) * ${n}u + ${c}]`),
+    store: (r, c, v) => {
+      w.anchorValue = v;
+      const lines = w.storeRoots('idx');
+      return ['{', `  let idx = (${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
+    },
+  });
+}
+
+/** The WGSL of one fused kernel, given where every stored value lives. */
+export function fusedKernel(
+  g: Graph,
+  k: FusedKernel,
+  bufferOf: ReadonlyMap<number, number>,
+  tiling?: MatmulTiling,
+): GeneratedKernel {
+  const w = new KernelWriter(g, k, bufferOf);
+  const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
+  const anchor = k.anchor === undefined ? undefined : g.nodes[k.anchor]!;
+  let code: string;
+  let workgroups: readonly [number, number, number];
+  if (anchor?.op === 'matmul') {
+    const [m, n] = anchor.shape as [number, number];
+    ({ code, workgroups } = matmulKernel(w, g, anchor as Node<'matmul'>, tiling ?? tilingFor(m, n)));
+  } else if (anchor) {
+    code = reduceKernel(w, g, anchor as Node<'sum' | 'reduce_max'>, size);
+    workgroups = grid1d(size).workgroups;
+  } else {
+    code = mapKernel(w, size);
+    workgroups = grid1d(size).workgroups;
+  }
+  return { name: kernelName(g, k), wgsl: `${w.header()}\n\n${code}\n`, buffers: w.buffers, workgroups };
+}

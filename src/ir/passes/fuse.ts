@@ -1,0 +1,152 @@
+/**
+ * Fusion: groups the nodes of a specialised graph into kernels. Walking backwards from the
+ * outputs, a node joins the kernel of its consumers when all of them are in one kernel and it
+ * can be computed there without a buffer:
+ *  - elementwise ops read at the kernel's own index (chains become one kernel);
+ *  - index remaps (broadcast, reshape, transpose), which cost nothing to recompute;
+ *  - scalars, which are cheap to recompute wherever they are read;
+ *  - one matmul or reduction per kernel, as its anchor, when its result is read only by the
+ *    kernel's elementwise epilogue (bias, activation, residual add, optimizer arithmetic);
+ *  - elementwise prologues of a reduction (`sum(f(x))`).
+ * A value that must be stored (a graph output, or one read by several kernels) is a root; a
+ * kernel may have several roots of one size, such as Adam's new m, v and parameter.
+ */
+import { type Graph, type Node, type Op, ELEMENTWISE_OPS, sizeOf } from '../graph.js';
+
+export interface FusedKernel {
+  /** Nodes whose values the kernel stores; all have the element count of the first. */
+  readonly roots: readonly number[];
+  /** The matmul or reduction the kernel is built around, if any (may be a root). */
+  readonly anchor?: number;
+  /** Every node computed in the kernel, roots and anchor included. */
+  readonly members: ReadonlySet<number>;
+  /** Members evaluated inside the anchor reduction's loop. */
+  readonly prologue: ReadonlySet<number>;
+}
+
+export interface FusedGraph {
+  readonly graph: Graph;
+  /** Kernels, in no particular order (the memory planner schedules them). */
+  readonly kernels: readonly FusedKernel[];
+}
+
+const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose']);
+const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
+const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
+
+/** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
+function readsAtSameIndex(consumer: Node, producer: Node): boolean {
+  if (consumer.op === 'reshape') return true;
+  return (
+    ELEMENTWISE_OPS.has(consumer.op) &&
+    sizeOf(consumer.shape as number[]) === sizeOf(producer.shape as number[])
+  );
+}
+
+interface MutableKernel {
+  roots: number[];
+  anchor?: number;
+  members: Set<number>;
+  prologue: Set<number>;
+  /** Members evaluated at the kernel's own index (where roots and the anchor live). */
+  atRoot: Set<number>;
+  /** Prologue members evaluated at the reduction's input index. */
+  atInput: Set<number>;
+}
+
+/** Groups nodes into kernels. With `enabled` false every node is its own kernel. */
+export function fuse(g: Graph, enabled = true): FusedGraph {
+  const consumers: number[][] = g.nodes.map(() => []);
+  for (const n of g.nodes) for (const s of n.srcs) consumers[s]!.push(n.id);
+  const stored = new Set(g.outputs.map((o) => o.node));
+  const kernels: MutableKernel[] = [];
+  const kernelOf = new Map<number, MutableKernel>();
+
+  const startKernel = (n: Node) => {
+    const k: MutableKernel = {
+      roots: [n.id],
+      members: new Set([n.id]),
+      prologue: new Set(),
+      atRoot: new Set([n.id]),
+      atInput: new Set(),
+    };
+    if (ANCHOR_OPS.has(n.op)) k.anchor = n.id;
+    kernels.push(k);
+    kernelOf.set(n.id, k);
+  };
+
+  const join = (n: Node): boolean => {
+    const cs = consumers[n.id]!;
+    if (cs.length === 0) return false;
+    const k = kernelOf.get(cs[0]!);
+    if (!k || !cs.every((c) => kernelOf.get(c) === k)) return false;
+    const consumerNodes = cs.map((c) => g.nodes[c]!);
+    const isOutput = stored.has(n.id);
+    // Inputs of the anchor reduction, and anything feeding only them, are its prologue.
+    const inPrologue = cs.every(
+      (c) => k.prologue.has(c) || (c === k.anchor && REDUCE_OPS.has(g.nodes[c]!.op)),
+    );
+    const inEpilogue = cs.every((c) => !k.prologue.has(c) && c !== k.anchor);
+    const elementwise = ELEMENTWISE_OPS.has(n.op);
+    const identity = consumerNodes.every((c) => k.atRoot.has(c.id) && readsAtSameIndex(c, n));
+    const add = (prologue: boolean, atIndex: boolean) => {
+      k.members.add(n.id);
+      if (prologue) k.prologue.add(n.id);
+      if (atIndex) (prologue ? k.atInput : k.atRoot).add(n.id);
+      kernelOf.set(n.id, k);
+      return true;
+    };
+    if (inPrologue && !isOutput) {
+      // The reduction reads its input at the loop's index; so do same-index elementwise ops.
+      const atInput = consumerNodes.every(
+        (c) => c.id === k.anchor || (k.atInput.has(c.id) && readsAtSameIndex(c, n)),
+      );
+      if (REMAP_OPS.has(n.op)) return add(true, atInput);
+      if (elementwise && (atInput || sizeOf(n.shape as number[]) === 1)) return add(true, atInput);
+      return false;
+    }
+    if (!inEpilogue) return false;
+    const sameSize = sizeOf(n.shape as number[]) === sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
+    if (isOutput) {
+      // A stored value joins as another root when it is computed at the kernel's index.
+      if (elementwise && identity && sameSize) {
+        k.roots.push(n.id);
+        return add(false, true);
+      }
+      return false;
+    }
+    if (REMAP_OPS.has(n.op)) return add(false, identity);
+    if (elementwise && (identity || sizeOf(n.shape as number[]) === 1)) return add(false, identity);
+    if (ANCHOR_OPS.has(n.op) && k.anchor === undefined && identity && sameSize) {
+      k.anchor = n.id;
+      return add(false, true);
+    }
+    return false;
+  };
+
+  for (let id = g.nodes.length - 1; id >= 0; id--) {
+    const n = g.nodes[id]!;
+    if (n.op === 'input' || n.op === 'const') continue;
+    if (!(enabled && join(n))) startKernel(n);
+  }
+  return {
+    graph: g,
+    kernels: kernels.map((k) => ({
+      roots: k.roots,
+      anchor: k.anchor,
+      members: k.members,
+      prologue: k.prologue,
+    })),
+  };
+}
+
+/** The values a kernel reads from buffers: sources of its members computed elsewhere. */
+export function kernelReads(g: Graph, k: FusedKernel): number[] {
+  const reads = new Set<number>();
+  for (const m of k.members) {
+    for (const s of g.nodes[m]!.srcs) {
+      if (!k.members.has(s) && g.nodes[s]!.op !== 'const') reads.add(s);
+    }
+  }
+  return [...reads].sort((a, b) => a - b);
+}
