@@ -1,0 +1,107 @@
+/**
+ * Fused kernels against the reference interpreter on the adapter, on shapes that are not
+ * multiples of the tiles, and the fusion decisions themselves (how many kernels, which roots).
+ */
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.js';
+import { type Graph, sizeOf } from '../../src/ir/graph.js';
+import { interpret } from '../../src/ir/interpret.js';
+import { fuse } from '../../src/ir/passes/fuse.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { runGraphOnGpu } from '../gpu.js';
+import { randomArray, seededRandom } from '../ir/random.js';
+
+interface Built {
+  graph: Graph;
+  shapes: Map<string, number[]>;
+}
+
+function build(
+  inputs: Record<string, number[]>,
+  f: (b: GraphBuilder, x: Record<string, number>) => Record<string, number>,
+): Built {
+  const b = new GraphBuilder();
+  const xs: Record<string, number> = {};
+  for (const [name, shape] of Object.entries(inputs)) xs[name] = b.input(name, 'data', shape);
+  for (const [name, node] of Object.entries(f(b, xs))) b.output(name, node, 'prediction');
+  return { graph: b.build(), shapes: new Map(Object.entries(inputs)) };
+}
+
+async function expectMatchesReference({ graph, shapes }: Built, seed = 3): Promise<void> {
+  const rand = seededRandom(seed);
+  const values = new Map<string, Float32Array>();
+  const tensors = new Map<string, Tensor>();
+  for (const [name, shape] of shapes) {
+    const data = Float32Array.from(randomArray(rand, sizeOf(shape), -2, 2));
+    values.set(name, data);
+    tensors.set(name, { shape, data });
+  }
+  const want = interpret(graph, tensors, { dtype: 'f32' });
+  const got = await runGraphOnGpu(graph, values);
+  for (const o of graph.outputs) {
+    const w = want[o.node]!.data;
+    const g = got.get(o.name)!;
+    expect(g.length).toBe(w.length);
+    for (let i = 0; i < w.length; i++)
+      expect(Math.abs(g[i]! - w[i]!)).toBeLessThan(3e-5 * Math.max(1, Math.abs(w[i]!)));
+  }
+}
+
+const denseRelu = build({ x: [37, 29], w: [29, 19], bias: [19] }, (b, { x, w, bias }) => ({
+  y: b.unary('relu', b.add(b.matmul(x!, w!), bias!)),
+}));
+
+const softmaxRows = build({ z: [13, 11] }, (b, { z }) => {
+  const e = b.unary('exp', b.sub(z!, b.broadcast(b.reduceMax(z!, [1], true), [13, 11])));
+  return { p: b.div(e, b.broadcast(b.sum(e, [1], true), [13, 11])) };
+});
+
+const adamLike = build({ p: [67], g: [67], m: [67], v: [67] }, (b, { p, g, m, v }) => {
+  const c = (x: number) => b.constant(x);
+  const m2 = b.add(b.mul(c(0.9), m!), b.mul(c(0.1), g!));
+  const v2 = b.add(b.mul(c(0.999), b.unary('abs', v!)), b.mul(c(0.001), b.mul(g!, g!)));
+  return { m2, v2, p2: b.sub(p!, b.mul(c(0.01), b.div(m2, b.add(b.unary('sqrt', v2), c(1e-7))))) };
+});
+
+const reducePrologueEpilogue = build({ x: [9, 70], y: [9, 70] }, (b, { x, y }) => ({
+  loss: b.div(b.sum(b.mul(b.sub(x!, y!), b.sub(x!, y!)), [1]), b.constant(70)),
+}));
+
+const transposedEpilogue = build({ a: [23, 17], w: [31, 17], r: [23, 31] }, (b, { a, w, r }) => ({
+  y: b.unary('tanh', b.add(b.matmul(a!, w!, false, true), r!)),
+}));
+
+describe('fusion decisions', () => {
+  it('puts a matmul with its bias and activation in one kernel', () => {
+    const { kernels } = fuse(denseRelu.graph);
+    expect(kernels).toHaveLength(1);
+    expect(denseRelu.graph.nodes[kernels[0]!.anchor!]!.op).toBe('matmul');
+  });
+  it('computes the three outputs of an Adam-like update in one kernel with three roots', () => {
+    const { kernels } = fuse(adamLike.graph);
+    expect(kernels).toHaveLength(1);
+    expect(kernels[0]!.roots).toHaveLength(3);
+  });
+  it('folds a squared difference into the reduction and the division after it', () => {
+    const { kernels } = fuse(reducePrologueEpilogue.graph);
+    expect(kernels).toHaveLength(1);
+    expect(kernels[0]!.prologue.size).toBeGreaterThan(0);
+  });
+  it('keeps a value read by two kernels in a buffer (softmax: max, exp, sum, divide)', () => {
+    const { graph, kernels } = fuse(softmaxRows.graph);
+    expect(kernels.map((k) => graph.nodes[k.roots[0]!]!.op).sort()).toEqual(['div', 'exp', 'reduce_max', 'sum']);
+  });
+  it('with fusion off, gives each node its own kernel', () => {
+    const computing = denseRelu.graph.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length;
+    expect(fuse(denseRelu.graph, false).kernels).toHaveLength(computing);
+  });
+});
+
+describe('fused kernels match the interpreter on the adapter', () => {
+  it('matmul + bias + relu (37×29·29×19)', () => expectMatchesReference(denseRelu));
+  it('matmul with a transposed operand and a residual epilogue', () =>
+    expectMatchesReference(transposedEpilogue));
+  it('softmax over rows of 13×11', () => expectMatchesReference(softmaxRows));
+  it('an Adam-like update with three stored results', () => expectMatchesReference(adamLike));
+  it('a reduction with a prologue and an epilogue', () => expectMatchesReference(reducePrologueEpilogue));
+});
