@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { codegenModule, compile, check } from '../compile.js';
+import { describePlan, totalBufferBytes } from '../codegen/describe.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
 import type { ModelSpec } from '../runtime/index.js';
@@ -67,7 +68,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       io.out(compiled.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
       return 0;
     case 'plan':
-      io.out(describePlan(compiled.spec));
+      io.out(describePlan(compiled));
       return 0;
   }
   const text = await codegenModule(compiled.spec, file.path);
@@ -75,22 +76,9 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   await writeAtomically(out, text);
   const s = compiled.spec;
   io.out(
-    `wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers (${formatBytes(s.buffers.reduce((a, b) => a + b.bytes, 0))})\n`,
+    `wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers, peak memory ${formatBytes(totalBufferBytes(compiled))}\n`,
   );
   return 0;
-}
-
-function describePlan(spec: ModelSpec): string {
-  const lines = [`buffers (${spec.buffers.length}):`];
-  for (const b of spec.buffers) lines.push(`  #${b.id} ${b.label} ${formatBytes(b.bytes)}`);
-  for (const [name, entry] of Object.entries(spec.entries)) {
-    lines.push(`${name} (batch ${entry.batch}, ${entry.dispatches.length} dispatches):`);
-    for (const d of entry.dispatches)
-      lines.push(
-        `  ${spec.kernels[d.kernel]!.name} [${d.buffers.map((b) => `#${b}`).join(', ')}] grid ${d.workgroups.join('×')}`,
-      );
-  }
-  return lines.join('\n') + '\n';
 }
 
 /** Every command by name; each lives in its own file but the foundation's check and compile. */
