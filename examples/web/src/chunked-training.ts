@@ -37,6 +37,9 @@ export async function trainInChunks(
   signal: AbortSignal,
 ): Promise<void> {
   const chunks = Math.floor(digits.train.count / options.chunkSamples);
+  if (chunks === 0) {
+    throw new Error(`${digits.train.count} training digits do not fill one chunk of ${options.chunkSamples}`);
+  }
   const testSet = datasetOf(model.spec, digits.test);
   let samples = startSamples;
   for (let chunk = Math.round(samples / options.chunkSamples); !signal.aborted; chunk++) {
