@@ -47,10 +47,12 @@ export function offsetExpr(outShape: readonly number[], strides: readonly number
   const own = contiguousStrides(outShape);
   if (strides.every((s, d) => s === own[d] || outShape[d] === 1)) return idx;
   const terms: string[] = [];
+  // `idx` may itself be a sum (a reduction's `base + r1`): keep it whole under / and %.
+  const whole = /^\w+$/.test(idx) ? idx : `(${idx})`;
   outShape.forEach((size, d) => {
     const s = strides[d]!;
     if (s === 0 || size === 1) return;
-    const q = own[d] === 1 ? idx : `(${idx} / ${own[d]}u)`;
+    const q = own[d] === 1 ? whole : `(${whole} / ${own[d]}u)`;
     const coord = d === 0 ? q : `(${q} % ${size}u)`;
     terms.push(s === 1 ? coord : `${coord} * ${s}u`);
   });

@@ -67,6 +67,15 @@ const reducePrologueEpilogue = build({ x: [9, 70], y: [9, 70] }, (b, { x, y }) =
   loss: b.div(b.sum(b.mul(b.sub(x!, y!), b.sub(x!, y!)), [1]), b.constant(70)),
 }));
 
+/** Categorical accuracy's pattern: a broadcast of a row maximum read inside a reduction's loop. */
+const rowMaxInPrologue = build({ p: [6, 5], y: [6, 5] }, (b, { p, y }) => {
+  const isMax = b.binary('eq', p!, b.broadcast(b.reduceMax(p!, [1], true), [6, 5]));
+  return {
+    hits: b.sum(b.mul(isMax, y!), [1]),
+    scaled: b.sum(b.mul(p!, b.broadcast(b.reduceMax(y!, [1], true), [6, 5])), [1]),
+  };
+});
+
 const transposedEpilogue = build({ a: [23, 17], w: [31, 17], r: [23, 31] }, (b, { a, w, r }) => ({
   y: b.unary('tanh', b.add(b.matmul(a!, w!, false, true), r!)),
 }));
@@ -89,7 +98,12 @@ describe('fusion decisions', () => {
   });
   it('keeps a value read by two kernels in a buffer (softmax: max, exp, sum, divide)', () => {
     const { graph, kernels } = fuse(softmaxRows.graph);
-    expect(kernels.map((k) => graph.nodes[k.roots[0]!]!.op).sort()).toEqual(['div', 'exp', 'reduce_max', 'sum']);
+    expect(kernels.map((k) => graph.nodes[k.roots[0]!]!.op).sort()).toEqual([
+      'div',
+      'exp',
+      'reduce_max',
+      'sum',
+    ]);
   });
   it('with fusion off, gives each node its own kernel', () => {
     const computing = denseRelu.graph.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length;
@@ -104,4 +118,6 @@ describe('fused kernels match the interpreter on the adapter', () => {
   it('softmax over rows of 13×11', () => expectMatchesReference(softmaxRows));
   it('an Adam-like update with three stored results', () => expectMatchesReference(adamLike));
   it('a reduction with a prologue and an epilogue', () => expectMatchesReference(reducePrologueEpilogue));
+  it('a broadcast row maximum read inside a reduction (categorical accuracy)', () =>
+    expectMatchesReference(rowMaxInPrologue));
 });
