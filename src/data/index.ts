@@ -5,7 +5,13 @@
  */
 
 export { DatasetError } from './errors.js';
-export { DATASET_NAMES, loadDataset, parsePixelRowsJson, type DatasetRef } from './datasets.js';
+export {
+  DATASET_NAMES,
+  datasetClassNames,
+  loadDataset,
+  parsePixelRowsJson,
+  type DatasetRef,
+} from './datasets.js';
 export { parseIdx, encodeIdxUbyte, type IdxArray } from './idx.js';
 export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
 export { csvSamples, parseCsvRows } from './csv.js';
@@ -19,3 +25,4 @@ export {
   standardise,
 } from './samples.js';
 export { dataSlots, encodeTargets, shapeFits, toModelDataset, type ModelDataSlots } from './prepare.js';
+export { decodePngGrey, imageSize, pngSample, resizeArea, type GreyImage } from './image.js';

@@ -1,0 +1,60 @@
+/**
+ * `nnxc evaluate FILE --weights W`: the loss and metrics of trained weights on the dataset's test
+ * split (or its training samples, when it has no test split).
+ */
+import { parseArgs } from 'node:util';
+import { compile } from '../compile.js';
+import { NnxModel } from '../runtime/index.js';
+import { type Io, UsageError, intOption, readSource, report } from './io.js';
+import { ReportedError, loadModelData } from './model-data.js';
+import { formatMetrics } from './progress.js';
+
+/** The usage lines of `nnxc evaluate`. */
+export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--limit N] [--json]
+                                       loss and metrics on the dataset's test split`;
+
+/** Runs `nnxc evaluate`. */
+export async function evaluateCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      weights: { type: 'string' },
+      limit: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
+  const file = await readSource(positionals[0]);
+  const result = compile(file.text, { path: file.path });
+  if (report(file, result, io) || !result.compiled) return 1;
+  const seed = intOption('seed', values.seed, 0) ?? 0;
+  let data;
+  try {
+    data = await loadModelData(
+      file,
+      result,
+      { limit: intOption('limit', values.limit, 1), seed, validationSplit: 0 },
+      io,
+    );
+  } catch (e) {
+    if (e instanceof ReportedError) return 1;
+    throw e;
+  }
+  const split = data.test ? 'test' : 'train';
+  const samples = data.test ?? data.train;
+  const model = await NnxModel.create(result.compiled.spec, { seed });
+  try {
+    await model.load(values.weights);
+    const metrics = await model.evaluate(samples);
+    if (values.json) io.out(JSON.stringify({ split, samples: samples.count, ...metrics }) + '\n');
+    else
+      io.out(
+        `${data.name} ${split} split (${samples.count.toLocaleString('en-US')} samples): ${formatMetrics(metrics)}\n`,
+      );
+  } finally {
+    model.destroy();
+  }
+  return 0;
+}
