@@ -15,6 +15,7 @@ import {
   splitSamples,
   toModelDataset,
 } from '../data/index.js';
+import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
 import type { Dataset } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { dirname } from 'node:path';
@@ -78,7 +79,9 @@ export async function loadModelData(
     };
   } catch (e) {
     if (!(e instanceof DatasetError)) throw e;
-    report(file, { diagnostics: [error('E0301', train.dataset.span, e.message)] }, io);
+    const diagnostics = [error('E0301', train.dataset.span, e.message)];
+    placeCommandLineDiagnostics(diagnostics, 0); // a `--set data=…` points into the command line
+    report(file, { diagnostics, sources: result.sources }, io);
     throw new ReportedError(e.message);
   }
 }

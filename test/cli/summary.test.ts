@@ -1,0 +1,35 @@
+/** nnxc summary: the Keras-style table, its sharing column, totals and the compiled facts. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nnxc, writeFiles } from './run-in-process.js';
+
+describe('nnxc summary', () => {
+  it('tabulates the MNIST MLP with its 269,322 parameters and what the compiler made', async () => {
+    const r = await nnxc(['summary', 'examples/mnist_mlp.nnx']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('Model: MnistMlp');
+    expect(r.stdout).toMatch(/^Layer \(ops\) +Output shape +Params +Shared with$/m);
+    expect(r.stdout).toMatch(/^dense_1 \(matmul, add, relu\) +\[256\] +200,960$/m);
+    expect(r.stdout).toMatch(/^dense_3 \(matmul, add, softmax\) +\[10\] +2,570$/m);
+    expect(r.stdout).toContain('Total params: 269,322 (1.0 MiB)');
+    expect(r.stdout).toMatch(/^Compiled: \d+ kernels; \d+ dispatches per training step \(batch 100\)/m);
+    expect(r.stdout).toMatch(/^GPU memory: [\d.]+ MiB in \d+ buffers/m);
+  });
+
+  it('shows which calls share weights', async () => {
+    const dir = writeFiles({
+      'twin.nnx': `model Twin(a: [3], b: [3]) -> (y: [1]) {
+  let shared = Dense(4, activation: relu)
+  y = Dense(1)(shared(a) + shared(b))
+}
+train Twin { data: xor, loss: mse }
+`,
+    });
+    const r = await nnxc(['summary', join(dir, 'twin.nnx')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^shared #1 \(matmul, add, relu\) +\[4\] +16 +shared #2$/m);
+    expect(r.stdout).toMatch(/^shared #2 \(matmul, add, relu\) +\[4\] +0 +shared #1$/m);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * nnxc train on real datasets with small budgets: the test-set accuracy in the final JSON line,
+ * plain progress lines, a dataset that does not fit as a diagnostic at `data:`, CSV files with a
+ * validation split, and checkpoints resumed from the command line.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonLines, nnxc, pointsCsv, writeFiles } from './run-in-process.js';
+
+const POINTS = (extra = '') => `sequential Points(p: [2]) {
+  Dense(8, activation: relu)
+  Dense(2, activation: softmax)
+}
+
+train Points {
+  data: csv("points.csv", label: "side")
+  loss: categorical_crossentropy
+  optimizer: Adam(lr: 0.05)
+  metrics: [accuracy]
+  batch: 16
+  epochs: 4${extra}
+}
+`;
+
+describe('nnxc train', () => {
+  it('trains the MNIST MLP on 600 digits and reports test_accuracy in the final JSON line', async () => {
+    const r = await nnxc(['train', 'examples/mnist_mlp.nnx', '--limit', '600', '--epochs', '2', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l['epoch'])).toEqual([1, 2, undefined]);
+    const final = lines[2]!;
+    expect(final).toMatchObject({ final: true, model: 'MnistMlp', epochs: 2 });
+    // 12 Adam steps already beat chance (10%) by far on held-out digits.
+    expect(final['test_accuracy']).toBeGreaterThan(0.5);
+    expect(final['test_loss']).toBeLessThan(2);
+    expect(final['loss']).toBeLessThan(lines[0]!['loss'] as number);
+  });
+
+  it('prints plain lines when stdout is not a terminal', async () => {
+    const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
+    const r = await nnxc(['train', join(dir, 'points.nnx')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^epoch 1\/4 {2}loss \d\.\d{4} {2}accuracy \d\.\d{4}$/m);
+    expect(r.stdout).toMatch(/^done in [\d.]+s: epochs 4 {2}loss/m);
+    expect(r.stdout).not.toContain('\x1b');
+  });
+
+  it('draws a bar with step, ETA, metrics and samples/s on a terminal', async () => {
+    const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
+    const r = await nnxc(['train', join(dir, 'points.nnx')], true);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\r\x1b\[2Kepoch \d\/4 [█░]{24} /);
+    expect(r.stdout).toMatch(/samples\/s/);
+    expect(r.stdout).toMatch(/done in/);
+  });
+
+  it('holds out validation_split of a CSV file and reports val_ metrics', async () => {
+    const dir = writeFiles({
+      'points.csv': pointsCsv(100),
+      'points.nnx': POINTS('\n  validation_split: 0.2'),
+    });
+    const r = await nnxc(['train', join(dir, 'points.nnx'), '--json']);
+    expect(r.stderr).toBe('');
+    const epochs = jsonLines(r.stdout).filter((l) => l['epoch'] !== undefined);
+    expect(epochs).toHaveLength(4);
+    expect(Object.keys(epochs[0]!).sort()).toEqual(['accuracy', 'epoch', 'loss', 'val_accuracy', 'val_loss']);
+    expect(epochs[3]!['val_accuracy']).toBeGreaterThan(0.7);
+  });
+
+  it('resumes from a checkpoint where the uninterrupted run would be', async () => {
+    const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
+    const file = join(dir, 'points.nnx');
+    const checkpoint = join(dir, 'c.safetensors');
+    const full = jsonLines((await nnxc(['train', file, '--json'])).stdout);
+    const first = await nnxc(['train', file, '--json', '--epochs', '2', '--checkpoint', checkpoint]);
+    expect(first.code).toBe(0);
+    expect(existsSync(checkpoint)).toBe(true);
+    const resumed = await nnxc(['train', file, '--json', '--resume', checkpoint]);
+    expect(resumed.stderr).toBe('');
+    const lines = jsonLines(resumed.stdout);
+    expect(lines.map((l) => l['epoch'])).toEqual([3, 4, undefined]);
+    expect(lines[1]).toEqual(full[3]);
+  });
+
+  it('reports a dataset that does not fit the model at its data: field, naming both shapes', async () => {
+    const dir = writeFiles({
+      'm.nnx':
+        'sequential M(x: [100]) {\n  Dense(10, activation: softmax)\n}\ntrain M {\n  loss: categorical_crossentropy\n  data: mnist\n}\n',
+    });
+    const r = await nnxc(['train', join(dir, 'm.nnx')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `m.nnx:6:9: error: dataset 'mnist' does not fit M: its inputs have shape [28, 28] per sample, but the model's input 'x' has shape [100] [E0301]`,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports a missing CSV file and a missing label column as diagnostics', async () => {
+    const dir = writeFiles({ 'points.nnx': POINTS(), 'other.csv': 'a,b\n1,2\n' });
+    const missing = await nnxc(['train', join(dir, 'points.nnx')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`error: cannot read CSV file ${join(dir, 'points.csv')}: no such file`);
+    const wrongColumn = await nnxc([
+      'train',
+      join(dir, 'points.nnx'),
+      '--set',
+      'data=csv("other.csv", label: "side")',
+    ]);
+    expect(wrongColumn.code).toBe(1);
+    expect(wrongColumn.stderr).toContain(
+      `<command line>:1:12: error: ${join(dir, 'other.csv')} has no column 'side'; its columns are: a, b [E0301]`,
+    );
+  });
+});
