@@ -80,7 +80,18 @@ const transposedEpilogue = build({ a: [23, 17], w: [31, 17], r: [23, 31] }, (b, 
   y: b.unary('tanh', b.add(b.matmul(a!, w!, false, true), r!)),
 }));
 
+/** A layer whose pre-activation is also needed later (by the gradient of relu). */
+const siblings = build({ x: [10, 7], w: [7, 9], bias: [9] }, (b, { x, w, bias }) => {
+  const z = b.add(b.matmul(x!, w!), bias!);
+  return { h: b.unary('relu', z), mask: b.binary('gt', z, b.constant(0)), z2: b.sum(z, [0]) };
+});
+
 describe('fusion decisions', () => {
+  it('stores an activation beside the pre-activation it is computed from', () => {
+    const { graph, kernels } = fuse(siblings.graph);
+    const dense = kernels.find((k) => k.anchor !== undefined && graph.nodes[k.anchor]!.op === 'matmul')!;
+    expect(dense.roots.map((r) => graph.nodes[r]!.op).sort()).toEqual(['add', 'gt', 'relu']);
+  });
   it('puts a matmul with its bias and activation in one kernel', () => {
     const { kernels } = fuse(denseRelu.graph);
     expect(kernels).toHaveLength(1);
@@ -113,6 +124,7 @@ describe('fusion decisions', () => {
 
 describe('fused kernels match the interpreter on the adapter', () => {
   it('matmul + bias + relu (37×29·29×19)', () => expectMatchesReference(denseRelu));
+  it('a matmul kernel storing its pre-activation and two siblings', () => expectMatchesReference(siblings));
   it('matmul with a transposed operand and a residual epilogue', () =>
     expectMatchesReference(transposedEpilogue));
   it('softmax over rows of 13×11', () => expectMatchesReference(softmaxRows));

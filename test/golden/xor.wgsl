@@ -157,11 +157,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel matmul_add_1
+// kernel matmul_add_sigmoid_1
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -191,38 +192,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row0 + 0u < 4u && col0 + 0u < 1u) { {
   let idx = (row0 + 0u) * 1u + col0 + 0u;
   let v0 = (acc0_0 + in0[0u]);
+  let v1 = select(exp(v0) / (1.0 + exp(v0)), 1.0 / (1.0 + exp(-v0)), v0 >= 0.0);
   out3[idx] = v0;
+  out4[idx] = v1;
 } }
   if (row0 + 1u < 4u && col0 + 0u < 1u) { {
   let idx = (row0 + 1u) * 1u + col0 + 0u;
-  let v1 = (acc1_0 + in0[0u]);
-  out3[idx] = v1;
+  let v2 = (acc1_0 + in0[0u]);
+  let v3 = select(exp(v2) / (1.0 + exp(v2)), 1.0 / (1.0 + exp(-v2)), v2 >= 0.0);
+  out3[idx] = v2;
+  out4[idx] = v3;
 } }
   if (row0 + 2u < 4u && col0 + 0u < 1u) { {
   let idx = (row0 + 2u) * 1u + col0 + 0u;
-  let v2 = (acc2_0 + in0[0u]);
-  out3[idx] = v2;
+  let v4 = (acc2_0 + in0[0u]);
+  let v5 = select(exp(v4) / (1.0 + exp(v4)), 1.0 / (1.0 + exp(-v4)), v4 >= 0.0);
+  out3[idx] = v4;
+  out4[idx] = v5;
 } }
   if (row0 + 3u < 4u && col0 + 0u < 1u) { {
   let idx = (row0 + 3u) * 1u + col0 + 0u;
-  let v3 = (acc3_0 + in0[0u]);
-  out3[idx] = v3;
+  let v6 = (acc3_0 + in0[0u]);
+  let v7 = select(exp(v6) / (1.0 + exp(v6)), 1.0 / (1.0 + exp(-v6)), v6 >= 0.0);
+  out3[idx] = v6;
+  out4[idx] = v7;
 } }
 }
 
-// kernel sigmoid_2
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 4u) { return; }
-  let v0 = select(exp(in0[i]) / (1.0 + exp(in0[i])), 1.0 / (1.0 + exp(-in0[i])), in0[i] >= 0.0);
-  out1[i] = v0;
-}
-
-// kernel sum_softplus_mul_sub_3
+// kernel sum_softplus_mul_sub_2
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -240,7 +237,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out2[i] = acc;
 }
 
-// kernel sum_gt_eq_4
+// kernel sum_gt_eq_3
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -258,7 +255,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out2[i] = acc;
 }
 
-// kernel sum_5
+// kernel sum_4
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -274,7 +271,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out1[i] = acc;
 }
 
-// kernel max_div_reshape_etc_6
+// kernel max_div_reshape_etc_5
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
@@ -295,7 +292,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out4[i] = v6;
 }
 
-// kernel matmul_sub_mul_7
+// kernel matmul_sub_mul_6
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
@@ -470,7 +467,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_add_8
+// kernel sum_mul_add_7
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -489,7 +486,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out2[i] = v1;
 }
 
-// kernel add_9
+// kernel add_8
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -501,7 +498,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out1[i] = v0;
 }
 
-// kernel matmul_mul_sub_10
+// kernel matmul_mul_sub_9
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -591,7 +588,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_sub_11
+// kernel sum_mul_sub_10
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -609,7 +606,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out1[i] = v1;
 }
 
-// kernel matmul_mul_sub_12
+// kernel matmul_mul_sub_11
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -665,7 +662,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_sub_13
+// kernel sum_mul_sub_12
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -681,6 +678,59 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let v0 = (f32(0.10000000149011612) * acc);
   let v1 = (out1[i] - v0);
   out1[i] = v1;
+}
+
+// kernel matmul_add_13
+@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read> in1: array<f32>;
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 1u;
+  if (row0 >= 4u || col0 >= 1u) { return; }
+  let r0 = min(row0 + 0u, 3u);
+  let r1 = min(row0 + 1u, 3u);
+  let r2 = min(row0 + 2u, 3u);
+  let r3 = min(row0 + 3u, 3u);
+  let c0 = min(col0 + 0u, 0u);
+  var acc0_0 = 0.0;
+  var acc1_0 = 0.0;
+  var acc2_0 = 0.0;
+  var acc3_0 = 0.0;
+  for (var k = 0u; k < 3u; k++) {
+    let a0 = in1[(r0) * 3u + k];
+    let a1 = in1[(r1) * 3u + k];
+    let a2 = in1[(r2) * 3u + k];
+    let a3 = in1[(r3) * 3u + k];
+    let b0 = in2[(k) * 1u + c0];
+    acc0_0 = fma(a0, b0, acc0_0);
+    acc1_0 = fma(a1, b0, acc1_0);
+    acc2_0 = fma(a2, b0, acc2_0);
+    acc3_0 = fma(a3, b0, acc3_0);
+  }
+  if (row0 + 0u < 4u && col0 + 0u < 1u) { {
+  let idx = (row0 + 0u) * 1u + col0 + 0u;
+  let v0 = (acc0_0 + in0[0u]);
+  out3[idx] = v0;
+} }
+  if (row0 + 1u < 4u && col0 + 0u < 1u) { {
+  let idx = (row0 + 1u) * 1u + col0 + 0u;
+  let v1 = (acc1_0 + in0[0u]);
+  out3[idx] = v1;
+} }
+  if (row0 + 2u < 4u && col0 + 0u < 1u) { {
+  let idx = (row0 + 2u) * 1u + col0 + 0u;
+  let v2 = (acc2_0 + in0[0u]);
+  out3[idx] = v2;
+} }
+  if (row0 + 3u < 4u && col0 + 0u < 1u) { {
+  let idx = (row0 + 3u) * 1u + col0 + 0u;
+  let v3 = (acc3_0 + in0[0u]);
+  out3[idx] = v3;
+} }
 }
 
 // kernel sum_sigmoid_gt_eq_14

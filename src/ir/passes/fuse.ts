@@ -33,6 +33,13 @@ export interface FusedGraph {
 const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose']);
 const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
 const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
+/**
+ * Ops the fused-kernel writer computes. A kernel rooted at any other op (conv2d, pooling,
+ * gather, slice …) runs alone through its own generator, which reads every source from a buffer.
+ */
+/** Buffers one fused kernel may read, leaving room for its stored roots within 8 bindings. */
+const MAX_READS = 5;
+const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
 
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
 function readsAtSameIndex(consumer: Node, producer: Node): boolean {
@@ -80,6 +87,7 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     if (cs.length === 0) return false;
     const k = kernelOf.get(cs[0]!);
     if (!k || !cs.every((c) => kernelOf.get(c) === k)) return false;
+    if (!FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op)) return false;
     const consumerNodes = cs.map((c) => g.nodes[c]!);
     const isOutput = stored.has(n.id);
     // Inputs of the anchor reduction, and anything feeding only them, are its prologue.
@@ -90,6 +98,9 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     const elementwise = ELEMENTWISE_OPS.has(n.op);
     const identity = consumerNodes.every((c) => k.atRoot.has(c.id) && readsAtSameIndex(c, n));
     const add = (prologue: boolean, atIndex: boolean) => {
+      // A kernel reads at most MAX_READS buffers (WebGPU guarantees 8 storage buffers per stage).
+      const members = new Set([...k.members, n.id]);
+      if (kernelReads(g, { roots: k.roots, members, prologue: k.prologue }).length > MAX_READS) return false;
       k.members.add(n.id);
       if (prologue) k.prologue.add(n.id);
       if (atIndex) (prologue ? k.atInput : k.atRoot).add(n.id);
@@ -129,15 +140,50 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     if (n.op === 'input' || n.op === 'const') continue;
     if (!(enabled && join(n))) startKernel(n);
   }
+  const merged = enabled ? mergeSiblings(g, kernels, kernelOf) : new Set<MutableKernel>();
   return {
     graph: g,
-    kernels: kernels.map((k) => ({
-      roots: k.roots,
-      anchor: k.anchor,
-      members: k.members,
-      prologue: k.prologue,
-    })),
+    kernels: kernels
+      .filter((k) => !merged.has(k))
+      .map((k) => ({
+        roots: k.roots,
+        anchor: k.anchor,
+        members: k.members,
+        prologue: k.prologue,
+      })),
   };
+}
+
+/**
+ * Sibling fusion: a kernel that is a single elementwise op of values another kernel computes at
+ * its own index (`relu(z)` beside the `matmul + bias` producing `z`) becomes an extra root of
+ * that kernel, saving a dispatch and a read. Returns the kernels merged away.
+ */
+function mergeSiblings(
+  g: Graph,
+  kernels: MutableKernel[],
+  kernelOf: Map<number, MutableKernel>,
+): Set<MutableKernel> {
+  const merged = new Set<MutableKernel>();
+  for (const k of kernels) {
+    if (k.members.size !== 1 || !ELEMENTWISE_OPS.has(g.nodes[k.roots[0]!]!.op)) continue;
+    const n = g.nodes[k.roots[0]!]!;
+    const srcs = n.srcs.filter((s) => g.nodes[s]!.op !== 'const');
+    const host = srcs.length ? kernelOf.get(srcs[0]!) : undefined;
+    if (!host || host === k || merged.has(host) || !FUSED_ROOT_OPS.has(g.nodes[host.roots[0]!]!.op)) continue;
+    const size = sizeOf(n.shape as number[]);
+    const fits =
+      srcs.every((s) => kernelOf.get(s) === host && host.atRoot.has(s) && readsAtSameIndex(n, g.nodes[s]!)) &&
+      size === sizeOf(g.nodes[host.roots[0]!]!.shape as number[]) &&
+      !host.prologue.has(srcs[0]!);
+    if (!fits) continue;
+    host.roots.push(n.id);
+    host.members.add(n.id);
+    host.atRoot.add(n.id);
+    kernelOf.set(n.id, host);
+    merged.add(k);
+  }
+  return merged;
 }
 
 /** The values a kernel reads from buffers: sources of its members computed elsewhere. */
