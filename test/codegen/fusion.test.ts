@@ -7,6 +7,7 @@ import { GraphBuilder } from '../../src/ir/builder.js';
 import { type Graph, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import { fuse } from '../../src/ir/passes/fuse.js';
+import { compile } from '../../src/compile.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { runGraphOnGpu } from '../gpu.js';
 import { randomArray, seededRandom } from '../ir/random.js';
@@ -119,6 +120,33 @@ describe('fusion decisions', () => {
   it('with fusion off, gives each node its own kernel', () => {
     const computing = denseRelu.graph.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length;
     expect(fuse(denseRelu.graph, false).kernels).toHaveLength(computing);
+  });
+});
+
+describe('fusion of a whole training step', () => {
+  const { compiled } = compile(`
+sequential Mlp(x: [20]) {
+  Dense(16, activation: relu)
+  Dense(16, activation: relu)
+  Dense(5, activation: softmax)
+}
+train Mlp { data: xor, loss: categorical_crossentropy, optimizer: Adam(lr: 0.001), metrics: [accuracy], batch: 8 }
+`);
+  const { fused } = compiled!.lowered.train;
+  it('never binds more storage buffers than WebGPU guarantees (8)', () => {
+    for (const d of compiled!.spec.entries.train.dispatches) expect(d.buffers.length).toBeLessThanOrEqual(8);
+  });
+  it("updates each parameter's value, m and v in one kernel", () => {
+    const updates = new Map(
+      fused.graph.outputs.filter((o) => o.role === 'update').map((o) => [o.node, o.name]),
+    );
+    const adamKernels = fused.kernels.filter((k) => k.roots.some((r) => updates.get(r)?.endsWith('/m')));
+    expect(adamKernels).toHaveLength(6);
+    for (const k of adamKernels) {
+      const slots = k.roots.map((r) => updates.get(r)!).filter((name) => /\/(m|v)$/.test(name));
+      expect(slots).toHaveLength(2);
+    }
+    expect(adamKernels.every((k) => k.roots.length === 3)).toBe(true);
   });
 });
 

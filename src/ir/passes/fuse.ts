@@ -33,12 +33,12 @@ export interface FusedGraph {
 const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose']);
 const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
 const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
+/** Storage buffers one kernel may bind: the number WebGPU guarantees per shader stage. */
+const MAX_BINDINGS = 8;
 /**
  * Ops the fused-kernel writer computes. A kernel rooted at any other op (conv2d, pooling,
  * gather, slice …) runs alone through its own generator, which reads every source from a buffer.
  */
-/** Buffers one fused kernel may read, leaving room for its stored roots within 8 bindings. */
-const MAX_READS = 5;
 const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
 
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
@@ -66,6 +66,7 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
   const consumers: number[][] = g.nodes.map(() => []);
   for (const n of g.nodes) for (const s of n.srcs) consumers[s]!.push(n.id);
   const stored = new Set(g.outputs.map((o) => o.node));
+  const updateTarget = updateTargets(g);
   const kernels: MutableKernel[] = [];
   const kernelOf = new Map<number, MutableKernel>();
 
@@ -97,10 +98,12 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     const inEpilogue = cs.every((c) => !k.prologue.has(c) && c !== k.anchor);
     const elementwise = ELEMENTWISE_OPS.has(n.op);
     const identity = consumerNodes.every((c) => k.atRoot.has(c.id) && readsAtSameIndex(c, n));
-    const add = (prologue: boolean, atIndex: boolean) => {
-      // A kernel reads at most MAX_READS buffers (WebGPU guarantees 8 storage buffers per stage).
+    const add = (prologue: boolean, atIndex: boolean, asRoot = false) => {
+      const roots = asRoot ? [...k.roots, n.id] : k.roots;
       const members = new Set([...k.members, n.id]);
-      if (kernelReads(g, { roots: k.roots, members, prologue: k.prologue }).length > MAX_READS) return false;
+      if (bindingCount(g, { roots, members, prologue: k.prologue }, updateTarget) > MAX_BINDINGS)
+        return false;
+      if (asRoot) k.roots.push(n.id);
       k.members.add(n.id);
       if (prologue) k.prologue.add(n.id);
       if (atIndex) (prologue ? k.atInput : k.atRoot).add(n.id);
@@ -120,10 +123,7 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     const sameSize = sizeOf(n.shape as number[]) === sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
     if (isOutput) {
       // A stored value joins as another root when it is computed at the kernel's index.
-      if (elementwise && identity && sameSize) {
-        k.roots.push(n.id);
-        return add(false, true);
-      }
+      if (elementwise && identity && sameSize) return add(false, true, true);
       return false;
     }
     if (REMAP_OPS.has(n.op)) return add(false, identity);
@@ -140,7 +140,7 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     if (n.op === 'input' || n.op === 'const') continue;
     if (!(enabled && join(n))) startKernel(n);
   }
-  const merged = enabled ? mergeSiblings(g, kernels, kernelOf) : new Set<MutableKernel>();
+  const merged = enabled ? mergeSiblings(g, kernels, kernelOf, updateTarget) : new Set<MutableKernel>();
   return {
     graph: g,
     kernels: kernels
@@ -163,6 +163,7 @@ function mergeSiblings(
   g: Graph,
   kernels: MutableKernel[],
   kernelOf: Map<number, MutableKernel>,
+  updateTarget: ReadonlyMap<number, number>,
 ): Set<MutableKernel> {
   const merged = new Set<MutableKernel>();
   for (const k of kernels) {
@@ -175,7 +176,12 @@ function mergeSiblings(
     const fits =
       srcs.every((s) => kernelOf.get(s) === host && host.atRoot.has(s) && readsAtSameIndex(n, g.nodes[s]!)) &&
       size === sizeOf(g.nodes[host.roots[0]!]!.shape as number[]) &&
-      !host.prologue.has(srcs[0]!);
+      !host.prologue.has(srcs[0]!) &&
+      bindingCount(
+        g,
+        { roots: [...host.roots, n.id], members: new Set([...host.members, n.id]), prologue: host.prologue },
+        updateTarget,
+      ) <= MAX_BINDINGS;
     if (!fits) continue;
     host.roots.push(n.id);
     host.members.add(n.id);
@@ -184,6 +190,23 @@ function mergeSiblings(
     merged.add(k);
   }
   return merged;
+}
+
+/** In-place updates: the node of each `update` output → the input whose buffer it overwrites. */
+function updateTargets(g: Graph): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const o of g.outputs)
+    if (o.role === 'update' && o.target !== undefined && o.node !== o.target) m.set(o.node, o.target);
+  return m;
+}
+
+/**
+ * Storage bindings a kernel needs: one per stored root, plus one per value read, except the
+ * old value of an in-place update, which is read through its root's binding.
+ */
+function bindingCount(g: Graph, k: FusedKernel, updateTarget: ReadonlyMap<number, number>): number {
+  const overwritten = new Set(k.roots.flatMap((r) => (updateTarget.has(r) ? [updateTarget.get(r)!] : [])));
+  return k.roots.length + kernelReads(g, k).filter((v) => !overwritten.has(v)).length;
 }
 
 /** The values a kernel reads from buffers: sources of its members computed elsewhere. */
