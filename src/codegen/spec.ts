@@ -8,6 +8,7 @@ import type { TrainConfig } from '../ir/build/train.js';
 import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
 import { type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
+import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
 import type {
   DispatchSpec,
@@ -88,13 +89,15 @@ export interface LoweredEntry {
  */
 export function lowerEntry(
   name: string,
-  g: Graph,
+  graph: Graph,
   batch: number,
   pool: BufferPool,
   kernels: KernelTable,
   options: LowerOptions = {},
 ): LoweredEntry {
-  const fused = fuse(g, options.fuse ?? true);
+  const fused = fuse(graph, options.fuse ?? true);
+  // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
+  const g = fused.graph;
   const plan = planEntry(fused, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
@@ -132,10 +135,19 @@ function buildEntry(
   return { ...lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
 
+/** Per-output losses by output name; a loss given for every output applies to each. */
+function outputLossesOf(train: TrainConfig): Map<string, { loss: TrainConfig['loss']; weight: number }> {
+  return new Map(
+    train.outputLosses.flatMap((o) =>
+      o.output === undefined ? [] : [[o.output, { loss: o.loss, weight: o.weight }]],
+    ),
+  );
+}
 
 export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
   const steps = buildStepGraphs(model, {
     loss: train.loss,
+    outputLosses: outputLossesOf(train),
     metrics: train.metrics,
     optimizer: train.optimizer,
   });
@@ -172,7 +184,7 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
       epochs: train.epochs,
       data: train.data,
       loss: train.loss,
-      targets: 'dense',
+      targets: SPARSE_LOSSES.has(train.loss) ? 'sparse' : 'dense',
     },
   };
   return {

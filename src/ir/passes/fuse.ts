@@ -61,8 +61,40 @@ interface MutableKernel {
   atInput: Set<number>;
 }
 
+/**
+ * Gives every consumer of a shared index remap (broadcast, reshape, transpose) its own copy:
+ * remaps cost nothing inside a kernel, so a copy per consumer lets each fuse instead of
+ * storing the remapped tensor. Outputs keep their node.
+ */
+export function duplicateSharedRemaps(g: Graph): Graph {
+  const uses = g.nodes.map(() => 0);
+  for (const n of g.nodes) for (const s of n.srcs) uses[s]!++;
+  const outputs = new Set(g.outputs.map((o) => o.node));
+  const shared = (id: number) => REMAP_OPS.has(g.nodes[id]!.op) && uses[id]! > 1 && !outputs.has(id);
+  const nodes: Node[] = [];
+  const newId = new Map<number, number>();
+  const emit = (n: Node, srcs: number[]): number => {
+    nodes.push({ ...n, id: nodes.length, srcs });
+    return nodes.length - 1;
+  };
+  // A fresh copy of a shared remap (and of shared remaps under it) for one consumer.
+  const copy = (id: number): number =>
+    shared(id) ? emit(g.nodes[id]!, g.nodes[id]!.srcs.map(copy)) : newId.get(id)!;
+  for (const n of g.nodes) {
+    if (shared(n.id)) continue;
+    newId.set(n.id, emit(n, n.srcs.map(copy)));
+  }
+  const outputsRenumbered = g.outputs.map((o) => ({
+    ...o,
+    node: newId.get(o.node)!,
+    ...(o.target !== undefined ? { target: newId.get(o.target)! } : {}),
+  }));
+  return { nodes, outputs: outputsRenumbered };
+}
+
 /** Groups nodes into kernels. With `enabled` false every node is its own kernel. */
-export function fuse(g: Graph, enabled = true): FusedGraph {
+export function fuse(graph: Graph, enabled = true): FusedGraph {
+  const g = enabled ? duplicateSharedRemaps(graph) : graph;
   const consumers: number[][] = g.nodes.map(() => []);
   for (const n of g.nodes) for (const s of n.srcs) consumers[s]!.push(n.id);
   const stored = new Set(g.outputs.map((o) => o.node));
@@ -130,7 +162,9 @@ export function fuse(g: Graph, enabled = true): FusedGraph {
     if (elementwise && (identity || sizeOf(n.shape as number[]) === 1)) return add(false, identity);
     if (ANCHOR_OPS.has(n.op) && k.anchor === undefined && identity && sameSize) {
       k.anchor = n.id;
-      return add(false, true);
+      if (add(false, true)) return true;
+      k.anchor = undefined; // over the binding limit: it stays a kernel of its own
+      return false;
     }
     return false;
   };
