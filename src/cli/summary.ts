@@ -63,8 +63,8 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec): string {
     `Optimizer state: ${formatBytes(stateBytes)}`,
     `Compiled: ${spec.kernels.length} kernels; ${spec.entries.train.dispatches.length} dispatches per training step ` +
       `(batch ${spec.entries.train.batch}), ${spec.entries.predict.dispatches.length} per prediction`,
-    `GPU memory: ${formatBytes(totalBytes)} in ${spec.buffers.length} buffers (parameters, optimizer state, ` +
-      `activations and temporaries, shared by liveness)`,
+    `Peak GPU memory: ${formatBytes(totalBytes)} in ${spec.buffers.length} buffers (the plan is static: ` +
+      `parameters, optimizer state, and activations and temporaries sharing buffers by liveness)`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -71,7 +71,8 @@ export function encodeTargets(
     return labels.values;
   }
   const classes = labels.classes.length;
-  if (slots.targets === 'sparse') {
+  // A scalar target per sample can only be a class index, whatever the spec says.
+  if (slots.targets === 'sparse' || shape.length === 0) {
     if (width !== 1) return misfit(`${classes} classes`, ' (a sparse loss takes one class index per sample)');
     return Float32Array.from(labels.indices);
   }

@@ -15,7 +15,7 @@ describe('nnxc summary', () => {
     expect(r.stdout).toMatch(/^dense_3 \(matmul, add, softmax\) +\[10\] +2,570$/m);
     expect(r.stdout).toContain('Total params: 269,322 (1.0 MiB)');
     expect(r.stdout).toMatch(/^Compiled: \d+ kernels; \d+ dispatches per training step \(batch 100\)/m);
-    expect(r.stdout).toMatch(/^GPU memory: [\d.]+ MiB in \d+ buffers/m);
+    expect(r.stdout).toMatch(/^Peak GPU memory: [\d.]+ MiB in \d+ buffers/m);
   });
 
   it('shows which calls share weights', async () => {

@@ -38,8 +38,9 @@ describe('encodeTargets', () => {
   it('one-hot for a dense loss with one output per class', () => {
     expect([...encodeTargets(classes([2, 0]), 2, slots([1], [3]), 'd')]).toEqual([0, 0, 1, 1, 0, 0]);
   });
-  it('class indices for a sparse loss', () => {
+  it('class indices for a sparse loss, or a scalar target per sample', () => {
     expect([...encodeTargets(classes([2, 0]), 2, slots([1], [1], 'sparse'), 'd')]).toEqual([2, 0]);
+    expect([...encodeTargets(classes([1, 2]), 2, slots([1], []), 'd')]).toEqual([1, 2]);
   });
   it('0/1 for two classes and a single output', () => {
     expect([...encodeTargets(classes([1, 0, 1], ['no', 'yes']), 3, slots([1], [1]), 'd')]).toEqual([1, 0, 1]);
