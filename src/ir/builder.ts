@@ -9,6 +9,7 @@ import {
   type GraphOutput,
   type InitSpec,
   type InputRole,
+  type Regularization,
   type Node,
   type Op,
   type OpParams,
@@ -66,8 +67,14 @@ export class GraphBuilder {
     return id;
   }
 
-  input(name: string, role: InputRole, shape: Shape, init?: InitSpec): number {
-    return this.emit('input', [], init ? { name, role, shape, init } : { name, role, shape });
+  input(name: string, role: InputRole, shape: Shape, init?: InitSpec, regularizer?: Regularization): number {
+    return this.emit('input', [], {
+      name,
+      role,
+      shape,
+      ...(init ? { init } : {}),
+      ...(regularizer ? { regularizer } : {}),
+    });
   }
 
   constant(value: number): number {

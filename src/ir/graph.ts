@@ -35,6 +35,12 @@ export interface InitSpec {
   readonly scale?: number;
 }
 
+/** A penalty on a parameter w added to the loss: l1·Σ|w| + l2·Σw² (Keras' form, no ½). */
+export interface Regularization {
+  readonly l1: number;
+  readonly l2: number;
+}
+
 /**
  * What a graph input is: a batch of samples (`data`), the batch's targets (`target`), a trained
  * parameter (`param`), or state carried between steps (optimizer slots, metric accumulators).
@@ -69,7 +75,14 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 /** Per-op attributes. Adding an op here forces a shape rule, a reference and a VJP for it. */
 export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, never>> {
-  input: { readonly name: string; readonly role: InputRole; readonly shape: Shape; readonly init?: InitSpec };
+  input: {
+    readonly name: string;
+    readonly role: InputRole;
+    readonly shape: Shape;
+    readonly init?: InitSpec;
+    /** For a parameter: the penalty the training step adds to the loss. */
+    readonly regularizer?: Regularization;
+  };
   /** A scalar constant (shape `[]`); broadcasts against anything. */
   const: { readonly value: number };
   /** The size of a dimension as a scalar, a constant once symbols are bound. */

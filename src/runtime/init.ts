@@ -50,7 +50,8 @@ export function fillInitializer(
       for (let i = 0; i < count; i++) values[i] = rng.normal(init.value ?? 0, init.scale ?? 0.05);
       return values;
     case 'random_uniform':
-      return fillUniform(values, init.scale ?? 0.05, rng);
+      fillUniform(values, init.scale ?? 0.05, rng);
+      return init.value ? values.map((v) => v + init.value!) : values;
     case 'lecun_normal':
       return fillTruncatedNormal(values, Math.sqrt(1 / positiveFan(init.fanIn, 'fanIn')), rng);
     case 'orthogonal': {

@@ -20,7 +20,7 @@ export interface InitializerSpec {
     | 'orthogonal';
   readonly fanIn: number;
   readonly fanOut: number;
-  /** `constant`: the value (0 when omitted); `random_normal`: the mean (0). */
+  /** `constant`: the value (0 when omitted); `random_normal`, `random_uniform`: the mean (0). */
   readonly value?: number;
   /**
    * `random_normal`: the deviation (0.05); `random_uniform`: the half-width of [−s, s] (0.05);

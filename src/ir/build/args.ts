@@ -13,9 +13,13 @@ export type ArgType =
   | 'string'
   | 'name'
   | 'call-or-name'
+  /** A name or a call from `choices`, its arguments bound by `calls[name]`: `l2(0.01)`, `he_normal`. */
+  | 'choice'
   | 'name-list'
   /** A per-sample shape written as a list of whole numbers: `[28, 28]`. */
-  | 'shape';
+  | 'shape'
+  /** A size for both spatial axes, `3`, or one per axis, `[3, 5]`: always a pair of integers ≥ `min`. */
+  | 'int-pair';
 
 export interface ArgSchema {
   readonly name: string;
@@ -26,6 +30,8 @@ export interface ArgSchema {
   readonly choices?: readonly string[];
   /** Accepted spellings besides `name` (`init` for `kernel_initializer`). */
   readonly aliases?: readonly string[];
+  /** For `choice` arguments: the schema of each allowed call's own arguments. */
+  readonly calls?: Readonly<Record<string, readonly ArgSchema[]>>;
   /** Lower bound for numbers (inclusive), e.g. 1 for `units`. */
   readonly min?: number;
   /** Upper bound for floats (inclusive), e.g. 1 for `validation_split`. */
@@ -39,7 +45,15 @@ export interface CallValue {
   readonly span: Span;
 }
 
-export type ArgValue = number | boolean | string | readonly string[] | readonly number[] | CallValue;
+/** A `choice` argument: the name chosen and its own bound arguments (defaults filled in). */
+export interface BoundChoice {
+  readonly choice: string;
+  readonly values: ReadonlyMap<string, ArgValue>;
+  readonly span: Span;
+}
+
+export type ArgValue =
+  number | boolean | string | readonly string[] | readonly number[] | CallValue | BoundChoice;
 
 export interface BoundArgs {
   readonly values: ReadonlyMap<string, ArgValue>;
@@ -114,6 +128,35 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind === 'call' && e.callee.kind === 'name')
         return { callee: e.callee.name, args: e.args, span: e.span };
       return bad('a name or a call such as `SGD(lr: 0.1)`');
+    case 'choice': {
+      const calls = s.calls ?? {};
+      const head =
+        e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
+      if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
+      const schema = calls[head.name];
+      if (!schema) {
+        const known = Object.keys(calls);
+        diags.push(
+          error(
+            'E0103',
+            head.span,
+            `unknown ${s.name} \`${head.name}\` for ${callee}${didYouMean(head.name, known)}`,
+            [{ message: `expected one of: ${known.join(', ')}` }],
+          ),
+        );
+        return undefined;
+      }
+      const bound = bindArgs(head.name, e.kind === 'call' ? e.args : [], schema, e.span, diags);
+      return bound ? { choice: head.name, values: bound.values, span: e.span } : undefined;
+    }
+    case 'int-pair': {
+      const lo = s.min ?? 1;
+      const items = e.kind === 'list' ? e.items : [e, e];
+      const ok =
+        items.length === 2 && items.every((d) => d.kind === 'number' && d.isInteger && d.value >= lo);
+      if (!ok) return bad(`an integer ≥ ${lo} or a pair of them, such as \`3\` or \`[3, 5]\``);
+      return items.map((d) => (d as { value: number }).value);
+    }
     case 'shape': {
       const dims = e.kind === 'list' ? e.items : [];
       if (e.kind !== 'list' || !dims.every((d) => d.kind === 'number' && d.isInteger && d.value >= 1))

@@ -19,7 +19,16 @@ import { didYouMean } from '../../util/suggest.js';
 import { GraphBuilder, ShapeError } from '../builder.js';
 import { BATCH, type Dim, type Graph, type Shape, shapeToString } from '../graph.js';
 import { type ArgValue, bindArgs } from './args.js';
-import { FUNCTIONS, LAYERS, type LayerInstance, type ParamFactory } from './layers.js';
+import {
+  FUNCTIONS,
+  LAYERS,
+  type LayerInstance,
+  type LowerMode,
+  type ParamFactory,
+  type ParamSpec,
+  type StateUpdate,
+  TrainingState,
+} from './layers.js';
 import {
   type Constants,
   type DefinitionSite,
@@ -46,6 +55,13 @@ export interface ModelIR {
   readonly inputs: readonly TensorRef[];
   readonly outputs: readonly TensorRef[];
   readonly params: readonly TensorRef[];
+  /** Values the training step writes back (running statistics, the random counter); train mode only. */
+  readonly updates?: readonly StateUpdate[];
+  /**
+   * The same model lowered in `train` mode, when some layer behaves differently in training
+   * (Dropout, BatchNormalization); absent when the one graph serves every entry.
+   */
+  readonly training?: ModelIR;
 }
 
 /** Something a body can call on tensors: a library layer, or an instance of a block or model. */
@@ -87,7 +103,22 @@ class Lowering implements ParamFactory {
   /** The definitions being instantiated, outermost first, to catch a block that uses itself. */
   readonly active: DefinitionSite[] = [];
 
-  constructor(readonly diags: Diagnostic[]) {}
+  /** The lowering's mode and what mode-dependent layers ask of it. */
+  readonly training: TrainingState;
+
+  constructor(
+    readonly diags: Diagnostic[],
+    mode: LowerMode = 'infer',
+  ) {
+    this.training = new TrainingState(mode);
+  }
+
+  paramWith(b: GraphBuilder, name: string, shape: readonly number[], spec: ParamSpec): number {
+    const node = b.input(name, 'param', shape, spec.init, spec.regularizer);
+    // Statistics the step updates (not trained) are parameters the optimizer never sees.
+    if (spec.trainable !== false) this.params.push({ name, node, shape });
+    return node;
+  }
 
   param(
     b: GraphBuilder,
@@ -149,11 +180,15 @@ function newFrame(
  * Lowers a `sequential` or `model` definition to its forward graph; undefined (with
  * diagnostics) when it has errors. Warnings (unused instances and inputs) do not prevent it.
  */
-export function lowerModelDefinition(site: DefinitionSite, diags: Diagnostic[]): ModelIR | undefined {
+export function lowerModelDefinition(
+  site: DefinitionSite,
+  diags: Diagnostic[],
+  mode: LowerMode = 'infer',
+): ModelIR | undefined {
   const def = site.def;
   if (def.kind === 'block') throw new Error('internal: a block is not a model');
   const before = diags.length;
-  const l = new Lowering(diags);
+  const l = new Lowering(diags, mode);
   if (def.kind === 'sequential' && def.inputs.length !== 1) {
     diags.push(
       error(
@@ -179,7 +214,18 @@ export function lowerModelDefinition(site: DefinitionSite, diags: Diagnostic[]):
   const names = outputNames(def, outputs.length);
   const refs = outputs.map((node, i) => ({ name: names[i]!, node, shape: l.b.shapeOf(node) }));
   for (const o of refs) l.b.output(o.name, o.node, 'prediction');
-  return { name: def.name.name, span: def.span, graph: l.b.build(), inputs, outputs: refs, params: l.params };
+  const model = {
+    name: def.name.name,
+    span: def.span,
+    graph: l.b.build(),
+    inputs,
+    outputs: refs,
+    params: l.params,
+  };
+  if (mode === 'train') return { ...model, updates: l.training.updates };
+  // A second lowering gives the training step its graph, when the modes differ.
+  const training = l.training.modeDependent ? lowerModelDefinition(site, [], 'train') : undefined;
+  return training ? { ...model, training } : model;
 }
 
 /** Declared output names; `output` (or `output_1`, `output_2`, …) for returned values. */
@@ -270,7 +316,7 @@ function checkInputShape(
   if (problem === undefined) return true;
   l.diags.push({
     ...error(
-      'E0201',
+      expected.length === actual.length ? 'E0201' : 'E0202',
       callSpan,
       `${frame.site.def.name.name} expects input \`${name}\` of shape ${shapeToString(expected)} per sample, got ${shapeToString(actual)}: ${problem}`,
       [
@@ -609,17 +655,22 @@ function libraryLayer(
   const bound = bindArgs(callee, args, def.schema, call.span, l.diags);
   if (!bound) return undefined;
   const instance = def.create(bound, path);
-  return primitiveCallable(instance, def.accepts);
+  return primitiveCallable(instance, def.accepts, def.arity === 'many' ? MANY : 1);
 }
+
+/** The arity of a layer that joins two or more tensors (Concatenate, Add). */
+const MANY = -1;
 
 function primitiveCallable(
   instance: LayerInstance,
   accepts: ((shape: Shape) => string | undefined) | undefined,
+  arity: number,
 ): Callable {
   return {
     path: instance.path,
-    arity: 1,
-    apply(l, [x], span) {
+    arity,
+    apply(l, xs, span) {
+      const x = xs[0];
       const y = l.guard(
         span,
         () => {
@@ -627,7 +678,7 @@ function primitiveCallable(
           const problem = accepts?.(l.b.shapeOf(x!));
           if (problem) throw new ShapeError(problem, span);
           l.b.label = instance.path;
-          return instance.call(l.b, x!, l);
+          return instance.callMany ? instance.callMany(l.b, xs, l) : instance.call(l.b, x!, l);
         },
         firstCallNote(this),
       );
@@ -724,12 +775,17 @@ function applyCallable(
   span: Span,
   file?: string,
 ): number[] | undefined {
-  if (inputs.length !== callable.arity) {
+  const wrong = callable.arity === MANY ? inputs.length < 2 : inputs.length !== callable.arity;
+  if (wrong) {
+    const takes =
+      callable.arity === MANY
+        ? 'two or more tensors'
+        : `${callable.arity} tensor${callable.arity === 1 ? '' : 's'}`;
     l.diags.push(
       error(
         'E0107',
         span,
-        `\`${callable.path}\` takes ${callable.arity} tensor${callable.arity === 1 ? '' : 's'}, but ${inputs.length} ${inputs.length === 1 ? 'is' : 'are'} given`,
+        `\`${callable.path}\` takes ${takes}, but ${inputs.length} ${inputs.length === 1 ? 'is' : 'are'} given`,
       ),
     );
     return undefined;

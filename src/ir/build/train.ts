@@ -8,12 +8,14 @@ import { didYouMean } from '../../util/suggest.js';
 import { LOSS_NAMES, type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
+import { OPTIMIZERS } from './optimizers.js';
 
 /** Datasets the CLI can load by name, and the arguments of those read from files. */
 export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
   mnist: [],
   fashion_mnist: [],
   iris: [],
+  majority: [],
   xor: [],
   csv: [
     { name: 'path', type: 'string' },
@@ -64,46 +66,6 @@ const TRAIN_SCHEMA: readonly ArgSchema[] = [
   { name: 'batch', type: 'int', min: 1, default: 32 },
   { name: 'epochs', type: 'int', min: 1, default: 1 },
 ];
-
-const SGD_SCHEMA: readonly ArgSchema[] = [
-  { name: 'lr', type: 'float', min: 0, default: 0.01, aliases: ['learning_rate'] },
-  { name: 'momentum', type: 'float', min: 0, default: 0 },
-  { name: 'nesterov', type: 'bool', default: false },
-];
-
-const ADAM_SCHEMA: readonly ArgSchema[] = [
-  { name: 'lr', type: 'float', min: 0, default: 0.001, aliases: ['learning_rate'] },
-  { name: 'beta1', type: 'float', min: 0, default: 0.9, aliases: ['beta_1'] },
-  { name: 'beta2', type: 'float', min: 0, default: 0.999, aliases: ['beta_2'] },
-  { name: 'epsilon', type: 'float', min: 0, default: 1e-7, aliases: ['eps'] },
-];
-
-type ArgValues = ReadonlyMap<string, unknown>;
-
-/** Each optimizer's schema and how its bound arguments become a config. */
-const OPTIMIZERS: Readonly<
-  Record<string, { schema: readonly ArgSchema[]; config: (v: ArgValues) => OptimizerConfig }>
-> = {
-  SGD: {
-    schema: SGD_SCHEMA,
-    config: (v) => ({
-      kind: 'sgd',
-      lr: v.get('lr') as number,
-      momentum: v.get('momentum') as number,
-      nesterov: v.get('nesterov') as boolean,
-    }),
-  },
-  Adam: {
-    schema: ADAM_SCHEMA,
-    config: (v) => ({
-      kind: 'adam',
-      lr: v.get('lr') as number,
-      beta1: v.get('beta1') as number,
-      beta2: v.get('beta2') as number,
-      epsilon: v.get('epsilon') as number,
-    }),
-  },
-};
 
 function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
   const def = OPTIMIZERS[call.callee];

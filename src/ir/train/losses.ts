@@ -4,7 +4,7 @@
  * cross-entropy), it is computed from the logits instead: no clipping, no NaN at ±1000.
  */
 import type { GraphBuilder } from '../builder.js';
-import type { Graph, Node } from '../graph.js';
+import type { Graph, Node, Shape } from '../graph.js';
 
 export type LossFn = (b: GraphBuilder, prediction: number, target: number) => number;
 
@@ -58,15 +58,29 @@ function binaryCrossentropy(b: GraphBuilder, p: number, y: number): number {
   return meanPerSample(b, b.neg(ll));
 }
 
-function categoricalCrossentropy(b: GraphBuilder, p: number, y: number): number {
+/** log softmax(z) = z − max − log Σ exp(z − max) over the last axis. */
+function logSoftmax(b: GraphBuilder, z: number): number {
+  const shape = b.shapeOf(z);
+  const axis = shape.length - 1;
+  const shifted = b.sub(z, b.broadcast(b.reduceMax(z, [axis], true), shape));
+  return b.sub(shifted, b.broadcast(b.unary('log', b.sum(b.unary('exp', shifted), [axis], true)), shape));
+}
+
+/** Sparse targets (class indices, one fewer axis than the predictions) as one-hot rows. */
+function denseTargets(b: GraphBuilder, p: number, y: number): number {
+  const shape = b.shapeOf(p);
+  if (b.shapeOf(y).length === shape.length) return y;
+  return b.emit('one_hot', [y], { depth: shape[shape.length - 1] as number });
+}
+
+function categoricalCrossentropy(b: GraphBuilder, p: number, target: number): number {
   const shape = b.shapeOf(p);
   const axis = shape.length - 1;
+  const y = denseTargets(b, p, target);
   const z = softmaxLogits(b, p);
   let logp: number;
   if (z !== undefined) {
-    // log softmax(z) = z − max − log Σ exp(z − max)
-    const shifted = b.sub(z, b.broadcast(b.reduceMax(z, [axis], true), shape));
-    logp = b.sub(shifted, b.broadcast(b.unary('log', b.sum(b.unary('exp', shifted), [axis], true)), shape));
+    logp = logSoftmax(b, z);
   } else {
     // On probabilities, as Keras: renormalise, then clip to [ε, 1−ε].
     const eps = 1e-7;
@@ -74,6 +88,23 @@ function categoricalCrossentropy(b: GraphBuilder, p: number, y: number): number 
     logp = b.unary('log', b.binary('min', b.binary('max', q, b.constant(eps)), b.constant(1 - eps)));
   }
   return b.neg(b.sum(b.mul(y, logp), [axis]));
+}
+
+/** Cross-entropy of logits: −Σ y·log softmax(z) (Keras' `from_logits: true`). */
+function categoricalFromLogits(b: GraphBuilder, z: number, target: number): number {
+  const axis = b.shapeOf(z).length - 1;
+  return b.neg(b.sum(b.mul(denseTargets(b, z, target), logSoftmax(b, z)), [axis]));
+}
+
+/** PyTorch's NLLLoss: the predictions are log-probabilities (log_softmax), the targets class indices. */
+function negativeLogLikelihood(b: GraphBuilder, logp: number, target: number): number {
+  const axis = b.shapeOf(logp).length - 1;
+  return b.neg(b.sum(b.mul(denseTargets(b, logp, target), logp), [axis]));
+}
+
+/** Binary cross-entropy of logits: softplus(z) − y·z (Keras' `from_logits: true`, PyTorch's BCEWithLogitsLoss). */
+function binaryFromLogits(b: GraphBuilder, z: number, y: number): number {
+  return meanPerSample(b, b.sub(b.unary('softplus', z), b.mul(y, z)));
 }
 
 function meanSquaredError(b: GraphBuilder, p: number, y: number): number {
@@ -87,17 +118,38 @@ function meanAbsoluteError(b: GraphBuilder, p: number, y: number): number {
 
 export const LOSSES = {
   binary_crossentropy: binaryCrossentropy,
+  binary_crossentropy_from_logits: binaryFromLogits,
   categorical_crossentropy: categoricalCrossentropy,
+  categorical_crossentropy_from_logits: categoricalFromLogits,
+  sparse_categorical_crossentropy: categoricalCrossentropy,
+  sparse_categorical_crossentropy_from_logits: categoricalFromLogits,
+  nll: negativeLogLikelihood,
   mse: meanSquaredError,
   mae: meanAbsoluteError,
 } as const satisfies Record<string, LossFn>;
 export type LossName = keyof typeof LOSSES;
 export const LOSS_NAMES = Object.keys(LOSSES) as LossName[];
 
-/** Per-sample accuracy: thresholded at 0.5 for one output unit, arg-max otherwise. */
-function accuracy(b: GraphBuilder, p: number, y: number): number {
+/** Losses whose targets are class indices, one per sample (shape [B]), not one value per unit. */
+export const SPARSE_LOSSES: ReadonlySet<LossName> = new Set<LossName>([
+  'sparse_categorical_crossentropy',
+  'sparse_categorical_crossentropy_from_logits',
+  'nll',
+]);
+
+/** The shape of the targets of an output of shape `out` under `loss`. */
+export function targetShape(loss: LossName, out: Shape): Shape {
+  return SPARSE_LOSSES.has(loss) ? out.slice(0, -1) : out;
+}
+
+/**
+ * Per-sample accuracy: thresholded at 0.5 for one output unit, arg-max otherwise; sparse
+ * targets (class indices) are compared as one-hot rows.
+ */
+function accuracy(b: GraphBuilder, p: number, target: number): number {
   const shape = b.shapeOf(p);
   const axis = shape.length - 1;
+  const y = denseTargets(b, p, target);
   if (shape[axis] === 1) {
     const predicted = b.binary('gt', p, b.constant(0.5));
     return meanPerSample(b, b.binary('eq', predicted, b.binary('gt', y, b.constant(0.5))));
@@ -108,8 +160,31 @@ function accuracy(b: GraphBuilder, p: number, y: number): number {
   return hit;
 }
 
+/**
+ * Whether the target class is among the k highest predictions: fewer than k classes score
+ * strictly higher (so a tie at the boundary counts as a hit, as TensorFlow's in_top_k).
+ */
+function topK(k: number): LossFn {
+  return (b, p, target) => {
+    const shape = b.shapeOf(p);
+    const axis = shape.length - 1;
+    const y = denseTargets(b, p, target);
+    const targetScore = b.broadcast(b.sum(b.mul(p, y), [axis], true), shape);
+    const higher = b.sum(b.binary('gt', p, targetScore), [axis]);
+    return b.binary('gt', b.constant(k - 0.5), higher);
+  };
+}
+
 export const METRICS = {
   accuracy,
+  binary_accuracy: accuracy,
+  categorical_accuracy: accuracy,
+  sparse_categorical_accuracy: accuracy,
+  sparse_accuracy: accuracy,
+  top_k_accuracy: topK(5),
+  top_k_categorical_accuracy: topK(5),
+  sparse_top_k_categorical_accuracy: topK(5),
+  top_3_accuracy: topK(3),
   mse: meanSquaredError,
   mae: meanAbsoluteError,
 } as const satisfies Record<string, LossFn>;

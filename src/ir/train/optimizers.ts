@@ -5,22 +5,55 @@
  */
 import type { GraphBuilder } from '../builder.js';
 
-export interface SgdConfig {
-  readonly kind: 'sgd';
+/**
+ * A learning-rate schedule over the step count t (0 at the first step), as Keras':
+ * `step`: lr·γ^⌊t/s⌋; `exponential`: lr·r^(t/s) (⌊t/s⌋ when `staircase`); `cosine`:
+ * lr·(α + (1 − α)·½(1 + cos(π·min(t, s)/s))).
+ */
+export type ScheduleConfig =
+  | { readonly kind: 'step'; readonly stepSize: number; readonly gamma: number }
+  | {
+      readonly kind: 'exponential';
+      readonly decaySteps: number;
+      readonly decayRate: number;
+      readonly staircase: boolean;
+    }
+  | { readonly kind: 'cosine'; readonly decaySteps: number; readonly alpha: number };
+
+interface Base {
+  /** The base learning rate (the command line's `--lr` replaces it). */
   readonly lr: number;
+  readonly schedule?: ScheduleConfig;
+}
+
+export interface SgdConfig extends Base {
+  readonly kind: 'sgd';
   readonly momentum: number;
   readonly nesterov: boolean;
 }
 
-export interface AdamConfig {
+export interface AdamConfig extends Base {
   readonly kind: 'adam';
-  readonly lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** AdamW's decoupled weight decay (0 for Adam): p ← p − lr·(step + wd·p). */
+  readonly weightDecay?: number;
 }
 
-export type OptimizerConfig = SgdConfig | AdamConfig;
+export interface RmspropConfig extends Base {
+  readonly kind: 'rmsprop';
+  readonly rho: number;
+  readonly epsilon: number;
+}
+
+export interface AdagradConfig extends Base {
+  readonly kind: 'adagrad';
+  readonly initialAccumulator: number;
+  readonly epsilon: number;
+}
+
+export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
 
 export interface ParamUpdate {
   /** New values of the parameter and of each slot, in `slots` order. */
@@ -46,21 +79,64 @@ export interface Optimizer {
   ): ParamUpdate;
 }
 
+/** The learning rate at the step whose incremented count is `t1` (t1 = t + 1), as IR. */
+type LearningRate = (b: GraphBuilder, t1: number | undefined) => number;
+
+function learningRate(config: Base): LearningRate {
+  const s = config.schedule;
+  if (!s) return (b) => b.constant(config.lr);
+  return (b, t1) => {
+    const c = (v: number) => b.constant(v);
+    const t = b.sub(t1!, c(1));
+    const lr = c(config.lr);
+    switch (s.kind) {
+      case 'step':
+        // γ^k = exp(k·ln γ), computed on the GPU from the step count.
+        return b.mul(
+          lr,
+          b.unary('exp', b.mul(b.unary('floor', b.div(t, c(s.stepSize))), c(Math.log(s.gamma)))),
+        );
+      case 'exponential': {
+        const k = b.div(t, c(s.decaySteps));
+        return b.mul(
+          lr,
+          b.unary('exp', b.mul(s.staircase ? b.unary('floor', k) : k, c(Math.log(s.decayRate)))),
+        );
+      }
+      case 'cosine': {
+        const progress = b.div(b.binary('min', t, c(s.decaySteps)), c(s.decaySteps));
+        const cosine = b.mul(c(0.5), b.add(c(1), b.unary('cos', b.mul(progress, c(Math.PI)))));
+        return b.mul(lr, b.add(c(s.alpha), b.mul(c(1 - s.alpha), cosine)));
+      }
+    }
+  };
+}
+
+/** The step count, a global: Adam needs it for bias correction, any schedule for its t. */
+const STEP = 'step';
+
+function stepGlobals(needed: boolean): Pick<Optimizer, 'globals' | 'begin'> {
+  return needed
+    ? { globals: [STEP], begin: (b, [t]) => [b.add(t!, b.constant(1))] }
+    : { globals: [], begin: () => [] };
+}
+
 /**
  * SGD, PyTorch's form: v ← μ·v + g; p ← p − lr·v (Nesterov: p ← p − lr·(g + μ·v)).
  * Without momentum it is p ← p − lr·g and keeps no state.
  */
 function sgd(config: SgdConfig): Optimizer {
-  const { lr, momentum: mu } = config;
+  const { momentum: mu } = config;
+  const rate = learningRate(config);
   return {
     slots: mu === 0 ? [] : ['velocity'],
-    globals: [],
-    begin: () => [],
-    update: (b, p, g, [v]) => {
-      if (mu === 0) return { newParam: b.sub(p, b.mul(b.constant(lr), g)), newSlots: [] };
+    ...stepGlobals(config.schedule !== undefined),
+    update: (b, p, g, [v], [t]) => {
+      const lr = rate(b, t);
+      if (mu === 0) return { newParam: b.sub(p, b.mul(lr, g)), newSlots: [] };
       const newV = b.add(b.mul(b.constant(mu), v!), g);
       const step = config.nesterov ? b.add(g, b.mul(b.constant(mu), newV)) : newV;
-      return { newParam: b.sub(p, b.mul(b.constant(lr), step)), newSlots: [newV] };
+      return { newParam: b.sub(p, b.mul(lr, step)), newSlots: [newV] };
     },
   };
 }
@@ -71,12 +147,14 @@ function sgd(config: SgdConfig): Optimizer {
  * v̂ = v/(1−β2ᵗ). The step count t is a global slot, so the bias correction stays on the GPU.
  */
 function adam(config: AdamConfig): Optimizer {
-  const { lr, beta1, beta2, epsilon } = config;
+  const { beta1, beta2, epsilon } = config;
+  const rate = learningRate(config);
+  const decay = config.weightDecay ?? 0;
   return {
     slots: ['m', 'v'],
-    globals: ['step'],
-    begin: (b, [t]) => [b.add(t!, b.constant(1))],
+    ...stepGlobals(true),
     update: (b, p, g, [m, v], [t]) => {
+      const lr = rate(b, t);
       const c = (x: number) => b.constant(x);
       const newM = b.add(b.mul(c(beta1), m!), b.mul(c(1 - beta1), g));
       const newV = b.add(b.mul(c(beta2), v!), b.mul(c(1 - beta2), b.mul(g, g)));
@@ -84,8 +162,47 @@ function adam(config: AdamConfig): Optimizer {
       const correction = (beta: number) => b.sub(c(1), b.unary('exp', b.mul(t!, c(Math.log(beta)))));
       const mHat = b.div(newM, correction(beta1));
       const vHat = b.div(newV, correction(beta2));
-      const step = b.div(mHat, b.add(b.unary('sqrt', vHat), c(epsilon)));
-      return { newParam: b.sub(p, b.mul(c(lr), step)), newSlots: [newM, newV] };
+      const adamStep = b.div(mHat, b.add(b.unary('sqrt', vHat), c(epsilon)));
+      // AdamW: the decay is decoupled from the gradient's moments (Loshchilov & Hutter).
+      const step = decay === 0 ? adamStep : b.add(adamStep, b.mul(c(decay), p));
+      return { newParam: b.sub(p, b.mul(lr, step)), newSlots: [newM, newV] };
+    },
+  };
+}
+
+/**
+ * RMSProp with PyTorch's placement of ε (outside the root, as Adam here):
+ * v ← ρ·v + (1 − ρ)·g²; p ← p − lr·g/(√v + ε).
+ */
+function rmsprop(config: RmspropConfig): Optimizer {
+  const rate = learningRate(config);
+  return {
+    slots: ['velocity'],
+    ...stepGlobals(config.schedule !== undefined),
+    update: (b, p, g, [v], [t]) => {
+      const c = (x: number) => b.constant(x);
+      const newV = b.add(b.mul(c(config.rho), v!), b.mul(c(1 - config.rho), b.mul(g, g)));
+      const step = b.div(g, b.add(b.unary('sqrt', newV), c(config.epsilon)));
+      return { newParam: b.sub(p, b.mul(rate(b, t), step)), newSlots: [newV] };
+    },
+  };
+}
+
+/**
+ * Adagrad: a ← a + g²; p ← p − lr·g/(√(a₀ + a) + ε). State starts at zero, so Keras' initial
+ * accumulator a₀ (0.1 by default; PyTorch's is 0) is added in the update instead.
+ */
+function adagrad(config: AdagradConfig): Optimizer {
+  const rate = learningRate(config);
+  return {
+    slots: ['accumulator'],
+    ...stepGlobals(config.schedule !== undefined),
+    update: (b, p, g, [a], [t]) => {
+      const c = (x: number) => b.constant(x);
+      const newA = b.add(a!, b.mul(g, g));
+      const root = b.unary('sqrt', b.add(newA, c(config.initialAccumulator)));
+      const step = b.div(g, b.add(root, c(config.epsilon)));
+      return { newParam: b.sub(p, b.mul(rate(b, t), step)), newSlots: [newA] };
     },
   };
 }
@@ -96,5 +213,9 @@ export function makeOptimizer(config: OptimizerConfig): Optimizer {
       return sgd(config);
     case 'adam':
       return adam(config);
+    case 'rmsprop':
+      return rmsprop(config);
+    case 'adagrad':
+      return adagrad(config);
   }
 }

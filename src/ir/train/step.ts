@@ -4,10 +4,10 @@
  * `evaluate` (forward, loss, metrics) and `predict` (forward only).
  */
 import { GraphBuilder } from '../builder.js';
-import { BATCH, type Graph } from '../graph.js';
+import { BATCH, type Graph, inputsOf } from '../graph.js';
 import { grad } from '../grad.js';
 import type { ModelIR } from '../build/lower.js';
-import { LOSSES, type LossName, METRICS, type MetricName } from './losses.js';
+import { LOSSES, type LossName, METRICS, type MetricName, targetShape } from './losses.js';
 import { type OptimizerConfig, makeOptimizer } from './optimizers.js';
 
 export interface StepConfig {
@@ -40,13 +40,16 @@ export const accumulatorName = (name: string) => `metric/${name}`;
  * Returns the scalar loss node.
  */
 function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig): number {
-  const mask = b.input(MASK, 'data', [BATCH]);
+  // A train-mode forward graph may already read the mask (BatchNormalization's statistics).
+  const existing = inputsOf(model.graph, 'data').find((n) => n.params.name === MASK);
+  const mask = existing?.id ?? b.input(MASK, 'data', [BATCH]);
   let total: number | undefined;
   const metricSums = new Map<string, number>();
   for (const out of model.outputs) {
-    const target = b.input(targetName(model, out.name), 'target', out.shape);
     const own = config.outputLosses?.get(out.name);
-    const unweighted = LOSSES[own?.loss ?? config.loss](b, out.node, target);
+    const lossName = own?.loss ?? config.loss;
+    const target = b.input(targetName(model, out.name), 'target', targetShape(lossName, out.shape));
+    const unweighted = LOSSES[lossName](b, out.node, target);
     const perSample = own && own.weight !== 1 ? b.mul(unweighted, b.constant(own.weight)) : unweighted;
     const masked = b.sum(b.mul(perSample, mask), [0]);
     total = total === undefined ? masked : b.add(total, masked);
@@ -60,13 +63,32 @@ function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig):
     const acc = b.input(name, 'state', []);
     b.output(name, b.add(acc, value), 'update', acc);
   };
-  accumulate(accumulatorName('loss'), total!);
+  // Regularization penalties count once per sample in the reported loss, as in Keras.
+  const penalty = regularization(b, model);
+  accumulate(accumulatorName('loss'), penalty === undefined ? total! : b.add(total!, b.mul(penalty, count)));
   for (const [m, s] of metricSums) accumulate(accumulatorName(m), s);
   accumulate(SAMPLE_COUNT, count);
   // Mean over the real samples; max(·, 1) keeps an all-padding batch finite.
-  const loss = b.div(total!, b.binary('max', count, b.constant(1)));
+  const mean = b.div(total!, b.binary('max', count, b.constant(1)));
+  const loss = penalty === undefined ? mean : b.add(mean, penalty);
   b.output('loss', loss, 'loss');
   return loss;
+}
+
+/** Σ over regularized parameters of l1·Σ|w| + l2·Σw², or undefined when there are none. */
+function regularization(b: GraphBuilder, model: ModelIR): number | undefined {
+  let penalty: number | undefined;
+  for (const p of inputsOf(model.graph, 'param')) {
+    const r = p.params.regularizer;
+    if (!r) continue;
+    const all = p.shape.map((_, i) => i);
+    const terms = [
+      ...(r.l1 > 0 ? [b.mul(b.constant(r.l1), b.sum(b.unary('abs', p.id), all))] : []),
+      ...(r.l2 > 0 ? [b.mul(b.constant(r.l2), b.sum(b.mul(p.id, p.id), all))] : []),
+    ];
+    for (const t of terms) penalty = penalty === undefined ? t : b.add(penalty, t);
+  }
+  return penalty;
 }
 
 /** The forward graph without its prediction outputs, ready to extend. */
@@ -74,24 +96,31 @@ function forwardBuilder(model: ModelIR): GraphBuilder {
   return new GraphBuilder({ nodes: model.graph.nodes, outputs: [] });
 }
 
+/**
+ * `model` is lowered for inference; `model.training`, when present, is the same model lowered
+ * for training (dropout, batch statistics), which the train step is built from.
+ */
 export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs {
   const evalBuilder = forwardBuilder(model);
   evalBuilder.label = 'loss';
   addLossAndMetrics(evalBuilder, model, config);
 
-  const fwd = forwardBuilder(model);
+  const trainModel = model.training ?? model;
+  const fwd = forwardBuilder(trainModel);
   fwd.label = 'loss';
-  const loss = addLossAndMetrics(fwd, model, config);
-  const params = model.params.map((p) => p.node);
+  const loss = addLossAndMetrics(fwd, trainModel, config);
+  const params = trainModel.params.map((p) => p.node);
   const { graph: withGrads, grads } = grad(fwd.build(), loss, params);
 
   const b = new GraphBuilder(withGrads);
+  // Running statistics and the random counter, computed by the forward pass.
+  for (const u of trainModel.updates ?? []) b.output(u.name, u.value, 'update', u.target);
   b.label = 'optimizer';
   const optimizer = makeOptimizer(config.optimizer);
   const globals = optimizer.globals.map((s) => b.input(`optimizer/${s}`, 'state', []));
   const newGlobals = optimizer.begin(b, globals);
   newGlobals.forEach((n, i) => b.output(`optimizer/${optimizer.globals[i]}`, n, 'update', globals[i]));
-  for (const p of model.params) {
+  for (const p of trainModel.params) {
     const slots = optimizer.slots.map((s) => b.input(`${p.name}/${s}`, 'state', p.shape));
     const u = optimizer.update(b, p.node, grads.get(p.node)!, slots, newGlobals);
     b.output(p.name, u.newParam, 'update', p.node);

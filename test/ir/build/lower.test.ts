@@ -63,7 +63,7 @@ describe('lowering diagnostics', () => {
   |
 2 |   Dense(3, activation: sigmoidd)
   |                        ^^^^^^^^
-  = note: expected one of: linear, relu, sigmoid, tanh, softplus, softmax`);
+  = note: expected one of: linear, relu, sigmoid, tanh, softplus, softmax, leaky_relu, elu, log_softmax, gelu, swish, silu`);
   });
 
   it('an argument of the wrong type', () => {
@@ -80,7 +80,7 @@ describe('lowering diagnostics', () => {
   |
 2 |   Dense(unit: 3)
   |         ^^^^
-  = note: its arguments are: units, activation, use_bias, kernel_initializer, bias_initializer
+  = note: its arguments are: units, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
 
 m.nnx:2:3: error: Dense needs the argument \`units\` [E0104]
   |
