@@ -336,7 +336,8 @@ function checkInputShape(
  * disagrees, or undefined when they match.
  */
 function unify(expected: readonly Dim[], actual: Shape, symbols: Map<string, Dim>): string | undefined {
-  if (expected.length !== actual.length) return `it has ${actual.length} dimensions, not ${expected.length}`;
+  if (expected.length !== actual.length)
+    return `it has ${actual.length} dimension${actual.length === 1 ? '' : 's'}, not ${expected.length}`;
   for (const [i, want] of expected.entries()) {
     const got = actual[i]!;
     if (typeof want === 'string') {

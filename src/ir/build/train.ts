@@ -5,10 +5,11 @@
 import type { Argument, TrainDef } from '../../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
 import { didYouMean } from '../../util/suggest.js';
-import { LOSS_NAMES, type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
+import { type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
 import { OPTIMIZERS } from './optimizers.js';
+import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
 
 /** Datasets the CLI can load by name, and the arguments of those read from files. */
 export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
@@ -46,7 +47,11 @@ export interface TrainConfig {
   readonly dataset: DatasetConfig;
   /** The fraction of the training samples held out to validate on after each epoch. */
   readonly validationSplit: number;
+  /** The loss of the first output; `outputLosses` has each output's, with its weight. */
   readonly loss: LossName;
+  readonly outputLosses: readonly OutputLoss[];
+  /** Sizes of the model's symbolic dimensions beyond the batch (`dims: { T: 8 }`). */
+  readonly dims: ReadonlyMap<string, number>;
   readonly optimizer: OptimizerConfig;
   readonly metrics: readonly MetricName[];
   readonly batch: number;
@@ -56,7 +61,6 @@ export interface TrainConfig {
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
   { name: 'data', type: 'call-or-name' },
   { name: 'validation_split', type: 'float', min: 0, max: 0.9, default: 0 },
-  { name: 'loss', type: 'name', choices: LOSS_NAMES },
   {
     name: 'optimizer',
     type: 'call-or-name',
@@ -99,24 +103,29 @@ function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | unde
 }
 
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
-  const args: Argument[] = def.fields.map((f) => ({
-    kind: 'argument',
-    name: f.name,
-    value: f.value,
-    span: f.span,
-  }));
+  const records = bindRecordFields(def, diags);
+  const args: Argument[] = def.fields
+    .filter((f) => !RECORD_FIELDS.has(f.name.name))
+    .map((f) => ({
+      kind: 'argument',
+      name: f.name,
+      value: f.value,
+      span: f.span,
+    }));
   const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
   if (!bound) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
   const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
-  if (!optimizer || !dataset) return undefined;
+  if (!optimizer || !dataset || !records) return undefined;
   return {
     model: def.model.name,
     span: def.span,
     data: dataset.name,
     dataset,
     validationSplit: bound.values.get('validation_split') as number,
-    loss: bound.values.get('loss') as LossName,
+    loss: records.loss,
+    outputLosses: records.outputLosses,
+    dims: records.dims,
     optimizer,
     metrics: bound.values.get('metrics') as MetricName[],
     batch: bound.values.get('batch') as number,
