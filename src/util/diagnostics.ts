@@ -45,6 +45,7 @@ export const DIAGNOSTIC_CODES = {
   E0105: 'wrong kind of value',
   E0106: 'a definition that uses itself',
   E0107: 'wrong number of tensors',
+  E0108: 'model too large to unroll',
   E0201: 'shape mismatch',
   E0202: 'bad rank',
   E0301: 'bad train block',

@@ -22,6 +22,7 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   E0105: { text: 'model M(x: [2]) {\n  let enc = relu\n  return x\n}\n' },
   E0106: { text: 'block Loop(x) {\n  return Loop()(x)\n}\nsequential M(x: [2]) {\n  Loop()\n}\n' },
   E0107: { text: 'block Pair(a, b) {\n  return a + b\n}\nmodel M(x: [2]) {\n  return Pair()(x)\n}\n' },
+  E0108: { text: 'sequential M(x: [2]) {\n  repeat 1000 {\n    repeat 1000 { relu }\n  }\n}\n' },
   E0201: { text: 'model M(a: [2], b: [3]) {\n  return a * b\n}\n' },
   E0202: { text: 'model Enc(x: [4, 4]) {\n  return x\n}\nsequential M(x: [16]) {\n  Enc()\n}\n' },
   E0301: { text: `sequential M(x: [2]) {\n  Dense(1)\n}\n${XOR_TRAIN}`, settings: ['epochs'] },

@@ -64,6 +64,10 @@ m.nnx:5:3: note: in this instance of Loop
   |
 5 |   return Pair()(x)
   |          ^^^^^^^^^`,
+  E0108: `m.nnx:3:5: error: the model unrolls to more than 20000 repeat iterations and block instances [E0108]
+  |
+3 |     repeat 1000 { relu }
+  |     ^^^^^^^^^^^^^^^^^^^^`,
   E0201: `m.nnx:2:12: error: cannot apply \`*\` to shapes [2] and [3] (per sample): dimension 0 is 2 in one and 3 in the other [E0201]
   |
 2 |   return a * b

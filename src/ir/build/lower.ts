@@ -94,6 +94,9 @@ interface Frame {
   iteration: string;
 }
 
+/** Far more than any real model unrolls; beyond it nested repeats or blocks are a mistake. */
+const MAX_UNROLLED = 20_000;
+
 /** Far more than any real model nests; past it a block that uses itself is reported instead. */
 const MAX_INSTANCE_DEPTH = 32;
 
@@ -102,6 +105,25 @@ class Lowering implements ParamFactory {
   readonly params: TensorRef[] = [];
   /** The definitions being instantiated, outermost first, to catch a block that uses itself. */
   readonly active: DefinitionSite[] = [];
+  /** Repeat iterations and instance calls unrolled so far, against {@link MAX_UNROLLED}. */
+  unrolled = 0;
+  /** Set once the model is too large to unroll; everything after it is skipped. */
+  tooLarge = false;
+
+  /** Counts one unrolled piece; false (with one diagnostic) once the budget is spent. */
+  unroll(span: Span): boolean {
+    if (this.tooLarge) return false;
+    if (++this.unrolled <= MAX_UNROLLED) return true;
+    this.tooLarge = true;
+    this.diags.push(
+      error(
+        'E0108',
+        span,
+        `the model unrolls to more than ${MAX_UNROLLED} repeat iterations and block instances`,
+      ),
+    );
+    return false;
+  }
 
   /** The lowering's mode and what mode-dependent layers ask of it. */
   readonly training: TrainingState;
@@ -423,6 +445,7 @@ function repeatBody<T>(l: Lowering, frame: Frame, r: ast.RepeatStatement, step: 
   const outer = frame.iteration;
   let last: T | undefined;
   for (let i = 1; i <= count; i++) {
+    if (!l.unroll(r.span)) break;
     frame.iteration = `${outer}_${i}`;
     last = step();
   }
@@ -603,7 +626,8 @@ function warnUnused(l: Lowering, frame: Frame): void {
 
 /** `dense_1`, `residual_2`, … for layers not bound to a name, numbered per instance. */
 function freshName(frame: Frame, definition: string): string {
-  const base = definition.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  // Keras' names: Conv2D → conv2d, SimpleRNN → simple_rnn (no break after a digit).
+  const base = definition.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
   const k = (frame.counters.get(base) ?? 0) + 1;
   frame.counters.set(base, k);
   return `${base}_${k}`;
@@ -747,6 +771,7 @@ function compositeLayer(
         );
         return undefined;
       }
+      if (!l.unroll(span)) return undefined;
       const start = l.diags.length;
       l.active.push(site);
       const outputs = instantiate(l, newFrame(site, `${path}/`, constants, cache), inputs, span);
