@@ -467,6 +467,9 @@ export class NnxModel {
               onTrace!(steps);
             })
           : this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+        // Awaited at the next window or after the loop; marked handled now so that an abort in
+        // between does not leave a rejected trace (a diverged loss) unhandled.
+        fence.catch(() => undefined);
         window = last ? undefined : newWindow(step + 1);
       }
     }
