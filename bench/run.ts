@@ -1,29 +1,124 @@
 /**
  * `npm run bench`: per-step training time of the seed models for nnx, TensorFlow.js (webgpu) and
  * jax-js (webgpu) on the same adapter, plus a matmul micro-benchmark. `--json` prints one line
- * per model. `--only nnx` skips the other frameworks.
+ * per model. `--only nnx` (or a comma list of nnx, tfjs, jaxjs) runs only those frameworks.
+ * `--check` instead runs 20 steps per framework on the fixed batch and prints the loss before and
+ * after, to show that each step really trains.
  */
 import { parseArgs } from 'node:util';
 import { requestDevice } from '../src/runtime/index.js';
+import { checkJaxjs, checkNnx, checkTfjs } from './check.js';
+import { describeAdapter, installNodeGpu, stepOptions } from './gpu.js';
 import { type BenchModel, CNN, MLP, XOR } from './models.js';
 import { timeNnx } from './nnx.js';
 
+const FRAMEWORKS = ['nnx', 'tfjs', 'jaxjs'] as const;
+type Framework = (typeof FRAMEWORKS)[number];
+
+/** One framework's result on one model: ms/step, or the error that stopped it. */
+type Outcome = { ms: number; note: string } | { error: string };
+
+async function attempt(run: () => Promise<{ ms: number; note: string }>): Promise<Outcome> {
+  try {
+    return await run();
+  } catch (e) {
+    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0]! };
+  }
+}
+
+const msOf = (o: Outcome | undefined): number | null => (o !== undefined && 'ms' in o ? o.ms : null);
+const ratio = (other: number | null, nnx: number | null): number | null => (other !== null && nnx !== null ? other / nnx : null);
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, models: { type: 'string' } } });
-  const device = await requestDevice();
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean' }, only: { type: 'string' }, models: { type: 'string' }, check: { type: 'boolean' } },
+  });
+  // One Dawn GPU as navigator.gpu before anything opens a device: nnx's requestDevice prefers it,
+  // and TF.js and jax-js look for it; the high-performance adapter is the one both of them request.
+  await installNodeGpu();
+  const device = await requestDevice({ powerPreference: 'high-performance' });
   const wanted = (values.models ?? 'xor,mlp,cnn').split(',');
   const models: BenchModel[] = [XOR, MLP, CNN].filter((m) => wanted.includes(m.name));
+  const only = (values.only ?? FRAMEWORKS.join(',')).split(',');
+  const frameworks = FRAMEWORKS.filter((f) => only.includes(f));
+  if (values.check) return check(models, frameworks, device);
+  const adapters = new Map<Framework, string>([['nnx', describeAdapter(device)]]);
   for (const model of models) {
-    const opts = model.name === 'xor' ? { steps: 200, repeats: 5, warmup: 20 } : { steps: 10, repeats: 5, warmup: 3 };
-    let nnx;
-    try {
-      nnx = await timeNnx(model, device, opts);
-    } catch (e) {
-      console.error(`${model.name}: ${(e as Error).message}`);
+    const opts = stepOptions(model.name);
+    const results = new Map<Framework, Outcome>();
+    let dispatches: number | undefined;
+    for (const framework of frameworks) {
+      results.set(
+        framework,
+        await attempt(async () => {
+          if (framework === 'nnx') {
+            const nnx = await timeNnx(model, device, opts);
+            dispatches = nnx.dispatches;
+            return { ms: nnx.ms, note: `${nnx.dispatches} dispatches, ${nnx.kernels} kernels` };
+          }
+          if (framework === 'tfjs') {
+            // Loaded only when its benchmark runs.
+            const { timeTfjs } = await import('./tfjs.js');
+            const tf = await timeTfjs(model, opts);
+            adapters.set('tfjs', tf.adapter);
+            return { ms: tf.ms, note: tf.idiom === 'minimize' ? 'optimizer.minimize' : 'model.trainOnBatch' };
+          }
+          const { timeJaxjs } = await import('./jaxjs.js');
+          const jx = await timeJaxjs(model, opts);
+          adapters.set('jaxjs', jx.adapter);
+          return { ms: jx.ms, note: 'jit(step)' };
+        }),
+      );
+    }
+    const nnxMs = msOf(results.get('nnx'));
+    const row = {
+      model: model.name,
+      nnx_ms: nnxMs,
+      tfjs_ms: msOf(results.get('tfjs')),
+      jaxjs_ms: msOf(results.get('jaxjs')),
+      vs_tfjs: ratio(msOf(results.get('tfjs')), nnxMs),
+      vs_jaxjs: ratio(msOf(results.get('jaxjs')), nnxMs),
+      ...(dispatches !== undefined ? { dispatches } : {}),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(row));
+      // The JSON line carries null; the reason goes to stderr, never silently dropped.
+      for (const [f, o] of results) if ('error' in o) console.error(`${model.name} ${f}: ${o.error}`);
       continue;
     }
-    if (values.json) console.log(JSON.stringify({ model: model.name, nnx_ms: nnx.ms, dispatches: nnx.dispatches }));
-    else console.log(`${model.name}: nnx ${nnx.ms.toFixed(3)} ms/step (${nnx.dispatches} dispatches, ${nnx.kernels} kernels)`);
+    console.log(`\n${model.name} (batch ${model.batch}; ${opts.steps} steps x ${opts.repeats} repeats, median ms/step)`);
+    for (const [f, o] of results) {
+      if ('error' in o) {
+        console.log(`  ${f.padEnd(6)} ${'error'.padStart(10)}  ${o.error}`);
+        continue;
+      }
+      // vs_<framework> = its ms / nnx's ms: above 1, nnx is faster.
+      const r = ratio(o.ms, nnxMs);
+      const vs = f === 'nnx' ? '' : `vs_${f} ${r === null ? 'n/a' : r.toFixed(2)}`;
+      console.log(`  ${f.padEnd(6)} ${o.ms.toFixed(3).padStart(10)}  ${vs.padEnd(16)} (${o.note})`);
+    }
+  }
+  if (!values.json) {
+    const distinct = new Set(adapters.values());
+    if (distinct.size === 1) console.log(`\nadapter (${[...adapters.keys()].join(', ')}): ${[...distinct][0]}`);
+    else console.log(`\nADAPTERS DIFFER: ${[...adapters].map(([f, a]) => `${f}=${a}`).join('; ')}`);
+  }
+  process.exit(0);
+}
+
+async function check(models: BenchModel[], frameworks: Framework[], device: GPUDevice): Promise<void> {
+  for (const model of models) {
+    for (const framework of frameworks) {
+      try {
+        const r =
+          framework === 'nnx' ? await checkNnx(model, device) : framework === 'tfjs' ? await checkTfjs(model) : await checkJaxjs(model);
+        const extra = 'tensorsLeaked' in r ? `, ${r.tensorsLeaked} tensors leaked` : '';
+        const verdict = r.last < r.first ? 'falls' : 'DOES NOT FALL';
+        console.log(`${model.name} ${framework.padEnd(6)} loss ${r.first.toFixed(4)} -> ${r.last.toFixed(4)} over ${r.steps} steps: ${verdict}${extra}`);
+      } catch (e) {
+        console.log(`${model.name} ${framework.padEnd(6)} error: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+      }
+    }
   }
   process.exit(0);
 }
