@@ -137,6 +137,7 @@ function linesReporter(epochs: number, clock: RunClock, write: (s: string) => vo
 function barReporter(epochs: number, clock: RunClock, write: (s: string) => void): ProgressReporter {
   const width = 24;
   let last = 0;
+  let epochStart = performance.now();
   const draw = (epoch: number, fraction: number, text: string) => {
     const filled = Math.round(width * Math.min(1, fraction));
     write(`\r\x1b[2Kepoch ${epoch}/${epochs} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`);
@@ -157,12 +158,13 @@ function barReporter(epochs: number, clock: RunClock, write: (s: string) => void
     epoch: (log) => {
       clock.epochDone();
       const now = performance.now();
-      // Many short epochs redraw at most ten times a second; long ones keep a line each.
-      if (now - last < 100 && log.epoch !== epochs) return;
+      // A long epoch keeps its line; many short ones share one, redrawn at most ten times a second.
+      const long = now - epochStart > 2000;
+      epochStart = now;
+      if (!long && now - last < 100 && log.epoch !== epochs) return;
       last = now;
-      const perEpoch = clock.elapsed() > 0 && log.epoch < epochs;
       draw(log.epoch, 1, `${formatMetrics(log)}  ${formatRate(clock.samplesPerSecond())}`);
-      if (perEpoch && clock.elapsed() / log.epoch > 2) write('\n');
+      if (long && log.epoch !== epochs) write('\n');
     },
     done: (final) => write(`\n\x1b[2Kdone in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
   };
