@@ -15,6 +15,7 @@ import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';
 import { PREDICT_USAGE, predictCommand } from './predict.js';
 import { SUMMARY_USAGE, summaryCommand } from './summary.js';
 import { GRAPH_USAGE, graphCommand } from './graph.js';
+import { FMT_USAGE, fmtCommand } from './fmt.js';
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
 
@@ -27,6 +28,7 @@ ${EVALUATE_USAGE}
 ${PREDICT_USAGE}
 ${SUMMARY_USAGE}
 ${GRAPH_USAGE}
+${FMT_USAGE}
   nnxc help                            this text
 `;
 
@@ -98,6 +100,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   predict: predictCommand,
   summary: summaryCommand,
   graph: graphCommand,
+  fmt: fmtCommand,
 };
 
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */

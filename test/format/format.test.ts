@@ -1,0 +1,109 @@
+/** `nnxc fmt`'s formatter and its Prettier plugin: canonical, idempotent, comments kept. */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as prettier from 'prettier';
+import { describe, expect, it } from 'vitest';
+import { commentsOf, formatNnx } from '../../src/format/index.js';
+import * as plugin from '../../src/format/plugin.js';
+import { parse } from '../../src/parser/index.js';
+
+function formatted(text: string): string {
+  const result = formatNnx(text);
+  if (!('text' in result)) throw new Error(`did not format: ${JSON.stringify(result.diagnostics)}`);
+  return result.text;
+}
+
+/** The AST without spans: what formatting must not change. */
+function shapeOf(text: string): string {
+  return JSON.stringify(parse(text).result, (k, v) => (k === 'span' || k === 'opSpan' ? undefined : v));
+}
+
+const MESSY = `# a residual stack
+import   "lib.nnx"
+block Residual( c:int,act:enum( relu,tanh )=relu )( x ){
+  h=Dense(c,activation:act)( x )   # first
+  // second layer
+  h = Dense(c)(h)
+
+
+  return relu((x+h))
+}
+sequential   Deep(x:[T,2]){ repeat 2 {
+Residual(4)} Dense(1,activation:sigmoid)}
+block Two(x) { repeat 2 {  h = relu(x)  # kept
+  x = h } return x }
+model M(a:[2],b:[2])->(y:[1]){let e=Dense(1)
+  y=e(a)-(e(b)-a*-1e-3)}
+train Deep{data:xor;loss:{output:mse},optimizer:SGD(lr:0.10),dims:{T:4}}
+# the end
+`;
+
+const CANONICAL = `# a residual stack
+import "lib.nnx"
+
+block Residual(c: int, act: enum(relu, tanh) = relu)(x) {
+  h = Dense(c, activation: act)(x) # first
+  // second layer
+  h = Dense(c)(h)
+
+  return relu(x + h)
+}
+
+sequential Deep(x: [T, 2]) {
+  repeat 2 { Residual(4) }
+  Dense(1, activation: sigmoid)
+}
+
+block Two(x) {
+  repeat 2 {
+    h = relu(x) # kept
+    x = h
+  }
+  return x
+}
+
+model M(a: [2], b: [2]) -> (y: [1]) {
+  let e = Dense(1)
+  y = e(a) - (e(b) - a * -1e-3)
+}
+
+train Deep {
+  data: xor
+  loss: { output: mse }
+  optimizer: SGD(lr: 0.10)
+  dims: { T: 4 }
+}
+# the end
+`;
+
+const SOURCES = [
+  MESSY,
+  ...readdirSync(new URL('../../examples', import.meta.url))
+    .filter((f) => f.endsWith('.nnx'))
+    .map((f) => readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8')),
+];
+
+describe('formatting', () => {
+  it('lays a file out canonically and keeps its comments', () => {
+    expect(formatted(MESSY)).toBe(CANONICAL);
+  });
+
+  it('is idempotent, keeps the meaning and every comment, for every example', () => {
+    for (const text of SOURCES) {
+      const once = formatted(text);
+      expect(formatted(once)).toBe(once);
+      expect(shapeOf(once)).toBe(shapeOf(text));
+      expect(commentsOf(once).map((c) => c.text)).toEqual(commentsOf(text).map((c) => c.text));
+    }
+  });
+
+  it('refuses a file with syntax errors, returning its diagnostics', () => {
+    const result = formatNnx('sequential M(x: [2]) {\n  Dense(3,\n}\n');
+    expect('diagnostics' in result && result.diagnostics[0]!.code).toBe('E0002');
+  });
+
+  it('formats through Prettier with the plugin, exactly as nnxc fmt does', async () => {
+    const out = await prettier.format(MESSY, { parser: 'nnx', plugins: [plugin] });
+    expect(out).toBe(CANONICAL);
+    await expect(prettier.format('model (', { parser: 'nnx', plugins: [plugin] })).rejects.toThrow(/E0002/);
+  });
+});
