@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: per-step training time of the seed models for nnx, TensorFlow.js (webgpu) and
- * jax-js (webgpu) on the same adapter, plus a matmul micro-benchmark. `--json` prints one line
- * per model. `--only nnx` (or a comma list of nnx, tfjs, jaxjs) runs only those frameworks.
+ * jax-js (webgpu) on the same adapter, plus a matmul micro-benchmark (`--matmul 256,1024`
+ * picks its sizes; `--matmul ''` skips it). `--json` prints one line per model. `--only nnx` (or a comma list of nnx, tfjs, jaxjs) runs only those frameworks.
  * `--check` instead runs 20 steps per framework on the fixed batch and prints the loss before and
  * after, to show that each step really trains.
  */
@@ -11,6 +11,8 @@ import { checkJaxjs, checkNnx, checkTfjs } from './check.js';
 import { describeAdapter, installNodeGpu, stepOptions } from './gpu.js';
 import { type BenchModel, CNN, MLP, XOR } from './models.js';
 import { timeNnx } from './nnx.js';
+import { gflops, timeMatmul } from './matmul.js';
+import { tilingFor } from '../src/codegen/kernels/matmul.js';
 
 const FRAMEWORKS = ['nnx', 'tfjs', 'jaxjs'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
@@ -27,11 +29,18 @@ async function attempt(run: () => Promise<{ ms: number; note: string }>): Promis
 }
 
 const msOf = (o: Outcome | undefined): number | null => (o !== undefined && 'ms' in o ? o.ms : null);
-const ratio = (other: number | null, nnx: number | null): number | null => (other !== null && nnx !== null ? other / nnx : null);
+const ratio = (other: number | null, nnx: number | null): number | null =>
+  other !== null && nnx !== null ? other / nnx : null;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { json: { type: 'boolean' }, only: { type: 'string' }, models: { type: 'string' }, check: { type: 'boolean' } },
+    options: {
+      json: { type: 'boolean' },
+      only: { type: 'string' },
+      models: { type: 'string' },
+      check: { type: 'boolean' },
+      matmul: { type: 'string' },
+    },
   });
   // One Dawn GPU as navigator.gpu before anything opens a device: nnx's requestDevice prefers it,
   // and TF.js and jax-js look for it; the high-performance adapter is the one both of them request.
@@ -86,7 +95,9 @@ async function main(): Promise<void> {
       for (const [f, o] of results) if ('error' in o) console.error(`${model.name} ${f}: ${o.error}`);
       continue;
     }
-    console.log(`\n${model.name} (batch ${model.batch}; ${opts.steps} steps x ${opts.repeats} repeats, median ms/step)`);
+    console.log(
+      `\n${model.name} (batch ${model.batch}; ${opts.steps} steps x ${opts.repeats} repeats, median ms/step)`,
+    );
     for (const [f, o] of results) {
       if ('error' in o) {
         console.log(`  ${f.padEnd(6)} ${'error'.padStart(10)}  ${o.error}`);
@@ -98,12 +109,35 @@ async function main(): Promise<void> {
       console.log(`  ${f.padEnd(6)} ${o.ms.toFixed(3).padStart(10)}  ${vs.padEnd(16)} (${o.note})`);
     }
   }
+  await matmulBenchmark(
+    device,
+    (values.matmul ?? '256,512,1024,2048,4096').split(',').filter(Boolean).map(Number),
+    values.json === true,
+  );
   if (!values.json) {
     const distinct = new Set(adapters.values());
-    if (distinct.size === 1) console.log(`\nadapter (${[...adapters.keys()].join(', ')}): ${[...distinct][0]}`);
+    if (distinct.size === 1)
+      console.log(`\nadapter (${[...adapters.keys()].join(', ')}): ${[...distinct][0]}`);
     else console.log(`\nADAPTERS DIFFER: ${[...adapters].map(([f, a]) => `${f}=${a}`).join('; ')}`);
   }
   process.exit(0);
+}
+
+/**
+ * GFLOP/s of nnx's generated matmul (the tiling its compiler picks) on square sizes. Large sizes
+ * are timed once: at 4096 one product is 137 GFLOP, tens of seconds on a CPU adapter.
+ */
+async function matmulBenchmark(device: GPUDevice, sizes: number[], json: boolean): Promise<void> {
+  if (sizes.length === 0) return;
+  if (!json) console.log('\nmatmul (f32, n×n·n×n, the tiling nnx picks)');
+  for (const n of sizes) {
+    const shape = { m: n, n, k: n, transA: false, transB: false };
+    const ms = await timeMatmul(device, shape, tilingFor(n, n), n >= 2048 ? 1 : 3);
+    const rate = gflops(shape, ms);
+    if (json) console.log(JSON.stringify({ matmul: n, ms, gflops: rate }));
+    else
+      console.log(`  n=${String(n).padEnd(5)} ${ms.toFixed(2).padStart(10)} ms  ${rate.toFixed(2)} GFLOP/s`);
+  }
 }
 
 async function check(models: BenchModel[], frameworks: Framework[], device: GPUDevice): Promise<void> {
@@ -111,12 +145,20 @@ async function check(models: BenchModel[], frameworks: Framework[], device: GPUD
     for (const framework of frameworks) {
       try {
         const r =
-          framework === 'nnx' ? await checkNnx(model, device) : framework === 'tfjs' ? await checkTfjs(model) : await checkJaxjs(model);
+          framework === 'nnx'
+            ? await checkNnx(model, device)
+            : framework === 'tfjs'
+              ? await checkTfjs(model)
+              : await checkJaxjs(model);
         const extra = 'tensorsLeaked' in r ? `, ${r.tensorsLeaked} tensors leaked` : '';
         const verdict = r.last < r.first ? 'falls' : 'DOES NOT FALL';
-        console.log(`${model.name} ${framework.padEnd(6)} loss ${r.first.toFixed(4)} -> ${r.last.toFixed(4)} over ${r.steps} steps: ${verdict}${extra}`);
+        console.log(
+          `${model.name} ${framework.padEnd(6)} loss ${r.first.toFixed(4)} -> ${r.last.toFixed(4)} over ${r.steps} steps: ${verdict}${extra}`,
+        );
       } catch (e) {
-        console.log(`${model.name} ${framework.padEnd(6)} error: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+        console.log(
+          `${model.name} ${framework.padEnd(6)} error: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+        );
       }
     }
   }
