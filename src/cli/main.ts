@@ -16,6 +16,7 @@ import { PREDICT_USAGE, predictCommand } from './predict.js';
 import { SUMMARY_USAGE, summaryCommand } from './summary.js';
 import { GRAPH_USAGE, graphCommand } from './graph.js';
 import { FMT_USAGE, fmtCommand } from './fmt.js';
+import { DEVICES_USAGE, devicesCommand } from './devices.js';
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
 
@@ -29,6 +30,7 @@ ${PREDICT_USAGE}
 ${SUMMARY_USAGE}
 ${GRAPH_USAGE}
 ${FMT_USAGE}
+${DEVICES_USAGE}
   nnxc help                            this text
 `;
 
@@ -101,6 +103,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   summary: summaryCommand,
   graph: graphCommand,
   fmt: fmtCommand,
+  devices: devicesCommand,
 };
 
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */

@@ -8,12 +8,14 @@ import { NnxModel, TrainingDivergedError, type FitOptions } from '../runtime/ind
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
+import { adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
 export const TRAIN_USAGE = `  nnxc train FILE [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
         [--set FIELD=VALUE]...  (e.g. --set optimizer.lr=0.01, --set loss_weights.parity=0.5)
         [--limit N] [--validation-split F] [--patience N] [--monitor NAME]
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
+        [--device default|high-performance|low-power|fallback]  (see nnxc devices)
                                        compile and train on the train block's dataset`;
 
 /** Runs `nnxc train`. */
@@ -36,6 +38,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'string' },
+      device: { type: 'string' },
     },
   });
   const file = await readSource(positionals[0]);
@@ -70,7 +73,10 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   }
 
   const epochs = spec.training.epochs;
-  const model = await NnxModel.create(spec, { seed });
+  const model = await NnxModel.create(spec, {
+    seed,
+    ...adapterCreateOptions(adapterRequestOption(values.device)),
+  });
   try {
     const resume = values.resume ? await model.load(values.resume) : undefined;
     if (values.resume && !resume)

@@ -20,7 +20,10 @@ export const MAP_MODE_READ = 0x1;
 export interface RequestDeviceOptions {
   /** Use this device instead of opening one; the runtime then never destroys it. */
   readonly device?: GPUDevice;
+  /** Passed to `requestAdapter`; Dawn honours it where the machine has more than one adapter. */
   readonly powerPreference?: GPUPowerPreference;
+  /** Ask for the fallback (software) adapter instead; wins over `powerPreference`. */
+  readonly forceFallbackAdapter?: boolean;
 }
 
 /** The message thrown when the platform offers WebGPU but no adapter. */
@@ -32,7 +35,7 @@ export const NO_ADAPTER_MESSAGE = [
   'Otherwise install a GPU driver with Vulkan, Metal or D3D12 support.',
 ].join('\n');
 
-// One device per power preference per process: opening Dawn devices is slow, and models can share.
+// One device per adapter request (power preference or fallback) per process: opening Dawn devices is slow, and models can share.
 const sharedDevices = new Map<string, Promise<GPUDevice>>();
 let nodeGpu: GPU | undefined;
 
@@ -46,10 +49,12 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
     watchDeviceFailures(options.device);
     return options.device;
   }
-  const key = options.powerPreference ?? 'default';
+  const key: AdapterRequest = options.forceFallbackAdapter
+    ? 'fallback'
+    : (options.powerPreference ?? 'default');
   let pending = sharedDevices.get(key);
   if (pending === undefined) {
-    pending = openDevice(options.powerPreference);
+    pending = openDevice(adapterOptions(key));
     sharedDevices.set(key, pending);
     // A failed attempt is not cached, so a later call (after installing a driver) can succeed.
     pending.catch(() => sharedDevices.delete(key));
@@ -69,9 +74,9 @@ export async function releaseSharedDevices(): Promise<void> {
   }
 }
 
-async function openDevice(powerPreference: GPUPowerPreference | undefined): Promise<GPUDevice> {
+async function openDevice(request: GPURequestAdapterOptions | undefined): Promise<GPUDevice> {
   const gpu = await findGpu();
-  const adapter = await requestAdapterOrThrow(gpu, powerPreference);
+  const adapter = await requestAdapterOrThrow(gpu, request);
   const device = await adapter.requestDevice({ requiredLimits: largestStorageLimits(adapter) });
   watchDeviceFailures(device);
   device.lost.then(() => {
@@ -88,11 +93,11 @@ async function openDevice(powerPreference: GPUPowerPreference | undefined): Prom
 /** Asks `gpu` for an adapter and throws {@link NO_ADAPTER_MESSAGE} when there is none. */
 export async function requestAdapterOrThrow(
   gpu: GPU,
-  powerPreference?: GPUPowerPreference,
+  request?: GPURequestAdapterOptions,
 ): Promise<GPUAdapter> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+    adapter = await gpu.requestAdapter(request);
   } catch (cause) {
     throw new Error(`${NO_ADAPTER_MESSAGE}\n(requestAdapter failed: ${describe(cause)})`, { cause });
   }
@@ -174,4 +179,92 @@ function errorKind(error: GPUError): string {
 /** A thrown value as one line of text. */
 export function describe(value: unknown): string {
   return value instanceof Error ? value.message : String(value);
+}
+
+/** The storage and compute limits that decide whether a model fits an adapter. */
+export const KEY_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/** The features worth knowing about for compute: half precision, timing, subgroup operations. */
+export const KEY_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
+
+/** How an adapter was asked for: `requestAdapter` with a power preference, or the fallback. */
+export type AdapterRequest = 'default' | GPUPowerPreference | 'fallback';
+
+/** Every {@link AdapterRequest}, in the order `nnxc devices` asks. */
+export const ADAPTER_REQUESTS: readonly AdapterRequest[] = [
+  'default',
+  'high-performance',
+  'low-power',
+  'fallback',
+];
+
+/** One WebGPU adapter as `nnxc devices` shows it. */
+export interface AdapterSummary {
+  /** The requests that returned this adapter (WebGPU has no enumeration; these are its ways in). */
+  readonly requests: readonly AdapterRequest[];
+  readonly description: string;
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  /**
+   * The graphics API underneath, when the platform says; WebGPU's `GPUAdapterInfo` does not,
+   * so in Dawn this is undefined.
+   */
+  readonly backend: string | undefined;
+  /** A software or otherwise reduced adapter (lavapipe, SwiftShader). */
+  readonly isFallbackAdapter: boolean;
+  readonly limits: Readonly<Record<(typeof KEY_LIMITS)[number], number>>;
+  /** Every feature the adapter offers, sorted. */
+  readonly features: readonly string[];
+}
+
+/**
+ * The adapters this platform offers. WebGPU cannot enumerate adapters, so this asks once per
+ * {@link ADAPTER_REQUESTS} entry and merges the answers that describe the same adapter.
+ */
+export async function listAdapters(): Promise<AdapterSummary[]> {
+  const gpu = await findGpu();
+  const found = new Map<string, AdapterSummary>();
+  for (const request of ADAPTER_REQUESTS) {
+    const adapter = await gpu.requestAdapter(adapterOptions(request)).catch(() => null);
+    if (adapter === null) continue;
+    const summary = summarizeAdapter(adapter, request);
+    const key = JSON.stringify({ ...summary, requests: [] });
+    const seen = found.get(key);
+    found.set(key, seen ? { ...seen, requests: [...seen.requests, request] } : summary);
+  }
+  if (found.size === 0) throw new Error(NO_ADAPTER_MESSAGE);
+  return [...found.values()];
+}
+
+/** The `requestAdapter` options of an {@link AdapterRequest}. */
+export function adapterOptions(request: AdapterRequest): GPURequestAdapterOptions | undefined {
+  if (request === 'default') return undefined;
+  if (request === 'fallback') return { forceFallbackAdapter: true };
+  return { powerPreference: request };
+}
+
+/** What `adapter` says about itself, as an {@link AdapterSummary}. */
+export function summarizeAdapter(adapter: GPUAdapter, request: AdapterRequest): AdapterSummary {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean; backendType?: string };
+  const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
+  const limits = Object.fromEntries(KEY_LIMITS.map((name) => [name, adapter.limits[name]]));
+  return {
+    requests: [request],
+    description: info.description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    backend: info.backendType,
+    isFallbackAdapter: Boolean(info.isFallbackAdapter ?? legacy.isFallbackAdapter),
+    limits: limits as AdapterSummary['limits'],
+    features: [...adapter.features].sort(),
+  };
 }

@@ -42,8 +42,15 @@ import type { ModelSpec, TensorSlot } from './spec.js';
 export interface CreateModelOptions {
   /** Seed of the initial weights (and the default shuffle seed); 0 when omitted. */
   readonly seed?: number;
-  /** Run on this device instead of the process's shared one. */
+  /**
+   * Run on this device, one the application already holds, instead of the process's shared one;
+   * the model never destroys it. Its limits must fit the model (checked here).
+   */
   readonly device?: GPUDevice;
+  /** Without `device`: which adapter to ask for (`requestAdapter({ powerPreference })`). */
+  readonly powerPreference?: GPUPowerPreference;
+  /** Without `device`: ask for the fallback (software) adapter. */
+  readonly forceFallbackAdapter?: boolean;
 }
 
 /** What `fit` reports after each epoch: `loss`, each metric, and `val_`-prefixed ones. */
@@ -176,7 +183,7 @@ export class NnxModel {
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(seed)) throw new Error(`NnxModel.create: seed must be an integer, got ${seed}`);
     const bufferSpecs = checkSpec(spec);
-    const device = await requestDevice({ device: options.device });
+    const device = await requestDevice(options);
     throwIfDeviceFailed(device);
     checkSpecLimits(spec, device.limits);
     const kernels = await compileKernels(device, spec.kernels);
