@@ -9,27 +9,38 @@ import type { ModelSpec } from '../runtime/spec.js';
 import { DatasetError } from './errors.js';
 import { type Labels, type SampleSet, elementsOf } from './samples.js';
 
-/** A model's one input and one target, per sample, and the form its loss takes targets in. */
+/** A tensor slot by name, with its per-sample shape. */
+export interface DataSlot {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** A model's inputs and its one target, per sample, and the form its loss takes targets in. */
 export interface ModelDataSlots {
   readonly model: string;
-  readonly input: { readonly name: string; readonly shape: readonly number[] };
+  /** The first input; `inputs` has them all. */
+  readonly input: DataSlot;
+  readonly inputs: readonly DataSlot[];
   readonly target: { readonly name: string; readonly shape: readonly number[] };
   readonly targets: 'dense' | 'sparse';
 }
 
-/** The data slots of `spec`; datasets feed models with exactly one input and one output. */
+/** The data slots of `spec`; datasets feed models with one output and any number of inputs. */
 export function dataSlots(spec: ModelSpec): ModelDataSlots {
-  const inputs = spec.entries.train.inputs.filter((slot) => slot.role === 'input');
+  const inputs = spec.entries.train.inputs
+    .filter((slot) => slot.role === 'input')
+    .map((slot) => ({ name: slot.name, shape: slot.shape.slice(1) }));
   const targets = spec.entries.train.inputs.filter((slot) => slot.role === 'target');
-  if (inputs.length !== 1 || targets.length !== 1) {
+  if (inputs.length === 0 || targets.length !== 1) {
     throw new DatasetError(
       `${spec.name} has ${inputs.length} inputs and ${targets.length} outputs; the built-in datasets feed ` +
-        `models with one of each (use the generated module's fit() for others)`,
+        `models with one output (use the generated module's fit() for others)`,
     );
   }
   return {
     model: spec.name,
-    input: { name: inputs[0]!.name, shape: inputs[0]!.shape.slice(1) },
+    input: inputs[0]!,
+    inputs,
     target: { name: targets[0]!.name, shape: targets[0]!.shape.slice(1) },
     targets: spec.training.targets,
   };
@@ -87,15 +98,44 @@ export function encodeTargets(
 
 /** Checks `set` against the model's slots and lays it out as the runtime's {@link Dataset}. */
 export function toModelDataset(set: SampleSet, slots: ModelDataSlots, dataset: string): Dataset {
-  if (!shapeFits(slots.input.shape, set.featureShape)) {
-    throw new DatasetError(
-      `dataset '${dataset}' does not fit ${slots.model}: its inputs have shape ${format(set.featureShape)} ` +
-        `per sample, but the model's input '${slots.input.name}' has shape ${format(slots.input.shape)}`,
-    );
-  }
   return {
     count: set.count,
-    inputs: { [slots.input.name]: set.features },
+    inputs: splitInputs(set, slots, dataset),
     targets: { [slots.target.name]: encodeTargets(set.labels, set.count, slots, dataset) },
   };
+}
+
+/**
+ * The features of `set` per model input: all of them for a one-input model; for a model with k
+ * inputs, samples of shape `[k, …]` split along their first axis (a pairs array `(n, 2, 8)`
+ * feeds `left: [8]` and `right: [8]`).
+ */
+function splitInputs(set: SampleSet, slots: ModelDataSlots, dataset: string): Record<string, Float32Array> {
+  const { inputs } = slots;
+  const names = inputs.map((input) => `'${input.name}' ${format(input.shape)}`).join(', ');
+  if (inputs.length === 1) {
+    if (shapeFits(inputs[0]!.shape, set.featureShape)) return { [inputs[0]!.name]: set.features };
+    throw new DatasetError(
+      `dataset '${dataset}' does not fit ${slots.model}: its inputs have shape ${format(set.featureShape)} ` +
+        `per sample, but the model's input '${inputs[0]!.name}' has shape ${format(inputs[0]!.shape)}`,
+    );
+  }
+  const part = set.featureShape.slice(1);
+  if (set.featureShape[0] !== inputs.length || !inputs.every((input) => shapeFits(input.shape, part))) {
+    throw new DatasetError(
+      `dataset '${dataset}' does not fit ${slots.model}: its inputs have shape ${format(set.featureShape)} ` +
+        `per sample, but the model's ${inputs.length} inputs ${names} need [${inputs.length}, …] split along the first axis`,
+    );
+  }
+  const width = elementsOf(part);
+  const split: Record<string, Float32Array> = {};
+  inputs.forEach((input, k) => {
+    const values = new Float32Array(set.count * width);
+    for (let s = 0; s < set.count; s++) {
+      const from = (s * inputs.length + k) * width;
+      values.set(set.features.subarray(from, from + width), s * width);
+    }
+    split[input.name] = values;
+  });
+  return split;
 }

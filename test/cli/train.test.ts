@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeNpy } from '../../src/data/index.js';
 import { jsonLines, nnxc, pointsCsv, writeFiles } from './run-in-process.js';
 
 const POINTS = (extra = '') => `sequential Points(p: [2]) {
@@ -82,6 +83,35 @@ describe('nnxc train', () => {
     const lines = jsonLines(resumed.stdout);
     expect(lines.map((l) => l['epoch'])).toEqual([3, 4, undefined]);
     expect(lines[1]).toEqual(full[3]);
+  });
+
+  it('feeds a two-input model from a pairs array split along its second axis', async () => {
+    const count = 48;
+    const pairs = Float32Array.from({ length: count * 2 * 4 }, (_, i) => Math.sin(i * 0.7));
+    const same = Float32Array.from({ length: count }, (_, i) => (i % 2 === 0 ? 1 : 0)); // even pairs: twins
+    for (let i = 0; i < count; i += 2) pairs.copyWithin((i * 2 + 1) * 4, i * 2 * 4, (i * 2 + 1) * 4);
+    const dir = writeFiles({
+      'pairs.npy': encodeNpy([count, 2, 4], pairs),
+      'same.npy': encodeNpy([count], same),
+      'twin.nnx': `model Twin(left: [4], right: [4]) -> (same: [1]) {
+  let encoder = Dense(8, activation: tanh)
+  same = Dense(1, activation: sigmoid)(abs(encoder(left) - encoder(right)))
+}
+train Twin {
+  data: npy(inputs: "pairs.npy", targets: "same.npy")
+  loss: binary_crossentropy
+  optimizer: Adam(lr: 0.02)
+  metrics: [accuracy]
+  batch: 16
+  epochs: 3
+}
+`,
+    });
+    const r = await nnxc(['train', join(dir, 'twin.nnx'), '--json']);
+    expect(r.stderr).toBe('');
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l['epoch'])).toEqual([1, 2, 3, undefined]);
+    expect(lines[3]!['loss']).toBeLessThan(lines[0]!['loss'] as number);
   });
 
   it('reports a dataset that does not fit the model at its data: field, naming both shapes', async () => {

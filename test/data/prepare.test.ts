@@ -17,6 +17,7 @@ import {
 const slots = (input: number[], target: number[], targets: 'dense' | 'sparse' = 'dense'): ModelDataSlots => ({
   model: 'M',
   input: { name: 'x', shape: input },
+  inputs: [{ name: 'x', shape: input }],
   target: { name: 'target', shape: target },
   targets,
 });
@@ -68,6 +69,33 @@ describe('toModelDataset', () => {
     expect(() => toModelDataset(set, slots([100], [3]), 'mnist')).toThrow(DatasetError);
     expect(() => toModelDataset(set, slots([100], [3]), 'mnist')).toThrow(
       "dataset 'mnist' does not fit M: its inputs have shape [28, 28] per sample, but the model's input 'x' has shape [100]",
+    );
+  });
+});
+
+describe('toModelDataset with several inputs', () => {
+  const pairs: SampleSet = {
+    count: 2,
+    featureShape: [2, 3],
+    features: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+    labels: classes([0, 1], ['no', 'yes']),
+  };
+  const twoInputs: ModelDataSlots = {
+    ...slots([3], [1]),
+    inputs: [
+      { name: 'left', shape: [3] },
+      { name: 'right', shape: [3] },
+    ],
+  };
+  it('splits samples of shape [k, …] along their first axis, one part per input', () => {
+    const data = toModelDataset(pairs, twoInputs, 'pairs');
+    expect([...data.inputs['left']!]).toEqual([1, 2, 3, 7, 8, 9]);
+    expect([...data.inputs['right']!]).toEqual([4, 5, 6, 10, 11, 12]);
+    expect([...data.targets['target']!]).toEqual([0, 1]);
+  });
+  it('names every input when the samples cannot be split', () => {
+    expect(() => toModelDataset({ ...pairs, featureShape: [6] }, twoInputs, 'pairs')).toThrow(
+      "dataset 'pairs' does not fit M: its inputs have shape [6] per sample, but the model's 2 inputs 'left' [3], 'right' [3] need [2, …] split along the first axis",
     );
   });
 });
