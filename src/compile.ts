@@ -61,21 +61,24 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
   const sources = new Map(loaded.sources);
   if (options.settings?.length) sources.set(COMMAND_LINE, commandLineSource(options.settings));
   const result = () => ({ program, models, trains, diagnostics: dedupe(diagnostics), sources });
-  if (!program || hasErrors(diagnostics)) return result();
+  if (!program || diagnostics.some((d) => d.severity === 'error' && d.file !== undefined)) return result();
+  if (diagnostics.some((d) => d.code === 'E0401' || d.code === 'E0402')) return result();
+  const usable = cleanDefinitions(program, text, diagnostics);
   const scope = buildScopes(loaded, diagnostics).get(undefined)!;
   const defined = definitionsOnce(program, diagnostics);
   for (const def of defined.values()) {
-    if (def.kind === 'block') continue;
+    if (def.kind === 'block' || !usable.has(def)) continue;
     const model = lowerModelDefinition({ def, file: undefined, scope }, diagnostics);
     if (model) models.set(model.name, model);
   }
   for (const def of program.definitions) {
-    if (def.kind !== 'train') continue;
+    if (def.kind !== 'train' || !usable.has(def)) continue;
     const target = defined.get(def.model.name) ?? scope.get(def.model.name)?.def;
     if (target === undefined || target.kind === 'block') {
       diagnostics.push(noModelToTrain(def.model.name, def.model.span, scope, target?.kind === 'block'));
       continue;
     }
+    if (!usable.has(target as Definition)) continue;
     if (!defined.has(def.model.name)) {
       const model = lowerModelDefinition(scope.get(def.model.name)!, diagnostics);
       if (model) models.set(model.name, model);
@@ -89,6 +92,29 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
   }
   return result();
+}
+
+/**
+ * The definitions worth checking despite syntax errors elsewhere in the file: those with no
+ * syntax error inside them that mention no broken definition by name. Lowering a partial
+ * definition would only add the syntax error's fallout to the report.
+ */
+function cleanDefinitions(
+  program: Program,
+  text: string,
+  diagnostics: readonly Diagnostic[],
+): Set<Definition> {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const broken = (def: Definition) =>
+    errors.some((d) => d.span.start >= def.span.start && d.span.start <= def.span.end);
+  const brokenNames = program.definitions
+    .filter(broken)
+    .map((d) => (d.kind === 'train' ? d.model.name : d.name.name));
+  const mentionsBroken = (def: Definition) => {
+    const body = text.slice(def.span.start, def.span.end);
+    return brokenNames.some((name) => new RegExp(`\\b${name}\\b`).test(body));
+  };
+  return new Set(program.definitions.filter((def) => !broken(def) && !mentionsBroken(def)));
 }
 
 /** The file's own blocks and models by name; a name defined twice is an error at the second. */

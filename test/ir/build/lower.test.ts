@@ -141,4 +141,12 @@ m.nnx:1:24: note: declared here
 4 | train Xr { data: xor, loss: mse }
   |       ^^`);
   });
+
+  it('reports a syntax error in one definition and a shape error in another, in one run', () => {
+    const text =
+      'model A(a: [2]) {\n  return Dense(3,)(a)\n}\nmodel B(x: [2], y: [3]) {\n  return x + y\n}\n';
+    const rendered = errorsOf(text);
+    expect(rendered).toContain("m.nnx:2:18: error: expected an argument, found ')' [E0002]");
+    expect(rendered).toContain('m.nnx:5:12: error: cannot apply `+` to shapes [2] and [3]');
+  });
 });
