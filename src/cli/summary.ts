@@ -43,8 +43,11 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [rule, line(header), rule, ...rows.map(line), rule];
 }
 
-/** The summary text of a model's layer graph and its compiled spec. */
-export function summaryText(graph: LayerGraph, spec: ModelSpec): string {
+/**
+ * The summary text of a model's layer graph and its compiled spec; `trainableParams` counts the
+ * values the optimizer updates, the rest (frozen layers, running statistics) are non-trainable.
+ */
+export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams = graph.totalParams): string {
   const rows = graph.calls
     .filter((call) => call.kind !== 'output')
     .map((call) => [
@@ -60,6 +63,8 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec): string {
     `Model: ${graph.name}`,
     ...table(['Layer (ops)', 'Output shape', 'Params', 'Shared with'], rows),
     `Total params: ${formatCount(graph.totalParams)} (${formatBytes(paramBytes)})`,
+    `Trainable params: ${formatCount(trainableParams)}`,
+    `Non-trainable params: ${formatCount(graph.totalParams - trainableParams)}`,
     `Optimizer state: ${formatBytes(stateBytes)}`,
     `Compiled: ${spec.kernels.length} kernels; ${spec.entries.train.dispatches.length} dispatches per training step ` +
       `(batch ${spec.entries.train.batch}), ${spec.entries.predict.dispatches.length} per prediction`,
@@ -79,6 +84,10 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
   const file = await readSource(positionals[0]);
   const result = compile(file.text, { path: file.path, model: values.model });
   if (report(file, result, io) || !result.compiled || !result.model) return 1;
-  io.out(summaryText(layerGraph(result.model), result.compiled.spec));
+  const trainableNames = new Set(result.model.params.map((p) => p.name));
+  const trainable = result.compiled.spec.params
+    .filter((p) => trainableNames.has(p.name))
+    .reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  io.out(summaryText(layerGraph(result.model), result.compiled.spec, trainable));
   return 0;
 }

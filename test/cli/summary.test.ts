@@ -32,4 +32,18 @@ train Twin { data: xor, loss: mse }
     expect(r.stdout).toMatch(/^shared #1 \(matmul, add, relu\) +\[4\] +16 +shared #2$/m);
     expect(r.stdout).toMatch(/^shared #2 \(matmul, add, relu\) +\[4\] +0 +shared #1$/m);
   });
+
+  it('counts frozen parameters as non-trainable, like Keras', async () => {
+    const dir = writeFiles({
+      'frozen.nnx': `sequential F(x: [2]) {
+  Dense(4, trainable: false)
+  Dense(1)
+}
+train F { data: xor, loss: mse }
+`,
+    });
+    const r = await nnxc(['summary', join(dir, 'frozen.nnx')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Total params: 17 (68 B)\nTrainable params: 5\nNon-trainable params: 12\n');
+  });
 });

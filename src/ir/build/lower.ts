@@ -18,7 +18,7 @@ import {
 import { didYouMean } from '../../util/suggest.js';
 import { GraphBuilder, ShapeError } from '../builder.js';
 import { BATCH, type Dim, type Graph, type Shape, shapeToString } from '../graph.js';
-import { type ArgValue, bindArgs } from './args.js';
+import { type ArgValue, bindArgs, convertArg } from './args.js';
 import {
   FUNCTIONS,
   LAYERS,
@@ -109,6 +109,8 @@ class Lowering implements ParamFactory {
   unrolled = 0;
   /** Set once the model is too large to unroll; everything after it is skipped. */
   tooLarge = false;
+  /** How many `trainable: false` layers enclose the call being lowered; their parameters are frozen. */
+  frozen = 0;
 
   /** Counts one unrolled piece; false (with one diagnostic) once the budget is spent. */
   unroll(span: Span): boolean {
@@ -138,7 +140,7 @@ class Lowering implements ParamFactory {
   paramWith(b: GraphBuilder, name: string, shape: readonly number[], spec: ParamSpec): number {
     const node = b.input(name, 'param', shape, spec.init, spec.regularizer);
     // Statistics the step updates (not trained) are parameters the optimizer never sees.
-    if (spec.trainable !== false) this.params.push({ name, node, shape });
+    if (spec.trainable !== false && this.frozen === 0) this.params.push({ name, node, shape });
     return node;
   }
 
@@ -151,7 +153,7 @@ class Lowering implements ParamFactory {
     fanOut: number,
   ): number {
     const node = b.input(name, 'param', shape, { kind: init, fanIn, fanOut });
-    this.params.push({ name, node, shape });
+    if (this.frozen === 0) this.params.push({ name, node, shape });
     return node;
   }
 
@@ -652,13 +654,47 @@ function createLayer(
   }
   const callee = call.callee.name;
   const path = frame.prefix + (name === undefined ? freshName(frame, callee) : `${name}${frame.iteration}`);
-  const args = substituteArgs(call.args, frame.constants);
+  const allArgs = substituteArgs(call.args, frame.constants);
+  const trainable = trainableArg(l, callee, allArgs);
+  if (trainable === undefined) return undefined;
+  const args = allArgs.filter((a) => a.name?.name !== TRAINABLE);
   const site = frame.site.scope.get(callee);
-  const layer = site
+  const created = site
     ? compositeLayer(l, site, args, call, path)
     : libraryLayer(l, callee, args, call, path, frame);
+  const layer = created && !trainable ? frozenCallable(created) : created;
   if (layer) frame.cache.set(key, layer);
   return layer;
+}
+
+/** The argument every layer, block and model instance takes: `trainable: false` freezes it. */
+const TRAINABLE = 'trainable';
+
+/** The value of a call's `trainable` argument (true when absent); undefined after a diagnostic. */
+function trainableArg(l: Lowering, callee: string, args: readonly ast.Argument[]): boolean | undefined {
+  const arg = args.find((a) => a.name?.name === TRAINABLE);
+  if (arg === undefined) return true;
+  const value = convertArg(callee, { name: TRAINABLE, type: 'bool' }, arg.value, l.diags);
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+/**
+ * The layer with its parameters frozen: those created while it is applied (its own, and in a
+ * block or model every inner layer's) are not trained, so the step takes no gradient of them.
+ */
+function frozenCallable(callable: Callable): Callable {
+  const apply = callable.apply;
+  return {
+    ...callable,
+    apply(l, inputs, span) {
+      l.frozen++;
+      try {
+        return apply.call(this, l, inputs, span);
+      } finally {
+        l.frozen--;
+      }
+    },
+  };
 }
 
 function libraryLayer(
