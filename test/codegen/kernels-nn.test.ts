@@ -74,6 +74,14 @@ const CONVS = [
     dilation: [2, 2],
     pad: [0, 1, 1, 2],
   },
+  {
+    name: '3×3 same on 5×6×8 → 5 (channels a multiple of the block)',
+    x: [2, 5, 6, 8],
+    w: [3, 3, 8, 5],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
 ] as const;
 
 describe('conv2d kernels match the reference interpreter', () => {

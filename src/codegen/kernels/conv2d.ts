@@ -22,7 +22,9 @@ interface Block {
   readonly rowSetup: (i: number) => string[];
   /** The reduction loops around the body, outermost first, as `for (…) {` openers. */
   readonly loops: readonly string[];
-  /** Statements at the top of the innermost loop, shared by every row and column. */
+  /** Statements per row just inside the next-to-innermost loop (hoisted out of the innermost). */
+  readonly perTap?: (i: number) => string[];
+  /** Statements per row at the top of the innermost loop. */
   readonly inner?: (i: number) => string[];
   readonly a: (i: number) => string;
   readonly b: (j: number) => string;
@@ -44,7 +46,9 @@ function blockedMain(blk: Block): { code: string; workgroups: [number, number, n
     ...cols.map((j) => `  let c${j} = min(col0 + ${j}u, ${blk.n - 1}u);`),
     ...rows.flatMap((i) => blk.rowSetup(i).map((l) => `  ${l}`)),
     ...rows.flatMap((i) => cols.map((j) => `  var acc${i}_${j} = 0.0;`)),
-    ...blk.loops.map((l, d) => `${ind(d)}${l}`),
+    ...blk.loops.slice(0, -1).map((l, d) => `${ind(d)}${l}`),
+    ...rows.flatMap((i) => (blk.perTap?.(i) ?? []).map((l) => `${ind(depth - 1)}${l}`)),
+    `${ind(depth - 1)}${blk.loops[depth - 1]}`,
     ...rows.flatMap((i) => (blk.inner?.(i) ?? []).map((l) => `${ind(depth)}${l}`)),
     ...rows.map((i) => `${ind(depth)}let a${i} = ${blk.a(i)};`),
     ...cols.map((j) => `${ind(depth)}let b${j} = ${blk.b(j)};`),
@@ -93,14 +97,16 @@ function forward(ops: Operands, g: Geometry): Block {
       `for (var kx = 0; kx < ${kw}; kx++) {`,
       `for (var ci = 0u; ci < ${c}u; ci++) {`,
     ],
-    inner: (i) => [
+    // The tap's bounds check and address, once per (ky, kx) rather than per channel.
+    perTap: (i) => [
+      ...(i === 0 ? [`let wtap = u32(ky * ${kw} + kx) * ${c}u;`] : []),
       `let iy${i} = oy${i} + ky * ${p.dilation[0]};`,
       `let ix${i} = ox${i} + kx * ${p.dilation[1]};`,
       `let ok${i} = iy${i} >= 0 && iy${i} < ${h} && ix${i} >= 0 && ix${i} < ${w};`,
+      `let at${i} = img${i} + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u;`,
     ],
-    a: (i) =>
-      `select(0.0, ${ops.load(0, `img${i} + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u + ci`)}, ok${i})`,
-    b: (j) => ops.load(1, `(u32(ky * ${kw} + kx) * ${c}u + ci) * ${o}u + c${j}`),
+    a: (i) => `select(0.0, ${ops.load(0, `at${i} + ci`)}, ok${i})`,
+    b: (j) => ops.load(1, `(wtap + ci) * ${o}u + c${j}`),
   };
 }
 
@@ -127,41 +133,59 @@ function inputGrad(ops: Operands, g: Geometry): Block {
       `for (var kx = 0; kx < ${kw}; kx++) {`,
       `for (var oc = 0u; oc < ${o}u; oc++) {`,
     ],
-    inner: (i) => [
+    perTap: (i) => [
+      ...(i === 0 ? [`let wtap = u32(ky * ${kw} + kx) * ${c}u;`] : []),
       ...tap('y', i, 'ky', sh, p.dilation[0], p.pad[0], oh),
       ...tap('x', i, 'kx', sw, p.dilation[1], p.pad[1], ow),
       `let ok${i} = oky${i} && okx${i};`,
+      `let at${i} = img${i} + (u32(max(qy${i}, 0)) * ${ow}u + u32(max(qx${i}, 0))) * ${o}u;`,
     ],
-    a: (i) =>
-      `select(0.0, ${ops.load(0, `img${i} + (u32(max(qy${i}, 0)) * ${ow}u + u32(max(qx${i}, 0))) * ${o}u + oc`)}, ok${i})`,
-    b: (j) => ops.load(1, `(u32(ky * ${kw} + kx) * ${c}u + c${j}) * ${o}u + oc`),
+    a: (i) => `select(0.0, ${ops.load(0, `at${i} + oc`)}, ok${i})`,
+    b: (j) => ops.load(1, `(wtap + c${j}) * ${o}u + oc`),
   };
 }
 
-/** dw = conv2d_filter_grad(x, g): rows are filter taps (ky, kx, ci), columns output channels, reduction (n, oy, ox). */
+/**
+ * dw = conv2d_filter_grad(x, g): rows are filter taps (ky, kx, ci), columns output channels,
+ * reduction (n, oy, ox). When the channels are a multiple of the block, a block's rows are one
+ * tap's consecutive channels, so the bounds check and address are computed once for all rows.
+ */
 function filterGrad(ops: Operands, g: Geometry): Block {
   const { h, w, c, oh, ow, o, kw, p } = g;
+  const shared = c % TM === 0;
+  const lead = (i: number) => (shared ? 0 : i);
   return {
     m: g.kh * kw * c,
     n: o,
-    rowSetup: (i) => [
-      `let ci${i} = r${i} % ${c}u;`,
-      `let dy${i} = i32(r${i} / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
-      `let dx${i} = i32((r${i} / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
-    ],
+    rowSetup: (i) =>
+      shared && i > 0
+        ? []
+        : [
+            `let ci${i} = r${i} % ${c}u;`,
+            `let dy${i} = i32(r${i} / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
+            `let dx${i} = i32((r${i} / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
+          ],
     loops: [
       `for (var b = 0u; b < ${g.n}u; b++) {`,
       `for (var oy = 0; oy < ${oh}; oy++) {`,
       `for (var ox = 0; ox < ${ow}; ox++) {`,
     ],
+    perTap: (i) =>
+      shared && i > 0
+        ? []
+        : [`let iy${i} = oy * ${p.strides[0]} + dy${i};`, `let oky${i} = iy${i} >= 0 && iy${i} < ${h};`],
     inner: (i) => [
-      `let iy${i} = oy * ${p.strides[0]} + dy${i};`,
-      `let ix${i} = ox * ${p.strides[1]} + dx${i};`,
-      `let ok${i} = iy${i} >= 0 && iy${i} < ${h} && ix${i} >= 0 && ix${i} < ${w};`,
+      ...(i === 0 ? [`let gat = ((b * ${oh}u + u32(oy)) * ${ow}u + u32(ox)) * ${o}u;`] : []),
+      ...(shared && i > 0
+        ? []
+        : [
+            `let ix${i} = ox * ${p.strides[1]} + dx${i};`,
+            `let ok${i} = oky${i} && ix${i} >= 0 && ix${i} < ${w};`,
+            `let at${i} = b * ${h * w * c}u + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u + ci${i};`,
+          ]),
     ],
-    a: (i) =>
-      `select(0.0, ${ops.load(0, `b * ${h * w * c}u + (u32(max(iy${i}, 0)) * ${w}u + u32(max(ix${i}, 0))) * ${c}u + ci${i}`)}, ok${i})`,
-    b: (j) => ops.load(1, `((b * ${oh}u + u32(oy)) * ${ow}u + u32(ox)) * ${o}u + c${j}`),
+    a: (i) => `select(0.0, ${ops.load(0, shared ? `at0 + ${i}u` : `at${i}`)}, ok${lead(i)})`,
+    b: (j) => ops.load(1, `gat + c${j}`),
   };
 }
 
