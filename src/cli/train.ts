@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
-import { NnxModel, TrainingDivergedError, type FitOptions } from '../runtime/index.js';
+import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues } from '../runtime/index.js';
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
@@ -16,7 +16,16 @@ export const TRAIN_USAGE = `  nnxc train FILE [--epochs N] [--seed S] [--batch N
         [--limit N] [--validation-split F] [--patience N] [--monitor NAME]
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
         [--device default|high-performance|low-power|fallback]  (see nnxc devices)
+        [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
                                        compile and train on the train block's dataset`;
+
+/** Says which parameters `--init-from` set (on stderr with `--json`, whose stdout is JSON lines). */
+function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | undefined, io: Io): void {
+  const kept = loaded.kept.length ? `; initialised as declared: ${loaded.kept.join(', ')}` : '';
+  (json ? io.err : io.out)(
+    `initialised ${loaded.values.size} parameters from ${path} (${loaded.layout} layout)${kept}\n`,
+  );
+}
 
 /** Runs `nnxc train`. */
 export async function trainCommand(args: string[], io: Io): Promise<number> {
@@ -39,6 +48,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       'checkpoint-every': { type: 'string' },
       resume: { type: 'string' },
       device: { type: 'string' },
+      'init-from': { type: 'string' },
     },
   });
   const file = await readSource(positionals[0]);
@@ -55,6 +65,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], 1);
   if (checkpointEvery !== undefined && !values.checkpoint)
     throw new UsageError('--checkpoint-every needs --checkpoint PATH');
+  if (values['init-from'] && values.resume)
+    throw new UsageError('--init-from and --resume both set the weights; give one of them');
 
   const result = compile(file.text, { overrides, path: file.path, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
@@ -78,6 +90,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     ...adapterCreateOptions(adapterRequestOption(values.device)),
   });
   try {
+    if (values['init-from'])
+      reportInitFrom(await model.initFrom(values['init-from']), values['init-from'], values.json, io);
     const resume = values.resume ? await model.load(values.resume) : undefined;
     if (values.resume && !resume)
       throw new UserError(`${values.resume} holds weights but no training state; it cannot be resumed from`);

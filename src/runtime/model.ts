@@ -34,6 +34,7 @@ import {
 import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { initFromValues, type InitFromValues } from './init-from.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
 import type { ModelSpec, TensorSlot } from './spec.js';
@@ -394,6 +395,35 @@ export class NnxModel {
       await fs.rm(temporary, { force: true }).catch(() => undefined);
       throw new Error(`save: could not write the checkpoint '${path}': ${describe(error)}`, { cause: error });
     }
+  }
+
+  /**
+   * Initialises parameters from another model's weights (transfer learning): a safetensors file
+   * with nnx names, or a PyTorch `state_dict` whose layers are matched to this model's in order
+   * and converted (Linear `[out, in]` transposed, Conv2d OIHW to HWIO). Parameters the file
+   * lacks keep their values; a tensor that fits no parameter is an error naming it, and then
+   * nothing is changed. Returns what was loaded from where.
+   */
+  initFromBytes(bytes: Uint8Array): InitFromValues {
+    this.checkUsable();
+    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes), 'initFrom');
+    this.writeSlots(
+      this.spec.params.filter((slot) => loaded.values.has(slot.name)),
+      loaded.values,
+    );
+    return loaded;
+  }
+
+  /** {@link NnxModel.initFromBytes} of a file (Node only). */
+  async initFrom(path: string): Promise<InitFromValues> {
+    const fs = await importNodeFs();
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(path);
+    } catch (error) {
+      throw new Error(`initFrom: could not read '${path}': ${describe(error)}`, { cause: error });
+    }
+    return this.initFromBytes(bytes);
   }
 
   /** Loads a checkpoint file written by {@link NnxModel.save} (Node only); returns its training state. */

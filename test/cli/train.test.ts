@@ -3,10 +3,11 @@
  * plain progress lines, a dataset that does not fit as a diagnostic at `data:`, CSV files with a
  * validation split, and checkpoints resumed from the command line.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/data/index.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/runtime/index.js';
 import { jsonLines, nnxc, pointsCsv, writeFiles } from './run-in-process.js';
 
 const POINTS = (extra = '') => `sequential Points(p: [2]) {
@@ -83,6 +84,43 @@ describe('nnxc train', () => {
     const lines = jsonLines(resumed.stdout);
     expect(lines.map((l) => l['epoch'])).toEqual([3, 4, undefined]);
     expect(lines[1]).toEqual(full[3]);
+  });
+
+  it('initialises from --init-from, keeps a frozen layer as loaded, and names a misfit', async () => {
+    const frozen = POINTS().replace(
+      'Dense(8, activation: relu)',
+      'Dense(8, activation: relu, trainable: false)',
+    );
+    const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS(), 'frozen.nnx': frozen });
+    const [base, tuned] = [join(dir, 'base.safetensors'), join(dir, 'tuned.safetensors')];
+    expect((await nnxc(['train', join(dir, 'points.nnx'), '--save', base])).code).toBe(0);
+    const r = await nnxc([
+      'train',
+      join(dir, 'frozen.nnx'),
+      '--init-from',
+      base,
+      '--save',
+      tuned,
+      '--seed',
+      '7',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`initialised 4 parameters from ${base} (nnx layout)\n`);
+    const [before, after] = [base, tuned].map((f) => decodeSafetensors(readFileSync(f)).tensors);
+    expect(after!.get('dense_1/kernel')!.data).toEqual(before!.get('dense_1/kernel')!.data);
+    expect(after!.get('dense_2/kernel')!.data).not.toEqual(before!.get('dense_2/kernel')!.data);
+
+    const torch = join(dir, 'torch.safetensors');
+    writeFileSync(
+      torch,
+      encodeSafetensors(new Map([['0.weight', { shape: [8, 3], data: new Float32Array(24) }]])),
+    );
+    const bad = await nnxc(['train', join(dir, 'points.nnx'), '--init-from', torch]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      "nnxc: error: initFrom: PyTorch tensor '0.weight' has shape [8,3] (transposed from [out, in]: [3,8]) " +
+        "but 'dense_1/kernel' is [2,8]; nothing was changed\n",
+    );
   });
 
   it('feeds a two-input model from a pairs array split along its second axis', async () => {
