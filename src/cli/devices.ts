@@ -53,7 +53,7 @@ export function adapterText(adapter: AdapterSummary, index: number): string {
     `[${index}] ${name}`,
     `    vendor: ${adapter.vendor || '?'}   architecture: ${adapter.architecture || '?'}   device: ${adapter.device || '?'}`,
     `    backend: ${adapter.backend ?? 'not reported by WebGPU'}   fallback adapter: ${adapter.isFallbackAdapter ? 'yes' : 'no'}`,
-    `    picked by --device ${adapter.requests.join(', ')}`,
+    `    picked by --device ${adapter.requests.length ? adapter.requests.join(', ') : '(none: not what a request returns)'}`,
     ...KEY_LIMITS.map((l) => `    ${l.padEnd(width)}  ${formatLimit(l, adapter.limits[l])}`),
     `    features: ${known.length ? known.join(', ') : 'none of ' + KEY_FEATURES.join(', ')}` +
       ` (${adapter.features.length} in all)`,

@@ -120,6 +120,12 @@ async function findGpu(): Promise<GPU> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (browserGpu !== undefined) return browserGpu;
   if (nodeGpu !== undefined) return nodeGpu;
+  nodeGpu = (await loadDawn()).create([]);
+  return nodeGpu;
+}
+
+/** Dawn's `webgpu` package, its globals installed; an error saying how to get it when absent. */
+async function loadDawn(): Promise<typeof import('webgpu')> {
   // A non-literal specifier keeps bundlers from following this Node-only import into browser builds.
   const dawnPackage = 'webgpu';
   let dawn: typeof import('webgpu');
@@ -133,8 +139,22 @@ async function findGpu(): Promise<GPU> {
     );
   }
   Object.assign(globalThis, dawn.globals);
-  nodeGpu = dawn.create([]);
-  return nodeGpu;
+  return dawn;
+}
+
+/** The graphics APIs Dawn can be restricted to (`backend=` toggles), tried in this order. */
+const DAWN_BACKENDS = ['vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles'] as const;
+
+/**
+ * The WebGPU entry points to ask for adapters, each with the backend it is limited to: in Node
+ * one Dawn instance per backend, so that each adapter's backend is known; in a browser
+ * `navigator.gpu`, whose backend is not reported.
+ */
+async function gpusByBackend(): Promise<{ backend: string | undefined; gpu: GPU }[]> {
+  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browserGpu !== undefined) return [{ backend: undefined, gpu: browserGpu }];
+  const dawn = await loadDawn();
+  return DAWN_BACKENDS.map((backend) => ({ backend, gpu: dawn.create([`backend=${backend}`]) }));
 }
 
 const deviceFailures = new WeakMap<GPUDevice, Error>();
@@ -207,15 +227,15 @@ export const ADAPTER_REQUESTS: readonly AdapterRequest[] = [
 
 /** One WebGPU adapter as `nnxc devices` shows it. */
 export interface AdapterSummary {
-  /** The requests that returned this adapter (WebGPU has no enumeration; these are its ways in). */
+  /** The `--device` requests that pick this adapter for a model; empty when none does. */
   readonly requests: readonly AdapterRequest[];
   readonly description: string;
   readonly vendor: string;
   readonly architecture: string;
   readonly device: string;
   /**
-   * The graphics API underneath, when the platform says; WebGPU's `GPUAdapterInfo` does not,
-   * so in Dawn this is undefined.
+   * The graphics API underneath: in Node the Dawn backend it was found through (`vulkan`,
+   * `metal`, `d3d12`, …); in a browser undefined, as `GPUAdapterInfo` does not say.
    */
   readonly backend: string | undefined;
   /** A software or otherwise reduced adapter (lavapipe, SwiftShader). */
@@ -227,21 +247,39 @@ export interface AdapterSummary {
 
 /**
  * The adapters this platform offers. WebGPU cannot enumerate adapters, so this asks once per
- * {@link ADAPTER_REQUESTS} entry and merges the answers that describe the same adapter.
+ * backend and {@link ADAPTER_REQUESTS} entry and merges the answers that describe the same one.
  */
 export async function listAdapters(): Promise<AdapterSummary[]> {
-  const gpu = await findGpu();
   const found = new Map<string, AdapterSummary>();
+  for (const { backend, gpu } of await gpusByBackend()) {
+    for (const request of ADAPTER_REQUESTS) {
+      const adapter = await gpu.requestAdapter(adapterOptions(request)).catch(() => null);
+      if (adapter === null) continue;
+      const summary = summarizeAdapter(adapter, [], backend);
+      found.set(JSON.stringify(summary), summary);
+    }
+  }
+  if (found.size === 0) throw new Error(NO_ADAPTER_MESSAGE);
+  return markRequests([...found.values()], await findGpu());
+}
+
+/** The adapters, each with the requests that pick it from `gpu`, the instance models use. */
+async function markRequests(adapters: AdapterSummary[], gpu: GPU): Promise<AdapterSummary[]> {
+  const identity = (a: AdapterSummary) =>
+    JSON.stringify([a.description, a.vendor, a.architecture, a.device, a.isFallbackAdapter, a.features]);
+  const requests = new Map<string, AdapterRequest[]>();
   for (const request of ADAPTER_REQUESTS) {
     const adapter = await gpu.requestAdapter(adapterOptions(request)).catch(() => null);
     if (adapter === null) continue;
-    const summary = summarizeAdapter(adapter, request);
-    const key = JSON.stringify({ ...summary, requests: [] });
-    const seen = found.get(key);
-    found.set(key, seen ? { ...seen, requests: [...seen.requests, request] } : summary);
+    const key = identity(summarizeAdapter(adapter, [], undefined));
+    requests.set(key, [...(requests.get(key) ?? []), request]);
   }
-  if (found.size === 0) throw new Error(NO_ADAPTER_MESSAGE);
-  return [...found.values()];
+  // Where several backends expose one adapter, the requests go to the first listed.
+  return adapters.map((a) => {
+    const own = requests.get(identity(a)) ?? [];
+    requests.delete(identity(a));
+    return { ...a, requests: own };
+  });
 }
 
 /** The `requestAdapter` options of an {@link AdapterRequest}. */
@@ -252,19 +290,34 @@ export function adapterOptions(request: AdapterRequest): GPURequestAdapterOption
 }
 
 /** What `adapter` says about itself, as an {@link AdapterSummary}. */
-export function summarizeAdapter(adapter: GPUAdapter, request: AdapterRequest): AdapterSummary {
+export function summarizeAdapter(
+  adapter: GPUAdapter,
+  requests: readonly AdapterRequest[],
+  backend: string | undefined,
+): AdapterSummary {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean; backendType?: string };
   const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
   const limits = Object.fromEntries(KEY_LIMITS.map((name) => [name, adapter.limits[name]]));
   return {
-    requests: [request],
+    requests,
     description: info.description,
     vendor: info.vendor,
     architecture: info.architecture,
     device: info.device,
-    backend: info.backendType,
+    backend: backend ?? info.backendType,
     isFallbackAdapter: Boolean(info.isFallbackAdapter ?? legacy.isFallbackAdapter),
     limits: limits as AdapterSummary['limits'],
     features: [...adapter.features].sort(),
   };
+}
+
+/** The name of the adapter behind `device`, for messages: its description, else vendor and device. */
+export function adapterName(device: GPUDevice): string {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (info === undefined) return 'unknown adapter';
+  return (
+    info.description ||
+    [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') ||
+    'unnamed adapter'
+  );
 }

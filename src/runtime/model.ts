@@ -22,7 +22,7 @@ import {
   type CheckpointValues,
   type TrainingState,
 } from './checkpoint.js';
-import { BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
+import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
 import { elementCount, initialParameterValues } from './init.js';
 import {
   bindEntry,
@@ -186,7 +186,7 @@ export class NnxModel {
     const bufferSpecs = checkSpec(spec);
     const device = await requestDevice(options);
     throwIfDeviceFailed(device);
-    checkSpecLimits(spec, device.limits);
+    checkSpecFitsDevice(spec, device);
     const kernels = await compileKernels(device, spec.kernels);
     const buffers = await createBuffers(device, [...bufferSpecs.values()]);
     try {
@@ -634,6 +634,18 @@ function sumOf(values: Float32Array): number {
 }
 
 // A non-literal specifier keeps browser bundlers from pulling node:fs into the runtime.
+
+/** Checks `spec` against the device's limits; the error names the limit, the need and the adapter. */
+function checkSpecFitsDevice(spec: ModelSpec, device: GPUDevice): void {
+  try {
+    checkSpecLimits(spec, device.limits);
+  } catch (error) {
+    throw new Error(
+      `NnxModel.create: model '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
+      { cause: error },
+    );
+  }
+}
 async function importNodeFs(): Promise<typeof import('node:fs/promises')> {
   const nodeFs = 'node:fs/promises';
   return (await import(/* @vite-ignore */ nodeFs)) as typeof import('node:fs/promises');

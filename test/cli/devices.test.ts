@@ -26,6 +26,7 @@ describe('nnxc devices', () => {
     expect(r.stdout).toMatch(/^\[0\] \S/m);
     expect(r.stdout).toMatch(/^ +vendor: \S+ +architecture: /m);
     expect(r.stdout).toMatch(/fallback adapter: (yes|no)/);
+    expect(r.stdout).toMatch(/^ +backend: (vulkan|metal|d3d12|d3d11|opengl|opengles) /m);
     expect(r.stdout).toMatch(/^ +maxStorageBufferBindingSize +[\d,]+ \([\d.]+ [KMG]iB\)$/m);
     expect(r.stdout).toMatch(/^ +maxComputeInvocationsPerWorkgroup +[\d,]+$/m);
     expect(r.stdout).toMatch(/^ +features: .*\(\d+ in all\)$/m);

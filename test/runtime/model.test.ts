@@ -293,6 +293,10 @@ describe('NnxModel.create errors', () => {
       `kernel 'wide' uses ${limit + 1} storage buffers, more than this device allows per shader stage ` +
         `(maxStorageBuffersPerShaderStage ${limit})`,
     );
+    const adapter = (device as GPUDevice & { adapterInfo: GPUAdapterInfo }).adapterInfo.description;
+    await expect(NnxModel.create({ ...spec, kernels: [...spec.kernels, wide] }, { device })).rejects.toThrow(
+      `NnxModel.create: model '${spec.name}' does not fit the adapter '${adapter}': kernel 'wide'`,
+    );
   });
 
   it('rejects a buffer larger than one storage binding', async () => {
