@@ -4,7 +4,7 @@
  * random numbers, and state updates (running statistics) that the training step writes back.
  */
 import type { GraphBuilder } from '../../builder.js';
-import { BATCH, type InitKind, type InitSpec, type Shape } from '../../graph.js';
+import { BATCH, type InitKind, type InitSpec, type Regularization, type Shape } from '../../graph.js';
 import type { ArgSchema, BoundArgs } from '../args.js';
 
 /**
@@ -14,10 +14,7 @@ import type { ArgSchema, BoundArgs } from '../args.js';
 export type LowerMode = 'train' | 'infer';
 
 /** Penalties added to the loss for a parameter: l1·Σ|w| + l2·Σw² (Keras' form, no ½). */
-export interface Regularizer {
-  readonly l1: number;
-  readonly l2: number;
-}
+export type Regularizer = Regularization;
 
 /** How to create one parameter. */
 export interface ParamSpec {
