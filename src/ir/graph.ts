@@ -117,6 +117,8 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   slice: { readonly axis: number; readonly start: number; readonly size: number };
   /** The sources joined along `axis`. */
   concat: { readonly axis: number };
+  /** Zeros around the source along `axis`: `before` of them, then the source, then `after` (slice's adjoint). */
+  pad: { readonly axis: number; readonly before: number; readonly after: number };
   /**
    * Uniform numbers in [0, 1) from a counter-based hash of (salt, counter, element index): the
    * source is the counter, a scalar that the step increments, so masks differ per step.

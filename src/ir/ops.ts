@@ -282,6 +282,7 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   one_hot: indexing.oneHotShape,
   slice: indexing.sliceShape,
   concat: indexing.concatShape,
+  pad: indexing.padShape,
   random_uniform: random.randomUniformShape,
 };
 
@@ -416,6 +417,7 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
   one_hot: ([idx], node, ctx) => indexing.oneHotReference(idx!, node.params.depth, ctx),
   slice: ([x], node, ctx) => indexing.sliceReference(x!, node.params, ctx),
   concat: (srcs, node, ctx) => indexing.concatReference(srcs, node.params.axis, ctx),
+  pad: ([x], node, ctx) => indexing.padReference(x!, node.params, ctx),
   random_uniform: ([t], node, ctx) =>
     random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
 };
@@ -497,5 +499,6 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   one_hot: () => [null],
   slice: indexing.sliceVjp,
   concat: indexing.concatVjp,
+  pad: indexing.padVjp,
   random_uniform: () => [null],
 };

@@ -161,6 +161,14 @@ describe('gather, slice and random kernels match the reference interpreter', () 
     checkAgainstReference([{ shape: [67, 8] }], (b, [x]) =>
       b.emit('slice', [x!], { axis: 1, start: 6, size: 2 }),
     ));
+  it('pad axis 1 of [3, 29, 5] with 4 before and 2 after', () =>
+    checkAgainstReference([{ shape: [3, 29, 5] }], (b, [x]) =>
+      b.emit('pad', [x!], { axis: 1, before: 4, after: 2 }),
+    ));
+  it('pad the last axis at its end only', () =>
+    checkAgainstReference([{ shape: [67, 3] }], (b, [x]) =>
+      b.emit('pad', [x!], { axis: 1, before: 0, after: 5 }),
+    ));
   it('concat three tensors along axis 1', () =>
     checkAgainstReference([{ shape: [3, 2, 5] }, { shape: [3, 7, 5] }, { shape: [3, 1, 5] }], (b, xs) =>
       b.emit('concat', xs, { axis: 1 }),

@@ -187,6 +187,11 @@ function indexingCases(): Case[] {
       build: (b, [x]) => b.emit('slice', [x!], { axis: 0, start: 0, size: 2 }),
     },
     {
+      name: 'pad axis 1',
+      shapes: [[2, 3, 2]],
+      build: (b, [x]) => b.emit('pad', [x!], { axis: 1, before: 2, after: 1 }),
+    },
+    {
       name: 'concat axis 1',
       shapes: [
         [2, 1, 3],

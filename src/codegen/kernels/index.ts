@@ -43,7 +43,8 @@ export function generateKernel(g: Graph, node: Node, bufferOf: ReadonlyMap<numbe
       return gatherKernel(ops, node as Node<'gather' | 'scatter_add' | 'one_hot'>);
     case 'slice':
     case 'concat':
-      return sliceKernel(ops, node as Node<'slice' | 'concat'>);
+    case 'pad':
+      return sliceKernel(ops, node as Node<'slice' | 'concat' | 'pad'>);
     case 'random_uniform':
       return randomKernel(ops, node as Node<'random_uniform'>);
     case 'input':

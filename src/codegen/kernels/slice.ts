@@ -1,7 +1,7 @@
 /**
- * The `slice` kernel kind: slice and concat along one axis, one invocation per output element.
- * A tensor is seen as (outer, axis, inner) around the axis, so the index arithmetic is the same
- * for every rank.
+ * The `slice` kernel kind: slice, pad and concat along one axis, one invocation per output
+ * element. A tensor is seen as (outer, axis, inner) around the axis, so the index arithmetic is
+ * the same for every rank.
  */
 import { type Node, sizeOf } from '../../ir/graph.js';
 import { grid1d, main1d } from '../wgsl.js';
@@ -11,7 +11,7 @@ function around(shape: readonly number[], axis: number): [number, number, number
   return [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))];
 }
 
-export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat'>): GeneratedKernel {
+export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat' | 'pad'>): GeneratedKernel {
   const out = shapeOf(node);
   const { axis } = node.params;
   const [, len, inner] = around(out, axis);
@@ -20,7 +20,16 @@ export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat'>): Gene
     `let j = (i / ${inner}u) % ${len}u;`,
     `let k = i % ${inner}u;`,
   ];
-  if (node.op === 'slice') {
+  if (node.op === 'pad') {
+    const { before } = (node as Node<'pad'>).params;
+    const srcLen = ops.shape(0)[axis]!;
+    const inside = `j >= ${before}u && j < ${before + srcLen}u`;
+    const read = ops.load(
+      0,
+      `(o * ${srcLen}u + min(max(j, ${before}u) - ${before}u, ${srcLen - 1}u)) * ${inner}u + k`,
+    );
+    body.push(`out[i] = select(0.0, ${read}, ${inside});`);
+  } else if (node.op === 'slice') {
     const srcLen = ops.shape(0)[axis]!;
     const { start } = (node as Node<'slice'>).params;
     body.push(`out[i] = ${ops.load(0, `(o * ${srcLen}u + j + ${start}u) * ${inner}u + k`)};`);

@@ -59,6 +59,20 @@ export function sliceShape(
   return x!.map((e, i) => (i === p.axis ? p.size : e));
 }
 
+export function padShape(
+  [x]: readonly Shape[],
+  p: { axis: number; before: number; after: number },
+): ShapeResult {
+  if (p.axis < 0 || p.axis >= x!.length)
+    return { error: `axis ${p.axis} is out of range for a tensor of shape ${shapeToString(x!)}` };
+  const d = x![p.axis]!;
+  if (typeof d !== 'number')
+    return { error: `cannot pad the symbolic dimension ${d} of ${shapeToString(x!)}` };
+  if (p.before < 0 || p.after < 0)
+    return { error: `padding must be non-negative, got ${p.before} and ${p.after}` };
+  return x!.map((e, i) => (i === p.axis ? d + p.before + p.after : e));
+}
+
 export function concatShape(srcs: readonly Shape[], p: { axis: number }): ShapeResult {
   const first = srcs[0];
   if (!first) return { error: 'concat needs at least one tensor' };
@@ -134,6 +148,19 @@ export function sliceReference(
   return { shape: x.shape.map((d, i) => (i === p.axis ? p.size : d)), data: out };
 }
 
+export function padReference(
+  x: Tensor,
+  p: { axis: number; before: number; after: number },
+  ctx: Ctx,
+): Tensor {
+  const [outer, len, inner] = around(x.shape, p.axis);
+  const total = len + p.before + p.after;
+  const out = allocate(ctx.dtype, outer * total * inner);
+  for (let o = 0; o < outer; o++)
+    out.set(x.data.subarray(o * len * inner, (o + 1) * len * inner), (o * total + p.before) * inner);
+  return { shape: x.shape.map((d, i) => (i === p.axis ? total : d)), data: out };
+}
+
 export function concatReference(srcs: readonly Tensor[], axis: number, ctx: Ctx): Tensor {
   const total = srcs.reduce((a, s) => a + s.shape[axis]!, 0);
   const shape = srcs[0]!.shape.map((d, i) => (i === axis ? total : d));
@@ -165,17 +192,14 @@ export function scatterAddVjp(b: GraphBuilder, node: Node<'scatter_add'>, ct: nu
 export function sliceVjp(b: GraphBuilder, node: Node<'slice'>, g: number): (number | null)[] {
   const x = b.shapeOf(node.srcs[0]!);
   const { axis, start, size } = node.params;
-  const zeros = (len: number) =>
-    b.broadcast(
-      b.constant(0),
-      x.map((d, i) => (i === axis ? len : d)),
-    );
-  const parts = [
-    ...(start > 0 ? [zeros(start)] : []),
-    g,
-    ...(start + size < (x[axis] as number) ? [zeros((x[axis] as number) - start - size)] : []),
-  ];
-  return [parts.length === 1 ? g : b.emit('concat', parts, { axis })];
+  const after = (x[axis] as number) - start - size;
+  return [start === 0 && after === 0 ? g : b.emit('pad', [g], { axis, before: start, after })];
+}
+
+/** The adjoint of padding is the slice that drops the zeros. */
+export function padVjp(b: GraphBuilder, node: Node<'pad'>, g: number): (number | null)[] {
+  const { axis, before } = node.params;
+  return [b.emit('slice', [g], { axis, start: before, size: b.shapeOf(node.srcs[0]!)[axis] as number })];
 }
 
 export function concatVjp(b: GraphBuilder, node: Node<'concat'>, g: number): (number | null)[] {

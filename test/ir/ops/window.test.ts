@@ -293,6 +293,12 @@ describe('shape rules of the layer-library ops', () => {
       ),
     ).toBe('cannot concatenate along the symbolic dimension B of [B,2]');
     expect(shapeError([], (b) => b.emit('concat', [], { axis: 0 }))).toBe('concat needs at least one tensor');
+    expect(shapeError([['B', 6]], (b, [x]) => b.emit('pad', [x!], { axis: 0, before: 1, after: 0 }))).toBe(
+      'cannot pad the symbolic dimension B of [B,6]',
+    );
+    expect(shapeError([['B', 6]], (b, [x]) => b.emit('pad', [x!], { axis: 1, before: -1, after: 0 }))).toBe(
+      'padding must be non-negative, got -1 and 0',
+    );
   });
   it('random_uniform', () => {
     expect(shapeError([[2]], (b, [t]) => b.emit('random_uniform', [t!], { shape: ['B', 3], salt: 1 }))).toBe(
