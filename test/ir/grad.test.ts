@@ -89,7 +89,7 @@ function cases(rand: () => number): Case[] {
   out.push({ name: 'broadcast', shapes: [[q, 1]], build: (b, [x]) => b.broadcast(x!, [p, q, r]) });
   out.push({ name: 'transpose', shapes: [[p, q, r]], build: (b, [x]) => b.transpose(x!, [2, 0, 1]) });
   out.push({ name: 'mean', shapes: [[p, q]], build: (b, [x]) => b.mean(x!, [0]) });
-  out.push(...windowCases(), ...indexingCases());
+  out.push(...windowCases(rand), ...indexingCases());
   return out;
 }
 
@@ -118,9 +118,35 @@ const POOLS = [
   { name: '3×2 stride 1', x: [2, 4, 4, 1], p: { window: [3, 2], strides: [1, 1], pad: [0, 0, 0, 0] } },
 ] as const;
 
-function windowCases(): Case[] {
+/** A convolution and a pooling of random geometry (seeded), besides the fixed ones. */
+function randomWindows(rand: () => number): { convs: typeof CONVS; pools: typeof POOLS } {
+  const r = (lo: number, hi: number) => randomInt(rand, lo, hi);
+  const [kh, kw, s, d] = [r(1, 3), r(1, 3), r(1, 2), r(1, 2)];
+  const x = [r(1, 2), r(5, 7), r(5, 7), r(1, 3)]; // ≥ 5: a 3-tap window dilated by 2 fits
+  const pad: [number, number, number, number] = [r(0, 1), r(0, 1), r(0, 1), r(0, 1)];
+  const conv = {
+    name: `random ${kh}×${kw} s${s} d${d}`,
+    x,
+    w: [kh, kw, x[3]!, r(1, 3)],
+    p: conv2(s, d, pad),
+  };
+  const [ph, pw] = [r(1, 3), r(1, 3)];
+  const pool = {
+    name: `random ${ph}×${pw}`,
+    x,
+    p: { window: [ph, pw], strides: [r(1, 2), r(1, 2)], pad: [0, 0, r(0, 1), 0] },
+  };
+  return { convs: [conv] as unknown as typeof CONVS, pools: [pool] as unknown as typeof POOLS };
+}
+
+function conv2(s: number, d: number, pad: [number, number, number, number]) {
+  return conv([s, s], [d, d], pad);
+}
+
+function windowCases(rand: () => number): Case[] {
   const out: Case[] = [];
-  for (const c of CONVS) {
+  const random = randomWindows(rand);
+  for (const c of [...CONVS, ...random.convs]) {
     const y = SHAPE_RULES.conv2d([c.x, c.w], c.p) as number[];
     out.push({
       name: `conv2d ${c.name}`,
@@ -138,7 +164,7 @@ function windowCases(): Case[] {
       build: (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...c.p, kernelHW: [c.w[0]!, c.w[1]!] }),
     });
   }
-  for (const c of POOLS) {
+  for (const c of [...POOLS, ...random.pools]) {
     const y = SHAPE_RULES.max_pool2d([c.x], c.p) as number[];
     out.push({
       name: `max_pool2d ${c.name}`,
