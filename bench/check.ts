@@ -18,7 +18,8 @@ export interface LossCheck {
 /** nnx: evaluate's loss on the batch before training and after `steps` trainSteps. */
 export async function checkNnx(model: BenchModel, device: GPUDevice, steps = 20): Promise<LossCheck> {
   const result = compile(model.source);
-  if (!result.compiled) throw new Error(`does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
+  if (!result.compiled)
+    throw new Error(`does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
   const m = await NnxModel.create(result.compiled.spec, { seed: 1, device });
   try {
     const { x, y } = syntheticBatch(model);
@@ -33,7 +34,10 @@ export async function checkNnx(model: BenchModel, device: GPUDevice, steps = 20)
 }
 
 /** TF.js (`optimizer.minimize`): the loss each step computes, at step 1 and step `steps`. */
-export async function checkTfjs(model: BenchModel, steps = 20): Promise<LossCheck & { tensorsLeaked: number }> {
+export async function checkTfjs(
+  model: BenchModel,
+  steps = 20,
+): Promise<LossCheck & { tensorsLeaked: number }> {
   const trainer = await createTfjsTrainer(model, 'minimize');
   try {
     await trainer.step();

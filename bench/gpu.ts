@@ -33,7 +33,11 @@ export function describeAdapter(device: GPUDevice): string {
 }
 
 /** Steps, repeats and warmup per model: xor is cheap and noisy, cnn costs ≈0.6 s per TF.js step here. */
-export function stepOptions(model: 'xor' | 'mlp' | 'cnn'): { steps: number; repeats: number; warmup: number } {
+export function stepOptions(model: 'xor' | 'mlp' | 'cnn'): {
+  steps: number;
+  repeats: number;
+  warmup: number;
+} {
   if (model === 'xor') return { steps: 200, repeats: 5, warmup: 20 };
   if (model === 'mlp') return { steps: 10, repeats: 5, warmup: 3 };
   return { steps: 5, repeats: 3, warmup: 2 };

@@ -73,7 +73,13 @@ function lcg(seed: number): () => number {
 }
 
 /** Host-side Keras-style initialisers: glorot_uniform, or he_normal (scaled Box–Muller normals). */
-function initTensor(next: () => number, shape: number[], fanIn: number, fanOut: number, kind: 'glorot' | 'he' | 'zeros'): Float32Array<ArrayBuffer> {
+function initTensor(
+  next: () => number,
+  shape: number[],
+  fanIn: number,
+  fanOut: number,
+  kind: 'glorot' | 'he' | 'zeros',
+): Float32Array<ArrayBuffer> {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (kind === 'zeros') return out;
@@ -83,12 +89,15 @@ function initTensor(next: () => number, shape: number[], fanIn: number, fanOut: 
     return out;
   }
   const std = Math.sqrt(2 / fanIn);
-  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  for (let i = 0; i < n; i++)
+    out[i] = std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
   return out;
 }
 
 /** Parameter shapes and initialisers, in the order the forward functions consume them. */
-function paramSpecs(model: BenchModel): { shape: number[]; fanIn: number; fanOut: number; kind: 'glorot' | 'he' | 'zeros' }[] {
+function paramSpecs(
+  model: BenchModel,
+): { shape: number[]; fanIn: number; fanOut: number; kind: 'glorot' | 'he' | 'zeros' }[] {
   const dense = (i: number, o: number, kind: 'glorot' | 'he' = 'glorot') => [
     { shape: [i, o], fanIn: i, fanOut: o, kind },
     { shape: [o], fanIn: i, fanOut: o, kind: 'zeros' as const },
@@ -178,7 +187,9 @@ export async function createJaxjsTrainer(model: BenchModel): Promise<JaxjsTraine
   });
 
   const next = lcg(1);
-  const params = paramSpecs(model).map((s) => np.array(initTensor(next, s.shape, s.fanIn, s.fanOut, s.kind), { shape: s.shape }));
+  const params = paramSpecs(model).map((s) =>
+    np.array(initTensor(next, s.shape, s.fanIn, s.fanOut, s.kind), { shape: s.shape }),
+  );
   const zerosLike = () => params.map((p) => np.zeros(p.shape));
   // SGD has no state; empty lists and unit scalars keep one step signature.
   let state: TrainState = {
@@ -200,7 +211,13 @@ export async function createJaxjsTrainer(model: BenchModel): Promise<JaxjsTraine
   return {
     async step() {
       // Each step uploads the host batch, as nnx's trainStep does.
-      const out = step(state.params, state.opt, state.acc, np.array(x, { shape: xShape }), np.array(y, { shape: yShape }));
+      const out = step(
+        state.params,
+        state.opt,
+        state.acc,
+        np.array(x, { shape: xShape }),
+        np.array(y, { shape: yShape }),
+      );
       state = { params: out.params, opt: out.opt, acc: out.acc };
       last?.dispose();
       last = out.loss;
@@ -244,7 +261,10 @@ export interface JaxjsTiming {
  * Median ms per jax-js training step of `model`, timed as {@link timeSteps} does: steps dispatched
  * back to back, one wait at the end.
  */
-export async function timeJaxjs(model: BenchModel, opts: { steps: number; repeats: number; warmup: number }): Promise<JaxjsTiming> {
+export async function timeJaxjs(
+  model: BenchModel,
+  opts: { steps: number; repeats: number; warmup: number },
+): Promise<JaxjsTiming> {
   const trainer = await createJaxjsTrainer(model);
   try {
     return { ms: await timeSteps(trainer.step, trainer.sync, opts), adapter: trainer.adapter };

@@ -6,7 +6,10 @@ import { type MatmulShape, type MatmulTiling, matmulMain, operandAt } from '../s
 import { bindingDecls } from '../src/codegen/wgsl.js';
 import { median } from './timing.js';
 
-export function matmulWgsl(s: MatmulShape, t: MatmulTiling): { wgsl: string; workgroups: [number, number, number] } {
+export function matmulWgsl(
+  s: MatmulShape,
+  t: MatmulTiling,
+): { wgsl: string; workgroups: [number, number, number] } {
   const header = bindingDecls([
     { name: 'A', writable: false },
     { name: 'B', writable: false },
@@ -21,15 +24,31 @@ export function matmulWgsl(s: MatmulShape, t: MatmulTiling): { wgsl: string; wor
 }
 
 /** Median ms of one matmul dispatch (submit and wait), after a warm-up. */
-export async function timeMatmul(device: GPUDevice, s: MatmulShape, t: MatmulTiling, repeats = 3): Promise<number> {
+export async function timeMatmul(
+  device: GPUDevice,
+  s: MatmulShape,
+  t: MatmulTiling,
+  repeats = 3,
+): Promise<number> {
   const { wgsl, workgroups } = matmulWgsl(s, t);
   const usage = 0x80 | 0x8; // STORAGE | COPY_DST
   const a = device.createBuffer({ size: 4 * s.m * s.k, usage });
   const b = device.createBuffer({ size: 4 * s.k * s.n, usage });
   const c = device.createBuffer({ size: 4 * s.m * s.n, usage });
-  device.queue.writeBuffer(a, 0, Float32Array.from({ length: s.m * s.k }, (_, i) => (i % 7) / 7));
-  device.queue.writeBuffer(b, 0, Float32Array.from({ length: s.k * s.n }, (_, i) => (i % 5) / 5));
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: wgsl }), entryPoint: 'main' } });
+  device.queue.writeBuffer(
+    a,
+    0,
+    Float32Array.from({ length: s.m * s.k }, (_, i) => (i % 7) / 7),
+  );
+  device.queue.writeBuffer(
+    b,
+    0,
+    Float32Array.from({ length: s.k * s.n }, (_, i) => (i % 5) / 5),
+  );
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code: wgsl }), entryPoint: 'main' },
+  });
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),

@@ -10,9 +10,16 @@ export interface NnxTiming {
   readonly kernels: number;
 }
 
-export async function timeNnx(model: BenchModel, device: GPUDevice, opts: { steps: number; repeats: number; warmup: number }): Promise<NnxTiming> {
+export async function timeNnx(
+  model: BenchModel,
+  device: GPUDevice,
+  opts: { steps: number; repeats: number; warmup: number },
+): Promise<NnxTiming> {
   const result = compile(model.source);
-  if (!result.compiled) throw new Error(`bench model ${model.name} does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
+  if (!result.compiled)
+    throw new Error(
+      `bench model ${model.name} does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`,
+    );
   const { spec } = result.compiled;
   const m = await NnxModel.create(spec, { seed: 1, device });
   const { x, y } = syntheticBatch(model);

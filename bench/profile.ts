@@ -11,12 +11,22 @@ const device = await requestDevice();
 const { compiled } = compile(model.source);
 const spec = compiled!.spec;
 await NnxModel.create(spec, { device }); // validates the spec on this device
-const buffers = spec.buffers.map((b) => device.createBuffer({ size: Math.max(4, b.bytes), usage: 0x80 | 0x8 }));
-const pipelines = spec.kernels.map((k) => device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' } }));
+const buffers = spec.buffers.map((b) =>
+  device.createBuffer({ size: Math.max(4, b.bytes), usage: 0x80 | 0x8 }),
+);
+const pipelines = spec.kernels.map((k) =>
+  device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' },
+  }),
+);
 const rows: { ms: number; name: string; grid: string; index: number }[] = [];
 for (const [index, d] of spec.entries.train.dispatches.entries()) {
   const p = pipelines[d.kernel]!;
-  const bind = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })) });
+  const bind = device.createBindGroup({
+    layout: p.getBindGroupLayout(0),
+    entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })),
+  });
   const run = async () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -30,9 +40,15 @@ for (const [index, d] of spec.entries.train.dispatches.entries()) {
   await run();
   const t0 = performance.now();
   for (let i = 0; i < 3; i++) await run();
-  rows.push({ ms: (performance.now() - t0) / 3, name: spec.kernels[d.kernel]!.name, grid: d.workgroups.join('×'), index });
+  rows.push({
+    ms: (performance.now() - t0) / 3,
+    name: spec.kernels[d.kernel]!.name,
+    grid: d.workgroups.join('×'),
+    index,
+  });
 }
 const total = rows.reduce((a, r) => a + r.ms, 0);
 console.log(`${model.name}: ${rows.length} dispatches, ${total.toFixed(2)} ms summed`);
-for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, 15)) console.log(`  #${r.index} ${r.name} grid ${r.grid}: ${r.ms.toFixed(3)} ms`);
+for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, 15))
+  console.log(`  #${r.index} ${r.name} grid ${r.grid}: ${r.ms.toFixed(3)} ms`);
 process.exit(0);

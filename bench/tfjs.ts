@@ -52,7 +52,10 @@ function buildModel(tf: typeof TF, model: BenchModel): TF.Sequential {
   switch (model.name) {
     case 'xor':
       return tf.sequential({
-        layers: [L.dense({ units: 3, activation: 'sigmoid', inputShape: [2] }), L.dense({ units: 1, activation: 'sigmoid' })],
+        layers: [
+          L.dense({ units: 3, activation: 'sigmoid', inputShape: [2] }),
+          L.dense({ units: 1, activation: 'sigmoid' }),
+        ],
       });
     case 'mlp':
       return tf.sequential({
@@ -78,7 +81,10 @@ function buildModel(tf: typeof TF, model: BenchModel): TF.Sequential {
 }
 
 /** Creates a TF.js trainer for `model` on its synthetic batch, written in the given idiom. */
-export async function createTfjsTrainer(model: BenchModel, idiom: TfjsIdiom = 'minimize'): Promise<TfjsTrainer> {
+export async function createTfjsTrainer(
+  model: BenchModel,
+  idiom: TfjsIdiom = 'minimize',
+): Promise<TfjsTrainer> {
   const tf = await loadTf();
   const backend = tf.backend() as unknown as { device: GPUDevice };
   const device = backend.device;
@@ -99,7 +105,11 @@ export async function createTfjsTrainer(model: BenchModel, idiom: TfjsIdiom = 'm
   const minimizeStep = (): void => {
     const xs = tf.tensor(x, xShape);
     const ys = tf.tensor(y, yShape);
-    const loss = optimizer.minimize(() => tf.mean(perSample(ys, net.apply(xs) as TF.Tensor)) as TF.Scalar, true, vars);
+    const loss = optimizer.minimize(
+      () => tf.mean(perSample(ys, net.apply(xs) as TF.Tensor)) as TF.Scalar,
+      true,
+      vars,
+    );
     xs.dispose();
     ys.dispose();
     last?.dispose();

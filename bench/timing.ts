@@ -10,7 +10,11 @@ export function median(xs: readonly number[]): number {
  * ms per step: runs `warmup` steps, then `repeats` times `steps` steps followed by one `sync`,
  * and returns the median of the per-step averages.
  */
-export async function timeSteps(step: () => void | Promise<void>, sync: () => Promise<void>, opts: { steps: number; repeats: number; warmup: number }): Promise<number> {
+export async function timeSteps(
+  step: () => void | Promise<void>,
+  sync: () => Promise<void>,
+  opts: { steps: number; repeats: number; warmup: number },
+): Promise<number> {
   for (let i = 0; i < opts.warmup; i++) await step();
   await sync();
   const samples: number[] = [];

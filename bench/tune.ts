@@ -10,8 +10,23 @@ const shapes: [string, MatmulShape][] = [
   ['dX tB 128x256x256', { m: 128, n: 256, k: 256, transA: false, transB: true }],
 ];
 const tilings: MatmulTiling[] = [];
-for (const [tm, tn] of [[4, 4], [2, 8], [8, 2], [4, 8], [8, 4], [1, 8], [8, 8], [2, 4]] as const) {
-  for (const [wgx, wgy] of [[8, 8], [16, 4], [4, 16], [32, 2]] as const) tilings.push({ kind: 'blocked', tm, tn, wgx, wgy });
+for (const [tm, tn] of [
+  [4, 4],
+  [2, 8],
+  [8, 2],
+  [4, 8],
+  [8, 4],
+  [1, 8],
+  [8, 8],
+  [2, 4],
+] as const) {
+  for (const [wgx, wgy] of [
+    [8, 8],
+    [16, 4],
+    [4, 16],
+    [32, 2],
+  ] as const)
+    tilings.push({ kind: 'blocked', tm, tn, wgx, wgy });
 }
 tilings.push({ kind: 'shared', tile: 16 }, { kind: 'shared', tile: 8 });
 const only = process.argv[2];
@@ -23,6 +38,12 @@ for (const [name, s] of shapes) {
     rows.push([label, gflops(s, await timeMatmul(device, s, t))]);
   }
   rows.sort((a, b) => b[1] - a[1]);
-  console.log(name, rows.slice(0, 6).map(([l, g]) => `${l}: ${g.toFixed(2)}`).join(' | '));
+  console.log(
+    name,
+    rows
+      .slice(0, 6)
+      .map(([l, g]) => `${l}: ${g.toFixed(2)}`)
+      .join(' | '),
+  );
 }
 process.exit(0);
