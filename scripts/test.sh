@@ -13,6 +13,6 @@ fi
 sh scripts/setup-webgpu.sh
 npm run --silent build
 npx tsc --noEmit -p tsconfig.json
-npx prettier --check --log-level warn src test
+npx prettier --check --log-level warn src test bench
 npx vitest run "$@"
 npm run --silent test:browser
