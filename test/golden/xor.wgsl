@@ -4,7 +4,7 @@
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
@@ -164,7 +164,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out4: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 1u;
@@ -298,7 +298,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
@@ -503,7 +503,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 2u;
   let col0 = gid.x * 4u;
@@ -611,7 +611,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 1u;
@@ -686,7 +686,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 1u;
@@ -775,7 +775,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(4, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 1u;

@@ -27,7 +27,7 @@ export type MatmulTiling =
     };
 
 /** The tiling used when nothing better is known: measured fastest on lavapipe for MLP shapes. */
-export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 4, wgx: 8, wgy: 8 };
+export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 8, wgx: 4, wgy: 16 };
 
 /** Shrinks the register block for small outputs, so a 4×3 product is not computed as 8×4. */
 export function tilingFor(m: number, n: number, base: MatmulTiling = DEFAULT_TILING): MatmulTiling {
