@@ -8,8 +8,8 @@
 import type { Conv2dParams, Node } from '../../ir/graph.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
-const TM = 4;
-const TN = 4;
+const TM = 8;
+const TN = 8;
 const WG = 8;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
