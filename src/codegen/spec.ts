@@ -6,7 +6,7 @@
 import type { ModelIR } from '../ir/build/lower.js';
 import type { TrainConfig } from '../ir/build/train.js';
 import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
-import { type FusedGraph, fuse } from '../ir/passes/fuse.js';
+import { FUSED_ROOT_OPS, type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
 import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
@@ -60,17 +60,6 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
   return name === MASK ? 'mask' : 'input';
 }
 
-/** Ops the fused-kernel writer computes; any other op gets its own generator. */
-const FUSABLE_ROOTS = new Set<string>([
-  'matmul',
-  'sum',
-  'reduce_max',
-  'broadcast',
-  'reshape',
-  'transpose',
-  ...ELEMENTWISE_OPS,
-]);
-
 export interface LowerOptions {
   /** Group nodes into fused kernels (default true); false gives one kernel per node. */
   readonly fuse?: boolean;
@@ -110,7 +99,7 @@ export function lowerEntry(
   const dispatches: DispatchSpec[] = plan.order.map((index) => {
     const k = fused.kernels[index]!;
     const root = g.nodes[k.roots[0]!]!;
-    const generated = FUSABLE_ROOTS.has(root.op)
+    const generated = FUSED_ROOT_OPS.has(root.op)
       ? fusedKernel(g, k, plan.bufferOf)
       : generateKernel(g, root, plan.bufferOf);
     return {

@@ -4,9 +4,6 @@
  * GPUs), `blocked` has each invocation accumulate a TM×TN register block straight from storage
  * with no barriers (good on CPU-like adapters such as lavapipe, where barriers are expensive).
  */
-import type { Node } from '../../ir/graph.js';
-import type { GeneratedKernel, Operands } from './operands.js';
-import { shapeOf } from './operands.js';
 
 export interface MatmulShape {
   readonly m: number;
@@ -140,29 +137,4 @@ export function matmulMain(
   io: MatmulAccess,
 ): { code: string; workgroups: [number, number, number] } {
   return t.kind === 'shared' ? sharedBody(s, t.tile, io) : blockedBody(s, t, io);
-}
-
-export function matmulShapeOf(ops: Operands, node: Node<'matmul'>): MatmulShape {
-  const { transA, transB } = node.params;
-  const [m, n] = shapeOf(node) as [number, number];
-  const k = transA ? ops.shape(0)[0]! : ops.shape(0)[1]!;
-  return { m, n, k, transA, transB };
-}
-
-export function matmulKernel(
-  ops: Operands,
-  node: Node<'matmul'>,
-  tiling: MatmulTiling = DEFAULT_TILING,
-): GeneratedKernel {
-  const s = matmulShapeOf(ops, node);
-  const a = operandAt('A', s.transA, s.m, s.k);
-  const b = operandAt('B', s.transB, s.k, s.n);
-  const io: MatmulAccess = {
-    a: (r, c) => ops.load(0, a(r, c).slice(2, -1)),
-    b: (r, c) => ops.load(1, b(r, c).slice(2, -1)),
-    store: (r, c, v) => `out[(${r}) * ${s.n}u + ${c}] = ${v};`,
-  };
-  const { code, workgroups } = matmulMain(s, tiling, io);
-  const name = `matmul${s.transA ? '_tA' : ''}${s.transB ? '_tB' : ''}`;
-  return { name, wgsl: `${ops.header()}\n\n${code}\n`, buffers: ops.buffers, workgroups };
 }

@@ -39,7 +39,7 @@ const MAX_BINDINGS = 8;
  * Ops the fused-kernel writer computes. A kernel rooted at any other op (conv2d, pooling,
  * gather, slice …) runs alone through its own generator, which reads every source from a buffer.
  */
-const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
+export const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
 
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
 function readsAtSameIndex(consumer: Node, producer: Node): boolean {
