@@ -5,6 +5,8 @@
  * `--check` instead runs 20 steps per framework on the fixed batch and prints the loss before and
  * after, to show that each step really trains.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { requestDevice } from '../src/runtime/index.js';
 import { checkJaxjs, checkNnx, checkTfjs } from './check.js';
@@ -32,6 +34,56 @@ const msOf = (o: Outcome | undefined): number | null => (o !== undefined && 'ms'
 const ratio = (other: number | null, nnx: number | null): number | null =>
   other !== null && nnx !== null ? other / nnx : null;
 
+/** What one child process measured: ms/step and notes, or the error that stopped it. */
+type ChildResult = (Outcome & { adapter?: string; dispatches?: number }) | { error: string };
+
+function measureInChild(framework: Framework, model: string): ChildResult {
+  const script = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [script, '--child', `${framework}:${model}`], { encoding: 'utf8' });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as ChildResult;
+  } catch {
+    return {
+      error: `the ${framework} process exited with ${r.status}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+    };
+  }
+}
+
+/** The body of a child process: one framework on one model, one JSON line on stdout. */
+async function runChild(spec: string): Promise<void> {
+  const [framework, modelName] = spec.split(':') as [Framework, string];
+  const model = [XOR, MLP, CNN].find((m) => m.name === modelName)!;
+  const opts = stepOptions(model.name);
+  await installNodeGpu();
+  const result: ChildResult = await attempt(async () => {
+    if (framework === 'nnx') {
+      const device = await requestDevice({ powerPreference: 'high-performance' });
+      const nnx = await timeNnx(model, device, opts);
+      return {
+        ms: nnx.ms,
+        note: `${nnx.dispatches} dispatches, ${nnx.kernels} kernels`,
+        adapter: describeAdapter(device),
+        dispatches: nnx.dispatches,
+      };
+    }
+    if (framework === 'tfjs') {
+      const { timeTfjs } = await import('./tfjs.js');
+      const tf = await timeTfjs(model, opts);
+      return {
+        ms: tf.ms,
+        note: tf.idiom === 'minimize' ? 'optimizer.minimize' : 'model.trainOnBatch',
+        adapter: tf.adapter,
+      };
+    }
+    const { timeJaxjs } = await import('./jaxjs.js');
+    const jx = await timeJaxjs(model, opts);
+    return { ms: jx.ms, note: 'jit(step)', adapter: jx.adapter };
+  });
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -40,8 +92,10 @@ async function main(): Promise<void> {
       models: { type: 'string' },
       check: { type: 'boolean' },
       matmul: { type: 'string' },
+      child: { type: 'string' },
     },
   });
+  if (values.child) return runChild(values.child);
   // One Dawn GPU as navigator.gpu before anything opens a device: nnx's requestDevice prefers it,
   // and TF.js and jax-js look for it; the high-performance adapter is the one both of them request.
   await installNodeGpu();
@@ -57,27 +111,14 @@ async function main(): Promise<void> {
     const results = new Map<Framework, Outcome>();
     let dispatches: number | undefined;
     for (const framework of frameworks) {
-      results.set(
-        framework,
-        await attempt(async () => {
-          if (framework === 'nnx') {
-            const nnx = await timeNnx(model, device, opts);
-            dispatches = nnx.dispatches;
-            return { ms: nnx.ms, note: `${nnx.dispatches} dispatches, ${nnx.kernels} kernels` };
-          }
-          if (framework === 'tfjs') {
-            // Loaded only when its benchmark runs.
-            const { timeTfjs } = await import('./tfjs.js');
-            const tf = await timeTfjs(model, opts);
-            adapters.set('tfjs', tf.adapter);
-            return { ms: tf.ms, note: tf.idiom === 'minimize' ? 'optimizer.minimize' : 'model.trainOnBatch' };
-          }
-          const { timeJaxjs } = await import('./jaxjs.js');
-          const jx = await timeJaxjs(model, opts);
-          adapters.set('jaxjs', jx.adapter);
-          return { ms: jx.ms, note: 'jit(step)' };
-        }),
-      );
+      // Each measurement runs in its own process, so no framework's device, threads or leftover
+      // work can slow another's (lavapipe's threads are per device).
+      const child = measureInChild(framework, model.name);
+      if ('ms' in child) {
+        if (child.adapter) adapters.set(framework, child.adapter);
+        if (child.dispatches !== undefined) dispatches = child.dispatches;
+      }
+      results.set(framework, child);
     }
     const nnxMs = msOf(results.get('nnx'));
     const row = {
