@@ -12,6 +12,7 @@ import { DatasetError } from './errors.js';
 import { parseIdx } from './idx.js';
 import { parseNpy } from './npy.js';
 import { type LoadedDataset, type SampleSet, splitSamples, standardise } from './samples.js';
+import { Rng } from '../runtime/rng.js';
 
 /** Where a train block's `data:` points: a dataset name and its arguments. */
 export interface DatasetRef {
@@ -225,6 +226,37 @@ function xor(): LoadedDataset {
   };
 }
 
+/**
+ * A generated sequence task for recurrent models: 20 tokens drawn uniformly from a vocabulary
+ * of 10 (as token ids), labelled 1 when more tokens are ≥ 5 than < 5 (ties are 0). Seeded, so
+ * every run sees the same 4,000 training and 1,000 test sequences.
+ */
+function majority(): LoadedDataset {
+  const length = 20;
+  const vocabulary = 10;
+  const rng = new Rng(20261123);
+  const sequences = (count: number): SampleSet => {
+    const features = new Float32Array(count * length);
+    const indices = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      let high = 0;
+      for (let t = 0; t < length; t++) {
+        const token = rng.integerBelow(vocabulary);
+        features[i * length + t] = token;
+        if (token >= vocabulary / 2) high++;
+      }
+      indices[i] = high > length - high ? 1 : 0;
+    }
+    return {
+      count,
+      featureShape: [length],
+      features,
+      labels: { kind: 'classes', classes: ['0', '1'], indices },
+    };
+  };
+  return { name: 'majority', train: sequences(4000), test: sequences(1000) };
+}
+
 function pathArg(ref: DatasetRef, name: string): string {
   const value = ref.args?.[name];
   if (typeof value !== 'string')
@@ -280,6 +312,7 @@ export function datasetClassNames(name: string): readonly string[] | undefined {
     fashion_mnist: FASHION_CLASSES,
     iris: IRIS_CLASSES,
     xor: ['0', '1'],
+    majority: ['0', '1'],
   };
   return names[name];
 }
@@ -289,6 +322,7 @@ const LOADERS: Readonly<Record<string, (ref: DatasetRef) => Promise<LoadedDatase
   fashion_mnist: fashionMnist,
   iris,
   xor,
+  majority,
   csv,
   npy,
 };

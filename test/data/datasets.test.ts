@@ -9,6 +9,28 @@ import { describe, expect, it } from 'vitest';
 import { DatasetError, encodeNpy, loadDataset, parsePixelRowsJson } from '../../src/data/index.js';
 
 describe('loadDataset', () => {
+  it('generates the majority sequences deterministically, labelled by their own tokens', async () => {
+    const a = await loadDataset('majority');
+    const b = await loadDataset('majority');
+    expect(a.train.count).toBe(4000);
+    expect(a.test!.count).toBe(1000);
+    expect(a.train.featureShape).toEqual([20]);
+    expect(Array.from(a.train.features.slice(0, 200))).toEqual(Array.from(b.train.features.slice(0, 200)));
+    const labels = a.train.labels;
+    if (labels.kind !== 'classes') throw new Error('majority has class labels');
+    let ones = 0;
+    for (let i = 0; i < a.train.count; i++) {
+      const tokens = a.train.features.slice(i * 20, i * 20 + 20);
+      expect(tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 10)).toBe(true);
+      const high = tokens.filter((t) => t >= 5).length;
+      expect(labels.indices[i]).toBe(high > 10 ? 1 : 0);
+      ones += labels.indices[i]!;
+    }
+    // Ties go to 0, so a little under half are 1.
+    expect(ones / a.train.count).toBeGreaterThan(0.3);
+    expect(ones / a.train.count).toBeLessThan(0.5);
+  });
+
   it('loads all 70,000 MNIST digits in a few seconds, pixels in [0, 1]', async () => {
     const started = performance.now();
     const mnist = await loadDataset('mnist');
