@@ -4,10 +4,8 @@
  * slots and the masked padding of a partial batch all have to agree.
  */
 import { describe, expect, it } from 'vitest';
+import { interpretTrainSteps } from './step-oracle.js';
 import { compile } from '../../src/compile.js';
-import { inputsOf, sizeOf } from '../../src/ir/graph.js';
-import { interpret } from '../../src/ir/interpret.js';
-import type { Tensor } from '../../src/ir/tensor.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 
@@ -46,29 +44,7 @@ describe('one training step on the GPU equals the interpreter', () => {
 
     // The interpreter runs the same optimised train graph with the padded batch, three times.
     const g = optimized.train;
-    const pad = (a: Float32Array, perSample: number) => {
-      const out = new Float32Array(5 * perSample);
-      out.set(a);
-      return out;
-    };
-    const values = new Map<string, Tensor>();
-    for (const n of inputsOf(g))
-      values.set(n.params.name, {
-        shape: n.shape as number[],
-        data: new Float32Array(sizeOf(n.shape as number[])),
-      });
-    for (const [name, w] of weights) values.set(name, { shape: values.get(name)!.shape, data: w });
-    values.set('x', { shape: [5, 3], data: pad(x, 3) });
-    values.set('target', { shape: [5, 2], data: pad(target, 2) });
-    values.set('mask', { shape: [5], data: Float32Array.from([1, 1, 1, 0, 0]) });
-    for (let s = 0; s < steps; s++) {
-      const result = interpret(g, values, { dtype: 'f32' });
-      for (const o of g.outputs) {
-        if (o.role !== 'update') continue;
-        const name = (g.nodes[o.target!]!.params as { name: string }).name;
-        values.set(name, result[o.node]!);
-      }
-    }
+    const values = interpretTrainSteps(g, weights, { x, target }, count, steps);
     let moved = 0;
     for (const [name, w] of after) {
       const want = values.get(name)!.data;
