@@ -20,6 +20,7 @@ import type {
 } from '../runtime/spec.js';
 import { generateKernel } from './kernels/index.js';
 import { fusedKernel } from './kernels/fused.js';
+import type { MatmulTiling } from './kernels/matmul.js';
 import { BufferPool, type EntryPlan, planEntry } from './plan.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
@@ -63,6 +64,8 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
 export interface LowerOptions {
   /** Group nodes into fused kernels (default true); false gives one kernel per node. */
   readonly fuse?: boolean;
+  /** Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`). */
+  readonly matmulTiling?: MatmulTiling;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -100,7 +103,7 @@ export function lowerEntry(
     const k = fused.kernels[index]!;
     const root = g.nodes[k.roots[0]!]!;
     const generated = FUSED_ROOT_OPS.has(root.op)
-      ? fusedKernel(g, k, plan.bufferOf)
+      ? fusedKernel(g, k, plan.bufferOf, options.matmulTiling)
       : generateKernel(g, root, plan.bufferOf);
     return {
       kernel: kernels.intern(generated.name, generated.wgsl, generated.buffers.length),

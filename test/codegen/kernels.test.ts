@@ -9,6 +9,7 @@ import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { randomArray, randomInt, seededRandom } from '../ir/random.js';
 import { runGraphOnGpu } from '../gpu.js';
+import type { LowerOptions } from '../../src/codegen/spec.js';
 
 const DOMAIN: Record<string, [number, number]> = { log: [0.1, 3], sqrt: [0.1, 3], div: [0.5, 2] };
 
@@ -18,6 +19,7 @@ async function checkAgainstReference(
   f: (b: GraphBuilder, xs: number[]) => number,
   range: [number, number] = [-3, 3],
   seed = 1,
+  options: LowerOptions = {},
 ) {
   const rand = seededRandom(seed);
   const b = new GraphBuilder();
@@ -31,7 +33,7 @@ async function checkAgainstReference(
     [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
   );
   const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
-  const got = (await runGraphOnGpu(g, values)).get('y')!;
+  const got = (await runGraphOnGpu(g, values, options)).get('y')!;
   expect(got.length).toBe(want.length);
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
@@ -77,6 +79,24 @@ describe('generated kernels match the reference interpreter', () => {
     it(`matmul ${m}×${k}·${k}×${n} transA=${ta} transB=${tb}`, () =>
       checkAgainstReference([ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]], (b, [x, y]) =>
         b.matmul(x!, y!, ta, tb),
+      ));
+  }
+  for (const tiling of [
+    { kind: 'shared', tile: 16 },
+    { kind: 'blocked', tm: 4, tn: 8, wgx: 8, wgy: 8 },
+  ] as const) {
+    it(`matmul 37×45·45×29 (transA) with the ${tiling.kind} tiling`, () =>
+      checkAgainstReference(
+        [
+          [45, 37],
+          [45, 29],
+        ],
+        (b, [x, y]) => b.matmul(x!, y!, true, false),
+        [-3, 3],
+        1,
+        {
+          matmulTiling: tiling,
+        },
       ));
   }
   it('matmul with a 1-wide inner dimension', () =>
