@@ -74,11 +74,5 @@ export async function writeAtomically(path: string, data: string | Uint8Array): 
   }
 }
 
-/** `512 B`, `3.4 KiB`, `1.2 MiB`. */
-export function formatBytes(n: number): string {
-  return n < 1024
-    ? `${n} B`
-    : n < 1 << 20
-      ? `${(n / 1024).toFixed(1)} KiB`
-      : `${(n / (1 << 20)).toFixed(1)} MiB`;
-}
+/** `512 B`, `3.4 KiB`, `1.2 MiB`: the codegen's plan printer formats sizes the same way. */
+export { formatBytes } from '../codegen/describe.js';

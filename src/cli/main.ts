@@ -8,7 +8,6 @@ import { codegenModule, compile, check } from '../compile.js';
 import { describePlan, totalBufferBytes } from '../codegen/describe.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
-import type { ModelSpec } from '../runtime/index.js';
 import { type Command, type Io, UsageError, formatBytes, readSource, report, writeAtomically } from './io.js';
 import { TRAIN_USAGE, trainCommand } from './train.js';
 import { EVALUATE_USAGE, evaluateCommand } from './evaluate.js';

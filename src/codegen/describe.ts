@@ -6,6 +6,7 @@ import { type Graph, sizeOf } from '../ir/graph.js';
 import { kernelReads } from '../ir/passes/fuse.js';
 import type { CompiledModel, EntryName } from './spec.js';
 
+/** `512 B`, `3.4 KiB`, `1.2 MiB`. */
 export function formatBytes(n: number): string {
   return n < 1024
     ? `${n} B`
