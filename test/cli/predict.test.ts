@@ -62,6 +62,28 @@ describe('nnxc evaluate', () => {
     expect(line!['accuracy']).toBeGreaterThan(0.6);
   });
 
+  it('evaluates on the inverted test digits with --set data=mnist(invert: true)', async () => {
+    const run = async (settings: string[]) => {
+      const r = await nnxc([
+        'evaluate',
+        'examples/mnist_mlp.nnx',
+        '--weights',
+        weights,
+        '--limit',
+        '500',
+        '--json',
+        ...settings,
+      ]);
+      expect(r.stderr).toBe('');
+      return jsonLines(r.stdout)[0]!;
+    };
+    const plain = await run([]);
+    const inverted = await run(['--set', 'data=mnist(invert: true)']);
+    expect(inverted).toMatchObject({ split: 'test', samples: 500 });
+    // Trained on white digits on black only: the inverted ones are mostly misread.
+    expect(inverted['accuracy']).toBeLessThan((plain['accuracy'] as number) - 0.3);
+  });
+
   it('refuses weights of another model, naming the tensor', async () => {
     const other = join(dir, 'xor.safetensors');
     expect((await nnxc(['train', 'examples/xor.nnx', '--epochs', '1', '--save', other])).code).toBe(0);

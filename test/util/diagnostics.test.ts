@@ -109,6 +109,21 @@ m.nnx:1:14: note: declared here
 1 | import "m.nnx"
   |        ^^^^^^^
   = note: a file cannot import itself, directly or through others; move the shared blocks to a file both import`,
+  E0601: `m.nnx:4:43: error: unknown augmentation \`flop\`; did you mean \`flip\`? [E0601]
+  |
+4 | train M { data: xor, loss: mse, augment: [flop] }
+  |                                           ^^^^
+  = note: expected one of: invert, flip, shift, crop, noise`,
+  E0602: `m.nnx:4:43: error: flip needs an image input [H, W, C], but input \`x\` is [16] [E0602]
+  |
+4 | train M { data: xor, loss: mse, augment: [flip(p: 0.5)] }
+  |                                           ^^^^^^^^^^^^
+  = note: flip, shift and crop move pixels of [H, W, C] images; invert and noise take any input`,
+  E0603: `m.nnx:4:43: error: shift by up to 4 pixels does not fit input \`x\` of 4×6 pixels [E0603]
+  |
+4 | train M { data: xor, loss: mse, augment: [shift(pixels: 4)] }
+  |                                           ^^^^^^^^^^^^^^^^
+  = note: an image can move by at most 3, one less than its smaller side`,
   W0101: `m.nnx:2:7: warning: layer instance \`unused\` is never called, so it has no weights [W0101]
   |
 2 |   let unused = Dense(4)

@@ -1,11 +1,12 @@
 /**
  * Kernels for ops the fused-kernel writer (fused.ts) does not compute: `conv2d` and its
- * gradients (implicit GEMM), pooling, gather/scatter, slice/concat and random numbers, one file
- * each. Elementwise, layout, matmul and reduction kernels, fused or alone, come from fused.ts.
+ * gradients (implicit GEMM), pooling, gather/scatter, slice/concat, random numbers and image shifts, one
+ * file each. Elementwise, layout, matmul and reduction kernels, fused or alone, come from fused.ts.
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { conv2dKernel } from './conv2d.js';
 import { gatherKernel } from './gather.js';
+import { imageShiftKernel } from './image.js';
 import { type GeneratedKernel, Operands } from './operands.js';
 import { poolKernel } from './pool.js';
 import { randomKernel } from './random.js';
@@ -39,6 +40,8 @@ export function generateKernel(g: Graph, node: Node, bufferOf: ReadonlyMap<numbe
       return sliceKernel(ops, node as Node<'slice' | 'concat' | 'pad'>);
     case 'random_uniform':
       return randomKernel(ops, node as Node<'random_uniform'>);
+    case 'image_shift':
+      return imageShiftKernel(ops, node as Node<'image_shift'>);
     case 'input':
     case 'const':
     case 'dimsize':

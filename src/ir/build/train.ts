@@ -8,13 +8,14 @@ import { didYouMean } from '../../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
+import { type AugmentationAt, bindAugment } from './augment.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
 
 /** Datasets the CLI can load by name, and the arguments of those read from files. */
 export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
-  mnist: [],
-  fashion_mnist: [],
+  mnist: [{ name: 'invert', type: 'bool', default: false }],
+  fashion_mnist: [{ name: 'invert', type: 'bool', default: false }],
   iris: [],
   majority: [],
   xor: [],
@@ -34,8 +35,8 @@ export const DATASETS = Object.keys(DATASET_SCHEMAS);
 /** A train block's `data:`: `mnist`, or `csv("flowers.csv", label: "species")`. */
 export interface DatasetConfig {
   readonly name: string;
-  /** The call's arguments by name: file paths and column names. */
-  readonly args: Readonly<Record<string, string>>;
+  /** The call's arguments by name: file paths and column names, `invert: true`. */
+  readonly args: Readonly<Record<string, string | boolean>>;
   readonly span: Span;
 }
 
@@ -56,6 +57,8 @@ export interface TrainConfig {
   readonly metrics: readonly MetricName[];
   readonly batch: number;
   readonly epochs: number;
+  /** Transforms applied to the inputs in the training step only, in order (`augment:`). */
+  readonly augment: readonly AugmentationAt[];
 }
 
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
@@ -97,7 +100,7 @@ function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | unde
   if (!bound) return undefined;
   return {
     name: call.callee,
-    args: Object.fromEntries(bound.values) as Record<string, string>,
+    args: Object.fromEntries(bound.values) as Record<string, string | boolean>,
     span: call.span,
   };
 }
@@ -105,15 +108,19 @@ function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | unde
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
   const records = bindRecordFields(def, diags);
   const args: Argument[] = def.fields
-    .filter((f) => !RECORD_FIELDS.has(f.name.name))
+    .filter((f) => !RECORD_FIELDS.has(f.name.name) && f.name.name !== 'augment')
     .map((f) => ({
       kind: 'argument',
       name: f.name,
       value: f.value,
       span: f.span,
     }));
+  const augment = bindAugment(
+    def.fields.find((f) => f.name.name === 'augment'),
+    diags,
+  );
   const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
-  if (!bound) return undefined;
+  if (!bound || !augment) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
   const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
   if (!optimizer || !dataset || !records) return undefined;
@@ -130,5 +137,6 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
     metrics: bound.values.get('metrics') as MetricName[],
     batch: bound.values.get('batch') as number,
     epochs: bound.values.get('epochs') as number,
+    augment,
   };
 }

@@ -8,6 +8,7 @@ import { BATCH, type Graph, inputsOf } from '../graph.js';
 import { grad } from '../grad.js';
 import type { ModelIR } from '../build/lower.js';
 import { LOSSES, type LossName, METRICS, type MetricName, targetShape } from './losses.js';
+import { type Augmentation, augmentModel } from './augment.js';
 import { type OptimizerConfig, makeOptimizer } from './optimizers.js';
 
 export interface StepConfig {
@@ -16,6 +17,8 @@ export interface StepConfig {
   readonly outputLosses?: ReadonlyMap<string, { readonly loss: LossName; readonly weight: number }>;
   readonly metrics: readonly MetricName[];
   readonly optimizer: OptimizerConfig;
+  /** Transforms of the inputs in the train graph only (evaluate and predict see the data as it is). */
+  readonly augment?: readonly Augmentation[];
 }
 
 export interface StepGraphs {
@@ -105,7 +108,7 @@ export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs 
   evalBuilder.label = 'loss';
   addLossAndMetrics(evalBuilder, model, config);
 
-  const trainModel = model.training ?? model;
+  const trainModel = augmentModel(model.training ?? model, config.augment ?? []);
   const fwd = forwardBuilder(trainModel);
   fwd.label = 'loss';
   const loss = addLossAndMetrics(fwd, trainModel, config);

@@ -1,0 +1,121 @@
+/**
+ * Reads a train block's `augment:` field, a list of transforms such as
+ * `[invert(p: 0.5), flip(p: 0.5), shift(pixels: 2), crop(padding: 4), noise(stddev: 0.1)]`, and
+ * checks it against the model's inputs: transforms that move pixels need images [H, W, C] and
+ * offsets smaller than the image. The transforms' semantics are in src/ir/train/augment.ts.
+ */
+import type { Expr, TrainField } from '../../parser/ast.js';
+import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
+import { didYouMean } from '../../util/suggest.js';
+import { shapeToString } from '../graph.js';
+import { type Augmentation, SPATIAL_AUGMENTATIONS } from '../train/augment.js';
+import { type ArgSchema, bindArgs } from './args.js';
+import type { ModelIR } from './lower.js';
+
+const SEED: ArgSchema = { name: 'seed', type: 'int', min: 0, default: 0 };
+const PROBABILITY: ArgSchema = { name: 'p', type: 'float', min: 0, max: 1, default: 0.5 };
+
+/** Each transform's arguments. */
+export const AUGMENTATION_SCHEMAS: Readonly<Record<Augmentation['kind'], readonly ArgSchema[]>> = {
+  invert: [PROBABILITY, SEED],
+  flip: [PROBABILITY, SEED],
+  shift: [{ name: 'pixels', type: 'int', min: 1 }, SEED],
+  crop: [{ name: 'padding', type: 'int', min: 1 }, SEED],
+  noise: [{ name: 'stddev', type: 'float', min: 0 }, SEED],
+};
+
+const NAMES = Object.keys(AUGMENTATION_SCHEMAS) as Augmentation['kind'][];
+
+/** A bound transform and where it was written. */
+export interface AugmentationAt {
+  readonly augmentation: Augmentation;
+  readonly span: Span;
+}
+
+function bindOne(e: Expr, diags: Diagnostic[]): AugmentationAt | undefined {
+  const head = e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
+  if (!head) {
+    diags.push(error('E0601', e.span, 'an augmentation is a transform such as `flip(p: 0.5)`'));
+    return undefined;
+  }
+  const schema = AUGMENTATION_SCHEMAS[head.name as Augmentation['kind']];
+  if (!schema) {
+    diags.push(
+      error('E0601', head.span, `unknown augmentation \`${head.name}\`${didYouMean(head.name, NAMES)}`, [
+        { message: `expected one of: ${NAMES.join(', ')}` },
+      ]),
+    );
+    return undefined;
+  }
+  const bound = bindArgs(head.name, e.kind === 'call' ? e.args : [], schema, e.span, diags);
+  if (!bound) return undefined;
+  const v = (name: string) => bound.values.get(name) as number;
+  const kind = head.name as Augmentation['kind'];
+  const seed = v('seed');
+  const augmentation: Augmentation =
+    kind === 'invert' || kind === 'flip'
+      ? { kind, p: v('p'), seed }
+      : kind === 'shift'
+        ? { kind, pixels: v('pixels'), seed }
+        : kind === 'crop'
+          ? { kind, padding: v('padding'), seed }
+          : { kind, stddev: v('stddev'), seed };
+  return { augmentation, span: e.span };
+}
+
+/** The `augment:` list (one transform may be written without brackets); undefined when one is wrong. */
+export function bindAugment(
+  field: TrainField | undefined,
+  diags: Diagnostic[],
+): AugmentationAt[] | undefined {
+  if (field === undefined) return [];
+  const items = field.value.kind === 'list' ? field.value.items : [field.value];
+  const before = diags.length;
+  const out = items.map((e) => bindOne(e, diags));
+  return diags.length === before ? (out as AugmentationAt[]) : undefined;
+}
+
+/** Errors for transforms that do not fit an input of `model`: pixel moves need [H, W, C] images larger than the move. */
+export function checkAugmentAgainstModel(
+  model: ModelIR,
+  augment: readonly AugmentationAt[],
+  diags: Diagnostic[],
+): void {
+  for (const { augmentation: a, span } of augment) {
+    if (!SPATIAL_AUGMENTATIONS.has(a.kind)) continue;
+    for (const input of model.inputs) {
+      const sample = input.shape.slice(1);
+      const [h, w] = sample;
+      if (sample.length !== 3 || typeof h !== 'number' || typeof w !== 'number') {
+        diags.push(
+          error(
+            'E0602',
+            span,
+            `${a.kind} needs an image input [H, W, C], but input \`${input.name}\` is ${shapeToString(sample)}`,
+            [
+              {
+                message:
+                  'flip, shift and crop move pixels of [H, W, C] images; invert and noise take any input',
+              },
+            ],
+          ),
+        );
+        continue;
+      }
+      const move = a.kind === 'shift' ? a.pixels : a.kind === 'crop' ? a.padding : 0;
+      if (move >= Math.min(h, w))
+        diags.push(
+          error(
+            'E0603',
+            span,
+            `${a.kind} by up to ${move} pixels does not fit input \`${input.name}\` of ${h}×${w} pixels`,
+            [
+              {
+                message: `an image can move by at most ${Math.min(h, w) - 1}, one less than its smaller side`,
+              },
+            ],
+          ),
+        );
+    }
+  }
+}

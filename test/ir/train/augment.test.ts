@@ -1,0 +1,213 @@
+/**
+ * Data augmentation: the augmented batch the GPU computes equals a plain transcription of the
+ * documented transforms with the same random draws (hash, salt, counter), draws are
+ * reproducible and change with the step and the seed, and only the training graph augments.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../../src/compile.js';
+import { GraphBuilder } from '../../../src/ir/builder.js';
+import { type Graph, inputsOf, sizeOf } from '../../../src/ir/graph.js';
+import { interpret } from '../../../src/ir/interpret.js';
+import { bitsToUnit, randomBits } from '../../../src/ir/ops/random.js';
+import { printGraph } from '../../../src/ir/print.js';
+import { type Augmentation, augmentInput, augmentationSalt } from '../../../src/ir/train/augment.js';
+import { runGraphOnGpu } from '../../gpu.js';
+import { randomArray, seededRandom } from '../random.js';
+
+/** A batch of 9 images of 5×6 with 2 channels: sizes that divide nothing. */
+const SHAPE = [9, 5, 6, 2] as const;
+const [N, H, W, C] = SHAPE;
+
+function augmentGraph(augmentations: readonly Augmentation[]): Graph {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'data', SHAPE);
+  const counter = b.input('step', 'data', []); // data: the test writes it
+  b.output('y', augmentInput(b, x, 'x', augmentations, counter), 'prediction');
+  return b.build();
+}
+
+async function onGpu(augmentations: readonly Augmentation[], x: Float32Array, step: number) {
+  const values = new Map([
+    ['x', x],
+    ['step', Float32Array.of(step)],
+  ]);
+  return (await runGraphOnGpu(augmentGraph(augmentations), values)).get('y')!;
+}
+
+/** The uniform number element `i` of one transform's stream draws at counter `step`. */
+const unit = (a: Augmentation, index: number, stream: string, step: number, i: number) =>
+  bitsToUnit(randomBits(augmentationSalt('x', index, a, stream), step, i));
+
+/** Image `n` moved as image_shift documents: out(h, w) = x(h − dy, f(w) − dx), zeros outside. */
+function moveImage(x: Float64Array, n: number, dy: number, dx: number, flip: boolean): void {
+  const image = x.slice(n * H * W * C, (n + 1) * H * W * C);
+  for (let h = 0; h < H; h++)
+    for (let w = 0; w < W; w++) {
+      const sh = h - dy;
+      const sw = (flip ? W - 1 - w : w) - dx;
+      for (let c = 0; c < C; c++) {
+        const inside = sh >= 0 && sh < H && sw >= 0 && sw < W;
+        x[((n * H + h) * W + w) * C + c] = inside ? image[(sh * W + sw) * C + c]! : 0;
+      }
+    }
+}
+
+/** The documented transforms, written out directly (f64, but f32 products where the GPU rounds). */
+function reference(augmentations: readonly Augmentation[], input: Float32Array, step: number): Float64Array {
+  const x = Float64Array.from(input);
+  augmentations.forEach((a, index) => {
+    for (let n = 0; n < N; n++) {
+      if (a.kind === 'invert' && unit(a, index, 'coin', step, n) < a.p)
+        for (let i = n * H * W * C; i < (n + 1) * H * W * C; i++) x[i] = Math.fround(1 - x[i]!);
+      if (a.kind === 'flip' && unit(a, index, 'coin', step, n) < a.p) moveImage(x, n, 0, 0, true);
+      if (a.kind === 'shift' || a.kind === 'crop') {
+        const range = a.kind === 'shift' ? a.pixels : a.padding;
+        const offset = (i: number) =>
+          Math.min(Math.floor(Math.fround(unit(a, index, 'offsets', step, i) * (2 * range + 1))), 2 * range) -
+          range;
+        moveImage(x, n, offset(2 * n), offset(2 * n + 1), false);
+      }
+    }
+    if (a.kind === 'noise')
+      for (let i = 0; i < x.length; i++) {
+        const radius = Math.sqrt(-2 * Math.log(1 - unit(a, index, 'radius', step, i)));
+        x[i] = x[i]! + a.stddev * radius * Math.cos(2 * Math.PI * unit(a, index, 'angle', step, i));
+      }
+  });
+  return x;
+}
+
+const images = () => Float32Array.from(randomArray(seededRandom(3), sizeOf([...SHAPE]), 0, 1));
+
+function expectClose(got: Float32Array, want: Float64Array, tolerance: number) {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i]! - want[i]!), `element ${i}`).toBeLessThanOrEqual(tolerance);
+}
+
+const TRANSFORMS: readonly [string, Augmentation, number][] = [
+  ['invert(p: 0.5)', { kind: 'invert', p: 0.5, seed: 0 }, 0],
+  ['flip(p: 0.5)', { kind: 'flip', p: 0.5, seed: 0 }, 0],
+  ['shift(pixels: 2)', { kind: 'shift', pixels: 2, seed: 0 }, 0],
+  ['crop(padding: 4), more than half the image', { kind: 'crop', padding: 4, seed: 3 }, 0],
+  // Box–Muller in f32 on the GPU against f64 here.
+  ['noise(stddev: 0.1)', { kind: 'noise', stddev: 0.1, seed: 0 }, 2e-6],
+];
+
+describe('the augmented batch on the GPU equals the reference transform with the same draws', () => {
+  const x = images();
+  for (const [name, a, tolerance] of TRANSFORMS)
+    it(name, async () => {
+      const got = await onGpu([a], x, 7);
+      expectClose(got, reference([a], x, 7), tolerance);
+      // Not the identity, and (but for noise) not every image changed the same way.
+      const changed = Array.from({ length: N }, (_, n) =>
+        got.subarray(n * H * W * C, (n + 1) * H * W * C).some((v, i) => v !== x[n * H * W * C + i]),
+      );
+      expect(changed.some(Boolean)).toBe(true);
+      if (a.kind === 'invert' || a.kind === 'flip') expect(changed.every(Boolean)).toBe(false);
+    });
+
+  it('all five in a row, applied in order', async () => {
+    const chain = TRANSFORMS.map(([, a]) => a);
+    expectClose(await onGpu(chain, x, 11), reference(chain, x, 11), 2e-6);
+  });
+
+  it('p: 0 leaves every image alone and p: 1 inverts every one', async () => {
+    expect(Array.from(await onGpu([{ kind: 'invert', p: 0, seed: 0 }], x, 1))).toEqual(Array.from(x));
+    const all = await onGpu([{ kind: 'invert', p: 1, seed: 0 }], x, 1);
+    expect(Array.from(all)).toEqual(Array.from(x, (v) => Math.fround(1 - v)));
+  });
+});
+
+describe('augmentation draws', () => {
+  const x = images();
+  const chain: Augmentation[] = [
+    { kind: 'flip', p: 0.5, seed: 0 },
+    { kind: 'shift', pixels: 1, seed: 0 },
+    { kind: 'noise', stddev: 0.05, seed: 0 },
+  ];
+  it('are the same for the same step and seed, and differ with the step and the seed', async () => {
+    const first = await onGpu(chain, x, 4);
+    expect(Array.from(await onGpu(chain, x, 4))).toEqual(Array.from(first));
+    expect(Array.from(await onGpu(chain, x, 5))).not.toEqual(Array.from(first));
+    const reseeded = chain.map((a) => ({ ...a, seed: 1 }));
+    expect(Array.from(await onGpu(reseeded, x, 4))).not.toEqual(Array.from(first));
+  });
+
+  it('have the documented distributions (interpreter, 2,000 images)', () => {
+    const b = new GraphBuilder();
+    const big = b.input('x', 'data', [2000, 3, 3, 1]);
+    const counter = b.input('step', 'data', []); // data: the test writes it
+    const shift: Augmentation = { kind: 'shift', pixels: 1, seed: 0 };
+    const noise: Augmentation = { kind: 'noise', stddev: 0.5, seed: 0 };
+    b.output('shifted', augmentInput(b, big, 'x', [shift], counter), 'prediction');
+    b.output('noisy', augmentInput(b, big, 'x', [noise], counter), 'prediction');
+    const g = b.build();
+    // A single 1 in the centre of each 3×3 image shows where the shift moved it.
+    const centre = new Float64Array(2000 * 9).map((_, i) => (i % 9 === 4 ? 1 : 0));
+    const values = interpret(
+      g,
+      new Map([
+        ['x', { shape: [2000, 3, 3, 1], data: centre }],
+        ['step', { shape: [], data: Float64Array.of(2) }],
+      ]),
+    );
+    const landed = new Array(9).fill(0);
+    const shifted = values[g.outputs[0]!.node]!.data;
+    for (let n = 0; n < 2000; n++) landed[shifted.subarray(n * 9, n * 9 + 9).indexOf(1)]++;
+    // dy, dx uniform over {−1, 0, 1}: each of the 9 places about 2000/9 ≈ 222 times.
+    for (const count of landed) expect(Math.abs(count - 2000 / 9)).toBeLessThan(60);
+    const z = Array.from(values[g.outputs[1]!.node]!.data, (v, i) => v - centre[i]!);
+    const mean = z.reduce((s, v) => s + v, 0) / z.length;
+    const std = Math.sqrt(z.reduce((s, v) => s + (v - mean) ** 2, 0) / z.length);
+    expect(Math.abs(mean)).toBeLessThan(0.02);
+    expect(Math.abs(std - 0.5)).toBeLessThan(0.02);
+  });
+});
+
+const MODEL = (augment: string) => `sequential M(x: [6, 5, 1]) {
+  Conv2D(2, 3)
+  Flatten()
+  Dropout(0.2)
+  Dense(3, activation: softmax)
+}
+train M {
+  data: xor
+  loss: categorical_crossentropy
+  batch: 4
+  ${augment}
+}
+`;
+
+describe('augmentation in the compiled model', () => {
+  const plain = compile(MODEL(''));
+  const augmented = compile(
+    MODEL('augment: [invert(p: 0.5), flip(p: 0.5), crop(padding: 2), noise(stddev: 0.1)]'),
+  );
+  it('changes the training graph only: evaluate and predict read the data as it is', () => {
+    expect(augmented.diagnostics).toEqual([]);
+    const steps = augmented.compiled!.steps;
+    const ops = (g: Graph) => g.nodes.map((n) => n.op);
+    expect(ops(steps.train)).toContain('image_shift');
+    expect(ops(plain.compiled!.steps.train)).not.toContain('image_shift');
+    for (const entry of ['evaluate', 'predict'] as const) {
+      expect(printGraph(steps[entry])).toBe(printGraph(plain.compiled!.steps[entry]));
+      expect(ops(steps[entry])).not.toContain('random_uniform');
+    }
+  });
+
+  it('shares the step counter with Dropout: one counter, incremented once per step', () => {
+    const train = augmented.compiled!.steps.train;
+    const counters = inputsOf(train, 'state').filter((n) => n.params.name === 'random/step');
+    expect(counters).toHaveLength(1);
+    expect(train.outputs.filter((o) => o.target === counters[0]!.id)).toHaveLength(1);
+  });
+
+  it('gives a model without random layers a step counter', () => {
+    const { compiled } = compile(MODEL('augment: [shift(pixels: 1)]').replace('Dropout(0.2)', ''));
+    const train = compiled!.steps.train;
+    expect(inputsOf(train, 'state').some((n) => n.params.name === 'random/step')).toBe(true);
+    expect(train.outputs.some((o) => o.name === 'random/step' && o.role === 'update')).toBe(true);
+  });
+});
