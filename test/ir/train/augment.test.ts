@@ -3,6 +3,7 @@
  * documented transforms with the same random draws (hash, salt, counter), draws are
  * reproducible and change with the step and the seed, and only the training graph augments.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compile.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
@@ -209,5 +210,24 @@ describe('augmentation in the compiled model', () => {
     const train = compiled!.steps.train;
     expect(inputsOf(train, 'state').some((n) => n.params.name === 'random/step')).toBe(true);
     expect(train.outputs.some((o) => o.name === 'random/step' && o.role === 'update')).toBe(true);
+  });
+});
+
+describe('examples/mnist_cnn_invert.nnx', () => {
+  const read = (file: string) => readFileSync(new URL(`../../../examples/${file}`, import.meta.url), 'utf8');
+  const invert = compile(read('mnist_cnn_invert.nnx'));
+  it('is examples/mnist_cnn.nnx with inverted digits mixed into training', () => {
+    expect(invert.diagnostics).toEqual([]);
+    const base = compile(read('mnist_cnn.nnx'));
+    expect(printGraph(invert.compiled!.steps.predict)).toBe(printGraph(base.compiled!.steps.predict));
+    expect(invert.train!.augment.map((a) => a.augmentation)).toEqual([{ kind: 'invert', p: 0.5, seed: 0 }]);
+  });
+
+  it('trains without augmentation with --set augment=[]', () => {
+    const plain = compile(read('mnist_cnn_invert.nnx'), { settings: ['augment=[]'] });
+    expect(plain.diagnostics).toEqual([]);
+    const ops = plain.compiled!.steps.train.nodes.map((n) => n.op);
+    expect(ops).not.toContain('random_uniform');
+    expect(invert.compiled!.steps.train.nodes.map((n) => n.op)).toContain('random_uniform');
   });
 });
