@@ -305,4 +305,43 @@ describe('shape rules of the layer-library ops', () => {
       'random_uniform takes a scalar counter, got a tensor of shape [2]',
     );
   });
+  it('image_shift', () => {
+    const shift = (b: GraphBuilder, [x, m]: number[]) => b.emit('image_shift', [x!, m!], { adjoint: false });
+    expect(
+      shapeError(
+        [
+          ['B', 784],
+          ['B', 3],
+        ],
+        shift,
+      ),
+    ).toBe('image_shift needs NHWC images with a fixed height and width, got [B,784]');
+    expect(
+      shapeError(
+        [
+          ['B', 4, 4, 1],
+          ['B', 2],
+        ],
+        shift,
+      ),
+    ).toBe('image_shift needs one (dy, dx, flip) row per image, [B,3], got [B,2]');
+    expect(
+      shapeError(
+        [
+          ['B', 4, 4, 1],
+          [8, 3],
+        ],
+        shift,
+      ),
+    ).toBe('image_shift needs one (dy, dx, flip) row per image, [B,3], got [8,3]');
+    expect(
+      shapeError(
+        [
+          ['B', 4, 5, 2],
+          ['B', 3],
+        ],
+        shift,
+      ),
+    ).toBe('no error');
+  });
 });
