@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../../src/compile.js';
+import { check, compile } from '../../../src/compile.js';
+import { renderDiagnostics } from '../../../src/util/diagnostics.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
 import { type Graph, inputsOf, sizeOf } from '../../../src/ir/graph.js';
 import { interpret } from '../../../src/ir/interpret.js';
@@ -229,5 +230,34 @@ describe('examples/mnist_cnn_invert.nnx', () => {
     const ops = plain.compiled!.steps.train.nodes.map((n) => n.op);
     expect(ops).not.toContain('random_uniform');
     expect(invert.compiled!.steps.train.nodes.map((n) => n.op)).toContain('random_uniform');
+  });
+});
+
+describe('augment errors point at the transform', () => {
+  const errors = (augment: string, input = '[6, 5, 1]') => {
+    const text = `sequential M(x: ${input}) {\n  Flatten()\n}\ntrain M { data: xor, loss: mse, augment: ${augment} }\n`;
+    const result = check(text, { path: 'm.nnx' });
+    return renderDiagnostics({ path: 'm.nnx', text }, result.diagnostics, result.sources)
+      .split('\n')
+      .filter((line) => line.startsWith('m.nnx:'));
+  };
+  it('unknown arguments, values out of range, and a list that is not of transforms', () => {
+    expect(errors('[flip(prob: 0.5)]')).toEqual(['m.nnx:4:48: error: flip has no argument `prob` [E0103]']);
+    expect(errors('[invert(p: 1.5), noise()]')).toEqual([
+      'm.nnx:4:53: error: argument `p` of invert must be a number ≤ 1, not the number 1.5 [E0105]',
+      'm.nnx:4:59: error: noise needs the argument `stddev` [E0104]',
+    ]);
+    expect(errors('[2]')).toEqual([
+      'm.nnx:4:43: error: an augmentation is a transform such as `flip(p: 0.5)` [E0601]',
+    ]);
+  });
+  it('flat inputs take invert and noise but not pixel moves', () => {
+    expect(errors('[invert(p: 0.5), noise(stddev: 0.1)]', '[30]')).toEqual([]);
+    expect(errors('[invert, crop(padding: 2)]', '[30]')).toEqual([
+      'm.nnx:4:51: error: crop needs an image input [H, W, C], but input `x` is [30] [E0602]',
+    ]);
+    expect(errors('[crop(padding: 5)]')).toEqual([
+      'm.nnx:4:43: error: crop by up to 5 pixels does not fit input `x` of 6×5 pixels [E0603]',
+    ]);
   });
 });
