@@ -9,6 +9,7 @@ import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
 import type { Scope } from './ir/build/scope.js';
 import { checkAugmentAgainstModel } from './ir/build/augment.js';
 import { bindModelDims, checkTrainAgainstModel } from './ir/build/dims.js';
+import { checkFreeze, freezeLayers } from './ir/build/freeze.js';
 import {
   applySettings,
   commandLineSource,
@@ -91,6 +92,7 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     if (config && model) {
       checkTrainAgainstModel(model, config, settled, diagnostics);
       checkAugmentAgainstModel(model, config.augment, diagnostics);
+      checkFreeze(model, config.freeze, diagnostics);
     }
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
@@ -207,7 +209,10 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     );
     return { checked, diagnostics, sources: checked.sources };
   }
-  const model = bindModelDims(checked.models.get(train.model)!, train.dims);
+  const model = freezeLayers(
+    bindModelDims(checked.models.get(train.model)!, train.dims),
+    train.freeze.map((f) => f.path),
+  );
   const config = applyOverrides(train, options.overrides);
   return {
     checked,

@@ -10,7 +10,7 @@ import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 
 /** The usage lines of `nnxc evaluate`. */
-export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--limit N] [--json] [--set field=value]
+export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json] [--set field=value]
                                        loss and metrics on the dataset's test split
                                        (--set 'data=mnist(invert: true)': on inverted digits)`;
 
@@ -20,6 +20,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      model: { type: 'string' },
       weights: { type: 'string' },
       limit: { type: 'string' },
       seed: { type: 'string' },
@@ -29,7 +30,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   });
   if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path, settings: values.set ?? [] });
+  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
   let data;

@@ -9,6 +9,7 @@ import { type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
 import { type AugmentationAt, bindAugment } from './augment.js';
+import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
 
@@ -59,6 +60,8 @@ export interface TrainConfig {
   readonly epochs: number;
   /** Transforms applied to the inputs in the training step only, in order (`augment:`). */
   readonly augment: readonly AugmentationAt[];
+  /** Layers whose parameters this training leaves unchanged (`freeze: [trunk_1]`). */
+  readonly freeze: readonly FrozenLayer[];
 }
 
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
@@ -108,7 +111,7 @@ function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | unde
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
   const records = bindRecordFields(def, diags);
   const args: Argument[] = def.fields
-    .filter((f) => !RECORD_FIELDS.has(f.name.name) && f.name.name !== 'augment')
+    .filter((f) => !RECORD_FIELDS.has(f.name.name) && f.name.name !== 'freeze' && f.name.name !== 'augment')
     .map((f) => ({
       kind: 'argument',
       name: f.name,
@@ -123,6 +126,7 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
   if (!bound || !augment) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
   const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
+  const freeze = bindFreeze(def, diags);
   if (!optimizer || !dataset || !records) return undefined;
   return {
     model: def.model.name,
@@ -138,5 +142,6 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
     batch: bound.values.get('batch') as number,
     epochs: bound.values.get('epochs') as number,
     augment,
+    freeze,
   };
 }
