@@ -8,6 +8,7 @@ import { MOVE_COLUMNS } from '../../ir/ops/image.js';
 import { grid1d, main1d } from '../wgsl.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
+/** The WGSL of one image_shift node (either direction), one invocation per output element. */
 export function imageShiftKernel(ops: Operands, node: Node<'image_shift'>): GeneratedKernel {
   const out = shapeOf(node);
   const [, h, w, c] = out as [number, number, number, number];

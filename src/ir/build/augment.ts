@@ -75,7 +75,10 @@ export function bindAugment(
   return diags.length === before ? (out as AugmentationAt[]) : undefined;
 }
 
-/** Errors for transforms that do not fit an input of `model`: pixel moves need [H, W, C] images larger than the move. */
+/**
+ * Errors for transforms that do not fit an input of `model`: pixel moves need [H, W, C] images
+ * larger than the move.
+ */
 export function checkAugmentAgainstModel(
   model: ModelIR,
   augment: readonly AugmentationAt[],

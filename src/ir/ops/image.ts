@@ -18,6 +18,7 @@ type ShapeResult = Shape | { readonly error: string };
 /** Columns of a moves row. */
 export const MOVE_COLUMNS = 3;
 
+/** x is [N, H, W, C] with H and W fixed; moves is [N, 3]; the result has x's shape. */
 export function imageShiftShape([x, moves]: readonly Shape[]): ShapeResult {
   if (x!.length !== 4 || typeof x![1] !== 'number' || typeof x![2] !== 'number')
     return { error: `image_shift needs NHWC images with a fixed height and width, got ${shapeToString(x!)}` };
@@ -33,6 +34,7 @@ export function movePixels(v: number): number {
   return Math.floor(v + 0.5);
 }
 
+/** The definition above, written out: every output pixel reads the one its image's move points at. */
 export function imageShiftReference(x: Tensor, moves: Tensor, adjoint: boolean, dtype: DType): Tensor {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const out = allocate(dtype, x.data.length);

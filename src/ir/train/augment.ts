@@ -18,6 +18,7 @@ import { saltOf } from '../ops/random.js';
 import { RANDOM_COUNTER } from '../build/layers/types.js';
 import type { ModelIR } from '../build/lower.js';
 
+/** One bound transform of `augment:` with its arguments; `seed` salts its random streams. */
 export type Augmentation =
   | { readonly kind: 'invert' | 'flip'; readonly p: number; readonly seed: number }
   | { readonly kind: 'shift'; readonly pixels: number; readonly seed: number }
