@@ -87,7 +87,10 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   const: { readonly value: number };
   /** The size of a dimension as a scalar, a constant once symbols are bound. */
   dimsize: { readonly dim: Dim };
-  /** `op(a) @ op(b)` on rank-2 operands, where `op` transposes when the flag is set. */
+  /**
+   * `op(a) @ op(b)` over the last two axes, where `op` transposes when the flag is set, batched
+   * over equal leading axes (an operand of rank 2 is shared by the batch): see ops/matmul.ts.
+   */
   matmul: { readonly transA: boolean; readonly transB: boolean };
   sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
   reduce_max: { readonly axes: readonly number[]; readonly keepDims: boolean };
