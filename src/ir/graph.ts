@@ -127,6 +127,11 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
    * source is the counter, a scalar that the step increments, so masks differ per step.
    */
   random_uniform: { readonly shape: Shape; readonly salt: number };
+  /**
+   * The index along `axis` at every element of `shape`, as a number (0, 1, 2, …): no sources,
+   * computed from the element's own index in whichever kernel reads it (masks, positions).
+   */
+  iota: { readonly shape: Shape; readonly axis: number };
 }
 
 /** The window geometry of conv2d, in NHWC. Padding is explicit: (top, left, bottom, right). */

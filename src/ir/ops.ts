@@ -275,6 +275,10 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   concat: indexing.concatShape,
   pad: indexing.padShape,
   random_uniform: random.randomUniformShape,
+  iota: (_s, p) =>
+    p.axis >= 0 && p.axis < p.shape.length
+      ? p.shape
+      : { error: `axis ${p.axis} is out of range for a tensor of shape ${shapeToString(p.shape)}` },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +396,14 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
   pad: ([x], node, ctx) => indexing.padReference(x!, node.params, ctx),
   random_uniform: ([t], node, ctx) =>
     random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
+  iota: (_s, node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const stride = stridesOf(shape)[node.params.axis]!;
+    const size = shape[node.params.axis]!;
+    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    for (let i = 0; i < out.length; i++) out[i] = Math.floor(i / stride) % size;
+    return { shape, data: out };
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -466,4 +478,5 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   concat: indexing.concatVjp,
   pad: indexing.padVjp,
   random_uniform: () => [null],
+  iota: () => [],
 };

@@ -147,6 +147,11 @@ describe('generated kernels match the reference interpreter', () => {
     checkAgainstReference([[6, 10]], (b, [x]) => b.reshape(x!, [4, 15])));
   it('transpose [5, 7, 3] by [2, 0, 1]', () =>
     checkAgainstReference([[5, 7, 3]], (b, [x]) => b.transpose(x!, [2, 0, 1])));
+  it('iota along each axis, fused into a broadcast sum', () =>
+    checkAgainstReference([[3, 5, 70]], (b, [x]) =>
+      b.add(b.add(x!, b.iota([3, 5, 70], 0)), b.mul(b.iota([5, 70], 0), b.iota([5, 70], 1))),
+    ));
+  it('iota stored on its own', () => checkAgainstReference([[1]], (b) => b.iota([4, 67], 1)));
   it('a grid larger than 65535 workgroups in x', () =>
     checkAgainstReference([[65535 * 64 + 100]], (b, [x]) => b.unary('neg', x!)));
 });

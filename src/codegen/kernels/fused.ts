@@ -116,6 +116,12 @@ class KernelWriter {
           (n as Node<'transpose'>).params.perm.map((p) => own[p]!),
         );
       }
+      case 'iota': {
+        const { axis } = (n as Node<'iota'>).params;
+        const stride = contiguousStrides(shape)[axis]!;
+        const whole = /^\w+$/.test(index) ? index : `(${index})`;
+        return `f32((${whole} / ${stride}u) % ${shape[axis]}u)`;
+      }
       default:
         throw new Error(`internal: ${n.op} cannot be computed inside a fused kernel`);
     }

@@ -30,7 +30,8 @@ export interface FusedGraph {
   readonly kernels: readonly FusedKernel[];
 }
 
-const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose']);
+/** Index remaps, and iota (a function of the index alone): free to recompute in any kernel. */
+const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose', 'iota']);
 const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
 const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
 /** Storage buffers one kernel may bind: the number WebGPU guarantees per shader stage. */
