@@ -268,7 +268,7 @@ function majority(): LoadedDataset {
 function farRepeat(): LoadedDataset {
   const length = 24;
   const tail = 8;
-  const vocabulary = 16;
+  const vocabulary = Number(process.env['FR_VOCAB'] ?? 16);
   const rng = new Rng(20261124);
   const sequences = (count: number): SampleSet => {
     const features = new Float32Array(count * length);
@@ -290,7 +290,7 @@ function farRepeat(): LoadedDataset {
       labels: { kind: 'classes', classes: ['0', '1'], indices },
     };
   };
-  return { name: 'far_repeat', train: sequences(4000), test: sequences(1000) };
+  return { name: 'far_repeat', train: sequences(Number(process.env['FR_TRAIN'] ?? 4000)), test: sequences(1000) };
 }
 
 function pathArg(ref: DatasetRef, name: string): string {

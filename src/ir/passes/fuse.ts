@@ -42,6 +42,16 @@ const MAX_BINDINGS = 8;
  */
 export const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
 
+/**
+ * Whether a node is a function of the element's index alone (iota, constants and elementwise
+ * ops of those, such as a causal mask): free to recompute at any index, in any kernel.
+ */
+function indexOnly(g: Graph, id: number): boolean {
+  const n = g.nodes[id]!;
+  if (n.op === 'iota' || n.op === 'const') return true;
+  return ELEMENTWISE_OPS.has(n.op) && n.srcs.every((s) => indexOnly(g, s));
+}
+
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
 function readsAtSameIndex(consumer: Node, producer: Node): boolean {
   if (consumer.op === 'reshape') return true;
@@ -149,7 +159,8 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
         (c) => c.id === k.anchor || (k.atInput.has(c.id) && readsAtSameIndex(c, n)),
       );
       if (REMAP_OPS.has(n.op)) return add(true, atInput);
-      if (elementwise && (atInput || sizeOf(n.shape as number[]) === 1)) return add(true, atInput);
+      if (elementwise && (atInput || sizeOf(n.shape as number[]) === 1 || indexOnly(g, n.id)))
+        return add(true, atInput);
       return false;
     }
     if (!inEpilogue) return false;
@@ -160,7 +171,8 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
       return false;
     }
     if (REMAP_OPS.has(n.op)) return add(false, identity);
-    if (elementwise && (identity || sizeOf(n.shape as number[]) === 1)) return add(false, identity);
+    if (elementwise && (identity || sizeOf(n.shape as number[]) === 1 || indexOnly(g, n.id)))
+      return add(false, identity);
     if (ANCHOR_OPS.has(n.op) && k.anchor === undefined && identity && sameSize) {
       k.anchor = n.id;
       if (add(false, true)) return true;

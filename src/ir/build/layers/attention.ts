@@ -6,7 +6,6 @@
  */
 import { type GraphBuilder, ShapeError } from '../../builder.js';
 import type { Dim, Shape } from '../../graph.js';
-import { softmax } from './activations.js';
 import type { BoundArgs, BoundChoice } from '../args.js';
 import { initializerArg, initSpec, paramSpec, regularizerArg, regularizerOf } from './options.js';
 import { createParam, type LayerDef, type ParamFactory, type ParamSpec, perSample } from './types.js';
@@ -86,7 +85,7 @@ export const multiHeadAttention: LayerDef = {
       const v = splitHeads(b, project(b, params, 'value', value!, heads * valueDim), valueDim);
       let scores = b.mul(b.matmul(q, k, false, true), b.constant(1 / Math.sqrt(keyDim)));
       if (causal) scores = b.add(scores, causalMask(b, b.shapeOf(scores)));
-      const weights = softmax(b, scores); // over the key axis, the last
+      const weights = attentionSoftmax(b, scores);
       const context = b.transpose(b.matmul(weights, v), [0, 2, 1, 3]);
       const joined = b.reshape(context, [batch, steps, heads * valueDim]);
       return project(b, params, 'attention_output', joined, outputDim || features);
@@ -98,6 +97,21 @@ export const multiHeadAttention: LayerDef = {
     };
   },
 };
+
+/**
+ * Softmax over the key axis (the last), as exp(x − lse) with lse = max + log Σ exp(x − max):
+ * the same numbers as `softmax`, but no value is shared between the sum and the weights, so
+ * fusion computes the exponentials of the sum inside its reduction loop and the weights in one
+ * map: three kernels (max; sum and lse; weights), and no stored exponentials.
+ */
+function attentionSoftmax(b: GraphBuilder, x: number): number {
+  const shape = b.shapeOf(x);
+  const axis = shape.length - 1;
+  const max = b.reduceMax(x, [axis], true);
+  const sum = b.sum(b.unary('exp', b.sub(x, b.broadcast(max, shape))), [axis], true);
+  const lse = b.add(max, b.unary('log', sum));
+  return b.unary('exp', b.sub(x, b.broadcast(lse, shape)));
+}
 
 /** [Tq, Tk]: MASKED_SCORE where the key's step is after the query's, 0 elsewhere. */
 function causalMask(b: GraphBuilder, scores: Shape): number {
