@@ -34,7 +34,7 @@ describe('loadDataset', () => {
   it('generates far_repeat deterministically: 1 exactly when the first token recurs in the last 8', async () => {
     const a = await loadDataset('far_repeat');
     const b = await loadDataset('far_repeat');
-    expect([a.train.count, a.test!.count]).toEqual([4000, 1000]);
+    expect([a.train.count, a.test!.count]).toEqual([20000, 1000]);
     expect(a.train.featureShape).toEqual([24]);
     expect(Array.from(a.test!.features.slice(0, 240))).toEqual(Array.from(b.test!.features.slice(0, 240)));
     const labels = a.train.labels;
