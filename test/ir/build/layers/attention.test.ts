@@ -217,6 +217,21 @@ describe('position layers and pooling', () => {
   });
 });
 
+describe('Dense on sequences', () => {
+  it('applies one kernel to the last axis of every step, as Keras', () => {
+    const model = lower('sequential M(x: [3, 2]) {\n  Dense(4)\n}\n');
+    const inputs = randomInputs(model, 2, seededRandom(9));
+    const out = outputOf(model, inputs);
+    const w = inputs.get('dense_1/kernel')!.data as Float64Array;
+    const bias = inputs.get('dense_1/bias')!.data as Float64Array;
+    const x = inputs.get('x')!.data;
+    for (let row = 0; row < 6; row++) {
+      const want = affine(Array.from(x.slice(row * 2, row * 2 + 2)), w, bias);
+      want.forEach((v, j) => expect(out[row * 4 + j]).toBeCloseTo(v, 12));
+    }
+  });
+});
+
 describe('shape errors', () => {
   it('attention on a flat input', () => {
     expect(errorsOf('sequential M(x: [8]) {\n  MultiHeadAttention(2, 4)\n}\n'))
