@@ -17,7 +17,7 @@ export type {
   History,
 } from './model.js';
 export type { TrainingState } from './checkpoint.js';
-export type { InitFromValues } from './init-from.js';
+export type { InitFromOptions, InitFromValues } from './init-from.js';
 export type { Dataset } from './batching.js';
 export { NO_ADAPTER_MESSAGE, releaseSharedDevices, requestDevice } from './device.js';
 export type { RequestDeviceOptions } from './device.js';
