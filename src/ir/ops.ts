@@ -400,7 +400,10 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
     const shape = outShapeOf(node, ctx);
     const stride = stridesOf(shape)[node.params.axis]!;
     const size = shape[node.params.axis]!;
-    const out = allocate(ctx.dtype, shape.reduce((p, q) => p * q, 1));
+    const out = allocate(
+      ctx.dtype,
+      shape.reduce((p, q) => p * q, 1),
+    );
     for (let i = 0; i < out.length; i++) out[i] = Math.floor(i / stride) % size;
     return { shape, data: out };
   },

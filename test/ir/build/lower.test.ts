@@ -119,8 +119,11 @@ m.nnx:1:24: note: declared here
   });
 
   it('a Dense on an input without a fixed feature axis says so', () => {
-    expect(errorsOf('sequential M(x: [4, T]) {\n  Dense(3)\n}\ntrain M { data: xor, loss: mse, dims: { T: 2 } }\n'))
-      .toBe(`m.nnx:2:3: error: Dense needs a fixed last (feature) axis, got [4, T] per sample [E0201]
+    expect(
+      errorsOf(
+        'sequential M(x: [4, T]) {\n  Dense(3)\n}\ntrain M { data: xor, loss: mse, dims: { T: 2 } }\n',
+      ),
+    ).toBe(`m.nnx:2:3: error: Dense needs a fixed last (feature) axis, got [4, T] per sample [E0201]
   |
 2 |   Dense(3)
   |   ^^^^^^^^`);
