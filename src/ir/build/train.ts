@@ -18,6 +18,7 @@ export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
   fashion_mnist: [],
   iris: [],
   majority: [],
+  far_repeat: [],
   xor: [],
   csv: [
     { name: 'path', type: 'string' },
