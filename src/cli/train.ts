@@ -8,14 +8,14 @@ import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues }
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
-import { adapterCreateOptions, adapterRequestOption } from './devices.js';
+import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
 export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
         [--set FIELD=VALUE]...  (e.g. --set optimizer.lr=0.01, --set loss_weights.parity=0.5)
         [--limit N] [--validation-split F] [--patience N] [--monitor NAME]
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
-        [--device default|high-performance|low-power|fallback]  (see nnxc devices)
+        [--device ${DEVICE_CHOICES}]  (see nnxc devices)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
         [--init-only LAYER]...  (load only the tensors under these layer paths, e.g. trunk_1)
                                        compile and train on the train block's dataset`;
@@ -97,7 +97,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const epochs = spec.training.epochs;
   const model = await NnxModel.create(spec, {
     seed,
-    ...adapterCreateOptions(adapterRequestOption(values.device)),
+    ...adapterCreateOptions(await adapterRequestOption(values.device)),
   });
   try {
     if (values['init-from'])

@@ -19,6 +19,7 @@ export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
   fashion_mnist: [{ name: 'invert', type: 'bool', default: false }],
   iris: [],
   majority: [],
+  far_repeat: [],
   xor: [],
   csv: [
     { name: 'path', type: 'string' },
