@@ -142,7 +142,7 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
     outputLosses: outputLossesOf(train),
     metrics: train.metrics,
     optimizer: train.optimizer,
-    augment: train.augment.map((a) => a.augmentation),
+    augment: train.augment,
   });
   const pool = new BufferPool();
   const kernels = new KernelTable();

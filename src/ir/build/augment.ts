@@ -5,7 +5,7 @@
  * offsets smaller than the image. The transforms' semantics are in src/ir/train/augment.ts.
  */
 import type { Expr, TrainField } from '../../parser/ast.js';
-import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
+import { type Diagnostic, error } from '../../util/diagnostics.js';
 import { didYouMean } from '../../util/suggest.js';
 import { shapeToString } from '../graph.js';
 import { type Augmentation, SPATIAL_AUGMENTATIONS } from '../train/augment.js';
@@ -26,13 +26,7 @@ export const AUGMENTATION_SCHEMAS: Readonly<Record<Augmentation['kind'], readonl
 
 const NAMES = Object.keys(AUGMENTATION_SCHEMAS) as Augmentation['kind'][];
 
-/** A bound transform and where it was written. */
-export interface AugmentationAt {
-  readonly augmentation: Augmentation;
-  readonly span: Span;
-}
-
-function bindOne(e: Expr, diags: Diagnostic[]): AugmentationAt | undefined {
+function bindOne(e: Expr, diags: Diagnostic[]): Augmentation | undefined {
   const head = e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
   if (!head) {
     diags.push(error('E0601', e.span, 'an augmentation is a transform such as `flip(p: 0.5)`'));
@@ -51,28 +45,23 @@ function bindOne(e: Expr, diags: Diagnostic[]): AugmentationAt | undefined {
   if (!bound) return undefined;
   const v = (name: string) => bound.values.get(name) as number;
   const kind = head.name as Augmentation['kind'];
-  const seed = v('seed');
-  const augmentation: Augmentation =
-    kind === 'invert' || kind === 'flip'
-      ? { kind, p: v('p'), seed }
-      : kind === 'shift'
-        ? { kind, pixels: v('pixels'), seed }
-        : kind === 'crop'
-          ? { kind, padding: v('padding'), seed }
-          : { kind, stddev: v('stddev'), seed };
-  return { augmentation, span: e.span };
+  const common = { seed: v('seed'), span: e.span };
+  return kind === 'invert' || kind === 'flip'
+    ? { kind, p: v('p'), ...common }
+    : kind === 'shift'
+      ? { kind, pixels: v('pixels'), ...common }
+      : kind === 'crop'
+        ? { kind, padding: v('padding'), ...common }
+        : { kind, stddev: v('stddev'), ...common };
 }
 
 /** The `augment:` list (one transform may be written without brackets); undefined when one is wrong. */
-export function bindAugment(
-  field: TrainField | undefined,
-  diags: Diagnostic[],
-): AugmentationAt[] | undefined {
+export function bindAugment(field: TrainField | undefined, diags: Diagnostic[]): Augmentation[] | undefined {
   if (field === undefined) return [];
   const items = field.value.kind === 'list' ? field.value.items : [field.value];
   const before = diags.length;
   const out = items.map((e) => bindOne(e, diags));
-  return diags.length === before ? (out as AugmentationAt[]) : undefined;
+  return diags.length === before ? (out as Augmentation[]) : undefined;
 }
 
 /**
@@ -81,10 +70,11 @@ export function bindAugment(
  */
 export function checkAugmentAgainstModel(
   model: ModelIR,
-  augment: readonly AugmentationAt[],
+  augment: readonly Augmentation[],
   diags: Diagnostic[],
 ): void {
-  for (const { augmentation: a, span } of augment) {
+  for (const a of augment) {
+    const span = a.span!;
     if (!SPATIAL_AUGMENTATIONS.has(a.kind)) continue;
     for (const input of model.inputs) {
       const sample = input.shape.slice(1);

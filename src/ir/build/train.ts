@@ -6,9 +6,10 @@ import type { Argument, TrainDef } from '../../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../../util/diagnostics.js';
 import { didYouMean } from '../../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
+import type { Augmentation } from '../train/augment.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
-import { type AugmentationAt, bindAugment } from './augment.js';
+import { bindAugment } from './augment.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
@@ -60,7 +61,7 @@ export interface TrainConfig {
   readonly batch: number;
   readonly epochs: number;
   /** Transforms applied to the inputs in the training step only, in order (`augment:`). */
-  readonly augment: readonly AugmentationAt[];
+  readonly augment: readonly Augmentation[];
   /** Layers whose parameters this training leaves unchanged (`freeze: [trunk_1]`). */
   readonly freeze: readonly FrozenLayer[];
 }

@@ -12,18 +12,28 @@
  *    cut a random window of the original size, which is the same draw as shift(pixels: p);
  *  - noise(stddev: s): add s·z per element, z standard normal by Box–Muller.
  */
+import type { Span } from '../../util/diagnostics.js';
 import { GraphBuilder } from '../builder.js';
 import { type Dim, type Graph, type Node, inputsOf } from '../graph.js';
 import { saltOf } from '../ops/random.js';
 import { RANDOM_COUNTER } from '../build/layers/types.js';
 import type { ModelIR } from '../build/lower.js';
 
-/** One bound transform of `augment:` with its arguments; `seed` salts its random streams. */
-export type Augmentation =
-  | { readonly kind: 'invert' | 'flip'; readonly p: number; readonly seed: number }
-  | { readonly kind: 'shift'; readonly pixels: number; readonly seed: number }
-  | { readonly kind: 'crop'; readonly padding: number; readonly seed: number }
-  | { readonly kind: 'noise'; readonly stddev: number; readonly seed: number };
+/** What every transform has: a seed that salts its random streams, and where it was written. */
+interface AugmentationCommon {
+  readonly seed: number;
+  /** The transform in the train block; its IR nodes carry it, so plans and errors point there. */
+  readonly span?: Span;
+}
+
+/** One bound transform of `augment:` with its arguments. */
+export type Augmentation = AugmentationCommon &
+  (
+    | { readonly kind: 'invert' | 'flip'; readonly p: number }
+    | { readonly kind: 'shift'; readonly pixels: number }
+    | { readonly kind: 'crop'; readonly padding: number }
+    | { readonly kind: 'noise'; readonly stddev: number }
+  );
 
 /** Transforms that move pixels, and so need an image input [H, W, C]. */
 export const SPATIAL_AUGMENTATIONS: ReadonlySet<Augmentation['kind']> = new Set(['flip', 'shift', 'crop']);
@@ -99,6 +109,7 @@ export function augmentInput(
 ): number {
   let v = x;
   augmentations.forEach((a, index) => {
+    b.span = a.span;
     const draw: Draw = (shape, stream) =>
       b.emit('random_uniform', [counter], { shape, salt: augmentationSalt(input, index, a, stream) });
     v = applyAugmentation(b, v, a, draw);

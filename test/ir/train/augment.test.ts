@@ -221,7 +221,11 @@ describe('examples/mnist_cnn_invert.nnx', () => {
     expect(invert.diagnostics).toEqual([]);
     const base = compile(read('mnist_cnn.nnx'));
     expect(printGraph(invert.compiled!.steps.predict)).toBe(printGraph(base.compiled!.steps.predict));
-    expect(invert.train!.augment.map((a) => a.augmentation)).toEqual([{ kind: 'invert', p: 0.5, seed: 0 }]);
+    expect(invert.train!.augment).toMatchObject([{ kind: 'invert', p: 0.5, seed: 0 }]);
+    // Its nodes point at the transform in the train block.
+    const text = read('mnist_cnn_invert.nnx');
+    const random = invert.compiled!.steps.train.nodes.find((n) => n.op === 'random_uniform')!;
+    expect(text.slice(random.span!.start, random.span!.end)).toBe('invert(p: 0.5)');
   });
 
   it('trains without augmentation with --set augment=[]', () => {
