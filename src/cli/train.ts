@@ -8,6 +8,8 @@ import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues }
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
+import { parse } from '../parser/index.js';
+import { TRAIN_GAN_USAGE, trainGanCommand } from './train-gan.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
@@ -17,7 +19,8 @@ export const TRAIN_USAGE = `  nnxc train FILE [--epochs N] [--seed S] [--batch N
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
         [--device default|high-performance|low-power|fallback]  (see nnxc devices)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
-                                       compile and train on the train block's dataset`;
+                                       compile and train on the train block's dataset
+${TRAIN_GAN_USAGE}`;
 
 /** Says which parameters `--init-from` set (on stderr with `--json`, whose stdout is JSON lines). */
 function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | undefined, io: Io): void {
@@ -25,6 +28,12 @@ function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | un
   (json ? io.err : io.out)(
     `initialised ${loaded.values.size} parameters from ${path} (${loaded.layout} layout)${kept}\n`,
   );
+}
+
+/** Whether the file holds a gan block and no train block: then `train` trains the GAN. */
+function trainsGan(text: string): boolean {
+  const definitions = parse(text).result?.definitions ?? [];
+  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
 }
 
 /** Runs `nnxc train`. */
@@ -49,6 +58,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       resume: { type: 'string' },
       device: { type: 'string' },
       'init-from': { type: 'string' },
+      'out-dir': { type: 'string' },
+      grid: { type: 'string' },
     },
   });
   const file = await readSource(positionals[0]);
@@ -58,6 +69,35 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     lr: floatOption('lr', values.lr),
   };
   const seed = intOption('seed', values.seed, 0) ?? 0;
+  if (trainsGan(file.text)) {
+    const onlyTrain = [
+      'validation-split',
+      'patience',
+      'monitor',
+      'checkpoint',
+      'checkpoint-every',
+      'resume',
+      'init-from',
+    ];
+    return trainGanCommand(
+      file,
+      {
+        overrides,
+        settings: values.set ?? [],
+        seed,
+        limit: intOption('limit', values.limit, 1),
+        outDir: values['out-dir'],
+        grid: values.grid,
+        json: values.json,
+        save: values.save,
+        device: values.device,
+        unsupported: onlyTrain.filter((o) => values[o as keyof typeof values] !== undefined),
+      },
+      io,
+    );
+  }
+  if (values['out-dir'] !== undefined || values.grid !== undefined)
+    throw new UsageError('--out-dir and --grid are for a gan block, which this file does not have');
   const validationSplit = floatOption('validation-split', values['validation-split']);
   if (validationSplit !== undefined && validationSplit >= 1)
     throw new UsageError(`--validation-split must be below 1, got ${validationSplit}`);
