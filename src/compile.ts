@@ -127,15 +127,15 @@ function checkGan(
   const generator = ganModel(def, 'generator', config.generator, program, diagnostics);
   const discriminator = ganModel(def, 'discriminator', config.discriminator, program, diagnostics);
   if (!generator || !discriminator) return undefined;
-  const noteAt = (name: string): RelatedNote | undefined => {
-    const site = program.defined.get(name)
-      ? { def: program.defined.get(name)!, file: undefined }
-      : program.scope.get(name);
-    if (!site) return undefined;
+  const noteAt = (name: string, part: 'definition' | 'input'): RelatedNote | undefined => {
+    const local = program.defined.get(name);
+    const site = local ? { def: local, file: undefined } : program.scope.get(name);
+    if (!site || site.def.kind === 'gan') return undefined;
+    const input = part === 'input' && 'inputs' in site.def ? site.def.inputs[0] : undefined;
     return {
-      span: site.def.name.span,
+      span: input?.span ?? site.def.name.span,
       ...(site.file !== undefined && { file: site.file }),
-      message: `\`${name}\` is defined here`,
+      message: input ? `\`${name}\` declares its input here` : `\`${name}\` is defined here`,
     };
   };
   if (!checkGanModels(def, { generator, discriminator }, diagnostics, noteAt)) return undefined;
@@ -154,15 +154,11 @@ function ganModel(
   const target = defined.get(name) ?? scope.get(name)?.def;
   if (target === undefined || target.kind === 'block' || target.kind === 'gan') {
     const known = [...scope].filter(([, site]) => site.def.kind !== 'block').map(([k]) => k);
-    const what =
-      target === undefined ? `no model named \`${name}\`` : `\`${name}\` is a ${target.kind}, not a model`;
-    diagnostics.push(
-      error(
-        'E0101',
-        fieldSpan(def, role),
-        `${what} to be the ${role} of gan ${def.name.name}${target === undefined ? didYouMean(name, known) : ''}`,
-      ),
-    );
+    const message =
+      target === undefined
+        ? `no model named \`${name}\` to be the ${role} of gan ${def.name.name}${didYouMean(name, known)}`
+        : `the ${role} of gan ${def.name.name} must be a model, and \`${name}\` is a ${target.kind}`;
+    diagnostics.push(error('E0101', fieldSpan(def, role), message));
     return undefined;
   }
   if (!usable.has(target as Definition)) return undefined;

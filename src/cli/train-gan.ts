@@ -16,6 +16,7 @@ import {
   shapeFits,
 } from '../data/index.js';
 import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
+import { parse } from '../parser/index.js';
 import { NnxGan, normalNoise, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
@@ -25,6 +26,12 @@ import { type Io, UsageError, intOption, report, writeAtomically } from './io.js
 export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--batch N] [--lr X] [--set FIELD=VALUE]... [--limit N]
         [--out-dir DIR] [--grid N] [--json] [--save W.safetensors] [--device …]
                                        train a gan block; writes DIR/epoch-N.png (N×N samples) every epoch`;
+
+/** Whether the file holds a gan block and no train block: then `train` and `compile` take the GAN. */
+export function trainsGan(text: string): boolean {
+  const definitions = parse(text).result?.definitions ?? [];
+  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
+}
 
 /** The options of `nnxc train` a GAN takes, parsed by the train command. */
 export interface GanTrainOptions {

@@ -8,8 +8,7 @@ import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues }
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
-import { parse } from '../parser/index.js';
-import { TRAIN_GAN_USAGE, trainGanCommand } from './train-gan.js';
+import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
@@ -28,12 +27,6 @@ function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | un
   (json ? io.err : io.out)(
     `initialised ${loaded.values.size} parameters from ${path} (${loaded.layout} layout)${kept}\n`,
   );
-}
-
-/** Whether the file holds a gan block and no train block: then `train` trains the GAN. */
-function trainsGan(text: string): boolean {
-  const definitions = parse(text).result?.definitions ?? [];
-  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
 }
 
 /** Runs `nnxc train`. */

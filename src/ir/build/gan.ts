@@ -129,20 +129,20 @@ export function fieldSpan(def: GanDef, name: string): Span {
 }
 
 /**
- * Checks that the generator and the discriminator fit each other. `noteAt` gives the span where
- * a model is defined, for the notes; undefined when it is in another file.
+ * Checks that the generator and the discriminator fit each other. `noteAt` gives a note at a
+ * model's definition or its input declaration; undefined when there is nothing to point at.
  */
 export function checkGanModels(
   def: GanDef,
   models: GanModels,
   diags: Diagnostic[],
-  noteAt: (model: string) => RelatedNote | undefined,
+  noteAt: (model: string, part: 'definition' | 'input') => RelatedNote | undefined,
 ): boolean {
   const before = diags.length;
   for (const role of ['generator', 'discriminator'] as const) {
     const m = models[role];
     if (m.inputs.length !== 1 || m.outputs.length !== 1) {
-      const note = noteAt(m.name);
+      const note = noteAt(m.name, 'definition');
       diags.push(
         error(
           'E0501',
@@ -167,9 +167,10 @@ export function checkGanModels(
   const made = perSample(models.generator.outputs[0]!.shape);
   const taken = perSample(models.discriminator.inputs[0]!.shape);
   if (!sameDims(made, taken)) {
-    const notes = [noteAt(models.generator.name), noteAt(models.discriminator.name)].filter(
-      (n): n is RelatedNote => n !== undefined,
-    );
+    const notes = [
+      noteAt(models.generator.name, 'definition'),
+      noteAt(models.discriminator.name, 'input'),
+    ].filter((n): n is RelatedNote => n !== undefined);
     diags.push(
       error(
         'E0502',
