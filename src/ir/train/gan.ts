@@ -99,7 +99,13 @@ function inline(
  * Noise of `shape` drawn on the GPU from the counter: uniform in [−1, 1), or normal by
  * Box–Muller from two uniforms (1 − u keeps the logarithm finite).
  */
-function noise(b: GraphBuilder, counter: number, shape: Shape, kind: NoiseKind, salt: string): number {
+export function drawNoise(
+  b: GraphBuilder,
+  counter: number,
+  shape: Shape,
+  kind: NoiseKind,
+  salt: string,
+): number {
   const uniform = (s: string) => b.emit('random_uniform', [counter], { shape, salt: saltOf(s) });
   const c = (v: number) => b.constant(v);
   if (kind === 'uniform') return b.sub(b.mul(uniform(salt), c(2)), c(1));
@@ -155,7 +161,7 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
   b.label = 'scale';
   const scaled = lo === 0 && hi === 1 ? real : b.add(b.mul(real, b.constant(hi - lo)), b.constant(lo));
   b.label = 'noise';
-  const z = noise(b, counter, noiseShape(g), config.noise, 'noise/discriminator');
+  const z = drawNoise(b, counter, noiseShape(g), config.noise, 'noise/discriminator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
   const onReal = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, scaled]]), shared);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, fake.output]]), shared);
@@ -171,7 +177,7 @@ function generatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   const shared = new Map<string, number>();
   const counter = b.input(NOISE_COUNTER, 'state', []);
   b.label = 'noise';
-  const z = noise(b, counter, noiseShape(g), config.noise, 'noise/generator');
+  const z = drawNoise(b, counter, noiseShape(g), config.noise, 'noise/generator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[d.inputs[0]!.name, fake.output]]), shared);
   b.label = 'loss';
