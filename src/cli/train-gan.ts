@@ -105,7 +105,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
           );
       },
     });
-    const last = logs[logs.length - 1];
+    const { epoch: _, ...last } = logs[logs.length - 1] ?? { epoch: 0 };
     const seconds = +((performance.now() - started) / 1000).toFixed(3);
     if (options.json)
       io.out(`${JSON.stringify({ final: true, model: spec.name, epochs: logs.length, ...last, seconds })}\n`);

@@ -164,6 +164,17 @@ export function checkGanModels(
     }
   }
   if (diags.length > before) return false;
+  const noise = perSample(models.generator.inputs[0]!.shape);
+  if (!noise.every((d) => typeof d === 'number')) {
+    diags.push(
+      error(
+        'E0501',
+        fieldSpan(def, 'generator'),
+        `the generator's input is its noise, which needs a fixed shape; \`${models.generator.name}\` takes ${shapeToString(noise)}`,
+      ),
+    );
+    return false;
+  }
   const made = perSample(models.generator.outputs[0]!.shape);
   const taken = perSample(models.discriminator.inputs[0]!.shape);
   if (!sameDims(made, taken)) {
