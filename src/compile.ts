@@ -8,6 +8,7 @@ import { type CompiledModel, compileModel } from './codegen/spec.js';
 import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
 import type { Scope } from './ir/build/scope.js';
 import { bindModelDims, checkTrainAgainstModel } from './ir/build/dims.js';
+import { checkFreeze, freezeLayers } from './ir/build/freeze.js';
 import {
   applySettings,
   commandLineSource,
@@ -92,7 +93,10 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     const settled = options.settings?.length ? applySettings(def, options.settings, diagnostics) : def;
     const config = bindTrain(settled, diagnostics);
     const model = models.get(def.model.name);
-    if (config && model) checkTrainAgainstModel(model, config, settled, diagnostics);
+    if (config && model) {
+      checkTrainAgainstModel(model, config, settled, diagnostics);
+      checkFreeze(model, config.freeze, diagnostics);
+    }
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
   }
@@ -278,7 +282,10 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     );
     return { checked, diagnostics, sources: checked.sources };
   }
-  const model = bindModelDims(checked.models.get(train.model)!, train.dims);
+  const model = freezeLayers(
+    bindModelDims(checked.models.get(train.model)!, train.dims),
+    train.freeze.map((f) => f.path),
+  );
   const config = applyOverrides(train, options.overrides);
   return {
     checked,

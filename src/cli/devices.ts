@@ -15,8 +15,11 @@ import {
 import type { CreateModelOptions } from '../runtime/index.js';
 import { type Io, UsageError, formatBytes } from './io.js';
 
+/** How `--device` is written in usage lines. */
+export const DEVICE_CHOICES = 'N|NAME|default|high-performance|low-power|fallback';
+
 /** The usage line of `nnxc devices`. */
-export const DEVICES_USAGE = `  nnxc devices [--json] [--device default|high-performance|low-power|fallback]
+export const DEVICES_USAGE = `  nnxc devices [--json] [--device ${DEVICE_CHOICES}]
                                        list the WebGPU adapters: limits and features`;
 
 const BYTE_LIMITS = new Set<string>([
@@ -25,12 +28,41 @@ const BYTE_LIMITS = new Set<string>([
   'maxComputeWorkgroupStorageSize',
 ]);
 
-/** Reads `--device`: one of {@link ADAPTER_REQUESTS}, or undefined when not given. */
-export function adapterRequestOption(value: string | undefined): AdapterRequest | undefined {
+/** The name `nnxc devices` shows for an adapter. */
+function adapterName(adapter: AdapterSummary): string {
+  return adapter.description || adapter.device || '(unnamed adapter)';
+}
+
+/**
+ * Reads `--device`: a request (`low-power`), or an adapter of `nnxc devices` by its index (`0`)
+ * or by a part of its name, vendor or architecture (`llvmpipe`, `nvidia`), turned into the
+ * request that returns that adapter. WebGPU offers adapters only through requests, so an
+ * adapter that no request returns cannot be chosen, and the error says so.
+ */
+export async function adapterRequestOption(
+  value: string | undefined,
+  adapters: () => Promise<readonly AdapterSummary[]> = listAdapters,
+): Promise<AdapterRequest | undefined> {
   if (value === undefined) return undefined;
-  if (!(ADAPTER_REQUESTS as readonly string[]).includes(value))
-    throw new UsageError(`--device must be one of ${ADAPTER_REQUESTS.join(', ')}, got '${value}'`);
-  return value as AdapterRequest;
+  if ((ADAPTER_REQUESTS as readonly string[]).includes(value)) return value as AdapterRequest;
+  const all = await adapters();
+  const needle = value.toLowerCase();
+  const matches = /^\d+$/.test(value)
+    ? all.filter((_, i) => i === Number(value))
+    : all.filter((a) =>
+        [adapterName(a), a.vendor, a.architecture, a.device].some((t) => t.toLowerCase().includes(needle)),
+      );
+  const listed = all.map((a, i) => `[${i}] ${adapterName(a)}`).join(', ') || 'none';
+  if (matches.length !== 1) {
+    const problem = matches.length === 0 ? 'matches no adapter' : 'matches several adapters';
+    throw new UsageError(
+      `--device '${value}' ${problem}; give an index or name from nnxc devices (${listed}) or one of ${ADAPTER_REQUESTS.join(', ')}`,
+    );
+  }
+  const request = matches[0]!.requests[0];
+  if (request === undefined)
+    throw new UsageError(`--device '${value}': no WebGPU request returns ${adapterName(matches[0]!)}`);
+  return request;
 }
 
 /** The {@link NnxModel.create} options that ask for the adapter `request` names. */
@@ -46,7 +78,7 @@ function formatLimit(name: string, value: number): string {
 
 /** One adapter as an indented block of text. */
 export function adapterText(adapter: AdapterSummary, index: number): string {
-  const name = adapter.description || adapter.device || '(unnamed adapter)';
+  const name = adapterName(adapter);
   const known = KEY_FEATURES.filter((f) => adapter.features.includes(f));
   const width = Math.max(...KEY_LIMITS.map((l) => l.length));
   const lines = [
@@ -67,8 +99,8 @@ export async function devicesCommand(args: string[], io: Io): Promise<number> {
     args,
     options: { json: { type: 'boolean' }, device: { type: 'string' } },
   });
-  const request = adapterRequestOption(values.device);
   const all = await listAdapters();
+  const request = await adapterRequestOption(values.device, async () => all);
   const adapters = request ? all.filter((a) => a.requests.includes(request)) : all;
   if (values.json) {
     io.out(JSON.stringify(adapters, null, 2) + '\n');

@@ -10,7 +10,7 @@ import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 
 /** The usage lines of `nnxc evaluate`. */
-export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--limit N] [--json]
+export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json]
                                        loss and metrics on the dataset's test split`;
 
 /** Runs `nnxc evaluate`. */
@@ -19,6 +19,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      model: { type: 'string' },
       weights: { type: 'string' },
       limit: { type: 'string' },
       seed: { type: 'string' },
@@ -27,7 +28,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   });
   if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path });
+  const result = compile(file.text, { path: file.path, model: values.model });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
   let data;

@@ -26,6 +26,7 @@ usage:
   nnxc check FILE                      parse, resolve and shape-check; print diagnostics
   nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
         [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
+        [--model NAME] [--set FIELD=VALUE]...  (which train block; its overrides)
 ${TRAIN_USAGE}
 ${EVALUATE_USAGE}
 ${PREDICT_USAGE}
@@ -56,7 +57,12 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, emit: { type: 'string' } },
+    options: {
+      output: { type: 'string', short: 'o' },
+      emit: { type: 'string' },
+      model: { type: 'string' },
+      set: { type: 'string', multiple: true },
+    },
   });
   const file = await readSource(positionals[0]);
   const emit = values.emit;
@@ -69,7 +75,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (trainsGan(file.text)) return compileGanFile(file, emit, values.output, io);
-  const result = compile(file.text, { path: file.path });
+  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const { compiled } = result;
   switch (emit) {

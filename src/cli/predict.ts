@@ -19,7 +19,8 @@ import { NnxModel } from '../runtime/index.js';
 import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
 
 /** The usage lines of `nnxc predict`. */
-export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--top K] [--json] [-o OUT.npy]
+export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--model NAME] [--top K] [--json]
+        [-o OUT.npy]
                                        predictions of trained weights for new samples`;
 
 interface Samples {
@@ -71,6 +72,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      model: { type: 'string' },
       weights: { type: 'string' },
       input: { type: 'string' },
       top: { type: 'string' },
@@ -82,7 +84,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   if (!values.input) throw new UsageError('predict needs --input X.npy or --input IMAGE.png');
   const top = intOption('top', values.top, 1) ?? 3;
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path });
+  const result = compile(file.text, { path: file.path, model: values.model });
   if (report(file, result, io) || !result.compiled) return 1;
   const spec = result.compiled.spec;
   const slots = dataSlots(spec);

@@ -10,7 +10,8 @@ import type { ModelSpec } from '../runtime/index.js';
 import { type Io, formatBytes, readSource, report } from './io.js';
 
 /** The usage line of `nnxc summary`. */
-export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME]    a table of the layers: output shape, parameters, sharing`;
+export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME] [--set FIELD=VALUE]...
+                                       a table of the layers: output shape, parameters, sharing`;
 
 const formatShape = (shape: readonly (number | string)[]) => `[${shape.join(', ')}]`;
 const formatCount = (n: number) => n.toLocaleString('en-US');
@@ -79,10 +80,10 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { model: { type: 'string' } },
+    options: { model: { type: 'string' }, set: { type: 'string', multiple: true } },
   });
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path, model: values.model });
+  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled || !result.model) return 1;
   const trainableNames = new Set(result.model.params.map((p) => p.name));
   const trainable = result.compiled.spec.params

@@ -37,6 +37,8 @@ export function trainsGan(text: string): boolean {
 export interface GanTrainOptions {
   readonly overrides: TrainOverrides;
   readonly settings: readonly string[];
+  /** Which gan block, when the file has several; the first by default. */
+  readonly model?: string;
   readonly seed: number;
   readonly limit?: number;
   readonly outDir?: string;
@@ -56,6 +58,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     );
   const grid = intOption('grid', options.grid, 1) ?? 8;
   const result = compileGan(file.text, {
+    model: options.model,
     overrides: options.overrides,
     path: file.path,
     settings: options.settings,
@@ -68,7 +71,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
   await mkdir(outDir, { recursive: true });
   const gan = await NnxGan.create(spec, {
     seed: options.seed,
-    ...adapterCreateOptions(adapterRequestOption(options.device)),
+    ...adapterCreateOptions(await adapterRequestOption(options.device)),
   });
   try {
     const noise = normalNoise(grid * grid * gridNoiseWidth(gan), options.seed);

@@ -9,15 +9,16 @@ import { type Io, UsageError, UserError, floatOption, intOption, readSource, rep
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
 import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
-import { adapterCreateOptions, adapterRequestOption } from './devices.js';
+import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
-export const TRAIN_USAGE = `  nnxc train FILE [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
+export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
         [--set FIELD=VALUE]...  (e.g. --set optimizer.lr=0.01, --set loss_weights.parity=0.5)
         [--limit N] [--validation-split F] [--patience N] [--monitor NAME]
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
-        [--device default|high-performance|low-power|fallback]  (see nnxc devices)
+        [--device ${DEVICE_CHOICES}]  (see nnxc devices)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
+        [--init-only LAYER]...  (load only the tensors under these layer paths, e.g. trunk_1)
                                        compile and train on the train block's dataset
 ${TRAIN_GAN_USAGE}`;
 
@@ -35,6 +36,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      model: { type: 'string' },
       epochs: { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
@@ -51,6 +53,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       resume: { type: 'string' },
       device: { type: 'string' },
       'init-from': { type: 'string' },
+      'init-only': { type: 'string', multiple: true },
       'out-dir': { type: 'string' },
       grid: { type: 'string' },
     },
@@ -71,12 +74,14 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       'checkpoint-every',
       'resume',
       'init-from',
+      'init-only',
     ];
     return trainGanCommand(
       file,
       {
         overrides,
         settings: values.set ?? [],
+        model: values.model,
         seed,
         limit: intOption('limit', values.limit, 1),
         outDir: values['out-dir'],
@@ -98,10 +103,17 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], 1);
   if (checkpointEvery !== undefined && !values.checkpoint)
     throw new UsageError('--checkpoint-every needs --checkpoint PATH');
+  if (values['init-only'] && !values['init-from'])
+    throw new UsageError('--init-only chooses what --init-from loads; give --init-from FILE too');
   if (values['init-from'] && values.resume)
     throw new UsageError('--init-from and --resume both set the weights; give one of them');
 
-  const result = compile(file.text, { overrides, path: file.path, settings: values.set ?? [] });
+  const result = compile(file.text, {
+    overrides,
+    path: file.path,
+    model: values.model,
+    settings: values.set ?? [],
+  });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
   let data;
@@ -120,11 +132,16 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const epochs = spec.training.epochs;
   const model = await NnxModel.create(spec, {
     seed,
-    ...adapterCreateOptions(adapterRequestOption(values.device)),
+    ...adapterCreateOptions(await adapterRequestOption(values.device)),
   });
   try {
     if (values['init-from'])
-      reportInitFrom(await model.initFrom(values['init-from']), values['init-from'], values.json, io);
+      reportInitFrom(
+        await model.initFrom(values['init-from'], { only: values['init-only'] }),
+        values['init-from'],
+        values.json,
+        io,
+      );
     const resume = values.resume ? await model.load(values.resume) : undefined;
     if (values.resume && !resume)
       throw new UserError(`${values.resume} holds weights but no training state; it cannot be resumed from`);

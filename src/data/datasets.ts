@@ -257,6 +257,43 @@ function majority(): LoadedDataset {
   return { name: 'majority', train: sequences(4000), test: sequences(1000) };
 }
 
+/**
+ * A generated task that needs a long memory: 24 tokens drawn from a vocabulary of 16, labelled 1
+ * when the first token appears again among the last 8 (16 or more steps after it). Copies of it
+ * in between are distractors that do not count. Half the samples are positive by construction
+ * (one of the last 8 is set to the first token; in the others, the last 8 are redrawn until none
+ * is). A recurrent model must carry the first token through 16 steps of noise; attention looks
+ * it up. Seeded: the same 20,000 training and 1,000 test sequences on every run (with 4,000, a
+ * small transformer memorises them instead of finding the rule).
+ */
+function farRepeat(): LoadedDataset {
+  const length = 24;
+  const tail = 8;
+  const vocabulary = 16;
+  const rng = new Rng(20261124);
+  const sequences = (count: number): SampleSet => {
+    const features = new Float32Array(count * length);
+    const indices = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      const row = features.subarray(i * length, (i + 1) * length);
+      for (let t = 0; t < length; t++) row[t] = rng.integerBelow(vocabulary);
+      const first = row[0]!;
+      const positive = rng.integerBelow(2);
+      for (let t = length - tail; t < length; t++)
+        while (row[t] === first) row[t] = rng.integerBelow(vocabulary);
+      if (positive) row[length - tail + rng.integerBelow(tail)] = first;
+      indices[i] = positive;
+    }
+    return {
+      count,
+      featureShape: [length],
+      features,
+      labels: { kind: 'classes', classes: ['0', '1'], indices },
+    };
+  };
+  return { name: 'far_repeat', train: sequences(20000), test: sequences(1000) };
+}
+
 function pathArg(ref: DatasetRef, name: string): string {
   const value = ref.args?.[name];
   if (typeof value !== 'string')
@@ -313,6 +350,7 @@ export function datasetClassNames(name: string): readonly string[] | undefined {
     iris: IRIS_CLASSES,
     xor: ['0', '1'],
     majority: ['0', '1'],
+    far_repeat: ['0', '1'],
   };
   return names[name];
 }
@@ -323,6 +361,7 @@ const LOADERS: Readonly<Record<string, (ref: DatasetRef) => Promise<LoadedDatase
   iris,
   xor,
   majority,
+  far_repeat: farRepeat,
   csv,
   npy,
 };

@@ -147,6 +147,11 @@ export class GraphBuilder {
     return perm.every((p, i) => p === i) ? x : this.emit('transpose', [x], { perm });
   }
 
+  /** The index along `axis` at each element of a tensor of `shape`. */
+  iota(shape: Shape, axis: number): number {
+    return this.emit('iota', [], { shape, axis });
+  }
+
   /** Sums a broadcast result back to `shape`: the adjoint of broadcasting. */
   sumToShape(x: number, shape: Shape): number {
     const from = this.shapeOf(x);

@@ -87,7 +87,10 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   const: { readonly value: number };
   /** The size of a dimension as a scalar, a constant once symbols are bound. */
   dimsize: { readonly dim: Dim };
-  /** `op(a) @ op(b)` on rank-2 operands, where `op` transposes when the flag is set. */
+  /**
+   * `op(a) @ op(b)` over the last two axes, where `op` transposes when the flag is set, batched
+   * over equal leading axes (an operand of rank 2 is shared by the batch): see ops/matmul.ts.
+   */
   matmul: { readonly transA: boolean; readonly transB: boolean };
   sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
   reduce_max: { readonly axes: readonly number[]; readonly keepDims: boolean };
@@ -124,6 +127,11 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
    * source is the counter, a scalar that the step increments, so masks differ per step.
    */
   random_uniform: { readonly shape: Shape; readonly salt: number };
+  /**
+   * The index along `axis` at every element of `shape`, as a number (0, 1, 2, …): no sources,
+   * computed from the element's own index in whichever kernel reads it (masks, positions).
+   */
+  iota: { readonly shape: Shape; readonly axis: number };
 }
 
 /** The window geometry of conv2d, in NHWC. Padding is explicit: (top, left, bottom, right). */

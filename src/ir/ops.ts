@@ -18,6 +18,7 @@ import {
 } from './graph.js';
 import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
 import * as indexing from './ops/indexing.js';
+import * as matmulOps from './ops/matmul.js';
 import * as random from './ops/random.js';
 import * as window from './ops/window.js';
 
@@ -238,17 +239,7 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   input: (_s, p) => p.shape,
   const: () => [],
   dimsize: () => [],
-  matmul: ([a, b], p) => {
-    if (a!.length !== 2 || b!.length !== 2)
-      return { error: `matmul needs rank-2 operands, got ${shapeToString(a!)} and ${shapeToString(b!)}` };
-    const [m, k1] = p.transA ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
-    const [k2, n] = p.transB ? [b![1]!, b![0]!] : [b![0]!, b![1]!];
-    if (k1 !== k2)
-      return {
-        error: `matmul inner dimensions differ: ${shapeToString(a!)} has ${k1} columns but ${shapeToString(b!)} has ${k2} rows`,
-      };
-    return [m, n];
-  },
+  matmul: matmulOps.matmulShape,
   sum: ([x], p) => reduceShape(x!, p),
   reduce_max: ([x], p) => reduceShape(x!, p),
   reshape: ([x], p) =>
@@ -284,6 +275,10 @@ export const SHAPE_RULES: { readonly [P in Op]: ShapeRule<P> } = {
   concat: indexing.concatShape,
   pad: indexing.padShape,
   random_uniform: random.randomUniformShape,
+  iota: (_s, p) =>
+    p.axis >= 0 && p.axis < p.shape.length
+      ? p.shape
+      : { error: `axis ${p.axis} is out of range for a tensor of shape ${shapeToString(p.shape)}` },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -337,25 +332,6 @@ function reduceReference(
   };
 }
 
-function matmulReference([a, b]: readonly Tensor[], node: Node<'matmul'>, ctx: EvalContext): Tensor {
-  const { transA, transB } = node.params;
-  const [m, n] = outShapeOf(node, ctx) as [number, number];
-  const k = transA ? a!.shape[0]! : a!.shape[1]!;
-  const out = allocate(ctx.dtype, m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let p = 0; p < k; p++) {
-        const av = transA ? a!.data[p * m + i]! : a!.data[i * k + p]!;
-        const bv = transB ? b!.data[j * k + p]! : b!.data[p * n + j]!;
-        acc += av * bv;
-      }
-      out[i * n + j] = acc;
-    }
-  }
-  return { shape: [m, n], data: out };
-}
-
 function copyReference(x: Tensor, shape: number[], ctx: EvalContext): Tensor {
   const out = allocate(ctx.dtype, x.data.length);
   out.set(x.data);
@@ -377,7 +353,7 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
     shape: [],
     data: allocate(ctx.dtype, 1).fill(bindShape([node.params.dim], ctx.dims)[0]!),
   }),
-  matmul: matmulReference,
+  matmul: (srcs, node, ctx) => matmulOps.matmulReference(srcs, node, outShapeOf(node, ctx), ctx.dtype),
   sum: reduceReference(0, (acc, x) => acc + x),
   reduce_max: reduceReference(-Infinity, (acc, x) => Math.max(acc, x)),
   reshape: ([x], node, ctx) => copyReference(x!, outShapeOf(node, ctx), ctx),
@@ -420,6 +396,17 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
   pad: ([x], node, ctx) => indexing.padReference(x!, node.params, ctx),
   random_uniform: ([t], node, ctx) =>
     random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
+  iota: (_s, node, ctx) => {
+    const shape = outShapeOf(node, ctx);
+    const stride = stridesOf(shape)[node.params.axis]!;
+    const size = shape[node.params.axis]!;
+    const out = allocate(
+      ctx.dtype,
+      shape.reduce((p, q) => p * q, 1),
+    );
+    for (let i = 0; i < out.length; i++) out[i] = Math.floor(i / stride) % size;
+    return { shape, data: out };
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -459,14 +446,7 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   input: () => [],
   const: () => [],
   dimsize: () => [],
-  matmul: (b, node, g) => {
-    const [a, w] = node.srcs as [number, number];
-    const { transA, transB } = node.params;
-    // C = op(A)·op(B): dop(A) = G·op(B)ᵀ and dop(B) = op(A)ᵀ·G, folded into transpose flags.
-    const ga = transA ? b.matmul(w, g, transB, true) : b.matmul(g, w, false, !transB);
-    const gw = transB ? b.matmul(g, a, true, transA) : b.matmul(a, g, !transA, false);
-    return [ga, gw];
-  },
+  matmul: matmulOps.matmulVjp,
   sum: (b, node, g) => {
     const x = node.srcs[0]!;
     const kept = node.params.keepDims ? g : b.reshape(g, keptShape(b.shapeOf(x), node.params.axes));
@@ -501,4 +481,5 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   concat: indexing.concatVjp,
   pad: indexing.padVjp,
   random_uniform: () => [null],
+  iota: () => [],
 };

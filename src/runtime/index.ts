@@ -19,7 +19,7 @@ export type {
 export { NnxGan, normalNoise } from './gan.js';
 export type { GanData, GanEpochLog, GanFitOptions } from './gan.js';
 export type { TrainingState } from './checkpoint.js';
-export type { InitFromValues } from './init-from.js';
+export type { InitFromOptions, InitFromValues } from './init-from.js';
 export type { Dataset } from './batching.js';
 export { NO_ADAPTER_MESSAGE, releaseSharedDevices, requestDevice } from './device.js';
 export type { RequestDeviceOptions } from './device.js';

@@ -33,6 +33,38 @@ const PYTORCH_NAMES: Readonly<Record<string, readonly string[]>> = {
   embeddings: ['weight'],
 };
 
+/** Options of {@link initFromValues}. */
+export interface InitFromOptions {
+  /**
+   * Load only the file's tensors under these layer paths (`trunk_1` holds `trunk_1/conv2d_1/kernel`;
+   * for PyTorch names, `features` holds `features.0.weight`); the rest of the file is ignored.
+   * Each path must hold at least one tensor. Absent: the whole file.
+   */
+  readonly only?: readonly string[];
+}
+
+/** True when tensor `name` lies under layer `path` in either naming (`a/b/kernel`, `a.b.weight`). */
+function tensorUnder(name: string, path: string): boolean {
+  return name.startsWith(`${path}/`) || name.startsWith(`${path}.`);
+}
+
+/**
+ * The tensors `only` selects; a path that selects nothing is a problem naming the file's
+ * top-level layers.
+ */
+function selectTensors(
+  tensors: Map<string, SafetensorsTensor>,
+  only: readonly string[],
+  problems: string[],
+): Map<string, SafetensorsTensor> {
+  for (const path of only) {
+    if ([...tensors.keys()].some((name) => tensorUnder(name, path))) continue;
+    const layers = [...new Set([...tensors.keys()].map((name) => name.split(/[/.]/)[0]!))];
+    problems.push(`'${path}' holds no tensor of the file (its layers: ${layers.join(', ')})`);
+  }
+  return new Map([...tensors].filter(([name]) => only.some((path) => tensorUnder(name, path))));
+}
+
 /**
  * Matches the tensors of `file` to `params` and converts them; throws one error naming every
  * tensor that does not fit (unknown name, wrong shape, layer without a counterpart).
@@ -41,11 +73,13 @@ export function initFromValues(
   params: readonly TensorSlot[],
   file: SafetensorsFile,
   caller: string,
+  options: InitFromOptions = {},
 ): InitFromValues {
-  const tensors = new Map([...file.tensors].filter(([name]) => !name.startsWith(STATE_TENSOR_PREFIX)));
+  const problems: string[] = [];
+  const weights = new Map([...file.tensors].filter(([name]) => !name.startsWith(STATE_TENSOR_PREFIX)));
+  const tensors = options.only ? selectTensors(weights, options.only, problems) : weights;
   const known = new Set(params.map((p) => p.name));
   const nnxLayout = [...tensors.keys()].every((name) => known.has(name) || name.includes('/'));
-  const problems: string[] = [];
   const matched = nnxLayout
     ? matchByName(params, tensors, problems)
     : matchByLayerOrder(params, tensors, problems);

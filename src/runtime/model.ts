@@ -34,7 +34,7 @@ import {
 import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { initFromValues, type InitFromValues } from './init-from.js';
+import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
 import type { ModelSpec, TensorSlot } from './spec.js';
@@ -402,11 +402,12 @@ export class NnxModel {
    * with nnx names, or a PyTorch `state_dict` whose layers are matched to this model's in order
    * and converted (Linear `[out, in]` transposed, Conv2d OIHW to HWIO). Parameters the file
    * lacks keep their values; a tensor that fits no parameter is an error naming it, and then
-   * nothing is changed. Returns what was loaded from where.
+   * nothing is changed. `options.only` loads just the tensors under some layer paths (a
+   * trained trunk, not its old head). Returns what was loaded from where.
    */
-  initFromBytes(bytes: Uint8Array): InitFromValues {
+  initFromBytes(bytes: Uint8Array, options: InitFromOptions = {}): InitFromValues {
     this.checkUsable();
-    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes), 'initFrom');
+    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes), 'initFrom', options);
     this.writeSlots(
       this.spec.params.filter((slot) => loaded.values.has(slot.name)),
       loaded.values,
@@ -415,7 +416,7 @@ export class NnxModel {
   }
 
   /** {@link NnxModel.initFromBytes} of a file (Node only). */
-  async initFrom(path: string): Promise<InitFromValues> {
+  async initFrom(path: string, options: InitFromOptions = {}): Promise<InitFromValues> {
     const fs = await importNodeFs();
     let bytes: Uint8Array;
     try {
@@ -423,7 +424,7 @@ export class NnxModel {
     } catch (error) {
       throw new Error(`initFrom: could not read '${path}': ${describe(error)}`, { cause: error });
     }
-    return this.initFromBytes(bytes);
+    return this.initFromBytes(bytes, options);
   }
 
   /** Loads a checkpoint file written by {@link NnxModel.save} (Node only); returns its training state. */

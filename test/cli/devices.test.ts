@@ -1,7 +1,7 @@
 /** nnxc devices: the adapter list as text and JSON, `--device` filtering and its usage errors. */
 import { describe, expect, it } from 'vitest';
-import { adapterCreateOptions } from '../../src/cli/devices.js';
-import { KEY_LIMITS } from '../../src/runtime/device.js';
+import { adapterCreateOptions, adapterRequestOption } from '../../src/cli/devices.js';
+import { type AdapterRequest, type AdapterSummary, KEY_LIMITS } from '../../src/runtime/device.js';
 import { nnxc } from './run-in-process.js';
 
 describe('nnxc devices', () => {
@@ -40,12 +40,39 @@ describe('nnxc devices', () => {
     expect(adapters[0]!.requests).toContain('low-power');
   });
 
-  it('rejects an unknown --device with the choices', async () => {
-    const r = await nnxc(['devices', '--device', 'gpu0']);
+  it('picks an adapter by its index or a part of its name', async () => {
+    const all = JSON.parse((await nnxc(['devices', '--json'])).stdout) as { description: string }[];
+    const byIndex = await nnxc(['devices', '--json', '--device', '0']);
+    expect(byIndex.code).toBe(0);
+    expect(JSON.parse(byIndex.stdout)).toEqual([all[0]]);
+    const word = all[0]!.description
+      .split(/[^A-Za-z]+/)
+      .find((w) => w.length > 2)!
+      .toUpperCase();
+    const byName = await nnxc(['devices', '--json', '--device', word]);
+    expect(JSON.parse(byName.stdout)).toEqual([all[0]]);
+  });
+
+  it('rejects a --device that matches no adapter, listing the adapters and requests', async () => {
+    const r = await nnxc(['devices', '--device', 'no-such-gpu']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "nnxc: --device must be one of default, high-performance, low-power, fallback, got 'gpu0'",
+    expect(r.stderr).toMatch(
+      /^nnxc: --device 'no-such-gpu' matches no adapter; give an index or name from nnxc devices \(\[0\] .+\) or one of default, high-performance, low-power, fallback\n/,
     );
+  });
+
+  it('names an ambiguous --device, and an adapter no request returns', async () => {
+    const adapter = (description: string, requests: AdapterRequest[]) =>
+      ({ description, vendor: 'acme', architecture: '', device: '', requests }) as unknown as AdapterSummary;
+    const two = async () => [adapter('Acme Fast', ['high-performance']), adapter('Acme Slow', [])];
+    await expect(adapterRequestOption('fast', two)).resolves.toBe('high-performance');
+    await expect(adapterRequestOption('acme', two)).rejects.toThrow(
+      "--device 'acme' matches several adapters; give an index or name from nnxc devices ([0] Acme Fast, [1] Acme Slow)",
+    );
+    await expect(adapterRequestOption('1', two)).rejects.toThrow(
+      "--device '1': no WebGPU request returns Acme Slow",
+    );
+    await expect(adapterRequestOption('low-power', two)).resolves.toBe('low-power');
   });
 
   it('turns a --device request into create options', () => {

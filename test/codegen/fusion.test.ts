@@ -161,3 +161,62 @@ describe('fused kernels match the interpreter on the adapter', () => {
   it('a broadcast row maximum read inside a reduction (categorical accuracy)', () =>
     expectMatchesReference(rowMaxInPrologue));
 });
+
+describe('fusion of attention', () => {
+  const { compiled, diagnostics } = compile(`
+sequential M(x: [7, 6]) {
+  MultiHeadAttention(2, 3, causal: true)
+}
+train M { data: xor, loss: mse, batch: 5 }
+`);
+  it('computes the softmax over the key axis in three kernels, with the scale and mask in the scores', () => {
+    expect(diagnostics).toEqual([]);
+    const { fused } = compiled!.lowered.predict;
+    // Kernels over [batch, heads, query steps, …], in the order of their first root (the head
+    // transposes compute none of the ops listed, and are left out).
+    const kernels = fused.kernels
+      .filter((k) => [...k.members].some((m) => fused.graph.nodes[m]!.shape.slice(0, 3).join() === '5,2,7'))
+      .sort((a, b) => Math.min(...a.roots) - Math.min(...b.roots));
+    const describe = (k: (typeof kernels)[number]) =>
+      [...k.members]
+        .map((m) => fused.graph.nodes[m]!.op)
+        .filter((op) => ['matmul', 'reduce_max', 'sum', 'exp', 'iota'].includes(op))
+        .sort()
+        .join(' ');
+    // Q·Kᵀ with its scale and causal mask; max; Σ exp (lse); the weights; weights·V.
+    expect(kernels.map(describe).filter((d) => d !== '')).toEqual([
+      'iota iota matmul',
+      'reduce_max',
+      'exp sum',
+      'exp',
+      'matmul',
+    ]);
+    const stored = kernels.flatMap((k) => k.roots.map((r) => fused.graph.nodes[r]!.op));
+    expect(stored.filter((op) => op === 'exp')).toHaveLength(1); // the weights, never Σ's exponentials
+  });
+  it('matches the interpreter on the adapter', async () => {
+    // Parameters as data inputs: the kernel harness uploads only those.
+    const predict = compiled!.optimized.predict;
+    const g = {
+      ...predict,
+      nodes: predict.nodes.map((n) =>
+        n.op === 'input' ? { ...n, params: { ...(n.params as object), role: 'data' } } : n,
+      ) as typeof predict.nodes,
+    };
+    const rand = seededRandom(12);
+    const values = new Map<string, Float32Array>();
+    const tensors = new Map<string, Tensor>();
+    for (const n of g.nodes) {
+      if (n.op !== 'input') continue;
+      const shape = n.shape as number[];
+      const data = Float32Array.from(randomArray(rand, sizeOf(shape), -2, 2));
+      values.set((n.params as { name: string }).name, data);
+      tensors.set((n.params as { name: string }).name, { shape, data });
+    }
+    const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
+    const got = (await runGraphOnGpu(g, values)).get(g.outputs[0]!.name)!;
+    expect(got.length).toBe(5 * 7 * 6);
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(3e-5 * Math.max(1, Math.abs(want[i]!)));
+  });
+});

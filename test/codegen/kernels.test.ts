@@ -99,6 +99,30 @@ describe('generated kernels match the reference interpreter', () => {
         },
       ));
   }
+  // Batched: equal leading dims, or a rank-2 operand shared by the batch (folded into rows
+  // when it is B and A is not transposed, as Dense on [B, T, F]).
+  for (const [name, a, b, ta, tb] of [
+    ['batched 3×(13×7·7×19)', [3, 13, 7], [3, 7, 19], false, false],
+    ['batched 2×3×(11×5)ᵀ·(9×5)ᵀ', [2, 3, 5, 11], [2, 3, 9, 5], true, true],
+    ['batched 5×(17×6)·(6×9)ᵀ', [5, 17, 6], [5, 9, 6], false, true],
+    ['[4,15,6] · shared [6,21]', [4, 15, 6], [6, 21], false, false],
+    ['[4,6,15]ᵀ · shared [6,21]', [4, 6, 15], [6, 21], true, false],
+    ['shared [13,6] · [3,6,10]', [13, 6], [3, 6, 10], false, false],
+  ] as const) {
+    it(`matmul ${name}`, () =>
+      checkAgainstReference([[...a], [...b]], (bd, [x, y]) => bd.matmul(x!, y!, ta, tb)));
+  }
+  it('a batched matmul with an epilogue, in the shared tiling', () =>
+    checkAgainstReference(
+      [
+        [3, 10, 4],
+        [3, 12, 4],
+      ],
+      (b, [x, y]) => b.unary('tanh', b.mul(b.matmul(x!, y!, false, true), b.constant(0.5))),
+      [-3, 3],
+      2,
+      { matmulTiling: { kind: 'shared', tile: 16 } },
+    ));
   it('matmul with a 1-wide inner dimension', () =>
     checkAgainstReference(
       [
@@ -123,6 +147,11 @@ describe('generated kernels match the reference interpreter', () => {
     checkAgainstReference([[6, 10]], (b, [x]) => b.reshape(x!, [4, 15])));
   it('transpose [5, 7, 3] by [2, 0, 1]', () =>
     checkAgainstReference([[5, 7, 3]], (b, [x]) => b.transpose(x!, [2, 0, 1])));
+  it('iota along each axis, fused into a broadcast sum', () =>
+    checkAgainstReference([[3, 5, 70]], (b, [x]) =>
+      b.add(b.add(x!, b.iota([3, 5, 70], 0)), b.mul(b.iota([5, 70], 0), b.iota([5, 70], 1))),
+    ));
+  it('iota stored on its own', () => checkAgainstReference([[1]], (b) => b.iota([4, 67], 1)));
   it('a grid larger than 65535 workgroups in x', () =>
     checkAgainstReference([[65535 * 64 + 100]], (b, [x]) => b.unary('neg', x!)));
 });

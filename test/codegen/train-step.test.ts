@@ -57,3 +57,44 @@ describe('one training step on the GPU equals the interpreter', () => {
     model.destroy();
   });
 });
+
+describe('a transformer step on the GPU equals the interpreter', () => {
+  it('attention (causal), position embeddings, LayerNormalization and Dense on sequences', async () => {
+    const { compiled, diagnostics } = compile(`
+model Net(x: [5, 3]) -> (y: [2]) {
+  h = x + PositionEmbedding()(x)
+  a = LayerNormalization()(h + MultiHeadAttention(2, 3, causal: true)(h))
+  f = a + Dense(3)(Dense(7, activation: relu)(a))
+  y = Dense(2, activation: sigmoid)(GlobalAveragePooling1D()(f) + GlobalMaxPooling1D()(f))
+}
+train Net {
+  data: xor
+  loss: mse
+  optimizer: SGD(lr: 0.5, momentum: 0.9)
+  batch: 4
+}
+`);
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized } = compiled!;
+    const rand = seededRandom(8);
+    const model = await NnxModel.create(spec, { seed: 6 });
+    const weights = await model.getWeights();
+    const count = 3; // of a batch of 4: one row of padding
+    const x = Float32Array.from(randomArray(rand, count * 15));
+    const target = Float32Array.from(randomArray(rand, count * 2, 0, 1));
+    const steps = 2;
+    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+    const after = await model.getWeights();
+    const values = interpretTrainSteps(optimized.train, weights, { x, target }, count, steps);
+    let moved = 0;
+    for (const [name, w] of after) {
+      const want = values.get(name)!.data;
+      for (let i = 0; i < w.length; i++) {
+        expect(Math.abs(w[i]! - want[i]!)).toBeLessThan(2e-5 * Math.max(1, Math.abs(want[i]!)));
+        if (w[i] !== weights.get(name)![i]) moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(150);
+    model.destroy();
+  });
+});

@@ -31,6 +31,29 @@ describe('loadDataset', () => {
     expect(ones / a.train.count).toBeLessThan(0.5);
   });
 
+  it('generates far_repeat deterministically: 1 exactly when the first token recurs in the last 8', async () => {
+    const a = await loadDataset('far_repeat');
+    const b = await loadDataset('far_repeat');
+    expect([a.train.count, a.test!.count]).toEqual([20000, 1000]);
+    expect(a.train.featureShape).toEqual([24]);
+    expect(Array.from(a.test!.features.slice(0, 240))).toEqual(Array.from(b.test!.features.slice(0, 240)));
+    const labels = a.train.labels;
+    if (labels.kind !== 'classes') throw new Error('far_repeat has class labels');
+    let ones = 0;
+    let distractors = 0;
+    for (let i = 0; i < a.train.count; i++) {
+      const tokens = Array.from(a.train.features.slice(i * 24, i * 24 + 24));
+      expect(tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 16)).toBe(true);
+      expect(labels.indices[i]).toBe(tokens.slice(16).includes(tokens[0]!) ? 1 : 0);
+      if (tokens.slice(1, 16).includes(tokens[0]!)) distractors++;
+      ones += labels.indices[i]!;
+    }
+    expect(ones / a.train.count).toBeGreaterThan(0.45);
+    expect(ones / a.train.count).toBeLessThan(0.55);
+    // Copies of the first token before the last 8 are common, and do not count.
+    expect(distractors / a.train.count).toBeGreaterThan(0.5);
+  });
+
   it('loads all 70,000 MNIST digits in a few seconds, pixels in [0, 1]', async () => {
     const started = performance.now();
     const mnist = await loadDataset('mnist');

@@ -13,6 +13,7 @@ const EXAMPLES = [
   { file: 'mnist_cnn.nnx', input: 'x', classes: 10 },
   { file: 'fashion_cnn.nnx', input: 'x', classes: 10 },
   { file: 'rnn.nnx', input: 'tokens', classes: 0, vocabulary: 10 },
+  { file: 'transformer.nnx', input: 'tokens', classes: 0, vocabulary: 16 },
   { file: 'iris.nnx', input: 'x', classes: 3 },
   { file: 'resnet_small.nnx', input: 'x', classes: 10 },
 ] as const;

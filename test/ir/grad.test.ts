@@ -77,6 +77,19 @@ function cases(rand: () => number): Case[] {
       build: (b, [x, y]) => b.matmul(x!, y!, ta, tb),
     });
   }
+  for (const [name, a, b, ta, tb] of [
+    ['batched', [2, 3, 4], [2, 4, 2], false, false],
+    ['batched, both transposed', [2, 2, 4, 3], [2, 2, 2, 4], true, true],
+    ['a batch times a shared matrix', [3, 2, 4], [4, 3], false, false],
+    ['a transposed batch times a shared matrix', [3, 4, 2], [4, 3], true, false],
+    ['a shared matrix times a transposed batch', [2, 4], [3, 5, 4], false, true],
+  ] as const) {
+    out.push({
+      name: `matmul ${name}`,
+      shapes: [a, b],
+      build: (bd, [x, y]) => bd.matmul(x!, y!, ta, tb),
+    });
+  }
   const [p, q, r] = [dim(), dim() + 1, dim()];
   out.push({ name: 'sum axis 1', shapes: [[p, q, r]], build: (b, [x]) => b.sum(x!, [1]) });
   out.push({
@@ -317,6 +330,11 @@ describe('shape rules', () => {
   it('reject a matmul with mismatched inner dimensions', () => {
     expect(shapeError((b) => b.matmul(input(b, ['B', 3]), input(b, [4, 2])))).toBe(
       'matmul inner dimensions differ: [B,3] has 3 columns but [4,2] has 4 rows',
+    );
+  });
+  it('reject a batched matmul whose batch dimensions differ', () => {
+    expect(shapeError((b) => b.matmul(input(b, ['B', 3, 4]), input(b, [2, 4, 5])))).toBe(
+      'matmul batch dimensions differ: [B,3,4] and [2,4,5] (the leading dimensions must be equal, or one operand of rank 2)',
     );
   });
   it('keep the batch dimension symbolic', () => {

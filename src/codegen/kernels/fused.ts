@@ -6,6 +6,7 @@
  */
 import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
 import { BINARY, UNARY } from '../../ir/ops.js';
+import { matmulGeometry } from '../../ir/ops/matmul.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
@@ -115,6 +116,12 @@ class KernelWriter {
           (n as Node<'transpose'>).params.perm.map((p) => own[p]!),
         );
       }
+      case 'iota': {
+        const { axis } = (n as Node<'iota'>).params;
+        const stride = contiguousStrides(shape)[axis]!;
+        const whole = /^\w+$/.test(index) ? index : `(${index})`;
+        return `f32((${whole} / ${stride}u) % ${shape[axis]}u)`;
+      }
       default:
         throw new Error(`internal: ${n.op} cannot be computed inside a fused kernel`);
     }
@@ -181,21 +188,27 @@ function matmulKernel(
   w: KernelWriter,
   g: Graph,
   anchor: Node<'matmul'>,
-  tiling: MatmulTiling,
+  tiling: MatmulTiling | undefined,
 ): { code: string; workgroups: [number, number, number] } {
   const [a, b] = anchor.srcs.map((s) => g.nodes[s]!) as [Node, Node];
   const { transA, transB } = anchor.params;
-  const [m, n] = anchor.shape as [number, number];
-  const k = transA ? (a.shape[0] as number) : (a.shape[1] as number);
+  const geometry = matmulGeometry(a.shape as number[], b.shape as number[], anchor.params);
+  const { k, n, batchedA, batchedB } = geometry;
+  // A batch of untransposed rows times one shared B is a single product of batch·m rows.
+  const fold = batchedA && !batchedB && !transA;
+  const batch = fold ? 1 : geometry.batch;
+  const m = fold ? geometry.batch * geometry.m : geometry.m;
+  const offset = (batched: boolean, size: number) => (batch > 1 && batched ? `batch * ${size}u + ` : '');
+  const [oa, ob, oc] = [offset(batchedA, m * k), offset(batchedB, k * n), offset(true, m * n)];
   const A = w.arrayOf(a.id);
   const B = w.arrayOf(b.id);
-  return matmulMain({ m, n, k, transA, transB }, tiling, {
-    a: (r, c) => (transA ? `${A}[(${c}) * ${m}u + ${r}]` : `${A}[(${r}) * ${k}u + ${c}]`),
-    b: (r, c) => (transB ? `${B}[(${c}) * ${k}u + ${r}]` : `${B}[(${r}) * ${n}u + ${c}]`),
+  return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
+    a: (r, c) => (transA ? `${A}[${oa}(${c}) * ${m}u + ${r}]` : `${A}[${oa}(${r}) * ${k}u + ${c}]`),
+    b: (r, c) => (transB ? `${B}[${ob}(${c}) * ${k}u + ${r}]` : `${B}[${ob}(${r}) * ${n}u + ${c}]`),
     store: (r, c, v) => {
       w.anchorValue = v;
       const lines = w.storeRoots('idx');
-      return ['{', `  let idx = (${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
+      return ['{', `  let idx = ${oc}(${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
     },
   });
 }
@@ -213,8 +226,7 @@ export function fusedKernel(
   let code: string;
   let workgroups: readonly [number, number, number];
   if (anchor?.op === 'matmul') {
-    const [m, n] = anchor.shape as [number, number];
-    ({ code, workgroups } = matmulKernel(w, g, anchor as Node<'matmul'>, tiling ?? tilingFor(m, n)));
+    ({ code, workgroups } = matmulKernel(w, g, anchor as Node<'matmul'>, tiling));
   } else if (anchor) {
     code = reduceKernel(w, g, anchor as Node<'sum' | 'reduce_max'>, size);
     workgroups = grid1d(size).workgroups;

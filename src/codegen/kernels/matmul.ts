@@ -6,6 +6,8 @@
  */
 
 export interface MatmulShape {
+  /** Independent products (1 when absent), one per workgroup layer in z; the body names its index `batch`. */
+  readonly batch?: number;
   readonly m: number;
   readonly n: number;
   readonly k: number;
@@ -69,6 +71,7 @@ function blockedBody(
   const lines = [
     `@compute @workgroup_size(${t.wgx}, ${t.wgy})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    ...((s.batch ?? 1) > 1 ? ['  let batch = gid.z;'] : []),
     `  let row0 = gid.y * ${tm}u;`,
     `  let col0 = gid.x * ${tn}u;`,
     `  if (row0 >= ${s.m}u || col0 >= ${s.n}u) { return; }`,
@@ -92,7 +95,7 @@ function blockedBody(
   const workgroups: [number, number, number] = [
     Math.ceil(s.n / (tn * t.wgx)),
     Math.ceil(s.m / (tm * t.wgy)),
-    1,
+    s.batch ?? 1,
   ];
   return { code: lines.join('\n'), workgroups };
 }
@@ -106,7 +109,7 @@ function sharedBody(
 var<workgroup> tileB: array<array<f32, ${tile}>, ${tile}>;
 
 @compute @workgroup_size(${tile}, ${tile})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {${(s.batch ?? 1) > 1 ? '\n  let batch = wg.z;' : ''}
   let row = wg.y * ${tile}u + lid.y;
   let col = wg.x * ${tile}u + lid.x;
   let rowC = min(row, ${s.m - 1}u);
@@ -127,7 +130,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     ${io.store('row', 'col', 'acc')}
   }
 }`;
-  return { code, workgroups: [Math.ceil(s.n / tile), Math.ceil(s.m / tile), 1] };
+  return { code, workgroups: [Math.ceil(s.n / tile), Math.ceil(s.m / tile), s.batch ?? 1] };
 }
 
 /** The compute entry point of a matmul with the given tiling. */

@@ -6,6 +6,13 @@
  */
 import type { GraphBuilder } from '../builder.js';
 import { ACTIVATIONS } from './layers/activations.js';
+import {
+  globalAvgPool1d,
+  globalMaxPool1d,
+  multiHeadAttention,
+  positionEmbedding,
+  sinePositionEncoding,
+} from './layers/attention.js';
 import { avgPool2d, conv2d, globalAvgPool2d, globalMaxPool2d, maxPool2d } from './layers/conv.js';
 import { activationLayer, dense, flatten, reshape } from './layers/core.js';
 import { add, average, concatenate, maximum, multiply, subtract } from './layers/merge.js';
@@ -47,6 +54,11 @@ export const LAYERS: Readonly<Record<string, LayerDef>> = {
   SimpleRNN: simpleRnn,
   LSTM: lstm,
   GRU: gru,
+  MultiHeadAttention: multiHeadAttention,
+  PositionEmbedding: positionEmbedding,
+  SinePositionEncoding: sinePositionEncoding,
+  GlobalAveragePooling1D: globalAvgPool1d,
+  GlobalMaxPooling1D: globalMaxPool1d,
   Concatenate: concatenate,
   Add: add,
   Multiply: multiply,

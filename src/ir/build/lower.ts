@@ -68,11 +68,16 @@ export interface ModelIR {
 interface Callable {
   /** `dense_1`, `enc`, `res/dense_2`: the prefix of its parameters' names. */
   readonly path: string;
-  /** How many tensors it takes. */
-  readonly arity: number;
+  /** How many tensors it takes: from `min` to `max` (Infinity for Concatenate, Add). */
+  readonly arity: Arity;
   /** The first call, for the note on a later call that fails. */
   firstCall?: { readonly span: Span; readonly file: string | undefined; readonly shapes: readonly Shape[] };
   apply(l: Lowering, inputs: readonly number[], span: Span): number[] | undefined;
+}
+
+interface Arity {
+  readonly min: number;
+  readonly max: number;
 }
 
 type Binding =
@@ -716,16 +721,19 @@ function libraryLayer(
   const bound = bindArgs(callee, args, def.schema, call.span, l.diags);
   if (!bound) return undefined;
   const instance = def.create(bound, path);
-  return primitiveCallable(instance, def.accepts, def.arity === 'many' ? MANY : 1);
+  const arity =
+    def.arity === 'many'
+      ? { min: 2, max: Infinity }
+      : def.arity === undefined
+        ? { min: 1, max: 1 }
+        : def.arity;
+  return primitiveCallable(instance, def.accepts, arity);
 }
-
-/** The arity of a layer that joins two or more tensors (Concatenate, Add). */
-const MANY = -1;
 
 function primitiveCallable(
   instance: LayerInstance,
   accepts: ((shape: Shape) => string | undefined) | undefined,
-  arity: number,
+  arity: Arity,
 ): Callable {
   return {
     path: instance.path,
@@ -753,7 +761,7 @@ function functionCallable(name: string): Callable {
   const fn = FUNCTIONS[name]!;
   return {
     path: name,
-    arity: 1,
+    arity: { min: 1, max: 1 },
     apply: (l, [x], span) => {
       const y = l.guard(span, () => fn(l.b, x!));
       return y === undefined ? undefined : [y];
@@ -793,7 +801,7 @@ function compositeLayer(
   const cache = new Map<string, Callable>();
   return {
     path,
-    arity: declaredInputs(def).length,
+    arity: { min: declaredInputs(def).length, max: declaredInputs(def).length },
     apply(l, inputs, span) {
       if (l.active.includes(site) || l.active.length > MAX_INSTANCE_DEPTH) {
         l.diags.push(
@@ -837,12 +845,14 @@ function applyCallable(
   span: Span,
   file?: string,
 ): number[] | undefined {
-  const wrong = callable.arity === MANY ? inputs.length < 2 : inputs.length !== callable.arity;
-  if (wrong) {
+  const { min, max } = callable.arity;
+  if (inputs.length < min || inputs.length > max) {
     const takes =
-      callable.arity === MANY
-        ? 'two or more tensors'
-        : `${callable.arity} tensor${callable.arity === 1 ? '' : 's'}`;
+      max === Infinity
+        ? `${min === 2 ? 'two' : min} or more tensors`
+        : min === max
+          ? `${min} tensor${min === 1 ? '' : 's'}`
+          : `${min} to ${max} tensors`;
     l.diags.push(
       error(
         'E0107',

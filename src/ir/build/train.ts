@@ -8,6 +8,7 @@ import { didYouMean } from '../../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from '../train/losses.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs } from './args.js';
+import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
 
@@ -17,6 +18,7 @@ export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
   fashion_mnist: [],
   iris: [],
   majority: [],
+  far_repeat: [],
   xor: [],
   csv: [
     { name: 'path', type: 'string' },
@@ -56,6 +58,8 @@ export interface TrainConfig {
   readonly metrics: readonly MetricName[];
   readonly batch: number;
   readonly epochs: number;
+  /** Layers whose parameters this training leaves unchanged (`freeze: [trunk_1]`). */
+  readonly freeze: readonly FrozenLayer[];
 }
 
 const TRAIN_SCHEMA: readonly ArgSchema[] = [
@@ -105,7 +109,7 @@ export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
   const records = bindRecordFields(def, diags);
   const args: Argument[] = def.fields
-    .filter((f) => !RECORD_FIELDS.has(f.name.name))
+    .filter((f) => !RECORD_FIELDS.has(f.name.name) && f.name.name !== 'freeze')
     .map((f) => ({
       kind: 'argument',
       name: f.name,
@@ -116,6 +120,7 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
   if (!bound) return undefined;
   const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
   const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
+  const freeze = bindFreeze(def, diags);
   if (!optimizer || !dataset || !records) return undefined;
   return {
     model: def.model.name,
@@ -130,5 +135,6 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
     metrics: bound.values.get('metrics') as MetricName[],
     batch: bound.values.get('batch') as number,
     epochs: bound.values.get('epochs') as number,
+    freeze,
   };
 }

@@ -30,7 +30,8 @@ export interface FusedGraph {
   readonly kernels: readonly FusedKernel[];
 }
 
-const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose']);
+/** Index remaps, and iota (a function of the index alone): free to recompute in any kernel. */
+const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpose', 'iota']);
 const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
 const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
 /** Storage buffers one kernel may bind: the number WebGPU guarantees per shader stage. */
@@ -40,6 +41,16 @@ const MAX_BINDINGS = 8;
  * gather, slice …) runs alone through its own generator, which reads every source from a buffer.
  */
 export const FUSED_ROOT_OPS: ReadonlySet<Op> = new Set<Op>([...ANCHOR_OPS, ...REMAP_OPS, ...ELEMENTWISE_OPS]);
+
+/**
+ * Whether a node is a function of the element's index alone (iota, constants and elementwise
+ * ops of those, such as a causal mask): free to recompute at any index, in any kernel.
+ */
+function indexOnly(g: Graph, id: number): boolean {
+  const n = g.nodes[id]!;
+  if (n.op === 'iota' || n.op === 'const') return true;
+  return ELEMENTWISE_OPS.has(n.op) && n.srcs.every((s) => indexOnly(g, s));
+}
 
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
 function readsAtSameIndex(consumer: Node, producer: Node): boolean {
@@ -148,7 +159,8 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
         (c) => c.id === k.anchor || (k.atInput.has(c.id) && readsAtSameIndex(c, n)),
       );
       if (REMAP_OPS.has(n.op)) return add(true, atInput);
-      if (elementwise && (atInput || sizeOf(n.shape as number[]) === 1)) return add(true, atInput);
+      if (elementwise && (atInput || sizeOf(n.shape as number[]) === 1 || indexOnly(g, n.id)))
+        return add(true, atInput);
       return false;
     }
     if (!inEpilogue) return false;
@@ -159,7 +171,8 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
       return false;
     }
     if (REMAP_OPS.has(n.op)) return add(false, identity);
-    if (elementwise && (identity || sizeOf(n.shape as number[]) === 1)) return add(false, identity);
+    if (elementwise && (identity || sizeOf(n.shape as number[]) === 1 || indexOnly(g, n.id)))
+      return add(false, identity);
     if (ANCHOR_OPS.has(n.op) && k.anchor === undefined && identity && sameSize) {
       k.anchor = n.id;
       if (add(false, true)) return true;

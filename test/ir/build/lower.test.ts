@@ -118,9 +118,12 @@ m.nnx:1:24: note: declared here
   |                        ^^^`);
   });
 
-  it('a Dense after a non-flat input explains what to do', () => {
-    expect(errorsOf('sequential M(x: [4, 4]) {\n  Dense(3)\n}\n'))
-      .toBe(`m.nnx:2:3: error: Dense takes a flat input of shape [features] per sample, got [4, 4]; add Flatten() before it [E0201]
+  it('a Dense on an input without a fixed feature axis says so', () => {
+    expect(
+      errorsOf(
+        'sequential M(x: [4, T]) {\n  Dense(3)\n}\ntrain M { data: xor, loss: mse, dims: { T: 2 } }\n',
+      ),
+    ).toBe(`m.nnx:2:3: error: Dense needs a fixed last (feature) axis, got [4, T] per sample [E0201]
   |
 2 |   Dense(3)
   |   ^^^^^^^^`);

@@ -78,3 +78,47 @@ describe('trainable: false', () => {
     );
   });
 });
+
+describe('freeze in a train block', () => {
+  const UNFROZEN = FROZEN.replace(/(, )?trainable: (false|true)/g, '');
+  const withFreeze = (freeze: string) => UNFROZEN.replace('epochs: 10', `epochs: 10, freeze: ${freeze}`);
+
+  it('takes the named layers, nested paths included, out of the trained set', () => {
+    const result = compile(withFreeze('[dense_1, trunk_1/dense_2]'));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.model!.params.map((p) => p.name)).toEqual([
+      'trunk_1/dense_1/kernel',
+      'trunk_1/dense_1/bias',
+      'dense_2/kernel',
+      'dense_2/bias',
+    ]);
+    const updated = result.compiled!.steps.train.outputs.map((o) => o.name);
+    expect(updated).not.toContain('dense_1/kernel');
+    expect(updated).not.toContain('trunk_1/dense_2/kernel');
+    expect(updated).toContain('trunk_1/dense_1/kernel');
+  });
+
+  it('is overridden from the command line: --set freeze=[] trains everything', () => {
+    const result = compile(withFreeze('[trunk_1]'), { settings: ['freeze=[]'] });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.model!.params).toHaveLength(8);
+  });
+
+  it('reports a name that is no layer with parameters, and an item that is no path', () => {
+    const text = withFreeze('[trunk, "dense_2", 3]');
+    expect(renderDiagnostics({ path: 'f.nnx', text }, check(text).diagnostics)).toBe(
+      [
+        'f.nnx:10:125: error: `freeze` lists layer paths, as in `freeze: [trunk_1, dense_1]` [E0105]',
+        '   |',
+        `10 | ${text.split('\n')[9]}`,
+        `   | ${' '.repeat(124)}^`,
+        '',
+        'f.nnx:10:107: error: F has no layer `trunk` with parameters to freeze; did you mean `trunk_1`? [E0101]',
+        '   |',
+        `10 | ${text.split('\n')[9]}`,
+        `   | ${' '.repeat(106)}^^^^^`,
+        '  = note: its layers with parameters are: dense_1, trunk_1, dense_2',
+      ].join('\n'),
+    );
+  });
+});

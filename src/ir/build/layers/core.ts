@@ -15,10 +15,11 @@ export const dense: LayerDef = {
     regularizerArg('kernel_regularizer'),
     regularizerArg('bias_regularizer'),
   ],
+  // Applied to the last axis, as Keras: [B, T, F] → [B, T, units] with one kernel for every step.
   accepts: (shape) =>
-    shape.length === 2 && typeof shape[1] === 'number'
+    shape.length >= 2 && typeof shape[shape.length - 1] === 'number'
       ? undefined
-      : `Dense takes a flat input of shape [features] per sample, got ${perSample(shape)}; add Flatten() before it`,
+      : `Dense needs a fixed last (feature) axis, got ${perSample(shape)} per sample`,
   create(args, path) {
     const units = args.values.get('units') as number;
     const activation = args.values.get('activation') as BoundChoice;
@@ -28,7 +29,8 @@ export const dense: LayerDef = {
     return {
       path,
       call(b, x, params) {
-        const features = b.shapeOf(x)[1] as number;
+        const shape = b.shapeOf(x);
+        const features = shape[shape.length - 1] as number;
         // Parameters are created once: a second call of the same instance shares them.
         kernel ??= createParam(
           params,

@@ -119,8 +119,8 @@ export interface LayerDef {
   readonly schema: readonly ArgSchema[];
   /** Validates the input shape; returns a message when the layer cannot take it. */
   readonly accepts?: (shape: Shape) => string | undefined;
-  /** How many tensors it takes; 1 when absent, `many` for two or more. */
-  readonly arity?: 'many';
+  /** How many tensors it takes; 1 when absent, `many` for two or more, or a range. */
+  readonly arity?: 'many' | { readonly min: number; readonly max: number };
   create(args: BoundArgs, path: string): LayerInstance;
 }
 
