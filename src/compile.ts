@@ -18,14 +18,18 @@ import {
 } from './ir/build/settings.js';
 import { type TrainConfig, bindTrain } from './ir/build/train.js';
 import { type ReadFile, buildScopes, loadProgram } from './imports.js';
-import type { Definition, Program } from './parser/ast.js';
-import { type Diagnostic, type SourceFile, error, hasErrors } from './util/diagnostics.js';
+import type { Definition, GanDef, Program } from './parser/ast.js';
+import { type Diagnostic, type RelatedNote, type SourceFile, error, hasErrors } from './util/diagnostics.js';
+import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './ir/build/gan.js';
+import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
 import { didYouMean } from './util/suggest.js';
 
 export interface CheckedProgram {
   readonly program?: Program;
   readonly models: ReadonlyMap<string, ModelIR>;
   readonly trains: readonly TrainConfig[];
+  /** The file's checked `gan` blocks, whose models are in `models`. */
+  readonly gans: readonly GanConfig[];
   readonly diagnostics: readonly Diagnostic[];
   /** Imported files by path, to render diagnostics that point into them. */
   readonly sources: ReadonlyMap<string, SourceFile>;
@@ -59,24 +63,25 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const models = new Map<string, ModelIR>();
   const trains: TrainConfig[] = [];
+  const gans: GanConfig[] = [];
   const program = loaded.main.program;
   const sources = new Map(loaded.sources);
   if (options.settings?.length) sources.set(COMMAND_LINE, commandLineSource(options.settings));
-  const result = () => ({ program, models, trains, diagnostics: dedupe(diagnostics), sources });
+  const result = () => ({ program, models, trains, gans, diagnostics: dedupe(diagnostics), sources });
   if (!program || diagnostics.some((d) => d.severity === 'error' && d.file !== undefined)) return result();
   if (diagnostics.some((d) => d.code === 'E0401' || d.code === 'E0402')) return result();
   const usable = cleanDefinitions(program, text, diagnostics);
   const scope = buildScopes(loaded, diagnostics).get(undefined)!;
   const defined = definitionsOnce(program, diagnostics);
   for (const def of defined.values()) {
-    if (def.kind === 'block' || !usable.has(def)) continue;
+    if (def.kind === 'block' || def.kind === 'gan' || !usable.has(def)) continue;
     const model = lowerModelDefinition({ def, file: undefined, scope }, diagnostics);
     if (model) models.set(model.name, model);
   }
   for (const def of program.definitions) {
     if (def.kind !== 'train' || !usable.has(def)) continue;
     const target = defined.get(def.model.name) ?? scope.get(def.model.name)?.def;
-    if (target === undefined || target.kind === 'block') {
+    if (target === undefined || target.kind === 'block' || target.kind === 'gan') {
       diagnostics.push(noModelToTrain(def.model.name, def.model.span, scope, target?.kind === 'block'));
       continue;
     }
@@ -97,7 +102,77 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
   }
+  for (const def of program.definitions) {
+    if (def.kind !== 'gan' || !usable.has(def)) continue;
+    const gan = checkGan(def, { defined, scope, models, usable }, options.settings, diagnostics);
+    if (gan) gans.push(gan);
+  }
   return result();
+}
+
+/** What checking a gan block needs to find its models. */
+interface ProgramModels {
+  readonly defined: ReadonlyMap<string, Exclude<Definition, { kind: 'train' }>>;
+  readonly scope: Scope;
+  readonly models: Map<string, ModelIR>;
+  readonly usable: ReadonlySet<Definition>;
+}
+
+/** Binds a gan block and checks its two models against each other; undefined after an error. */
+function checkGan(
+  block: GanDef,
+  program: ProgramModels,
+  settings: readonly string[] | undefined,
+  diagnostics: Diagnostic[],
+): GanConfig | undefined {
+  const before = diagnostics.length;
+  const def = settings?.length ? applySettings(block, settings, diagnostics) : block;
+  const config = bindGan(def, diagnostics);
+  placeCommandLineDiagnostics(diagnostics, before);
+  if (!config) return undefined;
+  const generator = ganModel(def, 'generator', config.generator, program, diagnostics);
+  const discriminator = ganModel(def, 'discriminator', config.discriminator, program, diagnostics);
+  if (!generator || !discriminator) return undefined;
+  const noteAt = (name: string, part: 'definition' | 'input'): RelatedNote | undefined => {
+    const local = program.defined.get(name);
+    const site = local ? { def: local, file: undefined } : program.scope.get(name);
+    if (!site || site.def.kind === 'gan') return undefined;
+    const input = part === 'input' && 'inputs' in site.def ? site.def.inputs[0] : undefined;
+    return {
+      span: input?.span ?? site.def.name.span,
+      ...(site.file !== undefined && { file: site.file }),
+      message: input ? `\`${name}\` declares its input here` : `\`${name}\` is defined here`,
+    };
+  };
+  if (!checkGanModels(def, { generator, discriminator }, diagnostics, noteAt)) return undefined;
+  return config;
+}
+
+/** The lowered model a gan block names for `role`; undefined (with a diagnostic) when there is none. */
+function ganModel(
+  def: GanDef,
+  role: 'generator' | 'discriminator',
+  name: string,
+  program: ProgramModels,
+  diagnostics: Diagnostic[],
+): ModelIR | undefined {
+  const { defined, scope, models, usable } = program;
+  const target = defined.get(name) ?? scope.get(name)?.def;
+  if (target === undefined || target.kind === 'block' || target.kind === 'gan') {
+    const known = [...scope].filter(([, site]) => site.def.kind !== 'block').map(([k]) => k);
+    const message =
+      target === undefined
+        ? `no model named \`${name}\` to be the ${role} of gan ${def.name.name}${didYouMean(name, known)}`
+        : `the ${role} of gan ${def.name.name} must be a model, and \`${name}\` is a ${target.kind}`;
+    diagnostics.push(error('E0101', fieldSpan(def, role), message));
+    return undefined;
+  }
+  if (!usable.has(target as Definition)) return undefined;
+  if (!models.has(name) && !defined.has(name)) {
+    const model = lowerModelDefinition(scope.get(name)!, diagnostics);
+    if (model) models.set(name, model);
+  }
+  return models.get(name);
 }
 
 /**
@@ -115,7 +190,7 @@ function cleanDefinitions(
     errors.some((d) => d.span.start >= def.span.start && d.span.start <= def.span.end);
   const brokenNames = program.definitions
     .filter(broken)
-    .map((d) => (d.kind === 'train' ? d.model.name : d.name.name));
+    .flatMap((d) => (d.kind === 'train' ? [d.model.name] : d.kind === 'gan' ? [] : [d.name.name]));
   const mentionsBroken = (def: Definition) => {
     const body = text.slice(def.span.start, def.span.end);
     return brokenNames.some((name) => new RegExp(`\\b${name}\\b`).test(body));
@@ -225,3 +300,46 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
 }
 
 export { codegenModule };
+
+export interface GanCompileResult {
+  readonly checked: CheckedProgram;
+  readonly gan?: GanConfig;
+  readonly compiled?: CompiledGan;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
+/** The gan block with both optimizers' learning rates, epochs and batch replaced by the overrides. */
+function applyGanOverrides(g: GanConfig, o: TrainOverrides | undefined): GanConfig {
+  if (!o) return g;
+  const lr = <T extends { lr: number }>(opt: T): T => (o.lr === undefined ? opt : { ...opt, lr: o.lr });
+  return {
+    ...g,
+    epochs: o.epochs ?? g.epochs,
+    batch: o.batch ?? g.batch,
+    discriminatorOptimizer: lr(g.discriminatorOptimizer),
+    generatorOptimizer: lr(g.generatorOptimizer),
+  };
+}
+
+/** Compiles the file's gan block (the one named `options.model`, or the first) into one module. */
+export function compileGan(text: string, options: CompileOptions = {}): GanCompileResult {
+  const checked = check(text, options);
+  const diagnostics = [...checked.diagnostics];
+  if (hasErrors(diagnostics)) return { checked, diagnostics, sources: checked.sources };
+  const found = options.model ? checked.gans.find((g) => g.name === options.model) : checked.gans[0];
+  if (!found) {
+    const span = checked.program?.span ?? { start: 0, end: 0 };
+    diagnostics.push(
+      error('E0302', { start: span.start, end: span.start }, 'there is no gan block to compile'),
+    );
+    return { checked, diagnostics, sources: checked.sources };
+  }
+  const gan = applyGanOverrides(found, options.overrides);
+  const compiled = compileGanModels(
+    checked.models.get(gan.generator)!,
+    checked.models.get(gan.discriminator)!,
+    gan,
+  );
+  return { checked, gan, compiled, diagnostics, sources: checked.sources };
+}

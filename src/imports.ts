@@ -125,7 +125,7 @@ function cycleDiagnostic(decl: ImportDecl, file: string | undefined, loop: reado
 function ownDefinitions(file: LoadedFile): Map<string, LayerDefinition> {
   const out = new Map<string, LayerDefinition>();
   for (const def of file.program?.definitions ?? []) {
-    if (def.kind !== 'train' && !out.has(def.name.name)) out.set(def.name.name, def);
+    if (def.kind !== 'train' && def.kind !== 'gan' && !out.has(def.name.name)) out.set(def.name.name, def);
   }
   return out;
 }

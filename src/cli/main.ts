@@ -4,7 +4,10 @@
  * stack trace; usage errors exit with 2.
  */
 import { parseArgs } from 'node:util';
-import { codegenModule, compile, check } from '../compile.js';
+import { codegenModule, compile, compileGan, check } from '../compile.js';
+import type { Graph } from '../ir/graph.js';
+import type { SourceFile } from '../util/diagnostics.js';
+import { trainsGan } from './train-gan.js';
 import { describePlan, totalBufferBytes } from '../codegen/describe.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
@@ -71,6 +74,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(parsed.result, null, 2) + '\n');
     return 0;
   }
+  if (trainsGan(file.text)) return compileGanFile(file, emit, values.output, io);
   const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const { compiled } = result;
@@ -94,6 +98,44 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
   const s = compiled.spec;
   io.out(
     `wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers, peak memory ${formatBytes(totalBufferBytes(compiled))}\n`,
+  );
+  return 0;
+}
+
+/** `nnxc compile` of a file whose block is a gan: the module, or a stage of its three entries. */
+async function compileGanFile(
+  file: SourceFile,
+  emit: string | undefined,
+  output: string | undefined,
+  io: Io,
+): Promise<number> {
+  const result = compileGan(file.text, { path: file.path });
+  if (report(file, result, io) || !result.compiled) return 1;
+  const { compiled } = result;
+  const entries = (graphs: Readonly<Record<string, Graph>>) =>
+    Object.entries(graphs)
+      .map(([name, g]) => `# ${name}\n${printGraph(g)}`)
+      .join('\n');
+  switch (emit) {
+    case 'ir':
+      io.out(entries(compiled.optimized));
+      return 0;
+    case 'grad':
+      io.out(entries({ ...compiled.steps }));
+      return 0;
+    case 'wgsl':
+      io.out(compiled.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
+      return 0;
+    case 'plan':
+      throw new UsageError('--emit plan is not available for a gan block yet; try --emit ir or wgsl');
+  }
+  const text = await codegenModule(compiled.spec, file.path);
+  const out = output ?? file.path.replace(/\.nnx$/, '') + '.ts';
+  await writeAtomically(out, text);
+  const s = compiled.spec;
+  const steps = `${s.entries.discriminator.dispatches.length} + ${s.entries.generator.dispatches.length}`;
+  io.out(
+    `wrote ${out}: ${s.kernels.length} kernels, ${steps} dispatches per discriminator + generator step, ${s.buffers.length} buffers\n`,
   );
   return 0;
 }

@@ -8,6 +8,7 @@ import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues }
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { makeProgress } from './progress.js';
+import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
 import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
 
 /** The usage lines of `nnxc train`. */
@@ -18,7 +19,8 @@ export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--see
         [--device ${DEVICE_CHOICES}]  (see nnxc devices)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
         [--init-only LAYER]...  (load only the tensors under these layer paths, e.g. trunk_1)
-                                       compile and train on the train block's dataset`;
+                                       compile and train on the train block's dataset
+${TRAIN_GAN_USAGE}`;
 
 /** Says which parameters `--init-from` set (on stderr with `--json`, whose stdout is JSON lines). */
 function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | undefined, io: Io): void {
@@ -52,6 +54,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       device: { type: 'string' },
       'init-from': { type: 'string' },
       'init-only': { type: 'string', multiple: true },
+      'out-dir': { type: 'string' },
+      grid: { type: 'string' },
     },
   });
   const file = await readSource(positionals[0]);
@@ -61,6 +65,37 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     lr: floatOption('lr', values.lr),
   };
   const seed = intOption('seed', values.seed, 0) ?? 0;
+  if (trainsGan(file.text)) {
+    const onlyTrain = [
+      'validation-split',
+      'patience',
+      'monitor',
+      'checkpoint',
+      'checkpoint-every',
+      'resume',
+      'init-from',
+      'init-only',
+    ];
+    return trainGanCommand(
+      file,
+      {
+        overrides,
+        settings: values.set ?? [],
+        model: values.model,
+        seed,
+        limit: intOption('limit', values.limit, 1),
+        outDir: values['out-dir'],
+        grid: values.grid,
+        json: values.json,
+        save: values.save,
+        device: values.device,
+        unsupported: onlyTrain.filter((o) => values[o as keyof typeof values] !== undefined),
+      },
+      io,
+    );
+  }
+  if (values['out-dir'] !== undefined || values.grid !== undefined)
+    throw new UsageError('--out-dir and --grid are for a gan block, which this file does not have');
   const validationSplit = floatOption('validation-split', values['validation-split']);
   if (validationSplit !== undefined && validationSplit >= 1)
     throw new UsageError(`--validation-split must be below 1, got ${validationSplit}`);

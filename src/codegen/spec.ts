@@ -51,7 +51,7 @@ export class KernelTable {
   }
 }
 
-function slot(name: string, n: Node, buffer: number): TensorSlot {
+export function slot(name: string, n: Node, buffer: number): TensorSlot {
   return { name, shape: n.shape as number[], buffer };
 }
 
@@ -114,8 +114,8 @@ export function lowerEntry(
   return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
 }
 
-function buildEntry(
-  name: EntryName,
+export function buildEntry(
+  name: string,
   graph: Graph,
   batch: number,
   pool: BufferPool,

@@ -87,3 +87,47 @@ export function pngSample(
   if (inverted) for (let i = 0; i < values.length; i++) values[i] = 1 - values[i]!;
   return { values, inverted };
 }
+
+/**
+ * A PNG of `count` images laid out `columns` to a row with a 2-pixel dark border: each image
+ * `[H, W]`, `[H, W, 1]`, `[H, W, 3]` or a square `[N]`, its values mapped from `range` to 0–255
+ * (values outside it are clipped). What `nnxc train` writes of a GAN's samples every epoch.
+ */
+export function encodeImageGrid(
+  images: Float32Array,
+  count: number,
+  shape: readonly number[],
+  range: readonly [number, number],
+  columns: number,
+): Uint8Array {
+  const channels = shape.length === 3 && shape[2] === 3 ? 3 : 1;
+  const size = channels === 3 ? { height: shape[0]!, width: shape[1]! } : imageSize(shape);
+  if (!size)
+    throw new Error(
+      `images of shape [${shape.join(', ')}] cannot be drawn: they are not [H, W], [H, W, 1|3] or a square [N]`,
+    );
+  const border = 2;
+  const rows = Math.ceil(count / columns);
+  const png = new pngjs.PNG({
+    width: columns * (size.width + border) + border,
+    height: rows * (size.height + border) + border,
+  });
+  png.data.fill(0);
+  const [lo, hi] = range;
+  const byte = (v: number) => Math.round(Math.min(1, Math.max(0, (v - lo) / (hi - lo))) * 255);
+  const perImage = size.height * size.width * channels;
+  for (let n = 0; n < count; n++) {
+    const top = border + Math.floor(n / columns) * (size.height + border);
+    const left = border + (n % columns) * (size.width + border);
+    for (let y = 0; y < size.height; y++) {
+      for (let x = 0; x < size.width; x++) {
+        const at = 4 * ((top + y) * png.width + left + x);
+        const from = n * perImage + (y * size.width + x) * channels;
+        for (let c = 0; c < 3; c++) png.data[at + c] = byte(images[from + (channels === 3 ? c : 0)]!);
+        png.data[at + 3] = 255;
+      }
+    }
+  }
+  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
+  return new Uint8Array(pngjs.PNG.sync.write(png));
+}

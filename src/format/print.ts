@@ -163,6 +163,11 @@ function definitionItem(p: Printer, d: ast.Definition): Item {
         span: d.span,
         lines: (indent) => p.body(`train ${d.model.name}`, d.fields.map(fieldItem), indent, d.span),
       };
+    case 'gan':
+      return {
+        span: d.span,
+        lines: (indent) => p.body(`gan ${d.name.name}`, d.fields.map(fieldItem), indent, d.span),
+      };
   }
 }
 

@@ -218,9 +218,20 @@ export interface TrainDef {
   readonly span: Span;
 }
 
-export type Definition = SequentialDef | ModelDef | BlockDef | TrainDef;
+/**
+ * `gan Name { generator: G, discriminator: D, data: mnist, ... }`: two models trained against
+ * each other in alternating steps; the fields are bound in src/ir/build/gan.ts.
+ */
+export interface GanDef {
+  readonly kind: 'gan';
+  readonly name: Identifier;
+  readonly fields: readonly TrainField[];
+  readonly span: Span;
+}
 
-/** A definition that can be used as a layer: everything but a train block. */
+export type Definition = SequentialDef | ModelDef | BlockDef | TrainDef | GanDef;
+
+/** A definition that can be used as a layer: everything but a train or gan block. */
 export type LayerDefinition = SequentialDef | ModelDef | BlockDef;
 
 export interface Program {

@@ -56,6 +56,7 @@ export class NnxParser extends CstParser {
       { ALT: () => this.SUBRULE(this.modelDef) },
       { ALT: () => this.SUBRULE(this.blockDef) },
       { ALT: () => this.SUBRULE(this.trainDef) },
+      { ALT: () => this.SUBRULE(this.ganDef) },
     ]);
   });
 
@@ -231,6 +232,23 @@ export class NnxParser extends CstParser {
   /** `train Name { field: value ... }`; fields may be separated by `,` or `;` or nothing. */
   readonly trainDef = this.RULE('trainDef', () => {
     this.CONSUME(t.Train);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.LBrace);
+    this.MANY(() => {
+      this.SUBRULE(this.trainField);
+      this.OPTION(() => {
+        this.OR([{ ALT: () => this.CONSUME(t.Comma) }, { ALT: () => this.CONSUME(t.Semicolon) }]);
+      });
+    });
+    this.CONSUME(t.RBrace);
+  });
+
+  /**
+   * `gan Name { generator: G, discriminator: D, data: mnist ... }`: two models trained against
+   * each other; the fields are read like a train block's.
+   */
+  readonly ganDef = this.RULE('ganDef', () => {
+    this.CONSUME(t.Gan);
     this.CONSUME(t.Identifier);
     this.CONSUME(t.LBrace);
     this.MANY(() => {

@@ -32,6 +32,7 @@ export const Return = keyword('Return', 'return');
 export const Block = keyword('Block', 'block');
 export const Repeat = keyword('Repeat', 'repeat');
 export const Import = keyword('Import', 'import');
+export const Gan = keyword('Gan', 'gan');
 
 /** Category for both number spellings; expressions accept either, shapes only `Integer`. */
 export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: Lexer.NA, label: 'number' });
@@ -123,6 +124,7 @@ export const allTokens: TokenType[] = [
   Block,
   Repeat,
   Import,
+  Gan,
   Identifier,
   NumberLiteral,
   Float,

@@ -47,7 +47,8 @@ class AstBuilder extends BaseVisitor {
       this.one(ctx, 'sequentialDef') ??
       this.one(ctx, 'modelDef') ??
       this.one(ctx, 'blockDef') ??
-      this.one(ctx, 'trainDef')
+      this.one(ctx, 'trainDef') ??
+      this.one(ctx, 'ganDef')
     );
   }
 
@@ -197,6 +198,13 @@ class AstBuilder extends BaseVisitor {
     const span = spanOf(ctx);
     if (model === undefined || span === undefined) return undefined;
     return { kind: 'train', model, fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
+  }
+
+  ganDef(ctx: Children): ast.GanDef | undefined {
+    const name = identifier(ctx);
+    const span = spanOf(ctx);
+    if (name === undefined || span === undefined) return undefined;
+    return { kind: 'gan', name, fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
   }
 
   trainField(ctx: Children): ast.TrainField | undefined {

@@ -16,6 +16,8 @@ export type {
   FitOptions,
   History,
 } from './model.js';
+export { NnxGan, normalNoise } from './gan.js';
+export type { GanData, GanEpochLog, GanFitOptions } from './gan.js';
 export type { TrainingState } from './checkpoint.js';
 export type { InitFromOptions, InitFromValues } from './init-from.js';
 export type { Dataset } from './batching.js';
@@ -31,8 +33,10 @@ export type {
   DispatchSpec,
   EntryInput,
   EntrySpec,
+  GanSpec,
   InitializerSpec,
   KernelSpec,
+  LossAccumulatorSpec,
   ModelSpec,
   ParamSpec,
   TensorSlot,

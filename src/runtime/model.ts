@@ -603,7 +603,7 @@ export class NnxModel {
 }
 
 /** Creates every buffer of the plan, reporting an allocation failure with the total size asked for. */
-async function createBuffers(
+export async function createBuffers(
   device: GPUDevice,
   specs: readonly PlannedBuffer['spec'][],
 ): Promise<Map<number, PlannedBuffer>> {

@@ -5,7 +5,6 @@
  */
 
 import { SHADER_STAGE_COMPUTE } from './device.js';
-import type { EntryName } from './spec-check.js';
 import type { BufferSpec, EntrySpec, KernelSpec } from './spec.js';
 
 /** The access mode of one storage binding. */
@@ -28,7 +27,8 @@ export interface BoundDispatch {
 
 /** An entry point whose dispatches are ready to encode. */
 export interface CompiledEntry {
-  readonly name: EntryName;
+  /** `train`, `evaluate`, `predict`; a GAN's `discriminator`, `generator`, `generate`. */
+  readonly name: string;
   readonly spec: EntrySpec;
   readonly dispatches: readonly BoundDispatch[];
 }
@@ -134,7 +134,7 @@ function formatCompilationMessage(message: GPUCompilationMessage, source: string
  */
 export function bindEntry(
   device: GPUDevice,
-  name: EntryName,
+  name: string,
   entry: EntrySpec,
   kernels: readonly CompiledKernel[],
   buffers: ReadonlyMap<number, PlannedBuffer>,

@@ -5,7 +5,7 @@
  */
 
 import { elementCount } from './init.js';
-import type { BufferSpec, EntrySpec, ModelSpec, TensorSlot } from './spec.js';
+import type { BufferSpec, EntrySpec, GanSpec, KernelSpec, ModelSpec, TensorSlot } from './spec.js';
 
 /** The ModelSpec format version this runtime executes. */
 export const SUPPORTED_SPEC_VERSION = 1;
@@ -41,11 +41,30 @@ export function checkSpec(spec: ModelSpec): BufferTable {
     checkBufferId(buffers, accumulator.buffer, `accumulator '${accumulator.name}'`);
   }
   checkBufferId(buffers, spec.sampleCount, 'the sample counter (sampleCount)');
-  for (const name of ENTRY_NAMES) checkEntry(spec, buffers, name);
+  for (const name of ENTRY_NAMES) checkEntry(spec.kernels, buffers, name, spec.entries[name]);
   return buffers;
 }
 
-function bufferTable(spec: ModelSpec): Map<number, BufferSpec> {
+/** Throws unless a GAN's spec is internally consistent; returns its buffers by id. */
+export function checkGanSpec(spec: GanSpec): BufferTable {
+  if (spec.version !== SUPPORTED_SPEC_VERSION || spec.kind !== 'gan') {
+    throw new Error(
+      `GanSpec '${spec.name}' has format version ${String(spec.version)} (kind ${String(spec.kind)}), but ` +
+        `this runtime executes version ${SUPPORTED_SPEC_VERSION} of kind 'gan'; recompile it with a matching nnxc`,
+    );
+  }
+  const buffers = bufferTable(spec);
+  for (const param of spec.params) checkSlot(buffers, param, `parameter '${param.name}'`);
+  for (const slot of spec.state) checkSlot(buffers, slot, `state tensor '${slot.name}'`);
+  for (const [side, { loss, count }] of Object.entries(spec.accumulators)) {
+    checkBufferId(buffers, loss, `the ${side} loss accumulator`);
+    checkBufferId(buffers, count, `the ${side} sample counter`);
+  }
+  for (const [name, entry] of Object.entries(spec.entries)) checkEntry(spec.kernels, buffers, name, entry);
+  return buffers;
+}
+
+function bufferTable(spec: Pick<ModelSpec, 'buffers'>): Map<number, BufferSpec> {
   const buffers = new Map<number, BufferSpec>();
   for (const buffer of spec.buffers) {
     if (buffers.has(buffer.id)) throw new Error(`buffer id ${buffer.id} is used by two buffers`);
@@ -78,8 +97,12 @@ function checkSlot(buffers: BufferTable, slot: TensorSlot, owner: string): void 
   }
 }
 
-function checkEntry(spec: ModelSpec, buffers: BufferTable, name: EntryName): void {
-  const entry: EntrySpec = spec.entries[name];
+function checkEntry(
+  kernels: readonly KernelSpec[],
+  buffers: BufferTable,
+  name: string,
+  entry: EntrySpec,
+): void {
   if (!(Number.isSafeInteger(entry.batch) && entry.batch > 0)) {
     throw new Error(`entry '${name}' has an invalid batch size ${entry.batch}`);
   }
@@ -98,7 +121,7 @@ function checkEntry(spec: ModelSpec, buffers: BufferTable, name: EntryName): voi
   }
   entry.dispatches.forEach((dispatch, index) => {
     const owner = `entry '${name}' dispatch ${index}`;
-    const kernel = spec.kernels[dispatch.kernel];
+    const kernel = kernels[dispatch.kernel];
     if (kernel === undefined)
       throw new Error(`${owner} runs kernel ${dispatch.kernel}, which the spec does not define`);
     if (dispatch.buffers.length !== kernel.bindings) {
@@ -111,7 +134,7 @@ function checkEntry(spec: ModelSpec, buffers: BufferTable, name: EntryName): voi
 }
 
 /** Throws unless every buffer, kernel and dispatch of `spec` fits within `limits`. */
-export function checkSpecLimits(spec: ModelSpec, limits: SpecLimits): void {
+export function checkSpecLimits(spec: ModelSpec | GanSpec, limits: SpecLimits): void {
   const maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const buffer of spec.buffers) {
     if (storageBytes(buffer) > maxBufferBytes) {
@@ -130,8 +153,8 @@ export function checkSpecLimits(spec: ModelSpec, limits: SpecLimits): void {
       );
     }
   }
-  for (const name of ENTRY_NAMES) {
-    spec.entries[name].dispatches.forEach((dispatch, index) => {
+  for (const [name, entry] of Object.entries(spec.entries) as [string, EntrySpec][]) {
+    entry.dispatches.forEach((dispatch, index) => {
       const owner = `entry '${name}' dispatch ${index} (kernel '${spec.kernels[dispatch.kernel]!.name}')`;
       if (!dispatch.workgroups.every(isCount)) {
         throw new Error(`${owner} has invalid workgroup counts [${dispatch.workgroups}]`);

@@ -123,3 +123,48 @@ export interface ModelSpec {
     readonly targets: 'dense' | 'sparse';
   };
 }
+
+/** The buffers an entry adds its summed loss and its sample count into, read once per epoch. */
+export interface LossAccumulatorSpec {
+  readonly loss: number;
+  readonly count: number;
+}
+
+/**
+ * A GAN compiled into one module: two models whose parameters (`generator/…`,
+ * `discriminator/…`) and optimizer state share one buffer plan, with three entry points. The
+ * discriminator step uploads a batch of real samples (values in [0, 1]); the generator step
+ * uploads nothing (its noise is drawn on the GPU); `generate` uploads noise and reads samples.
+ */
+export interface GanSpec {
+  readonly version: 1;
+  readonly kind: 'gan';
+  readonly name: string;
+  /** The names of the two models in the .nnx file. */
+  readonly generator: string;
+  readonly discriminator: string;
+  readonly buffers: readonly BufferSpec[];
+  readonly params: readonly ParamSpec[];
+  /** Optimizer slots and the noise counter: zero-initialised. */
+  readonly state: readonly TensorSlot[];
+  readonly kernels: readonly KernelSpec[];
+  readonly accumulators: {
+    readonly discriminator: LossAccumulatorSpec;
+    readonly generator: LossAccumulatorSpec;
+  };
+  readonly entries: {
+    readonly discriminator: EntrySpec;
+    readonly generator: EntrySpec;
+    readonly generate: EntrySpec;
+  };
+  /** Defaults from the .nnx gan block. */
+  readonly training: {
+    readonly batch: number;
+    readonly epochs: number;
+    readonly data?: string;
+    /** How the GPU draws the generator's noise in training: N(0, 1), or uniform in [−1, 1). */
+    readonly noise: 'normal' | 'uniform';
+    /** The range real samples are mapped to, and generated ones are read back in. */
+    readonly dataRange: readonly [number, number];
+  };
+}

@@ -53,6 +53,8 @@ export const DIAGNOSTIC_CODES = {
   E0303: 'symbolic dimension without a size',
   E0401: 'unreadable import',
   E0402: 'import cycle',
+  E0501: 'bad gan block',
+  E0502: 'generator output does not fit the discriminator',
   E0601: 'unknown augmentation',
   E0602: 'augmentation needs an image input',
   E0603: 'augmentation larger than the image',

@@ -96,6 +96,17 @@ describe('formatting', () => {
     }
   });
 
+  it('finds every example already in canonical form', () => {
+    const examples = readdirSync(new URL('../../examples', import.meta.url)).filter((f) =>
+      f.endsWith('.nnx'),
+    );
+    const unformatted = examples.filter((f) => {
+      const text = readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8');
+      return formatted(text) !== text;
+    });
+    expect(unformatted).toEqual([]);
+  });
+
   it('refuses a file with syntax errors, returning its diagnostics', () => {
     const result = formatNnx('sequential M(x: [2]) {\n  Dense(3,\n}\n');
     expect('diagnostics' in result && result.diagnostics[0]!.code).toBe('E0002');

@@ -30,6 +30,12 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   E0303: { text: `model M(x: [T, 2]) {\n  return relu(x)\n}\n${XOR_TRAIN}` },
   E0401: { text: 'import "layers.nnx"\n' },
   E0402: { text: 'import "a.nnx"\n', files: { 'a.nnx': 'import "m.nnx"\n' } },
+  E0501: {
+    text: 'sequential G(z: [2]) {\n  Dense(4)\n}\nsequential D(x: [4]) {\n  Dense(2)\n}\ngan P { generator: G, discriminator: D, data: mnist }\n',
+  },
+  E0502: {
+    text: 'sequential G(z: [2]) {\n  Dense(3)\n}\nsequential D(x: [4]) {\n  Dense(1)\n}\ngan P { generator: G, discriminator: D, data: mnist }\n',
+  },
   E0601: {
     text: 'sequential M(x: [4, 4, 1]) {\n  Flatten()\n}\ntrain M { data: xor, loss: mse, augment: [flop] }\n',
   },

@@ -109,6 +109,22 @@ m.nnx:1:14: note: declared here
 1 | import "m.nnx"
   |        ^^^^^^^
   = note: a file cannot import itself, directly or through others; move the shared blocks to a file both import`,
+  E0501: `m.nnx:7:38: error: the discriminator \`D\` must give one score per sample (shape [1]), not [2]; end it with \`Dense(1)\` [E0501]
+  |
+7 | gan P { generator: G, discriminator: D, data: mnist }
+  |                                      ^`,
+  E0502: `m.nnx:7:38: error: the generator \`G\` makes samples of shape [3], but the discriminator \`D\` takes [4] [E0502]
+  |
+7 | gan P { generator: G, discriminator: D, data: mnist }
+  |                                      ^
+m.nnx:1:12: note: \`G\` is defined here
+  |
+1 | sequential G(z: [2]) {
+  |            ^
+m.nnx:4:14: note: \`D\` declares its input here
+  |
+4 | sequential D(x: [4]) {
+  |              ^^^^^^`,
   E0601: `m.nnx:4:43: error: unknown augmentation \`flop\`; did you mean \`flip\`? [E0601]
   |
 4 | train M { data: xor, loss: mse, augment: [flop] }

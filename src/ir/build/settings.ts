@@ -4,7 +4,15 @@
  * the same rules as the block itself. Values keep spans into the command line (offset past any
  * file, see {@link COMMAND_LINE_BASE}), and diagnostics about them point there.
  */
-import type { Argument, Expr, Identifier, RecordExpr, TrainDef, TrainField } from '../../parser/ast.js';
+import type {
+  Argument,
+  Expr,
+  GanDef,
+  Identifier,
+  RecordExpr,
+  TrainDef,
+  TrainField,
+} from '../../parser/ast.js';
 import { parse } from '../../parser/index.js';
 import { type Diagnostic, type SourceFile, type Span, error } from '../../util/diagnostics.js';
 
@@ -101,7 +109,11 @@ function parseSetting(
 }
 
 /** `def` with every setting applied, later settings winning. */
-export function applySettings(def: TrainDef, settings: readonly string[], diags: Diagnostic[]): TrainDef {
+export function applySettings<D extends TrainDef | GanDef>(
+  def: D,
+  settings: readonly string[],
+  diags: Diagnostic[],
+): D {
   let fields = [...def.fields];
   let offset = 0;
   for (const setting of settings) {
@@ -113,7 +125,9 @@ export function applySettings(def: TrainDef, settings: readonly string[], diags:
     const span: Span = { start: name.span.start, end: parsed.value.span.end };
     const existing = fields.find((f) => f.name.name === name.name);
     const value =
-      inner === undefined ? parsed.value : nestedValue(existing, name, inner, parsed.value, diags);
+      inner === undefined
+        ? parsed.value
+        : nestedValue(existing, name, inner, parsed.value, diags, defaultOptimizer(def));
     if (value === undefined) continue;
     const field: TrainField = { kind: 'train-field', name, value, span };
     fields = existing ? fields.map((f) => (f === existing ? field : f)) : [...fields, field];
@@ -122,7 +136,9 @@ export function applySettings(def: TrainDef, settings: readonly string[], diags:
 }
 
 /** The default optimizer, which `--set optimizer.lr=…` refines when the block names none. */
-const DEFAULT_OPTIMIZER = 'SGD';
+function defaultOptimizer(def: TrainDef | GanDef): string {
+  return def.kind === 'gan' ? 'Adam' : 'SGD';
+}
 
 /** `optimizer: SGD(lr: 0.1)` with `lr` replaced, or `loss: { a: mse }` with `a` replaced. */
 function nestedValue(
@@ -131,6 +147,7 @@ function nestedValue(
   inner: Identifier,
   value: Expr,
   diags: Diagnostic[],
+  optimizer: string,
 ): Expr | undefined {
   const current = field?.value;
   const span = { start: name.span.start, end: value.span.end };
@@ -142,7 +159,7 @@ function nestedValue(
   )
     return withRecordField(current?.kind === 'record' ? current : undefined, inner, value, span);
   if (current === undefined && name.name === 'optimizer')
-    return withArgument({ kind: 'name', name: DEFAULT_OPTIMIZER, span: name.span }, inner, value);
+    return withArgument({ kind: 'name', name: optimizer, span: name.span }, inner, value);
   if (current?.kind === 'call' || current?.kind === 'name') return withArgument(current, inner, value);
   diags.push(
     error(

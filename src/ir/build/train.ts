@@ -79,7 +79,7 @@ const TRAIN_SCHEMA: readonly ArgSchema[] = [
   { name: 'epochs', type: 'int', min: 1, default: 1 },
 ];
 
-function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
+export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
   const def = OPTIMIZERS[call.callee];
   if (!def) {
     const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
@@ -90,7 +90,7 @@ function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | 
   return args ? def.config(args.values) : undefined;
 }
 
-function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
+export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
   const schema = DATASET_SCHEMAS[call.callee];
   if (!schema) {
     const hint = didYouMean(call.callee, DATASETS);

@@ -6,7 +6,7 @@
 import { GraphBuilder } from '../builder.js';
 import { BATCH, type Graph, inputsOf } from '../graph.js';
 import { grad } from '../grad.js';
-import type { ModelIR } from '../build/lower.js';
+import type { ModelIR, TensorRef } from '../build/lower.js';
 import { LOSSES, type LossName, METRICS, type MetricName, targetShape } from './losses.js';
 import { type Augmentation, augmentModel } from './augment.js';
 import { type OptimizerConfig, makeOptimizer } from './optimizers.js';
@@ -100,6 +100,32 @@ function forwardBuilder(model: ModelIR): GraphBuilder {
 }
 
 /**
+ * Appends the optimizer's update of `params` (given their gradients) to `b`, as `update`
+ * outputs: the new parameters, their slots (`dense_1/kernel/m`) and the optimizer's globals,
+ * named `optimizer/…` under `prefix` (`generator/optimizer/step` for one side of a GAN).
+ */
+export function appendOptimizer(
+  b: GraphBuilder,
+  config: OptimizerConfig,
+  params: readonly TensorRef[],
+  grads: ReadonlyMap<number, number>,
+  prefix = '',
+): void {
+  b.label = 'optimizer';
+  const optimizer = makeOptimizer(config);
+  const globalName = (s: string) => `${prefix}optimizer/${s}`;
+  const globals = optimizer.globals.map((s) => b.input(globalName(s), 'state', []));
+  const newGlobals = optimizer.begin(b, globals);
+  newGlobals.forEach((n, i) => b.output(globalName(optimizer.globals[i]!), n, 'update', globals[i]));
+  for (const p of params) {
+    const slots = optimizer.slots.map((s) => b.input(`${p.name}/${s}`, 'state', p.shape));
+    const u = optimizer.update(b, p.node, grads.get(p.node)!, slots, newGlobals);
+    b.output(p.name, u.newParam, 'update', p.node);
+    u.newSlots.forEach((n, i) => b.output(`${p.name}/${optimizer.slots[i]}`, n, 'update', slots[i]));
+  }
+}
+
+/**
  * `model` is lowered for inference; `model.training`, when present, is the same model lowered
  * for training (dropout, batch statistics), which the train step is built from.
  */
@@ -118,17 +144,7 @@ export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs 
   const b = new GraphBuilder(withGrads);
   // Running statistics and the random counter, computed by the forward pass.
   for (const u of trainModel.updates ?? []) b.output(u.name, u.value, 'update', u.target);
-  b.label = 'optimizer';
-  const optimizer = makeOptimizer(config.optimizer);
-  const globals = optimizer.globals.map((s) => b.input(`optimizer/${s}`, 'state', []));
-  const newGlobals = optimizer.begin(b, globals);
-  newGlobals.forEach((n, i) => b.output(`optimizer/${optimizer.globals[i]}`, n, 'update', globals[i]));
-  for (const p of trainModel.params) {
-    const slots = optimizer.slots.map((s) => b.input(`${p.name}/${s}`, 'state', p.shape));
-    const u = optimizer.update(b, p.node, grads.get(p.node)!, slots, newGlobals);
-    b.output(p.name, u.newParam, 'update', p.node);
-    u.newSlots.forEach((n, i) => b.output(`${p.name}/${optimizer.slots[i]}`, n, 'update', slots[i]));
-  }
+  appendOptimizer(b, config.optimizer, trainModel.params, grads);
   return {
     train: b.build(),
     evaluate: evalBuilder.build(),

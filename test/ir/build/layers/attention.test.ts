@@ -4,25 +4,14 @@
  * central finite differences (f64), causality, and the layers' shape errors rendered exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from '../../../../src/compile.js';
 import type { ModelIR } from '../../../../src/ir/build/lower.js';
 import { GraphBuilder } from '../../../../src/ir/builder.js';
 import { grad } from '../../../../src/ir/grad.js';
 import { inputsOf, sizeOf } from '../../../../src/ir/graph.js';
 import { interpret } from '../../../../src/ir/interpret.js';
 import type { Tensor } from '../../../../src/ir/tensor.js';
-import { renderDiagnostics } from '../../../../src/util/diagnostics.js';
 import { randomArray, seededRandom } from '../../random.js';
-
-function lower(text: string): ModelIR {
-  const { models, diagnostics } = check(text);
-  expect(diagnostics).toEqual([]);
-  return [...models.values()][0]!;
-}
-
-function errorsOf(text: string): string {
-  return renderDiagnostics({ path: 'm.nnx', text }, check(text).diagnostics);
-}
+import { errorsOf, lower } from './lowered.js';
 
 /** Random values for every input of the model (data inputs with a batch of `batch`). */
 function randomInputs(model: ModelIR, batch: number, rand: () => number): Map<string, Tensor> {

@@ -4,23 +4,12 @@
  * layers' own shape errors, rendered exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from '../../../../src/compile.js';
 import type { ModelIR } from '../../../../src/ir/build/lower.js';
 import { inputsOf } from '../../../../src/ir/graph.js';
 import { interpret } from '../../../../src/ir/interpret.js';
 import type { Tensor } from '../../../../src/ir/tensor.js';
-import { renderDiagnostics } from '../../../../src/util/diagnostics.js';
 import { randomArray, seededRandom } from '../../random.js';
-
-function lower(text: string): ModelIR {
-  const { models, diagnostics } = check(text);
-  expect(diagnostics).toEqual([]);
-  return [...models.values()][0]!;
-}
-
-function errorsOf(text: string): string {
-  return renderDiagnostics({ path: 'm.nnx', text }, check(text).diagnostics);
-}
+import { errorsOf, lower } from './lowered.js';
 
 /** Evaluates a model's graph with the given inputs; every other input is zeros (ones for names in `ones`). */
 function evaluate(model: ModelIR, given: Record<string, Tensor>, ones: string[] = []) {

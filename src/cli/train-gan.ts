@@ -1,0 +1,174 @@
+/**
+ * `nnxc train FILE` for a file whose block is a `gan`: compile both models into one module, load
+ * the real samples, train with alternating discriminator and generator steps, and write a grid
+ * of generated samples after every epoch (`<out-dir>/epoch-N.png`), always from the same noise,
+ * so the grids show one set of samples improving.
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { compileGan, type GanCompileResult, type TrainOverrides } from '../compile.js';
+import {
+  DatasetError,
+  encodeImageGrid,
+  loadDataset,
+  seededPermutation,
+  selectSamples,
+  shapeFits,
+} from '../data/index.js';
+import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
+import { parse } from '../parser/index.js';
+import { NnxGan, normalNoise, type GanData } from '../runtime/index.js';
+import { error, type SourceFile } from '../util/diagnostics.js';
+import { adapterCreateOptions, adapterRequestOption } from './devices.js';
+import { type Io, UsageError, intOption, report, writeAtomically } from './io.js';
+
+/** The usage lines of `nnxc train` for a gan block. */
+export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--batch N] [--lr X] [--set FIELD=VALUE]... [--limit N]
+        [--out-dir DIR] [--grid N] [--json] [--save W.safetensors] [--device …]
+                                       train a gan block; writes DIR/epoch-N.png (N×N samples) every epoch`;
+
+/** Whether the file holds a gan block and no train block: then `train` and `compile` take the GAN. */
+export function trainsGan(text: string): boolean {
+  const definitions = parse(text).result?.definitions ?? [];
+  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
+}
+
+/** The options of `nnxc train` a GAN takes, parsed by the train command. */
+export interface GanTrainOptions {
+  readonly overrides: TrainOverrides;
+  readonly settings: readonly string[];
+  /** Which gan block, when the file has several; the first by default. */
+  readonly model?: string;
+  readonly seed: number;
+  readonly limit?: number;
+  readonly outDir?: string;
+  readonly grid?: string;
+  readonly json?: boolean;
+  readonly save?: string;
+  readonly device?: string;
+  /** Options given that only a train block takes. */
+  readonly unsupported: readonly string[];
+}
+
+/** Runs `nnxc train` on a gan block. */
+export async function trainGanCommand(file: SourceFile, options: GanTrainOptions, io: Io): Promise<number> {
+  if (options.unsupported.length > 0)
+    throw new UsageError(
+      `${options.unsupported.map((o) => `--${o}`).join(', ')}: not available for a gan block`,
+    );
+  const grid = intOption('grid', options.grid, 1) ?? 8;
+  const result = compileGan(file.text, {
+    model: options.model,
+    overrides: options.overrides,
+    path: file.path,
+    settings: options.settings,
+  });
+  if (report(file, result, io) || !result.compiled) return 1;
+  const { spec } = result.compiled;
+  const data = await loadRealSamples(file, result, options, io);
+  if (!data) return 1;
+  const outDir = options.outDir ?? join(dirname(file.path), `${basename(file.path, '.nnx')}-samples`);
+  await mkdir(outDir, { recursive: true });
+  const gan = await NnxGan.create(spec, {
+    seed: options.seed,
+    ...adapterCreateOptions(await adapterRequestOption(options.device)),
+  });
+  try {
+    const noise = normalNoise(grid * grid * gridNoiseWidth(gan), options.seed);
+    const steps = Math.floor(data.count / spec.training.batch);
+    const epochs = spec.training.epochs;
+    const started = performance.now();
+    let lastLine = started;
+    if (!options.json)
+      io.out(
+        `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch\n`,
+      );
+    const logs = await gan.fit(data, {
+      epochs,
+      onStep: (step) => {
+        const now = performance.now();
+        if (options.json || now - lastLine < 10_000) return;
+        lastLine = now;
+        io.out(`  step ${step}/${steps}  ${((now - started) / 1000).toFixed(0)}s\n`);
+      },
+      onEpoch: async (log) => {
+        const image = join(outDir, `epoch-${log.epoch}.png`);
+        const samples = await gan.generate(noise);
+        const shape = gan.spec.entries.generate.outputs[0]!.shape.slice(1);
+        await writeAtomically(
+          image,
+          encodeImageGrid(samples, grid * grid, shape, spec.training.dataRange, grid),
+        );
+        const seconds = +((performance.now() - started) / 1000).toFixed(1);
+        if (options.json) io.out(`${JSON.stringify({ ...log, seconds, image })}\n`);
+        else
+          io.out(
+            `epoch ${log.epoch}/${epochs}  d_loss ${log.d_loss.toFixed(4)}  g_loss ${log.g_loss.toFixed(4)}  ` +
+              `${seconds}s  wrote ${image}\n`,
+          );
+      },
+    });
+    const { epoch: _, ...last } = logs[logs.length - 1] ?? { epoch: 0 };
+    const seconds = +((performance.now() - started) / 1000).toFixed(3);
+    if (options.json)
+      io.out(`${JSON.stringify({ final: true, model: spec.name, epochs: logs.length, ...last, seconds })}\n`);
+    else io.out(`done in ${seconds.toFixed(1)}s: epochs ${logs.length}\n`);
+    if (options.save) {
+      await writeAtomically(options.save, await gan.saveBytes());
+      if (!options.json) io.out(`saved weights to ${options.save}\n`);
+    }
+  } finally {
+    gan.destroy();
+  }
+  return 0;
+}
+
+function gridNoiseWidth(gan: NnxGan): number {
+  return gan.noiseSlot.shape.slice(1).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * The gan block's dataset, training split only, its labels ignored: the samples must fit the
+ * discriminator's input. A failure is a diagnostic at `data:`.
+ */
+async function loadRealSamples(
+  file: SourceFile,
+  result: GanCompileResult,
+  options: GanTrainOptions,
+  io: Io,
+): Promise<GanData | undefined> {
+  const gan = result.gan!;
+  const spec = result.compiled!.spec;
+  try {
+    const loaded = await loadDataset({
+      name: gan.dataset.name,
+      args: gan.dataset.args,
+      baseDir: dirname(file.path),
+    });
+    let set = loaded.train;
+    if (options.limit !== undefined && options.limit < set.count)
+      set = selectSamples(
+        set,
+        seededPermutation(set.count, options.seed, 'limit/train').subarray(0, options.limit).sort(),
+      );
+    const input = spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
+    const shape = input.shape.slice(1);
+    if (!shapeFits(shape, set.featureShape)) {
+      throw new DatasetError(
+        `dataset '${loaded.name}' does not fit ${spec.discriminator}: its samples have shape [${set.featureShape.join(', ')}], ` +
+          `but the discriminator's input '${input.name}' has shape [${shape.join(', ')}]`,
+      );
+    }
+    if (set.count < spec.training.batch)
+      throw new DatasetError(
+        `dataset '${loaded.name}' has ${set.count} samples, fewer than one batch of ${spec.training.batch}`,
+      );
+    return { count: set.count, samples: set.features };
+  } catch (e) {
+    if (!(e instanceof DatasetError)) throw e;
+    const diagnostics = [error('E0301', gan.dataset.span, e.message)];
+    placeCommandLineDiagnostics(diagnostics, 0);
+    report(file, { diagnostics, sources: result.sources }, io);
+    return undefined;
+  }
+}

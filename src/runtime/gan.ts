@@ -1,0 +1,279 @@
+/**
+ * NnxGan executes a compiled {@link GanSpec}: two models trained against each other on one
+ * device. Each alternating step is one command buffer and one submit: the discriminator step
+ * uploads a batch of real samples, the generator step uploads nothing (its noise is drawn on
+ * the GPU). Losses are summed on the GPU and read once per epoch.
+ */
+import { adapterName, describe, requestDevice, throwIfDeviceFailed } from './device.js';
+import { elementCount, initialParameterValues } from './init.js';
+import { type CreateModelOptions, createBuffers } from './model.js';
+import {
+  type CompiledEntry,
+  type PlannedBuffer,
+  bindEntry,
+  compileKernels,
+  encodeEntry,
+} from './pipelines.js';
+import { readBuffers, StagedReadback } from './readback.js';
+import { deriveSeed, Rng } from './rng.js';
+import { encodeSafetensors } from './safetensors.js';
+import { checkGanSpec, checkSpecLimits } from './spec-check.js';
+import type { GanSpec, TensorSlot } from './spec.js';
+
+/** What {@link NnxGan.fit} reports after each epoch: each side's mean loss over the epoch. */
+export interface GanEpochLog {
+  readonly epoch: number;
+  readonly d_loss: number;
+  readonly g_loss: number;
+}
+
+/** Real samples for {@link NnxGan.fit}: `count` rows of the discriminator's input, values in [0, 1]. */
+export interface GanData {
+  readonly count: number;
+  readonly samples: Float32Array;
+}
+
+export interface GanFitOptions {
+  /** Defaults to the gan block's `epochs`. */
+  readonly epochs?: number;
+  /** Seed of the shuffle; defaults to the model's seed. */
+  readonly seed?: number;
+  readonly onEpoch?: (log: GanEpochLog) => void | Promise<void>;
+  /** Called after each pair of steps is submitted; `step` counts from 1 to `steps` within the epoch. */
+  readonly onStep?: (step: number, steps: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Submissions run ahead of the GPU by at most this many step pairs. */
+const STEPS_PER_FENCE = 16;
+
+type GanEntry = keyof GanSpec['entries'];
+
+/** A compiled GAN on a WebGPU device. Create with {@link NnxGan.create}; free with `destroy`. */
+export class NnxGan {
+  private destroyed = false;
+
+  private constructor(
+    readonly spec: GanSpec,
+    readonly device: GPUDevice,
+    readonly seed: number,
+    private readonly buffers: ReadonlyMap<number, PlannedBuffer>,
+    private readonly entries: Readonly<Record<GanEntry, CompiledEntry>>,
+  ) {}
+
+  /** Checks the spec and the device's limits, compiles every kernel and initialises both models from `seed`. */
+  static async create(spec: GanSpec, options: CreateModelOptions = {}): Promise<NnxGan> {
+    const seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(seed)) throw new Error(`NnxGan.create: seed must be an integer, got ${seed}`);
+    const bufferSpecs = checkGanSpec(spec);
+    const device = await requestDevice(options);
+    throwIfDeviceFailed(device);
+    try {
+      checkSpecLimits(spec, device.limits);
+    } catch (error) {
+      throw new Error(
+        `NnxGan.create: '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
+      );
+    }
+    const kernels = await compileKernels(device, spec.kernels);
+    const buffers = await createBuffers(device, [...bufferSpecs.values()]);
+    try {
+      for (const param of spec.params)
+        device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
+      device.pushErrorScope('validation');
+      const entries = Object.fromEntries(
+        (Object.keys(spec.entries) as GanEntry[]).map((name) => [
+          name,
+          bindEntry(device, name, spec.entries[name], kernels, buffers),
+        ]),
+      ) as Record<GanEntry, CompiledEntry>;
+      const bindError = await device.popErrorScope();
+      if (bindError !== null)
+        throw new Error(`NnxGan.create: binding the dispatches failed: ${bindError.message}`);
+      return new NnxGan(spec, device, seed, buffers, entries);
+    } catch (error) {
+      for (const buffer of buffers.values()) buffer.gpu.destroy();
+      throw error;
+    }
+  }
+
+  /** The discriminator's input: real samples per step, `[batch, …]`. */
+  get realSlot(): TensorSlot {
+    return this.entries.discriminator.spec.inputs.find((slot) => slot.role === 'input')!;
+  }
+
+  /** The generator's input: noise per sample, `[batch, …]`. */
+  get noiseSlot(): TensorSlot {
+    return this.entries.generate.spec.inputs.find((slot) => slot.role === 'input')!;
+  }
+
+  /**
+   * One discriminator step on a full batch of real samples (values in [0, 1]; mapped to the
+   * gan block's `data_range` on the GPU) and as many generated ones. One submit; nothing is read.
+   */
+  trainDiscriminatorStep(real: Float32Array): void {
+    this.checkUsable();
+    const slot = this.realSlot;
+    if (real.length !== elementCount(slot.shape)) {
+      throw new Error(
+        `trainDiscriminatorStep: expected ${elementCount(slot.shape)} values (a batch of shape [${slot.shape}]), got ${real.length}`,
+      );
+    }
+    this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, real);
+    this.submit(this.entries.discriminator);
+  }
+
+  /** One generator step: fresh noise through both models, only the generator updated. One submit. */
+  trainGeneratorStep(): void {
+    this.checkUsable();
+    this.submit(this.entries.generator);
+  }
+
+  /**
+   * Trains for `epochs`: each epoch visits the samples in a new random order, one discriminator
+   * step then one generator step per full batch (a partial last batch is left out).
+   */
+  async fit(data: GanData, options: GanFitOptions = {}): Promise<GanEpochLog[]> {
+    this.checkUsable();
+    const batch = this.entries.discriminator.spec.batch;
+    const width = elementCount(this.realSlot.shape.slice(1));
+    if (data.samples.length !== data.count * width)
+      throw new Error(
+        `fit: ${data.count} samples of ${width} values need ${data.count * width} values, got ${data.samples.length}`,
+      );
+    const steps = Math.floor(data.count / batch);
+    if (steps === 0) throw new Error(`fit: ${data.count} samples make no full batch of ${batch}`);
+    const epochs = options.epochs ?? this.spec.training.epochs;
+    const rng = new Rng(deriveSeed(options.seed ?? this.seed, 'shuffle'));
+    const order = Uint32Array.from({ length: data.count }, (_, i) => i);
+    const real = new Float32Array(batch * width);
+    const logs: GanEpochLog[] = [];
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      rng.shuffle(order);
+      this.zeroAccumulators();
+      let fence: Promise<unknown> | undefined;
+      for (let step = 0; step < steps; step++) {
+        options.signal?.throwIfAborted();
+        for (let i = 0; i < batch; i++) {
+          const from = order[step * batch + i]! * width;
+          real.set(data.samples.subarray(from, from + width), i * width);
+        }
+        this.trainDiscriminatorStep(real);
+        this.trainGeneratorStep();
+        options.onStep?.(step + 1, steps);
+        if ((step + 1) % STEPS_PER_FENCE === 0) {
+          await fence;
+          fence = this.device.queue.onSubmittedWorkDone();
+        }
+      }
+      await fence;
+      const log = { epoch, ...(await this.losses()) };
+      if (!Number.isFinite(log.d_loss) || !Number.isFinite(log.g_loss))
+        throw new Error(
+          `fit: the losses diverged in epoch ${epoch} (d_loss ${log.d_loss}, g_loss ${log.g_loss}); a lower learning rate may help`,
+        );
+      logs.push(log);
+      await options.onEpoch?.(log);
+    }
+    return logs;
+  }
+
+  /** The mean discriminator and generator losses since the accumulators were last zeroed. */
+  async losses(): Promise<{ d_loss: number; g_loss: number }> {
+    const { discriminator: d, generator: g } = this.spec.accumulators;
+    const ids = [d.loss, d.count, g.loss, g.count];
+    const [dl, dc, gl, gc] = (
+      await readBuffers(
+        this.device,
+        ids.map((id) => ({ buffer: this.buffers.get(id)!.gpu, bytes: 4 })),
+      )
+    ).map((values) => values[0]!);
+    throwIfDeviceFailed(this.device);
+    return { d_loss: dl! / Math.max(dc!, 1), g_loss: gl! / Math.max(gc!, 1) };
+  }
+
+  /**
+   * Generated samples, `[count, …]` in the gan block's `data_range`, from `noise` (`count` rows
+   * of the generator's input) or, given a number, from that many normal draws seeded by `seed`.
+   */
+  async generate(noise: Float32Array | number, seed = this.seed): Promise<Float32Array> {
+    this.checkUsable();
+    const entry = this.entries.generate;
+    const zWidth = elementCount(this.noiseSlot.shape.slice(1));
+    const z = typeof noise === 'number' ? normalNoise(noise * zWidth, seed) : noise;
+    if (z.length % zWidth !== 0)
+      throw new Error(`generate: noise of ${z.length} values is not a whole number of rows of ${zWidth}`);
+    const count = z.length / zWidth;
+    const output = entry.spec.outputs[0]!;
+    const width = elementCount(output.shape.slice(1));
+    const batch = entry.spec.batch;
+    const result = new Float32Array(count * width);
+    const outputBuffer = this.buffers.get(output.buffer)!.gpu;
+    for (let start = 0; start < count; start += batch) {
+      const rows = Math.min(batch, count - start);
+      const chunk = new Float32Array(batch * zWidth);
+      chunk.set(z.subarray(start * zWidth, (start + rows) * zWidth));
+      this.device.queue.writeBuffer(this.buffers.get(this.noiseSlot.buffer)!.gpu, 0, chunk);
+      const readback = new StagedReadback(this.device, [{ buffer: outputBuffer, bytes: rows * width * 4 }]);
+      this.submit(entry, readback);
+      const [values] = await readback.read();
+      result.set(values!, start * width);
+    }
+    throwIfDeviceFailed(this.device);
+    return result;
+  }
+
+  /** Reads every parameter of both models (`generator/…`, `discriminator/…`), by name. */
+  async getWeights(): Promise<Map<string, Float32Array>> {
+    this.checkUsable();
+    const values = await readBuffers(
+      this.device,
+      this.spec.params.map((slot) => ({
+        buffer: this.buffers.get(slot.buffer)!.gpu,
+        bytes: elementCount(slot.shape) * 4,
+      })),
+    );
+    throwIfDeviceFailed(this.device);
+    return new Map(this.spec.params.map((slot, i) => [slot.name, values[i]!]));
+  }
+
+  /** Both models' weights as a safetensors file. */
+  async saveBytes(): Promise<Uint8Array> {
+    const weights = await this.getWeights();
+    const tensors = new Map(
+      this.spec.params.map((p) => [p.name, { shape: p.shape, data: weights.get(p.name)! }]),
+    );
+    return encodeSafetensors(tensors, { nnx_model: this.spec.name });
+  }
+
+  /** Frees the GAN's buffers; the device is left alone. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const buffer of this.buffers.values()) buffer.gpu.destroy();
+  }
+
+  private submit(entry: CompiledEntry, readback?: StagedReadback): void {
+    const encoder = this.device.createCommandEncoder({ label: `nnx ${entry.name}` });
+    encodeEntry(encoder, entry);
+    readback?.encodeCopies(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  private zeroAccumulators(): void {
+    for (const { loss, count } of Object.values(this.spec.accumulators))
+      for (const id of [loss, count])
+        this.device.queue.writeBuffer(this.buffers.get(id)!.gpu, 0, new Float32Array(1));
+  }
+
+  private checkUsable(): void {
+    if (this.destroyed) throw new Error(`GAN '${this.spec.name}' was destroyed and can no longer be used`);
+    throwIfDeviceFailed(this.device);
+  }
+}
+
+/** `n` draws of N(0, 1) from a seeded generator: the same noise for the same seed. */
+export function normalNoise(n: number, seed: number): Float32Array {
+  const rng = new Rng(deriveSeed(seed, 'noise'));
+  return Float32Array.from({ length: n }, () => rng.normal());
+}

@@ -1,0 +1,99 @@
+/**
+ * nnxc on a gan block: `train` alternates the two steps over MNIST digits, prints both losses
+ * per epoch and writes an image grid of generated samples every epoch; `compile` writes the
+ * GAN's module, which type-checks under strict tsc against the runtime's entry point.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pngjs from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { jsonLines, nnxc, writeFiles } from './run-in-process.js';
+
+const TINY = `sequential G(z: [4]) {
+  Dense(784, activation: tanh)
+  Reshape([28, 28, 1])
+}
+sequential D(x: [28, 28, 1]) {
+  Flatten()
+  Dense(1, activation: sigmoid)
+}
+gan Tiny {
+  generator: G
+  discriminator: D
+  data: mnist
+  data_range: [-1, 1]
+  batch: 32
+  epochs: 2
+}
+`;
+
+describe('nnxc train on a gan block', () => {
+  it('reports a generator whose samples do not fit the discriminator at its line and column', async () => {
+    const dir = writeFiles({ 'bad.nnx': TINY.replace('  Reshape([28, 28, 1])\n', '') });
+    const r = await nnxc(['train', join(dir, 'bad.nnx')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'bad.nnx:10:18: error: the generator `G` makes samples of shape [784], but the discriminator `D` takes [28,28,1] [E0502]',
+    );
+  });
+
+  it('trains on 96 digits for two epochs and writes a 3×3 grid of 28×28 samples each epoch', async () => {
+    const dir = writeFiles({ 'tiny.nnx': TINY });
+    const out = join(dir, 'grids');
+    const r = await nnxc([
+      'train',
+      join(dir, 'tiny.nnx'),
+      '--limit',
+      '96',
+      '--grid',
+      '3',
+      '--out-dir',
+      out,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l['epoch'])).toEqual([1, 2, undefined]);
+    for (const l of lines.slice(0, 2)) {
+      expect(Number.isFinite(l['d_loss'])).toBe(true);
+      expect(Number.isFinite(l['g_loss'])).toBe(true);
+    }
+    for (const epoch of [1, 2]) {
+      const png = pngjs.PNG.sync.read(readFileSync(join(out, `epoch-${epoch}.png`)));
+      // Three 28-pixel images and four 2-pixel borders across and down.
+      expect([png.width, png.height]).toEqual([3 * 30 + 2, 3 * 30 + 2]);
+      const grey = new Set<number>();
+      for (let i = 0; i < png.data.length; i += 4) grey.add(png.data[i]!);
+      expect(grey.size).toBeGreaterThan(50); // samples, not a blank picture
+    }
+    expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
+  });
+
+  it('compiles to a module that type-checks with tsc --noEmit (strict)', async () => {
+    const root = new URL('../../', import.meta.url).pathname;
+    const outDir = join(root, 'test/.out');
+    mkdirSync(outDir, { recursive: true });
+    const dir = writeFiles({ 'tiny.nnx': TINY });
+    const module = join(outDir, 'gan_tiny.ts');
+    const r = await nnxc(['compile', join(dir, 'tiny.nnx'), '-o', module]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dispatches per discriminator \+ generator step/);
+    expect(readFileSync(module, 'utf8')).toContain(
+      "import { NnxGan, type CreateModelOptions, type GanSpec } from 'nnx/runtime';",
+    );
+    const tsconfig = join(outDir, 'tsconfig.gan.json');
+    writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        extends: '../../tsconfig.json',
+        compilerOptions: { noEmit: true, rootDir: '../..' },
+        include: ['./gan_tiny.ts'],
+      }),
+    );
+    // Throws with tsc's messages when the module does not type-check.
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
+      encoding: 'utf8',
+    });
+  });
+});
