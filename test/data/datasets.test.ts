@@ -55,10 +55,9 @@ describe('loadDataset', () => {
     expect(distractors / a.train.count).toBeGreaterThan(0.5);
   });
 
-  it('loads all 70,000 MNIST digits in a few seconds, pixels in [0, 1]', async () => {
-    const started = performance.now();
+  it('loads all 70,000 MNIST digits, pixels in [0, 1]', async () => {
+    // How fast is a benchmark's question, not a test's: a loaded machine must not fail it.
     const mnist = await loadDataset('mnist');
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(mnist.train.count).toBe(60000);
     expect(mnist.test!.count).toBe(10000);
     expect(mnist.train.featureShape).toEqual([28, 28]);
