@@ -5,7 +5,7 @@
  */
 import { BufferPool } from '../src/codegen/plan.js';
 import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.js';
-import type { Graph } from '../src/ir/graph.js';
+import { type Graph, inputsOf } from '../src/ir/graph.js';
 import { requestDevice } from '../src/runtime/index.js';
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
@@ -20,14 +20,18 @@ export async function runGraphOnGpu(
   const device = await requestDevice();
   const pool = new BufferPool();
   const table = new KernelTable();
-  const { entry } = lowerEntry('run', g, 1, pool, table, options);
+  const { entry, fused, plan } = lowerEntry('run', g, 1, pool, table, options);
   const buffers = pool.buffers.map((b) =>
     device.createBuffer({ size: Math.ceil(b.bytes / 4) * 4, usage: STORAGE }),
   );
-  for (const slot of entry.inputs) {
-    const data = inputs.get(slot.name);
-    if (!data) throw new Error(`no value for input '${slot.name}'`);
-    device.queue.writeBuffer(buffers[slot.buffer]!, 0, data);
+  // Every input the kernels read, whatever its role (data, param, state), must be given:
+  // an unwritten buffer would silently read as zeros.
+  for (const n of inputsOf(fused.graph)) {
+    const buffer = plan.bufferOf.get(n.id);
+    if (buffer === undefined) continue; // not read by any kernel
+    const data = inputs.get(n.params.name);
+    if (!data) throw new Error(`no value for input '${n.params.name}' (${n.params.role})`);
+    device.queue.writeBuffer(buffers[buffer]!, 0, data);
   }
   device.pushErrorScope('validation');
   const pipelines = table.kernels.map((k) =>
