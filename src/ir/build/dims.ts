@@ -101,5 +101,7 @@ export function bindModelDims(model: ModelIR, sizes: ReadonlyMap<string, number>
     inputs: model.inputs.map(ref),
     outputs: model.outputs.map(ref),
     params: model.params.map(ref),
+    // The train-mode lowering (Dropout, batch statistics) has the same symbols to bind.
+    ...(model.training && { training: bindModelDims(model.training, sizes) }),
   };
 }

@@ -78,4 +78,21 @@ describe('train settings', () => {
     expect(result.diagnostics).toEqual([]);
     expect(result.compiled!.spec.entries.predict.inputs[0]!.shape).toEqual([32, 3, 4]);
   });
+
+  it('sizes the train-mode lowering too, when Dropout makes one', () => {
+    const text = `sequential S(x: [T]) {
+  Embedding(10, 4)
+  Dropout(0.5)
+  GlobalAveragePooling1D()
+  Dense(1, activation: sigmoid)
+}
+train S { data: majority, loss: binary_crossentropy, dims: { T: 20 }, batch: 8 }
+`;
+    const result = compile(text, { path: 'm.nnx' });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.model!.training).toBeDefined();
+    expect(result.compiled!.spec.entries.train.inputs.find((s) => s.role === 'input')!.shape).toEqual([
+      8, 20,
+    ]);
+  });
 });
