@@ -85,7 +85,8 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
       diagnostics.push(noModelToTrain(def.model.name, def.model.span, scope, target?.kind === 'block'));
       continue;
     }
-    if (!usable.has(target as Definition)) continue;
+    // Only this file's definitions can be broken by its syntax errors; imported ones are whole.
+    if (defined.has(def.model.name) && !usable.has(target as Definition)) continue;
     if (!defined.has(def.model.name)) {
       const model = lowerModelDefinition(scope.get(def.model.name)!, diagnostics);
       if (model) models.set(model.name, model);
@@ -167,7 +168,7 @@ function ganModel(
     diagnostics.push(error('E0101', fieldSpan(def, role), message));
     return undefined;
   }
-  if (!usable.has(target as Definition)) return undefined;
+  if (defined.has(name) && !usable.has(target as Definition)) return undefined;
   if (!models.has(name) && !defined.has(name)) {
     const model = lowerModelDefinition(scope.get(name)!, diagnostics);
     if (model) models.set(name, model);
@@ -330,8 +331,9 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const found = options.model ? checked.gans.find((g) => g.name === options.model) : checked.gans[0];
   if (!found) {
     const span = checked.program?.span ?? { start: 0, end: 0 };
+    const which = options.model ? ` named \`${options.model}\`` : '';
     diagnostics.push(
-      error('E0302', { start: span.start, end: span.start }, 'there is no gan block to compile'),
+      error('E0302', { start: span.start, end: span.start }, `there is no gan block${which} to compile`),
     );
     return { checked, diagnostics, sources: checked.sources };
   }

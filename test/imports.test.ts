@@ -27,6 +27,16 @@ describe('imports', () => {
     expect(checked.models.get('M')!.params.map((p) => p.name)).toContain('enc_1/base_1/dense_1/kernel');
   });
 
+  it('trains a model defined in an imported file', () => {
+    const fs = {
+      'main.nnx': 'import "lib.nnx"\ntrain Net { data: xor, loss: mse }\n',
+      'lib.nnx': 'sequential Net(x: [2]) {\n  Dense(1)\n}\n',
+    };
+    const checked = check(fs['main.nnx'], { path: 'main.nnx', readFile: files(fs) });
+    expect(checked.diagnostics).toEqual([]);
+    expect(checked.trains.map((t) => t.model)).toEqual(['Net']);
+  });
+
   it('does not see what an imported file imports', () => {
     const fs = {
       'main.nnx': 'import "a.nnx"\nsequential M(x: [4]) {\n  Base()\n}\n',
