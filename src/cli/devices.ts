@@ -47,11 +47,16 @@ export async function adapterRequestOption(
   if ((ADAPTER_REQUESTS as readonly string[]).includes(value)) return value as AdapterRequest;
   const all = await adapters();
   const needle = value.toLowerCase();
+  const named = all.filter((a) =>
+    [adapterName(a), a.vendor, a.architecture, a.device].some((t) => t.toLowerCase().includes(needle)),
+  );
+  // One GPU may be listed once per backend; by name, the listing a request returns is the one.
+  const requestable = named.filter((a) => a.requests.length > 0);
   const matches = /^\d+$/.test(value)
     ? all.filter((_, i) => i === Number(value))
-    : all.filter((a) =>
-        [adapterName(a), a.vendor, a.architecture, a.device].some((t) => t.toLowerCase().includes(needle)),
-      );
+    : requestable.length > 0
+      ? requestable
+      : named;
   const listed = all.map((a, i) => `[${i}] ${adapterName(a)}`).join(', ') || 'none';
   if (matches.length !== 1) {
     const problem = matches.length === 0 ? 'matches no adapter' : 'matches several adapters';

@@ -74,7 +74,8 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(parsed.result, null, 2) + '\n');
     return 0;
   }
-  if (trainsGan(file.text)) return compileGanFile(file, emit, values.output, io);
+  if (trainsGan(file.text))
+    return compileGanFile(file, { model: values.model, settings: values.set ?? [] }, emit, values.output, io);
   const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const { compiled } = result;
@@ -105,11 +106,12 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
 /** `nnxc compile` of a file whose block is a gan: the module, or a stage of its three entries. */
 async function compileGanFile(
   file: SourceFile,
+  choice: { readonly model: string | undefined; readonly settings: readonly string[] },
   emit: string | undefined,
   output: string | undefined,
   io: Io,
 ): Promise<number> {
-  const result = compileGan(file.text, { path: file.path });
+  const result = compileGan(file.text, { path: file.path, ...choice });
   if (report(file, result, io) || !result.compiled) return 1;
   const { compiled } = result;
   const entries = (graphs: Readonly<Record<string, Graph>>) =>

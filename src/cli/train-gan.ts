@@ -10,6 +10,7 @@ import { compileGan, type GanCompileResult, type TrainOverrides } from '../compi
 import {
   DatasetError,
   encodeImageGrid,
+  gridImageSize,
   loadDataset,
   seededPermutation,
   selectSamples,
@@ -17,7 +18,7 @@ import {
 } from '../data/index.js';
 import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
 import { parse } from '../parser/index.js';
-import { NnxGan, normalNoise, type GanData } from '../runtime/index.js';
+import { NnxGan, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
 import { type Io, UsageError, intOption, report, writeAtomically } from './io.js';
@@ -65,6 +66,13 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
+  // The grid is written after every epoch: a sample shape it cannot draw is said before training.
+  const sampleShape = spec.entries.generate.outputs[0]!.shape.slice(1);
+  if (!gridImageSize(sampleShape)) {
+    const message = `nnxc train draws the generator's samples as images every epoch, and samples of shape [${sampleShape.join(', ')}] are not [H, W], [H, W, 1|3] or a square [N]`;
+    report(file, { diagnostics: [error('E0501', result.gan!.span, message)], sources: result.sources }, io);
+    return 1;
+  }
   const data = await loadRealSamples(file, result, options, io);
   if (!data) return 1;
   const outDir = options.outDir ?? join(dirname(file.path), `${basename(file.path, '.nnx')}-samples`);
@@ -74,7 +82,6 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     ...adapterCreateOptions(await adapterRequestOption(options.device)),
   });
   try {
-    const noise = normalNoise(grid * grid * gridNoiseWidth(gan), options.seed);
     const steps = Math.floor(data.count / spec.training.batch);
     const epochs = spec.training.epochs;
     const started = performance.now();
@@ -93,7 +100,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
       },
       onEpoch: async (log) => {
         const image = join(outDir, `epoch-${log.epoch}.png`);
-        const samples = await gan.generate(noise);
+        const samples = await gan.generate(grid * grid, options.seed);
         const shape = gan.spec.entries.generate.outputs[0]!.shape.slice(1);
         await writeAtomically(
           image,
@@ -121,10 +128,6 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     gan.destroy();
   }
   return 0;
-}
-
-function gridNoiseWidth(gan: NnxGan): number {
-  return gan.noiseSlot.shape.slice(1).reduce((a, b) => a * b, 1);
 }
 
 /**

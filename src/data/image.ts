@@ -88,6 +88,15 @@ export function pngSample(
   return { values, inverted };
 }
 
+/** The size and channels {@link encodeImageGrid} draws images of `shape` at; undefined if it cannot. */
+export function gridImageSize(
+  shape: readonly number[],
+): { height: number; width: number; channels: 1 | 3 } | undefined {
+  if (shape.length === 3 && shape[2] === 3) return { height: shape[0]!, width: shape[1]!, channels: 3 };
+  const size = imageSize(shape);
+  return size && { ...size, channels: 1 };
+}
+
 /**
  * A PNG of `count` images laid out `columns` to a row with a 2-pixel dark border: each image
  * `[H, W]`, `[H, W, 1]`, `[H, W, 3]` or a square `[N]`, its values mapped from `range` to 0–255
@@ -100,12 +109,12 @@ export function encodeImageGrid(
   range: readonly [number, number],
   columns: number,
 ): Uint8Array {
-  const channels = shape.length === 3 && shape[2] === 3 ? 3 : 1;
-  const size = channels === 3 ? { height: shape[0]!, width: shape[1]! } : imageSize(shape);
+  const size = gridImageSize(shape);
   if (!size)
     throw new Error(
       `images of shape [${shape.join(', ')}] cannot be drawn: they are not [H, W], [H, W, 1|3] or a square [N]`,
     );
+  const { channels } = size;
   const border = 2;
   const rows = Math.ceil(count / columns);
   const png = new pngjs.PNG({

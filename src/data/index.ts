@@ -25,4 +25,12 @@ export {
   standardise,
 } from './samples.js';
 export { dataSlots, encodeTargets, shapeFits, toModelDataset, type ModelDataSlots } from './prepare.js';
-export { decodePngGrey, encodeImageGrid, imageSize, pngSample, resizeArea, type GreyImage } from './image.js';
+export {
+  decodePngGrey,
+  encodeImageGrid,
+  gridImageSize,
+  imageSize,
+  pngSample,
+  resizeArea,
+  type GreyImage,
+} from './image.js';

@@ -194,13 +194,14 @@ export class NnxGan {
 
   /**
    * Generated samples, `[count, …]` in the gan block's `data_range`, from `noise` (`count` rows
-   * of the generator's input) or, given a number, from that many normal draws seeded by `seed`.
+   * of the generator's input) or, given a number, from that many rows of the noise the GAN
+   * trains on ({@link hostNoise}), seeded by `seed`.
    */
   async generate(noise: Float32Array | number, seed = this.seed): Promise<Float32Array> {
     this.checkUsable();
     const entry = this.entries.generate;
     const zWidth = elementCount(this.noiseSlot.shape.slice(1));
-    const z = typeof noise === 'number' ? normalNoise(noise * zWidth, seed) : noise;
+    const z = typeof noise === 'number' ? hostNoise(noise * zWidth, seed, this.spec.training.noise) : noise;
     if (z.length % zWidth !== 0)
       throw new Error(`generate: noise of ${z.length} values is not a whole number of rows of ${zWidth}`);
     const count = z.length / zWidth;
@@ -272,8 +273,12 @@ export class NnxGan {
   }
 }
 
-/** `n` draws of N(0, 1) from a seeded generator: the same noise for the same seed. */
-export function normalNoise(n: number, seed: number): Float32Array {
+/**
+ * `n` draws of the noise a GAN trains on (N(0, 1), or uniform in [−1, 1) as the GPU draws it)
+ * from a seeded generator: the same noise for the same seed.
+ */
+export function hostNoise(n: number, seed: number, kind: GanSpec['training']['noise']): Float32Array {
   const rng = new Rng(deriveSeed(seed, 'noise'));
-  return Float32Array.from({ length: n }, () => rng.normal());
+  const draw = kind === 'normal' ? () => rng.normal() : () => rng.uniformIn(-1, 1);
+  return Float32Array.from({ length: n }, draw);
 }

@@ -16,7 +16,7 @@ export type {
   FitOptions,
   History,
 } from './model.js';
-export { NnxGan, normalNoise } from './gan.js';
+export { NnxGan, hostNoise } from './gan.js';
 export type { GanData, GanEpochLog, GanFitOptions } from './gan.js';
 export type { TrainingState } from './checkpoint.js';
 export type { InitFromOptions, InitFromValues } from './init-from.js';

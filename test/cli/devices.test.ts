@@ -64,13 +64,16 @@ describe('nnxc devices', () => {
   it('names an ambiguous --device, and an adapter no request returns', async () => {
     const adapter = (description: string, requests: AdapterRequest[]) =>
       ({ description, vendor: 'acme', architecture: '', device: '', requests }) as unknown as AdapterSummary;
-    const two = async () => [adapter('Acme Fast', ['high-performance']), adapter('Acme Slow', [])];
+    const two = async () => [adapter('Acme Fast', ['high-performance']), adapter('Acme Slow', ['low-power'])];
     await expect(adapterRequestOption('fast', two)).resolves.toBe('high-performance');
     await expect(adapterRequestOption('acme', two)).rejects.toThrow(
       "--device 'acme' matches several adapters; give an index or name from nnxc devices ([0] Acme Fast, [1] Acme Slow)",
     );
-    await expect(adapterRequestOption('1', two)).rejects.toThrow(
-      "--device '1': no WebGPU request returns Acme Slow",
+    // One GPU listed once per backend: by name, the listing some request returns is chosen.
+    const twice = async () => [adapter('Acme Fast', ['high-performance']), adapter('Acme Fast', [])];
+    await expect(adapterRequestOption('acme', twice)).resolves.toBe('high-performance');
+    await expect(adapterRequestOption('1', twice)).rejects.toThrow(
+      "--device '1': no WebGPU request returns Acme Fast",
     );
     await expect(adapterRequestOption('low-power', two)).resolves.toBe('low-power');
   });

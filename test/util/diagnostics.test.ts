@@ -109,7 +109,7 @@ m.nnx:1:14: note: declared here
 1 | import "m.nnx"
   |        ^^^^^^^
   = note: a file cannot import itself, directly or through others; move the shared blocks to a file both import`,
-  E0501: `m.nnx:7:38: error: the discriminator \`D\` must give one score per sample (shape [1]), not [2]; end it with \`Dense(1)\` [E0501]
+  E0501: `m.nnx:7:38: error: the discriminator \`D\` must give one score per sample (shape [1]), not [2]; end it with \`Dense(1, activation: sigmoid)\` [E0501]
   |
 7 | gan P { generator: G, discriminator: D, data: mnist }
   |                                      ^`,

@@ -7,7 +7,7 @@
  */
 import type { Argument, Expr, GanDef } from '../../parser/ast.js';
 import { type Diagnostic, type RelatedNote, type Span, error } from '../../util/diagnostics.js';
-import { type Shape, shapeToString } from '../graph.js';
+import { inputsOf, type Shape, shapeToString } from '../graph.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import { type ArgSchema, type CallValue, bindArgs, convertArg } from './args.js';
 import type { ModelIR } from './lower.js';
@@ -152,6 +152,14 @@ export function checkGanModels(
           note && [note],
         ),
       );
+    } else if (inputsOf(m.graph, 'param').some((p) => p.params.regularizer)) {
+      diags.push(
+        error(
+          'E0501',
+          fieldSpan(def, role),
+          `\`${m.name}\` has weight regularizers (kernel_regularizer, bias_regularizer), which a GAN's losses do not include yet`,
+        ),
+      );
     } else if (m.training !== undefined) {
       diags.push(
         error(
@@ -200,7 +208,7 @@ export function checkGanModels(
         'E0501',
         fieldSpan(def, 'discriminator'),
         `the discriminator \`${models.discriminator.name}\` must give one score per sample (shape [1]), ` +
-          `not ${shapeToString(score)}; end it with \`Dense(1)\``,
+          `not ${shapeToString(score)}; end it with \`Dense(1, activation: sigmoid)\``,
       ),
     );
     return false;

@@ -51,6 +51,17 @@ describe('gan block', () => {
     expect(gan.generatorOptimizer).toMatchObject({ kind: 'sgd', lr: 0.5 });
   });
 
+  it('refuses weight regularizers, which its losses would silently leave out', () => {
+    const text =
+      MODELS.replace(
+        'Dense(1, activation: sigmoid)',
+        'Dense(1, activation: sigmoid, kernel_regularizer: l2(0.1))',
+      ) + 'gan P {\n  generator: G\n  discriminator: D\n  data: mnist\n}\n';
+    expect(rendered(text)).toContain(
+      "g.nnx:11:18: error: `D` has weight regularizers (kernel_regularizer, bias_regularizer), which a GAN's losses do not include yet [E0501]",
+    );
+  });
+
   it('reports a generator whose samples do not fit the discriminator, at the discriminator field', () => {
     const text =
       MODELS.replace('Dense(12, activation: tanh)', 'Dense(11, activation: tanh)') +

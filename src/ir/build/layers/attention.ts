@@ -168,7 +168,8 @@ export const positionEmbedding: LayerDef = {
             `PositionEmbedding needs a fixed number of steps, got ${perSample(shape)}`,
             b.span,
           );
-        const rows = length || steps;
+        // A later call is checked against the table the first call created.
+        const rows = table?.rows ?? (length || steps);
         if (steps > rows)
           throw new ShapeError(
             `PositionEmbedding has ${rows} positions (sequence_length) but the input has ${steps} steps`,
