@@ -4,6 +4,7 @@
  * is GPU state the training step increments, so each step draws new numbers with no host work,
  * and a run is reproducible from its checkpoint.
  */
+import type { GraphBuilder } from '../builder.js';
 import type { Shape } from '../graph.js';
 import { type DType, type Tensor, allocate } from '../tensor.js';
 
@@ -65,4 +66,13 @@ export function randomUniformReference(
   const t = counterValue(counter.data[0]!);
   for (let i = 0; i < n; i++) out[i] = bitsToUnit(randomBits(salt, t, i));
   return { shape, data: out };
+}
+
+/**
+ * Box–Muller as IR: a standard normal from two uniform draws in [0, 1) of the same shape
+ * (1 − u1 is in (0, 1], so the logarithm is finite). GAN noise and the `noise` augmentation.
+ */
+export function standardNormal(b: GraphBuilder, u1: number, u2: number): number {
+  const radius = b.unary('sqrt', b.mul(b.constant(-2), b.unary('log', b.sub(b.constant(1), u1))));
+  return b.mul(radius, b.unary('cos', b.mul(b.constant(2 * Math.PI), u2)));
 }

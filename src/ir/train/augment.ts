@@ -15,7 +15,7 @@
 import type { Span } from '../../util/diagnostics.js';
 import { GraphBuilder } from '../builder.js';
 import { type Dim, type Graph, type Node, inputsOf } from '../graph.js';
-import { saltOf } from '../ops/random.js';
+import { saltOf, standardNormal } from '../ops/random.js';
 import { RANDOM_COUNTER } from '../build/layers/types.js';
 import type { ModelIR } from '../build/lower.js';
 
@@ -71,11 +71,7 @@ function applyAugmentation(b: GraphBuilder, x: number, a: Augmentation, draw: Dr
       return b.add(b.mul(on, b.sub(one, x)), b.mul(b.sub(one, on), x));
     }
     case 'noise': {
-      const u1 = draw(shape, 'radius');
-      const u2 = draw(shape, 'angle');
-      // Box–Muller; 1 − u1 is in (0, 1], so the log is finite.
-      const radius = b.unary('sqrt', b.mul(b.constant(-2), b.unary('log', b.sub(b.constant(1), u1))));
-      const z = b.mul(radius, b.unary('cos', b.mul(b.constant(2 * Math.PI), u2)));
+      const z = standardNormal(b, draw(shape, 'radius'), draw(shape, 'angle'));
       return b.add(x, b.mul(b.constant(a.stddev), z));
     }
     case 'flip': {

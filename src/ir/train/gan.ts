@@ -12,7 +12,7 @@ import { BATCH, type Graph, type Node, type Shape } from '../graph.js';
 import { grad } from '../grad.js';
 import type { ModelIR, TensorRef } from '../build/lower.js';
 import type { GanLoss, NoiseKind } from '../build/gan.js';
-import { saltOf } from '../ops/random.js';
+import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
 import type { OptimizerConfig } from './optimizers.js';
 import { appendOptimizer } from './step.js';
@@ -97,7 +97,7 @@ function inline(
 
 /**
  * Noise of `shape` drawn on the GPU from the counter: uniform in [−1, 1), or normal by
- * Box–Muller from two uniforms (1 − u keeps the logarithm finite).
+ * Box–Muller ({@link standardNormal}).
  */
 export function drawNoise(
   b: GraphBuilder,
@@ -109,10 +109,7 @@ export function drawNoise(
   const uniform = (s: string) => b.emit('random_uniform', [counter], { shape, salt: saltOf(s) });
   const c = (v: number) => b.constant(v);
   if (kind === 'uniform') return b.sub(b.mul(uniform(salt), c(2)), c(1));
-  const u1 = b.sub(c(1), uniform(`${salt}/radius`));
-  const u2 = uniform(`${salt}/angle`);
-  const radius = b.unary('sqrt', b.mul(c(-2), b.unary('log', u1)));
-  return b.mul(radius, b.unary('cos', b.mul(u2, c(2 * Math.PI))));
+  return standardNormal(b, uniform(`${salt}/radius`), uniform(`${salt}/angle`));
 }
 
 /** Per-sample losses against a constant label (1 real, 0 fake), shape [B]. */
