@@ -76,7 +76,7 @@ export class NnxGan {
       );
     }
     const kernels = await compileKernels(device, spec.kernels);
-    const buffers = await createBuffers(device, [...bufferSpecs.values()]);
+    const buffers = await createBuffers(device, [...bufferSpecs.values()], 'NnxGan.create');
     try {
       for (const param of spec.params)
         device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));

@@ -606,6 +606,7 @@ export class NnxModel {
 export async function createBuffers(
   device: GPUDevice,
   specs: readonly PlannedBuffer['spec'][],
+  caller = 'NnxModel.create',
 ): Promise<Map<number, PlannedBuffer>> {
   device.pushErrorScope('out-of-memory');
   const buffers = new Map<number, PlannedBuffer>();
@@ -622,7 +623,7 @@ export async function createBuffers(
     for (const buffer of buffers.values()) buffer.gpu.destroy();
     const total = specs.reduce((sum, spec) => sum + storageBytes(spec), 0);
     throw new Error(
-      `NnxModel.create: out of GPU memory creating ${specs.length} buffers (${total} bytes): ${error.message}`,
+      `${caller}: out of GPU memory creating ${specs.length} buffers (${total} bytes): ${error.message}`,
     );
   }
   return buffers;

@@ -15,7 +15,7 @@ import type { GanLoss, NoiseKind } from '../build/gan.js';
 import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { appendOptimizer } from './step.js';
+import { accumulateInState, appendOptimizer } from './step.js';
 
 export interface GanStepConfig {
   readonly loss: GanLoss;
@@ -131,12 +131,8 @@ function finishLoss(
   b.label = 'loss';
   const total = b.sum(perSample, [0]);
   const count = b.dimsize(BATCH);
-  const accumulate = (name: string, value: number) => {
-    const acc = b.input(name, 'state', []);
-    b.output(name, b.add(acc, value), 'update', acc);
-  };
-  accumulate(ganAccumulator(side, 'loss'), total);
-  accumulate(ganAccumulator(side, 'count'), count);
+  accumulateInState(b, ganAccumulator(side, 'loss'), total);
+  accumulateInState(b, ganAccumulator(side, 'count'), count);
   b.output(NOISE_COUNTER, b.add(counter, b.constant(1)), 'update', counter);
   const mean = b.div(total, count);
   b.output('loss', mean, 'loss');

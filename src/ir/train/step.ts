@@ -62,10 +62,7 @@ function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig):
     }
   }
   const count = b.sum(mask, [0]);
-  const accumulate = (name: string, value: number) => {
-    const acc = b.input(name, 'state', []);
-    b.output(name, b.add(acc, value), 'update', acc);
-  };
+  const accumulate = (name: string, value: number) => accumulateInState(b, name, value);
   // Regularization penalties count once per sample in the reported loss, as in Keras.
   const penalty = regularization(b, model);
   accumulate(accumulatorName('loss'), penalty === undefined ? total! : b.add(total!, b.mul(penalty, count)));
@@ -76,6 +73,12 @@ function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig):
   const loss = penalty === undefined ? mean : b.add(mean, penalty);
   b.output('loss', loss, 'loss');
   return loss;
+}
+
+/** Adds `value` to the scalar state `name`, a running sum the runtime reads once per epoch. */
+export function accumulateInState(b: GraphBuilder, name: string, value: number): void {
+  const acc = b.input(name, 'state', []);
+  b.output(name, b.add(acc, value), 'update', acc);
 }
 
 /** Σ over regularized parameters of l1·Σ|w| + l2·Σw², or undefined when there are none. */
