@@ -16,6 +16,16 @@ export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME] [--set FIELD=VA
 const formatShape = (shape: readonly (number | string)[]) => `[${shape.join(', ')}]`;
 const formatCount = (n: number) => n.toLocaleString('en-US');
 
+/** The most ops a row names: a whole attention layer's list would make the table 200 columns wide. */
+const MAX_OPS_SHOWN = 6;
+
+/** The distinct ops of a call in order of first use, cut to {@link MAX_OPS_SHOWN} with `…`. */
+function opsText(ops: readonly string[]): string {
+  const distinct = [...new Set(ops)];
+  const shown = distinct.slice(0, MAX_OPS_SHOWN);
+  return `(${shown.join(', ')}${distinct.length > shown.length ? ', …' : ''})`;
+}
+
 function callTitle(graph: LayerGraph, index: number): string {
   const call = graph.calls[index]!;
   const sameName = graph.calls.filter((c) => c.name === call.name && c.kind === call.kind);
@@ -26,9 +36,9 @@ function callTitle(graph: LayerGraph, index: number): string {
     case 'output':
       return `${call.name} (output)`;
     case 'op':
-      return `(${call.ops.join(', ')})`;
+      return opsText(call.ops);
     case 'layer':
-      return `${call.name}${ordinal} (${call.ops.join(', ')})`;
+      return `${call.name}${ordinal} ${opsText(call.ops)}`;
   }
 }
 

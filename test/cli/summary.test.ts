@@ -18,6 +18,16 @@ describe('nnxc summary', () => {
     expect(r.stdout).toMatch(/^Peak GPU memory: [\d.]+ MiB in \d+ buffers/m);
   });
 
+  it('names each op of a layer once, at most six, so attention keeps the table readable', async () => {
+    const r = await nnxc(['summary', 'examples/transformer.nnx']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^transformer_block_1\/layer_normalization_1 \(mul, sum, div, sub, add, sqrt\) /m,
+    );
+    expect(r.stdout).toMatch(/^transformer_block_1\/multi_head_attention_1 \((\w+, ){6}…\) /m);
+    expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThan(140);
+  });
+
   it('shows which calls share weights', async () => {
     const dir = writeFiles({
       'twin.nnx': `model Twin(a: [3], b: [3]) -> (y: [1]) {
