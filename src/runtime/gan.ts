@@ -4,20 +4,14 @@
  * uploads a batch of real samples, the generator step uploads nothing (its noise is drawn on
  * the GPU). Losses are summed on the GPU and read once per epoch.
  */
-import { adapterName, describe, requestDevice, throwIfDeviceFailed } from './device.js';
-import { elementCount, initialParameterValues } from './init.js';
-import { type CreateModelOptions, createBuffers } from './model.js';
-import {
-  type CompiledEntry,
-  type PlannedBuffer,
-  bindEntry,
-  compileKernels,
-  encodeEntry,
-} from './pipelines.js';
+import { throwIfDeviceFailed } from './device.js';
+import { elementCount } from './init.js';
+import { type CreateModelOptions, createOnDevice } from './model.js';
+import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
 import { readBuffers, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { encodeSafetensors } from './safetensors.js';
-import { checkGanSpec, checkSpecLimits } from './spec-check.js';
+import { checkGanSpec } from './spec-check.js';
 import type { GanSpec, TensorSlot } from './spec.js';
 
 /** What {@link NnxGan.fit} reports after each epoch: each side's mean loss over the epoch. */
@@ -64,37 +58,9 @@ export class NnxGan {
   /** Checks the spec and the device's limits, compiles every kernel and initialises both models from `seed`. */
   static async create(spec: GanSpec, options: CreateModelOptions = {}): Promise<NnxGan> {
     const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed)) throw new Error(`NnxGan.create: seed must be an integer, got ${seed}`);
-    const bufferSpecs = checkGanSpec(spec);
-    const device = await requestDevice(options);
-    throwIfDeviceFailed(device);
-    try {
-      checkSpecLimits(spec, device.limits);
-    } catch (error) {
-      throw new Error(
-        `NnxGan.create: '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
-      );
-    }
-    const kernels = await compileKernels(device, spec.kernels);
-    const buffers = await createBuffers(device, [...bufferSpecs.values()], 'NnxGan.create');
-    try {
-      for (const param of spec.params)
-        device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
-      device.pushErrorScope('validation');
-      const entries = Object.fromEntries(
-        (Object.keys(spec.entries) as GanEntry[]).map((name) => [
-          name,
-          bindEntry(device, name, spec.entries[name], kernels, buffers),
-        ]),
-      ) as Record<GanEntry, CompiledEntry>;
-      const bindError = await device.popErrorScope();
-      if (bindError !== null)
-        throw new Error(`NnxGan.create: binding the dispatches failed: ${bindError.message}`);
-      return new NnxGan(spec, device, seed, buffers, entries);
-    } catch (error) {
-      for (const buffer of buffers.values()) buffer.gpu.destroy();
-      throw error;
-    }
+    const entryNames = Object.keys(spec.entries) as GanEntry[];
+    const made = await createOnDevice('NnxGan.create', spec, checkGanSpec, entryNames, seed, options);
+    return new NnxGan(spec, made.device, seed, made.buffers, made.entries);
   }
 
   /** The discriminator's input: real samples per step, `[batch, …]`. */

@@ -37,7 +37,7 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
-import type { ModelSpec, TensorSlot } from './spec.js';
+import type { EntrySpec, GanSpec, ModelSpec, TensorSlot } from './spec.js';
 
 /** Options of {@link NnxModel.create}. */
 export interface CreateModelOptions {
@@ -182,31 +182,8 @@ export class NnxModel {
    */
   static async create(spec: ModelSpec, options: CreateModelOptions = {}): Promise<NnxModel> {
     const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed)) throw new Error(`NnxModel.create: seed must be an integer, got ${seed}`);
-    const bufferSpecs = checkSpec(spec);
-    const device = await requestDevice(options);
-    throwIfDeviceFailed(device);
-    checkSpecFitsDevice(spec, device);
-    const kernels = await compileKernels(device, spec.kernels);
-    const buffers = await createBuffers(device, [...bufferSpecs.values()]);
-    try {
-      for (const param of spec.params) {
-        device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
-      }
-      // New WebGPU buffers are zero-filled, so state and accumulators need no upload.
-      device.pushErrorScope('validation');
-      const entries = Object.fromEntries(
-        ENTRY_NAMES.map((name) => [name, bindEntry(device, name, spec.entries[name], kernels, buffers)]),
-      ) as Record<EntryName, CompiledEntry>;
-      const bindError = await device.popErrorScope();
-      if (bindError !== null)
-        throw new Error(`NnxModel.create: binding the dispatches failed: ${bindError.message}`);
-      throwIfDeviceFailed(device);
-      return new NnxModel(spec, device, seed, buffers, entries);
-    } catch (error) {
-      for (const buffer of buffers.values()) buffer.gpu.destroy();
-      throw error;
-    }
+    const made = await createOnDevice('NnxModel.create', spec, checkSpec, ENTRY_NAMES, seed, options);
+    return new NnxModel(spec, made.device, seed, made.buffers, made.entries);
   }
 
   /**
@@ -638,16 +615,60 @@ function sumOf(values: Float32Array): number {
 // A non-literal specifier keeps browser bundlers from pulling node:fs into the runtime.
 
 /** Checks `spec` against the device's limits; the error names the limit, the need and the adapter. */
-function checkSpecFitsDevice(spec: ModelSpec, device: GPUDevice): void {
+/** What a compiled spec needs on a device: its buffers (parameters initialised) and bound entries. */
+export interface OnDevice<E extends string> {
+  readonly device: GPUDevice;
+  readonly buffers: ReadonlyMap<number, PlannedBuffer>;
+  readonly entries: Readonly<Record<E, CompiledEntry>>;
+}
+
+/**
+ * What `NnxModel.create` and `NnxGan.create` share: checks the spec and the device's limits,
+ * compiles every kernel, creates every buffer with the parameters initialised from `seed`
+ * (new WebGPU buffers are zero-filled, so state and accumulators need no upload), and binds
+ * the dispatches of each entry. Errors start with `caller` and name the kernel, buffer or slot
+ * at fault; on an error every buffer made is destroyed.
+ */
+export async function createOnDevice<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
+  caller: string,
+  spec: S,
+  checkBuffers: (spec: S) => ReadonlyMap<number, PlannedBuffer['spec']>,
+  entryNames: readonly E[],
+  seed: number,
+  options: CreateModelOptions,
+): Promise<OnDevice<E>> {
+  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
+  const bufferSpecs = checkBuffers(spec);
+  const device = await requestDevice(options);
+  throwIfDeviceFailed(device);
   try {
     checkSpecLimits(spec, device.limits);
   } catch (error) {
     throw new Error(
-      `NnxModel.create: model '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
+      `${caller}: model '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
       { cause: error },
     );
   }
+  const kernels = await compileKernels(device, spec.kernels);
+  const buffers = await createBuffers(device, [...bufferSpecs.values()], caller);
+  try {
+    for (const param of spec.params)
+      device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
+    device.pushErrorScope('validation');
+    const entrySpecs = spec.entries as Readonly<Record<E, EntrySpec>>;
+    const entries = Object.fromEntries(
+      entryNames.map((name) => [name, bindEntry(device, name, entrySpecs[name], kernels, buffers)]),
+    ) as Record<E, CompiledEntry>;
+    const bindError = await device.popErrorScope();
+    if (bindError !== null) throw new Error(`${caller}: binding the dispatches failed: ${bindError.message}`);
+    throwIfDeviceFailed(device);
+    return { device, buffers, entries };
+  } catch (error) {
+    for (const buffer of buffers.values()) buffer.gpu.destroy();
+    throw error;
+  }
 }
+
 async function importNodeFs(): Promise<typeof import('node:fs/promises')> {
   const nodeFs = 'node:fs/promises';
   return (await import(/* @vite-ignore */ nodeFs)) as typeof import('node:fs/promises');
