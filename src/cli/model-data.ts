@@ -17,7 +17,7 @@ import {
 } from '../data/index.js';
 import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
 import type { Dataset } from '../runtime/index.js';
-import { error, type SourceFile } from '../util/diagnostics.js';
+import { error, type SourceFile, type Span } from '../util/diagnostics.js';
 import { dirname } from 'node:path';
 import { type Io, report } from './io.js';
 
@@ -40,7 +40,8 @@ export interface ModelDataOptions {
 /** Thrown after the diagnostics were printed: the command exits 1 with nothing more to say. */
 export class ReportedError extends Error {}
 
-function limited(set: SampleSet, limit: number | undefined, seed: number, label: string): SampleSet {
+/** At most `limit` samples of `set`: a seeded random subset, kept in the set's order. */
+export function limited(set: SampleSet, limit: number | undefined, seed: number, label: string): SampleSet {
   if (limit === undefined || limit >= set.count) return set;
   return selectSamples(set, seededPermutation(set.count, seed, label).subarray(0, limit).sort());
 }
@@ -78,10 +79,24 @@ export async function loadModelData(
       test: testSet && fit(testSet),
     };
   } catch (e) {
-    if (!(e instanceof DatasetError)) throw e;
-    const diagnostics = [error('E0301', train.dataset.span, e.message)];
-    placeCommandLineDiagnostics(diagnostics, 0); // a `--set data=…` points into the command line
-    report(file, { diagnostics, sources: result.sources }, io);
-    throw new ReportedError(e.message);
+    reportDatasetError(e, file, train.dataset.span, result.sources, io);
   }
+}
+
+/**
+ * Prints a {@link DatasetError} as a diagnostic at the `data:` field and throws
+ * {@link ReportedError}; any other error is rethrown as it is.
+ */
+export function reportDatasetError(
+  e: unknown,
+  file: SourceFile,
+  dataSpan: Span,
+  sources: ReadonlyMap<string, SourceFile> | undefined,
+  io: Io,
+): never {
+  if (!(e instanceof DatasetError)) throw e;
+  const diagnostics = [error('E0301', dataSpan, e.message)];
+  placeCommandLineDiagnostics(diagnostics, 0); // a `--set data=…` points into the command line
+  report(file, { diagnostics, sources }, io);
+  throw new ReportedError(e.message);
 }

@@ -7,21 +7,13 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { compileGan, type GanCompileResult, type TrainOverrides } from '../compile.js';
-import {
-  DatasetError,
-  encodeImageGrid,
-  gridImageSize,
-  loadDataset,
-  seededPermutation,
-  selectSamples,
-  shapeFits,
-} from '../data/index.js';
-import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
+import { DatasetError, encodeImageGrid, gridImageSize, loadDataset, shapeFits } from '../data/index.js';
 import { parse } from '../parser/index.js';
 import { NnxGan, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
 import { type Io, UsageError, intOption, report, writeAtomically } from './io.js';
+import { ReportedError, limited, reportDatasetError } from './model-data.js';
 
 /** The usage lines of `nnxc train` for a gan block. */
 export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--batch N] [--lr X] [--set FIELD=VALUE]... [--limit N]
@@ -73,8 +65,13 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     report(file, { diagnostics: [error('E0501', result.gan!.span, message)], sources: result.sources }, io);
     return 1;
   }
-  const data = await loadRealSamples(file, result, options, io);
-  if (!data) return 1;
+  let data: GanData;
+  try {
+    data = await loadRealSamples(file, result, options, io);
+  } catch (e) {
+    if (e instanceof ReportedError) return 1;
+    throw e;
+  }
   const outDir = options.outDir ?? join(dirname(file.path), `${basename(file.path, '.nnx')}-samples`);
   await mkdir(outDir, { recursive: true });
   const gan = await NnxGan.create(spec, {
@@ -132,14 +129,14 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
 
 /**
  * The gan block's dataset, training split only, its labels ignored: the samples must fit the
- * discriminator's input. A failure is a diagnostic at `data:`.
+ * discriminator's input. A failure is a diagnostic at `data:`, then {@link ReportedError}.
  */
 async function loadRealSamples(
   file: SourceFile,
   result: GanCompileResult,
   options: GanTrainOptions,
   io: Io,
-): Promise<GanData | undefined> {
+): Promise<GanData> {
   const gan = result.gan!;
   const spec = result.compiled!.spec;
   try {
@@ -148,12 +145,7 @@ async function loadRealSamples(
       args: gan.dataset.args,
       baseDir: dirname(file.path),
     });
-    let set = loaded.train;
-    if (options.limit !== undefined && options.limit < set.count)
-      set = selectSamples(
-        set,
-        seededPermutation(set.count, options.seed, 'limit/train').subarray(0, options.limit).sort(),
-      );
+    const set = limited(loaded.train, options.limit, options.seed ?? 0, 'limit/train');
     const input = spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
     const shape = input.shape.slice(1);
     if (!shapeFits(shape, set.featureShape)) {
@@ -168,10 +160,6 @@ async function loadRealSamples(
       );
     return { count: set.count, samples: set.features };
   } catch (e) {
-    if (!(e instanceof DatasetError)) throw e;
-    const diagnostics = [error('E0301', gan.dataset.span, e.message)];
-    placeCommandLineDiagnostics(diagnostics, 0);
-    report(file, { diagnostics, sources: result.sources }, io);
-    return undefined;
+    reportDatasetError(e, file, gan.dataset.span, result.sources, io);
   }
 }
