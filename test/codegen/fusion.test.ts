@@ -117,6 +117,16 @@ describe('fusion decisions', () => {
       'sum',
     ]);
   });
+  it('draws random numbers inside the kernel that reads them, storing no tensor of draws', () => {
+    const b = new GraphBuilder();
+    const counter = b.input('random/step', 'state', []);
+    const x = b.input('x', 'data', [4, 9]);
+    const u = b.emit('random_uniform', [counter], { shape: [4, 9], salt: 5 });
+    b.output('y', b.mul(x, b.binary('gt', u, b.constant(0.5))), 'prediction');
+    const { kernels } = fuse(b.build());
+    expect(kernels).toHaveLength(1);
+  });
+
   it('with fusion off, gives each node its own kernel', () => {
     const computing = denseRelu.graph.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length;
     expect(fuse(denseRelu.graph, false).kernels).toHaveLength(computing);

@@ -200,4 +200,11 @@ describe('gather, slice and random kernels match the reference interpreter', () 
     expect(Math.min(...Array.from(want))).toBeGreaterThanOrEqual(0);
     expect(Math.max(...Array.from(want))).toBeLessThan(1);
   });
+  it('random_uniform fused into the ops that read it: per-row draws broadcast, and own draws', () =>
+    checkAgainstReference([{ shape: [], values: [7] }, { shape: [5, 100] }], (b, [t, x]) => {
+      const perRow = b.emit('random_uniform', [t!], { shape: [5, 1], salt: 0x1234 });
+      const keep = b.binary('gt', b.broadcast(perRow, [5, 100]), b.constant(0.3));
+      const own = b.emit('random_uniform', [t!], { shape: [5, 100], salt: 0x99 });
+      return b.mul(b.mul(x!, keep), own);
+    }));
 });

@@ -7,6 +7,7 @@
 import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
 import { BINARY, UNARY } from '../../ir/ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
+import { PCG_WGSL } from '../../ir/ops/random.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
@@ -115,6 +116,11 @@ class KernelWriter {
           0,
           (n as Node<'transpose'>).params.perm.map((p) => own[p]!),
         );
+      }
+      case 'random_uniform': {
+        // The counter is a scalar: its broadcast read is element 0. Same bits as the random kernel.
+        const counter = `u32(max(trunc(${broadcastSrc(0)}), 0.0))`;
+        return `random_unit(${(n as Node<'random_uniform'>).params.salt}u, ${counter}, ${index})`;
       }
       case 'iota': {
         const { axis } = (n as Node<'iota'>).params;
@@ -234,5 +240,12 @@ export function fusedKernel(
     code = mapKernel(w, size);
     workgroups = grid1d(size).workgroups;
   }
-  return { name: kernelName(g, k), wgsl: `${w.header()}\n\n${code}\n`, buffers: w.buffers, workgroups };
+  const draws = [...k.members].some((m) => g.nodes[m]!.op === 'random_uniform');
+  const helpers = draws ? `\n\n${PCG_WGSL}` : '';
+  return {
+    name: kernelName(g, k),
+    wgsl: `${w.header()}${helpers}\n\n${code}\n`,
+    buffers: w.buffers,
+    workgroups,
+  };
 }

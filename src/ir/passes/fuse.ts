@@ -139,7 +139,9 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
       (c) => k.prologue.has(c) || (c === k.anchor && REDUCE_OPS.has(g.nodes[c]!.op)),
     );
     const inEpilogue = cs.every((c) => !k.prologue.has(c) && c !== k.anchor);
-    const elementwise = ELEMENTWISE_OPS.has(n.op);
+    // A random draw is a function of its own index and the step counter: it joins a kernel that
+    // reads it at that index like an elementwise op, instead of storing a tensor of draws.
+    const elementwise = ELEMENTWISE_OPS.has(n.op) || n.op === 'random_uniform';
     const identity = consumerNodes.every((c) => k.atRoot.has(c.id) && readsAtSameIndex(c, n));
     const add = (prologue: boolean, atIndex: boolean, asRoot = false) => {
       const roots = asRoot ? [...k.roots, n.id] : k.roots;
