@@ -52,6 +52,16 @@ const denseRelu = build({ x: [37, 29], w: [29, 19], bias: [19] }, (b, { x, w, bi
   y: b.unary('relu', b.add(b.matmul(x!, w!), bias!)),
 }));
 
+/** Flatten then Dense, and a folded contraction: matmuls reading reshapes of stored tensors. */
+const flattenDense = build({ x: [7, 3, 5], w: [15, 6], g: [7, 3, 6] }, (b, { x, w, g }) => {
+  const h = b.unary('relu', x!);
+  return {
+    h,
+    y: b.matmul(b.reshape(h, [7, 15]), w!),
+    dw: b.matmul(b.reshape(x!, [21, 5]), b.reshape(g!, [21, 6]), true, false),
+  };
+});
+
 const softmaxRows = build({ z: [13, 11] }, (b, { z }) => {
   const e = b.unary('exp', b.sub(z!, b.broadcast(b.reduceMax(z!, [1], true), [13, 11])));
   return { p: b.div(e, b.broadcast(b.sum(e, [1], true), [13, 11])) };
@@ -127,6 +137,15 @@ describe('fusion decisions', () => {
     expect(kernels).toHaveLength(1);
   });
 
+  it('lets a matmul read a reshape of a stored tensor in place: no copy kernel', () => {
+    const { kernels } = fuse(flattenDense.graph);
+    // relu (stored), and the two matmuls with their reshapes as views.
+    expect(kernels).toHaveLength(3);
+    expect(kernels.every((k) => k.roots.every((r) => flattenDense.graph.nodes[r]!.op !== 'reshape'))).toBe(
+      true,
+    );
+  });
+
   it('with fusion off, gives each node its own kernel', () => {
     const computing = denseRelu.graph.nodes.filter((n) => n.op !== 'input' && n.op !== 'const').length;
     expect(fuse(denseRelu.graph, false).kernels).toHaveLength(computing);
@@ -166,6 +185,8 @@ describe('fused kernels match the interpreter on the adapter', () => {
   it('matmul with a transposed operand and a residual epilogue', () =>
     expectMatchesReference(transposedEpilogue));
   it('softmax over rows of 13×11', () => expectMatchesReference(softmaxRows));
+  it('matmuls reading reshapes as views (Flatten → Dense, a folded contraction)', () =>
+    expectMatchesReference(flattenDense));
   it('an Adam-like update with three stored results', () => expectMatchesReference(adamLike));
   it('a reduction with a prologue and an epilogue', () => expectMatchesReference(reducePrologueEpilogue));
   it('a broadcast row maximum read inside a reduction (categorical accuracy)', () =>

@@ -206,8 +206,11 @@ function matmulKernel(
   const m = fold ? geometry.batch * geometry.m : geometry.m;
   const offset = (batched: boolean, size: number) => (batch > 1 && batched ? `batch * ${size}u + ` : '');
   const [oa, ob, oc] = [offset(batchedA, m * k), offset(batchedB, k * n), offset(true, m * n)];
-  const A = w.arrayOf(a.id);
-  const B = w.arrayOf(b.id);
+  // An operand that is a reshape in this kernel is a view of its source's buffer.
+  const stored = (x: Node): number =>
+    w.k.members.has(x.id) && x.op === 'reshape' ? stored(g.nodes[x.srcs[0]!]!) : x.id;
+  const A = w.arrayOf(stored(a));
+  const B = w.arrayOf(stored(b));
   return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
     a: (r, c) => (transA ? `${A}[${oa}(${c}) * ${m}u + ${r}]` : `${A}[${oa}(${r}) * ${k}u + ${c}]`),
     b: (r, c) => (transB ? `${B}[${ob}(${c}) * ${k}u + ${r}]` : `${B}[${ob}(${r}) * ${n}u + ${c}]`),

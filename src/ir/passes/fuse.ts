@@ -126,9 +126,11 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
     kernelOf.set(n.id, k);
   };
 
+  // Reshapes a matmul reads as views of their source, which therefore stays stored.
+  const views = new Set<number>();
   const join = (n: Node): boolean => {
     const cs = consumers[n.id]!;
-    if (cs.length === 0) return false;
+    if (cs.length === 0 || cs.some((c) => views.has(c))) return false;
     const k = kernelOf.get(cs[0]!);
     if (!k || !cs.every((c) => kernelOf.get(c) === k)) return false;
     if (!FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op)) return false;
@@ -155,6 +157,13 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
       kernelOf.set(n.id, k);
       return true;
     };
+    // A reshape read only by the kernel's matmul is a view: a stored tensor is contiguous, so the
+    // matmul reads the reshape's source at the same flat offsets and no copy kernel runs.
+    if (n.op === 'reshape' && !isOutput && cs.every((c) => c === k.anchor && g.nodes[c]!.op === 'matmul')) {
+      if (!add(false, false)) return false;
+      views.add(n.id);
+      return true;
+    }
     if (inPrologue && !isOutput) {
       // The reduction reads its input at the loop's index; so do same-index elementwise ops.
       const atInput = consumerNodes.every(

@@ -77,6 +77,50 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
   });
 }
 
+/**
+ * A shared operand's gradient, `Σ_b A_bᵀ·G_b` (Dense on sequences: `sum(matmul(x, g, transA),
+ * batch axes)`), as one product over all rows once the batch is bound: `x` and `g` are
+ * contiguous, so `[B, T, F]` is `[B·T, F]` and the batch of `[F, U]` products and their sum
+ * become one `[F, U]` product with no `[B, F, U]` tensor in between.
+ */
+export function foldBatchIntoContraction(g: Graph): Graph {
+  return rewrite(g, (n, r) => {
+    if (n.op !== 'sum') return keep(n, r);
+    const { axes, keepDims } = (n as Node<'sum'>).params;
+    const product = r.get(r.map(n.srcs[0]!));
+    if (product.op !== 'matmul' || keepDims) return keep(n, r);
+    const { transA, transB } = (product as Node<'matmul'>).params;
+    const [a, b] = product.srcs.map((s) => r.get(s)) as [Node, Node];
+    const lead = product.shape.length - 2;
+    const concrete = (x: Node) => x.shape.every((d) => typeof d === 'number');
+    if (
+      !transA ||
+      transB ||
+      lead < 1 ||
+      a.shape.length !== lead + 2 ||
+      b.shape.length !== lead + 2 ||
+      !sameShape(a.shape.slice(0, lead), b.shape.slice(0, lead)) ||
+      axes.length !== lead ||
+      !axes.every((axis, i) => axis === i) ||
+      !concrete(a) ||
+      !concrete(b)
+    )
+      return keep(n, r);
+    const rows = (a.shape as number[]).slice(0, lead + 1).reduce((x, y) => x * y, 1);
+    const flat = (x: Node) => {
+      const shape = [rows, x.shape[lead + 1]!];
+      return r.emit({ op: 'reshape', shape, srcs: [x.id], params: { shape }, label: x.label } as Omit<
+        Node,
+        'id'
+      >);
+    };
+    return r.emit({ ...product, shape: n.shape, srcs: [flat(a), flat(b)], label: n.label } as Omit<
+      Node,
+      'id'
+    >);
+  });
+}
+
 /** Dead-code elimination: keeps inputs and whatever the outputs depend on. */
 export function eliminateDeadCode(g: Graph): Graph {
   const live = g.nodes.map((n) => n.op === 'input');
@@ -90,6 +134,7 @@ export function eliminateDeadCode(g: Graph): Graph {
 export function optimize(g: Graph, dims: Readonly<Record<string, number>>): Graph {
   const passes: ((g: Graph) => Graph)[] = [
     specialize(dims),
+    foldBatchIntoContraction,
     foldConstants,
     simplifyIdentities,
     eliminateCommonSubexpressions,
