@@ -5,11 +5,11 @@
  */
 import type { GanConfig } from '../ir/build/gan.js';
 import type { ModelIR } from '../ir/build/lower.js';
-import { type Graph, inputsOf } from '../ir/graph.js';
+import type { Graph } from '../ir/graph.js';
 import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
-import type { GanSpec, ParamSpec, TensorSlot } from '../runtime/spec.js';
+import type { GanSpec } from '../runtime/spec.js';
 import { BufferPool } from './plan.js';
-import { KernelTable, type LoweredEntry, buildEntry, slot } from './spec.js';
+import { KernelTable, type LoweredEntry, buildEntry, persistentSlots } from './spec.js';
 
 export type GanEntryName = keyof GanSpec['entries'];
 export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['discriminator', 'generator', 'generate'];
@@ -31,26 +31,13 @@ export function compileGan(generator: ModelIR, discriminator: ModelIR, config: G
   const built = Object.fromEntries(
     GAN_ENTRY_NAMES.map((name) => [name, buildEntry(name, steps[name], config.batch, pool, kernels)]),
   ) as Record<GanEntryName, ReturnType<typeof buildEntry>>;
-  const bufferNamed = (name: string) => {
-    const id = pool.buffers.findIndex((b) => b.label === name);
-    if (id < 0) throw new Error(`internal: no buffer for '${name}'`);
-    return id;
-  };
-  const params = new Map<string, ParamSpec>();
-  const state = new Map<string, TensorSlot>();
-  for (const name of GAN_ENTRY_NAMES) {
-    for (const n of inputsOf(built[name].graph, 'param')) {
-      const p = n.params.name;
-      if (!params.has(p)) params.set(p, { ...slot(p, n, bufferNamed(p)), init: n.params.init! });
-    }
-    for (const n of inputsOf(built[name].graph, 'state')) {
-      const s = n.params.name;
-      if (!s.startsWith('metric/') && !state.has(s)) state.set(s, slot(s, n, bufferNamed(s)));
-    }
-  }
+  const { params, state } = persistentSlots(
+    GAN_ENTRY_NAMES.map((name) => built[name].graph),
+    pool,
+  );
   const losses = (side: 'discriminator' | 'generator') => ({
-    loss: bufferNamed(ganAccumulator(side, 'loss')),
-    count: bufferNamed(ganAccumulator(side, 'count')),
+    loss: pool.named(ganAccumulator(side, 'loss')),
+    count: pool.named(ganAccumulator(side, 'count')),
   });
   const spec: GanSpec = {
     version: 1,
@@ -59,8 +46,8 @@ export function compileGan(generator: ModelIR, discriminator: ModelIR, config: G
     generator: generator.name,
     discriminator: discriminator.name,
     buffers: pool.buffers.map((b, id) => ({ id, bytes: b.bytes, label: b.label })),
-    params: [...params.values()],
-    state: [...state.values()],
+    params,
+    state,
     kernels: kernels.kernels,
     accumulators: { discriminator: losses('discriminator'), generator: losses('generator') },
     entries: {

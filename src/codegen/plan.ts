@@ -37,6 +37,13 @@ export class BufferPool {
     return id;
   }
 
+  /** The buffer of a persistent value (a parameter, optimizer state, a running sum) by name. */
+  named(name: string): number {
+    const id = this.persistent.get(name);
+    if (id === undefined) throw new Error(`internal: no buffer for '${name}'`);
+    return id;
+  }
+
   persistentIds(): ReadonlySet<number> {
     return new Set(this.persistent.values());
   }

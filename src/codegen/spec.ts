@@ -16,6 +16,7 @@ import type {
   EntrySpec,
   KernelSpec,
   ModelSpec,
+  ParamSpec,
   TensorSlot,
 } from '../runtime/spec.js';
 import { generateKernel } from './kernels/index.js';
@@ -53,6 +54,31 @@ export class KernelTable {
 
 export function slot(name: string, n: Node, buffer: number): TensorSlot {
   return { name, shape: n.shape as number[], buffer };
+}
+
+/**
+ * The parameters and the state (optimizer slots, counters) the entry graphs read, each once in
+ * order of first use, in their pool buffers. Running sums (`metric/…`) are state too, but the
+ * spec lists them as accumulators instead.
+ */
+export function persistentSlots(
+  graphs: readonly Graph[],
+  pool: BufferPool,
+): { params: ParamSpec[]; state: TensorSlot[] } {
+  const params = new Map<string, ParamSpec>();
+  const state = new Map<string, TensorSlot>();
+  for (const g of graphs) {
+    for (const n of inputsOf(g, 'param')) {
+      const name = n.params.name;
+      if (!params.has(name)) params.set(name, { ...slot(name, n, pool.named(name)), init: n.params.init! });
+    }
+    for (const n of inputsOf(g, 'state')) {
+      const name = n.params.name;
+      if (!name.startsWith(accumulatorName('')) && !state.has(name))
+        state.set(name, slot(name, n, pool.named(name)));
+    }
+  }
+  return { params: [...params.values()], state: [...state.values()] };
 }
 
 function entryInputRole(name: string, role: string): EntryInput['role'] | undefined {
@@ -149,27 +175,15 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
   const t = buildEntry('train', steps.train, train.batch, pool, kernels);
   const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels);
   const p = buildEntry('predict', steps.predict, train.batch, pool, kernels);
-  const persistent = (g: Graph, role: 'param' | 'state') => inputsOf(g, role);
-  const bufferNamed = (name: string) => {
-    const id = pool.buffers.findIndex((b) => b.label === name);
-    if (id < 0) throw new Error(`internal: no buffer for '${name}'`);
-    return id;
-  };
-  const params = persistent(t.graph, 'param').map((n) => ({
-    ...slot(n.params.name, n, bufferNamed(n.params.name)),
-    init: n.params.init!,
-  }));
-  const state = persistent(t.graph, 'state')
-    .filter((n) => !n.params.name.startsWith('metric/'))
-    .map((n) => slot(n.params.name, n, bufferNamed(n.params.name)));
+  const { params, state } = persistentSlots([t.graph], pool);
   const spec: ModelSpec = {
     version: 1,
     name: model.name,
     buffers: pool.buffers.map((b, id) => ({ id, bytes: b.bytes, label: b.label })),
     params,
     state,
-    accumulators: steps.accumulators.map((name) => ({ name, buffer: bufferNamed(accumulatorName(name)) })),
-    sampleCount: bufferNamed(SAMPLE_COUNT),
+    accumulators: steps.accumulators.map((name) => ({ name, buffer: pool.named(accumulatorName(name)) })),
+    sampleCount: pool.named(SAMPLE_COUNT),
     kernels: kernels.kernels,
     entries: { train: t.entry, evaluate: e.entry, predict: p.entry },
     training: {

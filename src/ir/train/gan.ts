@@ -15,7 +15,7 @@ import type { GanLoss, NoiseKind } from '../build/gan.js';
 import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { accumulateInState, appendOptimizer } from './step.js';
+import { accumulateInState, accumulatorName, appendOptimizer } from './step.js';
 
 export interface GanStepConfig {
   readonly loss: GanLoss;
@@ -38,7 +38,7 @@ export const DISCRIMINATOR = 'discriminator/';
 export const NOISE_COUNTER = 'noise/step';
 /** Accumulated per epoch: each side's summed loss and its sample count. */
 export const ganAccumulator = (side: 'discriminator' | 'generator', what: 'loss' | 'count') =>
-  `metric/${side}_${what}`;
+  accumulatorName(`${side}_${what}`);
 
 /** A model's forward graph copied into `b`: its data inputs bound to `inputs`, its parameters renamed. */
 interface Inlined {
