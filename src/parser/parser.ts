@@ -229,38 +229,23 @@ export class NnxParser extends CstParser {
     this.SUBRULE(this.expr);
   });
 
-  /** `train Name { field: value ... }`; fields may be separated by `,` or `;` or nothing. */
+  /** `train Name { field: value ... }`: its fields are a record (separated by `,`, `;` or nothing). */
   readonly trainDef = this.RULE('trainDef', () => {
     this.CONSUME(t.Train);
     this.CONSUME(t.Identifier);
-    this.CONSUME(t.LBrace);
-    this.MANY(() => {
-      this.SUBRULE(this.trainField);
-      this.OPTION(() => {
-        this.OR([{ ALT: () => this.CONSUME(t.Comma) }, { ALT: () => this.CONSUME(t.Semicolon) }]);
-      });
-    });
-    this.CONSUME(t.RBrace);
+    this.SUBRULE(this.recordExpr);
   });
 
   /**
    * `gan Name { generator: G, discriminator: D, data: mnist ... }`: two models trained against
-   * each other; the fields are read like a train block's.
+   * each other; the fields are a record, as a train block's.
    */
   readonly ganDef = this.RULE('ganDef', () => {
     this.CONSUME(t.Gan);
     this.CONSUME(t.Identifier);
-    this.CONSUME(t.LBrace);
-    this.MANY(() => {
-      this.SUBRULE(this.trainField);
-      this.OPTION(() => {
-        this.OR([{ ALT: () => this.CONSUME(t.Comma) }, { ALT: () => this.CONSUME(t.Semicolon) }]);
-      });
-    });
-    this.CONSUME(t.RBrace);
+    this.SUBRULE(this.recordExpr);
   });
 
-  /** A value, or a record of values per output: `loss: { digit: mse, parity: mae }`. */
   readonly trainField = this.RULE('trainField', () => {
     this.CONSUME(t.Identifier);
     this.CONSUME(t.Colon);
@@ -350,7 +335,10 @@ export class NnxParser extends CstParser {
     this.CONSUME(t.RParen);
   });
 
-  /** `{ digit: categorical_crossentropy, parity: mse }`: per-output settings in a train block. */
+  /**
+   * `{ digit: categorical_crossentropy, parity: mse }`: named values, separated by `,`, `;` or
+   * nothing; the body of a train or gan block, and per-output settings inside one.
+   */
   readonly recordExpr = this.RULE('recordExpr', () => {
     this.CONSUME(t.LBrace);
     this.MANY(() => {

@@ -197,14 +197,19 @@ class AstBuilder extends BaseVisitor {
     const model = identifier(ctx);
     const span = spanOf(ctx);
     if (model === undefined || span === undefined) return undefined;
-    return { kind: 'train', model, fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
+    return { kind: 'train', model, fields: this.fieldsOf(ctx), span };
   }
 
   ganDef(ctx: Children): ast.GanDef | undefined {
     const name = identifier(ctx);
     const span = spanOf(ctx);
     if (name === undefined || span === undefined) return undefined;
-    return { kind: 'gan', name, fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
+    return { kind: 'gan', name, fields: this.fieldsOf(ctx), span };
+  }
+
+  /** The fields of a train or gan block: its record body's. */
+  private fieldsOf(ctx: Children): readonly ast.TrainField[] {
+    return this.one<ast.RecordExpr>(ctx, 'recordExpr')?.fields ?? [];
   }
 
   trainField(ctx: Children): ast.TrainField | undefined {
