@@ -240,6 +240,16 @@ function xor(): LoadedDataset {
   };
 }
 
+/** Generated token sequences (ids as features) with binary class labels `0`/`1`. */
+function tokenSequences(length: number, features: Float32Array, indices: Int32Array): SampleSet {
+  return {
+    count: indices.length,
+    featureShape: [length],
+    features,
+    labels: { kind: 'classes', classes: ['0', '1'], indices },
+  };
+}
+
 /**
  * A generated sequence task for recurrent models: 20 tokens drawn uniformly from a vocabulary
  * of 10 (as token ids), labelled 1 when more tokens are ≥ 5 than < 5 (ties are 0). Seeded, so
@@ -261,12 +271,7 @@ function majority(): LoadedDataset {
       }
       indices[i] = high > length - high ? 1 : 0;
     }
-    return {
-      count,
-      featureShape: [length],
-      features,
-      labels: { kind: 'classes', classes: ['0', '1'], indices },
-    };
+    return tokenSequences(length, features, indices);
   };
   return { name: 'majority', train: sequences(4000), test: sequences(1000) };
 }
@@ -298,12 +303,7 @@ function farRepeat(): LoadedDataset {
       if (positive) row[length - tail + rng.integerBelow(tail)] = first;
       indices[i] = positive;
     }
-    return {
-      count,
-      featureShape: [length],
-      features,
-      labels: { kind: 'classes', classes: ['0', '1'], indices },
-    };
+    return tokenSequences(length, features, indices);
   };
   return { name: 'far_repeat', train: sequences(20000), test: sequences(1000) };
 }
