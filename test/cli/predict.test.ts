@@ -46,7 +46,8 @@ beforeAll(async () => {
 });
 
 describe('nnxc evaluate', () => {
-  it('reports the test split metrics of saved weights', async () => {
+  /** The JSON line of `nnxc evaluate` for the saved MNIST MLP on 500 test digits. */
+  const evaluateMlp = async (settings: string[] = []) => {
     const r = await nnxc([
       'evaluate',
       'examples/mnist_mlp.nnx',
@@ -55,30 +56,21 @@ describe('nnxc evaluate', () => {
       '--limit',
       '500',
       '--json',
+      ...settings,
     ]);
     expect(r.stderr).toBe('');
-    const [line] = jsonLines(r.stdout);
+    return jsonLines(r.stdout)[0]!;
+  };
+
+  it('reports the test split metrics of saved weights', async () => {
+    const line = await evaluateMlp();
     expect(line).toMatchObject({ split: 'test', samples: 500 });
-    expect(line!['accuracy']).toBeGreaterThan(0.6);
+    expect(line['accuracy']).toBeGreaterThan(0.6);
   });
 
   it('evaluates on the inverted test digits with --set data=mnist(invert: true)', async () => {
-    const run = async (settings: string[]) => {
-      const r = await nnxc([
-        'evaluate',
-        'examples/mnist_mlp.nnx',
-        '--weights',
-        weights,
-        '--limit',
-        '500',
-        '--json',
-        ...settings,
-      ]);
-      expect(r.stderr).toBe('');
-      return jsonLines(r.stdout)[0]!;
-    };
-    const plain = await run([]);
-    const inverted = await run(['--set', 'data=mnist(invert: true)']);
+    const plain = await evaluateMlp();
+    const inverted = await evaluateMlp(['--set', 'data=mnist(invert: true)']);
     expect(inverted).toMatchObject({ split: 'test', samples: 500 });
     // Trained on white digits on black only: the inverted ones are mostly misread.
     expect(inverted['accuracy']).toBeLessThan((plain['accuracy'] as number) - 0.3);
