@@ -6,7 +6,7 @@
  */
 import { throwIfDeviceFailed } from './device.js';
 import { elementCount } from './init.js';
-import { type CreateModelOptions, createOnDevice } from './model.js';
+import { type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
 import { readBuffers, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
@@ -37,9 +37,6 @@ export interface GanFitOptions {
   readonly onStep?: (step: number, steps: number) => void;
   readonly signal?: AbortSignal;
 }
-
-/** Submissions run ahead of the GPU by at most this many step pairs. */
-const STEPS_PER_FENCE = 16;
 
 type GanEntry = keyof GanSpec['entries'];
 

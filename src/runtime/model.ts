@@ -149,9 +149,10 @@ export interface FitOptions {
 
 /**
  * Submissions run ahead of the GPU by at most about twice this many steps: enough to keep it busy,
- * few enough that queued uploads of a large epoch do not pile up in memory.
+ * few enough that queued uploads of a large epoch do not pile up in memory (a GAN's step pair
+ * counts as one step).
  */
-const STEPS_PER_FENCE = 16;
+export const STEPS_PER_FENCE = 16;
 
 interface PassOptions {
   readonly order?: Uint32Array;
