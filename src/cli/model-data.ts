@@ -8,6 +8,8 @@ import {
   DatasetError,
   type LoadedDataset,
   type SampleSet,
+  crossValidationFolds,
+  pooledSamples,
   dataSlots,
   loadDataset,
   seededPermutation,
@@ -37,6 +39,11 @@ export interface ModelDataOptions {
   readonly validationSplit?: number;
 }
 
+/** One fold of `nnxc train --folds`: its own training, validation and test samples. */
+export interface FoldData extends ModelData {
+  readonly test: Dataset;
+}
+
 /** Thrown after the diagnostics were printed: the command exits 1 with nothing more to say. */
 export class ReportedError extends Error {}
 
@@ -56,31 +63,73 @@ export async function loadModelData(
   const train = result.train!;
   const spec = result.compiled!.spec;
   try {
-    const loaded: LoadedDataset = await loadDataset({
+    const loaded = await loadDataset({
       name: train.dataset.name,
       args: train.dataset.args,
       baseDir: dirname(file.path),
     });
-    const slots = dataSlots(spec);
-    const fraction = options.validationSplit ?? train.validationSplit;
-    let trainSet = limited(loaded.train, options.limit, options.seed, 'limit/train');
-    let validationSet: SampleSet | undefined;
-    if (fraction > 0) {
-      const split = splitSamples(trainSet, fraction, options.seed, 'validation');
-      trainSet = split.rest;
-      validationSet = split.held;
-    }
+    const trainSet = limited(loaded.train, options.limit, options.seed, 'limit/train');
     const testSet = loaded.test && limited(loaded.test, options.limit, options.seed, 'limit/test');
-    const fit = (set: SampleSet) => toModelDataset(set, slots, loaded.name);
-    return {
-      name: loaded.name,
-      train: fit(trainSet),
-      validation: validationSet && validationSet.count > 0 ? fit(validationSet) : undefined,
-      test: testSet && fit(testSet),
-    };
+    return fitToModel(loaded.name, trainSet, testSet, result, options);
   } catch (e) {
     reportDatasetError(e, file, train.dataset.span, result.sources, io);
   }
+}
+
+/**
+ * The folds of `nnxc train --folds K`: the train block's dataset, its splits pooled (and cut to
+ * `--limit`), dealt into K stratified folds, each fitted to the model like a plain run's data.
+ */
+export async function loadFoldData(
+  file: SourceFile,
+  result: CompileResult,
+  options: ModelDataOptions & { readonly folds: number },
+  io: Io,
+): Promise<FoldData[]> {
+  const train = result.train!;
+  try {
+    const loaded = await loadDataset({
+      name: train.dataset.name,
+      args: train.dataset.args,
+      baseDir: dirname(file.path),
+    });
+    const all = limited(pooledSamples(loaded), options.limit, options.seed, 'limit/folds');
+    if (options.folds > all.count)
+      throw new DatasetError(
+        `${options.folds} folds need at least ${options.folds} samples; ${loaded.name} has ${all.count}`,
+      );
+    return crossValidationFolds(all, options.folds, options.seed, loaded.standardised).map((fold) => {
+      const data = fitToModel(loaded.name, fold.train, fold.test, result, options);
+      return { ...data, test: data.test! };
+    });
+  } catch (e) {
+    reportDatasetError(e, file, train.dataset.span, result.sources, io);
+  }
+}
+
+/** Holds out the validation split and lays every split out for the model's slots. */
+function fitToModel(
+  name: string,
+  trainSet: SampleSet,
+  testSet: SampleSet | undefined,
+  result: CompileResult,
+  options: ModelDataOptions,
+): ModelData {
+  const slots = dataSlots(result.compiled!.spec);
+  const fraction = options.validationSplit ?? result.train!.validationSplit;
+  let validationSet: SampleSet | undefined;
+  if (fraction > 0) {
+    const split = splitSamples(trainSet, fraction, options.seed, 'validation');
+    trainSet = split.rest;
+    validationSet = split.held;
+  }
+  const fit = (set: SampleSet) => toModelDataset(set, slots, name);
+  return {
+    name,
+    train: fit(trainSet),
+    validation: validationSet && validationSet.count > 0 ? fit(validationSet) : undefined,
+    test: testSet && fit(testSet),
+  };
 }
 
 /**

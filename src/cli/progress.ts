@@ -23,6 +23,8 @@ export interface ProgressPlan {
   readonly firstEpoch?: number;
   /** Training steps per epoch. */
   readonly stepsPerEpoch?: number;
+  /** The fold of a cross-validation run (`nnxc train --folds`): its lines say which, and its summary is not the final one. */
+  readonly fold?: { readonly index: number; readonly of: number };
 }
 
 const EPOCH_COUNTER = new Set(['epoch']);
@@ -91,25 +93,36 @@ export function makeProgress(
   planOrEpochs: ProgressPlan | number,
   write: (s: string) => void = (s) => process.stdout.write(s),
 ): ProgressReporter {
-  const plan = typeof planOrEpochs === 'number' ? { epochs: planOrEpochs } : planOrEpochs;
-  const { epochs } = plan;
+  const plan: ProgressPlan = typeof planOrEpochs === 'number' ? { epochs: planOrEpochs } : planOrEpochs;
+  const { epochs, fold } = plan;
   const clock = new RunClock(plan);
+  const foldField = fold && { fold: fold.index };
   switch (mode) {
     case 'json':
       return {
         batch: () => undefined,
-        epoch: (log) => write(JSON.stringify(log) + '\n'),
-        done: (final) => write(JSON.stringify({ final: true, ...final }) + '\n'),
+        epoch: (log) => write(JSON.stringify({ ...foldField, ...log }) + '\n'),
+        done: (final) => write(JSON.stringify({ ...(foldField ?? { final: true }), ...final }) + '\n'),
       };
     case 'lines':
-      return linesReporter(epochs, clock, write);
+      return linesReporter(epochs, clock, linePrefix(fold), write);
     case 'bar':
-      return barReporter(epochs, clock, write);
+      return barReporter(epochs, clock, linePrefix(fold), write);
   }
 }
 
+/** `fold 2/5  ` before every line of a fold's run; nothing otherwise. */
+function linePrefix(fold: ProgressPlan['fold']): string {
+  return fold ? `fold ${fold.index}/${fold.of}  ` : '';
+}
+
 /** About twenty epoch lines however many epochs there are, and a step line every 10 s of a long epoch. */
-function linesReporter(epochs: number, clock: RunClock, write: (s: string) => void): ProgressReporter {
+function linesReporter(
+  epochs: number,
+  clock: RunClock,
+  prefix: string,
+  write: (s: string) => void,
+): ProgressReporter {
   const every = Math.max(1, Math.round(epochs / 20));
   let lastLine = clock.elapsed();
   return {
@@ -118,7 +131,7 @@ function linesReporter(epochs: number, clock: RunClock, write: (s: string) => vo
       if (clock.elapsed() - lastLine < 10 || log.step === log.steps) return;
       lastLine = clock.elapsed();
       write(
-        `epoch ${log.epoch}/${epochs}  step ${log.step}/${log.steps}  ${formatMetrics(log, BATCH_COUNTERS)}  ` +
+        `${prefix}epoch ${log.epoch}/${epochs}  step ${log.step}/${log.steps}  ${formatMetrics(log, BATCH_COUNTERS)}  ` +
           `${formatRate(clock.samplesPerSecond())}  ETA ${formatSeconds(clock.eta(log.epoch, log.step, log.steps))}\n`,
       );
     },
@@ -126,21 +139,28 @@ function linesReporter(epochs: number, clock: RunClock, write: (s: string) => vo
       clock.epochDone();
       if (log.epoch % every === 0 || log.epoch === epochs) {
         lastLine = clock.elapsed();
-        write(`epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
+        write(`${prefix}epoch ${log.epoch}/${epochs}  ${formatMetrics(log)}\n`);
       }
     },
-    done: (final) => write(`done in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
+    done: (final) => write(`${prefix}done in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
   };
 }
 
 /** One line redrawn in place: the bar fills over the steps of the current epoch. */
-function barReporter(epochs: number, clock: RunClock, write: (s: string) => void): ProgressReporter {
+function barReporter(
+  epochs: number,
+  clock: RunClock,
+  prefix: string,
+  write: (s: string) => void,
+): ProgressReporter {
   const width = 24;
   let last = 0;
   let epochStart = performance.now();
   const draw = (epoch: number, fraction: number, text: string) => {
     const filled = Math.round(width * Math.min(1, fraction));
-    write(`\r\x1b[2Kepoch ${epoch}/${epochs} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`);
+    write(
+      `\r\x1b[2K${prefix}epoch ${epoch}/${epochs} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`,
+    );
   };
   return {
     batch: (log) => {
@@ -166,6 +186,7 @@ function barReporter(epochs: number, clock: RunClock, write: (s: string) => void
       draw(log.epoch, 1, `${formatMetrics(log)}  ${formatRate(clock.samplesPerSecond())}`);
       if (long && log.epoch !== epochs) write('\n');
     },
-    done: (final) => write(`\n\x1b[2Kdone in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
+    done: (final) =>
+      write(`\n\x1b[2K${prefix}done in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
   };
 }

@@ -4,10 +4,17 @@
  */
 import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
-import { NnxModel, TrainingDivergedError, type FitOptions, type InitFromValues } from '../runtime/index.js';
+import {
+  NnxModel,
+  TrainingDivergedError,
+  type CreateModelOptions,
+  type FitOptions,
+  type InitFromValues,
+  type ModelSpec,
+} from '../runtime/index.js';
 import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
-import { ReportedError, loadModelData } from './model-data.js';
-import { makeProgress } from './progress.js';
+import { type FoldData, type ModelData, ReportedError, loadFoldData, loadModelData } from './model-data.js';
+import { type ProgressMode, makeProgress } from './progress.js';
 import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
 import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
 
@@ -15,6 +22,7 @@ import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './de
 export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
         [--set FIELD=VALUE]...  (e.g. --set optimizer.lr=0.01, --set loss_weights.parity=0.5)
         [--limit N] [--validation-split F] [--patience N] [--monitor NAME]
+        [--folds K]  (k-fold cross-validation over all samples: a model per fold, each tested on its held-out part)
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
         [--device ${DEVICE_CHOICES}]  (see nnxc devices)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
@@ -54,6 +62,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       device: { type: 'string' },
       'init-from': { type: 'string' },
       'init-only': { type: 'string', multiple: true },
+      folds: { type: 'string' },
       'out-dir': { type: 'string' },
       grid: { type: 'string' },
     },
@@ -75,6 +84,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       'resume',
       'init-from',
       'init-only',
+      'folds',
     ];
     return trainGanCommand(
       file,
@@ -108,6 +118,17 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   if (values['init-from'] && values.resume)
     throw new UsageError('--init-from and --resume both set the weights; give one of them');
 
+  const folds = intOption('folds', values.folds, 2);
+  if (folds !== undefined) {
+    const single = ['save', 'checkpoint', 'resume'].filter(
+      (o) => values[o as keyof typeof values] !== undefined,
+    );
+    if (single.length)
+      throw new UsageError(
+        `--folds trains a model per fold and keeps none of them; ${single.map((o) => `--${o}`).join(' and ')} ${single.length > 1 ? 'need' : 'needs'} a single run`,
+      );
+  }
+
   const result = compile(file.text, {
     overrides,
     path: file.path,
@@ -116,40 +137,80 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
-  let data;
+  const dataOptions = { limit: intOption('limit', values.limit, 1), seed, validationSplit };
+  const run: RunOptions = {
+    seed,
+    mode: values.json ? 'json' : io.isTTY ? 'bar' : 'lines',
+    createOptions: adapterCreateOptions(await adapterRequestOption(values.device)),
+    initFrom: values['init-from'] ? { path: values['init-from'], only: values['init-only'] } : undefined,
+    resume: values.resume,
+    patience,
+    monitor: values.monitor,
+    checkpoint: values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined,
+    save: values.save,
+  };
   try {
-    data = await loadModelData(
-      file,
-      result,
-      { limit: intOption('limit', values.limit, 1), seed, validationSplit },
-      io,
-    );
+    if (folds !== undefined)
+      return await crossValidate(
+        spec,
+        await loadFoldData(file, result, { ...dataOptions, folds }, io),
+        run,
+        io,
+      );
+    const data = await loadModelData(file, result, dataOptions, io);
+    await trainAndTest(spec, data, run, io);
+    if (values.save && !values.json) io.out(`saved weights to ${values.save}\n`);
+    return 0;
   } catch (e) {
     if (e instanceof ReportedError) return 1;
     throw e;
   }
+}
 
+/** How `nnxc train` trains, whatever the data. */
+interface RunOptions {
+  readonly seed: number;
+  readonly mode: ProgressMode;
+  readonly createOptions: CreateModelOptions;
+  readonly initFrom?: { readonly path: string; readonly only?: readonly string[] };
+  readonly resume?: string;
+  readonly patience?: number;
+  readonly monitor?: string;
+  readonly checkpoint?: { readonly path: string; readonly every?: number };
+  readonly save?: string;
+  /** Which fold of `--folds` this run is. */
+  readonly fold?: { readonly index: number; readonly of: number };
+}
+
+/**
+ * Trains a new model on `data` with a progress display, tests it on the test split, and saves
+ * it on request. Returns the summary it printed last: the last epoch's metrics, the seconds
+ * taken, and `test_` metrics when there is a test split.
+ */
+async function trainAndTest(
+  spec: ModelSpec,
+  data: ModelData,
+  run: RunOptions,
+  io: Io,
+): Promise<Record<string, number | boolean | string>> {
   const epochs = spec.training.epochs;
-  const model = await NnxModel.create(spec, {
-    seed,
-    ...adapterCreateOptions(await adapterRequestOption(values.device)),
-  });
+  const model = await NnxModel.create(spec, { seed: run.seed, ...run.createOptions });
   try {
-    if (values['init-from'])
+    if (run.initFrom)
       reportInitFrom(
-        await model.initFrom(values['init-from'], { only: values['init-only'] }),
-        values['init-from'],
-        values.json,
+        await model.initFrom(run.initFrom.path, { only: run.initFrom.only }),
+        run.initFrom.path,
+        run.mode === 'json',
         io,
       );
-    const resume = values.resume ? await model.load(values.resume) : undefined;
-    if (values.resume && !resume)
-      throw new UserError(`${values.resume} holds weights but no training state; it cannot be resumed from`);
-    const monitor = values.monitor ?? (data.validation ? 'val_loss' : 'loss');
+    const resume = run.resume ? await model.load(run.resume) : undefined;
+    if (run.resume && !resume)
+      throw new UserError(`${run.resume} holds weights but no training state; it cannot be resumed from`);
+    const monitor = run.monitor ?? (data.validation ? 'val_loss' : 'loss');
     const stepsPerEpoch = Math.ceil(data.train.count / spec.entries.train.batch);
     const progress = makeProgress(
-      values.json ? 'json' : io.isTTY ? 'bar' : 'lines',
-      { epochs, firstEpoch: (resume?.epoch ?? 0) + 1, stepsPerEpoch },
+      run.mode,
+      { epochs, firstEpoch: (resume?.epoch ?? 0) + 1, stepsPerEpoch, fold: run.fold },
       io.out,
     );
     const options: FitOptions = {
@@ -158,8 +219,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       resume,
       onProgress: (log) => progress.batch(log),
       onEpoch: (log) => progress.epoch(log),
-      earlyStopping: patience === undefined ? undefined : { patience, monitor },
-      checkpoint: values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined,
+      earlyStopping: run.patience === undefined ? undefined : { patience: run.patience, monitor },
+      checkpoint: run.checkpoint,
     };
     const started = performance.now();
     let history;
@@ -178,13 +239,40 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       for (const [k, v] of Object.entries(test)) final[`test_${k}`] = v;
     }
     delete final['epoch'];
-    progress.done({ model: spec.name, epochs: last.epoch, ...final });
-    if (values.save) {
-      await model.save(values.save);
-      if (!values.json) io.out(`saved weights to ${values.save}\n`);
-    }
+    const summary = { model: spec.name, epochs: last.epoch, ...final };
+    progress.done(summary);
+    if (run.save) await model.save(run.save);
+    return summary;
   } finally {
     model.destroy();
   }
+}
+
+/**
+ * `nnxc train --folds K`: trains a new model on each fold and tests it on the fold's held-out
+ * part, then reports the test metrics over all samples (each fold's weighted by its size, so
+ * `test_accuracy` is the fraction of all samples classified right) and their spread over folds.
+ */
+async function crossValidate(
+  spec: ModelSpec,
+  folds: readonly FoldData[],
+  run: RunOptions,
+  io: Io,
+): Promise<number> {
+  const overall = makeProgress(run.mode, spec.training.epochs, io.out);
+  const results: Record<string, number | boolean | string>[] = [];
+  for (const [i, data] of folds.entries())
+    results.push(await trainAndTest(spec, data, { ...run, fold: { index: i + 1, of: folds.length } }, io));
+  const samples = folds.reduce((n, f) => n + f.test.count, 0);
+  const pooled: Record<string, number> = {};
+  for (const key of Object.keys(results[0]!).filter((k) => k.startsWith('test_'))) {
+    const perFold = results.map((r) => r[key] as number);
+    pooled[key] = perFold.reduce((sum, v, i) => sum + v * folds[i]!.test.count, 0) / samples;
+    const mean = perFold.reduce((a, b) => a + b, 0) / perFold.length;
+    pooled[`${key}_fold_std`] = Math.sqrt(
+      perFold.reduce((sum, v) => sum + (v - mean) ** 2, 0) / perFold.length,
+    );
+  }
+  overall.done({ model: spec.name, folds: folds.length, test_samples: samples, ...pooled });
   return 0;
 }

@@ -16,9 +16,13 @@ export { parseIdx, encodeIdxUbyte, type IdxArray } from './idx.js';
 export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
 export { csvSamples, parseCsvRows } from './csv.js';
 export {
+  type Fold,
   type Labels,
   type LoadedDataset,
   type SampleSet,
+  crossValidationFolds,
+  joinSamples,
+  pooledSamples,
   selectSamples,
   seededPermutation,
   splitSamples,

@@ -29,6 +29,11 @@ export interface LoadedDataset {
   readonly name: string;
   readonly train: SampleSet;
   readonly test?: SampleSet;
+  /**
+   * The features are measurements on unlike scales (iris, CSV files), standardised with the
+   * training split's statistics: splits made later are standardised again with their own.
+   */
+  readonly standardised?: boolean;
 }
 
 /** Per-sample element count of a shape. */
@@ -85,13 +90,8 @@ export function splitSamples(
   seed: number,
   label: string,
 ): { rest: SampleSet; held: SampleSet } {
-  const groups: number[][] = [];
-  if (set.labels.kind === 'classes') {
-    const { indices } = set.labels;
-    for (let i = 0; i < set.count; i++) (groups[indices[i]!] ??= []).push(i);
-  } else groups.push(Array.from({ length: set.count }, (_, i) => i));
   const heldOut = new Uint8Array(set.count);
-  groups.forEach((members, group) => {
+  classGroups(set).forEach((members, group) => {
     const order = seededPermutation(members.length, seed, `${label}/${group}`);
     const take = Math.round(members.length * fraction);
     for (let i = 0; i < take; i++) heldOut[members[order[i]!]!] = 1;
@@ -100,6 +100,84 @@ export function splitSamples(
   const rest: number[] = [];
   for (let i = 0; i < set.count; i++) (heldOut[i] ? held : rest).push(i);
   return { rest: selectSamples(set, rest), held: selectSamples(set, held) };
+}
+
+/** The samples of `a` then those of `b`: the same feature shape, and labels of the same kind and classes. */
+export function joinSamples(a: SampleSet, b: SampleSet): SampleSet {
+  const features = new Float32Array(a.features.length + b.features.length);
+  features.set(a.features);
+  features.set(b.features, a.features.length);
+  const joined = (x: Labels, y: Labels): Labels => {
+    if (x.kind === 'classes' && y.kind === 'classes') {
+      const indices = new Int32Array(x.indices.length + y.indices.length);
+      indices.set(x.indices);
+      indices.set(y.indices, x.indices.length);
+      return { ...x, indices };
+    }
+    if (x.kind === 'values' && y.kind === 'values') {
+      const values = new Float32Array(x.values.length + y.values.length);
+      values.set(x.values);
+      values.set(y.values, x.values.length);
+      return { ...x, values };
+    }
+    throw new Error('joinSamples: one set has class labels and the other values');
+  };
+  return {
+    count: a.count + b.count,
+    featureShape: a.featureShape,
+    features,
+    labels: joined(a.labels, b.labels),
+  };
+}
+
+/** One round of cross-validation: train on `train`, test on `test`. */
+export interface Fold {
+  readonly train: SampleSet;
+  readonly test: SampleSet;
+}
+
+/** All samples of a dataset: its training split, then its test split when it has one. */
+export function pooledSamples(dataset: LoadedDataset): SampleSet {
+  return dataset.test ? joinSamples(dataset.train, dataset.test) : dataset.train;
+}
+
+/**
+ * Stratified k-fold cross-validation: `folds` splits of `set`, every sample in the test part of
+ * exactly one, each class spread over the folds as evenly as it divides; the assignment is
+ * seeded. With `standardised` (a dataset whose features were standardised), each fold is
+ * standardised again with its own training statistics: the same as standardising the raw
+ * measurements, since standardising is affine.
+ */
+export function crossValidationFolds(
+  set: SampleSet,
+  folds: number,
+  seed: number,
+  standardised = false,
+): Fold[] {
+  const foldOf = new Int32Array(set.count);
+  let next = 0; // continues across classes, so the folds' sizes differ by at most one
+  classGroups(set).forEach((members, group) => {
+    const order = seededPermutation(members.length, seed, `folds/${group}`);
+    for (let i = 0; i < members.length; i++) foldOf[members[order[i]!]!] = next++ % folds;
+  });
+  return Array.from({ length: folds }, (_, k) => {
+    const test: number[] = [];
+    const train: number[] = [];
+    for (let i = 0; i < set.count; i++) (foldOf[i] === k ? test : train).push(i);
+    const fold = { train: selectSamples(set, train), test: selectSamples(set, test) };
+    if (standardised) standardise(fold.train, [fold.train, fold.test]);
+    return fold;
+  });
+}
+
+/** Sample indices by class index (one group for value labels); a class without samples is a hole. */
+function classGroups(set: SampleSet): number[][] {
+  const groups: number[][] = [];
+  if (set.labels.kind === 'classes') {
+    const { indices } = set.labels;
+    for (let i = 0; i < set.count; i++) (groups[indices[i]!] ??= []).push(i);
+  } else groups.push(Array.from({ length: set.count }, (_, i) => i));
+  return groups;
 }
 
 /**

@@ -71,6 +71,41 @@ describe('nnxc train', () => {
     expect(epochs[3]!['val_accuracy']).toBeGreaterThan(0.7);
   });
 
+  it('cross-validates with --folds: a model per fold, then test metrics over every sample', async () => {
+    const dir = writeFiles({ 'points.csv': pointsCsv(50), 'points.nnx': POINTS() });
+    const file = join(dir, 'points.nnx');
+    const r = await nnxc(['train', file, '--folds', '3', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    const epochs = lines.filter((l) => l['epoch'] !== undefined);
+    expect(epochs.map((l) => l['fold'])).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    const folds = lines.filter((l) => l['fold'] !== undefined && l['epoch'] === undefined);
+    expect(folds.map((l) => l['fold'])).toEqual([1, 2, 3]);
+    const final = lines[lines.length - 1]!;
+    expect(final).toMatchObject({ final: true, model: 'Points', folds: 3, test_samples: 50 });
+    // 50 points dealt into 3 folds: tests of 17, 17 and 16 points, weighted by size.
+    const accuracies = folds.map((l) => l['test_accuracy'] as number);
+    const correct = [17, 17, 16].map((n, i) => Math.round(accuracies[i]! * n));
+    expect(final['test_accuracy']).toBeCloseTo(correct.reduce((a, b) => a + b) / 50, 10);
+    expect(final['test_accuracy']).toBeGreaterThan(0.6);
+    expect(final['test_accuracy_fold_std']).toBeGreaterThanOrEqual(0);
+
+    const plain = await nnxc(['train', file, '--folds', '2']);
+    expect(plain.stdout).toMatch(/^fold 2\/2 {2}epoch 4\/4 {2}loss/m);
+    expect(plain.stdout).toMatch(/^fold 1\/2 {2}done in [\d.]+s: .*test_accuracy/m);
+    expect(plain.stdout).toMatch(/^done in [\d.]+s: folds 2 {2}test_samples 50 {2}test_loss/m);
+
+    const saving = await nnxc(['train', file, '--folds', '2', '--save', join(dir, 'w.safetensors')]);
+    expect(saving.code).toBe(2);
+    expect(saving.stderr).toContain(
+      '--folds trains a model per fold and keeps none of them; --save needs a single run',
+    );
+    const tooMany = await nnxc(['train', file, '--folds', '60']);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toContain('60 folds need at least 60 samples; csv(points.csv) has 50');
+  });
+
   it('resumes from a checkpoint where the uninterrupted run would be', async () => {
     const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
     const file = join(dir, 'points.nnx');

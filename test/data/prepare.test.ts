@@ -3,12 +3,14 @@
  * (one-hot, class index, 0/1), seeded stratified splits and standardisation.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../ir/random.js';
 import {
   DatasetError,
   type ModelDataSlots,
   type SampleSet,
   encodeTargets,
   shapeFits,
+  crossValidationFolds,
   splitSamples,
   standardise,
   toModelDataset,
@@ -122,6 +124,53 @@ describe('splitSamples', () => {
     expect(heldClasses.filter((k) => k === 0).length).toBe(2);
     const all = [...a.held.features, ...a.rest.features].sort((x, y) => x - y);
     expect(all).toEqual([...set.features]);
+  });
+});
+
+describe('crossValidationFolds', () => {
+  // 23 samples of 3 unequal classes on unlike scales, so the folds cannot divide evenly.
+  const rand = seededRandom(5);
+  const classOf = Array.from({ length: 23 }, (_, i) => (i < 11 ? 0 : i < 18 ? 1 : 2));
+  const raw: SampleSet = {
+    count: 23,
+    featureShape: [2],
+    features: Float32Array.from({ length: 46 }, (_, i) => (i % 2 ? 100 : 1) * rand()),
+    labels: classes(classOf, ['a', 'b', 'c']),
+  };
+  const sorted = (values: Iterable<number>) => [...values].sort((x, y) => x - y);
+
+  it('puts every sample in exactly one test part, spreading each class evenly', () => {
+    const folds = crossValidationFolds(raw, 4, 9);
+    expect(folds.map((f) => f.train.count + f.test.count)).toEqual([23, 23, 23, 23]);
+    const sizes = folds.map((f) => f.test.count);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    expect(sorted(folds.flatMap((f) => [...f.test.features]))).toEqual(sorted(raw.features));
+    for (const k of [0, 1, 2]) {
+      const perFold = folds.map(
+        (f) => (f.test.labels.kind === 'classes' ? f.test.labels.indices : []).filter((c) => c === k).length,
+      );
+      expect(Math.max(...perFold) - Math.min(...perFold)).toBeLessThanOrEqual(1);
+    }
+    for (const f of folds) expect(f.train.count).toBe(23 - f.test.count);
+    expect(crossValidationFolds(raw, 4, 9)[2]!.test.features).toEqual(folds[2]!.test.features);
+    expect(crossValidationFolds(raw, 4, 10)[2]!.test.features).not.toEqual(folds[2]!.test.features);
+  });
+
+  it("re-standardises a standardised set with each fold's training statistics, as if from the raw values", () => {
+    const loaded = { ...raw, features: raw.features.slice() };
+    standardise(loaded, [loaded]); // what a loader does with its own training split
+    const fromLoaded = crossValidationFolds(loaded, 3, 2, true);
+    const fromRaw = crossValidationFolds(raw, 3, 2).map((f) => {
+      standardise(f.train, [f.train, f.test]);
+      return f;
+    });
+    for (const [i, fold] of fromLoaded.entries()) {
+      for (const [j, v] of fold.test.features.entries())
+        expect(v).toBeCloseTo(fromRaw[i]!.test.features[j]!, 4);
+      const mean =
+        fold.train.features.filter((_, j) => j % 2 === 1).reduce((a, b) => a + b, 0) / fold.train.count;
+      expect(Math.abs(mean)).toBeLessThan(1e-5);
+    }
   });
 });
 
