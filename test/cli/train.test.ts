@@ -1,5 +1,5 @@
 /**
- * nnxc train on real datasets with small budgets: the test-set accuracy in the final JSON line,
+ * nnxc train on real datasets with small budgets (iris in full): the test-set accuracy in the final JSON line,
  * plain progress lines, a dataset that does not fit as a diagnostic at `data:`, CSV files with a
  * validation split, and checkpoints resumed from the command line.
  */
@@ -38,6 +38,14 @@ describe('nnxc train', () => {
     expect(final['test_accuracy']).toBeGreaterThan(0.5);
     expect(final['test_loss']).toBeLessThan(2);
     expect(final['loss']).toBeLessThan(lines[0]!['loss'] as number);
+  });
+
+  it('reproduces the iris result in full: at least 29 of the 30 test flowers', async () => {
+    const r = await nnxc(['train', 'examples/iris.nnx', '--json']);
+    expect(r.code).toBe(0);
+    const final = jsonLines(r.stdout).pop()!;
+    expect(final).toMatchObject({ final: true, model: 'Iris', epochs: 100 });
+    expect(final['test_accuracy']).toBeGreaterThanOrEqual(29 / 30);
   });
 
   it('prints plain lines when stdout is not a terminal', async () => {
