@@ -10,6 +10,7 @@ import { FUSED_ROOT_OPS, type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
 import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
+import { RANDOM_SEED } from '../ir/build/layers/types.js';
 import type {
   DispatchSpec,
   EntryInput,
@@ -17,6 +18,7 @@ import type {
   KernelSpec,
   ModelSpec,
   ParamSpec,
+  StateSlot,
   TensorSlot,
 } from '../runtime/spec.js';
 import { generateKernel } from './kernels/index.js';
@@ -64,9 +66,9 @@ export function slot(name: string, n: Node, buffer: number): TensorSlot {
 export function persistentSlots(
   graphs: readonly Graph[],
   pool: BufferPool,
-): { params: ParamSpec[]; state: TensorSlot[] } {
+): { params: ParamSpec[]; state: StateSlot[] } {
   const params = new Map<string, ParamSpec>();
-  const state = new Map<string, TensorSlot>();
+  const state = new Map<string, StateSlot>();
   for (const g of graphs) {
     for (const n of inputsOf(g, 'param')) {
       const name = n.params.name;
@@ -74,8 +76,10 @@ export function persistentSlots(
     }
     for (const n of inputsOf(g, 'state')) {
       const name = n.params.name;
-      if (!name.startsWith(accumulatorName('')) && !state.has(name))
-        state.set(name, slot(name, n, pool.named(name)));
+      if (!name.startsWith(accumulatorName('')) && !state.has(name)) {
+        const seeded = name === RANDOM_SEED ? { init: 'seed' as const } : {};
+        state.set(name, { ...slot(name, n, pool.named(name)), ...seeded });
+      }
     }
   }
   return { params: [...params.values()], state: [...state.values()] };

@@ -396,8 +396,8 @@ export const REFERENCE: { readonly [P in Op]: Reference<P> } = {
   slice: ([x], node, ctx) => indexing.sliceReference(x!, node.params, ctx),
   concat: (srcs, node, ctx) => indexing.concatReference(srcs, node.params.axis, ctx),
   pad: ([x], node, ctx) => indexing.padReference(x!, node.params, ctx),
-  random_uniform: ([t], node, ctx) =>
-    random.randomUniformReference(t!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
+  random_uniform: ([t, seed], node, ctx) =>
+    random.randomUniformReference(t!, seed!, node.params.salt, outShapeOf(node, ctx), ctx.dtype),
   image_shift: ([x, moves], node, ctx) =>
     image.imageShiftReference(x!, moves!, node.params.adjoint, ctx.dtype),
   iota: (_s, node, ctx) => {
@@ -484,7 +484,7 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   slice: indexing.sliceVjp,
   concat: indexing.concatVjp,
   pad: indexing.padVjp,
-  random_uniform: () => [null],
+  random_uniform: () => [null, null],
   image_shift: image.imageShiftVjp,
   iota: () => [],
 };

@@ -39,5 +39,6 @@ export type {
   LossAccumulatorSpec,
   ModelSpec,
   ParamSpec,
+  StateSlot,
   TensorSlot,
 } from './spec.js';

@@ -4,7 +4,7 @@
  */
 
 import { deriveSeed, Rng } from './rng.js';
-import type { InitializerSpec, ParamSpec } from './spec.js';
+import type { InitializerSpec, ParamSpec, StateSlot } from './spec.js';
 
 /**
  * Keras draws "truncated normal" weights from a normal cut at two standard deviations and divides
@@ -17,6 +17,18 @@ export const TRUNCATED_NORMAL_STD_CORRECTION = 0.8796256610342398;
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((count, dim) => count * dim, 1);
 }
+
+/**
+ * The initial value of a state slot: zeros, or for the seed slot the model's seed modulo 2^24
+ * (the integers an f32 holds exactly; the kernels mix it into each random draw's salt).
+ */
+export function initialStateValues(slot: StateSlot, modelSeed: number): Float32Array {
+  const values = new Float32Array(elementCount(slot.shape));
+  if (slot.init === 'seed') values.fill(((modelSeed % SEED_MODULUS) + SEED_MODULUS) % SEED_MODULUS);
+  return values;
+}
+
+const SEED_MODULUS = 1 << 24;
 
 /** The initial values of `param` for a model seeded with `modelSeed`. */
 export function initialParameterValues(param: ParamSpec, modelSeed: number): Float32Array {

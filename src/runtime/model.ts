@@ -23,7 +23,7 @@ import {
   type TrainingState,
 } from './checkpoint.js';
 import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
-import { elementCount, initialParameterValues } from './init.js';
+import { elementCount, initialParameterValues, initialStateValues } from './init.js';
 import {
   bindEntry,
   compileKernels,
@@ -347,7 +347,8 @@ export class NnxModel {
 
   /**
    * Loads a checkpoint from {@link NnxModel.saveBytes}. Its parameters must match the model's
-   * names and shapes exactly; state it lacks is reset to zero. Nothing changes when it fails.
+   * names and shapes exactly; without state it resets the state as `create` set it (zeros, and
+   * the model's seed). Nothing changes when it fails.
    * Returns the training state it records, to pass to `fit` as `resume`.
    */
   loadBytes(bytes: Uint8Array): TrainingState | undefined {
@@ -357,7 +358,7 @@ export class NnxModel {
     const training = readTrainingState(file.metadata, 'loadBytes');
     this.writeSlots(this.spec.params, values.params);
     if (values.state !== undefined) this.writeSlots(this.spec.state, values.state);
-    else for (const slot of this.spec.state) this.zeroBuffer(slot.buffer);
+    else for (const slot of this.spec.state) this.writeSlot(slot, initialStateValues(slot, this.seed));
     return training;
   }
 
@@ -537,8 +538,11 @@ export class NnxModel {
   }
 
   private writeSlots(slots: readonly TensorSlot[], values: ReadonlyMap<string, Float32Array>): void {
-    for (const slot of slots)
-      this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, values.get(slot.name)!);
+    for (const slot of slots) this.writeSlot(slot, values.get(slot.name)!);
+  }
+
+  private writeSlot(slot: TensorSlot, values: Float32Array): void {
+    this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, values);
   }
 
   private zeroBuffer(id: number): void {
@@ -625,10 +629,11 @@ export interface OnDevice<E extends string> {
 
 /**
  * What `NnxModel.create` and `NnxGan.create` share: checks the spec and the device's limits,
- * compiles every kernel, creates every buffer with the parameters initialised from `seed`
- * (new WebGPU buffers are zero-filled, so state and accumulators need no upload), and binds
- * the dispatches of each entry. Errors start with `caller` and name the kernel, buffer or slot
- * at fault; on an error every buffer made is destroyed.
+ * compiles every kernel, creates every buffer with the parameters initialised from `seed` and
+ * the seed's state slot set (new WebGPU buffers are zero-filled, so other state and the
+ * accumulators need no upload), and binds the dispatches of each entry. Errors start with
+ * `caller` and name the kernel, buffer or slot at fault; on an error every buffer made is
+ * destroyed.
  */
 export async function createOnDevice<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
   caller: string,
@@ -655,6 +660,8 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
   try {
     for (const param of spec.params)
       device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
+    for (const slot of spec.state.filter((s) => s.init !== undefined))
+      device.queue.writeBuffer(buffers.get(slot.buffer)!.gpu, 0, initialStateValues(slot, seed));
     device.pushErrorScope('validation');
     const entrySpecs = spec.entries as Readonly<Record<E, EntrySpec>>;
     const entries = Object.fromEntries(

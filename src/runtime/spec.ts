@@ -50,6 +50,14 @@ export interface EntryInput extends TensorSlot {
   readonly role: 'input' | 'target' | 'mask';
 }
 
+/**
+ * A slot of state: zero-initialised, or, with `init: 'seed'`, a scalar holding the model's seed
+ * modulo 2^24 (random draws mix it in, so that seeds draw different dropout masks and noise).
+ */
+export interface StateSlot extends TensorSlot {
+  readonly init?: 'seed';
+}
+
 export interface ParamSpec extends TensorSlot {
   readonly init: InitializerSpec;
 }
@@ -102,8 +110,8 @@ export interface ModelSpec {
   readonly name: string;
   readonly buffers: readonly BufferSpec[];
   readonly params: readonly ParamSpec[];
-  /** Optimizer slots and the like: zero-initialised, saved in checkpoints. */
-  readonly state: readonly TensorSlot[];
+  /** Optimizer slots, counters, the seed: saved in checkpoints. */
+  readonly state: readonly StateSlot[];
   /** Accumulators of the training step (`loss`, metrics) and the buffer counting samples. */
   readonly accumulators: readonly AccumulatorSpec[];
   readonly sampleCount: number;
@@ -146,7 +154,7 @@ export interface GanSpec {
   readonly buffers: readonly BufferSpec[];
   readonly params: readonly ParamSpec[];
   /** Optimizer slots and the noise counter: zero-initialised. */
-  readonly state: readonly TensorSlot[];
+  readonly state: readonly StateSlot[];
   readonly kernels: readonly KernelSpec[];
   readonly accumulators: {
     readonly discriminator: LossAccumulatorSpec;

@@ -130,8 +130,9 @@ describe('fusion decisions', () => {
   it('draws random numbers inside the kernel that reads them, storing no tensor of draws', () => {
     const b = new GraphBuilder();
     const counter = b.input('random/step', 'state', []);
+    const seed = b.input('random/seed', 'state', []);
     const x = b.input('x', 'data', [4, 9]);
-    const u = b.emit('random_uniform', [counter], { shape: [4, 9], salt: 5 });
+    const u = b.emit('random_uniform', [counter, seed], { shape: [4, 9], salt: 5 });
     b.output('y', b.mul(x, b.binary('gt', u, b.constant(0.5))), 'prediction');
     const { kernels } = fuse(b.build());
     expect(kernels).toHaveLength(1);

@@ -192,19 +192,35 @@ describe('gather, slice and random kernels match the reference interpreter', () 
       b.emit('image_shift', [x!, m!], { adjoint: true }),
     ));
   it('random_uniform draws the same bits as the reference', async () => {
-    const want = await checkAgainstReference([{ shape: [], values: [12] }], (b, [t]) =>
-      b.emit('random_uniform', [t!], { shape: [3, 100], salt: 0xdeadbeef }),
+    const want = await checkAgainstReference(
+      [
+        { shape: [], values: [12] },
+        { shape: [], values: [0] },
+      ],
+      (b, [t, seed]) => b.emit('random_uniform', [t!, seed!], { shape: [3, 100], salt: 0xdeadbeef }),
     );
+    // A model seed (up to 2^24 − 1, exact in f32) draws another stream, the same on both sides.
+    const seeded = await checkAgainstReference(
+      [
+        { shape: [], values: [12] },
+        { shape: [], values: [16777215] },
+      ],
+      (b, [t, seed]) => b.emit('random_uniform', [t!, seed!], { shape: [3, 100], salt: 0xdeadbeef }),
+    );
+    expect(Array.from(seeded).filter((v, i) => v === want[i]).length).toBeLessThan(5);
     const mean = Array.from(want).reduce((a, v) => a + v, 0) / want.length;
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.06);
     expect(Math.min(...Array.from(want))).toBeGreaterThanOrEqual(0);
     expect(Math.max(...Array.from(want))).toBeLessThan(1);
   });
   it('random_uniform fused into the ops that read it: per-row draws broadcast, and own draws', () =>
-    checkAgainstReference([{ shape: [], values: [7] }, { shape: [5, 100] }], (b, [t, x]) => {
-      const perRow = b.emit('random_uniform', [t!], { shape: [5, 1], salt: 0x1234 });
-      const keep = b.binary('gt', b.broadcast(perRow, [5, 100]), b.constant(0.3));
-      const own = b.emit('random_uniform', [t!], { shape: [5, 100], salt: 0x99 });
-      return b.mul(b.mul(x!, keep), own);
-    }));
+    checkAgainstReference(
+      [{ shape: [], values: [7] }, { shape: [], values: [3] }, { shape: [5, 100] }],
+      (b, [t, seed, x]) => {
+        const perRow = b.emit('random_uniform', [t!, seed!], { shape: [5, 1], salt: 0x1234 });
+        const keep = b.binary('gt', b.broadcast(perRow, [5, 100]), b.constant(0.3));
+        const own = b.emit('random_uniform', [t!, seed!], { shape: [5, 100], salt: 0x99 });
+        return b.mul(b.mul(x!, keep), own);
+      },
+    ));
 });

@@ -6,11 +6,12 @@
 import { type Graph, inputsOf, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
+import { RANDOM_SEED } from '../../src/ir/build/layers/types.js';
 
 /**
- * Runs `steps` training steps of `g` from `weights` (zeros for every other state) on `batch`
- * (per-slot arrays of `count` real samples, padded to the graph's batch and masked), and
- * returns every input's value afterwards, by name.
+ * Runs `steps` training steps of `g` from `weights` (zeros for every other state but the seed,
+ * `modelSeed` as the runtime writes it) on `batch` (per-slot arrays of `count` real samples,
+ * padded to the graph's batch and masked), and returns every input's value afterwards, by name.
  */
 export function interpretTrainSteps(
   g: Graph,
@@ -18,6 +19,7 @@ export function interpretTrainSteps(
   batch: Readonly<Record<string, Float32Array>>,
   count: number,
   steps: number,
+  modelSeed = 0,
 ): Map<string, Tensor> {
   const values = new Map<string, Tensor>();
   for (const n of inputsOf(g)) {
@@ -26,6 +28,7 @@ export function interpretTrainSteps(
     const given = weights.get(n.params.name) ?? batch[n.params.name];
     if (given) data.set(given);
     if (n.params.name === 'mask') data.fill(1, 0, count);
+    if (n.params.name === RANDOM_SEED) data.fill(modelSeed);
     values.set(n.params.name, { shape, data });
   }
   for (let s = 0; s < steps; s++) {

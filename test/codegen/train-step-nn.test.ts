@@ -85,7 +85,7 @@ describe('training steps of layer-library models on the GPU equal the interprete
     for (let s = 0; s < steps; s++) model.trainStep({ x, target });
     const after = await model.getWeights();
 
-    const values = interpretTrainSteps(g, weights, { x, target }, count, steps);
+    const values = interpretTrainSteps(g, weights, { x, target }, count, steps, 5);
     let moved = 0;
     for (const [name, w] of after) {
       const want = values.get(name)!.data;

@@ -1,6 +1,6 @@
 /**
  * fit on a compiled model (Adam, so optimizer state matters): the same seed gives the same
- * weights bit for bit; a run resumed from a checkpoint ends bit for bit where an uninterrupted run
+ * weights bit for bit, and another seed other dropout masks; a run resumed from a checkpoint ends bit for bit where an uninterrupted run
  * does; a NaN loss stops training naming its step and the last good checkpoint; early stopping.
  */
 import { mkdtempSync } from 'node:fs';
@@ -12,6 +12,7 @@ import {
   NnxModel,
   TrainingDivergedError,
   decodeSafetensors,
+  encodeSafetensors,
   requestDevice,
   type BatchLog,
   type Dataset,
@@ -97,6 +98,38 @@ describe('fit', () => {
     expect(rest.epochs.map((log) => log.epoch)).toEqual([3, 4]);
     expect(rest.epochs).toEqual(full.epochs.slice(2));
     expect(await bits(resumed)).toEqual(await bits(uninterrupted));
+  });
+
+  it('draws other dropout masks for another seed, and keeps the seed in checkpoints', async () => {
+    const dropout = compile(SOURCE.replace('Dense(3,', 'Dropout(0.5)\n  Dense(3,'));
+    expect(dropout.diagnostics).toEqual([]);
+    const withSeed = async (seed: number) => {
+      const m = await NnxModel.create(dropout.compiled!.spec, { seed, device });
+      models.push(m);
+      return m;
+    };
+    const [a, b, c] = [await withSeed(3), await withSeed(3), await withSeed(4)];
+    c.setWeights(await a.getWeights()); // the same start: only the masks can differ
+    for (const m of [a, b, c]) await m.fit(data(), { epochs: 1, shuffle: false });
+    const bitsA = await bits(a);
+    expect(await bits(b)).toEqual(bitsA);
+    const bitsC = await bits(c);
+    expect(bitsC.get('dense_2/kernel')).not.toEqual(bitsA.get('dense_2/kernel'));
+    expect(new Float32Array(Uint32Array.from(bitsA.get('@state/random/seed')!).buffer)).toEqual(
+      Float32Array.of(3),
+    );
+
+    // A file without state (weights from elsewhere) leaves the model's own seed in place.
+    const params = new Map(
+      [...(await a.getWeights())].map(([name, data]) => {
+        const slot = dropout.compiled!.spec.params.find((p) => p.name === name)!;
+        return [name, { shape: slot.shape, data }] as const;
+      }),
+    );
+    c.loadBytes(encodeSafetensors(params));
+    expect(new Float32Array(Uint32Array.from((await bits(c)).get('@state/random/seed')!).buffer)).toEqual(
+      Float32Array.of(4),
+    );
   });
 
   it('refuses to resume on a dataset of another size', async () => {

@@ -7,7 +7,7 @@
 import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
 import { BINARY, UNARY } from '../../ir/ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
-import { PCG_WGSL } from '../../ir/ops/random.js';
+import { PCG_WGSL, counterValueWgsl } from '../../ir/ops/random.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
@@ -118,9 +118,10 @@ class KernelWriter {
         );
       }
       case 'random_uniform': {
-        // The counter is a scalar: its broadcast read is element 0. Same bits as the random kernel.
-        const counter = `u32(max(trunc(${broadcastSrc(0)}), 0.0))`;
-        return `random_unit(${(n as Node<'random_uniform'>).params.salt}u, ${counter}, ${index})`;
+        // The counter and seed are scalars: their broadcast reads are element 0. Same bits as the random kernel.
+        const counter = counterValueWgsl(broadcastSrc(0));
+        const seed = counterValueWgsl(broadcastSrc(1));
+        return `random_unit(${(n as Node<'random_uniform'>).params.salt}u ^ ${seed}, ${counter}, ${index})`;
       }
       case 'iota': {
         const { axis } = (n as Node<'iota'>).params;

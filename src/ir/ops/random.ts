@@ -1,8 +1,9 @@
 /**
  * Counter-based random numbers, the same bits on the CPU and in WGSL: element i of a
- * `random_uniform` node with salt s at counter t is hash(s, t, i) mapped to [0, 1). The counter
- * is GPU state the training step increments, so each step draws new numbers with no host work,
- * and a run is reproducible from its checkpoint.
+ * `random_uniform` node with salt s, reading counter t and seed k, is hash(s ⊕ k, t, i) mapped
+ * to [0, 1). Both are GPU state: the training step increments the counter, so each step draws new
+ * numbers with no host work, and the runtime writes the model's seed, so seeds draw different
+ * streams (seed 0 leaves the salt as it is). A run is reproducible from its checkpoint.
  */
 import type { GraphBuilder } from '../builder.js';
 import type { Shape } from '../graph.js';
@@ -44,19 +45,28 @@ export function saltOf(name: string, seed = 0): number {
   return h;
 }
 
-/** The counter as the u32 the kernel sees: an f32 holding a non-negative integer. */
+/** The counter (or seed) as the u32 the kernel sees: an f32 holding a non-negative integer. */
 export function counterValue(v: number): number {
   return Math.max(0, Math.trunc(v)) >>> 0;
 }
 
+/** WGSL for {@link counterValue} of the f32 expression `v`. */
+export function counterValueWgsl(v: string): string {
+  return `u32(max(trunc(${v}), 0.0))`;
+}
+
 export function randomUniformShape(srcs: readonly Shape[], p: { shape: Shape }): Shape | { error: string } {
-  return srcs[0]!.length === 0
-    ? p.shape
-    : { error: `random_uniform takes a scalar counter, got a tensor of shape [${srcs[0]!.join(',')}]` };
+  const [counter, seed] = srcs;
+  if (srcs.length !== 2 || counter!.length !== 0 || seed!.length !== 0)
+    return {
+      error: `random_uniform takes a scalar counter and a scalar seed, got shapes ${srcs.map((s) => `[${s.join(',')}]`).join(', ')}`,
+    };
+  return p.shape;
 }
 
 export function randomUniformReference(
   counter: Tensor,
+  seed: Tensor,
   salt: number,
   shape: readonly number[],
   dtype: DType,
@@ -64,7 +74,8 @@ export function randomUniformReference(
   const n = shape.reduce((a, b) => a * b, 1);
   const out = allocate(dtype, n);
   const t = counterValue(counter.data[0]!);
-  for (let i = 0; i < n; i++) out[i] = bitsToUnit(randomBits(salt, t, i));
+  const seeded = (salt ^ counterValue(seed.data[0]!)) >>> 0;
+  for (let i = 0; i < n; i++) out[i] = bitsToUnit(randomBits(seeded, t, i));
   return { shape, data: out };
 }
 

@@ -16,7 +16,7 @@ import type { Span } from '../../util/diagnostics.js';
 import { GraphBuilder } from '../builder.js';
 import { type Dim, type Graph, type Node, inputsOf } from '../graph.js';
 import { saltOf, standardNormal } from '../ops/random.js';
-import { RANDOM_COUNTER } from '../build/layers/types.js';
+import { RANDOM_COUNTER, RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
 import type { ModelIR } from '../build/lower.js';
 
 /** What every transform has: a seed that salts its random streams, and where it was written. */
@@ -95,19 +95,22 @@ export function augmentationSalt(input: string, index: number, a: Augmentation, 
   return saltOf(`augment/${input}/${index}/${a.kind}/${stream}`, a.seed);
 }
 
-/** `augmentations` applied in order to the input `x` named `input`, drawing from `counter`. */
+/** `augmentations` applied in order to the input `x` named `input`, drawing from `random`. */
 export function augmentInput(
   b: GraphBuilder,
   x: number,
   input: string,
   augmentations: readonly Augmentation[],
-  counter: number,
+  random: RandomSources,
 ): number {
   let v = x;
   augmentations.forEach((a, index) => {
     b.span = a.span;
     const draw: Draw = (shape, stream) =>
-      b.emit('random_uniform', [counter], { shape, salt: augmentationSalt(input, index, a, stream) });
+      b.emit('random_uniform', [random.counter, random.seed], {
+        shape,
+        salt: augmentationSalt(input, index, a, stream),
+      });
     v = applyAugmentation(b, v, a, draw);
   });
   return v;
@@ -115,7 +118,8 @@ export function augmentInput(
 
 /**
  * The training model with `augmentations` applied, in order, to each of its inputs. The step
- * counter is shared with Dropout (and incremented once per step); a model without one gets it.
+ * counter and the seed are shared with Dropout (the counter incremented once per step); a model
+ * without them gets them.
  */
 export function augmentModel(model: ModelIR, augmentations: readonly Augmentation[]): ModelIR {
   if (augmentations.length === 0) return model;
@@ -123,14 +127,18 @@ export function augmentModel(model: ModelIR, augmentations: readonly Augmentatio
   const b = new GraphBuilder();
   b.label = 'augment';
   const newId = new Map<number, number>();
-  const oldCounter = inputsOf(old, 'state').find((n) => n.params.name === RANDOM_COUNTER);
+  const oldState = (name: string) => inputsOf(old, 'state').find((n) => n.params.name === name);
+  const oldCounter = oldState(RANDOM_COUNTER);
+  const oldSeed = oldState(RANDOM_SEED);
   const counter = b.input(RANDOM_COUNTER, 'state', []);
+  const seed = b.input(RANDOM_SEED, 'state', []);
   if (oldCounter) newId.set(oldCounter.id, counter);
+  if (oldSeed) newId.set(oldSeed.id, seed);
   const inputNodes = new Map<number, number>();
   for (const input of model.inputs) {
     const x = b.emit('input', [], (old.nodes[input.node] as Node<'input'>).params);
     inputNodes.set(input.node, x);
-    newId.set(input.node, augmentInput(b, x, input.name, augmentations, counter));
+    newId.set(input.node, augmentInput(b, x, input.name, augmentations, { counter, seed }));
   }
   const prefix = b.build();
   const nodes: Node[] = [...prefix.nodes];

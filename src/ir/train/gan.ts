@@ -16,6 +16,7 @@ import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
 import type { OptimizerConfig } from './optimizers.js';
 import { accumulateInState, accumulatorName, appendOptimizer } from './step.js';
+import { RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
 
 export interface GanStepConfig {
   readonly loss: GanLoss;
@@ -101,12 +102,13 @@ function inline(
  */
 export function drawNoise(
   b: GraphBuilder,
-  counter: number,
+  random: RandomSources,
   shape: Shape,
   kind: NoiseKind,
   salt: string,
 ): number {
-  const uniform = (s: string) => b.emit('random_uniform', [counter], { shape, salt: saltOf(s) });
+  const uniform = (s: string) =>
+    b.emit('random_uniform', [random.counter, random.seed], { shape, salt: saltOf(s) });
   const c = (v: number) => b.constant(v);
   if (kind === 'uniform') return b.sub(b.mul(uniform(salt), c(2)), c(1));
   return standardNormal(b, uniform(`${salt}/radius`), uniform(`${salt}/angle`));
@@ -148,13 +150,14 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
   const b = new GraphBuilder();
   const shared = new Map<string, number>();
   const counter = b.input(NOISE_COUNTER, 'state', []);
+  const seed = b.input(RANDOM_SEED, 'state', []);
   const realInput = d.inputs[0]!;
   const real = b.input(realInput.name, 'data', realInput.shape);
   const [lo, hi] = config.dataRange;
   b.label = 'scale';
   const scaled = lo === 0 && hi === 1 ? real : b.add(b.mul(real, b.constant(hi - lo)), b.constant(lo));
   b.label = 'noise';
-  const z = drawNoise(b, counter, noiseShape(g), config.noise, 'noise/discriminator');
+  const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/discriminator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
   const onReal = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, scaled]]), shared);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, fake.output]]), shared);
@@ -169,8 +172,9 @@ function generatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   const b = new GraphBuilder();
   const shared = new Map<string, number>();
   const counter = b.input(NOISE_COUNTER, 'state', []);
+  const seed = b.input(RANDOM_SEED, 'state', []);
   b.label = 'noise';
-  const z = drawNoise(b, counter, noiseShape(g), config.noise, 'noise/generator');
+  const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/generator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[d.inputs[0]!.name, fake.output]]), shared);
   b.label = 'loss';

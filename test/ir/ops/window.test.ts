@@ -301,9 +301,11 @@ describe('shape rules of the layer-library ops', () => {
     );
   });
   it('random_uniform', () => {
-    expect(shapeError([[2]], (b, [t]) => b.emit('random_uniform', [t!], { shape: ['B', 3], salt: 1 }))).toBe(
-      'random_uniform takes a scalar counter, got a tensor of shape [2]',
-    );
+    expect(
+      shapeError([[2], []], (b, [t, seed]) =>
+        b.emit('random_uniform', [t!, seed!], { shape: ['B', 3], salt: 1 }),
+      ),
+    ).toBe('random_uniform takes a scalar counter and a scalar seed, got shapes [2], []');
   });
   it('image_shift', () => {
     const shift = (b: GraphBuilder, [x, m]: number[]) => b.emit('image_shift', [x!, m!], { adjoint: false });

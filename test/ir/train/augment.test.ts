@@ -23,15 +23,18 @@ const [N, H, W, C] = SHAPE;
 function augmentGraph(augmentations: readonly Augmentation[]): Graph {
   const b = new GraphBuilder();
   const x = b.input('x', 'data', SHAPE);
-  const counter = b.input('step', 'data', []); // data: the test writes it
-  b.output('y', augmentInput(b, x, 'x', augmentations, counter), 'prediction');
+  // Data inputs: the test writes them (in a model they are state on the GPU).
+  const counter = b.input('step', 'data', []);
+  const seed = b.input('seed', 'data', []);
+  b.output('y', augmentInput(b, x, 'x', augmentations, { counter, seed }), 'prediction');
   return b.build();
 }
 
-async function onGpu(augmentations: readonly Augmentation[], x: Float32Array, step: number) {
+async function onGpu(augmentations: readonly Augmentation[], x: Float32Array, step: number, seed = 0) {
   const values = new Map([
     ['x', x],
     ['step', Float32Array.of(step)],
+    ['seed', Float32Array.of(seed)],
   ]);
   return (await runGraphOnGpu(augmentGraph(augmentations), values)).get('y')!;
 }
@@ -135,16 +138,27 @@ describe('augmentation draws', () => {
     expect(Array.from(await onGpu(chain, x, 5))).not.toEqual(Array.from(first));
     const reseeded = chain.map((a) => ({ ...a, seed: 1 }));
     expect(Array.from(await onGpu(reseeded, x, 4))).not.toEqual(Array.from(first));
+    // The model's seed moves every transform's stream: the same draws as salts xor-ed with it.
+    const modelSeeded = await onGpu(chain, x, 4, 3);
+    expect(Array.from(modelSeeded)).not.toEqual(Array.from(first));
+    const flip = chain[0]!;
+    for (let n = 0; n < N; n++) {
+      const flipped = bitsToUnit(randomBits((augmentationSalt('x', 0, flip, 'coin') ^ 3) >>> 0, 4, n)) < 0.5;
+      const unmoved = bitsToUnit(randomBits(augmentationSalt('x', 0, flip, 'coin'), 4, n)) < 0.5;
+      if (flipped !== unmoved) return; // one sample whose coin the seed turned is enough
+    }
+    throw new Error('seed 3 turned no flip coin of 9');
   });
 
   it('have the documented distributions (interpreter, 2,000 images)', () => {
     const b = new GraphBuilder();
     const big = b.input('x', 'data', [2000, 3, 3, 1]);
-    const counter = b.input('step', 'data', []); // data: the test writes it
+    const counter = b.input('step', 'data', []); // data: the test writes them
+    const seed = b.input('seed', 'data', []);
     const shift: Augmentation = { kind: 'shift', pixels: 1, seed: 0 };
     const noise: Augmentation = { kind: 'noise', stddev: 0.5, seed: 0 };
-    b.output('shifted', augmentInput(b, big, 'x', [shift], counter), 'prediction');
-    b.output('noisy', augmentInput(b, big, 'x', [noise], counter), 'prediction');
+    b.output('shifted', augmentInput(b, big, 'x', [shift], { counter, seed }), 'prediction');
+    b.output('noisy', augmentInput(b, big, 'x', [noise], { counter, seed }), 'prediction');
     const g = b.build();
     // A single 1 in the centre of each 3×3 image shows where the shift moved it.
     const centre = new Float64Array(2000 * 9).map((_, i) => (i % 9 === 4 ? 1 : 0));
@@ -153,6 +167,7 @@ describe('augmentation draws', () => {
       new Map([
         ['x', { shape: [2000, 3, 3, 1], data: centre }],
         ['step', { shape: [], data: Float64Array.of(2) }],
+        ['seed', { shape: [], data: Float64Array.of(0) }],
       ]),
     );
     const landed = new Array(9).fill(0);

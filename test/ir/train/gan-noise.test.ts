@@ -1,7 +1,7 @@
 /**
  * The noise a GAN's steps draw on the GPU: normal by Box–Muller from two counter-based uniforms
  * (or uniform in [−1, 1)), the same numbers on the adapter as in the interpreter, with the
- * moments of the distribution it claims, and new numbers when the counter moves.
+ * moments of the distribution it claims, and new numbers when the counter or the model's seed moves.
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.js';
@@ -16,12 +16,16 @@ function noiseGraph(kind: NoiseKind) {
   const b = new GraphBuilder();
   // A data input, so that the GPU harness uploads it (a step's counter is state on the GPU).
   const counter = b.input('noise/step', 'data', []);
-  b.output('z', drawNoise(b, counter, [ROWS, 2], kind, 'noise/test'), 'prediction');
+  const seed = b.input('random/seed', 'data', []);
+  b.output('z', drawNoise(b, { counter, seed }, [ROWS, 2], kind, 'noise/test'), 'prediction');
   return b.build();
 }
 
-function reference(kind: NoiseKind, step: number): Float64Array {
-  const inputs = new Map([['noise/step', { shape: [], data: Float64Array.of(step) }]]);
+function reference(kind: NoiseKind, step: number, seed = 0): Float64Array {
+  const inputs = new Map([
+    ['noise/step', { shape: [], data: Float64Array.of(step) }],
+    ['random/seed', { shape: [], data: Float64Array.of(seed) }],
+  ]);
   return interpretOutputs(noiseGraph(kind), inputs).get('z')!.data as Float64Array;
 }
 
@@ -50,15 +54,23 @@ describe('GAN noise', () => {
     expect(Math.abs(mean(Array.from(z, (v) => v * v)) - 1 / 3)).toBeLessThan(0.02);
   });
 
-  it('draws the same numbers on the adapter as in the interpreter', async () => {
-    for (const kind of ['normal', 'uniform'] as const) {
-      const got = (await runGraphOnGpu(noiseGraph(kind), new Map([['noise/step', Float32Array.of(5)]]))).get(
-        'z',
-      )!;
-      const want = reference(kind, 5);
+  it('draws the same numbers on the adapter as in the interpreter, for each model seed', async () => {
+    for (const [kind, seed] of [
+      ['normal', 0],
+      ['uniform', 0],
+      ['normal', 12345],
+    ] as const) {
+      const values = new Map([
+        ['noise/step', Float32Array.of(5)],
+        ['random/seed', Float32Array.of(seed)],
+      ]);
+      const got = (await runGraphOnGpu(noiseGraph(kind), values)).get('z')!;
+      const want = reference(kind, 5, seed);
       expect(got.length).toBe(want.length);
       for (let i = 0; i < want.length; i++)
         expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(2e-4 * Math.max(1, Math.abs(want[i]!)));
     }
+    const unseeded = reference('normal', 5);
+    expect(reference('normal', 5, 1).filter((v, i) => v === unseeded[i]).length).toBeLessThan(5);
   });
 });

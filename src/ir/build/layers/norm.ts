@@ -27,7 +27,7 @@ export const dropout: LayerDef = {
         const training = params.training!;
         // Each call of the instance draws its own mask.
         const salt = saltOf(`${path}#${calls++}`, seed);
-        const u = b.emit('random_uniform', [training.stepCounter(b)], { shape: b.shapeOf(x), salt });
+        const u = training.randomUniform(b, b.shapeOf(x), salt);
         const keep = b.binary('gt', u, b.constant(rate));
         return b.mul(x, b.mul(keep, b.constant(1 / (1 - rate))));
       },

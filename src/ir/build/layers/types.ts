@@ -35,6 +35,14 @@ export interface StateUpdate {
 export const MASK_INPUT = 'mask';
 /** The state scalar counting training steps, which random masks are drawn from. */
 export const RANDOM_COUNTER = 'random/step';
+/** The state scalar holding the model's seed (written by the runtime), which random draws mix in. */
+export const RANDOM_SEED = 'random/seed';
+
+/** The graph's two scalars a `random_uniform` reads: the step counter and the seed. */
+export interface RandomSources {
+  readonly counter: number;
+  readonly seed: number;
+}
 
 /**
  * The mode-dependent part of one lowering: which mode it is, the state updates layers asked
@@ -46,6 +54,7 @@ export class TrainingState {
   modeDependent = false;
   private mask: number | undefined;
   private counter: number | undefined;
+  private seed: number | undefined;
 
   constructor(readonly mode: LowerMode) {}
 
@@ -67,6 +76,12 @@ export class TrainingState {
       this.counter = counter;
     }
     return this.counter;
+  }
+
+  /** Uniform numbers in [0, 1) of `shape` under `salt`: new ones each step and for each model seed. */
+  randomUniform(b: GraphBuilder, shape: Shape, salt: number): number {
+    this.seed ??= b.input(RANDOM_SEED, 'state', []);
+    return b.emit('random_uniform', [this.stepCounter(b), this.seed], { shape, salt });
   }
 
   update(name: string, target: number, value: number): void {
