@@ -2,7 +2,8 @@
  * `nnxc train FILE` for a file whose block is a `gan`: compile both models into one module, load
  * the real samples, train with alternating discriminator and generator steps, and write a grid
  * of generated samples after every epoch (`<out-dir>/epoch-N.png`), always from the same noise,
- * so the grids show one set of samples improving.
+ * so the grids show one set of samples improving. `--checkpoint` and `--resume` work as for a
+ * train block; a resumed run goes on numbering the grids after the checkpoint's epoch.
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -12,12 +13,13 @@ import { parse } from '../parser/index.js';
 import { NnxGan, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
-import { type Io, UsageError, intOption, report, writeAtomically } from './io.js';
+import { type Io, UsageError, UserError, intOption, report, writeAtomically } from './io.js';
 import { ReportedError, limited, reportDatasetError } from './model-data.js';
 
 /** The usage lines of `nnxc train` for a gan block. */
 export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--batch N] [--lr X] [--set FIELD=VALUE]... [--limit N]
         [--out-dir DIR] [--grid N] [--json] [--save W.safetensors] [--device …]
+        [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
                                        train a gan block; writes DIR/epoch-N.png (N×N samples) every epoch`;
 
 /** Whether the file holds a gan block and no train block: then `train` and `compile` take the GAN. */
@@ -38,6 +40,10 @@ export interface GanTrainOptions {
   readonly grid?: string;
   readonly json?: boolean;
   readonly save?: string;
+  /** Write a checkpoint here every `every` epochs (1 by default) and after the last. */
+  readonly checkpoint?: { readonly path: string; readonly every?: number };
+  /** Continue from this checkpoint. */
+  readonly resume?: string;
   readonly device?: string;
   /** Options given that only a train block takes. */
   readonly unsupported: readonly string[];
@@ -79,16 +85,22 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     ...adapterCreateOptions(await adapterRequestOption(options.device)),
   });
   try {
+    const resume = options.resume ? await gan.load(options.resume) : undefined;
+    if (options.resume && !resume)
+      throw new UserError(`${options.resume} holds weights but no training state; it cannot be resumed from`);
     const steps = Math.floor(data.count / spec.training.batch);
     const epochs = spec.training.epochs;
     const started = performance.now();
     let lastLine = started;
     if (!options.json)
       io.out(
-        `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch\n`,
+        `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch` +
+          `${resume ? `; resuming after epoch ${resume.epoch} of ${options.resume}` : ''}\n`,
       );
     const logs = await gan.fit(data, {
       epochs,
+      resume,
+      checkpoint: options.checkpoint,
       onStep: (step) => {
         const now = performance.now();
         if (options.json || now - lastLine < 10_000) return;
@@ -112,11 +124,12 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
           );
       },
     });
-    const { epoch: _, ...last } = logs[logs.length - 1] ?? { epoch: 0 };
+    // After a resume, the epochs trained so far include the checkpoint's.
+    const { epoch: lastEpoch, ...last } = logs[logs.length - 1] ?? { epoch: resume?.epoch ?? 0 };
     const seconds = +((performance.now() - started) / 1000).toFixed(3);
     if (options.json)
-      io.out(`${JSON.stringify({ final: true, model: spec.name, epochs: logs.length, ...last, seconds })}\n`);
-    else io.out(`done in ${seconds.toFixed(1)}s: epochs ${logs.length}\n`);
+      io.out(`${JSON.stringify({ final: true, model: spec.name, epochs: lastEpoch, ...last, seconds })}\n`);
+    else io.out(`done in ${seconds.toFixed(1)}s: epochs ${lastEpoch}\n`);
     if (options.save) {
       await writeAtomically(options.save, await gan.saveBytes());
       if (!options.json) io.out(`saved weights to ${options.save}\n`);

@@ -74,18 +74,12 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     lr: floatOption('lr', values.lr),
   };
   const seed = intOption('seed', values.seed, 0) ?? 0;
+  const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], 1);
+  if (checkpointEvery !== undefined && !values.checkpoint)
+    throw new UsageError('--checkpoint-every needs --checkpoint PATH');
+  const checkpoint = values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined;
   if (trainsGan(file.text)) {
-    const onlyTrain = [
-      'validation-split',
-      'patience',
-      'monitor',
-      'checkpoint',
-      'checkpoint-every',
-      'resume',
-      'init-from',
-      'init-only',
-      'folds',
-    ];
+    const onlyTrain = ['validation-split', 'patience', 'monitor', 'init-from', 'init-only', 'folds'];
     return trainGanCommand(
       file,
       {
@@ -98,6 +92,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
         grid: values.grid,
         json: values.json,
         save: values.save,
+        checkpoint,
+        resume: values.resume,
         device: values.device,
         unsupported: onlyTrain.filter((o) => values[o as keyof typeof values] !== undefined),
       },
@@ -110,9 +106,6 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   if (validationSplit !== undefined && validationSplit >= 1)
     throw new UsageError(`--validation-split must be below 1, got ${validationSplit}`);
   const patience = intOption('patience', values.patience, 1);
-  const checkpointEvery = intOption('checkpoint-every', values['checkpoint-every'], 1);
-  if (checkpointEvery !== undefined && !values.checkpoint)
-    throw new UsageError('--checkpoint-every needs --checkpoint PATH');
   if (values['init-only'] && !values['init-from'])
     throw new UsageError('--init-only chooses what --init-from loads; give --init-from FILE too');
   if (values['init-from'] && values.resume)
@@ -146,7 +139,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     resume: values.resume,
     patience,
     monitor: values.monitor,
-    checkpoint: values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined,
+    checkpoint,
     save: values.save,
   };
   try {

@@ -1,11 +1,22 @@
 /**
- * Checkpoints: a model's parameters (under their own names) and state tensors (under
- * `@state/<name>`) as one safetensors file, plus the checks that keep a load from changing
- * anything unless every tensor is present and well-shaped.
+ * Checkpoints: a model's (or a GAN's) parameters (under their own names) and state tensors
+ * (under `@state/<name>`) as one safetensors file, the checks that keep a load from changing
+ * anything unless every tensor is present and well-shaped, where training stands (in the
+ * metadata), and writing, reading and restoring the file. NnxModel and NnxGan both use these.
  */
 
-import { elementCount } from './init.js';
-import type { SafetensorsFile, SafetensorsTensor } from './safetensors.js';
+import { describe, throwIfDeviceFailed } from './device.js';
+import { elementCount, initialStateValues } from './init.js';
+import { importNodeFs } from './node-fs.js';
+import type { PlannedBuffer } from './pipelines.js';
+import { readSlots } from './readback.js';
+import type { Rng } from './rng.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+} from './safetensors.js';
 import type { ModelSpec, TensorSlot } from './spec.js';
 
 /** The checkpoint layout version written to the metadata key `nnx_format_version`. */
@@ -13,6 +24,9 @@ export const CHECKPOINT_FORMAT_VERSION = '1';
 
 /** State tensors are stored under this prefix; `@` cannot start an nnx name, so none collide. */
 export const STATE_TENSOR_PREFIX = '@state/';
+
+/** What a checkpoint holds and is checked against: a model's, or a GAN's, parameters and state. */
+export type CheckpointSpec = Pick<ModelSpec, 'name' | 'params' | 'state'>;
 
 /** Parameter and state values by name. */
 export interface CheckpointValues {
@@ -48,7 +62,10 @@ export function checkTensorValues(
 }
 
 /** The tensors of a checkpoint of `spec`, parameters first, then state. */
-export function checkpointTensors(spec: ModelSpec, values: CheckpointValues): Map<string, SafetensorsTensor> {
+export function checkpointTensors(
+  spec: CheckpointSpec,
+  values: CheckpointValues,
+): Map<string, SafetensorsTensor> {
   const tensors = new Map<string, SafetensorsTensor>();
   for (const param of spec.params) {
     tensors.set(param.name, { shape: param.shape, data: values.params.get(param.name)! });
@@ -61,7 +78,7 @@ export function checkpointTensors(spec: ModelSpec, values: CheckpointValues): Ma
 }
 
 /** The metadata a checkpoint of `spec` carries. */
-export function checkpointMetadata(spec: ModelSpec): Record<string, string> {
+export function checkpointMetadata(spec: CheckpointSpec): Record<string, string> {
   return { nnx_format_version: CHECKPOINT_FORMAT_VERSION, nnx_model: spec.name };
 }
 
@@ -69,7 +86,11 @@ export function checkpointMetadata(spec: ModelSpec): Record<string, string> {
  * Splits a decoded checkpoint into parameter and state values, checking that the parameters are
  * exactly the model's, with the same shapes, and that state is either complete or absent.
  */
-export function readCheckpoint(spec: ModelSpec, file: SafetensorsFile, caller: string): CheckpointValues {
+export function readCheckpoint(
+  spec: CheckpointSpec,
+  file: SafetensorsFile,
+  caller: string,
+): CheckpointValues {
   const version = file.metadata['nnx_format_version'];
   if (version !== undefined && version !== CHECKPOINT_FORMAT_VERSION) {
     throw new Error(
@@ -160,4 +181,85 @@ export function readTrainingState(
     throw new Error(`${caller}: the checkpoint's training state '${text}' is malformed; nothing was changed`);
   }
   return { epoch: epoch as number, shuffleSeed: seed as number, shuffleState: words as number[] };
+}
+
+/**
+ * Replays the shuffles of the epochs a checkpoint completed, so the next epoch visits samples in
+ * the order an uninterrupted run would; the generator must then be where the checkpoint says.
+ */
+export function replayShuffles(rng: Rng, order: Uint32Array, resume: TrainingState, shuffle: boolean): void {
+  if (shuffle) for (let epoch = 1; epoch <= resume.epoch; epoch++) rng.shuffle(order);
+  const state = rng.state();
+  if (!state.every((word, i) => word === resume.shuffleState[i])) {
+    throw new Error(
+      `fit: cannot resume from epoch ${resume.epoch}: replaying its shuffles over ${order.length} samples does ` +
+        `not reach the checkpoint's shuffle state; was it trained on another dataset or with shuffle ${shuffle ? 'off' : 'on'}?`,
+    );
+  }
+}
+
+/** A spec's buffers on its device: what a checkpoint is read from and restored into. */
+export interface CheckpointBuffers {
+  readonly device: GPUDevice;
+  readonly spec: CheckpointSpec;
+  readonly buffers: ReadonlyMap<number, PlannedBuffer>;
+  /** The model's seed, which the seed's state slot is reset to when a checkpoint has no state. */
+  readonly seed: number;
+}
+
+/**
+ * A safetensors checkpoint of every parameter and state tensor on the GPU, read in one round
+ * trip, with `training` in its metadata when given.
+ */
+export async function encodeCheckpoint(on: CheckpointBuffers, training?: TrainingState): Promise<Uint8Array> {
+  const [params, state] = await readSlots(on.device, on.buffers, on.spec.params, on.spec.state);
+  throwIfDeviceFailed(on.device);
+  const metadata = { ...checkpointMetadata(on.spec), ...(training ? trainingMetadata(training) : {}) };
+  return encodeSafetensors(checkpointTensors(on.spec, { params: params!, state }), metadata);
+}
+
+/**
+ * Restores a checkpoint from {@link encodeCheckpoint}: its parameters must match the spec's
+ * names and shapes exactly, and its state be complete or absent (then it is reset as `create`
+ * set it: zeros, and the model's seed);
+ * everything is checked before anything is written, so nothing changes when it fails. Returns
+ * the training state it records.
+ */
+export function restoreCheckpoint(
+  on: CheckpointBuffers,
+  bytes: Uint8Array,
+  caller: string,
+): TrainingState | undefined {
+  const file = decodeSafetensors(bytes);
+  const values = readCheckpoint(on.spec, file, caller);
+  const training = readTrainingState(file.metadata, caller);
+  const write = (slot: TensorSlot, data: Float32Array) =>
+    on.device.queue.writeBuffer(on.buffers.get(slot.buffer)!.gpu, 0, data);
+  for (const slot of on.spec.params) write(slot, values.params.get(slot.name)!);
+  for (const slot of on.spec.state)
+    write(slot, values.state?.get(slot.name) ?? initialStateValues(slot, on.seed));
+  return training;
+}
+
+/** Writes checkpoint bytes to `path` (Node only), atomically: a temporary file, then a rename. */
+export async function writeCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
+  const fs = await importNodeFs();
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    await fs.writeFile(temporary, bytes);
+    await fs.rename(temporary, path);
+  } catch (error) {
+    await fs.rm(temporary, { force: true }).catch(() => undefined);
+    throw new Error(`save: could not write the checkpoint '${path}': ${describe(error)}`, { cause: error });
+  }
+}
+
+/** The bytes of the checkpoint file at `path` (Node only). */
+export async function readCheckpointFile(path: string): Promise<Uint8Array> {
+  const fs = await importNodeFs();
+  try {
+    return await fs.readFile(path);
+  } catch (error) {
+    throw new Error(`load: could not read the checkpoint '${path}': ${describe(error)}`, { cause: error });
+  }
 }

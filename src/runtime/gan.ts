@@ -2,15 +2,25 @@
  * NnxGan executes a compiled {@link GanSpec}: two models trained against each other on one
  * device. Each alternating step is one command buffer and one submit: the discriminator step
  * uploads a batch of real samples, the generator step uploads nothing (its noise is drawn on
- * the GPU). Losses are summed on the GPU and read once per epoch.
+ * the GPU). Losses are summed on the GPU and read once per epoch. Checkpoints are NnxModel's
+ * format: both models' parameters and all state (optimizers, the noise counter), plus where
+ * training stands, so a resumed run ends bit for bit where an uninterrupted one would.
  */
+import {
+  type CheckpointBuffers,
+  encodeCheckpoint,
+  readCheckpointFile,
+  replayShuffles,
+  restoreCheckpoint,
+  type TrainingState,
+  writeCheckpointFile,
+} from './checkpoint.js';
 import { throwIfDeviceFailed } from './device.js';
 import { elementCount } from './init.js';
-import { type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
+import { type CheckpointOptions, type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
-import { readBuffers, StagedReadback } from './readback.js';
+import { readBuffers, readSlots, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
-import { encodeSafetensors } from './safetensors.js';
 import { checkGanSpec } from './spec-check.js';
 import type { GanSpec, TensorSlot } from './spec.js';
 
@@ -28,10 +38,14 @@ export interface GanData {
 }
 
 export interface GanFitOptions {
-  /** Defaults to the gan block's `epochs`. */
+  /** Train until this epoch; defaults to the gan block's `epochs`. */
   readonly epochs?: number;
   /** Seed of the shuffle; defaults to the model's seed. */
   readonly seed?: number;
+  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
+  readonly resume?: TrainingState;
+  /** Checkpoints to write while training (Node only); the last epoch is always written. */
+  readonly checkpoint?: CheckpointOptions;
   readonly onEpoch?: (log: GanEpochLog) => void | Promise<void>;
   /** Called after each pair of steps is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onStep?: (step: number, steps: number) => void;
@@ -93,8 +107,10 @@ export class NnxGan {
   }
 
   /**
-   * Trains for `epochs`: each epoch visits the samples in a new random order, one discriminator
-   * step then one generator step per full batch (a partial last batch is left out).
+   * Trains until epoch `epochs`: each epoch visits the samples in a new random order, one
+   * discriminator step then one generator step per full batch (a partial last batch is left
+   * out). With `resume` (a checkpoint's training state) it continues after that epoch and ends
+   * bit for bit where an uninterrupted run would. Returns the logs of the epochs it ran.
    */
   async fit(data: GanData, options: GanFitOptions = {}): Promise<GanEpochLog[]> {
     this.checkUsable();
@@ -107,11 +123,14 @@ export class NnxGan {
     const steps = Math.floor(data.count / batch);
     if (steps === 0) throw new Error(`fit: ${data.count} samples make no full batch of ${batch}`);
     const epochs = options.epochs ?? this.spec.training.epochs;
-    const rng = new Rng(deriveSeed(options.seed ?? this.seed, 'shuffle'));
+    const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
+    const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
     const order = Uint32Array.from({ length: data.count }, (_, i) => i);
+    if (options.resume) replayShuffles(rng, order, options.resume, true);
     const real = new Float32Array(batch * width);
     const logs: GanEpochLog[] = [];
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    let lastCheckpoint: string | undefined;
+    for (let epoch = (options.resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
       rng.shuffle(order);
       this.zeroAccumulators();
       let fence: Promise<unknown> | undefined;
@@ -133,9 +152,15 @@ export class NnxGan {
       const log = { epoch, ...(await this.losses()) };
       if (!Number.isFinite(log.d_loss) || !Number.isFinite(log.g_loss))
         throw new Error(
-          `fit: the losses diverged in epoch ${epoch} (d_loss ${log.d_loss}, g_loss ${log.g_loss}); a lower learning rate may help`,
+          `fit: the losses diverged in epoch ${epoch} (d_loss ${log.d_loss}, g_loss ${log.g_loss}); ` +
+            `${lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}; ` : ''}a lower learning rate may help`,
         );
       logs.push(log);
+      const every = options.checkpoint?.every ?? 1;
+      if (options.checkpoint && (epoch % every === 0 || epoch === epochs)) {
+        await this.save(options.checkpoint.path, { epoch, shuffleSeed, shuffleState: rng.state() });
+        lastCheckpoint = options.checkpoint.path;
+      }
       await options.onEpoch?.(log);
     }
     return logs;
@@ -190,24 +215,39 @@ export class NnxGan {
   /** Reads every parameter of both models (`generator/…`, `discriminator/…`), by name. */
   async getWeights(): Promise<Map<string, Float32Array>> {
     this.checkUsable();
-    const values = await readBuffers(
-      this.device,
-      this.spec.params.map((slot) => ({
-        buffer: this.buffers.get(slot.buffer)!.gpu,
-        bytes: elementCount(slot.shape) * 4,
-      })),
-    );
+    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
     throwIfDeviceFailed(this.device);
-    return new Map(this.spec.params.map((slot, i) => [slot.name, values[i]!]));
+    return weights!;
   }
 
-  /** Both models' weights as a safetensors file. */
-  async saveBytes(): Promise<Uint8Array> {
-    const weights = await this.getWeights();
-    const tensors = new Map(
-      this.spec.params.map((p) => [p.name, { shape: p.shape, data: weights.get(p.name)! }]),
-    );
-    return encodeSafetensors(tensors, { nnx_model: this.spec.name });
+  /**
+   * A safetensors checkpoint (NnxModel's format) of both models' parameters and all state (as
+   * `@state/<name>`: both optimizers, the noise counter), and, when given, where training stands
+   * (epoch, shuffle state) so that `fit` can resume from it.
+   */
+  async saveBytes(training?: TrainingState): Promise<Uint8Array> {
+    this.checkUsable();
+    return encodeCheckpoint(this.onDevice(), training);
+  }
+
+  /**
+   * Loads a checkpoint from {@link NnxGan.saveBytes}. Its parameters must match both models'
+   * names and shapes exactly; state it lacks is reset to zero. Nothing changes when it fails.
+   * Returns the training state it records, to pass to `fit` as `resume`.
+   */
+  loadBytes(bytes: Uint8Array): TrainingState | undefined {
+    this.checkUsable();
+    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
+  }
+
+  /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
+  async save(path: string, training?: TrainingState): Promise<void> {
+    await writeCheckpointFile(path, await this.saveBytes(training));
+  }
+
+  /** Loads a checkpoint file written by {@link NnxGan.save} (Node only); returns its training state. */
+  async load(path: string): Promise<TrainingState | undefined> {
+    return this.loadBytes(await readCheckpointFile(path));
   }
 
   /** Frees the GAN's buffers; the device is left alone. */
@@ -228,6 +268,10 @@ export class NnxGan {
     for (const { loss, count } of Object.values(this.spec.accumulators))
       for (const id of [loss, count])
         this.device.queue.writeBuffer(this.buffers.get(id)!.gpu, 0, new Float32Array(1));
+  }
+
+  private onDevice(): CheckpointBuffers {
+    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
   }
 
   private checkUsable(): void {

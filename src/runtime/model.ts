@@ -13,17 +13,17 @@ import {
   valuesPerSample,
 } from './batching.js';
 import {
-  checkpointMetadata,
-  checkpointTensors,
   checkTensorValues,
-  readCheckpoint,
-  readTrainingState,
-  trainingMetadata,
-  type CheckpointValues,
+  encodeCheckpoint,
+  readCheckpointFile,
+  replayShuffles,
+  restoreCheckpoint,
+  writeCheckpointFile,
+  type CheckpointBuffers,
   type TrainingState,
 } from './checkpoint.js';
 import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
-import { elementCount, initialParameterValues, initialStateValues } from './init.js';
+import { initialParameterValues, initialStateValues } from './init.js';
 import {
   bindEntry,
   compileKernels,
@@ -31,9 +31,10 @@ import {
   type CompiledEntry,
   type PlannedBuffer,
 } from './pipelines.js';
-import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
+import { importNodeFs } from './node-fs.js';
+import { readBuffers, readSlots, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
@@ -320,7 +321,9 @@ export class NnxModel {
   /** Reads every parameter, by name, in one round trip. */
   async getWeights(): Promise<Map<string, Float32Array>> {
     this.checkUsable();
-    return (await this.readSlots(this.spec.params)).params;
+    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
+    throwIfDeviceFailed(this.device);
+    return weights!;
   }
 
   /**
@@ -340,9 +343,7 @@ export class NnxModel {
    */
   async saveBytes(training?: TrainingState): Promise<Uint8Array> {
     this.checkUsable();
-    const values = await this.readSlots(this.spec.params, this.spec.state);
-    const metadata = { ...checkpointMetadata(this.spec), ...(training ? trainingMetadata(training) : {}) };
-    return encodeSafetensors(checkpointTensors(this.spec, values), metadata);
+    return encodeCheckpoint(this.onDevice(), training);
   }
 
   /**
@@ -353,27 +354,12 @@ export class NnxModel {
    */
   loadBytes(bytes: Uint8Array): TrainingState | undefined {
     this.checkUsable();
-    const file = decodeSafetensors(bytes);
-    const values = readCheckpoint(this.spec, file, 'loadBytes');
-    const training = readTrainingState(file.metadata, 'loadBytes');
-    this.writeSlots(this.spec.params, values.params);
-    if (values.state !== undefined) this.writeSlots(this.spec.state, values.state);
-    else for (const slot of this.spec.state) this.writeSlot(slot, initialStateValues(slot, this.seed));
-    return training;
+    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
   }
 
   /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
   async save(path: string, training?: TrainingState): Promise<void> {
-    const bytes = await this.saveBytes(training);
-    const fs = await importNodeFs();
-    const temporary = `${path}.tmp-${process.pid}`;
-    try {
-      await fs.writeFile(temporary, bytes);
-      await fs.rename(temporary, path);
-    } catch (error) {
-      await fs.rm(temporary, { force: true }).catch(() => undefined);
-      throw new Error(`save: could not write the checkpoint '${path}': ${describe(error)}`, { cause: error });
-    }
+    await writeCheckpointFile(path, await this.saveBytes(training));
   }
 
   /**
@@ -408,14 +394,7 @@ export class NnxModel {
 
   /** Loads a checkpoint file written by {@link NnxModel.save} (Node only); returns its training state. */
   async load(path: string): Promise<TrainingState | undefined> {
-    const fs = await importNodeFs();
-    let bytes: Uint8Array;
-    try {
-      bytes = await fs.readFile(path);
-    } catch (error) {
-      throw new Error(`load: could not read the checkpoint '${path}': ${describe(error)}`, { cause: error });
-    }
-    return this.loadBytes(bytes);
+    return this.loadBytes(await readCheckpointFile(path));
   }
 
   /**
@@ -426,6 +405,10 @@ export class NnxModel {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const buffer of this.buffers.values()) buffer.gpu.destroy();
+  }
+
+  private onDevice(): CheckpointBuffers {
+    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
   }
 
   private checkUsable(): void {
@@ -522,27 +505,9 @@ export class NnxModel {
     );
   }
 
-  private async readSlots(
-    params: readonly TensorSlot[],
-    state: readonly TensorSlot[] = [],
-  ): Promise<CheckpointValues & { params: Map<string, Float32Array> }> {
-    const regions = [...params, ...state].map((slot): ReadbackRegion => ({
-      buffer: this.buffers.get(slot.buffer)!.gpu,
-      bytes: elementCount(slot.shape) * 4,
-    }));
-    const values = await readBuffers(this.device, regions);
-    throwIfDeviceFailed(this.device);
-    const byName = (slots: readonly TensorSlot[], offset: number): Map<string, Float32Array> =>
-      new Map(slots.map((slot, i) => [slot.name, values[offset + i]!]));
-    return { params: byName(params, 0), state: byName(state, params.length) };
-  }
-
   private writeSlots(slots: readonly TensorSlot[], values: ReadonlyMap<string, Float32Array>): void {
-    for (const slot of slots) this.writeSlot(slot, values.get(slot.name)!);
-  }
-
-  private writeSlot(slot: TensorSlot, values: Float32Array): void {
-    this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, values);
+    for (const slot of slots)
+      this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, values.get(slot.name)!);
   }
 
   private zeroBuffer(id: number): void {
@@ -617,9 +582,6 @@ function sumOf(values: Float32Array): number {
   return sum;
 }
 
-// A non-literal specifier keeps browser bundlers from pulling node:fs into the runtime.
-
-/** Checks `spec` against the device's limits; the error names the limit, the need and the adapter. */
 /** What a compiled spec needs on a device: its buffers (parameters initialised) and bound entries. */
 export interface OnDevice<E extends string> {
   readonly device: GPUDevice;
@@ -674,26 +636,6 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
   } catch (error) {
     for (const buffer of buffers.values()) buffer.gpu.destroy();
     throw error;
-  }
-}
-
-async function importNodeFs(): Promise<typeof import('node:fs/promises')> {
-  const nodeFs = 'node:fs/promises';
-  return (await import(/* @vite-ignore */ nodeFs)) as typeof import('node:fs/promises');
-}
-
-/**
- * Replays the shuffles of the epochs a checkpoint completed, so the next epoch visits samples in
- * the order an uninterrupted run would; the generator must then be where the checkpoint says.
- */
-function replayShuffles(rng: Rng, order: Uint32Array, resume: TrainingState, shuffle: boolean): void {
-  if (shuffle) for (let epoch = 1; epoch <= resume.epoch; epoch++) rng.shuffle(order);
-  const state = rng.state();
-  if (!state.every((word, i) => word === resume.shuffleState[i])) {
-    throw new Error(
-      `fit: cannot resume from epoch ${resume.epoch}: replaying its shuffles over ${order.length} samples does ` +
-        `not reach the checkpoint's shuffle state; was it trained on another dataset or with shuffle ${shuffle ? 'off' : 'on'}?`,
-    );
   }
 }
 

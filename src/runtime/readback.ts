@@ -4,6 +4,8 @@
  */
 
 import { BufferUsage, MAP_MODE_READ } from './device.js';
+import { elementCount } from './init.js';
+import type { TensorSlot } from './spec.js';
 
 /** A range of a storage buffer to read, as f32 values. */
 export interface ReadbackRegion {
@@ -71,4 +73,22 @@ export async function readBuffers(
   readback.encodeCopies(encoder);
   device.queue.submit([encoder.finish()]);
   return readback.read();
+}
+
+/**
+ * Reads each slot's tensor from the buffer its id names, all groups in one round trip; for each
+ * group, the values by slot name.
+ */
+export async function readSlots(
+  device: GPUDevice,
+  buffers: ReadonlyMap<number, { readonly gpu: GPUBuffer }>,
+  ...groups: (readonly TensorSlot[])[]
+): Promise<Map<string, Float32Array>[]> {
+  const slots = groups.flat();
+  const values = await readBuffers(
+    device,
+    slots.map((slot) => ({ buffer: buffers.get(slot.buffer)!.gpu, bytes: elementCount(slot.shape) * 4 })),
+  );
+  let next = 0;
+  return groups.map((group) => new Map(group.map((slot) => [slot.name, values[next++]!])));
 }

@@ -1,10 +1,11 @@
 /**
  * nnxc on a gan block: `train` alternates the two steps over MNIST digits, prints both losses
- * per epoch and writes an image grid of generated samples every epoch; `compile` writes the
- * GAN's module, which type-checks under strict tsc against the runtime's entry point.
+ * per epoch and writes an image grid of generated samples every epoch, and resumes from a
+ * checkpoint where the uninterrupted run would be; `compile` writes the GAN's module, which
+ * type-checks under strict tsc against the runtime's entry point.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +69,60 @@ describe('nnxc train on a gan block', () => {
       expect(grey.size).toBeGreaterThan(50); // samples, not a blank picture
     }
     expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
+  });
+
+  it('resumes from a checkpoint where the uninterrupted run would be, numbering the grids on', async () => {
+    const dir = writeFiles({ 'tiny.nnx': TINY });
+    const train = (...args: string[]) =>
+      nnxc(['train', join(dir, 'tiny.nnx'), '--limit', '96', '--grid', '2', '--json', ...args]);
+    const full = await train(
+      '--epochs',
+      '3',
+      '--out-dir',
+      join(dir, 'full'),
+      '--save',
+      join(dir, 'full.safetensors'),
+    );
+    expect(full.code).toBe(0);
+    const checkpoint = join(dir, 'c.safetensors');
+    const first = await train('--epochs', '2', '--out-dir', join(dir, 'first'), '--checkpoint', checkpoint);
+    expect(first.code).toBe(0);
+    const resumed = await train(
+      '--epochs',
+      '3',
+      '--out-dir',
+      join(dir, 'resumed'),
+      '--resume',
+      checkpoint,
+      '--save',
+      join(dir, 'resumed.safetensors'),
+    );
+    expect(resumed.stderr).toBe('');
+    const [fullLines, lines] = [jsonLines(full.stdout), jsonLines(resumed.stdout)];
+    expect(lines.map((l) => l['epoch'])).toEqual([3, undefined]);
+    const losses = ({ d_loss, g_loss }: Record<string, unknown>) => ({ d_loss, g_loss });
+    expect(losses(lines[0]!)).toEqual(losses(fullLines[2]!));
+    expect(lines[1]).toMatchObject({ final: true, epochs: 3, ...losses(fullLines[3]!) });
+    // Weights and optimizer state bit for bit, and the grid of epoch 3 drawn from them.
+    expect(readFileSync(join(dir, 'resumed.safetensors'))).toEqual(
+      readFileSync(join(dir, 'full.safetensors')),
+    );
+    expect(readdirSync(join(dir, 'resumed'))).toEqual(['epoch-3.png']);
+    expect(readFileSync(join(dir, 'resumed', 'epoch-3.png'))).toEqual(
+      readFileSync(join(dir, 'full', 'epoch-3.png')),
+    );
+
+    const weightsOnly = await train(
+      '--resume',
+      join(dir, 'full.safetensors'),
+      '--out-dir',
+      join(dir, 'again'),
+    );
+    expect(weightsOnly.code).toBe(1);
+    expect(weightsOnly.stderr).toContain('holds weights but no training state; it cannot be resumed from');
+    const every = await train('--checkpoint-every', '2');
+    expect(every.code).toBe(2);
+    expect(every.stderr).toContain('--checkpoint-every needs --checkpoint PATH');
   });
 
   it('compiles to a module that type-checks with tsc --noEmit (strict)', async () => {

@@ -3,12 +3,23 @@
  * graphs: the discriminator step changes the discriminator's parameters (as the interpreter
  * says) and leaves the generator's bit for bit; the generator step does the opposite, though
  * its gradient flows through the discriminator. Also the noise the GPU draws, and `generate`.
+ * Checkpoints: a run resumed from one ends bit for bit where an uninterrupted run ends, and a
+ * checkpoint that does not fit is refused naming the tensor, changing nothing.
  */
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { interpretTrainSteps } from '../codegen/step-oracle.js';
 import { compileGan } from '../../src/compile.js';
 import { interpretOutputs } from '../../src/ir/interpret.js';
-import { NnxGan } from '../../src/runtime/index.js';
+import {
+  NnxGan,
+  decodeSafetensors,
+  encodeSafetensors,
+  type GanData,
+  type GanSpec,
+} from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 
 const SOURCE = `
@@ -99,5 +110,124 @@ describe('one GAN alternation on the GPU', () => {
     expect(samples.length).toBe(9 * 4);
     expect(samples.every((v) => v > -1 && v < 1)).toBe(true);
     gan.destroy();
+  });
+});
+
+describe('GAN checkpoints', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nnx-gan-'));
+
+  function pairSpec(): GanSpec {
+    const { compiled, diagnostics } = compileGan(SOURCE);
+    expect(diagnostics).toEqual([]);
+    return compiled!.spec;
+  }
+
+  /** 30 random samples: 4 full batches of 7 and two left out. */
+  function data(): GanData {
+    return { count: 30, samples: Float32Array.from(randomArray(seededRandom(11), 30 * 4, 0, 1)) };
+  }
+
+  /** Every parameter and state tensor of a checkpoint as raw bits, by name. */
+  function bits(checkpoint: Uint8Array): Map<string, number[]> {
+    const file = decodeSafetensors(checkpoint);
+    return new Map([...file.tensors].map(([name, t]) => [name, [...new Uint32Array(t.data.buffer)]]));
+  }
+
+  it('resumed from a checkpoint, ends bit for bit where an uninterrupted run ends', async () => {
+    const spec = pairSpec();
+    const uninterrupted = await NnxGan.create(spec, { seed: 3 });
+    const full = await uninterrupted.fit(data(), { epochs: 3 });
+
+    const path = join(dir, 'resume.safetensors');
+    const first = await NnxGan.create(spec, { seed: 3 });
+    await first.fit(data(), { epochs: 2, checkpoint: { path } });
+    expect(readdirSync(dir)).toEqual(['resume.safetensors']); // no temporary file left behind
+    const saved = decodeSafetensors(await first.saveBytes());
+    for (const counter of ['noise/step', 'generator/optimizer/step', 'discriminator/optimizer/step'])
+      expect(saved.tensors.get(`@state/${counter}`)!.data[0]).toBeGreaterThan(0);
+
+    const resumed = await NnxGan.create(spec, { seed: 77 }); // other weights: the checkpoint replaces them
+    const state = await resumed.load(path);
+    expect(state?.epoch).toBe(2);
+    const rest = await resumed.fit(data(), { epochs: 3, resume: state });
+    expect(rest).toEqual(full.slice(2));
+    expect(await resumed.getWeights()).toEqual(await uninterrupted.getWeights());
+    expect(bits(await resumed.saveBytes())).toEqual(bits(await uninterrupted.saveBytes()));
+    for (const gan of [uninterrupted, first, resumed]) gan.destroy();
+  });
+
+  it('writes every N epochs and at the last, and refuses to resume on a dataset of another size', async () => {
+    const path = join(dir, 'every.safetensors');
+    const gan = await NnxGan.create(pairSpec(), { seed: 3 });
+    const recordedEpoch = () =>
+      existsSync(path)
+        ? (JSON.parse(decodeSafetensors(readFileSync(path)).metadata['nnx_training']!) as { epoch: number })
+            .epoch
+        : undefined;
+    const written: (number | undefined)[] = [];
+    await gan.fit(data(), {
+      epochs: 3,
+      checkpoint: { path, every: 2 },
+      onEpoch: () => void written.push(recordedEpoch()),
+    });
+    expect(written).toEqual([undefined, 2, 3]);
+    const state = await gan.load(path);
+    const fewer = { count: 23, samples: data().samples.subarray(0, 23 * 4) };
+    await expect(gan.fit(fewer, { epochs: 4, resume: state })).rejects.toThrow(
+      /cannot resume from epoch 3: replaying its shuffles over 23 samples/,
+    );
+    gan.destroy();
+  });
+
+  it('refuses a checkpoint with a missing, extra or mis-shaped tensor, naming it, and changes nothing', async () => {
+    const spec = pairSpec();
+    const trained = await NnxGan.create(spec, { seed: 3 });
+    await trained.fit(data(), { epochs: 1 });
+    const good = decodeSafetensors(
+      await trained.saveBytes({ epoch: 1, shuffleSeed: 3, shuffleState: [1, 2, 3, 4] }),
+    );
+    const target = await NnxGan.create(spec, { seed: 9 });
+    await target.fit(data(), { epochs: 1 }); // state too differs from the checkpoint's
+    const before = bits(await target.saveBytes());
+
+    const edited = (
+      edit: (tensors: Map<string, { shape: readonly number[]; data: Float32Array }>) => void,
+    ) => {
+      const tensors = new Map(good.tensors);
+      edit(tensors);
+      return encodeSafetensors(tensors, good.metadata);
+    };
+    const cases: [Uint8Array, string][] = [
+      [
+        edited((t) => t.delete('generator/dense_2/bias')),
+        "loadBytes: 'generator/dense_2/bias' is missing; nothing was changed",
+      ],
+      [
+        edited((t) => t.set('discriminator/dense_3/bias', { shape: [1], data: new Float32Array(1) })),
+        "loadBytes: 'discriminator/dense_3/bias' is not a tensor of this model; nothing was changed",
+      ],
+      [
+        // The same 20 values, transposed: the shape, not the count, is wrong.
+        edited((t) => t.set('discriminator/dense_1/kernel', { shape: [5, 4], data: new Float32Array(20) })),
+        "loadBytes: 'discriminator/dense_1/kernel' has shape [5,4] but the model expects [4,5]; nothing was changed",
+      ],
+      [
+        edited((t) => t.delete('@state/noise/step')),
+        "loadBytes (state): 'noise/step' is missing; nothing was changed",
+      ],
+      [
+        edited((t) => t.set('@state/generator/dense_1/bias/m', { shape: [7], data: new Float32Array(7) })),
+        "loadBytes: 'generator/dense_1/bias/m' has shape [7] but the model expects [6]; nothing was changed",
+      ],
+    ];
+    for (const [bytes, message] of cases) expect(() => target.loadBytes(bytes)).toThrow(message);
+    expect(bits(await target.saveBytes())).toEqual(before);
+
+    expect(target.loadBytes(edited(() => undefined))?.epoch).toBe(1);
+    expect(bits(await target.saveBytes())).toEqual(bits(await trained.saveBytes()));
+    await expect(target.load(join(dir, 'absent.safetensors'))).rejects.toThrow(
+      /could not read the checkpoint/,
+    );
+    for (const gan of [trained, target]) gan.destroy();
   });
 });
