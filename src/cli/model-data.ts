@@ -98,7 +98,7 @@ export async function loadFoldData(
       throw new DatasetError(
         `${options.folds} folds need at least ${options.folds} samples; ${loaded.name} has ${all.count}`,
       );
-    return crossValidationFolds(all, options.folds, options.seed, loaded.standardised).map((fold) => {
+    return crossValidationFolds(all, options.folds, options.seed).map((fold) => {
       const data = fitToModel(loaded.name, fold.train, fold.test, result, options);
       return { ...data, test: data.test! };
     });

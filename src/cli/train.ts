@@ -189,16 +189,23 @@ async function trainAndTest(
   const epochs = spec.training.epochs;
   const model = await NnxModel.create(spec, { seed: run.seed, ...run.createOptions });
   try {
-    if (run.initFrom)
-      reportInitFrom(
-        await model.initFrom(run.initFrom.path, { only: run.initFrom.only }),
-        run.initFrom.path,
-        run.mode === 'json',
-        io,
-      );
+    const initialised = new Set<string>();
+    if (run.initFrom) {
+      const loaded = await model.initFrom(run.initFrom.path, { only: run.initFrom.only });
+      for (const name of loaded.values.keys()) initialised.add(name);
+      reportInitFrom(loaded, run.initFrom.path, run.mode === 'json', io);
+    }
     const resume = run.resume ? await model.load(run.resume) : undefined;
     if (run.resume && !resume)
       throw new UserError(`${run.resume} holds weights but no training state; it cannot be resumed from`);
+    // A new run's Normalization layers learn their statistics from its training split; a resumed
+    // one has them, and so has a layer whose weights --init-from loaded.
+    const toAdapt = spec.params.filter((p) => p.init.adapt && !initialised.has(p.name)).map((p) => p.name);
+    if (!resume && toAdapt.length > 0) {
+      model.adapt(data.train, { only: toAdapt });
+      if (run.mode !== 'json' && !run.fold)
+        io.out(`adapted ${toAdapt.join(', ')} to the ${data.train.count} training samples\n`);
+    }
     const monitor = run.monitor ?? (data.validation ? 'val_loss' : 'loss');
     const stepsPerEpoch = Math.ceil(data.train.count / spec.entries.train.batch);
     const progress = makeProgress(

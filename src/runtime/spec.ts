@@ -27,6 +27,12 @@ export interface InitializerSpec {
    * `orthogonal`: the gain (1).
    */
   readonly scale?: number;
+  /**
+   * A statistic of the data (a Normalization layer's mean or variance): `NnxModel.adapt` sets it
+   * from the samples of the model input `input`, per feature of its last axis; until then it
+   * holds what `kind` gives.
+   */
+  readonly adapt?: { readonly input: string; readonly statistic: 'mean' | 'variance' };
 }
 
 /** One GPU buffer of the static plan. Buffers are f32 storage buffers. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/data/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/runtime/index.js';
-import { jsonLines, nnxc, pointsCsv, writeFiles } from './run-in-process.js';
+import { jsonLines, nnxc, pointsCsv, tempDir, writeFiles } from './run-in-process.js';
 
 const POINTS = (extra = '') => `sequential Points(p: [2]) {
   Dense(8, activation: relu)
@@ -40,12 +40,28 @@ describe('nnxc train', () => {
     expect(final['loss']).toBeLessThan(lines[0]!['loss'] as number);
   });
 
-  it('reproduces the iris result in full: at least 29 of the 30 test flowers', async () => {
-    const r = await nnxc(['train', 'examples/iris.nnx', '--json']);
+  it('reproduces the iris result in full (29 of 30 test flowers), then predicts from centimetres', async () => {
+    const dir = tempDir();
+    const weights = join(dir, 'iris.safetensors');
+    const r = await nnxc(['train', 'examples/iris.nnx', '--json', '--save', weights]);
     expect(r.code).toBe(0);
     const final = jsonLines(r.stdout).pop()!;
     expect(final).toMatchObject({ final: true, model: 'Iris', epochs: 100 });
     expect(final['test_accuracy']).toBeGreaterThanOrEqual(29 / 30);
+    // Fisher's first flower of each species, as measured: the Normalization layer's statistics
+    // travel in the weights, so predict needs no preprocessing.
+    const flowers = Float32Array.from([5.1, 3.5, 1.4, 0.2, 7.0, 3.2, 4.7, 1.4, 6.3, 3.3, 6.0, 2.5]);
+    writeFileSync(join(dir, 'flowers.npy'), encodeNpy([3, 4], flowers));
+    const p = await nnxc([
+      'predict',
+      'examples/iris.nnx',
+      '--weights',
+      weights,
+      '--input',
+      join(dir, 'flowers.npy'),
+    ]);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toMatch(/^0: setosa .*\n1: versicolor .*\n2: virginica /);
   });
 
   it('prints plain lines when stdout is not a terminal', async () => {

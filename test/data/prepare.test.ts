@@ -1,6 +1,6 @@
 /**
  * Fitting samples to a model: shapes checked with both named, labels encoded as the loss needs
- * (one-hot, class index, 0/1), seeded stratified splits and standardisation.
+ * (one-hot, class index, 0/1), seeded stratified splits and cross-validation folds.
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../ir/random.js';
@@ -12,7 +12,6 @@ import {
   shapeFits,
   crossValidationFolds,
   splitSamples,
-  standardise,
   toModelDataset,
 } from '../../src/data/index.js';
 
@@ -154,42 +153,5 @@ describe('crossValidationFolds', () => {
     for (const f of folds) expect(f.train.count).toBe(23 - f.test.count);
     expect(crossValidationFolds(raw, 4, 9)[2]!.test.features).toEqual(folds[2]!.test.features);
     expect(crossValidationFolds(raw, 4, 10)[2]!.test.features).not.toEqual(folds[2]!.test.features);
-  });
-
-  it("re-standardises a standardised set with each fold's training statistics, as if from the raw values", () => {
-    const loaded = { ...raw, features: raw.features.slice() };
-    standardise(loaded, [loaded]); // what a loader does with its own training split
-    const fromLoaded = crossValidationFolds(loaded, 3, 2, true);
-    const fromRaw = crossValidationFolds(raw, 3, 2).map((f) => {
-      standardise(f.train, [f.train, f.test]);
-      return f;
-    });
-    for (const [i, fold] of fromLoaded.entries()) {
-      for (const [j, v] of fold.test.features.entries())
-        expect(v).toBeCloseTo(fromRaw[i]!.test.features[j]!, 4);
-      const mean =
-        fold.train.features.filter((_, j) => j % 2 === 1).reduce((a, b) => a + b, 0) / fold.train.count;
-      expect(Math.abs(mean)).toBeLessThan(1e-5);
-    }
-  });
-});
-
-describe('standardise', () => {
-  it('uses the statistics of the set it is fitted on for every set', () => {
-    const train: SampleSet = {
-      count: 2,
-      featureShape: [2],
-      features: Float32Array.from([1, 5, 3, 5]),
-      labels: classes([0, 1]),
-    };
-    const test: SampleSet = {
-      count: 1,
-      featureShape: [2],
-      features: Float32Array.from([5, 6]),
-      labels: classes([0]),
-    };
-    standardise(train, [train, test]);
-    expect([...train.features]).toEqual([-1, 0, 1, 0]);
-    expect([...test.features]).toEqual([3, 1]);
   });
 });

@@ -132,6 +132,30 @@ describe('fit', () => {
     );
   });
 
+  it('adapts Normalization to the data: per-feature mean and population variance, kept as weights', async () => {
+    const normalized = compile(SOURCE.replace('x: [4]) {', 'x: [4]) {\n  Normalization()'));
+    expect(normalized.diagnostics).toEqual([]);
+    const m = await NnxModel.create(normalized.compiled!.spec, { seed: 1, device });
+    models.push(m);
+    const d = data();
+    const x = d.inputs['x']!;
+    const shifted = { ...d, inputs: { x: x.map((v, i) => v * (i % 4) + 10 * (i % 4)) } }; // unlike scales
+    expect(m.adapt(shifted, { only: ['normalization_1/mean'] })).toEqual(['normalization_1/mean']);
+    expect((await m.getWeights()).get('normalization_1/variance')).toEqual(Float32Array.of(1, 1, 1, 1));
+    expect(m.adapt(shifted)).toEqual(['normalization_1/mean', 'normalization_1/variance']);
+    const weights = await m.getWeights();
+    for (let f = 0; f < 4; f++) {
+      const column = Array.from({ length: 44 }, (_, s) => shifted.inputs.x[s * 4 + f]!);
+      const mean = column.reduce((a, v) => a + v, 0) / 44;
+      const variance = column.reduce((a, v) => a + (v - mean) ** 2, 0) / 44;
+      expect(weights.get('normalization_1/mean')![f]).toBeCloseTo(mean, 4);
+      expect(weights.get('normalization_1/variance')![f]).toBeCloseTo(variance, 4);
+    }
+    expect(() => m.adapt({ ...d, inputs: {} })).toThrow(
+      "adapt: the data has no input 'x', which a Normalization layer adapts to",
+    );
+  });
+
   it('refuses to resume on a dataset of another size', async () => {
     const path = join(dir, 'other.safetensors');
     const first = await model(3);

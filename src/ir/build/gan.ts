@@ -160,6 +160,15 @@ export function checkGanModels(
           `\`${m.name}\` has weight regularizers (kernel_regularizer, bias_regularizer), which a GAN's losses do not include yet`,
         ),
       );
+    } else if (inputsOf(m.graph, 'param').some((p) => p.params.init?.adapt)) {
+      diags.push(
+        error(
+          'E0501',
+          fieldSpan(def, role),
+          `\`${m.name}\` has a Normalization layer, whose mean and variance nnx adapts to the data only ` +
+            `in a train block; in a GAN it would stay the identity`,
+        ),
+      );
     } else if (m.training !== undefined) {
       diags.push(
         error(

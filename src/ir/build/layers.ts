@@ -16,7 +16,7 @@ import {
 import { avgPool2d, conv2d, globalAvgPool2d, globalMaxPool2d, maxPool2d } from './layers/conv.js';
 import { activationLayer, dense, flatten, reshape } from './layers/core.js';
 import { add, average, concatenate, maximum, multiply, subtract } from './layers/merge.js';
-import { batchNormalization, dropout, layerNormalization } from './layers/norm.js';
+import { batchNormalization, dropout, layerNormalization, normalization } from './layers/norm.js';
 import { embedding, gru, lstm, simpleRnn } from './layers/recurrent.js';
 import type { LayerDef } from './layers/types.js';
 
@@ -50,6 +50,7 @@ export const LAYERS: Readonly<Record<string, LayerDef>> = {
   Dropout: dropout,
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,
+  Normalization: normalization,
   Embedding: embedding,
   SimpleRNN: simpleRnn,
   LSTM: lstm,

@@ -62,6 +62,15 @@ describe('gan block', () => {
     );
   });
 
+  it('refuses a Normalization layer, whose statistics only a train block adapts', () => {
+    const text =
+      MODELS.replace('sequential D(x: [12]) {\n', 'sequential D(x: [12]) {\n  Normalization()\n') +
+      'gan P {\n  generator: G\n  discriminator: D\n  data: mnist\n}\n';
+    expect(rendered(text)).toContain(
+      'g.nnx:12:18: error: `D` has a Normalization layer, whose mean and variance nnx adapts to the data only in a train block; in a GAN it would stay the identity [E0501]',
+    );
+  });
+
   it('reports a generator whose samples do not fit the discriminator, at the discriminator field', () => {
     const text =
       MODELS.replace('Dense(12, activation: tanh)', 'Dense(11, activation: tanh)') +

@@ -4,8 +4,8 @@
  * average in training; the running statistics in inference). LayerNormalization is the same in
  * both. Defaults are Keras' (docs/numerics.md).
  */
-import type { GraphBuilder } from '../../builder.js';
-import type { Shape } from '../../graph.js';
+import { type GraphBuilder, ShapeError } from '../../builder.js';
+import type { Node, Shape } from '../../graph.js';
 import { saltOf } from '../../ops/random.js';
 import { initializerArg, paramSpec, regularizerArg } from './options.js';
 import { createParam, type LayerDef, modeOf, type ParamFactory, perSample } from './types.js';
@@ -94,6 +94,46 @@ function normParams(
     );
   return own;
 }
+
+/** Keras' floor under Normalization's deviation (its backend epsilon). */
+const NORMALIZATION_MIN_STD = 1e-7;
+
+/**
+ * Normalization, Keras' preprocessing layer: (x − mean) / max(√variance, 1e-7) per feature of
+ * the last axis. Mean and variance are statistics of the training data, not trained: `nnxc
+ * train` (or `NnxModel.adapt`) sets them from the model input the layer is applied to, and they
+ * are saved with the weights, so evaluate and predict take raw values as training did.
+ */
+export const normalization: LayerDef = {
+  schema: [],
+  accepts: lastFixed('Normalization'),
+  create(_args, path) {
+    let stats: { mean: number; variance: number } | undefined;
+    return {
+      path,
+      call(b, x, params) {
+        const source = b.node(x);
+        if (source.op !== 'input' || (source as Node<'input'>).params.role !== 'data')
+          throw new ShapeError(
+            'Normalization learns its mean and variance from the training data, so it must be applied ' +
+              'to a model input directly; put it first, on the input',
+            undefined,
+          );
+        const input = (source as Node<'input'>).params.name;
+        const shape = b.shapeOf(x);
+        const features = shape[shape.length - 1] as number;
+        const stat = (statistic: 'mean' | 'variance', kind: 'zeros' | 'ones') =>
+          createParam(params, b, `${path}/${statistic}`, [features], {
+            init: { kind, fanIn: features, fanOut: features, adapt: { input, statistic } },
+            trainable: false,
+          });
+        stats ??= { mean: stat('mean', 'zeros'), variance: stat('variance', 'ones') };
+        const std = b.binary('max', b.unary('sqrt', stats.variance), b.constant(NORMALIZATION_MIN_STD));
+        return b.div(b.sub(x, stats.mean), std);
+      },
+    };
+  },
+};
 
 /**
  * BatchNormalization over every axis but the last (features, or channels of NHWC images).

@@ -1,6 +1,6 @@
 /**
  * Layers lowered and run by the interpreter: train vs inference behaviour of Dropout and
- * BatchNormalization, LayerNormalization, Conv2D's `same` geometry, the merge layers, and the
+ * BatchNormalization, LayerNormalization, Normalization, Conv2D's `same` geometry, the merge layers, and the
  * layers' own shape errors, rendered exactly.
  */
 import { describe, expect, it } from 'vitest';
@@ -83,6 +83,25 @@ describe('train and inference lowering', () => {
     [-1.5, -0.5, 0.5, 1.5].forEach((v, i) => expect(out[i]).toBeCloseTo(v / s, 12));
   });
 
+  it('Normalization scales by statistics it holds, not trains, and names the input to adapt to', () => {
+    const model = lower('sequential M(x: [2, 3]) {\n  Normalization()\n}\n');
+    expect(model.params).toEqual([]); // nothing for the optimizer
+    const stats = inputsOf(model.graph, 'param').map((n) => [n.params.name, n.params.init?.adapt]);
+    expect(stats).toEqual([
+      ['normalization_1/mean', { input: 'x', statistic: 'mean' }],
+      ['normalization_1/variance', { input: 'x', statistic: 'variance' }],
+    ]);
+    const x = Float64Array.from([1, 2, 3, 4, 5, 6]);
+    const { out } = evaluate(model, {
+      x: { shape: [1, 2, 3], data: x },
+      'normalization_1/mean': { shape: [3], data: Float64Array.from([1, 0, -1]) },
+      // A zero variance divides by Keras' floor of 1e-7 instead of 0.
+      'normalization_1/variance': { shape: [3], data: Float64Array.from([4, 0.25, 0]) },
+    });
+    const want = [0, 4, 4e7, 1.5, 10, 7e7];
+    want.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 6));
+  });
+
   it('Conv2D with same padding keeps ⌈n/s⌉ and pooling halves; Flatten and Dense follow', () => {
     const model = lower(`sequential M(x: [9, 7, 3]) {
   Conv2D(4, [3, 5], strides: 2, padding: same, activation: relu)
@@ -136,6 +155,13 @@ describe('layer diagnostics', () => {
   |
 2 |   MaxPool2D(4)
   |   ^^^^^^^^^^^^`);
+  });
+  it('a Normalization that is not on a model input, where there is nothing to adapt it to', () => {
+    expect(errorsOf('sequential M(x: [4]) {\n  Dense(3)\n  Normalization()\n}\n'))
+      .toBe(`m.nnx:3:3: error: Normalization learns its mean and variance from the training data, so it must be applied to a model input directly; put it first, on the input [E0201]
+  |
+3 |   Normalization()
+  |   ^^^^^^^^^^^^^^^`);
   });
   it('a recurrent layer on a flat input', () => {
     expect(errorsOf('sequential M(x: [10]) {\n  LSTM(4)\n}\n'))
