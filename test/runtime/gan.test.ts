@@ -2,7 +2,8 @@
  * One GAN alternation on the adapter against the reference interpreter running the same step
  * graphs: the discriminator step changes the discriminator's parameters (as the interpreter
  * says) and leaves the generator's bit for bit; the generator step does the opposite, though
- * its gradient flows through the discriminator. Also the noise the GPU draws, and `generate`.
+ * its gradient flows through the discriminator. Also the noise the GPU draws, and `generate`;
+ * and BatchNormalization and Dropout in training mode inside both steps.
  * Checkpoints: a run resumed from one ends bit for bit where an uninterrupted run ends, and a
  * checkpoint that does not fit is refused naming the tensor, changing nothing.
  */
@@ -62,7 +63,9 @@ function expectClose(
     if (!name.startsWith(prefix)) continue;
     const expected = want.get(name)!.data;
     for (let i = 0; i < w.length; i++)
-      expect(Math.abs(w[i]! - expected[i]!)).toBeLessThan(2e-5 * Math.max(1, Math.abs(expected[i]!)));
+      expect(Math.abs(w[i]! - expected[i]!), `${name}[${i}]: ${w[i]} vs ${expected[i]}`).toBeLessThan(
+        2e-5 * Math.max(1, Math.abs(expected[i]!)),
+      );
   }
 }
 
@@ -109,6 +112,54 @@ describe('one GAN alternation on the GPU', () => {
     for (let i = 0; i < 7 * 4; i++) expect(Math.abs(samples[i]! - out[i]!)).toBeLessThan(1e-5);
     expect(samples.length).toBe(9 * 4);
     expect(samples.every((v) => v > -1 && v < 1)).toBe(true);
+    gan.destroy();
+  });
+});
+
+describe('a GAN with layers that behave differently in training', () => {
+  it('normalizes G by batch and drops out in D, both steps as the interpreter does', async () => {
+    // No bias before BatchNormalization, as in DCGAN: its gradient is zero but for rounding,
+    // which Adam's normalised step would blow up differently on the two sides.
+    const source = SOURCE.replace(
+      'Dense(6, activation: leaky_relu)',
+      'Dense(6, use_bias: false)\n  BatchNormalization(momentum: 0.5)\n  Activation(leaky_relu)',
+    ).replace('Dense(5, activation: leaky_relu)', 'Dense(5, activation: leaky_relu)\n  Dropout(0.4)');
+    const { compiled, diagnostics } = compileGan(source);
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized } = compiled!;
+    const gan = await NnxGan.create(spec, { seed: 2 });
+    const x = Float32Array.from(randomArray(seededRandom(8), 7 * 4, 0, 1));
+    const w0 = await gan.getWeights();
+    const movingMean = 'generator/batch_normalization_1/moving_mean';
+    const kernel = 'generator/dense_1/kernel';
+
+    gan.trainDiscriminatorStep(x);
+    const w1 = await gan.getWeights();
+    const afterD = interpretTrainSteps(optimized.discriminator, w0, { x }, 7, 1, 2);
+    expectClose(w1, afterD, '');
+    // G ran in training mode to make the fakes: its running mean moved, its weights did not.
+    expect(w1.get(movingMean)).not.toEqual(w0.get(movingMean));
+    expect(w1.get(kernel)).toEqual(w0.get(kernel));
+    // D was called twice (real, then fake), each call a new Dropout mask from its own counter.
+    expect(Array.from(afterD.get('discriminator/random/step')!.data)).toEqual([2]);
+
+    gan.trainGeneratorStep();
+    const w2 = await gan.getWeights();
+    const state = new Map([
+      ...w1,
+      ...[...afterD].map(([name, t]) => [name, t.data as Float32Array] as const),
+    ]);
+    const afterG = interpretTrainSteps(optimized.generator, state, {}, 7, 1, 2);
+    expectClose(w2, afterG, '');
+    expect(w2.get(kernel)).not.toEqual(w1.get(kernel));
+
+    // generate uses the running statistics: the interpreter's inference graph agrees.
+    const z = Float32Array.from(randomArray(seededRandom(9), 7 * 3));
+    const samples = await gan.generate(z);
+    const inputs = new Map(spec.params.map((p) => [p.name, { shape: p.shape, data: w2.get(p.name)! }]));
+    inputs.set('z', { shape: [7, 3], data: z });
+    const out = interpretOutputs(optimized.generate, inputs, { dtype: 'f32' }).get('output')!.data;
+    for (let i = 0; i < 7 * 4; i++) expect(Math.abs(samples[i]! - out[i]!)).toBeLessThan(1e-5);
     gan.destroy();
   });
 });

@@ -169,15 +169,6 @@ export function checkGanModels(
             `in a train block; in a GAN it would stay the identity`,
         ),
       );
-    } else if (m.training !== undefined) {
-      diags.push(
-        error(
-          'E0501',
-          fieldSpan(def, role),
-          `\`${m.name}\` has layers that behave differently in training (Dropout, BatchNormalization), ` +
-            `which a GAN does not support yet`,
-        ),
-      );
     }
   }
   if (diags.length > before) return false;

@@ -16,7 +16,7 @@ import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
 import type { OptimizerConfig } from './optimizers.js';
 import { accumulateInState, accumulatorName, appendOptimizer } from './step.js';
-import { RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
+import { MASK_INPUT, RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
 
 export interface GanStepConfig {
   readonly loss: GanLoss;
@@ -49,19 +49,61 @@ interface Inlined {
 }
 
 /**
- * Copies `model`'s forward graph into `b`. Parameters and state become inputs named
- * `prefix + name`, created once per name in `shared`, so a second call reuses them.
+ * The parameters and state of a step graph, shared by the models inlined into it: each is an
+ * input created on first use, and state a model updates (BatchNormalization's running
+ * statistics, Dropout's counter) is threaded through, so a second call of the same model (the
+ * discriminator on real, then on generated samples) reads the first call's values, as two
+ * calls in a row would in PyTorch; the last value is written back once.
+ */
+class StepState {
+  private readonly values = new Map<string, { readonly input: number; current: number }>();
+
+  constructor(private readonly b: GraphBuilder) {}
+
+  read(p: Node<'input'>['params'], name: string): number {
+    let value = this.values.get(name);
+    if (value === undefined) {
+      const input = this.b.input(name, p.role, p.shape, p.init, p.regularizer);
+      value = { input, current: input };
+      this.values.set(name, value);
+    }
+    return value.current;
+  }
+
+  write(name: string, node: number): void {
+    this.values.get(name)!.current = node;
+  }
+
+  /** An `update` output for every value a model wrote. */
+  writeBack(): void {
+    for (const [name, { input, current }] of this.values)
+      if (current !== input) this.b.output(name, current, 'update', input);
+  }
+}
+
+/** The name a model's parameter or state input takes in a GAN step: the model seed is global. */
+function stepName(prefix: string, name: string): string {
+  return name === RANDOM_SEED ? name : prefix + name;
+}
+
+/**
+ * Copies `model`'s graph into `b`, lowered for `mode`: in training, the train-mode graph of
+ * models with Dropout or BatchNormalization, whose state updates go to `state`. GAN batches are
+ * always full, so the sample mask is all ones. Parameters and state become inputs named
+ * `prefix + name` (see {@link StepState}).
  */
 function inline(
   b: GraphBuilder,
   model: ModelIR,
   prefix: string,
   inputs: ReadonlyMap<string, number>,
-  shared: Map<string, number>,
+  state: StepState,
+  mode: 'train' | 'infer' = 'train',
 ): Inlined {
+  const m = mode === 'train' ? (model.training ?? model) : model;
   const ids: number[] = [];
   const byNode = new Map<number, TensorRef>();
-  for (const n of model.graph.nodes) {
+  for (const n of m.graph.nodes) {
     b.span = n.span;
     b.label = n.label === undefined ? prefix.slice(0, -1) : prefix + n.label;
     if (n.op !== 'input') {
@@ -75,25 +117,26 @@ function inline(
       continue;
     }
     const p = (n as Node<'input'>).params;
+    if (p.role === 'data' && p.name === MASK_INPUT) {
+      ids.push(b.broadcast(b.constant(1), p.shape));
+      continue;
+    }
     if (p.role === 'data') {
       const bound = inputs.get(p.name);
       if (bound === undefined) throw new Error(`internal: no value for input '${p.name}' of ${model.name}`);
       ids.push(bound);
       continue;
     }
-    const name = prefix + p.name;
-    let id = shared.get(name);
-    if (id === undefined) {
-      id = b.input(name, p.role, p.shape, p.init, p.regularizer);
-      shared.set(name, id);
-    }
+    const name = stepName(prefix, p.name);
+    const id = state.read(p, name);
     ids.push(id);
     byNode.set(n.id, { name, node: id, shape: p.shape });
   }
+  for (const u of m.updates ?? []) state.write(stepName(prefix, u.name), ids[u.value]!);
   b.span = undefined;
   b.label = undefined;
-  const params = model.params.map((p) => byNode.get(p.node)!);
-  return { output: ids[model.outputs[0]!.node]!, params };
+  const params = m.params.map((p) => byNode.get(p.node)!);
+  return { output: ids[m.outputs[0]!.node]!, params };
 }
 
 /**
@@ -148,9 +191,9 @@ function noiseShape(generator: ModelIR): Shape {
 /** Real samples scored 1 and generated ones 0; only the discriminator learns. */
 function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   const b = new GraphBuilder();
-  const shared = new Map<string, number>();
+  const state = new StepState(b);
   const counter = b.input(NOISE_COUNTER, 'state', []);
-  const seed = b.input(RANDOM_SEED, 'state', []);
+  const seed = state.read({ name: RANDOM_SEED, role: 'state', shape: [] }, RANDOM_SEED);
   const realInput = d.inputs[0]!;
   const real = b.input(realInput.name, 'data', realInput.shape);
   const [lo, hi] = config.dataRange;
@@ -158,9 +201,10 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
   const scaled = lo === 0 && hi === 1 ? real : b.add(b.mul(real, b.constant(hi - lo)), b.constant(lo));
   b.label = 'noise';
   const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/discriminator');
-  const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
-  const onReal = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, scaled]]), shared);
-  const onFake = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, fake.output]]), shared);
+  const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), state);
+  const onReal = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, scaled]]), state);
+  const onFake = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, fake.output]]), state);
+  state.writeBack();
   b.label = 'loss';
   const perSample = b.add(scored(b, config.loss, onReal.output, 1), scored(b, config.loss, onFake.output, 0));
   const loss = finishLoss(b, perSample, 'discriminator', counter);
@@ -170,13 +214,14 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
 /** Generated samples scored 1 by the discriminator (the non-saturating loss); only the generator learns. */
 function generatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   const b = new GraphBuilder();
-  const shared = new Map<string, number>();
+  const state = new StepState(b);
   const counter = b.input(NOISE_COUNTER, 'state', []);
-  const seed = b.input(RANDOM_SEED, 'state', []);
+  const seed = state.read({ name: RANDOM_SEED, role: 'state', shape: [] }, RANDOM_SEED);
   b.label = 'noise';
   const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/generator');
-  const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), shared);
-  const onFake = inline(b, d, DISCRIMINATOR, new Map([[d.inputs[0]!.name, fake.output]]), shared);
+  const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), state);
+  const onFake = inline(b, d, DISCRIMINATOR, new Map([[d.inputs[0]!.name, fake.output]]), state);
+  state.writeBack();
   b.label = 'loss';
   const loss = finishLoss(b, scored(b, config.loss, onFake.output, 1), 'generator', counter);
   return withUpdates(b, loss, fake.params, config.generatorOptimizer, GENERATOR);
@@ -205,7 +250,7 @@ function generateGraph(g: ModelIR): Graph {
   const b = new GraphBuilder();
   const input = g.inputs[0]!;
   const z = b.input(input.name, 'data', input.shape);
-  const fake = inline(b, g, GENERATOR, new Map([[input.name, z]]), new Map());
+  const fake = inline(b, g, GENERATOR, new Map([[input.name, z]]), new StepState(b), 'infer');
   b.output(g.outputs[0]!.name, fake.output, 'prediction');
   return b.build();
 }
