@@ -8,7 +8,7 @@
 
 import { STATE_TENSOR_PREFIX } from './checkpoint.js';
 import type { SafetensorsFile, SafetensorsTensor } from './safetensors.js';
-import type { TensorSlot } from './spec.js';
+import type { ParamSpec, TensorSlot } from './spec.js';
 
 /** The parameter values an init-from file supplies, and what it leaves to the initialisers. */
 export interface InitFromValues {
@@ -70,7 +70,7 @@ function selectTensors(
  * tensor that does not fit (unknown name, wrong shape, layer without a counterpart).
  */
 export function initFromValues(
-  params: readonly TensorSlot[],
+  params: readonly ParamSpec[],
   file: SafetensorsFile,
   caller: string,
   options: InitFromOptions = {},
@@ -82,7 +82,12 @@ export function initFromValues(
   const nnxLayout = [...tensors.keys()].every((name) => known.has(name) || name.includes('/'));
   const matched = nnxLayout
     ? matchByName(params, tensors, problems)
-    : matchByLayerOrder(params, tensors, problems);
+    : // A PyTorch model scales its inputs outside the network: no module to pair with Normalization.
+      matchByLayerOrder(
+        params.filter((p) => p.init.adapt === undefined),
+        tensors,
+        problems,
+      );
   if (problems.length > 0) throw new Error(`${caller}: ${problems.join('; ')}; nothing was changed`);
   const values = new Map([...matched].map(([name, m]) => [name, m.data]));
   const sources = new Map([...matched].map(([name, m]) => [name, m.source]));

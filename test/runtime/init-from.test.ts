@@ -93,6 +93,21 @@ describe('initFromValues', () => {
     expect(loaded.kept).toEqual(['dense_2/kernel', 'dense_2/bias']);
   });
 
+  it('pairs PyTorch modules with layers past a Normalization, which PyTorch keeps outside the model', () => {
+    const normalized = compile(SOURCE.replace('x: [5, 5, 2]) {', 'x: [5, 5, 2]) {\n  Normalization()'));
+    expect(normalized.diagnostics).toEqual([]);
+    const weights = new Map(
+      spec.params.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))]),
+    );
+    const loaded = initFromValues(
+      normalized.compiled!.spec.params,
+      { tensors: pytorchTensors(weights), metadata: {} },
+      'initFrom',
+    );
+    expect(loaded.sources.get('conv2d_1/kernel')).toBe('0.weight');
+    expect(loaded.kept).toEqual(['normalization_1/mean', 'normalization_1/variance']);
+  });
+
   it('names every tensor that does not fit', () => {
     const tensors = new Map<string, SafetensorsTensor>([
       ['0.weight', { shape: [3, 2, 3, 3], data: new Float32Array(54) }],
