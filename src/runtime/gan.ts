@@ -232,7 +232,8 @@ export class NnxGan {
 
   /**
    * Loads a checkpoint from {@link NnxGan.saveBytes}. Its parameters must match both models'
-   * names and shapes exactly; state it lacks is reset to zero. Nothing changes when it fails.
+   * names and shapes exactly; without state it resets the state as `create` set it (zeros, and
+   * the seed). Nothing changes when it fails.
    * Returns the training state it records, to pass to `fit` as `resume`.
    */
   loadBytes(bytes: Uint8Array): TrainingState | undefined {
