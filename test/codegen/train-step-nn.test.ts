@@ -60,11 +60,28 @@ train Aug {
 }
 `;
 
+// UpSampling2D between convolutions, as a DCGAN-style generator grows its images.
+const UPSAMPLING = `sequential Up(x: [3, 3, 2]) {
+  UpSampling2D()
+  Conv2D(3, 3, padding: same, activation: relu)
+  UpSampling2D(size: [1, 2])
+  Flatten()
+  Dense(3, activation: softmax)
+}
+train Up {
+  data: xor
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  batch: 5
+}
+`;
+
 describe('training steps of layer-library models on the GPU equal the interpreter', () => {
   it.each([
     ['a CNN with batch normalization and dropout', CNN, 'Cnn'],
     ['an embedding, an LSTM and a GRU', RNN, 'Seq'],
     ['a CNN trained on augmented images', AUGMENTED, 'Aug'],
+    ['convolutions over upsampled images', UPSAMPLING, 'Up'],
   ])('%s', async (_name, source) => {
     const { compiled, diagnostics } = compile(source);
     expect(diagnostics).toEqual([]);

@@ -13,7 +13,14 @@ import {
   positionEmbedding,
   sinePositionEncoding,
 } from './layers/attention.js';
-import { avgPool2d, conv2d, globalAvgPool2d, globalMaxPool2d, maxPool2d } from './layers/conv.js';
+import {
+  avgPool2d,
+  conv2d,
+  globalAvgPool2d,
+  globalMaxPool2d,
+  maxPool2d,
+  upSampling2d,
+} from './layers/conv.js';
 import { activationLayer, dense, flatten, reshape } from './layers/core.js';
 import { add, average, concatenate, maximum, multiply, subtract } from './layers/merge.js';
 import { batchNormalization, dropout, layerNormalization, normalization } from './layers/norm.js';
@@ -47,6 +54,7 @@ export const LAYERS: Readonly<Record<string, LayerDef>> = {
   AvgPool2D: avgPool2d,
   GlobalAveragePooling2D: globalAvgPool2d,
   GlobalMaxPooling2D: globalMaxPool2d,
+  UpSampling2D: upSampling2d,
   Dropout: dropout,
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,

@@ -1,6 +1,6 @@
 /**
- * Convolution and pooling over NHWC images: Conv2D (HWIO kernels), MaxPool2D,
- * AveragePooling2D, GlobalAveragePooling2D and GlobalMaxPooling2D. `same` and `valid` padding
+ * Convolution, pooling and upsampling over NHWC images: Conv2D (HWIO kernels), MaxPool2D,
+ * AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D and UpSampling2D. `same` and `valid` padding
  * are turned into explicit padding here, as TensorFlow computes it.
  */
 import { type GraphBuilder, ShapeError } from '../../builder.js';
@@ -122,6 +122,27 @@ export const avgPool2d = pooling('AveragePooling2D', 'avg_pool2d');
 function globalPooling(layer: string, reduce: (b: GraphBuilder, x: number) => number): LayerDef {
   return { schema: [], accepts: imageCheck(layer), create: (_args, path) => ({ path, call: reduce }) };
 }
+
+/**
+ * UpSampling2D(size: 2): each pixel repeated size×size times (Keras' nearest interpolation), the
+ * way a DCGAN-style generator grows its images between convolutions. It is a broadcast between
+ * two reshapes, so its gradient sums each block and it fuses into its neighbours.
+ */
+export const upSampling2d: LayerDef = {
+  schema: [{ name: 'size', type: 'int-pair', default: [2, 2] }],
+  accepts: imageCheck('UpSampling2D'),
+  create(args, path) {
+    const [sh, sw] = args.values.get('size') as unknown as Pair;
+    return {
+      path,
+      call(b, x) {
+        const [n, h, w, c] = b.shapeOf(x) as [Shape[number], number, number, number];
+        const spread = b.broadcast(b.reshape(x, [n, h, 1, w, 1, c]), [n, h, sh, w, sw, c]);
+        return b.reshape(spread, [n, h * sh, w * sw, c]);
+      },
+    };
+  },
+};
 
 /** [B, H, W, C] → [B, C]: the mean over each channel's pixels. */
 export const globalAvgPool2d = globalPooling('GlobalAveragePooling2D', (b, x) => b.mean(x, [1, 2]));

@@ -102,6 +102,14 @@ describe('train and inference lowering', () => {
     want.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 6));
   });
 
+  it('UpSampling2D repeats each pixel size×size times', () => {
+    const model = lower('sequential M(x: [2, 2, 1]) {\n  UpSampling2D(size: [2, 3])\n}\n');
+    const { out } = evaluate(model, { x: { shape: [1, 2, 2, 1], data: Float64Array.from([1, 2, 3, 4]) } });
+    const row = (a: number, b: number) => [a, a, a, b, b, b];
+    expect(out).toEqual([...row(1, 2), ...row(1, 2), ...row(3, 4), ...row(3, 4)]);
+    expect(model.outputs[0]!.shape).toEqual(['B', 4, 6, 1]);
+  });
+
   it('Conv2D with same padding keeps ⌈n/s⌉ and pooling halves; Flatten and Dense follow', () => {
     const model = lower(`sequential M(x: [9, 7, 3]) {
   Conv2D(4, [3, 5], strides: 2, padding: same, activation: relu)
