@@ -1,6 +1,7 @@
 /**
  * nnxc on a gan block: `train` alternates the two steps over MNIST digits, prints both losses
- * per epoch and writes an image grid of generated samples every epoch, and resumes from a
+ * per epoch and writes an image grid of generated samples every epoch (also for the
+ * convolutional example), and resumes from a
  * checkpoint where the uninterrupted run would be; `compile` writes the GAN's module, which
  * type-checks under strict tsc against the runtime's entry point.
  */
@@ -69,6 +70,30 @@ describe('nnxc train on a gan block', () => {
       expect(grey.size).toBeGreaterThan(50); // samples, not a blank picture
     }
     expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
+  });
+
+  it('trains the convolutional examples/dcgan_mnist.nnx (BatchNormalization, Dropout, UpSampling2D) a few steps', async () => {
+    const out = join(writeFiles({}), 'grids');
+    const r = await nnxc([
+      'train',
+      'examples/dcgan_mnist.nnx',
+      '--limit',
+      '128',
+      '--epochs',
+      '1',
+      '--grid',
+      '2',
+      '--out-dir',
+      out,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const [epoch, final] = jsonLines(r.stdout);
+    expect(Number.isFinite(epoch!['d_loss'])).toBe(true);
+    expect(Number.isFinite(epoch!['g_loss'])).toBe(true);
+    expect(final).toMatchObject({ final: true, model: 'Digits', epochs: 1 });
+    const png = pngjs.PNG.sync.read(readFileSync(join(out, 'epoch-1.png')));
+    expect([png.width, png.height]).toEqual([2 * 30 + 2, 2 * 30 + 2]);
   });
 
   it('resumes from a checkpoint where the uninterrupted run would be, numbering the grids on', async () => {
