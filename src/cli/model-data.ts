@@ -60,20 +60,19 @@ export async function loadModelData(
   options: ModelDataOptions,
   io: Io,
 ): Promise<ModelData> {
-  const train = result.train!;
-  const spec = result.compiled!.spec;
   try {
-    const loaded = await loadDataset({
-      name: train.dataset.name,
-      args: train.dataset.args,
-      baseDir: dirname(file.path),
-    });
+    const loaded = await loadTrainBlockDataset(file, result);
     const trainSet = limited(loaded.train, options.limit, options.seed, 'limit/train');
     const testSet = loaded.test && limited(loaded.test, options.limit, options.seed, 'limit/test');
     return fitToModel(loaded.name, trainSet, testSet, result, options);
   } catch (e) {
-    reportDatasetError(e, file, train.dataset.span, result.sources, io);
+    reportDatasetError(e, file, result.train!.dataset.span, result.sources, io);
   }
+}
+
+function loadTrainBlockDataset(file: SourceFile, result: CompileResult): Promise<LoadedDataset> {
+  const { dataset } = result.train!;
+  return loadDataset({ name: dataset.name, args: dataset.args, baseDir: dirname(file.path) });
 }
 
 /**
@@ -86,13 +85,8 @@ export async function loadFoldData(
   options: ModelDataOptions & { readonly folds: number },
   io: Io,
 ): Promise<FoldData[]> {
-  const train = result.train!;
   try {
-    const loaded = await loadDataset({
-      name: train.dataset.name,
-      args: train.dataset.args,
-      baseDir: dirname(file.path),
-    });
+    const loaded = await loadTrainBlockDataset(file, result);
     const all = limited(pooledSamples(loaded), options.limit, options.seed, 'limit/folds');
     if (options.folds > all.count)
       throw new DatasetError(
@@ -103,7 +97,7 @@ export async function loadFoldData(
       return { ...data, test: data.test! };
     });
   } catch (e) {
-    reportDatasetError(e, file, train.dataset.span, result.sources, io);
+    reportDatasetError(e, file, result.train!.dataset.span, result.sources, io);
   }
 }
 
