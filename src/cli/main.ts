@@ -129,7 +129,8 @@ async function compileGanFile(
       io.out(compiled.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
       return 0;
     case 'plan':
-      throw new UsageError('--emit plan is not available for a gan block yet; try --emit ir or wgsl');
+      io.out(describePlan(compiled));
+      return 0;
   }
   const text = await codegenModule(compiled.spec, file.path);
   const out = output ?? file.path.replace(/\.nnx$/, '') + '.ts';

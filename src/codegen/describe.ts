@@ -4,7 +4,15 @@
  */
 import { type Graph, sizeOf } from '../ir/graph.js';
 import { kernelReads } from '../ir/passes/fuse.js';
-import type { CompiledModel, EntryName } from './spec.js';
+import type { BufferSpec, KernelSpec } from '../runtime/spec.js';
+import type { LoweredEntry } from './spec.js';
+
+/** What a plan is described from: a compiled model's or GAN's kernels, buffers and entries. */
+export interface PlannedModule {
+  readonly spec: { readonly kernels: readonly KernelSpec[]; readonly buffers: readonly BufferSpec[] };
+  /** Each entry's kernels and buffer plan, in the order the entries are described. */
+  readonly lowered: Readonly<Record<string, LoweredEntry>>;
+}
 
 /** `512 B`, `3.4 KiB`, `1.2 MiB`. */
 export function formatBytes(n: number): string {
@@ -20,15 +28,14 @@ function bytesOfValue(g: Graph, id: number): number {
 }
 
 /** Total bytes of every buffer the model allocates (the plan is static: this is its peak). */
-export function totalBufferBytes(compiled: CompiledModel): number {
+export function totalBufferBytes(compiled: PlannedModule): number {
   return compiled.spec.buffers.reduce((a, b) => a + b.bytes, 0);
 }
 
-export function describePlan(compiled: CompiledModel): string {
+export function describePlan(compiled: PlannedModule): string {
   const { spec } = compiled;
   const lines: string[] = [];
-  for (const name of ['train', 'evaluate', 'predict'] as EntryName[]) {
-    const { fused, plan, entry } = compiled.lowered[name];
+  for (const [name, { fused, plan, entry }] of Object.entries(compiled.lowered)) {
     const g = fused.graph;
     lines.push(
       `${name}: ${entry.dispatches.length} kernels, batch ${entry.batch}, temporaries peak ${formatBytes(plan.peakTemporaryBytes)}`,

@@ -108,6 +108,18 @@ describe('nnxc compile', () => {
     const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'wgsl']);
     expect(r.stdout).toMatch(/@compute @workgroup_size\(\d+, \d+\)/);
   });
+  it('--emit plan lists the kernels of each entry with their ops, bytes and grids, for models and GANs', () => {
+    const model = nnxc(['compile', 'examples/xor.nnx', '--emit', 'plan']);
+    expect(model.code).toBe(0);
+    expect(model.stdout).toMatch(/^train: \d+ kernels, batch 4, temporaries peak /m);
+    expect(model.stdout).toMatch(
+      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+$/m,
+    );
+    const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
+    expect(gan.code).toBe(0);
+    const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);
+    expect(entries).toEqual(['discriminator', 'generator', 'generate']);
+  });
   it('-o writes the generated module', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'nnxc-')), 'xor.ts');
     const r = nnxc(['compile', 'examples/xor.nnx', '-o', out]);
