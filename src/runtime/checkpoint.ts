@@ -187,13 +187,20 @@ export function readTrainingState(
  * Replays the shuffles of the epochs a checkpoint completed, so the next epoch visits samples in
  * the order an uninterrupted run would; the generator must then be where the checkpoint says.
  */
-export function replayShuffles(rng: Rng, order: Uint32Array, resume: TrainingState, shuffle: boolean): void {
+export function replayShuffles(
+  rng: Rng,
+  order: Uint32Array,
+  resume: TrainingState,
+  shuffle: boolean | 'always',
+): void {
   if (shuffle) for (let epoch = 1; epoch <= resume.epoch; epoch++) rng.shuffle(order);
   const state = rng.state();
   if (!state.every((word, i) => word === resume.shuffleState[i])) {
+    // A GAN always shuffles, so only the dataset can differ.
+    const otherShuffle = shuffle === 'always' ? '' : ` or with shuffle ${shuffle ? 'off' : 'on'}`;
     throw new Error(
       `fit: cannot resume from epoch ${resume.epoch}: replaying its shuffles over ${order.length} samples does ` +
-        `not reach the checkpoint's shuffle state; was it trained on another dataset or with shuffle ${shuffle ? 'off' : 'on'}?`,
+        `not reach the checkpoint's shuffle state; was it trained on another dataset${otherShuffle}?`,
     );
   }
 }

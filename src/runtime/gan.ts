@@ -126,7 +126,7 @@ export class NnxGan {
     const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
     const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
     const order = Uint32Array.from({ length: data.count }, (_, i) => i);
-    if (options.resume) replayShuffles(rng, order, options.resume, true);
+    if (options.resume) replayShuffles(rng, order, options.resume, 'always');
     const real = new Float32Array(batch * width);
     const logs: GanEpochLog[] = [];
     let lastCheckpoint: string | undefined;

@@ -225,7 +225,7 @@ describe('GAN checkpoints', () => {
     const state = await gan.load(path);
     const fewer = { count: 23, samples: data().samples.subarray(0, 23 * 4) };
     await expect(gan.fit(fewer, { epochs: 4, resume: state })).rejects.toThrow(
-      /cannot resume from epoch 3: replaying its shuffles over 23 samples/,
+      /cannot resume from epoch 3: replaying its shuffles over 23 samples .*trained on another dataset\?$/,
     );
     gan.destroy();
   });
