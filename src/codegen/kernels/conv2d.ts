@@ -10,7 +10,20 @@ import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 const TM = 8;
 const TN = 8;
-const WG = 8;
+/** Invocations per workgroup, laid out to fit the columns (see {@link workgroupShape}). */
+const WG_SIZE = 64;
+
+/**
+ * The workgroup's columns × rows of invocations: as many column blocks as the output has
+ * (up to 8), the rest of the 64 on rows, so that a layer of 32 channels does not leave half of
+ * every workgroup idle past the last column.
+ */
+function workgroupShape(n: number): [number, number] {
+  const blocks = Math.ceil(n / TN);
+  let x = 1;
+  while (x < blocks && x < 8) x *= 2;
+  return [x, WG_SIZE / x];
+}
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -36,8 +49,9 @@ function blockedMain(blk: Block): { code: string; workgroups: [number, number, n
   const cols = range(TN);
   const ind = (depth: number) => '  '.repeat(depth + 1);
   const depth = blk.loops.length;
+  const [wgx, wgy] = workgroupShape(blk.n);
   const lines = [
-    `@compute @workgroup_size(${WG}, ${WG})`,
+    `@compute @workgroup_size(${wgx}, ${wgy})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     `  let row0 = gid.y * ${TM}u;`,
     `  let col0 = gid.x * ${TN}u;`,
@@ -64,7 +78,7 @@ function blockedMain(blk: Block): { code: string; workgroups: [number, number, n
   ];
   return {
     code: lines.join('\n'),
-    workgroups: [Math.ceil(blk.n / (TN * WG)), Math.ceil(blk.m / (TM * WG)), 1],
+    workgroups: [Math.ceil(blk.n / (TN * wgx)), Math.ceil(blk.m / (TM * wgy)), 1],
   };
 }
 
