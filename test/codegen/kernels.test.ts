@@ -141,6 +141,12 @@ describe('generated kernels match the reference interpreter', () => {
   it('sum over every axis', () => checkAgainstReference([[7, 11]], (b, [x]) => b.sum(x!, [0, 1])));
   it('reduce_max over the middle axis', () =>
     checkAgainstReference([[6, 13, 2]], (b, [x]) => b.reduceMax(x!, [1])));
+  // Few outputs of long reductions (a bias gradient over a batch's pixels).
+  it('sum of [5, 13, 11, 3] per channel, with prologue and epilogue', () =>
+    checkAgainstReference([[5, 13, 11, 3]], (b, [x]) => b.unary('tanh', b.sum(b.mul(x!, x!), [0, 1, 2]))));
+  it('reduce_max over the non-adjacent axes 0 and 2 of [37, 3, 29]', () =>
+    checkAgainstReference([[37, 3, 29]], (b, [x]) => b.reduceMax(x!, [0, 2]), [-5, -1]));
+  it('sum of 1,000 values to one', () => checkAgainstReference([[1000]], (b, [x]) => b.sum(x!, [0])));
   it('broadcast [4, 1] to [3, 4, 66]', () =>
     checkAgainstReference([[4, 1]], (b, [x]) => b.broadcast(x!, [3, 4, 66])));
   it('reshape [6, 10] to [4, 15]', () =>
