@@ -10,10 +10,11 @@
 //   128×784·784×256 (same FLOPs) 6.5-7.5 ms. The fused dW1 (10 ms in profile.js) pays for its
 //   Adam epilogue: that kernel with a 1-step k loop takes 1.5 ms, with a plain store 5.8 ms.
 // - 16×16 blocks (wg 4×4): forward 5.0-5.9 ms (from 6.5-7.5), transB 1.8-2.3 (from 2.6-3.2),
-//   transA no gain (5.5-6.4 against 5.8-7.9); the MLP step showed no difference beyond the
-//   noise of a loaded machine, and on it the cold compile of one 16×16 add+relu kernel took
-//   52-58 s against 12 s (a step with Adam epilogues in 16×16 blocks had not finished
-//   compiling after 14 CPU-minutes).
+//   transA no gain (5.5-6.4 against 5.8-7.9). Used for the non-transA products with short
+//   epilogues, the MLP step was not faster: 39.1 against 33.2 ms/step, then 42.2 against 43.8
+//   (medians of 6 and 4 interleaved runs, load average 4-7); on that loaded machine the cold
+//   compile of one 16×16 add+relu kernel took 52-58 s against 12 s (a step with Adam epilogues
+//   in 16×16 blocks had not finished compiling after 14 CPU-minutes).
 // - vec4 loads (array<vec4<f32>>, along rows of Aᵀ and columns of B): ~13 instructions per
 //   element instead of ~18, 21% fewer in the loop, but not faster (8×8: 6.4 against 6.0 ms).
 // - Workgroup-memory staging: a shared-memory load costs ~23 instructions per lane, more than a
