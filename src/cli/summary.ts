@@ -1,17 +1,21 @@
 /**
- * `nnxc summary FILE`: a Keras-style table of the model a train block names — each layer call
- * with its output shape, parameter count and the calls it shares weights with — then the totals
- * and what the compiler made of it: kernels, dispatches per step, GPU memory.
+ * `nnxc summary FILE`: a Keras-style table of the model a train block names (or of both models
+ * of a gan block) — each layer call with its output shape, parameter count and the calls it
+ * shares weights with — then the totals and what the compiler made of it: kernels, dispatches
+ * per step, GPU memory.
  */
 import { parseArgs } from 'node:util';
-import { compile } from '../compile.js';
+import { compile, compileGan } from '../compile.js';
+import type { ModelIR } from '../ir/build/lower.js';
 import { type LayerGraph, layerGraph } from '../ir/layer-graph.js';
-import type { ModelSpec } from '../runtime/index.js';
+import type { GanSpec, ModelSpec } from '../runtime/index.js';
 import { type Io, formatBytes, readSource, report } from './io.js';
+import { trainsGan } from './train-gan.js';
 
 /** The usage line of `nnxc summary`. */
 export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME] [--set FIELD=VALUE]...
-                                       a table of the layers: output shape, parameters, sharing`;
+                                       a table of the layers: output shape, parameters, sharing
+                                       (both models of a gan block)`;
 
 const formatShape = (shape: readonly (number | string)[]) => `[${shape.join(', ')}]`;
 const formatCount = (n: number) => n.toLocaleString('en-US');
@@ -55,10 +59,10 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 /**
- * The summary text of a model's layer graph and its compiled spec; `trainableParams` counts the
- * values the optimizer updates, the rest (frozen layers, running statistics) are non-trainable.
+ * A model's table and parameter totals; `trainableParams` counts the values the optimizer
+ * updates, the rest (frozen layers, running statistics, Normalization's) are non-trainable.
  */
-export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams = graph.totalParams): string {
+function modelLines(graph: LayerGraph, trainableParams: number): string[] {
   const rows = graph.calls
     .filter((call) => call.kind !== 'output')
     .map((call) => [
@@ -67,22 +71,58 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams 
       formatCount(call.params),
       call.sharedWith.map((other) => callTitle(graph, other).replace(/ \(.*$/, '')).join(', '),
     ]);
-  const paramBytes = spec.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  const stateBytes = spec.state.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  const totalBytes = spec.buffers.reduce((n, b) => n + b.bytes, 0);
-  const lines = [
+  return [
     `Model: ${graph.name}`,
     ...table(['Layer (ops)', 'Output shape', 'Params', 'Shared with'], rows),
-    `Total params: ${formatCount(graph.totalParams)} (${formatBytes(paramBytes)})`,
+    `Total params: ${formatCount(graph.totalParams)} (${formatBytes(graph.totalParams * 4)})`,
     `Trainable params: ${formatCount(trainableParams)}`,
     `Non-trainable params: ${formatCount(graph.totalParams - trainableParams)}`,
-    `Optimizer state: ${formatBytes(stateBytes)}`,
+  ];
+}
+
+/** What a compiled spec holds besides parameters, and the GPU memory of its static plan. */
+function memoryLines(spec: ModelSpec | GanSpec): { state: string; peak: string } {
+  const stateBytes = spec.state.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const totalBytes = spec.buffers.reduce((n, b) => n + b.bytes, 0);
+  return {
+    state: `Optimizer state: ${formatBytes(stateBytes)}`,
+    peak:
+      `Peak GPU memory: ${formatBytes(totalBytes)} in ${spec.buffers.length} buffers (the plan is static: ` +
+      `parameters, optimizer state, and activations and temporaries sharing buffers by liveness)`,
+  };
+}
+
+/** The summary text of a model's layer graph and its compiled spec. */
+export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams = graph.totalParams): string {
+  const memory = memoryLines(spec);
+  const lines = [
+    ...modelLines(graph, trainableParams),
+    memory.state,
     `Compiled: ${spec.kernels.length} kernels; ${spec.entries.train.dispatches.length} dispatches per training step ` +
       `(batch ${spec.entries.train.batch}), ${spec.entries.predict.dispatches.length} per prediction`,
-    `Peak GPU memory: ${formatBytes(totalBytes)} in ${spec.buffers.length} buffers (the plan is static: ` +
-      `parameters, optimizer state, and activations and temporaries sharing buffers by liveness)`,
+    memory.peak,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** A GAN's summary: the generator's and the discriminator's tables, then the compiled module. */
+function ganSummaryText(models: readonly { graph: LayerGraph; trainable: number }[], spec: GanSpec): string {
+  const memory = memoryLines(spec);
+  const { discriminator, generator, generate } = spec.entries;
+  const lines = [
+    ...models.flatMap((m) => [...modelLines(m.graph, m.trainable), '']),
+    memory.state,
+    `Compiled: ${spec.kernels.length} kernels; ${discriminator.dispatches.length} dispatches per discriminator ` +
+      `step and ${generator.dispatches.length} per generator step (batch ${discriminator.batch}), ` +
+      `${generate.dispatches.length} per generate`,
+    memory.peak,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The values of `model`'s trainable parameters. */
+function trainableCount(model: ModelIR): number {
+  return model.params.reduce((n, p) => n + p.shape.reduce<number>((a, b) => a * (b as number), 1), 0);
 }
 
 /** Runs `nnxc summary`. */
@@ -93,12 +133,19 @@ export async function summaryCommand(args: string[], io: Io): Promise<number> {
     options: { model: { type: 'string' }, set: { type: 'string', multiple: true } },
   });
   const file = await readSource(positionals[0]);
-  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
+  const options = { path: file.path, model: values.model, settings: values.set ?? [] };
+  if (trainsGan(file.text)) {
+    const result = compileGan(file.text, options);
+    if (report(file, result, io) || !result.compiled || !result.gan) return 1;
+    const models = [result.gan.generator, result.gan.discriminator].map((name) => {
+      const model = result.checked.models.get(name)!;
+      return { graph: layerGraph(model), trainable: trainableCount(model) };
+    });
+    io.out(ganSummaryText(models, result.compiled.spec));
+    return 0;
+  }
+  const result = compile(file.text, options);
   if (report(file, result, io) || !result.compiled || !result.model) return 1;
-  const trainableNames = new Set(result.model.params.map((p) => p.name));
-  const trainable = result.compiled.spec.params
-    .filter((p) => trainableNames.has(p.name))
-    .reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-  io.out(summaryText(layerGraph(result.model), result.compiled.spec, trainable));
+  io.out(summaryText(layerGraph(result.model), result.compiled.spec, trainableCount(result.model)));
   return 0;
 }

@@ -1,4 +1,4 @@
-/** nnxc summary: the Keras-style table, its sharing column, totals and the compiled facts. */
+/** nnxc summary: the Keras-style table, its sharing column, totals and the compiled facts, for models and GANs. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nnxc, writeFiles } from './run-in-process.js';
@@ -16,6 +16,18 @@ describe('nnxc summary', () => {
     expect(r.stdout).toContain('Total params: 269,322 (1.0 MiB)');
     expect(r.stdout).toMatch(/^Compiled: \d+ kernels; \d+ dispatches per training step \(batch 100\)/m);
     expect(r.stdout).toMatch(/^Peak GPU memory: [\d.]+ MiB in \d+ buffers/m);
+  });
+
+  it('tabulates both models of a gan block, running statistics as non-trainable, then the module', async () => {
+    const r = await nnxc(['summary', 'examples/dcgan_mnist.nnx']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^Model: \w+$/gm)).toEqual(['Model: Generator', 'Model: Discriminator']);
+    expect(r.stdout).toMatch(/^up_sampling2d_1 \(\) +\[14, 14, 16\] +0$/m);
+    // BatchNormalization's moving mean and variance: 2·784 + 2·16 values the optimizer never sees.
+    expect(r.stdout).toContain('Non-trainable params: 1,600');
+    expect(r.stdout).toMatch(
+      /^Compiled: \d+ kernels; \d+ dispatches per discriminator step and \d+ per generator step \(batch 64\), \d+ per generate$/m,
+    );
   });
 
   it('names each op of a layer once, at most six, so attention keeps the table readable', async () => {
