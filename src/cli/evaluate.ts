@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
 import { NnxModel } from '../runtime/index.js';
+import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
@@ -30,6 +31,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   });
   if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
   const file = await readSource(positionals[0]);
+  if (trainsGan(file.text)) throw refuseGan('evaluate', file.path);
   const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;

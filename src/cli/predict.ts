@@ -16,6 +16,7 @@ import {
   shapeFits,
 } from '../data/index.js';
 import { NnxModel } from '../runtime/index.js';
+import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
 
 /** The usage lines of `nnxc predict`. */
@@ -84,6 +85,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   if (!values.input) throw new UsageError('predict needs --input X.npy or --input IMAGE.png');
   const top = intOption('top', values.top, 1) ?? 3;
   const file = await readSource(positionals[0]);
+  if (trainsGan(file.text)) throw refuseGan('predict', file.path);
   const result = compile(file.text, { path: file.path, model: values.model });
   if (report(file, result, io) || !result.compiled) return 1;
   const spec = result.compiled.spec;

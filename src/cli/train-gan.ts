@@ -23,6 +23,17 @@ export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--
                                        train a gan block; writes DIR/epoch-N.png (N×N samples) every epoch`;
 
 /** Whether the file holds a gan block and no train block: then `train` and `compile` take the GAN. */
+/**
+ * The usage error for a command that runs a train block's model (evaluate, predict) given a file
+ * that only has a gan block, whose samples come from `nnxc train`'s grids instead.
+ */
+export function refuseGan(command: string, path: string): UsageError {
+  return new UsageError(
+    `${command} runs the model of a train block, and ${path} has a gan block instead: ` +
+      `nnxc train writes its samples as image grids, and NnxGan.generate makes them in code`,
+  );
+}
+
 export function trainsGan(text: string): boolean {
   const definitions = parse(text).result?.definitions ?? [];
   return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');

@@ -96,6 +96,17 @@ describe('nnxc train on a gan block', () => {
     expect([png.width, png.height]).toEqual([2 * 30 + 2, 2 * 30 + 2]);
   });
 
+  it('refuses evaluate and predict on a gan block, saying where its samples come from', async () => {
+    for (const [command, ...rest] of [['evaluate'], ['predict', '--input', 'x.npy']]) {
+      const r = await nnxc([command!, 'examples/gan_mnist.nnx', '--weights', 'w.safetensors', ...rest]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `${command} runs the model of a train block, and examples/gan_mnist.nnx has a gan block instead: ` +
+          'nnxc train writes its samples as image grids, and NnxGan.generate makes them in code',
+      );
+    }
+  });
+
   it('resumes from a checkpoint where the uninterrupted run would be, numbering the grids on', async () => {
     const dir = writeFiles({ 'tiny.nnx': TINY });
     const train = (...args: string[]) =>
