@@ -6,20 +6,13 @@
  * format: both models' parameters and all state (optimizers, the noise counter), plus where
  * training stands, so a resumed run ends bit for bit where an uninterrupted one would.
  */
-import {
-  type CheckpointBuffers,
-  encodeCheckpoint,
-  readCheckpointFile,
-  replayShuffles,
-  restoreCheckpoint,
-  type TrainingState,
-  writeCheckpointFile,
-} from './checkpoint.js';
+import { DeviceModule } from './device-module.js';
+import { replayShuffles, type TrainingState } from './checkpoint.js';
 import { throwIfDeviceFailed } from './device.js';
 import { elementCount } from './init.js';
 import { type CheckpointOptions, type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
-import { readBuffers, readSlots, StagedReadback } from './readback.js';
+import { readBuffers, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { checkGanSpec } from './spec-check.js';
 import type { GanSpec, TensorSlot } from './spec.js';
@@ -55,16 +48,16 @@ export interface GanFitOptions {
 type GanEntry = keyof GanSpec['entries'];
 
 /** A compiled GAN on a WebGPU device. Create with {@link NnxGan.create}; free with `destroy`. */
-export class NnxGan {
-  private destroyed = false;
-
+export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
   private constructor(
-    readonly spec: GanSpec,
-    readonly device: GPUDevice,
-    readonly seed: number,
-    private readonly buffers: ReadonlyMap<number, PlannedBuffer>,
-    private readonly entries: Readonly<Record<GanEntry, CompiledEntry>>,
-  ) {}
+    spec: GanSpec,
+    device: GPUDevice,
+    seed: number,
+    buffers: ReadonlyMap<number, PlannedBuffer>,
+    entries: Readonly<Record<GanEntry, CompiledEntry>>,
+  ) {
+    super(spec, device, seed, buffers, entries, 'GAN');
+  }
 
   /** Checks the spec and the device's limits, compiles every kernel and initialises both models from `seed`. */
   static async create(spec: GanSpec, options: CreateModelOptions = {}): Promise<NnxGan> {
@@ -212,52 +205,6 @@ export class NnxGan {
     return result;
   }
 
-  /** Reads every parameter of both models (`generator/…`, `discriminator/…`), by name. */
-  async getWeights(): Promise<Map<string, Float32Array>> {
-    this.checkUsable();
-    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
-    throwIfDeviceFailed(this.device);
-    return weights!;
-  }
-
-  /**
-   * A safetensors checkpoint (NnxModel's format) of both models' parameters and all state (as
-   * `@state/<name>`: both optimizers, the noise counter), and, when given, where training stands
-   * (epoch, shuffle state) so that `fit` can resume from it.
-   */
-  async saveBytes(training?: TrainingState): Promise<Uint8Array> {
-    this.checkUsable();
-    return encodeCheckpoint(this.onDevice(), training);
-  }
-
-  /**
-   * Loads a checkpoint from {@link NnxGan.saveBytes}. Its parameters must match both models'
-   * names and shapes exactly; without state it resets the state as `create` set it (zeros, and
-   * the seed). Nothing changes when it fails.
-   * Returns the training state it records, to pass to `fit` as `resume`.
-   */
-  loadBytes(bytes: Uint8Array): TrainingState | undefined {
-    this.checkUsable();
-    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
-  }
-
-  /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
-  async save(path: string, training?: TrainingState): Promise<void> {
-    await writeCheckpointFile(path, await this.saveBytes(training));
-  }
-
-  /** Loads a checkpoint file written by {@link NnxGan.save} (Node only); returns its training state. */
-  async load(path: string): Promise<TrainingState | undefined> {
-    return this.loadBytes(await readCheckpointFile(path));
-  }
-
-  /** Frees the GAN's buffers; the device is left alone. */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const buffer of this.buffers.values()) buffer.gpu.destroy();
-  }
-
   private submit(entry: CompiledEntry, readback?: StagedReadback): void {
     const encoder = this.device.createCommandEncoder({ label: `nnx ${entry.name}` });
     encodeEntry(encoder, entry);
@@ -269,15 +216,6 @@ export class NnxGan {
     for (const { loss, count } of Object.values(this.spec.accumulators))
       for (const id of [loss, count])
         this.device.queue.writeBuffer(this.buffers.get(id)!.gpu, 0, new Float32Array(1));
-  }
-
-  private onDevice(): CheckpointBuffers {
-    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
-  }
-
-  private checkUsable(): void {
-    if (this.destroyed) throw new Error(`GAN '${this.spec.name}' was destroyed and can no longer be used`);
-    throwIfDeviceFailed(this.device);
   }
 }
 

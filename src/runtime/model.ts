@@ -5,6 +5,7 @@
  * chunk.
  */
 
+import { DeviceModule } from './device-module.js';
 import {
   batchFromRecord,
   BatchAssembler,
@@ -12,16 +13,7 @@ import {
   type Dataset,
   valuesPerSample,
 } from './batching.js';
-import {
-  checkTensorValues,
-  encodeCheckpoint,
-  readCheckpointFile,
-  replayShuffles,
-  restoreCheckpoint,
-  writeCheckpointFile,
-  type CheckpointBuffers,
-  type TrainingState,
-} from './checkpoint.js';
+import { checkTensorValues, replayShuffles, type TrainingState } from './checkpoint.js';
 import { adaptedParams, adaptValues } from './adapt.js';
 import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
 import { initialParameterValues, initialStateValues } from './init.js';
@@ -33,7 +25,7 @@ import {
   type PlannedBuffer,
 } from './pipelines.js';
 import { importNodeFs } from './node-fs.js';
-import { readBuffers, readSlots, StagedReadback, type ReadbackRegion } from './readback.js';
+import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
@@ -165,19 +157,16 @@ interface PassOptions {
 }
 
 /** A compiled model on a WebGPU device. Create with {@link NnxModel.create}; free with `destroy`. */
-export class NnxModel {
-  private destroyed = false;
-
+export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   private constructor(
-    /** The spec this model executes. */
-    readonly spec: ModelSpec,
-    /** The device it runs on. */
-    readonly device: GPUDevice,
-    /** The seed of its initial weights. */
-    readonly seed: number,
-    private readonly buffers: ReadonlyMap<number, PlannedBuffer>,
-    private readonly entries: Readonly<Record<EntryName, CompiledEntry>>,
-  ) {}
+    spec: ModelSpec,
+    device: GPUDevice,
+    seed: number,
+    buffers: ReadonlyMap<number, PlannedBuffer>,
+    entries: Readonly<Record<EntryName, CompiledEntry>>,
+  ) {
+    super(spec, device, seed, buffers, entries, 'model');
+  }
 
   /**
    * Checks `spec` and the device's limits, compiles every kernel, creates and initialises every
@@ -319,14 +308,6 @@ export class NnxModel {
     return result;
   }
 
-  /** Reads every parameter, by name, in one round trip. */
-  async getWeights(): Promise<Map<string, Float32Array>> {
-    this.checkUsable();
-    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
-    throwIfDeviceFailed(this.device);
-    return weights!;
-  }
-
   /**
    * Sets the parameters that hold statistics of the data (each Normalization layer's mean and
    * variance) from `data`, the training samples, as Keras' `adapt` does; `only` limits it to
@@ -350,31 +331,6 @@ export class NnxModel {
     const values = weights instanceof Map ? weights : new Map(Object.entries(weights));
     checkTensorValues('setWeights', this.spec.params, values);
     this.writeSlots(this.spec.params, values);
-  }
-
-  /**
-   * A safetensors checkpoint of the parameters and the state (as `@state/<name>`), and, when
-   * given, where training stands (epoch, shuffle state) so that `fit` can resume from it.
-   */
-  async saveBytes(training?: TrainingState): Promise<Uint8Array> {
-    this.checkUsable();
-    return encodeCheckpoint(this.onDevice(), training);
-  }
-
-  /**
-   * Loads a checkpoint from {@link NnxModel.saveBytes}. Its parameters must match the model's
-   * names and shapes exactly; without state it resets the state as `create` set it (zeros, and
-   * the model's seed). Nothing changes when it fails.
-   * Returns the training state it records, to pass to `fit` as `resume`.
-   */
-  loadBytes(bytes: Uint8Array): TrainingState | undefined {
-    this.checkUsable();
-    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
-  }
-
-  /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
-  async save(path: string, training?: TrainingState): Promise<void> {
-    await writeCheckpointFile(path, await this.saveBytes(training));
   }
 
   /**
@@ -405,30 +361,6 @@ export class NnxModel {
       throw new Error(`initFrom: could not read '${path}': ${describe(error)}`, { cause: error });
     }
     return this.initFromBytes(bytes, options);
-  }
-
-  /** Loads a checkpoint file written by {@link NnxModel.save} (Node only); returns its training state. */
-  async load(path: string): Promise<TrainingState | undefined> {
-    return this.loadBytes(await readCheckpointFile(path));
-  }
-
-  /**
-   * Frees the model's GPU buffers. The device is left alone (it may be shared or the caller's);
-   * in Node, Dawn may still keep the process alive, so CLI code should end with `process.exit`.
-   */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const buffer of this.buffers.values()) buffer.gpu.destroy();
-  }
-
-  private onDevice(): CheckpointBuffers {
-    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
-  }
-
-  private checkUsable(): void {
-    if (this.destroyed) throw new Error(`model '${this.spec.name}' was destroyed and can no longer be used`);
-    throwIfDeviceFailed(this.device);
   }
 
   /** Uploads one batch and runs `entry` in one command buffer and one submit. */

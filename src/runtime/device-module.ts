@@ -1,0 +1,93 @@
+/**
+ * What a compiled model and a compiled GAN share once they are on a device: the spec, its
+ * buffers and bound entries, the weights read back by name, checkpoints in one format, and the
+ * check that the module is still usable.
+ */
+import {
+  encodeCheckpoint,
+  readCheckpointFile,
+  restoreCheckpoint,
+  writeCheckpointFile,
+  type CheckpointBuffers,
+  type TrainingState,
+} from './checkpoint.js';
+import { throwIfDeviceFailed } from './device.js';
+import type { CompiledEntry, PlannedBuffer } from './pipelines.js';
+import { readSlots } from './readback.js';
+import type { GanSpec, ModelSpec } from './spec.js';
+
+export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends string> {
+  private destroyed = false;
+
+  protected constructor(
+    /** The spec this module executes. */
+    readonly spec: S,
+    /** The device it runs on. */
+    readonly device: GPUDevice,
+    /** The seed of its initial weights and of its random draws. */
+    readonly seed: number,
+    protected readonly buffers: ReadonlyMap<number, PlannedBuffer>,
+    protected readonly entries: Readonly<Record<E, CompiledEntry>>,
+    /** What it is called in the error after `destroy`: `model`, `GAN`. */
+    private readonly kind: string,
+  ) {}
+
+  /** Reads every parameter (a GAN's under `generator/…` and `discriminator/…`), by name, in one round trip. */
+  async getWeights(): Promise<Map<string, Float32Array>> {
+    this.checkUsable();
+    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
+    throwIfDeviceFailed(this.device);
+    return weights!;
+  }
+
+  /**
+   * A safetensors checkpoint of the parameters and all state (as `@state/<name>`: optimizers,
+   * counters, the seed), and, when given, where training stands (epoch, shuffle state) so that
+   * `fit` can resume from it.
+   */
+  async saveBytes(training?: TrainingState): Promise<Uint8Array> {
+    this.checkUsable();
+    return encodeCheckpoint(this.onDevice(), training);
+  }
+
+  /**
+   * Loads a checkpoint from {@link saveBytes}. Its parameters must match the spec's names and
+   * shapes exactly; without state it resets the state as `create` set it (zeros, and the seed).
+   * Nothing changes when it fails. Returns the training state it records, to pass to `fit` as
+   * `resume`.
+   */
+  loadBytes(bytes: Uint8Array): TrainingState | undefined {
+    this.checkUsable();
+    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
+  }
+
+  /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
+  async save(path: string, training?: TrainingState): Promise<void> {
+    await writeCheckpointFile(path, await this.saveBytes(training));
+  }
+
+  /** Loads a checkpoint file written by {@link save} (Node only); returns its training state. */
+  async load(path: string): Promise<TrainingState | undefined> {
+    return this.loadBytes(await readCheckpointFile(path));
+  }
+
+  /**
+   * Frees the GPU buffers. The device is left alone (it may be shared or the caller's); in Node,
+   * Dawn may still keep the process alive, so CLI code should end with `process.exit`.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const buffer of this.buffers.values()) buffer.gpu.destroy();
+  }
+
+  protected checkUsable(): void {
+    if (this.destroyed)
+      throw new Error(`${this.kind} '${this.spec.name}' was destroyed and can no longer be used`);
+    throwIfDeviceFailed(this.device);
+  }
+
+  private onDevice(): CheckpointBuffers {
+    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
+  }
+}
