@@ -8,7 +8,8 @@ import { codegenModule, compile, compileGan, check } from '../compile.js';
 import type { Graph } from '../ir/graph.js';
 import type { SourceFile } from '../util/diagnostics.js';
 import { trainsGan } from './train-gan.js';
-import { describePlan, totalBufferBytes } from '../codegen/describe.js';
+import { type PlannedModule, describePlan, totalBufferBytes } from '../codegen/describe.js';
+import type { GanSpec, ModelSpec } from '../runtime/spec.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
 import { type Command, type Io, UsageError, formatBytes, readSource, report, writeAtomically } from './io.js';
@@ -74,73 +75,73 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(parsed.result, null, 2) + '\n');
     return 0;
   }
-  if (trainsGan(file.text))
-    return compileGanFile(file, { model: values.model, settings: values.set ?? [] }, emit, values.output, io);
-  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
-  if (report(file, result, io) || !result.compiled) return 1;
-  const { compiled } = result;
+  const choice = { path: file.path, model: values.model, settings: values.set ?? [] };
+  const output = trainsGan(file.text) ? compiledGan(file, choice, io) : compiledModel(file, choice, io);
+  if (!output) return 1;
   switch (emit) {
     case 'ir':
-      io.out(printGraph(result.model!.graph));
+      io.out(output.ir());
       return 0;
     case 'grad':
-      io.out(printGraph(compiled.steps.train));
+      io.out(output.grad());
       return 0;
     case 'wgsl':
-      io.out(compiled.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
+      io.out(output.module.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
       return 0;
     case 'plan':
-      io.out(describePlan(compiled));
+      io.out(describePlan(output.module));
       return 0;
   }
-  const text = await codegenModule(compiled.spec, file.path);
   const out = values.output ?? file.path.replace(/\.nnx$/, '') + '.ts';
-  await writeAtomically(out, text);
-  const s = compiled.spec;
-  io.out(
-    `wrote ${out}: ${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ${s.buffers.length} buffers, peak memory ${formatBytes(totalBufferBytes(compiled))}\n`,
-  );
+  await writeAtomically(out, await codegenModule(output.module.spec, file.path));
+  io.out(`wrote ${out}: ${output.facts}\n`);
   return 0;
 }
 
-/** `nnxc compile` of a file whose block is a gan: the module, or a stage of its three entries. */
-async function compileGanFile(
-  file: SourceFile,
-  choice: { readonly model: string | undefined; readonly settings: readonly string[] },
-  emit: string | undefined,
-  output: string | undefined,
-  io: Io,
-): Promise<number> {
-  const result = compileGan(file.text, { path: file.path, ...choice });
-  if (report(file, result, io) || !result.compiled) return 1;
+/** What `nnxc compile` prints or writes of a compiled model or GAN. */
+interface CompileOutput {
+  readonly module: PlannedModule & { readonly spec: ModelSpec | GanSpec };
+  /** The texts of `--emit ir` and `--emit grad`. */
+  readonly ir: () => string;
+  readonly grad: () => string;
+  /** What the written module holds, after `wrote FILE: `. */
+  readonly facts: string;
+}
+
+type CompileChoice = { readonly path: string; readonly model?: string; readonly settings: readonly string[] };
+
+function compiledModel(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
+  const result = compile(file.text, choice);
+  if (report(file, result, io) || !result.compiled) return undefined;
+  const { compiled } = result;
+  const s = compiled.spec;
+  return {
+    module: compiled,
+    ir: () => printGraph(result.model!.graph),
+    grad: () => printGraph(compiled.steps.train),
+    facts:
+      `${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ` +
+      `${s.buffers.length} buffers, peak memory ${formatBytes(totalBufferBytes(compiled))}`,
+  };
+}
+
+/** A gan block's module; its stages are printed per entry. */
+function compiledGan(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
+  const result = compileGan(file.text, choice);
+  if (report(file, result, io) || !result.compiled) return undefined;
   const { compiled } = result;
   const entries = (graphs: Readonly<Record<string, Graph>>) =>
     Object.entries(graphs)
       .map(([name, g]) => `# ${name}\n${printGraph(g)}`)
       .join('\n');
-  switch (emit) {
-    case 'ir':
-      io.out(entries(compiled.optimized));
-      return 0;
-    case 'grad':
-      io.out(entries({ ...compiled.steps }));
-      return 0;
-    case 'wgsl':
-      io.out(compiled.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
-      return 0;
-    case 'plan':
-      io.out(describePlan(compiled));
-      return 0;
-  }
-  const text = await codegenModule(compiled.spec, file.path);
-  const out = output ?? file.path.replace(/\.nnx$/, '') + '.ts';
-  await writeAtomically(out, text);
   const s = compiled.spec;
   const steps = `${s.entries.discriminator.dispatches.length} + ${s.entries.generator.dispatches.length}`;
-  io.out(
-    `wrote ${out}: ${s.kernels.length} kernels, ${steps} dispatches per discriminator + generator step, ${s.buffers.length} buffers\n`,
-  );
-  return 0;
+  return {
+    module: compiled,
+    ir: () => entries(compiled.optimized),
+    grad: () => entries({ ...compiled.steps }),
+    facts: `${s.kernels.length} kernels, ${steps} dispatches per discriminator + generator step, ${s.buffers.length} buffers`,
+  };
 }
 
 /** Every command by name; each lives in its own file but the foundation's check and compile. */
