@@ -305,6 +305,9 @@ export { codegenModule };
 export interface GanCompileResult {
   readonly checked: CheckedProgram;
   readonly gan?: GanConfig;
+  /** The two models' forward graphs, as lowered (what `--emit ir` prints). */
+  readonly generator?: ModelIR;
+  readonly discriminator?: ModelIR;
   readonly compiled?: CompiledGan;
   readonly diagnostics: readonly Diagnostic[];
   readonly sources: ReadonlyMap<string, SourceFile>;
@@ -338,10 +341,8 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
     return { checked, diagnostics, sources: checked.sources };
   }
   const gan = applyGanOverrides(found, options.overrides);
-  const compiled = compileGanModels(
-    checked.models.get(gan.generator)!,
-    checked.models.get(gan.discriminator)!,
-    gan,
-  );
-  return { checked, gan, compiled, diagnostics, sources: checked.sources };
+  const generator = checked.models.get(gan.generator)!;
+  const discriminator = checked.models.get(gan.discriminator)!;
+  const compiled = compileGanModels(generator, discriminator, gan);
+  return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

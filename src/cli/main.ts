@@ -138,7 +138,8 @@ function compiledGan(file: SourceFile, choice: CompileChoice, io: Io): CompileOu
   const steps = `${s.entries.discriminator.dispatches.length} + ${s.entries.generator.dispatches.length}`;
   return {
     module: compiled,
-    ir: () => entries(compiled.optimized),
+    // The forward graphs, as for a model: the stage before the training steps are built.
+    ir: () => entries({ generator: result.generator!.graph, discriminator: result.discriminator!.graph }),
     grad: () => entries({ ...compiled.steps }),
     facts: `${s.kernels.length} kernels, ${steps} dispatches per discriminator + generator step, ${s.buffers.length} buffers`,
   };
