@@ -5,22 +5,22 @@
 import { readFileSync } from 'node:fs';
 import { codegenModule } from './codegen/emit-ts.js';
 import { type CompiledModel, compileModel } from './codegen/spec.js';
-import { type ModelIR, lowerModelDefinition } from './ir/build/lower.js';
-import type { Scope } from './ir/build/scope.js';
-import { checkAugmentAgainstModel } from './ir/build/augment.js';
-import { bindModelDims, checkTrainAgainstModel } from './ir/build/dims.js';
-import { checkFreeze, freezeLayers } from './ir/build/freeze.js';
+import { type ModelIR, lowerModelDefinition } from './lower/lower.js';
+import type { Scope } from './lower/scope.js';
+import { checkAugmentAgainstModel } from './bind/augment.js';
+import { bindModelDims, checkTrainAgainstModel } from './bind/dims.js';
+import { checkFreeze, freezeLayers } from './bind/freeze.js';
 import {
   applySettings,
   commandLineSource,
   COMMAND_LINE,
   placeCommandLineDiagnostics,
-} from './ir/build/settings.js';
-import { type TrainConfig, bindTrain } from './ir/build/train.js';
+} from './bind/settings.js';
+import { type TrainConfig, bindTrain } from './bind/train.js';
 import { type ReadFile, buildScopes, loadProgram } from './imports.js';
 import type { Definition, GanDef, Program } from './parser/ast.js';
 import { type Diagnostic, type RelatedNote, type SourceFile, error, hasErrors } from './util/diagnostics.js';
-import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './ir/build/gan.js';
+import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
 import { didYouMean } from './util/suggest.js';
 

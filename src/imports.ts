@@ -6,7 +6,7 @@
  */
 import type { ImportDecl, LayerDefinition, Program } from './parser/ast.js';
 import { parse } from './parser/index.js';
-import type { DefinitionSite, Scope } from './ir/build/scope.js';
+import type { DefinitionSite, Scope } from './lower/scope.js';
 import { type Diagnostic, type SourceFile, error } from './util/diagnostics.js';
 
 /** Reads a file's text; undefined (or a thrown error) when it cannot be read. */

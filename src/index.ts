@@ -10,7 +10,7 @@ export type { Program } from './parser/ast.js';
 export { printGraph } from './ir/print.js';
 export { interpret, interpretOutputs } from './ir/interpret.js';
 export type { Graph, Node, Op, Shape } from './ir/graph.js';
-export type { ModelIR } from './ir/build/lower.js';
+export type { ModelIR } from './lower/lower.js';
 export type { Diagnostic, SourceFile, Span } from './util/diagnostics.js';
 export { renderDiagnostic, renderDiagnostics, hasErrors } from './util/diagnostics.js';
 export type { ModelSpec } from './runtime/spec.js';

@@ -17,7 +17,7 @@ import {
   splitSamples,
   toModelDataset,
 } from '../data/index.js';
-import { placeCommandLineDiagnostics } from '../ir/build/settings.js';
+import { placeCommandLineDiagnostics } from '../bind/settings.js';
 import type { Dataset } from '../runtime/index.js';
 import { error, type SourceFile, type Span } from '../util/diagnostics.js';
 import { dirname } from 'node:path';

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { compile, compileGan } from '../compile.js';
-import type { ModelIR } from '../ir/build/lower.js';
+import type { ModelIR } from '../lower/lower.js';
 import { type LayerGraph, layerGraph } from '../ir/layer-graph.js';
 import type { GanSpec, ModelSpec } from '../runtime/index.js';
 import { type Io, formatBytes, readSource, report } from './io.js';

@@ -3,8 +3,8 @@
  * size, fused and planned over one buffer pool, so the discriminator step, the generator step
  * and `generate` all read and write the same parameter buffers.
  */
-import type { GanConfig } from '../ir/build/gan.js';
-import type { ModelIR } from '../ir/build/lower.js';
+import type { GanConfig } from '../bind/gan.js';
+import type { ModelIR } from '../lower/lower.js';
 import type { Graph } from '../ir/graph.js';
 import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
 import type { GanSpec } from '../runtime/spec.js';

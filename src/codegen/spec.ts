@@ -3,14 +3,14 @@
  * graph for its batch size, fuses it into kernels, plans its buffers, and generates each
  * kernel's WGSL (identical kernels are emitted once and dispatched many times).
  */
-import type { ModelIR } from '../ir/build/lower.js';
-import type { TrainConfig } from '../ir/build/train.js';
+import type { ModelIR } from '../lower/lower.js';
+import type { TrainConfig } from '../bind/train.js';
 import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
 import { FUSED_ROOT_OPS, type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
 import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
-import { RANDOM_SEED } from '../ir/build/layers/types.js';
+import { RANDOM_SEED } from '../lower/layers/types.js';
 import type {
   DispatchSpec,
   EntryInput,

@@ -6,7 +6,7 @@
  * Lowering labels each node with the path of the layer that produced it (`encoder/dense_1`); the
  * nodes of one call are the connected nodes with that label, so two calls of one layer stay apart.
  */
-import type { ModelIR } from './build/lower.js';
+import type { ModelIR } from '../lower/lower.js';
 import type { Graph, Node, Shape } from './graph.js';
 
 /** One call of a layer, one model input or output, or a bare operation (`a - b`, `abs(d)`). */

@@ -220,7 +220,7 @@ export interface TrainDef {
 
 /**
  * `gan Name { generator: G, discriminator: D, data: mnist, ... }`: two models trained against
- * each other in alternating steps; the fields are bound in src/ir/build/gan.ts.
+ * each other in alternating steps; the fields are bound in src/bind/gan.ts.
  */
 export interface GanDef {
   readonly kind: 'gan';

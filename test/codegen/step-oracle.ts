@@ -6,7 +6,7 @@
 import { type Graph, inputsOf, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { RANDOM_SEED } from '../../src/ir/build/layers/types.js';
+import { RANDOM_SEED } from '../../src/lower/layers/types.js';
 
 /**
  * Runs `steps` training steps of `g` from `weights` (zeros for every other state but the seed,

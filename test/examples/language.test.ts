@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { GraphBuilder } from '../../src/ir/builder.js';
-import type { ModelIR } from '../../src/ir/build/lower.js';
+import type { ModelIR } from '../../src/lower/lower.js';
 import { grad } from '../../src/ir/grad.js';
 import { interpret } from '../../src/ir/interpret.js';
 import { type Tensor, tensor } from '../../src/ir/tensor.js';

@@ -16,27 +16,9 @@ import type { Span } from '../../util/diagnostics.js';
 import { GraphBuilder } from '../builder.js';
 import { type Dim, type Graph, type Node, inputsOf } from '../graph.js';
 import { saltOf, standardNormal } from '../ops/random.js';
-import { RANDOM_COUNTER, RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
-import type { ModelIR } from '../build/lower.js';
-
-/** What every transform has: a seed that salts its random streams, and where it was written. */
-interface AugmentationCommon {
-  readonly seed: number;
-  /** The transform in the train block; its IR nodes carry it, so plans and errors point there. */
-  readonly span?: Span;
-}
-
-/** One bound transform of `augment:` with its arguments. */
-export type Augmentation = AugmentationCommon &
-  (
-    | { readonly kind: 'invert' | 'flip'; readonly p: number }
-    | { readonly kind: 'shift'; readonly pixels: number }
-    | { readonly kind: 'crop'; readonly padding: number }
-    | { readonly kind: 'noise'; readonly stddev: number }
-  );
-
-/** Transforms that move pixels, and so need an image input [H, W, C]. */
-export const SPATIAL_AUGMENTATIONS: ReadonlySet<Augmentation['kind']> = new Set(['flip', 'shift', 'crop']);
+import { RANDOM_COUNTER, RANDOM_SEED, type RandomSources } from '../../lower/layers/types.js';
+import type { ModelIR } from '../../lower/lower.js';
+import type { Augmentation } from '../../bind/augment.js';
 
 /** Uniform numbers of `shape` for one transform, drawn from the step counter. */
 type Draw = (shape: readonly Dim[], stream: string) => number;

@@ -10,13 +10,13 @@
 import { GraphBuilder } from '../builder.js';
 import { BATCH, type Graph, type Node, type Shape } from '../graph.js';
 import { grad } from '../grad.js';
-import type { ModelIR, TensorRef } from '../build/lower.js';
-import type { GanLoss, NoiseKind } from '../build/gan.js';
+import type { ModelIR, TensorRef } from '../../lower/lower.js';
+import type { GanLoss, NoiseKind } from '../../bind/gan.js';
 import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
-import type { OptimizerConfig } from './optimizers.js';
+import type { OptimizerConfig } from '../../bind/optimizers.js';
 import { accumulateInState, accumulatorName, appendOptimizer } from './step.js';
-import { MASK_INPUT, RANDOM_SEED, type RandomSources } from '../build/layers/types.js';
+import { MASK_INPUT, RANDOM_SEED, type RandomSources } from '../../lower/layers/types.js';
 
 export interface GanStepConfig {
   readonly loss: GanLoss;

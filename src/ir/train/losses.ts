@@ -5,6 +5,7 @@
  */
 import type { GraphBuilder } from '../builder.js';
 import type { Graph, Node, Shape } from '../graph.js';
+import type { LossName, MetricName } from '../../bind/losses.js';
 
 export type LossFn = (b: GraphBuilder, prediction: number, target: number) => number;
 
@@ -116,7 +117,7 @@ function meanAbsoluteError(b: GraphBuilder, p: number, y: number): number {
   return meanPerSample(b, b.unary('abs', b.sub(p, y)));
 }
 
-export const LOSSES = {
+export const LOSSES: { readonly [K in LossName]: LossFn } = {
   binary_crossentropy: binaryCrossentropy,
   binary_crossentropy_from_logits: binaryFromLogits,
   categorical_crossentropy: categoricalCrossentropy,
@@ -126,9 +127,7 @@ export const LOSSES = {
   nll: negativeLogLikelihood,
   mse: meanSquaredError,
   mae: meanAbsoluteError,
-} as const satisfies Record<string, LossFn>;
-export type LossName = keyof typeof LOSSES;
-export const LOSS_NAMES = Object.keys(LOSSES) as LossName[];
+};
 
 /** Losses whose targets are class indices, one per sample (shape [B]), not one value per unit. */
 export const SPARSE_LOSSES: ReadonlySet<LossName> = new Set<LossName>([
@@ -175,7 +174,7 @@ function topK(k: number): LossFn {
   };
 }
 
-export const METRICS = {
+export const METRICS: { readonly [K in MetricName]: LossFn } = {
   accuracy,
   binary_accuracy: accuracy,
   categorical_accuracy: accuracy,
@@ -187,6 +186,4 @@ export const METRICS = {
   top_3_accuracy: topK(3),
   mse: meanSquaredError,
   mae: meanAbsoluteError,
-} as const satisfies Record<string, LossFn>;
-export type MetricName = keyof typeof METRICS;
-export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+};

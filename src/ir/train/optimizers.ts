@@ -4,56 +4,13 @@
  * are chosen on purpose and written out in docs/numerics.md.
  */
 import type { GraphBuilder } from '../builder.js';
-
-/**
- * A learning-rate schedule over the step count t (0 at the first step), as Keras':
- * `step`: lr·γ^⌊t/s⌋; `exponential`: lr·r^(t/s) (⌊t/s⌋ when `staircase`); `cosine`:
- * lr·(α + (1 − α)·½(1 + cos(π·min(t, s)/s))).
- */
-export type ScheduleConfig =
-  | { readonly kind: 'step'; readonly stepSize: number; readonly gamma: number }
-  | {
-      readonly kind: 'exponential';
-      readonly decaySteps: number;
-      readonly decayRate: number;
-      readonly staircase: boolean;
-    }
-  | { readonly kind: 'cosine'; readonly decaySteps: number; readonly alpha: number };
-
-interface Base {
-  /** The base learning rate (the command line's `--lr` replaces it). */
-  readonly lr: number;
-  readonly schedule?: ScheduleConfig;
-}
-
-export interface SgdConfig extends Base {
-  readonly kind: 'sgd';
-  readonly momentum: number;
-  readonly nesterov: boolean;
-}
-
-export interface AdamConfig extends Base {
-  readonly kind: 'adam';
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  /** AdamW's decoupled weight decay (0 for Adam): p ← p − lr·(step + wd·p). */
-  readonly weightDecay?: number;
-}
-
-export interface RmspropConfig extends Base {
-  readonly kind: 'rmsprop';
-  readonly rho: number;
-  readonly epsilon: number;
-}
-
-export interface AdagradConfig extends Base {
-  readonly kind: 'adagrad';
-  readonly initialAccumulator: number;
-  readonly epsilon: number;
-}
-
-export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
+import type {
+  SgdConfig,
+  AdamConfig,
+  RmspropConfig,
+  AdagradConfig,
+  OptimizerConfig,
+} from '../../bind/optimizers.js';
 
 export interface ParamUpdate {
   /** New values of the parameter and of each slot, in `slots` order. */
@@ -82,7 +39,7 @@ export interface Optimizer {
 /** The learning rate at the step whose incremented count is `t1` (t1 = t + 1), as IR. */
 type LearningRate = (b: GraphBuilder, t1: number | undefined) => number;
 
-function learningRate(config: Base): LearningRate {
+function learningRate(config: OptimizerConfig): LearningRate {
   const s = config.schedule;
   if (!s) return (b) => b.constant(config.lr);
   return (b, t1) => {

@@ -6,10 +6,13 @@
 import { GraphBuilder } from '../builder.js';
 import { BATCH, type Graph, inputsOf } from '../graph.js';
 import { grad } from '../grad.js';
-import type { ModelIR, TensorRef } from '../build/lower.js';
-import { LOSSES, type LossName, METRICS, type MetricName, targetShape } from './losses.js';
-import { type Augmentation, augmentModel } from './augment.js';
-import { type OptimizerConfig, makeOptimizer } from './optimizers.js';
+import type { ModelIR, TensorRef } from '../../lower/lower.js';
+import type { LossName, MetricName } from '../../bind/losses.js';
+import { LOSSES, METRICS, targetShape } from './losses.js';
+import type { Augmentation } from '../../bind/augment.js';
+import { augmentModel } from './augment.js';
+import type { OptimizerConfig } from '../../bind/optimizers.js';
+import { makeOptimizer } from './optimizers.js';
 
 export interface StepConfig {
   readonly loss: LossName;

@@ -12,7 +12,8 @@ import { type Graph, inputsOf, sizeOf } from '../../../src/ir/graph.js';
 import { interpret } from '../../../src/ir/interpret.js';
 import { bitsToUnit, randomBits } from '../../../src/ir/ops/random.js';
 import { printGraph } from '../../../src/ir/print.js';
-import { type Augmentation, augmentInput, augmentationSalt } from '../../../src/ir/train/augment.js';
+import type { Augmentation } from '../../../src/bind/augment.js';
+import { augmentInput, augmentationSalt } from '../../../src/ir/train/augment.js';
 import { runGraphOnGpu } from '../../gpu.js';
 import { randomArray, seededRandom } from '../random.js';
 

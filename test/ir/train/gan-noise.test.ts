@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.js';
 import { interpretOutputs } from '../../../src/ir/interpret.js';
 import { drawNoise } from '../../../src/ir/train/gan.js';
-import type { NoiseKind } from '../../../src/ir/build/gan.js';
+import type { NoiseKind } from '../../../src/bind/gan.js';
 import { runGraphOnGpu } from '../../gpu.js';
 
 const ROWS = 3001;

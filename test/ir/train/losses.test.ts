@@ -6,16 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { check } from '../../../src/compile.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
-import { logSoftmax, softmax } from '../../../src/ir/build/layers.js';
+import { logSoftmax, softmax } from '../../../src/lower/layers.js';
 import { interpret, interpretOutputs } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
-import {
-  LOSSES,
-  type LossName,
-  METRICS,
-  type MetricName,
-  targetShape,
-} from '../../../src/ir/train/losses.js';
+import type { LossName, MetricName } from '../../../src/bind/losses.js';
+import { LOSSES, METRICS, targetShape } from '../../../src/ir/train/losses.js';
 import { buildStepGraphs } from '../../../src/ir/train/step.js';
 
 const LOGITS = [

@@ -7,7 +7,8 @@ import { check } from '../../../src/compile.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
 import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
-import { type OptimizerConfig, makeOptimizer } from '../../../src/ir/train/optimizers.js';
+import type { OptimizerConfig } from '../../../src/bind/optimizers.js';
+import { makeOptimizer } from '../../../src/ir/train/optimizers.js';
 
 /** Runs `steps` updates of one parameter with the gradients given; returns the parameter after each. */
 function trajectory(config: OptimizerConfig, p0: number[], grads: number[][]): number[][] {

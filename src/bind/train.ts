@@ -1,0 +1,149 @@
+/**
+ * Reads a `train` block into a checked configuration: dataset, loss, optimizer, metrics, batch
+ * size and epochs. Command-line overrides are applied to the block before binding.
+ */
+import type { Argument, TrainDef } from '../parser/ast.js';
+import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
+import { didYouMean } from '../util/suggest.js';
+import { type LossName, METRIC_NAMES, type MetricName } from './losses.js';
+import type { Augmentation } from './augment.js';
+import type { OptimizerConfig } from './optimizers.js';
+import { type ArgSchema, type CallValue, bindArgs } from '../lower/args.js';
+import { bindAugment } from './augment.js';
+import { type FrozenLayer, bindFreeze } from './freeze.js';
+import { OPTIMIZERS } from './optimizers.js';
+import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
+
+/** Datasets the CLI can load by name, and the arguments of those read from files. */
+export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
+  mnist: [{ name: 'invert', type: 'bool', default: false }],
+  fashion_mnist: [{ name: 'invert', type: 'bool', default: false }],
+  iris: [],
+  majority: [],
+  far_repeat: [],
+  xor: [],
+  csv: [
+    { name: 'path', type: 'string' },
+    { name: 'label', type: 'string' },
+  ],
+  npy: [
+    { name: 'inputs', type: 'string' },
+    { name: 'targets', type: 'string' },
+  ],
+};
+
+/** Dataset names `data:` accepts. */
+export const DATASETS = Object.keys(DATASET_SCHEMAS);
+
+/** A train block's `data:`: `mnist`, or `csv("flowers.csv", label: "species")`. */
+export interface DatasetConfig {
+  readonly name: string;
+  /** The call's arguments by name: file paths and column names, `invert: true`. */
+  readonly args: Readonly<Record<string, string | boolean>>;
+  readonly span: Span;
+}
+
+export interface TrainConfig {
+  readonly model: string;
+  readonly span: Span;
+  /** The dataset's name. */
+  readonly data: string;
+  readonly dataset: DatasetConfig;
+  /** The fraction of the training samples held out to validate on after each epoch. */
+  readonly validationSplit: number;
+  /** The loss of the first output; `outputLosses` has each output's, with its weight. */
+  readonly loss: LossName;
+  readonly outputLosses: readonly OutputLoss[];
+  /** Sizes of the model's symbolic dimensions beyond the batch (`dims: { T: 8 }`). */
+  readonly dims: ReadonlyMap<string, number>;
+  readonly optimizer: OptimizerConfig;
+  readonly metrics: readonly MetricName[];
+  readonly batch: number;
+  readonly epochs: number;
+  /** Transforms applied to the inputs in the training step only, in order (`augment:`). */
+  readonly augment: readonly Augmentation[];
+  /** Layers whose parameters this training leaves unchanged (`freeze: [trunk_1]`). */
+  readonly freeze: readonly FrozenLayer[];
+}
+
+const TRAIN_SCHEMA: readonly ArgSchema[] = [
+  { name: 'data', type: 'call-or-name' },
+  { name: 'validation_split', type: 'float', min: 0, max: 0.9, default: 0 },
+  {
+    name: 'optimizer',
+    type: 'call-or-name',
+    default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } },
+  },
+  { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
+  { name: 'batch', type: 'int', min: 1, default: 32 },
+  { name: 'epochs', type: 'int', min: 1, default: 1 },
+];
+
+export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
+  const def = OPTIMIZERS[call.callee];
+  if (!def) {
+    const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
+    diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`));
+    return undefined;
+  }
+  const args = bindArgs(call.callee, call.args, def.schema, call.span, diags);
+  return args ? def.config(args.values) : undefined;
+}
+
+export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
+  const schema = DATASET_SCHEMAS[call.callee];
+  if (!schema) {
+    const hint = didYouMean(call.callee, DATASETS);
+    diags.push(
+      error('E0103', call.span, `unknown dataset \`${call.callee}\`${hint}`, [
+        { message: `expected one of: ${DATASETS.join(', ')}` },
+      ]),
+    );
+    return undefined;
+  }
+  const bound = bindArgs(`dataset ${call.callee}`, call.args, schema, call.span, diags);
+  if (!bound) return undefined;
+  return {
+    name: call.callee,
+    args: Object.fromEntries(bound.values) as Record<string, string | boolean>,
+    span: call.span,
+  };
+}
+
+export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {
+  const records = bindRecordFields(def, diags);
+  const args: Argument[] = def.fields
+    .filter((f) => !RECORD_FIELDS.has(f.name.name) && f.name.name !== 'freeze' && f.name.name !== 'augment')
+    .map((f) => ({
+      kind: 'argument',
+      name: f.name,
+      value: f.value,
+      span: f.span,
+    }));
+  const augment = bindAugment(
+    def.fields.find((f) => f.name.name === 'augment'),
+    diags,
+  );
+  const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
+  if (!bound || !augment) return undefined;
+  const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
+  const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
+  const freeze = bindFreeze(def, diags);
+  if (!optimizer || !dataset || !records) return undefined;
+  return {
+    model: def.model.name,
+    span: def.span,
+    data: dataset.name,
+    dataset,
+    validationSplit: bound.values.get('validation_split') as number,
+    loss: records.loss,
+    outputLosses: records.outputLosses,
+    dims: records.dims,
+    optimizer,
+    metrics: bound.values.get('metrics') as MetricName[],
+    batch: bound.values.get('batch') as number,
+    epochs: bound.values.get('epochs') as number,
+    augment,
+    freeze,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * Binds the arguments of a call (`Dense(10, activation: relu)`) to a schema: positional then
+ * named, each checked for its type. Errors are diagnostics at the argument's span.
+ */
+import type { Argument, Expr } from '../parser/ast.js';
+import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
+import { didYouMean } from '../util/suggest.js';
+
+export type ArgType =
+  | 'int'
+  | 'float'
+  | 'bool'
+  | 'string'
+  | 'name'
+  | 'call-or-name'
+  /** A name or a call from `choices`, its arguments bound by `calls[name]`: `l2(0.01)`, `he_normal`. */
+  | 'choice'
+  | 'name-list'
+  /** A per-sample shape written as a list of whole numbers: `[28, 28]`. */
+  | 'shape'
+  /** A size for both spatial axes, `3`, or one per axis, `[3, 5]`: always a pair of integers ≥ `min`. */
+  | 'int-pair';
+
+export interface ArgSchema {
+  readonly name: string;
+  readonly type: ArgType;
+  /** Absent means required. */
+  readonly default?: ArgValue;
+  /** For `name` arguments: the allowed names. */
+  readonly choices?: readonly string[];
+  /** Accepted spellings besides `name` (`init` for `kernel_initializer`). */
+  readonly aliases?: readonly string[];
+  /** For `choice` arguments: the schema of each allowed call's own arguments. */
+  readonly calls?: Readonly<Record<string, readonly ArgSchema[]>>;
+  /** Lower bound for numbers (inclusive), e.g. 1 for `units`. */
+  readonly min?: number;
+  /** Upper bound for floats (inclusive), e.g. 1 for `validation_split`. */
+  readonly max?: number;
+}
+
+/** A call written as a value, such as `SGD(lr: 0.1)`; its args are bound later by its own schema. */
+export interface CallValue {
+  readonly callee: string;
+  readonly args: readonly Argument[];
+  readonly span: Span;
+}
+
+/** A `choice` argument: the name chosen and its own bound arguments (defaults filled in). */
+export interface BoundChoice {
+  readonly choice: string;
+  readonly values: ReadonlyMap<string, ArgValue>;
+  readonly span: Span;
+}
+
+export type ArgValue =
+  number | boolean | string | readonly string[] | readonly number[] | CallValue | BoundChoice;
+
+export interface BoundArgs {
+  readonly values: ReadonlyMap<string, ArgValue>;
+  readonly spans: ReadonlyMap<string, Span>;
+}
+
+function describe(e: Expr): string {
+  switch (e.kind) {
+    case 'number':
+      return `the number ${e.value}`;
+    case 'string':
+      return `the string "${e.value}"`;
+    case 'name':
+      return `\`${e.name}\``;
+    case 'list':
+      return 'a list';
+    case 'call':
+      return 'a call';
+    default:
+      return 'an expression';
+  }
+}
+
+/** Converts one argument expression to the value its schema asks for; a diagnostic when it cannot. */
+export function convertArg(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
+  return convert(callee, s, e, diags);
+}
+
+function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): ArgValue | undefined {
+  const bad = (want: string) => {
+    diags.push(
+      error('E0105', e.span, `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(e)}`),
+    );
+    return undefined;
+  };
+  switch (s.type) {
+    case 'int':
+      if (e.kind === 'negate' && e.operand.kind === 'number' && s.min === undefined)
+        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
+      if (e.kind !== 'number' || !e.isInteger) return bad('an integer');
+      if (s.min !== undefined && e.value < s.min) return bad(`an integer ≥ ${s.min}`);
+      return e.value;
+    case 'float':
+      if (e.kind === 'negate' && e.operand.kind === 'number')
+        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
+      if (e.kind !== 'number') return bad('a number');
+      if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
+      if (s.max !== undefined && e.value > s.max) return bad(`a number ≤ ${s.max}`);
+      return e.value;
+    case 'string':
+      if (e.kind !== 'string') return bad('a string such as "flowers.csv"');
+      return e.value;
+    case 'bool':
+      if (e.kind !== 'name' || (e.name !== 'true' && e.name !== 'false')) return bad('`true` or `false`');
+      return e.name === 'true';
+    case 'name':
+      if (e.kind !== 'name') return bad(`one of ${s.choices?.map((c) => `\`${c}\``).join(', ') ?? 'a name'}`);
+      if (s.choices && !s.choices.includes(e.name)) {
+        diags.push(
+          error(
+            'E0103',
+            e.span,
+            `unknown ${s.name} \`${e.name}\` for ${callee}${didYouMean(e.name, s.choices)}`,
+            [{ message: `expected one of: ${s.choices.join(', ')}` }],
+          ),
+        );
+        return undefined;
+      }
+      return e.name;
+    case 'call-or-name':
+      if (e.kind === 'name') return { callee: e.name, args: [], span: e.span };
+      if (e.kind === 'call' && e.callee.kind === 'name')
+        return { callee: e.callee.name, args: e.args, span: e.span };
+      return bad('a name or a call such as `SGD(lr: 0.1)`');
+    case 'choice': {
+      const calls = s.calls ?? {};
+      const head =
+        e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
+      if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
+      const schema = calls[head.name];
+      if (!schema) {
+        const known = Object.keys(calls);
+        diags.push(
+          error(
+            'E0103',
+            head.span,
+            `unknown ${s.name} \`${head.name}\` for ${callee}${didYouMean(head.name, known)}`,
+            [{ message: `expected one of: ${known.join(', ')}` }],
+          ),
+        );
+        return undefined;
+      }
+      const bound = bindArgs(head.name, e.kind === 'call' ? e.args : [], schema, e.span, diags);
+      return bound ? { choice: head.name, values: bound.values, span: e.span } : undefined;
+    }
+    case 'int-pair': {
+      const lo = s.min ?? 1;
+      const items = e.kind === 'list' ? e.items : [e, e];
+      const ok =
+        items.length === 2 && items.every((d) => d.kind === 'number' && d.isInteger && d.value >= lo);
+      if (!ok) return bad(`an integer ≥ ${lo} or a pair of them, such as \`3\` or \`[3, 5]\``);
+      return items.map((d) => (d as { value: number }).value);
+    }
+    case 'shape': {
+      const dims = e.kind === 'list' ? e.items : [];
+      if (e.kind !== 'list' || !dims.every((d) => d.kind === 'number' && d.isInteger && d.value >= 1))
+        return bad('a shape of whole numbers, such as `[28, 28]`');
+      return dims.map((d) => (d as { value: number }).value);
+    }
+    case 'name-list': {
+      const items = e.kind === 'list' ? e.items : [e];
+      const names: string[] = [];
+      for (const item of items) {
+        const v = convert(callee, { ...s, type: 'name' }, item, diags);
+        if (typeof v === 'string') names.push(v);
+      }
+      return names;
+    }
+  }
+}
+
+/**
+ * Binds `args` to `schema`. Returns undefined (with diagnostics) when an argument is unknown,
+ * duplicated, missing or of the wrong type.
+ */
+export function bindArgs(
+  callee: string,
+  args: readonly Argument[],
+  schema: readonly ArgSchema[],
+  callSpan: Span,
+  diags: Diagnostic[],
+): BoundArgs | undefined {
+  const before = diags.length;
+  const values = new Map<string, ArgValue>();
+  const spans = new Map<string, Span>();
+  let position = 0;
+  for (const arg of args) {
+    let s: ArgSchema | undefined;
+    if (arg.name) {
+      const name = arg.name.name;
+      s = schema.find((x) => x.name === name || x.aliases?.includes(name));
+      if (!s) {
+        const known = schema.flatMap((x) => [x.name, ...(x.aliases ?? [])]);
+        diags.push(
+          error('E0103', arg.name.span, `${callee} has no argument \`${name}\`${didYouMean(name, known)}`, [
+            { message: `its arguments are: ${schema.map((x) => x.name).join(', ')}` },
+          ]),
+        );
+        continue;
+      }
+    } else {
+      s = schema[position++];
+      if (!s) {
+        diags.push(
+          error(
+            'E0103',
+            arg.span,
+            `${callee} takes at most ${schema.length} positional argument${schema.length === 1 ? '' : 's'}`,
+          ),
+        );
+        continue;
+      }
+    }
+    if (spans.has(s.name)) {
+      diags.push(
+        error('E0103', arg.span, `argument \`${s.name}\` of ${callee} is given twice`, [
+          { span: spans.get(s.name), message: 'first given here' },
+        ]),
+      );
+      continue;
+    }
+    // Recorded even when the value is bad, so it is not also reported as missing.
+    spans.set(s.name, arg.span);
+    const v = convert(callee, s, arg.value, diags);
+    if (v !== undefined) values.set(s.name, v);
+  }
+  for (const s of schema) {
+    if (spans.has(s.name)) continue;
+    if (s.default === undefined)
+      diags.push(error('E0104', callSpan, `${callee} needs the argument \`${s.name}\``));
+    else values.set(s.name, s.default);
+  }
+  return diags.length === before ? { values, spans } : undefined;
+}
