@@ -17,8 +17,15 @@ export interface Io {
 /** A user-facing failure: printed as `nnxc: error: message`, exit code 1. */
 export class UserError extends Error {}
 
-/** Bad command-line usage: printed with the usage text, exit code 2. */
-export class UsageError extends Error {}
+/** Bad command-line usage: printed with the command's usage text (or nnxc's), exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A command: arguments after its name in, exit code out. */
 export type Command = (args: string[], io: Io) => Promise<number>;
