@@ -22,6 +22,7 @@ import { GRAPH_USAGE, graphCommand } from './graph.js';
 import { FMT_USAGE, fmtCommand } from './fmt.js';
 import { DEVICES_USAGE, devicesCommand } from './devices.js';
 import { HelpRequest, parseCommandArgs } from './args.js';
+import { wantsColour } from './progress.js';
 
 const CHECK_USAGE = `  nnxc check FILE                      parse, resolve and shape-check; print diagnostics`;
 const COMPILE_USAGE = `  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
@@ -48,6 +49,10 @@ const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   isTTY: Boolean(process.stdout.isTTY),
+  get columns() {
+    return process.stdout.columns;
+  },
+  colour: wantsColour(Boolean(process.stdout.isTTY), process.env),
 };
 
 async function cmdCheck(args: string[], io: Io): Promise<number> {

@@ -153,6 +153,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     const data = await loadModelData(file, result, dataOptions, io);
     await trainAndTest(spec, data, run, io);
     if (values.save && !values.json) io.out(`saved weights to ${values.save}\n`);
+    else if (!values.save && !values.checkpoint && !values.json)
+      io.out('note: the trained weights were not kept; --save W.safetensors keeps them\n');
     return 0;
   } catch (e) {
     if (e instanceof ReportedError) return 1;
@@ -212,6 +214,7 @@ async function trainAndTest(
       run.mode,
       { epochs, firstEpoch: (resume?.epoch ?? 0) + 1, stepsPerEpoch, fold: run.fold },
       io.out,
+      io,
     );
     const options: FitOptions = {
       epochs,
