@@ -10,8 +10,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The browser tests have their own config and run (test/browser/vitest.config.ts).
     exclude: ['test/browser/**', '**/node_modules/**'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // A fresh machine has a cold Mesa shader cache: lavapipe compiles each pipeline with LLVM on
+    // its first use, which alone can take minutes for a conv or attention model on 2 cores.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // One WebGPU device per worker is plenty on a 2-core lavapipe machine.
     fileParallelism: false,
   },

@@ -3,7 +3,6 @@
  * when known, the fallback flag, the limits that decide whether a model fits, and the features
  * worth knowing — as text or, with `--json`, as one JSON array.
  */
-import { parseArgs } from 'node:util';
 import {
   ADAPTER_REQUESTS,
   type AdapterRequest,
@@ -14,6 +13,7 @@ import {
 } from '../runtime/device.js';
 import type { CreateModelOptions } from '../runtime/index.js';
 import { type Io, UsageError, formatBytes } from './io.js';
+import { parseCommandArgs } from './args.js';
 
 /** How `--device` is written in usage lines. */
 export const DEVICE_CHOICES = 'N|NAME|default|high-performance|low-power|fallback';
@@ -100,8 +100,10 @@ export function adapterText(adapter: AdapterSummary, index: number): string {
 
 /** Runs `nnxc devices`. */
 export async function devicesCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
+  const { values } = parseCommandArgs(args, {
+    command: 'devices',
+    usage: DEVICES_USAGE,
+    maxPositionals: 0,
     options: { json: { type: 'boolean' }, device: { type: 'string' } },
   });
   const all = await listAdapters();

@@ -2,13 +2,13 @@
  * `nnxc evaluate FILE --weights W`: the loss and metrics of trained weights on the dataset's test
  * split (or its training samples, when it has no test split).
  */
-import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
 import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage lines of `nnxc evaluate`. */
 export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json] [--set field=value]
@@ -17,9 +17,9 @@ export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--m
 
 /** Runs `nnxc evaluate`. */
 export async function evaluateCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'evaluate',
+    usage: EVALUATE_USAGE,
     options: {
       model: { type: 'string' },
       weights: { type: 'string' },

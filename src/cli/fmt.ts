@@ -3,18 +3,19 @@
  * as the Prettier plugin). With `--check` nothing is written: the files that would change are
  * listed and the exit code is 1. A file with syntax errors is reported and left untouched.
  */
-import { parseArgs } from 'node:util';
 import { formatNnx } from '../format/index.js';
 import { type Io, UsageError, readSource, report, writeAtomically } from './io.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage line of `nnxc fmt`. */
 export const FMT_USAGE = `  nnxc fmt FILE... [--check]           format in place; --check lists files that would change`;
 
 /** Runs `nnxc fmt`. */
 export async function fmtCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'fmt',
+    usage: FMT_USAGE,
+    maxPositionals: Infinity,
     options: { check: { type: 'boolean' } },
   });
   if (positionals.length === 0) throw new UsageError('missing FILE');

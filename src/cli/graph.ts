@@ -4,14 +4,14 @@
  * parameters, block instances as labelled clusters, shared layers in one colour joined by dashed
  * "shares weights" links — and Graphviz itself (compiled to WebAssembly) lays it out as SVG.
  */
-import { parseArgs } from 'node:util';
 import { check } from '../compile.js';
 import { type LayerCall, type LayerGraph, layerGraph } from '../ir/layer-graph.js';
 import { type Io, UsageError, UserError, readSource, report, writeAtomically } from './io.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage line of `nnxc graph`. */
-export const GRAPH_USAGE = `  nnxc graph FILE -o OUT.svg|OUT.dot [--model NAME]
-                                       draw the layer graph (Graphviz layout)`;
+export const GRAPH_USAGE = `  nnxc graph FILE [-o OUT.svg|OUT.dot] [--model NAME]
+                                       draw the layer graph (Graphviz layout; FILE.svg by default)`;
 
 const SHARED_COLOURS = ['#fde2c2', '#d9ccf2', '#cdeccd', '#f7cfe0', '#cfe3f7'];
 
@@ -125,9 +125,9 @@ export async function dotToSvg(dot: string): Promise<string> {
 
 /** Runs `nnxc graph`. */
 export async function graphCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'graph',
+    usage: GRAPH_USAGE,
     options: { output: { type: 'string', short: 'o' }, model: { type: 'string' } },
   });
   const file = await readSource(positionals[0]);

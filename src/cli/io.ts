@@ -7,18 +7,29 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Diagnostic, SourceFile } from '../util/diagnostics.js';
 import { hasErrors, renderDiagnostics } from '../util/diagnostics.js';
 
-/** Where a command writes: stdout, stderr, and whether stdout is a terminal. */
+/** Where a command writes: stdout, stderr, whether stdout is a terminal, its width, and colour. */
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   isTTY: boolean;
+  /** The terminal's width in columns, when stdout is one. */
+  readonly columns?: number;
+  /** Whether to colour what goes to stdout (a terminal, and no NO_COLOR). */
+  readonly colour?: boolean;
 }
 
 /** A user-facing failure: printed as `nnxc: error: message`, exit code 1. */
 export class UserError extends Error {}
 
-/** Bad command-line usage: printed with the usage text, exit code 2. */
-export class UsageError extends Error {}
+/** Bad command-line usage: printed with the command's usage text (or nnxc's), exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A command: arguments after its name in, exit code out. */
 export type Command = (args: string[], io: Io) => Promise<number>;

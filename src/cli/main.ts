@@ -3,10 +3,11 @@
  * print as rendered diagnostics (or one `nnxc: error:` line) and exit with code 1, never with a
  * stack trace; usage errors exit with 2.
  */
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { codegenModule, compile, compileGan, check } from '../compile.js';
 import type { Graph } from '../ir/graph.js';
 import type { SourceFile } from '../util/diagnostics.js';
+import { closest } from '../util/suggest.js';
 import { trainsGan } from './train-gan.js';
 import { type PlannedModule, describePlan, totalBufferBytes } from '../codegen/describe.js';
 import type { GanSpec, ModelSpec } from '../runtime/spec.js';
@@ -20,14 +21,19 @@ import { SUMMARY_USAGE, summaryCommand } from './summary.js';
 import { GRAPH_USAGE, graphCommand } from './graph.js';
 import { FMT_USAGE, fmtCommand } from './fmt.js';
 import { DEVICES_USAGE, devicesCommand } from './devices.js';
+import { HelpRequest, parseCommandArgs } from './args.js';
+import { wantsColour } from './progress.js';
+
+const CHECK_USAGE = `  nnxc check FILE                      parse, resolve and shape-check; print diagnostics`;
+const COMPILE_USAGE = `  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
+        [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
+        [--model NAME] [--set FIELD=VALUE]...  (which train block; its overrides)`;
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
 
 usage:
-  nnxc check FILE                      parse, resolve and shape-check; print diagnostics
-  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
-        [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
-        [--model NAME] [--set FIELD=VALUE]...  (which train block; its overrides)
+${CHECK_USAGE}
+${COMPILE_USAGE}
 ${TRAIN_USAGE}
 ${EVALUATE_USAGE}
 ${PREDICT_USAGE}
@@ -35,17 +41,23 @@ ${SUMMARY_USAGE}
 ${GRAPH_USAGE}
 ${FMT_USAGE}
 ${DEVICES_USAGE}
-  nnxc help                            this text
+  nnxc help [COMMAND], nnxc COMMAND --help   this text, or one command's
+  nnxc --version                       the installed nnx version
 `;
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   isTTY: Boolean(process.stdout.isTTY),
+  get columns() {
+    return process.stdout.columns;
+  },
+  colour: wantsColour(Boolean(process.stdout.isTTY), process.env),
 };
 
 async function cmdCheck(args: string[], io: Io): Promise<number> {
-  const file = await readSource(args[0]);
+  const { positionals } = parseCommandArgs(args, { command: 'check', usage: CHECK_USAGE, options: {} });
+  const file = await readSource(positionals[0]);
   const checked = check(file.text, { path: file.path });
   if (report(file, checked, io)) return 1;
   io.out(`${file.path}: ok (${[...checked.models.keys()].join(', ') || 'no models'})\n`);
@@ -55,9 +67,9 @@ async function cmdCheck(args: string[], io: Io): Promise<number> {
 const EMITS = ['ast', 'ir', 'grad', 'wgsl', 'plan'] as const;
 
 async function cmdCompile(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'compile',
+    usage: COMPILE_USAGE,
     options: {
       output: { type: 'string', short: 'o' },
       emit: { type: 'string' },
@@ -158,20 +170,75 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   devices: devicesCommand,
 };
 
+/** The version in the package.json above this file (dist/src/cli or src/cli). */
+function packageVersion(): string {
+  for (const up of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'nnx' && pkg.version) return pkg.version;
+    } catch {
+      // not this level: try the next one up
+    }
+  }
+  return 'unknown';
+}
+
+/** `nnxc help train`: that command's usage, found by running it with --help. */
+async function help(topic: string | undefined, io: Io): Promise<number> {
+  const command = topic !== undefined && Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
+  if (topic !== undefined && !command)
+    throw new UsageError(`unknown command '${topic}'${suggestCommand(topic)}`);
+  if (command) return command(['--help'], io);
+  io.out(USAGE);
+  return 0;
+}
+
+function suggestCommand(name: string): string {
+  const c = closest(name, Object.keys(COMMANDS));
+  return c ? `; did you mean '${c}'?` : '';
+}
+
+/** Each command's usage, for a usage error its own code raises (a value out of range). */
+const USAGES: Readonly<Record<string, string>> = {
+  check: CHECK_USAGE,
+  compile: COMPILE_USAGE,
+  train: TRAIN_USAGE,
+  evaluate: EVALUATE_USAGE,
+  predict: PREDICT_USAGE,
+  summary: SUMMARY_USAGE,
+  graph: GRAPH_USAGE,
+  fmt: FMT_USAGE,
+  devices: DEVICES_USAGE,
+};
+
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
+  const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   try {
-    const run = command === undefined ? undefined : COMMANDS[command];
     if (run) return await run(rest, io);
-    if (command === undefined || ['help', '--help', '-h'].includes(command)) {
+    if (command === undefined) {
       io.out(USAGE);
-      return command === undefined ? 2 : 0;
+      return 2;
     }
-    throw new UsageError(`unknown command '${command}'`);
+    if (['help', '--help', '-h'].includes(command)) return await help(rest[0], io);
+    if (command === '--version' || command === '-v') {
+      io.out(`nnx ${packageVersion()}\n`);
+      return 0;
+    }
+    throw new UsageError(`unknown command '${command}'${suggestCommand(command)}`);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`nnxc: ${(e as Error).message}\n\n${USAGE}`);
+    if (e instanceof HelpRequest) {
+      io.out(`usage:\n${e.usage}\n`);
+      return 0;
+    }
+    if (e instanceof UsageError) {
+      const usage = e.usage ?? (run && Object.hasOwn(USAGES, command!) ? USAGES[command!] : undefined);
+      const more = usage ? `usage:\n${usage}\n(nnxc help lists every command)\n` : USAGE;
+      io.err(`nnxc: ${e.message}\n\n${more}`);
       return 2;
     }
     // Everything else the user can act on (no adapter, a bad dataset, a failed device) is one line.

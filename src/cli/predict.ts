@@ -4,7 +4,6 @@
  * for an image model — and print each prediction, with class names where the dataset has them.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
 import {
   DatasetError,
@@ -18,6 +17,7 @@ import {
 import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage lines of `nnxc predict`. */
 export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--model NAME] [--top K] [--json]
@@ -69,9 +69,9 @@ function topClasses(row: Float32Array, names: readonly string[] | undefined, top
 
 /** Runs `nnxc predict`. */
 export async function predictCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'predict',
+    usage: PREDICT_USAGE,
     options: {
       model: { type: 'string' },
       weights: { type: 'string' },

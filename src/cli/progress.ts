@@ -1,11 +1,25 @@
 /**
- * Training progress for people and for programs: a bar redrawn in place on a terminal (epoch,
- * step/steps, ETA, loss, metrics, samples/s), plain lines when the output is a file or pipe, and
- * one JSON object per epoch with --json.
+ * Training progress for people and for programs: on a terminal a bar redrawn in place (epoch,
+ * step/steps, ETA, loss, metrics, samples/s) cut to the terminal's width, with each finished
+ * epoch's line left in the scrollback as Keras does; plain lines when the output is a file or
+ * pipe; one JSON object per epoch with --json. Colour only where the caller says the output is a
+ * terminal that wants it ({@link wantsColour}). Written with node's own stdout.columns and ANSI
+ * codes: the few lines a progress library would save are not worth a dependency here.
  */
 import type { BatchLog, EpochLog } from '../runtime/index.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json';
+
+/** How the bar may draw: the terminal's width (80 when unknown) and whether to use colour. */
+export interface ProgressDisplay {
+  readonly columns?: number;
+  readonly colour?: boolean;
+}
+
+/** Colour on a terminal unless NO_COLOR is set to anything but the empty string (no-color.org). */
+export function wantsColour(isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
+  return isTTY && !env['NO_COLOR'];
+}
 
 /** Receives fit's reports and prints them. */
 export interface ProgressReporter {
@@ -92,6 +106,7 @@ export function makeProgress(
   mode: ProgressMode,
   planOrEpochs: ProgressPlan | number,
   write: (s: string) => void = (s) => process.stdout.write(s),
+  display: ProgressDisplay = {},
 ): ProgressReporter {
   const plan: ProgressPlan = typeof planOrEpochs === 'number' ? { epochs: planOrEpochs } : planOrEpochs;
   const { epochs, fold } = plan;
@@ -107,7 +122,7 @@ export function makeProgress(
     case 'lines':
       return linesReporter(epochs, clock, linePrefix(fold), write);
     case 'bar':
-      return barReporter(epochs, clock, linePrefix(fold), write);
+      return barReporter(epochs, clock, linePrefix(fold), write, display);
   }
 }
 
@@ -146,21 +161,36 @@ function linesReporter(
   };
 }
 
-/** One line redrawn in place: the bar fills over the steps of the current epoch. */
+const ANSI = { green: '\x1b[32m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m' } as const;
+
+/** `text` cut to `width` columns with `…` (the texts here are one column a character). */
+function fitWidth(text: string, width: number): string {
+  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + '…';
+}
+
+/**
+ * One line redrawn in place while an epoch runs, never wider than the terminal (a wrapped line
+ * cannot be redrawn and scrolls); each finished epoch's line, validation metrics included, is
+ * written above it and stays in the scrollback.
+ */
 function barReporter(
   epochs: number,
   clock: RunClock,
   prefix: string,
   write: (s: string) => void,
+  display: ProgressDisplay,
 ): ProgressReporter {
-  const width = 24;
+  const columns = Math.max(20, (display.columns ?? 80) - 1);
+  const paint = (code: string, text: string) => (display.colour ? `${code}${text}${ANSI.reset}` : text);
   let last = 0;
   let epochStart = performance.now();
   const draw = (epoch: number, fraction: number, text: string) => {
+    const head = `${prefix}epoch ${epoch}/${epochs} `;
+    // The bar takes what the text leaves, between 10 and 30 columns; then the text is cut.
+    const width = Math.min(30, Math.max(10, columns - head.length - text.length - 1));
     const filled = Math.round(width * Math.min(1, fraction));
-    write(
-      `\r\x1b[2K${prefix}epoch ${epoch}/${epochs} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}`,
-    );
+    const tail = fitWidth(text, columns - head.length - width - 1);
+    write(`\r\x1b[2K${head}${paint(ANSI.green, '█'.repeat(filled))}${'░'.repeat(width - filled)} ${tail}`);
   };
   return {
     batch: (log) => {
@@ -178,15 +208,17 @@ function barReporter(
     epoch: (log) => {
       clock.epochDone();
       const now = performance.now();
-      // A long epoch keeps its line; many short ones share one, redrawn at most ten times a second.
-      const long = now - epochStart > 2000;
+      const seconds = formatSeconds((now - epochStart) / 1000);
       epochStart = now;
-      if (!long && now - last < 100 && log.epoch !== epochs) return;
       last = now;
-      draw(log.epoch, 1, `${formatMetrics(log)}  ${formatRate(clock.samplesPerSecond())}`);
-      if (long && log.epoch !== epochs) write('\n');
+      write(
+        `\r\x1b[2K${prefix}${paint(ANSI.bold, `epoch ${log.epoch}/${epochs}`)}  ${formatMetrics(log)}  ` +
+          `${paint(ANSI.dim, `${seconds}  ${formatRate(clock.samplesPerSecond())}`)}\n`,
+      );
     },
     done: (final) =>
-      write(`\n\x1b[2K${prefix}done in ${formatSeconds(clock.elapsed())}: ${formatMetrics(final)}\n`),
+      write(
+        `\r\x1b[2K${prefix}${paint(ANSI.bold, `done in ${formatSeconds(clock.elapsed())}`)}: ${formatMetrics(final)}\n`,
+      ),
   };
 }

@@ -4,13 +4,14 @@
  * shares weights with — then the totals and what the compiler made of it: kernels, dispatches
  * per step, GPU memory.
  */
-import { parseArgs } from 'node:util';
 import { compile, compileGan } from '../compile.js';
 import type { ModelIR } from '../lower/lower.js';
 import { type LayerGraph, layerGraph } from '../ir/layer-graph.js';
 import type { GanSpec, ModelSpec } from '../runtime/index.js';
 import { type Io, formatBytes, readSource, report } from './io.js';
 import { trainsGan } from './train-gan.js';
+import { describeTargets } from '../codegen/emit-ts.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage line of `nnxc summary`. */
 export const SUMMARY_USAGE = `  nnxc summary FILE [--model NAME] [--set FIELD=VALUE]...
@@ -97,6 +98,7 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams 
   const memory = memoryLines(spec);
   const lines = [
     ...modelLines(graph, trainableParams),
+    `Targets: ${describeTargets(spec)} (what fit() takes by name)`,
     memory.state,
     `Compiled: ${spec.kernels.length} kernels; ${spec.entries.train.dispatches.length} dispatches per training step ` +
       `(batch ${spec.entries.train.batch}), ${spec.entries.predict.dispatches.length} per prediction`,
@@ -127,9 +129,9 @@ function trainableCount(model: ModelIR): number {
 
 /** Runs `nnxc summary`. */
 export async function summaryCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'summary',
+    usage: SUMMARY_USAGE,
     options: { model: { type: 'string' }, set: { type: 'string', multiple: true } },
   });
   const file = await readSource(positionals[0]);

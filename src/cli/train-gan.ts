@@ -144,7 +144,8 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     if (options.save) {
       await writeAtomically(options.save, await gan.saveBytes());
       if (!options.json) io.out(`saved weights to ${options.save}\n`);
-    }
+    } else if (!options.checkpoint && !options.json)
+      io.out('note: the trained weights were not kept; --save W.safetensors keeps them\n');
   } finally {
     gan.destroy();
   }

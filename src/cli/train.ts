@@ -2,7 +2,6 @@
  * `nnxc train FILE`: compile the model a train block names, load its dataset, train with a
  * progress display, evaluate the test split, and save weights or checkpoints on request.
  */
-import { parseArgs } from 'node:util';
 import { compile } from '../compile.js';
 import {
   NnxModel,
@@ -17,6 +16,7 @@ import { type FoldData, type ModelData, ReportedError, loadFoldData, loadModelDa
 import { type ProgressMode, makeProgress } from './progress.js';
 import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
 import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
+import { parseCommandArgs } from './args.js';
 
 /** The usage lines of `nnxc train`. */
 export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--seed S] [--batch N] [--lr X] [--json] [--save W.safetensors]
@@ -40,9 +40,9 @@ function reportInitFrom(loaded: InitFromValues, path: string, json: boolean | un
 
 /** Runs `nnxc train`. */
 export async function trainCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    command: 'train',
+    usage: TRAIN_USAGE,
     options: {
       model: { type: 'string' },
       epochs: { type: 'string' },
@@ -153,6 +153,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     const data = await loadModelData(file, result, dataOptions, io);
     await trainAndTest(spec, data, run, io);
     if (values.save && !values.json) io.out(`saved weights to ${values.save}\n`);
+    else if (!values.save && !values.checkpoint && !values.json)
+      io.out('note: the trained weights were not kept; --save W.safetensors keeps them\n');
     return 0;
   } catch (e) {
     if (e instanceof ReportedError) return 1;
@@ -212,6 +214,7 @@ async function trainAndTest(
       run.mode,
       { epochs, firstEpoch: (resume?.epoch ?? 0) + 1, stepsPerEpoch, fold: run.fold },
       io.out,
+      io,
     );
     const options: FitOptions = {
       epochs,

@@ -1,30 +1,31 @@
 /**
  * Emits the TypeScript module a user imports: the model's spec (kernels as readable WGSL
- * template literals) and a typed factory over the runtime. Formatted by Prettier, so the
- * output is deterministic and reads like hand-written code.
+ * template literals), the types of its inputs, targets and outputs by name with their
+ * per-sample shapes, and a typed factory over the runtime. The text is laid out here (no
+ * formatter at compile time), so the output is deterministic and reads like hand-written code.
  */
-import { format } from 'prettier';
-import type { GanSpec, ModelSpec } from '../runtime/spec.js';
+import type { EntryInput, GanSpec, ModelSpec, TensorSlot } from '../runtime/spec.js';
+import { type LiteralValue, printLiteral, quoteString, templateLiteral } from './ts-literal.js';
 
-/** Serialises the spec with each kernel's WGSL as a template literal instead of a JSON string. */
+/** The spec as a literal, each kernel's WGSL a template literal instead of a JSON string. */
 function specLiteral(spec: ModelSpec | GanSpec): string {
-  const placeholders = spec.kernels.map((_, i) => `__WGSL_${i}__`);
-  const json = JSON.stringify(
-    { ...spec, kernels: spec.kernels.map((k, i) => ({ ...k, wgsl: placeholders[i] })) },
-    null,
-    2,
-  );
-  return spec.kernels.reduce(
-    (text, k, i) => text.replace(`"${placeholders[i]}"`, '`\n' + k.wgsl + '`'),
-    json,
-  );
+  const data = {
+    ...spec,
+    kernels: spec.kernels.map((k) => ({ ...k, wgsl: templateLiteral(k.wgsl) })),
+  } as unknown as LiteralValue;
+  return printLiteral(data, 0, 'export const spec: ModelSpec = '.length);
 }
 
 type Slot = { readonly name: string; readonly shape: readonly number[] };
 
+/** `[784]`: a slot's shape without the batch axis. */
+function perSample(slot: Slot): string {
+  return `[${slot.shape.slice(1).join(', ')}]`;
+}
+
 /** `x [784] → y [10] per sample`: an entry's inputs and outputs without the batch axis. */
 function describeSlots(inputs: readonly Slot[], outputs: readonly Slot[]): string {
-  const fmt = (s: Slot) => `${s.name} [${s.shape.slice(1).join(', ')}]`;
+  const fmt = (s: Slot) => `${s.name} ${perSample(s)}`;
   return `${inputs.map(fmt).join(', ')} → ${outputs.map(fmt).join(', ')} per sample`;
 }
 
@@ -32,42 +33,136 @@ function isGanSpec(spec: ModelSpec | GanSpec): spec is GanSpec {
   return 'kind' in spec && spec.kind === 'gan';
 }
 
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** One `readonly name: Float32Array;` member with its doc comment. */
+function member(name: string, doc: string): string {
+  const key = IDENTIFIER.test(name) ? name : quoteString(name);
+  return `  /** ${doc} */\n  readonly ${key}: Float32Array;`;
+}
+
+/** An interface of Float32Arrays, one member per slot. */
+function recordInterface(name: string, doc: string, members: readonly string[]): string {
+  return `/** ${doc} */\nexport interface ${name} {\n${members.join('\n')}\n}\n`;
+}
+
+/** The output a target slot trains: `target/kind` → `kind`; `target` → the only output. */
+function outputOfTarget(target: EntryInput, outputs: readonly TensorSlot[]): string {
+  return target.name.startsWith('target/') ? target.name.slice('target/'.length) : (outputs[0]?.name ?? '');
+}
+
+/** The target slots of a model with the outputs they train, as the summary and docs name them. */
+export function describeTargets(spec: ModelSpec): string {
+  const outputs = spec.entries.predict.outputs;
+  return spec.entries.train.inputs
+    .filter((s) => s.role === 'target')
+    .map((t) => `${t.name} ${perSample(t)} (for ${outputOfTarget(t, outputs)})`)
+    .join(', ');
+}
+
+/** The typed part of a model's module: Inputs, Targets, Outputs and the model type. */
+function modelTypes(spec: ModelSpec): { text: string; modelType: string; allOutputs: boolean } {
+  const name = spec.name;
+  const inputs = spec.entries.predict.inputs.filter((s) => s.role === 'input');
+  const outputs = spec.entries.predict.outputs;
+  const targets = spec.entries.train.inputs.filter((s) => s.role === 'target');
+  const rows = 'one Float32Array each, `count` samples row-major';
+  const inputsType = recordInterface(
+    `${name}Inputs`,
+    `The inputs of ${name} by name (${rows}).`,
+    inputs.map((s) => member(s.name, `\`${s.name}\`: ${perSample(s)} per sample.`)),
+  );
+  const targetsType = recordInterface(
+    `${name}Targets`,
+    `The training targets of ${name} by name, as \`fit\` and \`evaluate\` take them.`,
+    targets.map((s) =>
+      member(
+        s.name,
+        `\`${s.name}\`: ${perSample(s)} per sample, the target of output \`${outputOfTarget(s, outputs)}\`.`,
+      ),
+    ),
+  );
+  const outputsType = recordInterface(
+    `${name}Outputs`,
+    `The outputs of ${name} by name, as \`predict\` returns them${outputs.length > 1 ? '' : ' (one: a Float32Array)'}.`,
+    outputs.map((s) => member(s.name, `\`${s.name}\`: ${perSample(s)} per sample.`)),
+  );
+  const allOutputs = outputs.length > 1;
+  const prediction = allOutputs ? `${name}Outputs` : 'Float32Array';
+  const bare = inputs.length === 1 ? ['Float32Array'] : [];
+  const modelType = `${name}Model`;
+  const predicts = allOutputs ? 'every output by name' : `\`${outputs[0]?.name}\``;
+  const text =
+    `${inputsType}\n${targetsType}\n${outputsType}\n` +
+    `/** ${name} on a WebGPU device: \`predict\` returns ${predicts}. */\n` +
+    `export type ${modelType} = ${typeApplication('TypedModel', [`${name}Inputs`, `${name}Targets`, prediction, ...bare])};\n`;
+  return { text, modelType, allOutputs };
+}
+
+/** `Name<A, B>` on one line when `export type X = ` plus it fits in 110 columns, else one argument a line. */
+function typeApplication(name: string, args: readonly string[]): string {
+  const flat = `${name}<${args.join(', ')}>`;
+  if (flat.length + 30 <= 110) return flat;
+  return `${name}<\n${args
+    .map((a) => `  ${a},`)
+    .join('\n')
+    .replace(/,$/, '')}\n>`;
+}
+
+/** A source path made safe for a `//` comment (no line breaks can end it early). */
+function commentSafe(path: string): string {
+  return JSON.stringify(path).slice(1, -1);
+}
+
 /** The generated module's source text. `source` is the .nnx path it came from, for the header. */
 export async function codegenModule(spec: ModelSpec | GanSpec, source: string): Promise<string> {
+  const header = `// Generated by nnxc from ${commentSafe(source)}. Do not edit: change the .nnx file and compile again.\n`;
+  return isGanSpec(spec) ? header + ganModule(spec) : header + modelModule(spec);
+}
+
+function modelModule(spec: ModelSpec): string {
   const name = spec.name;
-  // What differs between a model's module and a GAN's: the runtime class, the spec type, the docs.
-  const kind = isGanSpec(spec)
-    ? {
-        runtime: 'NnxGan',
-        specType: 'GanSpec',
-        what: `the GAN ${name}`,
-        summary: `${spec.generator} (${describeSlots(spec.entries.generate.inputs, spec.entries.generate.outputs)}) trained against ${spec.discriminator}`,
-        creates: 'both models',
-      }
-    : {
-        runtime: 'NnxModel',
-        specType: 'ModelSpec',
-        what: name,
-        summary: describeSlots(
-          spec.entries.predict.inputs.filter((s) => s.role === 'input'),
-          spec.entries.predict.outputs,
-        ),
-        creates: 'the model',
-      };
-  const text = `// Generated by nnxc from ${source}. Do not edit: change the .nnx file and compile again.
-import { ${kind.runtime}, type CreateModelOptions, type ${kind.specType} } from 'nnx/runtime';
+  const types = modelTypes(spec);
+  const io = describeSlots(
+    spec.entries.predict.inputs.filter((s) => s.role === 'input'),
+    spec.entries.predict.outputs,
+  );
+  return `import { NnxModel, typedModel, type CreateModelOptions, type ModelSpec, type TypedModel } from 'nnx/runtime';
 
-/** The compiled form of ${kind.what}: ${spec.kernels.length} kernels, ${spec.buffers.length} buffers. */
-export const spec: ${kind.specType} = ${specLiteral(spec)};
+/** The compiled form of ${name}: ${spec.kernels.length} kernels, ${spec.buffers.length} buffers. */
+export const spec: ModelSpec = ${specLiteral(spec)};
 
-/** ${name}: ${kind.summary}. */
+${types.text}
+/**
+ * ${name}: ${io}.
+ * Targets: ${describeTargets(spec)}.
+ */
 export const ${name} = {
   spec,
-  /** Creates ${kind.creates} on a WebGPU device and initialises the parameters from \`options.seed\`. */
-  create: (options?: CreateModelOptions): Promise<${kind.runtime}> => ${kind.runtime}.create(spec, options),
+  /** Creates the model on a WebGPU device and initialises the parameters from \`options.seed\`. */
+  create: async (options?: CreateModelOptions): Promise<${types.modelType}> =>
+    typedModel<${types.modelType}>(await NnxModel.create(spec, options), ${types.allOutputs}),
 };
 
 export default ${name};
 `;
-  return format(text, { parser: 'typescript', singleQuote: true, printWidth: 110 });
+}
+
+function ganModule(spec: GanSpec): string {
+  const name = spec.name;
+  const generate = describeSlots(spec.entries.generate.inputs, spec.entries.generate.outputs);
+  return `import { NnxGan, type CreateModelOptions, type GanSpec } from 'nnx/runtime';
+
+/** The compiled form of the GAN ${name}: ${spec.kernels.length} kernels, ${spec.buffers.length} buffers. */
+export const spec: GanSpec = ${specLiteral(spec)};
+
+/** ${name}: ${spec.generator} (${generate}) trained against ${spec.discriminator}. */
+export const ${name} = {
+  spec,
+  /** Creates both models on a WebGPU device and initialises the parameters from \`options.seed\`. */
+  create: (options?: CreateModelOptions): Promise<NnxGan> => NnxGan.create(spec, options),
+};
+
+export default ${name};
+`;
 }

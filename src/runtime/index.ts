@@ -16,6 +16,8 @@ export type {
   FitOptions,
   History,
 } from './model.js';
+export { typedModel } from './typed-model.js';
+export type { TypedDataset, TypedModel } from './typed-model.js';
 export { NnxGan, hostNoise } from './gan.js';
 export type { GanData, GanEpochLog, GanFitOptions } from './gan.js';
 export type { TrainingState } from './checkpoint.js';

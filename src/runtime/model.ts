@@ -274,38 +274,53 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
 
   /**
    * The first output of the predict entry for `count` samples (inferred from the arrays when
-   * omitted). `inputs` are keyed by input name, or one array when the model has one input.
+   * omitted). `inputs` are keyed by input name, or one array when the model has one input. A
+   * model with several outputs: {@link NnxModel.predictOutputs}.
    */
   async predict(
     inputs: Readonly<Record<string, Float32Array>> | Float32Array,
     count?: number,
   ): Promise<Float32Array> {
+    const first = this.entries.predict.spec.outputs[0];
+    if (first === undefined) throw new Error(`predict: model '${this.spec.name}' has no predict output`);
+    return (await this.predictOutputs(inputs, count))[first.name]!;
+  }
+
+  /** Every output of the predict entry by name, each `count` samples of that output's shape. */
+  async predictOutputs(
+    inputs: Readonly<Record<string, Float32Array>> | Float32Array,
+    count?: number,
+  ): Promise<Record<string, Float32Array>> {
     this.checkUsable();
     const predict = this.entries.predict;
-    const output = predict.spec.outputs[0];
-    if (output === undefined) throw new Error(`predict: model '${this.spec.name}' has no predict output`);
+    const outputs = predict.spec.outputs;
     const record = inputs instanceof Float32Array ? this.singleInputRecord(inputs) : inputs;
     const samples = count ?? this.inferSampleCount(record);
-    const perSample = valuesPerSample(output);
-    const result = new Float32Array(samples * perSample);
-    if (samples === 0) return result;
+    const results = outputs.map((output) => new Float32Array(samples * valuesPerSample(output)));
+    const byName = () => Object.fromEntries(outputs.map((o, i) => [o.name, results[i]!]));
+    if (samples === 0) return byName();
     const batches = new BatchAssembler(
       predict.spec,
       { count: samples, inputs: record, targets: {} },
       'predict',
     );
-    const outputBuffer = this.buffers.get(output.buffer)!.gpu;
     for (let step = 0; step < batches.steps; step++) {
       const batch = batches.assemble(step);
-      const readback = new StagedReadback(this.device, [
-        { buffer: outputBuffer, bytes: batch.realSamples * perSample * 4 },
-      ]);
+      const readback = new StagedReadback(
+        this.device,
+        outputs.map((output) => ({
+          buffer: this.buffers.get(output.buffer)!.gpu,
+          bytes: batch.realSamples * valuesPerSample(output) * 4,
+        })),
+      );
       this.runStep(predict, batch, readback);
-      const [values] = await readback.read();
-      result.set(values!, step * predict.spec.batch * perSample);
+      const values = await readback.read();
+      outputs.forEach((output, i) =>
+        results[i]!.set(values[i]!, step * predict.spec.batch * valuesPerSample(output)),
+      );
     }
     throwIfDeviceFailed(this.device);
-    return result;
+    return byName();
   }
 
   /**

@@ -58,6 +58,7 @@ export const DIAGNOSTIC_CODES = {
   E0601: 'unknown augmentation',
   E0602: 'augmentation needs an image input',
   E0603: 'augmentation larger than the image',
+  E0701: 'not expressible in the export target',
   W0101: 'unused layer instance',
   W0102: 'unused input',
 } as const;

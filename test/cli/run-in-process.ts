@@ -14,11 +14,16 @@ export interface NnxcResult {
   readonly stderr: string;
 }
 
-/** Runs `nnxc args…`; `isTTY` picks the progress display. */
-export async function nnxc(args: string[], isTTY = false): Promise<NnxcResult> {
+/** Runs `nnxc args…`; `isTTY` picks the progress display, `terminal` its width and colour. */
+export async function nnxc(
+  args: string[],
+  isTTY = false,
+  terminal: { readonly columns?: number; readonly colour?: boolean } = {},
+): Promise<NnxcResult> {
   let stdout = '';
   let stderr = '';
-  const code = await run(args, { out: (s) => (stdout += s), err: (s) => (stderr += s), isTTY });
+  const io = { out: (s: string) => (stdout += s), err: (s: string) => (stderr += s), isTTY, ...terminal };
+  const code = await run(args, io);
   return { code, stdout, stderr };
 }
 

@@ -14,8 +14,17 @@ describe('nnxc summary', () => {
     expect(r.stdout).toMatch(/^dense_1 \(matmul, add, relu\) +\[256\] +200,960$/m);
     expect(r.stdout).toMatch(/^dense_3 \(matmul, add, softmax\) +\[10\] +2,570$/m);
     expect(r.stdout).toContain('Total params: 269,322 (1.0 MiB)');
+    expect(r.stdout).toContain('\nTargets: target [10] (for output) (what fit() takes by name)\n');
     expect(r.stdout).toMatch(/^Compiled: \d+ kernels; \d+ dispatches per training step \(batch 100\)/m);
     expect(r.stdout).toMatch(/^Peak GPU memory: [\d.]+ MiB in \d+ buffers/m);
+  });
+
+  it('names every target of a multi-output model and the output it trains', async () => {
+    const r = await nnxc(['summary', 'examples/multi_output.nnx']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '\nTargets: target/kind [3] (for kind), target/size [1] (for size) (what fit() takes by name)\n',
+    );
   });
 
   it('tabulates both models of a gan block, running statistics as non-trainable, then the module', async () => {

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { wantsColour } from '../../src/cli/progress.js';
 import { encodeNpy } from '../../src/data/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/runtime/index.js';
 import { jsonLines, nnxc, pointsCsv, tempDir, writeFiles } from './run-in-process.js';
@@ -69,17 +70,53 @@ describe('nnxc train', () => {
     const r = await nnxc(['train', join(dir, 'points.nnx')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^epoch 1\/4 {2}loss \d\.\d{4} {2}accuracy \d\.\d{4}$/m);
-    expect(r.stdout).toMatch(/^done in [\d.]+s: epochs 4 {2}loss/m);
+    expect(r.stdout).toMatch(/^done in (?:\d+m)?[\d.]+s: epochs 4 {2}loss/m);
     expect(r.stdout).not.toContain('\x1b');
   });
 
-  it('draws a bar with step, ETA, metrics and samples/s on a terminal', async () => {
+  it('draws a bar sized to the terminal and keeps every epoch line, validation included', async () => {
+    const dir = writeFiles({
+      'points.csv': pointsCsv(400),
+      'points.nnx': POINTS('\n  validation_split: 0.2'),
+    });
+    for (const columns of [60, 80, 200]) {
+      const r = await nnxc(['train', join(dir, 'points.nnx'), '--batch', '4'], true, { columns });
+      expect(r.code).toBe(0);
+      // What stays on the screen: each line after its last redraw (`\r\x1b[2K` clears it).
+      const screen = r.stdout.split('\n').map((line) => line.split('\r\x1b[2K').at(-1)!);
+      for (let epoch = 1; epoch <= 4; epoch++)
+        expect(screen).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^epoch ${epoch}/4  loss \\S+  accuracy \\S+  val_loss \\S+  val_accuracy \\S+  `),
+          ),
+        );
+      expect(screen).toContainEqual(expect.stringMatching(/^done in [\d.]+s: /));
+      // Every redrawn bar fits in the terminal, so it never wraps.
+      const bars = r.stdout.split('\r\x1b[2K').filter((d) => /^epoch \d\/4 [█░]+ /.test(d));
+      expect(bars.length, `${columns} columns`).toBeGreaterThan(0);
+      for (const bar of bars) expect(bar.length).toBeLessThan(columns);
+      expect(r.stdout).not.toContain('\x1b[3');
+    }
+  });
+
+  it('colours the bar only when told the terminal wants colour', async () => {
     const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
-    const r = await nnxc(['train', join(dir, 'points.nnx')], true);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\r\x1b\[2Kepoch \d\/4 [█░]{24} /);
-    expect(r.stdout).toMatch(/samples\/s/);
-    expect(r.stdout).toMatch(/done in/);
+    const r = await nnxc(['train', join(dir, 'points.nnx')], true, { columns: 100, colour: true });
+    expect(r.stdout).toMatch(/\x1b\[1mepoch 1\/4\x1b\[0m/);
+    expect(wantsColour(true, {})).toBe(true);
+    expect(wantsColour(true, { NO_COLOR: '1' })).toBe(false);
+    expect(wantsColour(true, { NO_COLOR: '' })).toBe(true);
+    expect(wantsColour(false, {})).toBe(false);
+  });
+
+  it('says the trained weights are discarded when no --save is given', async () => {
+    const dir = writeFiles({ 'points.csv': pointsCsv(64), 'points.nnx': POINTS() });
+    const r = await nnxc(['train', join(dir, 'points.nnx')]);
+    expect(r.stdout).toMatch(
+      /\nnote: the trained weights were not kept; --save W\.safetensors keeps them\n$/,
+    );
+    const saved = await nnxc(['train', join(dir, 'points.nnx'), '--save', join(dir, 'w.safetensors')]);
+    expect(saved.stdout).not.toContain('note:');
   });
 
   it('holds out validation_split of a CSV file and reports val_ metrics', async () => {
@@ -117,8 +154,8 @@ describe('nnxc train', () => {
 
     const plain = await nnxc(['train', file, '--folds', '2']);
     expect(plain.stdout).toMatch(/^fold 2\/2 {2}epoch 4\/4 {2}loss/m);
-    expect(plain.stdout).toMatch(/^fold 1\/2 {2}done in [\d.]+s: .*test_accuracy/m);
-    expect(plain.stdout).toMatch(/^done in [\d.]+s: folds 2 {2}test_samples 50 {2}test_loss/m);
+    expect(plain.stdout).toMatch(/^fold 1\/2 {2}done in (?:\d+m)?[\d.]+s: .*test_accuracy/m);
+    expect(plain.stdout).toMatch(/^done in (?:\d+m)?[\d.]+s: folds 2 {2}test_samples 50 {2}test_loss/m);
 
     const saving = await nnxc(['train', file, '--folds', '2', '--save', join(dir, 'w.safetensors')]);
     expect(saving.code).toBe(2);

@@ -11,8 +11,8 @@ import { codegenModule, compile } from '../../src/compile.js';
 const root = new URL('../../', import.meta.url).pathname;
 const outDir = join(root, 'test/.out');
 
-async function generate(example: string, module: string): Promise<string> {
-  const result = compile(readFileSync(join(root, 'examples', example), 'utf8'));
+async function generate(example: string, module: string, source?: string): Promise<string> {
+  const result = compile(source ?? readFileSync(join(root, 'examples', example), 'utf8'));
   expect(result.diagnostics).toEqual([]);
   const text = await codegenModule(result.compiled!.spec, `examples/${example}`);
   mkdirSync(outDir, { recursive: true });
@@ -26,25 +26,79 @@ describe('generated module', () => {
     const a = readFileSync(await generate('xor.nnx', 'xor_a.ts'), 'utf8');
     const b = readFileSync(await generate('xor.nnx', 'xor_b.ts'), 'utf8');
     expect(a).toBe(b);
-    expect(a).toContain("import { NnxModel, type CreateModelOptions, type ModelSpec } from 'nnx/runtime';");
+    expect(a).toContain(
+      "import { NnxModel, typedModel, type CreateModelOptions, type ModelSpec, type TypedModel } from 'nnx/runtime';",
+    );
+    expect(a).toContain(
+      'export interface XorInputs {\n  /** `x`: [2] per sample. */\n  readonly x: Float32Array;\n}',
+    );
+    expect(a).toContain('Targets: target [1] (for output).');
   });
 
-  it('type-checks with tsc --noEmit (strict)', async () => {
+  it('type-checks with tsc --noEmit (strict), and a misspelt input or target does not', async () => {
     const path = await generate('xor.nnx', 'xor.ts');
-    const tsconfig = join(outDir, 'tsconfig.json');
-    writeFileSync(
-      tsconfig,
-      JSON.stringify({
-        extends: '../../tsconfig.json',
-        compilerOptions: { noEmit: true, rootDir: '../..' },
-        include: ['./xor.ts'],
-      }),
-    );
-    // Throws with tsc's messages when the module does not type-check.
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
-      encoding: 'utf8',
-    });
+    await generate('multi_output.nnx', 'multi_output.ts');
+    const app = (input: string, target: string) => `import { Xor } from './xor.js';
+import { MultiOutput, type MultiOutputOutputs } from './multi_output.js';
+const x = new Float32Array(8);
+const model = await Xor.create();
+await model.fit({ count: 4, inputs: { ${input}: x }, targets: { ${target}: new Float32Array(4) } });
+const p: Float32Array = await model.predict({ ${input}: x });
+const heads = await MultiOutput.create();
+const both: MultiOutputOutputs = await heads.predict({ x: new Float32Array(6) });
+export const values = [p, both.kind, both.size];
+`;
+    const typeCheck = (name: string, text: string) => {
+      writeFileSync(join(outDir, `${name}.ts`), text);
+      const tsconfig = join(outDir, `${name}.tsconfig.json`);
+      writeFileSync(
+        tsconfig,
+        JSON.stringify({
+          extends: '../../tsconfig.json',
+          compilerOptions: { noEmit: true, rootDir: '../..' },
+          include: [`./${name}.ts`],
+        }),
+      );
+      try {
+        execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
+          encoding: 'utf8',
+        });
+        return '';
+      } catch (e) {
+        return (e as { stdout: string }).stdout;
+      }
+    };
+    expect(typeCheck('app_ok', app('x', 'target'))).toBe('');
+    expect(typeCheck('app_input', app('xx', 'target'))).toMatch(/app_input\.ts\(5,.*'xx' does not exist/);
+    expect(typeCheck('app_target', app('x', 'targt'))).toMatch(/app_target\.ts\(5,.*'targt' does not exist/);
     expect(readFileSync(path, 'utf8')).toMatch(/export const Xor = \{/);
+  });
+
+  it('predicts every output of a multi-output model by name', async () => {
+    // examples/multi_output.nnx's two heads on a smaller trunk: its 47 kernels take lavapipe 40 s to build.
+    const source = `model Heads(x: [6]) -> (kind: [3], size: [1]) {
+  kind = Dense(3, activation: softmax)(x)
+  size = Dense(1)(x)
+}
+train Heads {
+  data: npy(inputs: "x.npy", targets: "y.npy")
+  loss: { kind: categorical_crossentropy, size: mse }
+}`;
+    const path = await generate('heads.nnx', 'heads_run.ts', source);
+    const { Heads } = await import(path);
+    const model = await Heads.create({ seed: 1 });
+    const x = Float32Array.from({ length: 5 * 6 }, (_, i) => Math.sin(i));
+    const outputs = await model.predict({ x }, 5);
+    expect(Object.keys(outputs)).toEqual(['kind', 'size']);
+    expect(outputs.kind).toHaveLength(15);
+    expect(outputs.size).toHaveLength(5);
+    // Each softmax row sums to 1; the regression head is the untyped model's second output.
+    for (let i = 0; i < 5; i++)
+      expect(outputs.kind[3 * i] + outputs.kind[3 * i + 1] + outputs.kind[3 * i + 2]).toBeCloseTo(1, 5);
+    expect(
+      Array.from(await model.predictOutputs({ x }, 5).then((o: { size: Float32Array }) => o.size)),
+    ).toEqual(Array.from(outputs.size));
+    model.destroy();
   });
 
   it('trains xor to accuracy 1 when imported by an app', async () => {

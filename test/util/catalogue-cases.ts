@@ -8,6 +8,11 @@ export interface CatalogueCase {
   readonly settings?: readonly string[];
   /** Compile rather than only check: the code is reported when a model is compiled. */
   readonly compile?: boolean;
+  /**
+   * Compile, then export the model's training-mode graph to ONNX: the code is reported by an
+   * exporter (src/export), for a graph holding an op the target cannot express.
+   */
+  readonly exportTrainingGraph?: boolean;
 }
 
 const XOR_TRAIN = 'train M { data: xor, loss: mse }\n';
@@ -44,6 +49,10 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   },
   E0603: {
     text: 'sequential M(x: [4, 6, 1]) {\n  Flatten()\n}\ntrain M { data: xor, loss: mse, augment: [shift(pixels: 4)] }\n',
+  },
+  E0701: {
+    text: 'sequential M(x: [2]) {\n  Dropout(0.5)\n}\ntrain M { data: xor, loss: mse }\n',
+    exportTrainingGraph: true,
   },
   W0101: { text: 'model M(x: [2]) {\n  let unused = Dense(4)\n  return x\n}\n' },
   W0102: { text: 'model M(x: [2], y: [2]) {\n  return x\n}\n' },

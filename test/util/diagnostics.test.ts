@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { check, compile } from '../../src/compile.js';
+import { exportOnnx } from '../../src/export/onnx.js';
 import { DIAGNOSTIC_CODES, renderDiagnostics } from '../../src/util/diagnostics.js';
 import { CATALOGUE_CASES } from './catalogue-cases.js';
 
@@ -140,6 +141,10 @@ m.nnx:4:14: note: \`D\` declares its input here
 4 | train M { data: xor, loss: mse, augment: [shift(pixels: 4)] }
   |                                           ^^^^^^^^^^^^^^^^
   = note: an image can move by at most 3, one less than its smaller side`,
+  E0701: `m.nnx:2:3: error: layer \`dropout_1\` computes \`random_uniform\`, which the ONNX export cannot express [E0701]
+  |
+2 |   Dropout(0.5)
+  |   ^^^^^^^^^^^^`,
   W0101: `m.nnx:2:7: warning: layer instance \`unused\` is never called, so it has no weights [W0101]
   |
 2 |   let unused = Dense(4)
@@ -153,8 +158,11 @@ m.nnx:4:14: note: \`D\` declares its input here
 function render(code: string): string {
   const c = CATALOGUE_CASES[code]!;
   const options = { path: 'm.nnx', readFile: (p: string) => c.files?.[p], settings: c.settings ?? [] };
-  const result = c.compile ? compile(c.text, options) : check(c.text, options);
-  return renderDiagnostics({ path: 'm.nnx', text: c.text }, result.diagnostics, result.sources);
+  const result = c.compile || c.exportTrainingGraph ? compile(c.text, options) : check(c.text, options);
+  const diagnostics = c.exportTrainingGraph
+    ? exportOnnx((result as ReturnType<typeof compile>).model!.training!, new Map()).diagnostics
+    : result.diagnostics;
+  return renderDiagnostics({ path: 'm.nnx', text: c.text }, diagnostics, result.sources);
 }
 
 describe('diagnostic catalogue', () => {
