@@ -135,8 +135,8 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   /** Zeros around the source along `axis`: `before` of them, then the source, then `after` (slice's adjoint). */
   pad: { readonly axis: number; readonly before: number; readonly after: number };
   /**
-   * Uniform numbers in [0, 1) from a counter-based hash of (salt, counter, element index): the
-   * source is the counter, a scalar that the step increments, so masks differ per step.
+   * Uniform numbers in [0, 1) from a counter-based hash of (salt, counter, element index), from
+   * (counter, seed), both scalars: the step increments the counter, so masks differ per step.
    */
   random_uniform: { readonly shape: Shape; readonly salt: number };
   /**

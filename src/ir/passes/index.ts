@@ -130,15 +130,20 @@ export function eliminateDeadCode(g: Graph): Graph {
   return rewrite(kept, keep);
 }
 
-/** The passes every entry graph goes through before code generation, in order. */
-export function optimize(g: Graph, dims: Readonly<Record<string, number>>): Graph {
-  const passes: ((g: Graph) => Graph)[] = [
-    specialize(dims),
-    foldBatchIntoContraction,
-    foldConstants,
-    simplifyIdentities,
-    eliminateCommonSubexpressions,
-    eliminateDeadCode,
+/** The passes every entry graph goes through before code generation, in order, by name. */
+export function optimizationPasses(
+  dims: Readonly<Record<string, number>>,
+): readonly (readonly [string, (g: Graph) => Graph])[] {
+  return [
+    ['specialize', specialize(dims)],
+    ['foldBatchIntoContraction', foldBatchIntoContraction],
+    ['foldConstants', foldConstants],
+    ['simplifyIdentities', simplifyIdentities],
+    ['eliminateCommonSubexpressions', eliminateCommonSubexpressions],
+    ['eliminateDeadCode', eliminateDeadCode],
   ];
-  return passes.reduce((graph, pass) => pass(graph), g);
+}
+
+export function optimize(g: Graph, dims: Readonly<Record<string, number>>): Graph {
+  return optimizationPasses(dims).reduce((graph, [, pass]) => pass(graph), g);
 }
