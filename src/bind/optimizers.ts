@@ -3,7 +3,7 @@
  * (Keras' names and defaults unless docs/numerics.md says otherwise) and the learning-rate
  * schedules any of them takes: `Adam(lr: 1e-3, schedule: cosine(decay_steps: 1000))`.
  */
-import type { ArgSchema, BoundChoice } from '../lower/args.js';
+import { type ArgSchema, type ArgsOf, type ArgValue, type ChosenCall, argsOf } from '../lower/args.js';
 
 /**
  * A learning-rate schedule over the step count t (0 at the first step), as Keras':
@@ -55,25 +55,13 @@ export interface AdagradConfig extends OptimizerBase {
 
 export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
 
-type ArgValues = ReadonlyMap<string, unknown>;
-
-const lr = (dflt: number): ArgSchema => ({
-  name: 'lr',
-  type: 'float',
-  min: 0,
-  default: dflt,
-  aliases: ['learning_rate'],
-});
-const float = (name: string, dflt: number, aliases?: string[]): ArgSchema => ({
-  name,
-  type: 'float',
-  min: 0,
-  default: dflt,
-  ...(aliases ? { aliases } : {}),
-});
+const lr = (dflt: number) =>
+  ({ name: 'lr', type: 'float', min: 0, default: dflt, aliases: ['learning_rate'] }) as const;
+const float = <N extends string>(name: N, dflt: number, aliases: readonly string[] = []) =>
+  ({ name, type: 'float', min: 0, default: dflt, aliases }) as const;
 
 /** The schedules and their arguments. */
-const SCHEDULE_CALLS: Readonly<Record<string, readonly ArgSchema[]>> = {
+const SCHEDULE_CALLS = {
   constant: [],
   step: [{ name: 'step_size', type: 'int', min: 1 }, float('gamma', 0.1)],
   exponential: [
@@ -82,93 +70,94 @@ const SCHEDULE_CALLS: Readonly<Record<string, readonly ArgSchema[]>> = {
     { name: 'staircase', type: 'bool', default: false },
   ],
   cosine: [{ name: 'decay_steps', type: 'int', min: 1 }, float('alpha', 0)],
-};
+} as const satisfies Readonly<Record<string, readonly ArgSchema[]>>;
 
-const SCHEDULE: ArgSchema = {
+const SCHEDULE = {
   name: 'schedule',
   type: 'choice',
   calls: SCHEDULE_CALLS,
   default: { choice: 'constant', values: new Map(), span: { start: 0, end: 0 } },
-};
+} as const satisfies ArgSchema;
 
-function schedule(v: ArgValues): { schedule?: ScheduleConfig } {
-  const c = v.get('schedule') as BoundChoice;
-  const n = (name: string) => c.values.get(name) as number;
+function schedule({ schedule: c }: { readonly schedule: ChosenCall<typeof SCHEDULE_CALLS> }): {
+  schedule?: ScheduleConfig;
+} {
   switch (c.choice) {
     case 'step':
-      return { schedule: { kind: 'step', stepSize: n('step_size'), gamma: n('gamma') } };
+      return { schedule: { kind: 'step', stepSize: c.args.step_size, gamma: c.args.gamma } };
     case 'exponential':
       return {
         schedule: {
           kind: 'exponential',
-          decaySteps: n('decay_steps'),
-          decayRate: n('decay_rate'),
-          staircase: c.values.get('staircase') as boolean,
+          decaySteps: c.args.decay_steps,
+          decayRate: c.args.decay_rate,
+          staircase: c.args.staircase,
         },
       };
     case 'cosine':
-      return { schedule: { kind: 'cosine', decaySteps: n('decay_steps'), alpha: n('alpha') } };
-    default:
+      return { schedule: { kind: 'cosine', decaySteps: c.args.decay_steps, alpha: c.args.alpha } };
+    case 'constant':
       return {};
   }
 }
 
-const ADAM_ARGS: readonly ArgSchema[] = [
+const ADAM_ARGS = [
   float('beta1', 0.9, ['beta_1']),
   float('beta2', 0.999, ['beta_2']),
   float('epsilon', 1e-7, ['eps']),
-];
+] as const;
 
-function adamConfig(v: ArgValues, weightDecay: number): OptimizerConfig {
+function adamConfig(
+  a: ArgsOf<[ReturnType<typeof lr>, ...typeof ADAM_ARGS, typeof SCHEDULE]>,
+  weightDecay: number,
+) {
   return {
     kind: 'adam',
-    lr: v.get('lr') as number,
-    beta1: v.get('beta1') as number,
-    beta2: v.get('beta2') as number,
-    epsilon: v.get('epsilon') as number,
+    lr: a.lr,
+    beta1: a.beta1,
+    beta2: a.beta2,
+    epsilon: a.epsilon,
     ...(weightDecay > 0 ? { weightDecay } : {}),
-    ...schedule(v),
-  };
+    ...schedule(a),
+  } as const;
 }
 
-/** Each optimizer's schema and how its bound arguments become a config. */
-export const OPTIMIZERS: Readonly<
-  Record<string, { schema: readonly ArgSchema[]; config: (v: ArgValues) => OptimizerConfig }>
-> = {
-  SGD: {
-    schema: [lr(0.01), float('momentum', 0), { name: 'nesterov', type: 'bool', default: false }, SCHEDULE],
-    config: (v) => ({
-      kind: 'sgd',
-      lr: v.get('lr') as number,
-      momentum: v.get('momentum') as number,
-      nesterov: v.get('nesterov') as boolean,
-      ...schedule(v),
-    }),
-  },
-  Adam: { schema: [lr(0.001), ...ADAM_ARGS, SCHEDULE], config: (v) => adamConfig(v, 0) },
+/** An optimizer: its argument schema and how its typed arguments become a config. */
+export interface OptimizerEntry {
+  readonly schema: readonly ArgSchema[];
+  readonly config: (values: ReadonlyMap<string, ArgValue>) => OptimizerConfig;
+}
+
+function optimizer<const S extends readonly ArgSchema[]>(
+  schema: S,
+  config: (args: ArgsOf<S>) => OptimizerConfig,
+): OptimizerEntry {
+  return { schema, config: (values) => config(argsOf(schema, values)) };
+}
+
+/** Each optimizer by the name a train block calls it. */
+export const OPTIMIZERS: Readonly<Record<string, OptimizerEntry>> = {
+  SGD: optimizer(
+    [lr(0.01), float('momentum', 0), { name: 'nesterov', type: 'bool', default: false }, SCHEDULE],
+    (a) => ({ kind: 'sgd', lr: a.lr, momentum: a.momentum, nesterov: a.nesterov, ...schedule(a) }),
+  ),
+  Adam: optimizer([lr(0.001), ...ADAM_ARGS, SCHEDULE], (a) => adamConfig(a, 0)),
   // PyTorch's default decay (Keras' is 0.004).
-  AdamW: {
-    schema: [lr(0.001), ...ADAM_ARGS, float('weight_decay', 0.01), SCHEDULE],
-    config: (v) => adamConfig(v, v.get('weight_decay') as number),
-  },
-  RMSProp: {
-    schema: [lr(0.001), float('rho', 0.9, ['alpha']), float('epsilon', 1e-7, ['eps']), SCHEDULE],
-    config: (v) => ({
-      kind: 'rmsprop',
-      lr: v.get('lr') as number,
-      rho: v.get('rho') as number,
-      epsilon: v.get('epsilon') as number,
-      ...schedule(v),
-    }),
-  },
-  Adagrad: {
-    schema: [lr(0.001), float('initial_accumulator_value', 0.1), float('epsilon', 1e-7, ['eps']), SCHEDULE],
-    config: (v) => ({
+  AdamW: optimizer([lr(0.001), ...ADAM_ARGS, float('weight_decay', 0.01), SCHEDULE], (a) =>
+    adamConfig(a, a.weight_decay),
+  ),
+  RMSProp: optimizer(
+    [lr(0.001), float('rho', 0.9, ['alpha']), float('epsilon', 1e-7, ['eps']), SCHEDULE],
+    (a) => ({ kind: 'rmsprop', lr: a.lr, rho: a.rho, epsilon: a.epsilon, ...schedule(a) }),
+  ),
+  Adagrad: optimizer(
+    [lr(0.001), float('initial_accumulator_value', 0.1), float('epsilon', 1e-7, ['eps']), SCHEDULE],
+    (a) => ({
       kind: 'adagrad',
-      lr: v.get('lr') as number,
-      initialAccumulator: v.get('initial_accumulator_value') as number,
-      epsilon: v.get('epsilon') as number,
-      ...schedule(v),
+      lr: a.lr,
+      initialAccumulator: a.initial_accumulator_value,
+      epsilon: a.epsilon,
+      ...schedule(a),
     }),
-  },
+  ),
 };

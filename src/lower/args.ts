@@ -238,3 +238,68 @@ export function bindArgs(
   }
   return diags.length === before ? { values, spans } : undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Typed views of bound arguments: a vocabulary entry declares its schema `as const` and reads
+// its arguments as an object whose property types come from that schema, so a schema change is
+// a type change and no entry casts `values.get('x') as T`.
+
+type Calls = Readonly<Record<string, readonly ArgSchema[]>>;
+
+/** The TypeScript type a schema entry's argument binds to (see `convert`). */
+export type ArgTypeOf<S extends ArgSchema> = S['type'] extends 'int' | 'float'
+  ? number
+  : S['type'] extends 'bool'
+    ? boolean
+    : S['type'] extends 'string'
+      ? string
+      : S['type'] extends 'name'
+        ? ChoiceName<S>
+        : S['type'] extends 'name-list'
+          ? readonly ChoiceName<S>[]
+          : S['type'] extends 'call-or-name'
+            ? CallValue
+            : S['type'] extends 'choice'
+              ? S extends { readonly calls: infer C extends Calls }
+                ? ChosenCall<C>
+                : never
+              : S['type'] extends 'shape'
+                ? readonly number[]
+                : S['type'] extends 'int-pair'
+                  ? readonly [number, number]
+                  : never;
+
+type ChoiceName<S extends ArgSchema> = S extends { readonly choices: readonly (infer C extends string)[] }
+  ? C
+  : string;
+
+/** A bound `choice` argument, discriminated by the name chosen, with that call's typed arguments. */
+export type ChosenCall<C extends Calls> = {
+  readonly [K in keyof C & string]: { readonly choice: K; readonly args: ArgsOf<C[K]>; readonly span: Span };
+}[keyof C & string];
+
+/** Every argument of a schema by name, with its type: all present once `bindArgs` succeeds. */
+export type ArgsOf<S extends readonly ArgSchema[]> = {
+  readonly [A in S[number] as A['name']]: ArgTypeOf<A>;
+};
+
+/**
+ * The typed view of what `bindArgs` bound for `schema`. The one cast is sound: a successful bind
+ * holds a value of its declared type for every argument (given or defaulted).
+ */
+export function argsOf<const S extends readonly ArgSchema[]>(
+  schema: S,
+  values: ReadonlyMap<string, ArgValue>,
+): ArgsOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const s of schema) {
+    const v = values.get(s.name);
+    if (v === undefined) throw new Error(`internal: argument ${s.name} was not bound`);
+    out[s.name] = s.type === 'choice' ? chosenCall(s, v as BoundChoice) : v;
+  }
+  return out as ArgsOf<S>;
+}
+
+function chosenCall(s: ArgSchema, c: BoundChoice): { choice: string; args: unknown; span: Span } {
+  return { choice: c.choice, args: argsOf(s.calls?.[c.choice] ?? [], c.values), span: c.span };
+}
