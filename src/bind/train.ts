@@ -8,7 +8,7 @@ import { didYouMean } from '../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from './losses.js';
 import type { Augmentation } from './augment.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { type ArgSchema, type CallValue, bindArgs } from '../lower/args.js';
+import { type ArgSchema, type CallValue, argsOf, bindArgs } from '../lower/args.js';
 import { bindAugment } from './augment.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
@@ -66,7 +66,7 @@ export interface TrainConfig {
   readonly freeze: readonly FrozenLayer[];
 }
 
-const TRAIN_SCHEMA: readonly ArgSchema[] = [
+const TRAIN_SCHEMA = [
   { name: 'data', type: 'call-or-name' },
   { name: 'validation_split', type: 'float', min: 0, max: 0.9, default: 0 },
   {
@@ -77,7 +77,7 @@ const TRAIN_SCHEMA: readonly ArgSchema[] = [
   { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
   { name: 'batch', type: 'int', min: 1, default: 32 },
   { name: 'epochs', type: 'int', min: 1, default: 1 },
-];
+] as const satisfies readonly ArgSchema[];
 
 export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
   const def = OPTIMIZERS[call.callee];
@@ -126,8 +126,9 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
   );
   const bound = bindArgs(`train ${def.model.name}`, args, TRAIN_SCHEMA, def.model.span, diags);
   if (!bound || !augment) return undefined;
-  const optimizer = bindOptimizer(bound.values.get('optimizer') as CallValue, diags);
-  const dataset = bindDataset(bound.values.get('data') as CallValue, diags);
+  const fields = argsOf(TRAIN_SCHEMA, bound.values);
+  const optimizer = bindOptimizer(fields.optimizer, diags);
+  const dataset = bindDataset(fields.data, diags);
   const freeze = bindFreeze(def, diags);
   if (!optimizer || !dataset || !records) return undefined;
   return {
@@ -135,14 +136,14 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
     span: def.span,
     data: dataset.name,
     dataset,
-    validationSplit: bound.values.get('validation_split') as number,
+    validationSplit: fields.validation_split,
     loss: records.loss,
     outputLosses: records.outputLosses,
     dims: records.dims,
     optimizer,
-    metrics: bound.values.get('metrics') as MetricName[],
-    batch: bound.values.get('batch') as number,
-    epochs: bound.values.get('epochs') as number,
+    metrics: fields.metrics,
+    batch: fields.batch,
+    epochs: fields.epochs,
     augment,
     freeze,
   };
