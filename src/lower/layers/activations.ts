@@ -66,12 +66,22 @@ export const ACTIVATION_CALLS: Readonly<Record<string, readonly ArgSchema[]>> = 
 /** The default `activation:` of a layer: none. */
 export const LINEAR: BoundChoice = { choice: 'linear', values: new Map(), span: { start: 0, end: 0 } };
 
+/** An activation chosen through a typed argument view (see `argsOf`): its name and arguments. */
+export interface ChosenActivation {
+  readonly choice: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
 /** Applies a bound activation (`relu`, `leaky_relu(alpha: 0.1)`), with its defaults. */
-export function applyActivation(b: GraphBuilder, x: number, a: BoundChoice | string): number {
+export function applyActivation(
+  b: GraphBuilder,
+  x: number,
+  a: BoundChoice | ChosenActivation | string,
+): number {
   if (typeof a === 'string') return TABLE[a]!.apply(b, x, new Map());
   const def = TABLE[a.choice]!;
   const values = new Map<string, unknown>(def.schema.map((s) => [s.name, s.default]));
-  for (const [k, v] of a.values) values.set(k, v);
+  for (const [k, v] of 'values' in a ? a.values : Object.entries(a.args)) values.set(k, v);
   return def.apply(b, x, values);
 }
 

@@ -1,11 +1,10 @@
 /** The core layers: Dense, Activation, Flatten, Reshape. */
 import { BATCH, type Dim } from '../../ir/graph.js';
-import type { BoundChoice } from '../args.js';
 import { applyActivation, ACTIVATION_CALLS } from './activations.js';
 import { activationArg, initializerArg, paramSpec, regularizerArg } from './options.js';
-import { createParam, type LayerDef, perSample } from './types.js';
+import { createParam, type LayerDef, layer, perSample } from './types.js';
 
-export const dense: LayerDef = {
+export const dense = layer({
   schema: [
     { name: 'units', type: 'int', min: 1 },
     activationArg(),
@@ -20,10 +19,7 @@ export const dense: LayerDef = {
     shape.length >= 2 && typeof shape[shape.length - 1] === 'number'
       ? undefined
       : `Dense needs a fixed last (feature) axis, got ${perSample(shape)} per sample`,
-  create(args, path) {
-    const units = args.values.get('units') as number;
-    const activation = args.values.get('activation') as BoundChoice;
-    const useBias = args.values.get('use_bias') as boolean;
+  create({ units, activation, use_bias: useBias }, path, args) {
     let kernel: number | undefined;
     let bias: number | undefined;
     return {
@@ -47,15 +43,12 @@ export const dense: LayerDef = {
       },
     };
   },
-};
+});
 
-export const activationLayer: LayerDef = {
+export const activationLayer = layer({
   schema: [{ name: 'activation', type: 'choice', calls: ACTIVATION_CALLS }],
-  create(args, path) {
-    const activation = args.values.get('activation') as BoundChoice;
-    return { path, call: (b, x) => applyActivation(b, x, activation) };
-  },
-};
+  create: ({ activation }, path) => ({ path, call: (b, x) => applyActivation(b, x, activation) }),
+});
 
 /** [B, d1, d2, …] → [B, d1·d2·…], in row-major (NHWC) order as Keras and TF.js. */
 export const flatten: LayerDef = {
@@ -77,10 +70,9 @@ export const flatten: LayerDef = {
 };
 
 /** Reshape(target_shape: [7, 7, 64]): a new per-sample shape with as many elements. */
-export const reshape: LayerDef = {
+export const reshape = layer({
   schema: [{ name: 'target_shape', type: 'shape', aliases: ['shape'] }],
-  create(args, path) {
-    const target = args.values.get('target_shape') as readonly number[];
+  create({ target_shape: target }, path) {
     return {
       path,
       call: (b, x) => {
@@ -90,4 +82,4 @@ export const reshape: LayerDef = {
       },
     };
   },
-};
+});

@@ -45,8 +45,8 @@ export function regularizerArg(name: string): ArgSchema {
   return { name, type: 'choice', calls: REGULARIZER_CALLS, default: choiceOf('none') };
 }
 
-export function activationArg(): ArgSchema {
-  return { name: 'activation', type: 'choice', calls: ACTIVATION_CALLS, default: LINEAR };
+export function activationArg() {
+  return { name: 'activation', type: 'choice', calls: ACTIVATION_CALLS, default: LINEAR } as const;
 }
 
 /** Keras' l1(0.01), l2(0.01) and l1_l2(l1 = 0.01, l2 = 0.01). */

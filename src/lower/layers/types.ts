@@ -5,7 +5,7 @@
  */
 import type { GraphBuilder } from '../../ir/builder.js';
 import { BATCH, type InitKind, type InitSpec, type Regularization, type Shape } from '../../ir/graph.js';
-import type { ArgSchema, BoundArgs } from '../args.js';
+import { type ArgSchema, type ArgsOf, type BoundArgs, argsOf } from '../args.js';
 
 /**
  * How a model is lowered: `train` for the training step (dropout active, batch statistics),
@@ -137,6 +137,20 @@ export interface LayerDef {
   /** How many tensors it takes; 1 when absent, `many` for two or more, or a range. */
   readonly arity?: 'many' | { readonly min: number; readonly max: number };
   create(args: BoundArgs, path: string): LayerInstance;
+}
+
+/**
+ * A layer whose `create` reads its arguments typed by its schema (declared in place, so the
+ * names and types are literal). `bound` is still there for arguments read by a computed name
+ * (`paramSpec(bound, 'kernel', …)`).
+ */
+export function layer<const S extends readonly ArgSchema[]>(def: {
+  readonly schema: S;
+  readonly accepts?: LayerDef['accepts'];
+  readonly arity?: LayerDef['arity'];
+  create(args: ArgsOf<S>, path: string, bound: BoundArgs): LayerInstance;
+}): LayerDef {
+  return { ...def, create: (bound, path) => def.create(argsOf(def.schema, bound.values), path, bound) };
 }
 
 /** A per-sample shape for messages: `[28, 28, 1]`, the batch left out. */
