@@ -6,15 +6,20 @@
 import { type GraphBuilder, ShapeError } from '../../ir/builder.js';
 import type { Shape } from '../../ir/graph.js';
 import { samePadding, windowOutput } from '../../ir/ops/window.js';
-import type { ArgSchema, BoundChoice } from '../args.js';
+import type { ArgSchema } from '../args.js';
 import { applyActivation } from './activations.js';
 import { activationArg, initializerArg, paramSpec, regularizerArg } from './options.js';
-import { createParam, type LayerDef, perSample } from './types.js';
+import { createParam, type LayerDef, defineLayer, perSample } from './types.js';
 
 type Pair = readonly [number, number];
 type Pad = [number, number, number, number];
 
-const PADDING: ArgSchema = { name: 'padding', type: 'name', choices: ['valid', 'same'], default: 'valid' };
+const PADDING = {
+  name: 'padding',
+  type: 'name',
+  choices: ['valid', 'same'],
+  default: 'valid',
+} as const satisfies ArgSchema;
 
 function imageCheck(layer: string): (shape: Shape) => string | undefined {
   return (shape) =>
@@ -44,7 +49,7 @@ function fits(layer: string, [h, w]: Pair, k: Pair, s: Pair, d: Pair, pad: Pad):
   return `${layer}: a ${k[0]}×${k[1]} window${d[0] > 1 || d[1] > 1 ? ` dilated by ${d[0]}×${d[1]}` : ''} does not fit a ${h}×${w} image without padding; use padding: same or a smaller window`;
 }
 
-export const conv2d: LayerDef = {
+export const conv2d = defineLayer({
   schema: [
     { name: 'filters', type: 'int', min: 1 },
     { name: 'kernel_size', type: 'int-pair' },
@@ -59,14 +64,9 @@ export const conv2d: LayerDef = {
     regularizerArg('bias_regularizer'),
   ],
   accepts: imageCheck('Conv2D'),
-  create(args, path) {
-    const filters = args.values.get('filters') as number;
-    const k = args.values.get('kernel_size') as unknown as Pair;
-    const s = args.values.get('strides') as unknown as Pair;
-    const d = args.values.get('dilation_rate') as unknown as Pair;
-    const mode = args.values.get('padding') as string;
-    const activation = args.values.get('activation') as BoundChoice;
-    const useBias = args.values.get('use_bias') as boolean;
+  create(a, path, args) {
+    const { filters, kernel_size: k, strides: s, dilation_rate: d, padding: mode, activation } = a;
+    const useBias = a.use_bias;
     let kernel: number | undefined;
     let bias: number | undefined;
     return {
@@ -87,10 +87,10 @@ export const conv2d: LayerDef = {
       },
     };
   },
-};
+});
 
 function pooling(layer: string, op: 'max_pool2d' | 'avg_pool2d'): LayerDef {
-  return {
+  return defineLayer({
     schema: [
       { name: 'pool_size', type: 'int-pair', default: [2, 2] },
       // Strides default to the pool size (Keras' None).
@@ -98,11 +98,8 @@ function pooling(layer: string, op: 'max_pool2d' | 'avg_pool2d'): LayerDef {
       PADDING,
     ],
     accepts: imageCheck(layer),
-    create(args, path) {
-      const k = args.values.get('pool_size') as unknown as Pair;
-      const given = args.values.get('strides') as unknown as Pair;
+    create({ pool_size: k, strides: given, padding: mode }, path) {
       const s: Pair = given[0] === 0 ? k : given;
-      const mode = args.values.get('padding') as string;
       return {
         path,
         call(b, x) {
@@ -113,7 +110,7 @@ function pooling(layer: string, op: 'max_pool2d' | 'avg_pool2d'): LayerDef {
         },
       };
     },
-  };
+  });
 }
 
 export const maxPool2d = pooling('MaxPool2D', 'max_pool2d');
@@ -128,11 +125,10 @@ function globalPooling(layer: string, reduce: (b: GraphBuilder, x: number) => nu
  * way a DCGAN-style generator grows its images between convolutions. It is a broadcast between
  * two reshapes, so its gradient sums each block and it fuses into its neighbours.
  */
-export const upSampling2d: LayerDef = {
+export const upSampling2d = defineLayer({
   schema: [{ name: 'size', type: 'int-pair', default: [2, 2] }],
   accepts: imageCheck('UpSampling2D'),
-  create(args, path) {
-    const [sh, sw] = args.values.get('size') as unknown as Pair;
+  create({ size: [sh, sw] }, path) {
     return {
       path,
       call(b, x) {
@@ -142,7 +138,7 @@ export const upSampling2d: LayerDef = {
       },
     };
   },
-};
+});
 
 /** [B, H, W, C] → [B, C]: the mean over each channel's pixels. */
 export const globalAvgPool2d = globalPooling('GlobalAveragePooling2D', (b, x) => b.mean(x, [1, 2]));

@@ -2,9 +2,9 @@
 import { BATCH, type Dim } from '../../ir/graph.js';
 import { applyActivation, ACTIVATION_CALLS } from './activations.js';
 import { activationArg, initializerArg, paramSpec, regularizerArg } from './options.js';
-import { createParam, type LayerDef, layer, perSample } from './types.js';
+import { createParam, type LayerDef, defineLayer, perSample } from './types.js';
 
-export const dense = layer({
+export const dense = defineLayer({
   schema: [
     { name: 'units', type: 'int', min: 1 },
     activationArg(),
@@ -45,7 +45,7 @@ export const dense = layer({
   },
 });
 
-export const activationLayer = layer({
+export const activationLayer = defineLayer({
   schema: [{ name: 'activation', type: 'choice', calls: ACTIVATION_CALLS }],
   create: ({ activation }, path) => ({ path, call: (b, x) => applyActivation(b, x, activation) }),
 });
@@ -70,7 +70,7 @@ export const flatten: LayerDef = {
 };
 
 /** Reshape(target_shape: [7, 7, 64]): a new per-sample shape with as many elements. */
-export const reshape = layer({
+export const reshape = defineLayer({
   schema: [{ name: 'target_shape', type: 'shape', aliases: ['shape'] }],
   create({ target_shape: target }, path) {
     return {

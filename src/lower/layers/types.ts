@@ -144,7 +144,7 @@ export interface LayerDef {
  * names and types are literal). `bound` is still there for arguments read by a computed name
  * (`paramSpec(bound, 'kernel', …)`).
  */
-export function layer<const S extends readonly ArgSchema[]>(def: {
+export function defineLayer<const S extends readonly ArgSchema[]>(def: {
   readonly schema: S;
   readonly accepts?: LayerDef['accepts'];
   readonly arity?: LayerDef['arity'];
