@@ -1,7 +1,7 @@
 /** Layers of several tensors: Concatenate, Add, Multiply, Subtract, Average, Maximum. */
 import type { GraphBuilder } from '../../ir/builder.js';
 import { concatMany } from './recurrent.js';
-import type { LayerDef } from './types.js';
+import { defineLayer, type LayerDef } from './types.js';
 
 function elementwise(combine: (b: GraphBuilder, xs: readonly number[]) => number): LayerDef {
   return {
@@ -25,11 +25,10 @@ export const average = elementwise((b, xs) => b.div(fold('add')(b, xs), b.consta
 export const subtract = elementwise((b, xs) => xs.slice(1).reduce((acc, x) => b.sub(acc, x), xs[0]!));
 
 /** Concatenate(axis: -1): the axis counts the batch as 0, as Keras; negative counts from the end. */
-export const concatenate: LayerDef = {
+export const concatenate = defineLayer({
   schema: [{ name: 'axis', type: 'int', default: -1 }],
   arity: 'many',
-  create(args, path) {
-    const axis = args.values.get('axis') as number;
+  create({ axis }, path) {
     return {
       path,
       call: (_b, x) => x,
@@ -39,4 +38,4 @@ export const concatenate: LayerDef = {
       },
     };
   },
-};
+});
