@@ -20,6 +20,7 @@ import { SUMMARY_USAGE, summaryCommand } from './summary.js';
 import { GRAPH_USAGE, graphCommand } from './graph.js';
 import { FMT_USAGE, fmtCommand } from './fmt.js';
 import { DEVICES_USAGE, devicesCommand } from './devices.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
 
@@ -35,6 +36,7 @@ ${SUMMARY_USAGE}
 ${GRAPH_USAGE}
 ${FMT_USAGE}
 ${DEVICES_USAGE}
+${EXPORT_USAGE}
   nnxc help                            this text
 `;
 
@@ -155,6 +157,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   graph: graphCommand,
   fmt: fmtCommand,
   devices: devicesCommand,
+  export: exportCommand,
 };
 
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */
