@@ -21,6 +21,7 @@ import { SUMMARY_USAGE, summaryCommand } from './summary.js';
 import { GRAPH_USAGE, graphCommand } from './graph.js';
 import { FMT_USAGE, fmtCommand } from './fmt.js';
 import { DEVICES_USAGE, devicesCommand } from './devices.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
 import { HelpRequest, parseCommandArgs } from './args.js';
 import { wantsColour } from './progress.js';
 
@@ -41,6 +42,7 @@ ${SUMMARY_USAGE}
 ${GRAPH_USAGE}
 ${FMT_USAGE}
 ${DEVICES_USAGE}
+${EXPORT_USAGE}
   nnxc help [COMMAND], nnxc COMMAND --help   this text, or one command's
   nnxc --version                       the installed nnx version
 `;
@@ -168,6 +170,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   graph: graphCommand,
   fmt: fmtCommand,
   devices: devicesCommand,
+  export: exportCommand,
 };
 
 /** The version in the package.json above this file (dist/src/cli or src/cli). */
@@ -212,6 +215,7 @@ const USAGES: Readonly<Record<string, string>> = {
   graph: GRAPH_USAGE,
   fmt: FMT_USAGE,
   devices: DEVICES_USAGE,
+  export: EXPORT_USAGE,
 };
 
 /** Runs nnxc with `argv` (without node and script); resolves to the exit code. */

@@ -12,6 +12,9 @@ export type ExportModel = NonNullable<CompileResult['model']>;
 /** A compiled model, as `compile()` returns it. */
 export type ExportCompiled = NonNullable<CompileResult['compiled']>;
 
+/** A bound train block, as `compile()` returns it. */
+export type ExportTrain = NonNullable<CompileResult['train']>;
+
 /** Parameter values by nnx name (`dense_1/kernel`), in nnx's layouts. */
 export type Weights = ReadonlyMap<string, Float32Array>;
 
