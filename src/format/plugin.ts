@@ -1,10 +1,30 @@
 /**
- * A Prettier plugin for .nnx: `prettier --write model.nnx` (with the plugin in the Prettier
- * config) formats exactly as `nnxc fmt` does. The parser hands Prettier the finished text; a
- * file with syntax errors makes the parser throw, which is how Prettier expects a plugin to
- * refuse input it cannot format.
+ * A Prettier plugin for .nnx: `prettier --write model.nnx` (with `"plugins":
+ * ["nnx/prettier-plugin"]` in the Prettier config) formats as `nnxc fmt` does, at Prettier's
+ * `printWidth`, `tabWidth` and `useTabs`. The parser hands Prettier the finished text; a file
+ * with syntax errors makes the parser throw a SyntaxError carrying its location (`loc`), which
+ * Prettier reports as `file: message (line:col)` with the source line instead of a stack trace.
  */
+import { lineColumn } from '../util/diagnostics.js';
 import { type FormatResult, formatNnx } from './index.js';
+
+/** The options Prettier passes a parser that this one reads. */
+interface PrettierOptions {
+  readonly printWidth?: number;
+  readonly tabWidth?: number;
+  readonly useTabs?: boolean;
+  readonly filepath?: string;
+}
+
+/** A syntax error as Prettier reports one: message, and where (1-based line and column). */
+class NnxSyntaxError extends SyntaxError {
+  constructor(
+    message: string,
+    readonly loc: { readonly start: { readonly line: number; readonly column: number } },
+  ) {
+    super(message);
+  }
+}
 
 /** What the parser gives the printer: the formatted text, and the source's extent for Prettier. */
 interface NnxRoot {
@@ -23,11 +43,15 @@ export const languages = [
 export const parsers = {
   nnx: {
     astFormat: 'nnx-ast',
-    parse(text: string): NnxRoot {
-      const result: FormatResult = formatNnx(text);
+    parse(text: string, options: PrettierOptions = {}): NnxRoot {
+      const { printWidth, tabWidth, useTabs } = options;
+      const result: FormatResult = formatNnx(text, { printWidth, tabWidth, useTabs });
       if ('diagnostics' in result) {
-        const first = result.diagnostics[0];
-        throw new SyntaxError(first ? `${first.message} [${first.code}]` : 'cannot parse this file');
+        const first = result.diagnostics.find((d) => d.severity === 'error') ?? result.diagnostics[0];
+        if (!first) throw new SyntaxError('cannot parse this file');
+        const at = lineColumn(text, first.span.start);
+        const where = `${options.filepath ?? '<input>'}:${at.line}:${at.column}`;
+        throw new NnxSyntaxError(`${where}: ${first.message} [${first.code}]`, { start: at });
       }
       return { type: 'nnx-root', formatted: result.text, start: 0, end: text.length };
     },

@@ -1,6 +1,7 @@
 /**
  * The canonical layout of an .nnx file, printed from its AST and its comments: two-space
- * indents, one statement or field per line, one space around binary operators and after commas,
+ * indents (or `tabWidth`), one statement or field per line, a call, list or record broken one
+ * item a line where the line would pass `printWidth`, one space around binary operators and after commas,
  * one blank line between definitions, at most one blank line kept between statements, and
  * parentheses only where precedence needs them. Comments are kept: a comment on its own line
  * stays before the item that follows it, a comment after an item on the same line stays there,
@@ -21,7 +22,17 @@ interface Item {
   readonly lines: (indent: string) => string[];
 }
 
-const INDENT = '  ';
+/** How lines are laid out: the indent unit and the width a line is broken to fit. */
+export interface LayoutOptions {
+  /** Columns a line may take before its outermost call, list or record is broken (80). */
+  readonly printWidth: number;
+  /** Spaces per indent level (2), or a tab each with `useTabs`. */
+  readonly tabWidth: number;
+  readonly useTabs: boolean;
+}
+
+/** `nnxc fmt`'s layout: Prettier's defaults. */
+export const DEFAULT_LAYOUT: LayoutOptions = { printWidth: 80, tabWidth: 2, useTabs: false };
 
 /** Prints a parsed program canonically; `text` is the source it was parsed from. */
 export function printProgram(program: ast.Program, text: string, comments: readonly SourceComment[]): string {
@@ -111,11 +122,26 @@ class Printer {
     return c;
   }
 
-  /** `{`, the body's items, `}`; `{}` when there is nothing inside. */
+  /**
+   * `{`, the body's items, `}`; `{}` when there is nothing inside. A comment on the line of the
+   * `{` stays there.
+   */
   body(head: string, items: readonly Item[], indent: string, span: Span): string[] {
-    const inner = this.items(items, indent + INDENT, span.end);
-    if (inner.length === 0) return [`${indent}${head} {}`];
-    return [`${indent}${head} {`, ...inner, `${indent}}`];
+    const afterBrace = this.takeAfterBrace(span);
+    const inner = this.items(items, indent + layout.indentUnit, span.end);
+    const open = `${indent}${head} {${afterBrace ? ` ${afterBrace.text}` : ''}`;
+    if (inner.length === 0 && !afterBrace) return [`${indent}${head} {}`];
+    return [open, ...inner, `${indent}}`];
+  }
+
+  /** The next comment, when it follows the `{` of `span` on the same line. */
+  private takeAfterBrace(span: Span): SourceComment | undefined {
+    const c = this.comments[this.next];
+    if (c === undefined || c.start >= span.end || c.start < span.start) return undefined;
+    const brace = this.text.lastIndexOf('{', c.start);
+    if (brace < span.start || !/^[ \t]*$/.test(this.text.slice(brace + 1, c.start))) return undefined;
+    this.next++;
+    return c;
   }
 }
 
@@ -201,34 +227,92 @@ function statementItems(p: Printer, statements: readonly ast.Statement[]): Item[
 }
 
 function statementItem(p: Printer, s: ast.Statement): Item {
-  const line = (text: string): Item => ({ span: s.span, lines: (indent) => [indent + text] });
+  const line = (prefix: string, e: ast.Expr): Item => ({
+    span: s.span,
+    lines: (indent) => exprLines(prefix, e, indent),
+  });
   switch (s.kind) {
     case 'let':
-      return line(`let ${s.target.name} = ${expr(s.value)}`);
+      return line(`let ${s.target.name} = `, s.value);
     case 'assign':
-      return line(`${s.targets.map((t) => t.name).join(', ')} = ${expr(s.value)}`);
+      return line(`${s.targets.map((t) => t.name).join(', ')} = `, s.value);
     case 'return':
-      return line(`return ${s.values.map(expr).join(', ')}`);
+      return { span: s.span, lines: (indent) => [`${indent}return ${s.values.map(expr).join(', ')}`] };
     case 'repeat': {
       const count = s.count.kind === 'number' ? String(s.count.value) : s.count.name;
       const only = s.body.length === 1 && s.body[0]!.kind !== 'repeat' ? s.body[0]! : undefined;
-      // One plain statement and no comments: `repeat 3 { Dense(10) }` on one line.
+      const body = (indent: string) => p.body(`repeat ${count}`, statementItems(p, s.body), indent, s.span);
+      // One plain statement and no comments: `repeat 3 { Dense(10) }` on one line, where it fits.
       if (only !== undefined && !p.hasCommentsIn(s.span)) {
-        const inner = statementItem(p, only).lines('')[0];
-        return { span: s.span, lines: (indent) => [`${indent}repeat ${count} { ${inner} }`] };
+        return {
+          span: s.span,
+          lines: (indent) => {
+            const inner = statementItem(p, only).lines('');
+            const one = `${indent}repeat ${count} { ${inner[0]} }`;
+            return inner.length === 1 && fits(one) ? [one] : body(indent);
+          },
+        };
       }
-      return {
-        span: s.span,
-        lines: (indent) => p.body(`repeat ${count}`, statementItems(p, s.body), indent, s.span),
-      };
+      return { span: s.span, lines: body };
     }
     default:
-      return line(expr(s));
+      return line('', s);
   }
 }
 
 function fieldItem(f: ast.TrainField): Item {
-  return { span: f.span, lines: (indent) => [`${indent}${f.name.name}: ${expr(f.value)}`] };
+  return { span: f.span, lines: (indent) => exprLines(`${f.name.name}: `, f.value, indent) };
+}
+
+/** Whether a line fits in the print width (a tab counts as tabWidth columns). */
+function fits(line: string): boolean {
+  return line.replace(/\t/g, ' '.repeat(layout.tabWidth)).length <= layout.printWidth;
+}
+
+/** A call, list or record as its opening text, items (each with its `name: `) and closing text. */
+function groupOf(e: ast.Expr): { open: string; items: [string, ast.Expr][]; close: string } | undefined {
+  switch (e.kind) {
+    case 'call':
+      // A layer applied to inputs, `Dense(…)(x)`: its arguments break, the inputs stay.
+      if (e.callee.kind === 'call' && e.callee.args.length > 0) {
+        const inner = groupOf(e.callee)!;
+        return { ...inner, close: `${inner.close}(${e.args.map(argText).join(', ')})` };
+      }
+      if (e.args.length === 0) return undefined;
+      return {
+        open: `${wrap(e.callee, 4)}(`,
+        items: e.args.map((a) => [a.name ? `${a.name.name}: ` : '', a.value]),
+        close: ')',
+      };
+    case 'list':
+      return e.items.length === 0 ? undefined : { open: '[', items: e.items.map((i) => ['', i]), close: ']' };
+    case 'record':
+      if (e.fields.length === 0) return undefined;
+      return { open: '{', items: e.fields.map((f) => [`${f.name.name}: `, f.value]), close: '}' };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * `prefix` and `e` on one line when it fits the print width; otherwise the outermost call, list
+ * or record is broken, one item a line one indent deeper (each broken again if it must be).
+ */
+function exprLines(prefix: string, e: ast.Expr, indent: string, suffix = ''): string[] {
+  const flat = `${indent}${prefix}${expr(e)}${suffix}`;
+  const group = groupOf(e);
+  if (fits(flat) || group === undefined) return [flat];
+  const inner = indent + layout.indentUnit;
+  const last = group.items.length - 1;
+  return [
+    `${indent}${prefix}${group.open}`,
+    ...group.items.flatMap(([name, item], i) => exprLines(name, item, inner, i < last ? ',' : '')),
+    `${indent}${group.close}${suffix}`,
+  ];
+}
+
+function argText(a: ast.Argument): string {
+  return a.name ? `${a.name.name}: ${expr(a.value)}` : expr(a.value);
 }
 
 /** Binding strength: higher binds tighter. */
@@ -263,30 +347,34 @@ export function expr(e: ast.Expr): string {
       // Left-associative: a right operand of equal precedence keeps its parentheses.
       return `${wrap(e.left, p)} ${e.op} ${wrap(e.right, p + 1)}`;
     }
-    case 'call': {
-      const args = e.args.map((a) => (a.name ? `${a.name.name}: ${expr(a.value)}` : expr(a.value)));
-      return `${wrap(e.callee, 4)}(${args.join(', ')})`;
-    }
+    case 'call':
+      return `${wrap(e.callee, 4)}(${e.args.map(argText).join(', ')})`;
   }
 }
 
 /**
  * The text being formatted: numbers keep the spelling they were written with (`1e-3` stays
- * `1e-3`, `10.0` stays a float). Set by {@link withSource} for the duration of one print.
+ * `1e-3`, `10.0` stays a float); and the layout. Set by {@link withSource} for one print.
  */
 let sourceText = '';
+let layout = withUnit(DEFAULT_LAYOUT);
+
+function withUnit(options: LayoutOptions): LayoutOptions & { readonly indentUnit: string } {
+  return { ...options, indentUnit: options.useTabs ? '\t' : ' '.repeat(options.tabWidth) };
+}
 function numberText(e: ast.NumberLiteral): string {
   const written = sourceText.slice(e.span.start, e.span.end);
   return /^[0-9][0-9.eE+-]*$/.test(written) ? written : String(e.value);
 }
 
-/** Sets the source numbers are read back from; {@link formatNnx} calls it before printing. */
-export function withSource<T>(text: string, f: () => T): T {
-  const saved = sourceText;
+/** Sets the source numbers are read back from, and the layout; {@link formatNnx} calls it. */
+export function withSource<T>(text: string, f: () => T, options: LayoutOptions = DEFAULT_LAYOUT): T {
+  const saved = { sourceText, layout };
   sourceText = text;
+  layout = withUnit(options);
   try {
     return f();
   } finally {
-    sourceText = saved;
+    ({ sourceText, layout } = saved);
   }
 }

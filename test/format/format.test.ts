@@ -117,4 +117,73 @@ describe('formatting', () => {
     expect(out).toBe(CANONICAL);
     await expect(prettier.format('model (', { parser: 'nnx', plugins: [plugin] })).rejects.toThrow(/E0002/);
   });
+
+  it('reports a syntax error to Prettier as file:line:col with its location, not a stack', async () => {
+    const error = await prettier
+      .format('sequential M(x: [2]) {\n  Dense(3,\n}\n', {
+        parser: 'nnx',
+        plugins: [plugin],
+        filepath: 'm.nnx',
+      })
+      .then(
+        () => undefined,
+        (e: Error & { loc?: unknown }) => e,
+      );
+    expect(error?.message).toMatch(/^m\.nnx:2:11: expected an argument, found '\}' \[E0002\]/);
+    expect(error?.loc).toEqual({ start: { line: 2, column: 11 } });
+  });
+
+  it('breaks a line longer than printWidth one argument a line, indented by tabWidth', async () => {
+    const source = `sequential M(x: [2]) {
+  Dense(1, activation: sigmoid, kernel_initializer: glorot_uniform, bias_initializer: zeros)
+}
+
+train M {
+  data: xor
+  loss: { output: binary_crossentropy }
+  metrics: [accuracy, mse]
+}
+`;
+    // At 110 columns everything fits as it is; at 60 the Dense call and the record break.
+    expect(await prettier.format(source, { parser: 'nnx', plugins: [plugin], printWidth: 110 })).toBe(source);
+    const narrow = await prettier.format(source, {
+      parser: 'nnx',
+      plugins: [plugin],
+      printWidth: 40,
+      tabWidth: 4,
+    });
+    expect(narrow).toBe(`sequential M(x: [2]) {
+    Dense(
+        1,
+        activation: sigmoid,
+        kernel_initializer: glorot_uniform,
+        bias_initializer: zeros
+    )
+}
+
+train M {
+    data: xor
+    loss: {
+        output: binary_crossentropy
+    }
+    metrics: [accuracy, mse]
+}
+`);
+    expect(shapeOf(narrow)).toBe(shapeOf(source));
+    expect(formatted(narrow)).toBe(formatted(source));
+    const applied =
+      'model M(x: [2]) -> (y: [1]) {\n  y = Dense(1, activation: sigmoid, use_bias: false)(x)\n}\n';
+    expect(await prettier.format(applied, { parser: 'nnx', plugins: [plugin], printWidth: 40 })).toBe(
+      'model M(x: [2]) -> (y: [1]) {\n  y = Dense(\n    1,\n    activation: sigmoid,\n    use_bias: false\n  )(x)\n}\n',
+    );
+  });
+
+  it('keeps a comment after { on its line', () => {
+    const text =
+      'model M(x: [2]) -> (y: [1]) { # one head\n  y = Dense(1)(x)\n}\n\ntrain M { // fields\n  data: xor\n}\n';
+    expect(formatted(text)).toBe(text);
+    expect(formatted('sequential S(x: [2]) { # nothing yet\n}\n')).toBe(
+      'sequential S(x: [2]) { # nothing yet\n}\n',
+    );
+  });
 });

@@ -53,10 +53,13 @@ function fail(error: unknown): void {
 
 async function start(): Promise<void> {
   setStatus('Creating the model and fetching the digits…');
-  const [model, digits] = await Promise.all([
+  const [typed, digits] = await Promise.all([
     DigitsModel.create({ seed: 1 }),
     fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
   ]);
+  // The page takes any 784 → 10 model (NNX_WEB_MODEL), whatever its input is named, so it uses
+  // the untyped runtime view; a one-output module's typed model is that NnxModel itself.
+  const model = typed as unknown as NnxModel;
   ui.model.textContent = `${model.spec.name} from ${__DIGITS_MODEL_SOURCE__}`;
   const info = model.device.adapterInfo;
   state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
