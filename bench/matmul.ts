@@ -2,8 +2,8 @@
  * Matmul micro-benchmark: GFLOP/s of the generated matmul kernels for square sizes and for the
  * MLP's training shapes, per tiling, on the current adapter.
  */
-import { type MatmulShape, type MatmulTiling, matmulMain, operandAt } from '../src/codegen/kernels/matmul.js';
-import { bindingDecls } from '../src/codegen/wgsl.js';
+import { type MatmulShape, type MatmulTiling, matmulMain, operandAt } from '../src/codegen/wgsl/matmul.js';
+import { bindingDecls } from '../src/codegen/wgsl/builder.js';
 import { median } from './timing.js';
 
 export function matmulWgsl(

@@ -14,7 +14,7 @@ import { describeAdapter, installNodeGpu, stepOptions } from './gpu.js';
 import { type BenchModel, CNN, MLP, XOR } from './models.js';
 import { timeNnx } from './nnx.js';
 import { gflops, timeMatmul } from './matmul.js';
-import { tilingFor } from '../src/codegen/kernels/matmul.js';
+import { tilingFor } from '../src/codegen/wgsl/matmul.js';
 
 const FRAMEWORKS = ['nnx', 'tfjs', 'jaxjs'] as const;
 type Framework = (typeof FRAMEWORKS)[number];

@@ -21,7 +21,7 @@
 //   storage load. Dropping the per-element store guards where the block divides the output
 //   did not lower the instruction count (23,015 against 22,649 for dW1).
 import { requestDevice } from '../src/runtime/index.js';
-import type { MatmulShape, MatmulTiling } from '../src/codegen/kernels/matmul.js';
+import type { MatmulShape, MatmulTiling } from '../src/codegen/wgsl/matmul.js';
 import { gflops, timeMatmul } from './matmul.js';
 
 const device = await requestDevice();

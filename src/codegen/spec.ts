@@ -6,12 +6,13 @@
 import type { ModelIR } from '../lower/lower.js';
 import type { TrainConfig } from '../bind/train.js';
 import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
-import { FUSED_ROOT_OPS, type FusedGraph, fuse } from '../ir/passes/fuse.js';
+import { type FusedGraph, fuse } from '../ir/passes/fuse.js';
 import { optimize } from '../ir/passes/index.js';
 import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
 import { RANDOM_SEED } from '../lower/layers/types.js';
 import type {
+  BindingAccess,
   DispatchSpec,
   EntryInput,
   EntrySpec,
@@ -21,9 +22,7 @@ import type {
   StateSlot,
   TensorSlot,
 } from '../runtime/spec.js';
-import { generateKernel } from './kernels/index.js';
-import { fusedKernel } from './kernels/fused.js';
-import type { MatmulTiling } from './kernels/matmul.js';
+import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, planEntry } from './plan.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
@@ -43,11 +42,11 @@ export class KernelTable {
   readonly kernels: KernelSpec[] = [];
   private readonly byText = new Map<string, number>();
 
-  intern(name: string, wgsl: string, bindings: number): number {
+  intern(name: string, wgsl: string, access: readonly BindingAccess[]): number {
     let id = this.byText.get(wgsl);
     if (id === undefined) {
       id = this.kernels.length;
-      this.kernels.push({ name: `${name}_${id}`, wgsl, bindings });
+      this.kernels.push({ name: `${name}_${id}`, wgsl, bindings: access.length, access });
       this.byText.set(wgsl, id);
     }
     return id;
@@ -130,13 +129,10 @@ export function lowerEntry(
     .filter((o) => o.role === 'prediction')
     .map((o) => slot(o.name, g.nodes[o.node]!, plan.bufferOf.get(o.node)!));
   const dispatches: DispatchSpec[] = plan.order.map((index) => {
-    const k = fused.kernels[index]!;
-    const root = g.nodes[k.roots[0]!]!;
-    const generated = FUSED_ROOT_OPS.has(root.op)
-      ? fusedKernel(g, k, plan.bufferOf, options.matmulTiling)
-      : generateKernel(g, root, plan.bufferOf);
+    const planned = { g, kernel: fused.kernels[index]!, bufferOf: plan.bufferOf };
+    const generated = wgslKernel(planned, { matmulTiling: options.matmulTiling });
     return {
-      kernel: kernels.intern(generated.name, generated.wgsl, generated.buffers.length),
+      kernel: kernels.intern(generated.name, generated.wgsl, generated.access),
       buffers: generated.buffers,
       workgroups: generated.workgroups,
     };

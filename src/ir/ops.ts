@@ -1,8 +1,8 @@
 /**
  * Every primitive op, defined once: its shape rule, its reference implementation (the oracle,
- * in f64 or f32), its vector-Jacobian product written as IR ops, and for elementwise ops the
- * WGSL expression codegen lowers it to. Adding an op to `OpParams` fails to compile until each
- * table here has its entry.
+ * in f64 or f32) and its vector-Jacobian product written as IR ops. Adding an op to `OpParams`
+ * fails to compile until each table here has its entry (and each codegen target's lowering
+ * table, in src/codegen/<target>/, has one too).
  */
 import type { GraphBuilder } from './builder.js';
 import {
@@ -37,11 +37,10 @@ export type Reference<P extends Op> = (srcs: readonly Tensor[], node: Node<P>, c
 export type VjpRule<P extends Op> = (b: GraphBuilder, node: Node<P>, g: number) => (number | null)[];
 
 // ---------------------------------------------------------------------------------------------
-// Elementwise ops: scalar function, WGSL expression and local derivative side by side.
+// Elementwise ops: scalar function and local derivative side by side.
 
 interface UnaryDef {
   readonly f: (x: number) => number;
-  readonly wgsl: (x: string) => string;
   /** d/dx as IR, given the input `x`, the output `y` and the cotangent `g`. */
   readonly vjp: ((b: GraphBuilder, x: number, y: number, g: number) => number) | null;
 }
@@ -64,55 +63,40 @@ export function erf(x: number): number {
   return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
 }
 
-/** erf in WGSL (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7: below f32 resolution near 1). */
-function erfWgsl(x: string): string {
-  const t = `(1.0 / (1.0 + 0.3275911 * abs(${x})))`;
-  const poly = `(${t} * (0.254829592 + ${t} * (-0.284496736 + ${t} * (1.421413741 + ${t} * (-1.453152027 + ${t} * 1.061405429)))))`;
-  return `(sign(${x}) * (1.0 - ${poly} * exp(-(${x}) * (${x}))))`;
-}
-
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const UNARY: { readonly [P in UnaryOp]: UnaryDef } = {
-  neg: { f: (x) => -x, wgsl: (x) => `(-${x})`, vjp: (b, _x, _y, g) => b.neg(g) },
-  exp: { f: Math.exp, wgsl: (x) => `exp(${x})`, vjp: (b, _x, y, g) => b.mul(g, y) },
-  log: { f: Math.log, wgsl: (x) => `log(${x})`, vjp: (b, x, _y, g) => b.div(g, x) },
-  sqrt: { f: Math.sqrt, wgsl: (x) => `sqrt(${x})`, vjp: (b, _x, y, g) => b.div(g, b.mul(y, b.constant(2))) },
-  abs: { f: Math.abs, wgsl: (x) => `abs(${x})`, vjp: (b, x, _y, g) => b.mul(g, b.unary('sign', x)) },
-  sign: { f: Math.sign, wgsl: (x) => `sign(${x})`, vjp: null },
+  neg: { f: (x) => -x, vjp: (b, _x, _y, g) => b.neg(g) },
+  exp: { f: Math.exp, vjp: (b, _x, y, g) => b.mul(g, y) },
+  log: { f: Math.log, vjp: (b, x, _y, g) => b.div(g, x) },
+  sqrt: { f: Math.sqrt, vjp: (b, _x, y, g) => b.div(g, b.mul(y, b.constant(2))) },
+  abs: { f: Math.abs, vjp: (b, x, _y, g) => b.mul(g, b.unary('sign', x)) },
+  sign: { f: Math.sign, vjp: null },
   relu: {
     f: (x) => (x > 0 ? x : 0),
-    wgsl: (x) => `max(${x}, 0.0)`,
     vjp: (b, x, _y, g) => b.mul(g, b.binary('gt', x, b.constant(0))),
   },
   sigmoid: {
     f: sigmoid,
-    // The two-sided form never overflows exp for large |x|.
-    wgsl: (x) => `select(exp(${x}) / (1.0 + exp(${x})), 1.0 / (1.0 + exp(-${x})), ${x} >= 0.0)`,
     vjp: (b, _x, y, g) => b.mul(g, b.mul(y, b.sub(b.constant(1), y))),
   },
   tanh: {
     f: Math.tanh,
-    // tanh saturates in f32 beyond |x| = 10; clamping avoids exp overflow inside some drivers' tanh.
-    wgsl: (x) => `tanh(clamp(${x}, -10.0, 10.0))`,
     vjp: (b, _x, y, g) => b.mul(g, b.sub(b.constant(1), b.mul(y, y))),
   },
   softplus: {
     f: softplus,
-    wgsl: (x) => `(max(${x}, 0.0) + log(1.0 + exp(-abs(${x}))))`,
     vjp: (b, x, _y, g) => b.mul(g, b.unary('sigmoid', x)),
   },
   // ELU with α = 1 (Keras' and PyTorch's default); d/dx = exp(min(x, 0)), which is 1 for x > 0.
   elu: {
     f: (x) => (x > 0 ? x : Math.expm1(x)),
-    wgsl: (x) => `select(exp(min(${x}, 0.0)) - 1.0, ${x}, ${x} > 0.0)`,
     vjp: (b, x, _y, g) => b.mul(g, b.unary('exp', b.binary('min', x, b.constant(0)))),
   },
   // The exact GELU, x·Φ(x) with Φ the normal CDF (Keras' and PyTorch's default, not the tanh form).
   gelu: {
     f: (x) => 0.5 * x * (1 + erf(x * SQRT1_2)),
-    wgsl: (x) => `(0.5 * ${x} * (1.0 + ${erfWgsl(`(${x} * ${SQRT1_2})`)}))`,
     // d/dx = Φ(x) + x·φ(x)
     vjp: (b, x, _y, g) => {
       const c = (v: number) => b.constant(v);
@@ -123,28 +107,25 @@ export const UNARY: { readonly [P in UnaryOp]: UnaryDef } = {
   },
   erf: {
     f: erf,
-    wgsl: erfWgsl,
     vjp: (b, x, _y, g) =>
       b.mul(g, b.mul(b.constant(2 / Math.sqrt(Math.PI)), b.unary('exp', b.neg(b.mul(x, x))))),
   },
   // swish (SiLU): x·σ(x); d/dx = σ + x·σ·(1 − σ) = σ + y·(1 − σ).
   swish: {
     f: (x) => x * sigmoid(x),
-    wgsl: (x) => `(${x} * select(exp(${x}) / (1.0 + exp(${x})), 1.0 / (1.0 + exp(-${x})), ${x} >= 0.0))`,
     vjp: (b, x, y, g) => {
       const s = b.unary('sigmoid', x);
       return b.mul(g, b.add(s, b.mul(y, b.sub(b.constant(1), s))));
     },
   },
-  sin: { f: Math.sin, wgsl: (x) => `sin(${x})`, vjp: (b, x, _y, g) => b.mul(g, b.unary('cos', x)) },
-  cos: { f: Math.cos, wgsl: (x) => `cos(${x})`, vjp: (b, x, _y, g) => b.neg(b.mul(g, b.unary('sin', x))) },
+  sin: { f: Math.sin, vjp: (b, x, _y, g) => b.mul(g, b.unary('cos', x)) },
+  cos: { f: Math.cos, vjp: (b, x, _y, g) => b.neg(b.mul(g, b.unary('sin', x))) },
   // Piecewise constant: no gradient (learning-rate schedules use it on the step count).
-  floor: { f: Math.floor, wgsl: (x) => `floor(${x})`, vjp: null },
+  floor: { f: Math.floor, vjp: null },
 };
 
 interface BinaryDef {
   readonly f: (a: number, b: number) => number;
-  readonly wgsl: (a: string, b: string) => string;
   /** Cotangents for (a, b) before they are summed back to each operand's shape. */
   readonly vjp:
     | ((b: GraphBuilder, x: number, y: number, out: number, g: number) => [number | null, number | null])
@@ -152,22 +133,19 @@ interface BinaryDef {
 }
 
 export const BINARY: { readonly [P in BinaryOp]: BinaryDef } = {
-  add: { f: (a, b) => a + b, wgsl: (a, b) => `(${a} + ${b})`, vjp: (_b, _x, _y, _o, g) => [g, g] },
-  sub: { f: (a, b) => a - b, wgsl: (a, b) => `(${a} - ${b})`, vjp: (b, _x, _y, _o, g) => [g, b.neg(g)] },
+  add: { f: (a, b) => a + b, vjp: (_b, _x, _y, _o, g) => [g, g] },
+  sub: { f: (a, b) => a - b, vjp: (b, _x, _y, _o, g) => [g, b.neg(g)] },
   mul: {
     f: (a, b) => a * b,
-    wgsl: (a, b) => `(${a} * ${b})`,
     vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)],
   },
   div: {
     f: (a, b) => a / b,
-    wgsl: (a, b) => `(${a} / ${b})`,
     // d(x/y)/dy = -(x/y)/y, reusing the output.
     vjp: (b, _x, y, out, g) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
   },
   max: {
     f: Math.max,
-    wgsl: (a, b) => `max(${a}, ${b})`,
     // Ties send the whole gradient to the first operand.
     vjp: (b, x, y, _o, g) => {
       const toY = b.binary('gt', y, x);
@@ -176,14 +154,13 @@ export const BINARY: { readonly [P in BinaryOp]: BinaryDef } = {
   },
   min: {
     f: Math.min,
-    wgsl: (a, b) => `min(${a}, ${b})`,
     vjp: (b, x, y, _o, g) => {
       const toY = b.binary('gt', x, y);
       return [b.mul(g, b.sub(b.constant(1), toY)), b.mul(g, toY)];
     },
   },
-  gt: { f: (a, b) => (a > b ? 1 : 0), wgsl: (a, b) => `select(0.0, 1.0, ${a} > ${b})`, vjp: null },
-  eq: { f: (a, b) => (a === b ? 1 : 0), wgsl: (a, b) => `select(0.0, 1.0, ${a} == ${b})`, vjp: null },
+  gt: { f: (a, b) => (a > b ? 1 : 0), vjp: null },
+  eq: { f: (a, b) => (a === b ? 1 : 0), vjp: null },
 };
 
 // ---------------------------------------------------------------------------------------------

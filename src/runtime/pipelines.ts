@@ -5,10 +5,9 @@
  */
 
 import { SHADER_STAGE_COMPUTE } from './device.js';
-import type { BufferSpec, EntrySpec, KernelSpec } from './spec.js';
+import type { BindingAccess, BufferSpec, EntrySpec, KernelSpec } from './spec.js';
 
-/** The access mode of one storage binding. */
-export type BindingAccess = 'read' | 'read_write';
+export type { BindingAccess } from './spec.js';
 
 /** A kernel ready to dispatch. */
 export interface CompiledKernel {
@@ -39,24 +38,20 @@ export interface PlannedBuffer {
   readonly gpu: GPUBuffer;
 }
 
-/**
- * The access mode of each binding of `kernel`: from `kernel.outputs` when given, otherwise from
- * the `var<storage, …>` declarations of its WGSL (a binding the shader does not declare is `read`).
- */
-export function bindingAccesses(kernel: KernelSpec): BindingAccess[] {
-  const { bindings, outputs } = kernel;
-  if (outputs !== undefined) {
-    if (!(Number.isSafeInteger(outputs) && outputs >= 0 && outputs <= bindings)) {
-      throw new Error(`kernel '${kernel.name}' declares ${outputs} outputs but has ${bindings} bindings`);
-    }
-    return Array.from({ length: bindings }, (_, i) => (i >= bindings - outputs ? 'read_write' : 'read'));
+/** The access mode of each binding of `kernel`, checked against its binding count. */
+export function bindingAccesses(kernel: KernelSpec): readonly BindingAccess[] {
+  const { bindings, access } = kernel;
+  if (!Array.isArray(access) || access.length !== bindings) {
+    throw new Error(
+      `kernel '${kernel.name}' has ${bindings} bindings but says the access of ${Array.isArray(access) ? access.length : 'none'}`,
+    );
   }
-  const access: BindingAccess[] = new Array<BindingAccess>(bindings).fill('read');
-  const declaration =
-    /@binding\s*\(\s*(\d+)\s*\)[^;{}]*?\bvar\s*<\s*storage\s*(?:,\s*(read_write|read)\s*)?>/g;
-  for (const match of kernel.wgsl.matchAll(declaration)) {
-    const binding = Number(match[1]);
-    if (binding < bindings && match[2] === 'read_write') access[binding] = 'read_write';
+  for (const a of access) {
+    if (a !== 'read' && a !== 'read_write') {
+      throw new Error(
+        `kernel '${kernel.name}' gives a binding the access '${String(a)}'; expected read or read_write`,
+      );
+    }
   }
   return access;
 }

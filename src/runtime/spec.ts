@@ -68,17 +68,17 @@ export interface ParamSpec extends TensorSlot {
   readonly init: InitializerSpec;
 }
 
+/** The access mode of one storage binding. */
+export type BindingAccess = 'read' | 'read_write';
+
 /** A kernel: one compute shader with entry point `main` and storage bindings 0..n-1 in group 0. */
 export interface KernelSpec {
   readonly name: string;
   readonly wgsl: string;
-  /** Number of storage bindings; the last `outputs` of them are written (read_write). */
+  /** Number of storage bindings. */
   readonly bindings: number;
-  /**
-   * How many of the last bindings are `read_write`; the others are `read`. When omitted, the
-   * runtime takes each binding's access mode from its `var<storage, …>` declaration in `wgsl`.
-   */
-  readonly outputs?: number;
+  /** Each binding's access mode, in binding order, as the shader declares it. */
+  readonly access: readonly BindingAccess[];
 }
 
 export interface DispatchSpec {

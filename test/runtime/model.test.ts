@@ -277,7 +277,12 @@ describe('NnxModel on the tiny spec', () => {
 
 describe('NnxModel.create errors', () => {
   it('names the kernel and quotes the WGSL error', async () => {
-    const broken = { name: 'broken', bindings: 1, wgsl: '@compute @workgroup_size(1)\nfn main( {\n}\n' };
+    const broken = {
+      name: 'broken',
+      bindings: 1,
+      access: ['read_write' as const],
+      wgsl: '@compute @workgroup_size(1)\nfn main( {\n}\n',
+    };
     const spec = tinySpec();
     const creation = NnxModel.create({ ...spec, kernels: [...spec.kernels, broken] }, { device });
     await expect(creation).rejects.toThrow(
@@ -288,7 +293,8 @@ describe('NnxModel.create errors', () => {
   it('rejects a kernel with more storage buffers than the device allows', async () => {
     const limit = device.limits.maxStorageBuffersPerShaderStage;
     const spec = tinySpec();
-    const wide = { ...spec.kernels[0]!, name: 'wide', bindings: limit + 1 };
+    const access = Array.from({ length: limit + 1 }, () => 'read' as const);
+    const wide = { ...spec.kernels[0]!, name: 'wide', bindings: limit + 1, access };
     await expect(NnxModel.create({ ...spec, kernels: [...spec.kernels, wide] }, { device })).rejects.toThrow(
       `kernel 'wide' uses ${limit + 1} storage buffers, more than this device allows per shader stage ` +
         `(maxStorageBuffersPerShaderStage ${limit})`,

@@ -2,33 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { bindingAccesses } from '../../src/runtime/pipelines.js';
 
 describe('bindingAccesses', () => {
-  it('takes the last `outputs` bindings as read_write', () => {
-    expect(bindingAccesses({ name: 'k', wgsl: '', bindings: 3, outputs: 1 })).toEqual([
-      'read',
+  it("takes each binding's access from the spec, never from the WGSL", () => {
+    // The declarations say otherwise: the spec is what counts.
+    const wgsl = '@group(0) @binding(0) var<storage, read_write> a: array<f32>;';
+    expect(bindingAccesses({ name: 'k', wgsl, bindings: 2, access: ['read', 'read_write'] })).toEqual([
       'read',
       'read_write',
     ]);
   });
 
-  it('reads access modes from the WGSL declarations when outputs is omitted', () => {
-    const wgsl = `
-      @group(0) @binding(0) var<storage, read_write> a: array<f32>;
-      @binding(1) @group(0) var<storage> b: array<f32>;
-      @group(0)
-      @binding(2) var<storage,read> c: array<f32>;
-      @group(0) @binding(3) var<storage, read_write> d: array<f32>;`;
-    expect(bindingAccesses({ name: 'k', wgsl, bindings: 5 })).toEqual([
-      'read_write',
-      'read',
-      'read',
-      'read_write',
-      'read',
-    ]);
+  it('rejects an access list that does not match the binding count', () => {
+    expect(() => bindingAccesses({ name: 'k', wgsl: '', bindings: 3, access: ['read'] })).toThrow(
+      "kernel 'k' has 3 bindings but says the access of 1",
+    );
   });
 
-  it('rejects more outputs than bindings', () => {
-    expect(() => bindingAccesses({ name: 'k', wgsl: '', bindings: 2, outputs: 3 })).toThrow(
-      "kernel 'k' declares 3 outputs but has 2 bindings",
+  it('rejects an access mode other than read and read_write', () => {
+    const access = ['write'] as unknown as readonly ('read' | 'read_write')[];
+    expect(() => bindingAccesses({ name: 'k', wgsl: '', bindings: 1, access })).toThrow(
+      "kernel 'k' gives a binding the access 'write'; expected read or read_write",
     );
   });
 });

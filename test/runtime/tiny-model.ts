@@ -33,7 +33,7 @@ const B = {
 const metricsKernel: KernelSpec = {
   name: 'metrics',
   bindings: 7,
-  outputs: 3,
+  access: ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'],
   wgsl: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
@@ -61,10 +61,10 @@ fn main() {
 `,
 };
 
-// No `outputs`: the runtime reads the access modes from the declarations.
 const updateKernel: KernelSpec = {
   name: 'update',
   bindings: 4,
+  access: ['read', 'read', 'read_write', 'read_write'],
   wgsl: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> mask: array<f32>;
@@ -88,7 +88,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 const predictKernel: KernelSpec = {
   name: 'predict',
   bindings: 3,
-  outputs: 1,
+  access: ['read', 'read', 'read_write'],
   wgsl: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -1,5 +1,5 @@
 /**
- * Counter-based random numbers, the same bits on the CPU and in WGSL: element i of a
+ * Counter-based random numbers, the same bits on the CPU and in every codegen target: element i of a
  * `random_uniform` node with salt s, reading counter t and seed k, is hash(s ⊕ k, t, i) mapped
  * to [0, 1). Both are GPU state: the training step increments the counter, so each step draws new
  * numbers with no host work, and the runtime writes the model's seed, so seeds draw different
@@ -26,18 +26,6 @@ export function bitsToUnit(bits: number): number {
   return (bits >>> 8) / 16777216;
 }
 
-/** WGSL for the same hash, as helper functions the random kernel includes. */
-export const PCG_WGSL = `fn pcg_hash(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
-fn random_unit(salt: u32, t: u32, i: u32) -> f32 {
-  let bits = pcg_hash(i ^ pcg_hash(t ^ pcg_hash(salt)));
-  return f32(bits >> 8u) / 16777216.0;
-}`;
-
 /** A salt for a name (a layer path), so layers draw independent streams: FNV-1a, 32 bits. */
 export function saltOf(name: string, seed = 0): number {
   let h = (2166136261 ^ seed) >>> 0;
@@ -48,11 +36,6 @@ export function saltOf(name: string, seed = 0): number {
 /** The counter (or seed) as the u32 the kernel sees: an f32 holding a non-negative integer. */
 export function counterValue(v: number): number {
   return Math.max(0, Math.trunc(v)) >>> 0;
-}
-
-/** WGSL for {@link counterValue} of the f32 expression `v`. */
-export function counterValueWgsl(v: string): string {
-  return `u32(max(trunc(${v}), 0.0))`;
 }
 
 export function randomUniformShape(srcs: readonly Shape[], p: { shape: Shape }): Shape | { error: string } {

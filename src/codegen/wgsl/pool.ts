@@ -5,7 +5,7 @@
  * first maximum rather than storing argmax indices, so it needs no extra buffer.
  */
 import { type Node, type Pool2dParams, sizeOf } from '../../ir/graph.js';
-import { grid1d, main1d } from '../wgsl.js';
+import { grid1d, main1d } from './builder.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 type PoolOp = 'max_pool2d' | 'avg_pool2d' | 'max_pool2d_grad' | 'avg_pool2d_grad';
@@ -112,5 +112,5 @@ export function poolKernel(ops: Operands, node: Node<PoolOp>): GeneratedKernel {
   const n = sizeOf(out);
   const { workgroups, strideX } = grid1d(n);
   const wgsl = [ops.header(), '', main1d(n, strideX, body.join('\n'))].join('\n') + '\n';
-  return { name: node.op, wgsl, buffers: ops.buffers, workgroups };
+  return { name: node.op, wgsl, buffers: ops.buffers, access: ops.access(), workgroups };
 }

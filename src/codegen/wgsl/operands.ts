@@ -1,12 +1,15 @@
 /** How a kernel reads its sources: a literal for a scalar constant, else a storage binding. */
 import type { Graph, Node } from '../../ir/graph.js';
-import { type Binding, bindingDecls, f32Literal } from '../wgsl.js';
+import type { BindingAccess } from '../../runtime/spec.js';
+import { type Binding, bindingDecls, f32Literal } from './builder.js';
 
 export interface GeneratedKernel {
   readonly name: string;
   readonly wgsl: string;
   /** Buffer ids in binding order. */
   readonly buffers: readonly number[];
+  /** How the kernel uses each binding, in binding order. */
+  readonly access: readonly BindingAccess[];
   readonly workgroups: readonly [number, number, number];
 }
 
@@ -51,9 +54,18 @@ export class Operands {
   header(): string {
     return bindingDecls(this.bindings);
   }
+
+  access(): BindingAccess[] {
+    return accessOf(this.bindings);
+  }
 }
 
 /** A node's shape, bound (codegen only sees specialised graphs). */
 export function shapeOf(n: Node): number[] {
   return n.shape as number[];
+}
+
+/** Each binding's access, as the kernel declares it. */
+export function accessOf(bindings: readonly Binding[]): BindingAccess[] {
+  return bindings.map((b) => (b.writable ? 'read_write' : 'read'));
 }

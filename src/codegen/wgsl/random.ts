@@ -4,8 +4,8 @@
  * their buffers, so a training step that increments the counter draws new numbers with no host work.
  */
 import { type Node, sizeOf } from '../../ir/graph.js';
-import { PCG_WGSL, counterValueWgsl } from '../../ir/ops/random.js';
-import { grid1d, main1d } from '../wgsl.js';
+import { PCG_WGSL, counterValueWgsl } from './ops.js';
+import { grid1d, main1d } from './builder.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 export function randomKernel(ops: Operands, node: Node<'random_uniform'>): GeneratedKernel {
@@ -15,5 +15,5 @@ export function randomKernel(ops: Operands, node: Node<'random_uniform'>): Gener
   const seed = counterValueWgsl(ops.load(1, '0u'));
   const body = `out[i] = random_unit(${node.params.salt}u ^ ${seed}, ${counter}, i);`;
   const wgsl = [ops.header(), '', PCG_WGSL, '', main1d(n, strideX, body)].join('\n') + '\n';
-  return { name: 'random_uniform', wgsl, buffers: ops.buffers, workgroups };
+  return { name: 'random_uniform', wgsl, buffers: ops.buffers, access: ops.access(), workgroups };
 }

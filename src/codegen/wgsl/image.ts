@@ -5,7 +5,7 @@
  */
 import { type Node, sizeOf } from '../../ir/graph.js';
 import { MOVE_COLUMNS } from '../../ir/ops/image.js';
-import { grid1d, main1d } from '../wgsl.js';
+import { grid1d, main1d } from './builder.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 /** The WGSL of one image_shift node (either direction), one invocation per output element. */
@@ -31,5 +31,5 @@ export function imageShiftKernel(ops: Operands, node: Node<'image_shift'>): Gene
   const n = sizeOf(out);
   const { workgroups, strideX } = grid1d(n);
   const wgsl = [ops.header(), '', main1d(n, strideX, body.join('\n'))].join('\n') + '\n';
-  return { name: node.op, wgsl, buffers: ops.buffers, workgroups };
+  return { name: node.op, wgsl, buffers: ops.buffers, access: ops.access(), workgroups };
 }

@@ -5,10 +5,11 @@
  * the loop and its epilogue after it), and a matmul whose store applies the epilogue.
  */
 import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
-import { BINARY, UNARY } from '../../ir/ops.js';
+import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
-import { PCG_WGSL, counterValueWgsl } from '../../ir/ops/random.js';
+import { PCG_WGSL, counterValueWgsl } from './ops.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
+import type { BindingAccess } from '../../runtime/spec.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
   type Binding,
@@ -19,9 +20,9 @@ import {
   indent,
   main1d,
   offsetExpr,
-} from '../wgsl.js';
+} from './builder.js';
 import { type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
-import type { GeneratedKernel } from './operands.js';
+import { type GeneratedKernel, accessOf } from './operands.js';
 
 /** Statements emitted so far in one block, and the values already computed there. */
 class Scope {
@@ -72,6 +73,10 @@ class KernelWriter {
     return bindingDecls(this.bindingOrder.map((b) => this.bindingOf.get(b)!));
   }
 
+  access(): BindingAccess[] {
+    return accessOf(this.bindingOrder.map((b) => this.bindingOf.get(b)!));
+  }
+
   /** The storage array holding a stored value. */
   arrayOf(id: number): string {
     return this.bindingOf.get(this.bufferOf.get(id)!)!.name;
@@ -103,8 +108,8 @@ class KernelWriter {
     };
     const broadcastSrc = (k: number) =>
       src(k, broadcastStrides(this.g.nodes[n.srcs[k]!]!.shape as number[], shape));
-    if (isUnary(n.op)) return UNARY[n.op].wgsl(broadcastSrc(0));
-    if (isBinary(n.op)) return BINARY[n.op].wgsl(broadcastSrc(0), broadcastSrc(1));
+    if (isUnary(n.op)) return WGSL_UNARY[n.op](broadcastSrc(0));
+    if (isBinary(n.op)) return WGSL_BINARY[n.op](broadcastSrc(0), broadcastSrc(1));
     switch (n.op) {
       case 'broadcast':
         return broadcastSrc(0);
@@ -250,6 +255,7 @@ export function fusedKernel(
     name: kernelName(g, k),
     wgsl: `${w.header()}${helpers}\n\n${code}\n`,
     buffers: w.buffers,
+    access: w.access(),
     workgroups,
   };
 }

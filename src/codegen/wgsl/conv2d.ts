@@ -231,5 +231,11 @@ export function conv2dKernel(ops: Operands, node: Node<ConvOp>): GeneratedKernel
     block = filterGrad(ops, geometry);
   }
   const { code, workgroups } = blockedMain(block);
-  return { name: node.op, wgsl: `${ops.header()}\n\n${code}\n`, buffers: ops.buffers, workgroups };
+  return {
+    name: node.op,
+    wgsl: `${ops.header()}\n\n${code}\n`,
+    buffers: ops.buffers,
+    access: ops.access(),
+    workgroups,
+  };
 }

@@ -5,7 +5,7 @@
  * nothing, as the reference.
  */
 import { type Node, sizeOf } from '../../ir/graph.js';
-import { grid1d, main1d } from '../wgsl.js';
+import { grid1d, main1d } from './builder.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 type GatherOp = 'gather' | 'scatter_add' | 'one_hot';
@@ -44,5 +44,5 @@ export function gatherKernel(ops: Operands, node: Node<GatherOp>): GeneratedKern
   const n = sizeOf(out);
   const { workgroups, strideX } = grid1d(n);
   const wgsl = [ops.header(), '', main1d(n, strideX, body.join('\n'))].join('\n') + '\n';
-  return { name: node.op, wgsl, buffers: ops.buffers, workgroups };
+  return { name: node.op, wgsl, buffers: ops.buffers, access: ops.access(), workgroups };
 }

@@ -4,7 +4,7 @@
  * the same for every rank.
  */
 import { type Node, sizeOf } from '../../ir/graph.js';
-import { grid1d, main1d } from '../wgsl.js';
+import { grid1d, main1d } from './builder.js';
 import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
 
 function around(shape: readonly number[], axis: number): [number, number, number] {
@@ -56,5 +56,5 @@ export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat' | 'pad'
   const n = sizeOf(out);
   const { workgroups, strideX } = grid1d(n);
   const wgsl = [ops.header(), '', main1d(n, strideX, body.join('\n'))].join('\n') + '\n';
-  return { name: node.op, wgsl, buffers: ops.buffers, workgroups };
+  return { name: node.op, wgsl, buffers: ops.buffers, access: ops.access(), workgroups };
 }

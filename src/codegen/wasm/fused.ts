@@ -1,0 +1,114 @@
+/**
+ * Wasm for a fused kernel (see src/ir/passes/fuse.ts), the same three shapes as the WGSL
+ * writer: a map over the roots' index, a reduction with its prologue inside the loop and its
+ * epilogue after, or a matmul (matmul.ts) whose store applies the epilogue. Each thread takes
+ * a contiguous share of the output elements.
+ */
+import { type Graph, type Node, sizeOf } from '../../ir/graph.js';
+import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { contiguousStrides } from '../wgsl/builder.js';
+import { F32, I32 } from './encoder.js';
+import { matmulKernel } from './matmul.js';
+import {
+  FusedWriter,
+  type Index,
+  Scope,
+  type WasmContext,
+  type WasmKernel,
+  kernelFunction,
+  threadRange,
+} from './writer.js';
+
+function kernelName(g: Graph, k: FusedKernel): string {
+  const ops = [...k.members].sort((a, b) => a - b).map((m) => g.nodes[m]!.op);
+  const anchor = k.anchor !== undefined ? g.nodes[k.anchor]!.op : undefined;
+  const rest = [...new Set(ops.filter((o) => o !== anchor))];
+  const name = [anchor, ...rest.slice(0, 3)].filter(Boolean).join('_');
+  return rest.length > 3 ? `${name}_etc` : name;
+}
+
+function mapKernel(w: FusedWriter, n: number): void {
+  const f = w.f;
+  const [lo, hi, i] = [f.local(I32), f.local(I32), f.local(I32)];
+  threadRange(f, n, lo, hi);
+  f.forRange(
+    i,
+    () => f.get(lo),
+    () => f.get(hi),
+    () => w.storeRoots({ local: i, key: 'i' }),
+  );
+}
+
+function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: number): void {
+  const f = w.f;
+  const x = w.g.nodes[anchor.srcs[0]!]!;
+  const inShape = x.shape as number[];
+  const inStrides = contiguousStrides(inShape);
+  const { axes } = anchor.params;
+  const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const reduced = axes.filter((d) => inShape[d]! > 1);
+  const [lo, hi, i, acc] = [f.local(I32), f.local(I32), f.local(I32), f.local(F32)];
+  threadRange(f, n, lo, hi);
+  f.forRange(
+    i,
+    () => f.get(lo),
+    () => f.get(hi),
+    () => {
+      const outer = new Scope();
+      const out: Index = { local: i, key: 'i' };
+      const base = w.offset(
+        kept.map((d) => inShape[d]!),
+        kept.map((d) => inStrides[d]!),
+        out,
+        outer,
+      );
+      if (anchor.op === 'sum') f.f32(0).set(acc);
+      else f.get(w.valueAt(x.id, base, new Scope(outer))).set(acc);
+      // Nested loops over the reduced axes, the offset kept in one local per depth.
+      const loop = (depth: number, offset: Index) => {
+        if (depth === reduced.length) {
+          const value = w.valueAt(x.id, offset, new Scope(outer));
+          f.get(acc)
+            .get(value)
+            .op(anchor.op === 'sum' ? 0x92 : 0x97)
+            .set(acc);
+          return;
+        }
+        const d = reduced[depth]!;
+        const r = f.local(I32);
+        const at = f.local(I32);
+        f.forRange(
+          r,
+          () => f.i32(0),
+          () => f.i32(inShape[d]!),
+          () => {
+            f.get(offset.local).get(r).i32(inStrides[d]!).op(0x6c, 0x6a).set(at);
+            loop(depth + 1, { local: at, key: `${offset.key}+r${d}` });
+          },
+        );
+      };
+      loop(0, base);
+      w.anchorValue = acc;
+      w.storeRoots(out, outer);
+    },
+  );
+}
+
+/** The wasm of one fused kernel, given where every stored value lives. */
+export function fusedKernel(
+  g: Graph,
+  k: FusedKernel,
+  bufferOf: ReadonlyMap<number, number>,
+  ctx: WasmContext,
+): WasmKernel {
+  const name = kernelName(g, k);
+  const anchor = k.anchor === undefined ? undefined : g.nodes[k.anchor]!;
+  if (anchor?.op === 'matmul')
+    return { name, ...matmulKernel(g, k, anchor as Node<'matmul'>, bufferOf, ctx) };
+  const f = kernelFunction();
+  const w = new FusedWriter(f, g, k, bufferOf, ctx);
+  const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
+  if (anchor) reduceKernel(w, anchor as Node<'sum' | 'reduce_max'>, size);
+  else mapKernel(w, size);
+  return { name, phases: [f], scratchBytes: 0 };
+}
