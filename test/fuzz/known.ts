@@ -29,11 +29,6 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     'dimension out of u32 range or zero',
     /invalid WGSL \(.*(cannot be represented as 'u32'|operator - \(u32\)|division by zero)/,
   ),
-  // Names of Object.prototype members used as layer / initializer / optimizer names.
-  byMessage(
-    'prototype member as a registry name',
-    /schema is not iterable|reading 'find'\)|Cannot convert undefined or null to object/,
-  ),
   // An input named like a built-in slot (target, output) collides with the step's own slot.
   byMessage(
     'input named like a built-in slot',
