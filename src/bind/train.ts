@@ -2,6 +2,7 @@
  * Reads a `train` block into a checked configuration: dataset, loss, optimizer, metrics, batch
  * size and epochs. Command-line overrides are applied to the block before binding.
  */
+import { ownEntry } from '../util/own.js';
 import type { Argument, TrainDef } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
@@ -80,7 +81,7 @@ const TRAIN_SCHEMA = [
 ] as const satisfies readonly ArgSchema[];
 
 export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
-  const def = OPTIMIZERS[call.callee];
+  const def = ownEntry(OPTIMIZERS, call.callee);
   if (!def) {
     const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
     diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`));

@@ -2,6 +2,7 @@
  * Binds the arguments of a call (`Dense(10, activation: relu)`) to a schema: positional then
  * named, each checked for its type. Errors are diagnostics at the argument's span.
  */
+import { ownEntry } from '../util/own.js';
 import type { Argument, Expr } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
@@ -133,7 +134,7 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       const head =
         e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
       if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
-      const schema = calls[head.name];
+      const schema = ownEntry(calls, head.name);
       if (!schema) {
         const known = Object.keys(calls);
         diags.push(

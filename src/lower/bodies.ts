@@ -3,6 +3,7 @@
  * stack of layers (sequential bodies, `repeat` unrolled) or a functional body's statements, and
  * collects its outputs, declared or returned.
  */
+import { ownEntry } from '../util/own.js';
 import type * as ast from '../parser/ast.js';
 import { type Span, error, hasErrors, warning } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
@@ -180,7 +181,7 @@ function applyLayers(
 /** A layer written on its own line: `Dense(10)`, `Residual(64)`, or a function name: `relu`. */
 function layerOfItem(l: Lowering, frame: Frame, item: ast.Expr): Callable | undefined {
   if (item.kind === 'call') return createLayer(l, frame, item, undefined);
-  if (item.kind === 'name' && FUNCTIONS[item.name]) return functionCallable(item.name);
+  if (item.kind === 'name' && ownEntry(FUNCTIONS, item.name)) return functionCallable(item.name);
   l.diags.push(
     error(
       'E0105',

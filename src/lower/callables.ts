@@ -3,6 +3,7 @@
  * a line of their own, and instances of blocks and models, whose bodies are lowered again on
  * each call and share the layers their first call created.
  */
+import { ownEntry } from '../util/own.js';
 import type * as ast from '../parser/ast.js';
 import { type Diagnostic, type RelatedNote, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
@@ -104,9 +105,9 @@ function libraryLayer(
   path: string,
   frame: Frame,
 ): Callable | undefined {
-  const def = LAYERS[callee];
+  const def = ownEntry(LAYERS, callee);
   if (!def) {
-    const hint = FUNCTIONS[callee]
+    const hint = ownEntry(FUNCTIONS, callee)
       ? `; \`${callee}\` is a function: apply it to a tensor, as in \`${callee}(x)\``
       : didYouMean(callee, [...Object.keys(LAYERS), ...frame.site.scope.keys()]);
     l.diags.push(error('E0101', call.callee.span, `unknown layer \`${callee}\`${hint}`));

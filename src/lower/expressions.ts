@@ -2,6 +2,7 @@
  * Lowers tensor expressions: names, numbers, arithmetic with broadcasting, function calls,
  * `concat`, and layer applications such as `Dense(1)(x)` or `enc(x)`.
  */
+import { ownEntry } from '../util/own.js';
 import type * as ast from '../parser/ast.js';
 import { type RelatedNote, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
@@ -165,7 +166,7 @@ function lowerCall(l: Lowering, frame: Frame, e: ast.CallExpr): number[] | undef
     return undefined;
   }
   if (name === 'concat') return lowerConcat(l, frame, e);
-  const fn = FUNCTIONS[name];
+  const fn = ownEntry(FUNCTIONS, name);
   if (fn) {
     const xs = positionalTensors(l, frame, e);
     if (xs === undefined) return undefined;
@@ -176,7 +177,7 @@ function lowerCall(l: Lowering, frame: Frame, e: ast.CallExpr): number[] | undef
     const y = l.guard(e.span, () => fn(l.b, xs[0]!));
     return y === undefined ? undefined : [y];
   }
-  if (LAYERS[name] || frame.site.scope.has(name)) {
+  if (ownEntry(LAYERS, name) || frame.site.scope.has(name)) {
     l.diags.push(
       error('E0105', e.span, `\`${name}(…)\` creates a layer; apply it to a tensor, as in \`${name}(…)(x)\``),
     );
