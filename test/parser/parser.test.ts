@@ -177,6 +177,14 @@ describe('parse: the example programs', () => {
 });
 
 describe('parse: expressions', () => {
+  it('reads a tuple (3, 3) or (3,) as a list, and (3) as a grouped 3', () => {
+    expect(modelValue('(3, 3)')).toMatchObject({ kind: 'list', items: [{ value: 3 }, { value: 3 }] });
+    expect(modelValue('(3,)')).toMatchObject({ kind: 'list', items: [{ value: 3 }] });
+    expect(modelValue('(2, 3,)')).toMatchObject({ kind: 'list', items: [{ value: 2 }, { value: 3 }] });
+    expect(modelValue('(3)')).toMatchObject({ kind: 'number', value: 3 });
+    expect(parse('model M(x: [1]) {\n  y = (3, , 4)\n}').diagnostics.length).toBeGreaterThan(0);
+  });
+
   it('gives * and / precedence over + and -', () => {
     const e = modelValue('a + b * c') as BinaryExpr;
     expect(show(e)).toBe('(a + (b * c))');
