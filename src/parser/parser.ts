@@ -329,9 +329,24 @@ export class NnxParser extends CstParser {
     ]);
   });
 
+  /**
+   * `(x)` groups; `(3, 3)` and `(3,)` are tuples, read as the list `[3, 3]` wherever a list is
+   * accepted, as a Keras or PyTorch user writes kernel sizes and shapes.
+   */
   readonly parenExpr = this.RULE('parenExpr', () => {
     this.CONSUME(t.LParen);
-    this.SUBRULE(this.expr);
+    this.SUBRULE1(this.expr);
+    this.OPTION1(() => {
+      this.CONSUME1(t.Comma);
+      this.OPTION2(() => {
+        this.SUBRULE2(this.expr);
+        this.MANY(() => {
+          this.CONSUME2(t.Comma);
+          this.SUBRULE3(this.expr);
+        });
+        this.OPTION3(() => this.CONSUME3(t.Comma));
+      });
+    });
     this.CONSUME(t.RParen);
   });
 

@@ -32,6 +32,10 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
     ruleName: string;
   }): string {
     const { expected, actual, previous, ruleName } = options;
+    // Keras' and PyTorch's `activation=relu`: nnx names an argument with ':'.
+    if (isType(actual, t.Equals) && isType(previous, t.Identifier) && ruleName === 'callSuffix') {
+      return `named arguments use ':' in nnx, not '=': write '${previous.image}: …'`;
+    }
     // `[2.5]` stops the shape's dimension list early; saying "expected ']'" would mislead.
     if (ruleName === 'shape' && isType(actual, t.NumberLiteral)) {
       return `expected ${ALTERNATIVES['dim']}, found ${t.describeToken(actual)}`;

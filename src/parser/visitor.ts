@@ -294,9 +294,11 @@ class AstBuilder extends BaseVisitor {
     return span && { kind: 'record', fields: this.all<ast.TrainField>(ctx, 'trainField'), span };
   }
 
-  /** Parentheses only group: the inner expression keeps its own span. */
+  /** Parentheses group (the inner expression keeps its own span); with a comma they make a tuple, a list. */
   parenExpr(ctx: Children): ast.Expr | undefined {
-    return this.one(ctx, 'expr');
+    if ((ctx['Comma'] ?? []).length === 0) return this.one(ctx, 'expr');
+    const span = spanOf(ctx);
+    return span && { kind: 'list', items: this.all<ast.Expr>(ctx, 'expr'), span };
   }
 
   listExpr(ctx: Children): ast.ListExpr | undefined {

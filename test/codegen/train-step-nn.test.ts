@@ -76,12 +76,28 @@ train Up {
 }
 `;
 
+// A per-timestep classifier: the loss and accuracy of a [T, C] output averaged over T (#18, #20).
+const TAGGER = `sequential Tagger(x: [4]) {
+  Embedding(6, 3)
+  SimpleRNN(5, return_sequences: true)
+  Dense(3, activation: softmax)
+}
+train Tagger {
+  data: xor
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  metrics: [accuracy]
+  batch: 5
+}
+`;
+
 describe('training steps of layer-library models on the GPU equal the interpreter', () => {
   it.each([
     ['a CNN with batch normalization and dropout', CNN, 'Cnn'],
     ['an embedding, an LSTM and a GRU', RNN, 'Seq'],
     ['a CNN trained on augmented images', AUGMENTED, 'Aug'],
     ['convolutions over upsampled images', UPSAMPLING, 'Up'],
+    ['a per-timestep tagger with sparse targets [T]', TAGGER, 'Tagger'],
   ])('%s', async (_name, source) => {
     const { compiled, diagnostics } = compile(source);
     expect(diagnostics).toEqual([]);
@@ -93,11 +109,16 @@ describe('training steps of layer-library models on the GPU equal the interprete
     const xNode = inputsOf(g, 'data').find((n) => n.params.name === 'x')!;
     const perSample = sizeOf(xNode.shape.slice(1) as number[]);
     const count = 3; // of a batch of 5: two rows of padding, masked out
-    const x =
-      source === RNN
-        ? Float32Array.from({ length: count * perSample }, () => Math.floor(rand() * 6))
-        : Float32Array.from(randomArray(rand, count * perSample));
-    const target = source === RNN ? Float32Array.from([1, 0, 1]) : Float32Array.from([2, 0, 1]);
+    const tokens = source === RNN || source === TAGGER;
+    const x = tokens
+      ? Float32Array.from({ length: count * perSample }, () => Math.floor(rand() * 6))
+      : Float32Array.from(randomArray(rand, count * perSample));
+    const target =
+      source === TAGGER
+        ? Float32Array.from({ length: count * 4 }, (_, i) => i % 3)
+        : source === RNN
+          ? Float32Array.from([1, 0, 1])
+          : Float32Array.from([2, 0, 1]);
     const steps = 3;
     for (let s = 0; s < steps; s++) model.trainStep({ x, target });
     const after = await model.getWeights();

@@ -87,6 +87,13 @@ describe('formatting', () => {
     expect(formatted(MESSY)).toBe(CANONICAL);
   });
 
+  it('prints a tuple in the one canonical form, a list', () => {
+    const text = 'sequential C(x: [8, 8, 1]) {\n  Conv2D(4, (3, 3), strides: (1,))\n  Flatten()\n}\n';
+    expect(formatted(text)).toBe(
+      'sequential C(x: [8, 8, 1]) {\n  Conv2D(4, [3, 3], strides: [1])\n  Flatten()\n}\n',
+    );
+  });
+
   it('is idempotent, keeps the meaning and every comment, for every example', () => {
     for (const text of SOURCES) {
       const once = formatted(text);

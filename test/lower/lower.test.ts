@@ -9,6 +9,17 @@ function errorsOf(text: string): string {
 }
 
 describe('lowering', () => {
+  it('takes tuples where lists are accepted: kernel sizes, strides, pool sizes', () => {
+    const tuples = check(
+      'sequential C(x: [8, 8, 1]) {\n  Conv2D(4, (3, 3), strides: (1, 1))\n  MaxPool2D((2, 2))\n  Flatten()\n  Dense(2)\n}\n',
+    );
+    const lists = check(
+      'sequential C(x: [8, 8, 1]) {\n  Conv2D(4, [3, 3], strides: [1, 1])\n  MaxPool2D([2, 2])\n  Flatten()\n  Dense(2)\n}\n',
+    );
+    expect(tuples.diagnostics).toEqual([]);
+    expect(printGraph(tuples.models.get('C')!.graph)).toBe(printGraph(lists.models.get('C')!.graph));
+  });
+
   it('gives a sequential model a symbolic batch and named parameters', () => {
     const { models, diagnostics } = check(
       'sequential M(x: [4]) {\n  Dense(5, activation: relu)\n  Dense(2)\n}\n',

@@ -177,6 +177,21 @@ describe('parse: the example programs', () => {
 });
 
 describe('parse: expressions', () => {
+  it("says to use ':' for a named argument written with '=' as in Keras", () => {
+    const text = 'sequential M(x: [4]) {\n  Dense(3, activation=relu)\n}\n';
+    const [d] = parse(text).diagnostics;
+    expect(d!.message).toBe("named arguments use ':' in nnx, not '=': write 'activation: …'");
+    expect(text.slice(d!.span.start, d!.span.end)).toBe('=');
+  });
+
+  it('reads a tuple (3, 3) or (3,) as a list, and (3) as a grouped 3', () => {
+    expect(modelValue('(3, 3)')).toMatchObject({ kind: 'list', items: [{ value: 3 }, { value: 3 }] });
+    expect(modelValue('(3,)')).toMatchObject({ kind: 'list', items: [{ value: 3 }] });
+    expect(modelValue('(2, 3,)')).toMatchObject({ kind: 'list', items: [{ value: 2 }, { value: 3 }] });
+    expect(modelValue('(3)')).toMatchObject({ kind: 'number', value: 3 });
+    expect(parse('model M(x: [1]) {\n  y = (3, , 4)\n}').diagnostics.length).toBeGreaterThan(0);
+  });
+
   it('gives * and / precedence over + and -', () => {
     const e = modelValue('a + b * c') as BinaryExpr;
     expect(show(e)).toBe('(a + (b * c))');

@@ -1,5 +1,7 @@
 /**
- * Losses and metrics, built as IR per sample (shape [B]). Where a loss follows the activation
+ * Losses and metrics, built as IR per sample (shape [B]). On an output of rank ≥ 2 per sample
+ * (a per-timestep classifier's [B, T, C]) the class axis is the last one and the value is
+ * averaged over the others, as Keras averages a sequence tagger's loss over its time steps. Where a loss follows the activation
  * that would make it unstable (sigmoid → binary cross-entropy, softmax → categorical
  * cross-entropy), it is computed from the logits instead: no clipping, no NaN at ±1000.
  */
@@ -88,19 +90,19 @@ function categoricalCrossentropy(b: GraphBuilder, p: number, target: number): nu
     const q = b.div(p, b.broadcast(b.sum(p, [axis], true), shape));
     logp = b.unary('log', b.binary('min', b.binary('max', q, b.constant(eps)), b.constant(1 - eps)));
   }
-  return b.neg(b.sum(b.mul(y, logp), [axis]));
+  return meanPerSample(b, b.neg(b.sum(b.mul(y, logp), [axis])));
 }
 
 /** Cross-entropy of logits: −Σ y·log softmax(z) (Keras' `from_logits: true`). */
 function categoricalFromLogits(b: GraphBuilder, z: number, target: number): number {
   const axis = b.shapeOf(z).length - 1;
-  return b.neg(b.sum(b.mul(denseTargets(b, z, target), logSoftmax(b, z)), [axis]));
+  return meanPerSample(b, b.neg(b.sum(b.mul(denseTargets(b, z, target), logSoftmax(b, z)), [axis])));
 }
 
 /** PyTorch's NLLLoss: the predictions are log-probabilities (log_softmax), the targets class indices. */
 function negativeLogLikelihood(b: GraphBuilder, logp: number, target: number): number {
   const axis = b.shapeOf(logp).length - 1;
-  return b.neg(b.sum(b.mul(denseTargets(b, logp, target), logp), [axis]));
+  return meanPerSample(b, b.neg(b.sum(b.mul(denseTargets(b, logp, target), logp), [axis])));
 }
 
 /** Binary cross-entropy of logits: softplus(z) − y·z (Keras' `from_logits: true`, PyTorch's BCEWithLogitsLoss). */
@@ -156,7 +158,7 @@ function accuracy(b: GraphBuilder, p: number, target: number): number {
   // The target's class scores 1 when it holds the row's maximum prediction.
   const isMax = b.binary('eq', p, b.broadcast(b.reduceMax(p, [axis], true), shape));
   const hit = b.binary('min', b.sum(b.mul(isMax, y), [axis]), b.constant(1));
-  return hit;
+  return meanPerSample(b, hit);
 }
 
 /**
@@ -170,7 +172,7 @@ function topK(k: number): LossFn {
     const y = denseTargets(b, p, target);
     const targetScore = b.broadcast(b.sum(b.mul(p, y), [axis], true), shape);
     const higher = b.sum(b.binary('gt', p, targetScore), [axis]);
-    return b.binary('gt', b.constant(k - 0.5), higher);
+    return meanPerSample(b, b.binary('gt', b.constant(k - 0.5), higher));
   };
 }
 

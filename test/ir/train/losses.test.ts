@@ -4,8 +4,9 @@
  * and regularization penalties in the training loss.
  */
 import { describe, expect, it } from 'vitest';
-import { check } from '../../../src/compile.js';
+import { check, compile } from '../../../src/compile.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
+import { inputsOf } from '../../../src/ir/graph.js';
 import { logSoftmax, softmax } from '../../../src/lower/layers.js';
 import { interpret, interpretOutputs } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
@@ -135,5 +136,51 @@ train M {
     // The data term is 0 (x = 0, y = 0): the loss is the penalty alone.
     expect(values.get('loss')!.data[0]).toBeCloseTo(0.1 * 5 + 0.5 * 13, 12);
     expect(values.get('metric/loss')!.data[0]).toBeCloseTo(0.1 * 5 + 0.5 * 13, 12);
+  });
+});
+
+describe('losses on outputs of rank ≥ 2 per sample', () => {
+  // Two samples of three time steps over the three classes of LOGITS: each time step is one
+  // row, and the per-sample value is the mean over the time steps, as Keras reports it.
+  const seq = [LOGITS, [LOGITS[2]!, LOGITS[0]!, LOGITS[1]!]];
+  const classes = [CLASSES, [0, 1, 2]];
+  function perSampleSeq(
+    fn: (b: GraphBuilder, p: number, y: number) => number,
+    activation: 'softmax' | 'none',
+  ) {
+    const b = new GraphBuilder();
+    const z = b.input('z', 'data', [2, 3, 3]);
+    const p = activation === 'softmax' ? softmax(b, z) : z;
+    const y = b.input('y', 'target', [2, 3]);
+    const out = fn(b, p, y);
+    expect(b.shapeOf(out)).toEqual([2]);
+    const inputs = new Map<string, Tensor>([
+      ['z', { shape: [2, 3, 3], data: Float64Array.from(seq.flat(2)) }],
+      ['y', { shape: [2, 3], data: Float64Array.from(classes.flat()) }],
+    ]);
+    return Array.from(interpret(b.build(), inputs)[out]!.data);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
+  it.each([
+    ['sparse_categorical_crossentropy', 'softmax'],
+    ['sparse_categorical_crossentropy_from_logits', 'none'],
+  ] as const)('%s of a [T, C] output is the mean cross-entropy over T', (loss, activation) => {
+    const got = perSampleSeq(LOSSES[loss], activation);
+    const want = seq.map((rows, s) => mean(rows.map((z, t) => crossEntropy(z, classes[s]![t]!))));
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 10));
+  });
+  it('accuracy of a [T, C] output is the fraction of time steps right', () => {
+    // Arg-max of the rows of LOGITS: 1, 0, 2; the second sample's targets hit one of three.
+    const got = perSampleSeq(METRICS.accuracy, 'softmax');
+    expect(got[0]).toBeCloseTo(1, 12);
+    expect(got[1]).toBeCloseTo(1 / 3, 12);
+  });
+  it('a tagger with a sparse loss checks and takes [T] targets', () => {
+    const { diagnostics, compiled } = compile(
+      `sequential Tagger(x: [6]) {\n  Embedding(10, 4)\n  SimpleRNN(5, return_sequences: true)\n  Dense(3, activation: softmax)\n}\ntrain Tagger {\n  data: xor\n  loss: sparse_categorical_crossentropy\n  metrics: [accuracy]\n}\n`,
+    );
+    expect(diagnostics).toEqual([]);
+    const target = inputsOf(compiled!.optimized.train, 'target')[0]!;
+    expect(target.shape.slice(1)).toEqual([6]);
   });
 });
