@@ -13,6 +13,7 @@ import { bindAugment } from './augment.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
+import { own } from '../util/lookup.js';
 
 /** Datasets the CLI can load by name, and the arguments of those read from files. */
 export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
@@ -80,7 +81,7 @@ const TRAIN_SCHEMA: readonly ArgSchema[] = [
 ];
 
 export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
-  const def = OPTIMIZERS[call.callee];
+  const def = own(OPTIMIZERS, call.callee);
   if (!def) {
     const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
     diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`));
@@ -91,7 +92,7 @@ export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerCo
 }
 
 export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
-  const schema = DATASET_SCHEMAS[call.callee];
+  const schema = own(DATASET_SCHEMAS, call.callee);
   if (!schema) {
     const hint = didYouMean(call.callee, DATASETS);
     diags.push(

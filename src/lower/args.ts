@@ -5,6 +5,7 @@
 import type { Argument, Expr } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
+import { own } from '../util/lookup.js';
 
 export type ArgType =
   | 'int'
@@ -133,7 +134,7 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       const head =
         e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
       if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
-      const schema = calls[head.name];
+      const schema = own(calls, head.name);
       if (!schema) {
         const known = Object.keys(calls);
         diags.push(

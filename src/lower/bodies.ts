@@ -12,6 +12,7 @@ import { lowerExpr, lowerValues } from './expressions.js';
 import { FUNCTIONS } from './layers.js';
 import { type Callable, type Frame, type Lowering, perSample } from './lowering.js';
 import { declaredDims } from './scope.js';
+import { own } from '../util/lookup.js';
 
 /** The declared inputs of a definition: name, declared shape (if any) and span. */
 export function declaredInputs(
@@ -180,7 +181,7 @@ function applyLayers(
 /** A layer written on its own line: `Dense(10)`, `Residual(64)`, or a function name: `relu`. */
 function layerOfItem(l: Lowering, frame: Frame, item: ast.Expr): Callable | undefined {
   if (item.kind === 'call') return createLayer(l, frame, item, undefined);
-  if (item.kind === 'name' && FUNCTIONS[item.name]) return functionCallable(item.name);
+  if (item.kind === 'name' && own(FUNCTIONS, item.name)) return functionCallable(item.name);
   l.diags.push(
     error(
       'E0105',

@@ -21,6 +21,7 @@ import {
   perSample,
 } from './lowering.js';
 import { type DefinitionSite, blockSchema, substituteArgs } from './scope.js';
+import { own } from '../util/lookup.js';
 
 /** Far more than any real model nests; past it a block that uses itself is reported instead. */
 const MAX_INSTANCE_DEPTH = 32;
@@ -104,9 +105,9 @@ function libraryLayer(
   path: string,
   frame: Frame,
 ): Callable | undefined {
-  const def = LAYERS[callee];
+  const def = own(LAYERS, callee);
   if (!def) {
-    const hint = FUNCTIONS[callee]
+    const hint = own(FUNCTIONS, callee)
       ? `; \`${callee}\` is a function: apply it to a tensor, as in \`${callee}(x)\``
       : didYouMean(callee, [...Object.keys(LAYERS), ...frame.site.scope.keys()]);
     l.diags.push(error('E0101', call.callee.span, `unknown layer \`${callee}\`${hint}`));
@@ -152,7 +153,7 @@ function primitiveCallable(
 
 /** `relu` on its own line of a sequential body. */
 export function functionCallable(name: string): Callable {
-  const fn = FUNCTIONS[name]!;
+  const fn = own(FUNCTIONS, name)!;
   return {
     path: name,
     arity: { min: 1, max: 1 },

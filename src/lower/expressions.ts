@@ -11,6 +11,7 @@ import { applyCallable, createLayer } from './callables.js';
 import { FUNCTIONS, LAYERS } from './layers.js';
 import { type Frame, type Lowering, perSample } from './lowering.js';
 import { substitute } from './scope.js';
+import { own } from '../util/lookup.js';
 
 const BINARY_NAMES = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div' } as const;
 
@@ -165,7 +166,7 @@ function lowerCall(l: Lowering, frame: Frame, e: ast.CallExpr): number[] | undef
     return undefined;
   }
   if (name === 'concat') return lowerConcat(l, frame, e);
-  const fn = FUNCTIONS[name];
+  const fn = own(FUNCTIONS, name);
   if (fn) {
     const xs = positionalTensors(l, frame, e);
     if (xs === undefined) return undefined;
@@ -176,7 +177,7 @@ function lowerCall(l: Lowering, frame: Frame, e: ast.CallExpr): number[] | undef
     const y = l.guard(e.span, () => fn(l.b, xs[0]!));
     return y === undefined ? undefined : [y];
   }
-  if (LAYERS[name] || frame.site.scope.has(name)) {
+  if (own(LAYERS, name) || frame.site.scope.has(name)) {
     l.diags.push(
       error('E0105', e.span, `\`${name}(…)\` creates a layer; apply it to a tensor, as in \`${name}(…)(x)\``),
     );
