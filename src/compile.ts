@@ -19,7 +19,14 @@ import {
 import { type TrainConfig, bindTrain } from './bind/train.js';
 import { type ReadFile, buildScopes, loadProgram } from './imports.js';
 import type { Definition, GanDef, Program } from './parser/ast.js';
-import { type Diagnostic, type RelatedNote, type SourceFile, error, hasErrors } from './util/diagnostics.js';
+import {
+  type Diagnostic,
+  type RelatedNote,
+  type SourceFile,
+  error,
+  hasErrors,
+  warning,
+} from './util/diagnostics.js';
 import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
 import { didYouMean } from './util/suggest.js';
@@ -70,6 +77,15 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
   const result = () => ({ program, models, trains, gans, diagnostics: dedupe(diagnostics), sources });
   if (!program || diagnostics.some((d) => d.severity === 'error' && d.file !== undefined)) return result();
   if (diagnostics.some((d) => d.code === 'E0401' || d.code === 'E0402')) return result();
+  if (program.definitions.length === 0 && !hasErrors(diagnostics))
+    diagnostics.push(
+      warning(
+        'W0103',
+        { start: 0, end: 0 },
+        text.trim() === '' ? 'the file is empty' : 'the file defines nothing',
+        [{ message: 'a file holds models (`sequential`, `model`), `block`s, and `train` or `gan` blocks' }],
+      ),
+    );
   const usable = cleanDefinitions(program, text, diagnostics);
   const scope = buildScopes(loaded, diagnostics).get(undefined)!;
   const defined = definitionsOnce(program, diagnostics);

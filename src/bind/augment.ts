@@ -10,6 +10,7 @@ import { didYouMean } from '../util/suggest.js';
 import { shapeToString } from '../ir/graph.js';
 import { type ArgSchema, bindArgs } from '../lower/args.js';
 import type { ModelIR } from '../lower/lower.js';
+import { ownEntry } from '../util/own.js';
 
 /** What every transform has: a seed that salts its random streams, and where it was written. */
 interface AugmentationCommon {
@@ -50,7 +51,7 @@ function bindOne(e: Expr, diags: Diagnostic[]): Augmentation | undefined {
     diags.push(error('E0601', e.span, 'an augmentation is a transform such as `flip(p: 0.5)`'));
     return undefined;
   }
-  const schema = AUGMENTATION_SCHEMAS[head.name as Augmentation['kind']];
+  const schema = ownEntry<readonly ArgSchema[]>(AUGMENTATION_SCHEMAS, head.name);
   if (!schema) {
     diags.push(
       error('E0601', head.span, `unknown augmentation \`${head.name}\`${didYouMean(head.name, NAMES)}`, [

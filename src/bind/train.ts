@@ -92,7 +92,7 @@ export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerCo
 }
 
 export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
-  const schema = DATASET_SCHEMAS[call.callee];
+  const schema = ownEntry(DATASET_SCHEMAS, call.callee);
   if (!schema) {
     const hint = didYouMean(call.callee, DATASETS);
     diags.push(

@@ -13,6 +13,7 @@ import { parseIdx } from './idx.js';
 import { parseNpy } from './npy.js';
 import { type LoadedDataset, type SampleSet, selectSamples } from './samples.js';
 import { Rng } from '../runtime/rng.js';
+import { ownEntry } from '../util/own.js';
 
 /** Where a train block's `data:` points: a dataset name and its arguments. */
 export interface DatasetRef {
@@ -398,7 +399,7 @@ export const DATASET_NAMES = Object.keys(LOADERS);
 /** Loads the dataset `ref` names; every failure is a {@link DatasetError} naming the file or dataset. */
 export async function loadDataset(ref: DatasetRef | string): Promise<LoadedDataset> {
   const dataset = typeof ref === 'string' ? { name: ref } : ref;
-  const loader = LOADERS[dataset.name];
+  const loader = ownEntry(LOADERS, dataset.name);
   if (!loader) {
     throw new DatasetError(`unknown dataset '${dataset.name}'; known datasets: ${DATASET_NAMES.join(', ')}`);
   }

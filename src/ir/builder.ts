@@ -18,6 +18,7 @@ import {
   type UnaryOp,
   type Dim,
   sameShape,
+  shapeToString,
 } from './graph.js';
 import { SHAPE_RULES, type ShapeRule } from './ops.js';
 
@@ -29,6 +30,24 @@ export class ShapeError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Kernels index tensors with 32-bit integers, and an empty tensor has nothing to compute: every
+ * static dimension is at least 1 and a sample's values fit an i32.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+function sizeError(shape: Shape): string | undefined {
+  let elements = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number') continue;
+    if (d < 1) return `a tensor dimension must be at least 1, not ${d} (shape ${shapeToString(shape)})`;
+    elements *= d;
+  }
+  if (elements > MAX_TENSOR_ELEMENTS)
+    return `the tensor ${shapeToString(shape)} holds ${elements} values per sample, more than the ${MAX_TENSOR_ELEMENTS} a kernel can index`;
+  return undefined;
 }
 
 export class GraphBuilder {
@@ -61,6 +80,8 @@ export class GraphBuilder {
       params,
     );
     if ('error' in shape) throw new ShapeError(shape.error, this.span);
+    const outOfRange = sizeError(shape);
+    if (outOfRange) throw new ShapeError(outOfRange, this.span);
     const id = this.nodes.length;
     const node: Node<P> = { id, op, shape, srcs, params, span: this.span, label: this.label };
     this.nodes.push(node as unknown as Node);

@@ -101,6 +101,7 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind === 'negate' && e.operand.kind === 'number')
         return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
       if (e.kind !== 'number') return bad('a number');
+      if (!Number.isFinite(e.value)) return bad('a finite number');
       if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
       if (s.max !== undefined && e.value > s.max) return bad(`a number ≤ ${s.max}`);
       return e.value;

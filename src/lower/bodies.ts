@@ -54,6 +54,16 @@ export function instantiate(
   const declared = declaredInputs(def);
   for (const [i, decl] of declared.entries()) {
     const node = inputs[i]!;
+    if (frame.env.has(decl.name)) {
+      l.diags.push(
+        error(
+          'E0102',
+          decl.nameSpan ?? decl.span,
+          `input \`${decl.name}\` is declared twice in ${def.name.name}`,
+        ),
+      );
+      return undefined;
+    }
     if (decl.shape && !checkInputShape(l, frame, decl.name, decl.shape, node, callSpan, symbols))
       return undefined;
     frame.env.set(decl.name, {
@@ -158,7 +168,9 @@ function applyLayers(
 ): number | undefined {
   for (const item of body) {
     if (item.kind === 'repeat') {
-      x = repeatBody(l, frame, item, () => (x = applyLayers(l, frame, item.body, x)));
+      // Zero iterations leave `x` as it was; an invalid count (reported) poisons it.
+      if (repeatCount(l, frame, item) === undefined) x = undefined;
+      else repeatBody(l, frame, item, () => (x = applyLayers(l, frame, item.body, x)));
       continue;
     }
     if (item.kind === 'let' || item.kind === 'assign' || item.kind === 'return') {
@@ -290,6 +302,25 @@ function runStatements(
 
 function bindLet(l: Lowering, frame: Frame, st: ast.LetStatement): void {
   const name = st.target.name;
+  const earlier = frame.env.get(name);
+  if (earlier !== undefined) {
+    // A second `let` would silently replace the first instance and its weights.
+    const first =
+      earlier.kind === 'poisoned'
+        ? undefined
+        : earlier.kind === 'tensor'
+          ? (earlier.nameSpan ?? earlier.span)
+          : earlier.span;
+    l.diags.push(
+      error(
+        'E0102',
+        st.target.span,
+        `\`${name}\` is already defined in ${frame.site.def.name.name}`,
+        first ? [{ span: first, message: 'first defined here' }] : undefined,
+      ),
+    );
+    return;
+  }
   if (st.value.kind !== 'call') {
     l.diags.push(
       error('E0105', st.value.span, '`let` names a layer instance, such as `let enc = Dense(64)`'),

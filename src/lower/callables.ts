@@ -153,7 +153,7 @@ function primitiveCallable(
 
 /** `relu` on its own line of a sequential body. */
 export function functionCallable(name: string): Callable {
-  const fn = FUNCTIONS[name]!;
+  const fn = ownEntry(FUNCTIONS, name)!;
   return {
     path: name,
     arity: { min: 1, max: 1 },

@@ -63,6 +63,10 @@ export function lowerModelDefinition(
     return undefined;
   }
   const inputs = def.inputs.map((d) => l.input(d));
+  if (hasErrors(diags.slice(before))) {
+    attributeTo(diags, before, site.file);
+    return undefined;
+  }
   const frame = newFrame(site, '', new Map(), new Map());
   l.active.push(site);
   const outputs = instantiate(

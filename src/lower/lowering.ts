@@ -113,7 +113,11 @@ export class Lowering implements ParamFactory {
   }
 
   input(decl: ast.TensorDecl): TensorRef {
-    const shape = [BATCH, ...declaredDims(decl.shape, new Map())];
+    let shape: Shape = [BATCH, ...declaredDims(decl.shape, new Map())];
+    const node = this.guard(decl.shape.span, () => this.b.input(decl.name.name, 'data', shape));
+    if (node !== undefined) return { name: decl.name.name, node, shape };
+    // Reported; a placeholder keeps the rest of the model checkable.
+    shape = shape.map((d) => (typeof d === 'number' ? 1 : d));
     this.b.span = decl.span;
     return { name: decl.name.name, node: this.b.input(decl.name.name, 'data', shape), shape };
   }

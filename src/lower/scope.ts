@@ -9,6 +9,7 @@ import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 import type { Dim } from '../ir/graph.js';
 import { type ArgSchema, type ArgType, type ArgValue, convertArg } from './args.js';
+import { ownEntry } from '../util/own.js';
 
 /** A definition usable as a layer, with where it was written and what it can see. */
 export interface DefinitionSite {
@@ -63,7 +64,7 @@ function paramSchema(p: ParamDecl, blockName: string, diags: Diagnostic[]): ArgS
     return undefined;
   }
   const typeName = p.type.name.name;
-  const type = PARAM_TYPES[typeName];
+  const type = ownEntry(PARAM_TYPES, typeName);
   if (type === undefined) {
     const hint = didYouMean(typeName, Object.keys(PARAM_TYPES));
     diags.push(

@@ -61,6 +61,7 @@ export const DIAGNOSTIC_CODES = {
   E0701: 'not expressible in the export target',
   W0101: 'unused layer instance',
   W0102: 'unused input',
+  W0103: 'a file that defines nothing',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

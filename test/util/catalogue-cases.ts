@@ -56,4 +56,5 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   },
   W0101: { text: 'model M(x: [2]) {\n  let unused = Dense(4)\n  return x\n}\n' },
   W0102: { text: 'model M(x: [2], y: [2]) {\n  return x\n}\n' },
+  W0103: { text: '# only a comment\n' },
 };

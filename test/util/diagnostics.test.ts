@@ -153,6 +153,11 @@ m.nnx:4:14: note: \`D\` declares its input here
   |
 1 | model M(x: [2], y: [2]) {
   |                 ^`,
+  W0103: `m.nnx:1:1: warning: the file defines nothing [W0103]
+  |
+1 | # only a comment
+  | ^
+  = note: a file holds models (\`sequential\`, \`model\`), \`block\`s, and \`train\` or \`gan\` blocks`,
 };
 
 function render(code: string): string {
