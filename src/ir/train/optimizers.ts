@@ -115,8 +115,10 @@ function adam(config: AdamConfig): Optimizer {
       const c = (x: number) => b.constant(x);
       const newM = b.add(b.mul(c(beta1), m!), b.mul(c(1 - beta1), g));
       const newV = b.add(b.mul(c(beta2), v!), b.mul(c(1 - beta2), b.mul(g, g)));
-      // 1 − βᵗ = 1 − exp(t·ln β), computed once per step for all parameters (CSE).
-      const correction = (beta: number) => b.sub(c(1), b.unary('exp', b.mul(t!, c(Math.log(beta)))));
+      // 1 − βᵗ = 1 − exp(t·ln β), computed once per step for all parameters (CSE). β = 0 (no
+      // moving average, a usual GAN setting) has no logarithm: βᵗ is 0 from the first step on.
+      const correction = (beta: number) =>
+        beta === 0 ? c(1) : b.sub(c(1), b.unary('exp', b.mul(t!, c(Math.log(beta)))));
       const mHat = b.div(newM, correction(beta1));
       const vHat = b.div(newV, correction(beta2));
       const adamStep = b.div(mHat, b.add(b.unary('sqrt', vHat), c(epsilon)));

@@ -3,7 +3,7 @@
  * against their update rules written out here (docs/numerics.md gives the choices).
  */
 import { describe, expect, it } from 'vitest';
-import { check } from '../../../src/compile.js';
+import { check, compile } from '../../../src/compile.js';
 import { GraphBuilder } from '../../../src/ir/builder.js';
 import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
@@ -71,6 +71,31 @@ describe('optimizers', () => {
       return p;
     });
     expectTrajectory(got, want);
+  });
+
+  it('Adam with beta_1 = 0 (a GAN setting): m is the gradient, no log(0) in the bias correction', () => {
+    const [lr, b2, eps] = [0.01, 0.99, 1e-8];
+    const got = trajectory(
+      { kind: 'adam', lr, beta1: 0, beta2: b2, epsilon: eps, weightDecay: 0 },
+      P0,
+      GRADS,
+    );
+    let p = [...P0];
+    const v = [0, 0];
+    const want = GRADS.map((g, t) => {
+      p = p.map((pi, i) => {
+        v[i] = b2 * v[i]! + (1 - b2) * g[i]! ** 2;
+        return pi - (lr * g[i]!) / (Math.sqrt(v[i]! / (1 - b2 ** (t + 1))) + eps);
+      });
+      return p;
+    });
+    expectTrajectory(got, want);
+    // ln 0 = −∞ once reached the generated kernels as a constant WGSL cannot write.
+    const text =
+      'sequential M(x: [2]) {\n  Dense(1, activation: sigmoid)\n}\ntrain M {\n  data: xor\n  loss: binary_crossentropy\n  optimizer: Adam(lr: 0.01, beta_1: 0)\n}\n';
+    const result = compile(text, { path: 'm.nnx' });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.compiled).toBeDefined();
   });
 
   it('RMSProp: v ← ρv + (1 − ρ)g², p ← p − lr·g/(√v + ε)', () => {
