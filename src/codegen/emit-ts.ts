@@ -35,6 +35,38 @@ function isGanSpec(spec: ModelSpec | GanSpec): spec is GanSpec {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** Words a module cannot declare as a `const`, in JavaScript's strict mode or TypeScript. */
+const RESERVED = new Set(
+  (
+    'break case catch class const continue debugger default delete do else enum export extends false finally ' +
+    'for function if import in instanceof new null return super switch this throw true try typeof var void ' +
+    'while with yield let static implements interface package private protected public await arguments eval ' +
+    'undefined NaN Infinity'
+  ).split(' '),
+);
+
+/** What the module itself declares or imports, which a model's names must not shadow. */
+const MODULE_NAMES = new Set([
+  'spec',
+  'NnxModel',
+  'NnxGan',
+  'typedModel',
+  'CreateModelOptions',
+  'ModelSpec',
+  'GanSpec',
+  'TypedModel',
+]);
+
+/**
+ * The identifier a model's module exports it under: its name, unless that is a reserved word or
+ * it (or a type derived from it, `${name}Model`) would clash with the module's own names; then
+ * the name with `_` appended. The spec keeps the model's real name.
+ */
+export function exportIdentifier(name: string): string {
+  const derived = [name, ...['Inputs', 'Targets', 'Outputs', 'Model'].map((s) => name + s)];
+  return RESERVED.has(name) || derived.some((n) => MODULE_NAMES.has(n)) ? `${name}_` : name;
+}
+
 /** One `readonly name: Float32Array;` member with its doc comment. */
 function member(name: string, doc: string): string {
   const key = IDENTIFIER.test(name) ? name : quoteString(name);
@@ -62,7 +94,7 @@ export function describeTargets(spec: ModelSpec): string {
 
 /** The typed part of a model's module: Inputs, Targets, Outputs and the model type. */
 function modelTypes(spec: ModelSpec): { text: string; modelType: string; allOutputs: boolean } {
-  const name = spec.name;
+  const name = exportIdentifier(spec.name);
   const inputs = spec.entries.predict.inputs.filter((s) => s.role === 'input');
   const outputs = spec.entries.predict.outputs;
   const targets = spec.entries.train.inputs.filter((s) => s.role === 'target');
@@ -121,7 +153,7 @@ export async function codegenModule(spec: ModelSpec | GanSpec, source: string): 
 }
 
 function modelModule(spec: ModelSpec): string {
-  const name = spec.name;
+  const name = exportIdentifier(spec.name);
   const types = modelTypes(spec);
   const io = describeSlots(
     spec.entries.predict.inputs.filter((s) => s.role === 'input'),
@@ -149,7 +181,7 @@ export default ${name};
 }
 
 function ganModule(spec: GanSpec): string {
-  const name = spec.name;
+  const name = exportIdentifier(spec.name);
   const generate = describeSlots(spec.entries.generate.inputs, spec.entries.generate.outputs);
   return `import { NnxGan, type CreateModelOptions, type GanSpec } from 'nnx/runtime';
 

@@ -72,6 +72,18 @@ export const values = [p, both.kind, both.size];
     expect(typeCheck('app_input', app('xx', 'target'))).toMatch(/app_input\.ts\(5,.*'xx' does not exist/);
     expect(typeCheck('app_target', app('x', 'targt'))).toMatch(/app_target\.ts\(5,.*'targt' does not exist/);
     expect(readFileSync(path, 'utf8')).toMatch(/export const Xor = \{/);
+    // Model names that are reserved words or the module's own names export under a mangled
+    // identifier (the spec keeps the name), and the module still type-checks.
+    const hazards = ['class', 'default', 'yield', 'static', 'spec', 'NnxModel', 'ModelSpec', 'Typed'];
+    for (const name of hazards) {
+      const source = `sequential ${name}(x: [2]) {\n  Dense(1, activation: sigmoid)\n}\ntrain ${name} {\n  data: xor\n  loss: mse\n}\n`;
+      await generate('xor.nnx', `hazard_${name}.ts`, source);
+    }
+    const imports = hazards.map((n, i) => `import * as m${i} from './hazard_${n}.js';`).join('\n');
+    const uses = hazards.map((n, i) => `m${i}.${n}_.spec.name, m${i}.default.create`).join(', ');
+    expect(typeCheck('app_hazards', `${imports}\nexport const names = [${uses}];\n`)).toBe('');
+    for (const name of hazards)
+      expect(readFileSync(join(outDir, `hazard_${name}.ts`), 'utf8')).toContain(`name: '${name}'`);
   });
 
   it('predicts every output of a multi-output model by name', async () => {
