@@ -6,6 +6,7 @@
 
 import { elementCount } from './init.js';
 import type { EntryInput, EntrySpec, TensorSlot } from './spec.js';
+import { ownEntry } from '../util/own.js';
 
 /**
  * Samples for `fit`, `evaluate` or `predict`, row-major. `inputs` are keyed by the names of the
@@ -118,7 +119,7 @@ function copyRows(
 }
 
 function datasetArray(dataset: Dataset, slot: EntryInput): Float32Array | undefined {
-  return slot.role === 'target' ? dataset.targets[slot.name] : dataset.inputs[slot.name];
+  return ownEntry(slot.role === 'target' ? dataset.targets : dataset.inputs, slot.name);
 }
 
 /** Throws unless `dataset` holds exactly the arrays `entry` needs, each of the right length. */
@@ -151,7 +152,7 @@ function checkKeys(
   given: Readonly<Record<string, Float32Array>>,
   expected: readonly string[],
 ): void {
-  const missing = expected.filter((name) => given[name] === undefined);
+  const missing = expected.filter((name) => ownEntry(given, name) === undefined);
   const unknown = Object.keys(given).filter((name) => !expected.includes(name));
   if (missing.length === 0 && unknown.length === 0) return;
   const problems = [
@@ -184,7 +185,7 @@ export function batchFromRecord(
   const uploads = entry.inputs.map((slot): SlotUpload => {
     const perSample = valuesPerSample(slot);
     const padded = new Float32Array(entry.batch * perSample);
-    const given = batch[slot.name];
+    const given = ownEntry(batch, slot.name);
     if (given !== undefined) padded.set(given);
     else padded.fill(1, 0, realSamples * perSample); // only the mask may be omitted
     return { slot, data: padded };
@@ -199,7 +200,7 @@ function countSamples(
 ): number {
   let realSamples: number | undefined;
   for (const slot of entry.inputs) {
-    const given = batch[slot.name];
+    const given = ownEntry(batch, slot.name);
     const perSample = valuesPerSample(slot);
     if (slot.role === 'mask') {
       // A given mask covers the whole batch, padding included; it does not count samples.

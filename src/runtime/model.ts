@@ -32,6 +32,7 @@ import { initFromValues, type InitFromOptions, type InitFromValues } from './ini
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
 import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
 import type { EntrySpec, GanSpec, ModelSpec, TensorSlot } from './spec.js';
+import { ownEntry } from '../util/own.js';
 
 /** Options of {@link NnxModel.create}. */
 export interface CreateModelOptions {
@@ -495,7 +496,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
 
   private inferSampleCount(record: Readonly<Record<string, Float32Array>>): number {
     const first = this.entries.predict.spec.inputs.find((slot) => slot.role === 'input');
-    const values = first && record[first.name];
+    const values = first && ownEntry(record, first.name);
     if (first === undefined || values === undefined) {
       throw new Error(
         `predict: missing input${first ? ` '${first.name}'` : ''}; pass count to predict a model without inputs`,

@@ -64,6 +64,19 @@ describe('BatchAssembler', () => {
       'fit: dataset count must be a positive integer, got 0',
     );
   });
+
+  it('finds an input named like an Object.prototype member missing, not inherited', () => {
+    const named: EntrySpec = {
+      ...entry,
+      inputs: entry.inputs.map((slot) => (slot.name === 'x' ? { ...slot, name: 'toString' } : slot)),
+    };
+    expect(() => new BatchAssembler(named, { ...data, inputs: {} }, 'fit')).toThrow(
+      "fit: missing input 'toString'",
+    );
+    expect(() => batchFromRecord(named, { y: Float32Array.from([5]) }, 'trainStep')).toThrow(
+      "trainStep: missing input 'toString'",
+    );
+  });
 });
 
 describe('batchFromRecord', () => {
