@@ -17,10 +17,10 @@ export interface Example {
   readonly train: NonNullable<ReturnType<typeof compile>['train']>;
 }
 
-/** Compiles examples/NAME.nnx, or a path, for the train block of `model`; throws on any diagnostic. */
-export function compileExample(name: string, model?: string): Example {
+/** Compiles examples/NAME.nnx, or a path, for the train block of `model` (with `--set` settings); throws on any diagnostic. */
+export function compileExample(name: string, model?: string, settings: string[] = []): Example {
   const path = name.includes('/') ? name : `examples/${name}.nnx`;
-  const result = compile(readFileSync(path, 'utf8'), { path, model });
+  const result = compile(readFileSync(path, 'utf8'), { path, model, settings });
   if (!result.model || !result.compiled || !result.train) {
     throw new Error(`${path}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
   }
