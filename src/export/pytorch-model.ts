@@ -226,7 +226,9 @@ def load_nnx_weights(model, path):
             a, b = info['data_offsets']
             values = np.frombuffer(data[start + a:start + b], dtype='<f4').reshape(info['shape'])
             target.copy_(torch.from_numpy(values.copy()))
-`;
+
+
+${TORCH_NATIVE}`;
   return { text, diagnostics };
 }
 
@@ -241,3 +243,82 @@ function prefixes(name: string): string[] {
   const parts = name.split('/').slice(0, -1);
   return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
 }
+
+/**
+ * How nnx's (Keras') layers map onto torch.nn's own modules, for code that wants those rather
+ * than model.py's IR translation: each difference in layout, gate order, padding or statistics
+ * converted exactly (test/export/mappings.test.ts checks each against the interpreter).
+ */
+const TORCH_NATIVE = `# nnx (Keras) layers as torch.nn's own modules. model.py does not need these (it computes in
+# nnx's layouts); they are for moving weights into torch.nn code. Default activations assumed.
+
+def linear_from_nnx(kernel, bias=None):
+    """Dense(kernel [in, out], bias) as nn.Linear, whose weight is [out, in]."""
+    layer = nn.Linear(kernel.shape[0], kernel.shape[1], bias=bias is not None).to(kernel.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(kernel.t())
+        if bias is not None:
+            layer.bias.copy_(bias)
+    return layer
+
+
+def conv2d_weight_from_nnx(kernel):
+    """Conv2D filters HWIO as torch's OIHW (F.conv2d, nn.Conv2d.weight)."""
+    return kernel.permute(3, 2, 0, 1).contiguous()
+
+
+def same_padding(size, kernel, stride=1, dilation=1):
+    """TF's padding='same' along one axis as (before, after): the odd pixel goes after, so with
+    strides it can be asymmetric, which nn.Conv2d's symmetric padding cannot say; pad with F.pad."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def lstm_from_nnx(kernel, recurrent_kernel, bias, unit_forget_bias=True):
+    """LSTM as nn.LSTM(batch_first=True). Keras' gate order i, f, c, o is torch's i, f, g, o and
+    the kernels transpose; nnx adds unit_forget_bias's +1 to the forget gate in the step (its
+    stored bias starts at 0), torch needs it in the bias."""
+    units = recurrent_kernel.shape[0]
+    layer = nn.LSTM(kernel.shape[0], units, batch_first=True).to(kernel.dtype)
+    b = bias.clone()
+    if unit_forget_bias:
+        b[units:2 * units] += 1
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(kernel.t())
+        layer.weight_hh_l0.copy_(recurrent_kernel.t())
+        layer.bias_ih_l0.copy_(b)
+        layer.bias_hh_l0.zero_()
+    return layer
+
+
+def gru_from_nnx(kernel, recurrent_kernel, bias):
+    """GRU (Keras' reset_after form, which is torch's; one input-side bias) as
+    nn.GRU(batch_first=True): Keras' gates z, r, h are torch's z, r, n reordered to r, z, n."""
+    units = recurrent_kernel.shape[0]
+
+    def order(w):
+        return torch.cat([w[..., units:2 * units], w[..., :units], w[..., 2 * units:]], dim=-1)
+
+    layer = nn.GRU(kernel.shape[0], units, batch_first=True).to(kernel.dtype)
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(order(kernel).t())
+        layer.weight_hh_l0.copy_(order(recurrent_kernel).t())
+        layer.bias_ih_l0.copy_(order(bias))
+        layer.bias_hh_l0.zero_()
+    return layer
+
+
+def batchnorm_from_nnx(gamma, beta, moving_mean, moving_variance, momentum=0.99, epsilon=1e-3):
+    """BatchNormalization over the last axis as nn.BatchNorm1d (for [N, C]; permute NHWC to NCHW
+    for nn.BatchNorm2d): torch's momentum is 1 - Keras'. Inference is then the same; in training,
+    torch moves running_var by the unbiased batch variance where nnx and Keras use the biased one
+    (model.py's train mode computes nnx's)."""
+    layer = nn.BatchNorm1d(gamma.shape[0], eps=epsilon, momentum=1 - momentum).to(gamma.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(gamma)
+        layer.bias.copy_(beta)
+        layer.running_mean.copy_(moving_mean)
+        layer.running_var.copy_(moving_variance)
+    return layer
+`;

@@ -56,7 +56,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -154,6 +154,36 @@ def train_step(module, optimizer, batch, weight=1.0):
     return terms
 
 
+class ShardSampler(DistributedSampler):
+    """DistributedSampler (the same seeded permutation in every process; process r takes
+    positions r, r+N, …, so each global batch is one run of batch consecutive positions, as in
+    one process), except where the samples do not divide among the N processes: it pads the
+    permutation with -1, a masked-out sample, where DistributedSampler repeats samples, so every
+    sample counts once per epoch, as in one process."""
+
+    def __iter__(self):
+        g = torch.Generator()
+        g.manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.dataset), generator=g).tolist()
+        order += [-1] * (self.total_size - len(order))
+        return iter(order[self.rank:self.total_size:self.num_replicas])
+
+
+class Padded(torch.utils.data.Dataset):
+    """The split's samples with a mask value (1); index -1 is a padding sample of zeros, mask 0."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, i):
+        if i < 0:
+            return (*[torch.zeros_like(t[0]) for t in self.tensors], torch.tensor(0.0))
+        return (*[t[i] for t in self.tensors], torch.tensor(1.0))
+
+
 def load_split(split, dtype):
     """data/<split>/<slot>.npy as tensors, or None when the split is not there."""
     folder = os.path.join(HERE, 'data', split)
@@ -182,6 +212,8 @@ def evaluate(module, tensors, batch):
 
 def run(rank, world, args):
     distributed = world > 1
+    if distributed and not torch.cuda.is_available() and 'OMP_NUM_THREADS' not in os.environ:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # the cores shared, not oversubscribed
     if distributed and not dist.is_initialized():
         backend = 'nccl' if torch.cuda.is_available() else 'gloo'
         dist.init_process_group(backend, rank=rank, world_size=world)
@@ -206,17 +238,16 @@ def run(rank, world, args):
     batch = args.batch
     if batch % world:
         raise SystemExit(f'train.py: the batch ({batch}) must divide among the {world} processes')
-    # The same seeded permutation in every process; process r takes positions r, r+N, …, so that
-    # each global batch is one run of batch consecutive positions, as in one process.
-    sampler = DistributedSampler(TensorDataset(*train), num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
-    loader = DataLoader(TensorDataset(*train), batch_size=batch // world, sampler=sampler)
+    samples = Padded(train)
+    sampler = ShardSampler(samples, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
+    loader = DataLoader(samples, batch_size=batch // world, sampler=sampler)
     steps, started = 0, time.time()
     for epoch in range(first_epoch, args.epochs):
         sampler.set_epoch(epoch)
         sums, count = {}, 0.0
         for part in loader:
             part = [t.to(device) for t in part]
-            mask = torch.ones(part[0].shape[0], dtype=dtype, device=device)
+            mask = part.pop().to(dtype)
             local = mask.sum()
             total = local.clone()
             if distributed:

@@ -57,7 +57,16 @@ Exported from \`${source}\` by \`nnxc export --to pytorch\`.
   \`nnxc evaluate ${source} --weights trained.safetensors\` reads.
 - \`data/\`: the train block's samples as nnx prepared them (its validation split included).
 
-Differences from nnx: dropout masks come from torch's generator, not nnx's hash; with several
-processes, BatchNormalization's batch statistics are each process's share of the batch.
+Differences from nnx: dropout masks come from torch's generator, not nnx's hash. With several
+processes, BatchNormalization normalizes by each process's share of the batch (its statistics
+are per process, as with nn.BatchNorm under DDP without SyncBatchNorm) and moves the running
+statistics by them; DDP copies rank 0's buffers to the others before each step, and
+trained.safetensors is rank 0's. One process, or nnx, uses the whole batch's. Where the samples do not divide among the processes,
+the last batch is padded with masked-out samples (DistributedSampler would repeat samples).
+
+\`model.py\` also has \`linear_from_nnx\`, \`conv2d_weight_from_nnx\`, \`same_padding\`,
+\`lstm_from_nnx\`, \`gru_from_nnx\` and \`batchnorm_from_nnx\`: nnx's (Keras') layers as
+torch.nn's own modules, with the layouts, gate orders, TF 'same' padding, forget-gate bias and
+BatchNorm momentum and ε converted.
 `;
 }

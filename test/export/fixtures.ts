@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { compile } from '../../src/compile.js';
 import type { Node } from '../../src/ir/graph.js';
-import { interpretOutputs } from '../../src/ir/interpret.js';
+import { interpret, interpretOutputs } from '../../src/ir/interpret.js';
 import { tensor } from '../../src/ir/tensor.js';
 import { type ExportCompiled, type ExportModel, initialWeights } from '../../src/export/weights.js';
 import { seededRandom } from '../ir/random.js';
@@ -17,10 +17,10 @@ export interface Example {
   readonly train: NonNullable<ReturnType<typeof compile>['train']>;
 }
 
-/** Compiles examples/NAME.nnx, or a path, for the train block of `model`; throws on any diagnostic. */
-export function compileExample(name: string, model?: string): Example {
+/** Compiles examples/NAME.nnx, or a path, for the train block of `model` (with `--set` settings); throws on any diagnostic. */
+export function compileExample(name: string, model?: string, settings: string[] = []): Example {
   const path = name.includes('/') ? name : `examples/${name}.nnx`;
-  const result = compile(readFileSync(path, 'utf8'), { path, model });
+  const result = compile(readFileSync(path, 'utf8'), { path, model, settings });
   if (!result.model || !result.compiled || !result.train) {
     throw new Error(`${path}: ${result.diagnostics.map((d) => d.message).join('; ')}`);
   }
@@ -111,3 +111,50 @@ export const EXAMPLES = [
 /** Models of test/export/layers.nnx: the layers no example uses. */
 export const LAYER_MODELS = ['Images', 'Sequences'] as const;
 export const LAYERS_FILE = 'test/export/layers.nnx';
+
+/**
+ * Runs the compiled training step in the reference interpreter (f64) `steps` times from
+ * `weights`, step s on `batch(s)` (every data input, target and the mask by name), optimizer
+ * and statistics state starting at zero as in nnx; the losses, and the last step's outputs.
+ */
+export function interpreterSteps(
+  example: Example,
+  weights: ReadonlyMap<string, Float32Array>,
+  batch: (step: number) => ReadonlyMap<string, ArrayLike<number>>,
+  batchSize: number,
+  steps: number,
+): { losses: number[]; last: Map<string, Float64Array> } {
+  const g = example.compiled.steps.train;
+  const values = new Map<string, ReturnType<typeof tensor>>();
+  const shapeOf = (n: Node) => n.shape.map((d) => (d === 'B' ? batchSize : (d as number)));
+  for (const n of g.nodes) {
+    if (n.op !== 'input') continue;
+    const { name, role } = (n as Node<'input'>).params;
+    const shape = shapeOf(n);
+    if (role === 'param') values.set(name, tensor(shape, weights.get(name)!));
+    else if (role === 'state')
+      values.set(name, tensor(shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(0)));
+  }
+  const losses: number[] = [];
+  const last = new Map<string, Float64Array>();
+  for (let s = 0; s < steps; s++) {
+    const data = batch(s);
+    for (const n of g.nodes) {
+      if (n.op !== 'input') continue;
+      const { name, role } = (n as Node<'input'>).params;
+      if (role === 'param' || role === 'state') continue;
+      const v = data.get(name);
+      if (!v) throw new Error(`no batch value for ${name}`);
+      values.set(name, tensor(shapeOf(n), v));
+    }
+    const out = interpret(g, values, { dtype: 'f64' });
+    losses.push(out[g.outputs.find((o) => o.role === 'loss')!.node]!.data[0]!);
+    for (const o of g.outputs) {
+      if (o.role !== 'update') continue;
+      const target = g.nodes[o.target!] as Node<'input'>;
+      values.set(target.params.name, out[o.node]!);
+      last.set(target.params.name, out[o.node]!.data as Float64Array);
+    }
+  }
+  return { losses, last };
+}
