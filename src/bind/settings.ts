@@ -129,7 +129,7 @@ export function applySettings<D extends TrainDef | GanDef>(
 
 /** The default optimizer, which `--set optimizer.lr=…` refines when the block names none. */
 function defaultOptimizer(def: TrainDef | GanDef): string {
-  return def.kind === 'gan' ? 'Adam' : 'SGD';
+  return def.kind === 'gan' ? 'Adam' : 'RMSProp';
 }
 
 /** `optimizer: SGD(lr: 0.1)` with `lr` replaced, or `loss: { a: mse }` with `a` replaced. */

@@ -73,7 +73,7 @@ const TRAIN_SCHEMA = [
   {
     name: 'optimizer',
     type: 'call-or-name',
-    default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } },
+    default: { callee: 'RMSProp', args: [], span: { start: 0, end: 0 } },
   },
   { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
   { name: 'batch', type: 'int', min: 1, default: 32 },
