@@ -100,7 +100,13 @@ train S { data: majority, loss: binary_crossentropy, dims: { T: 20 }, batch: 8 }
     const text = `sequential S(x: [2]) {\n  Dense(1, activation: sigmoid)\n}\ntrain S { data: xor, loss: mse }\n`;
     const { trains, diagnostics } = check(text, { path: 'm.nnx' });
     expect(diagnostics).toEqual([]);
-    expect(trains[0]!.optimizer).toEqual({ kind: 'rmsprop', lr: 0.001, rho: 0.9, epsilon: 1e-7 });
+    expect(trains[0]!.optimizer).toEqual({
+      kind: 'rmsprop',
+      lr: 0.001,
+      rho: 0.9,
+      epsilon: 1e-7,
+      epsilonPlacement: 'pytorch',
+    });
     expect(trains[0]!.batch).toBe(32);
     expect(trains[0]!.epochs).toBe(1);
     // `--set optimizer.lr=…` refines that default rather than some other optimizer.
