@@ -15,6 +15,7 @@ import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { initialWeights } from '../../src/export/weights.js';
 import { seededRandom } from '../ir/random.js';
+import { NnxModel } from '../../src/runtime/index.js';
 
 interface Transcription {
   readonly name: string;
@@ -368,4 +369,35 @@ describe('Keras and PyTorch exercises transcribed literally', () => {
       expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
     });
   }
+});
+
+describe("the iris network's accuracy on the GPU, with soft labels", () => {
+  it("is Keras' categorical accuracy: arg-max of the prediction against arg-max of the label", async () => {
+    const source = TRANSCRIPTIONS.find((t) => t.name.startsWith('the iris'))!.source;
+    const { compiled, diagnostics } = compile(source, { path: 'iris.nnx', settings: ['batch=5'] });
+    expect(diagnostics).toEqual([]);
+    const model = await NnxModel.create(compiled!.spec, { seed: 2 });
+    const rand = seededRandom(5);
+    const count = 13; // two full batches of 5 and a padded one
+    const x = Float32Array.from({ length: count * 4 }, () => 4 * rand());
+    const soft = Float32Array.from({ length: count * 3 }, () => rand());
+    for (let i = 0; i < count; i++) {
+      const row = soft.subarray(i * 3, i * 3 + 3);
+      const sum = row.reduce((a, v) => a + v, 0);
+      row.forEach((v, j) => (row[j] = v / sum));
+    }
+    const p = (await model.predict({ x })) as Float32Array;
+    const argmax = (a: Float32Array, i: number) => {
+      const row = Array.from(a.subarray(i * 3, i * 3 + 3));
+      return row.indexOf(Math.max(...row));
+    };
+    let hits = 0;
+    for (let i = 0; i < count; i++) if (argmax(p, i) === argmax(soft, i)) hits++;
+    // Neither all nor none: the comparison is decided sample by sample.
+    expect(hits).toBeGreaterThan(0);
+    expect(hits).toBeLessThan(count);
+    const values = await model.evaluate({ count, inputs: { x }, targets: { target: soft } });
+    expect(values['accuracy']).toBeCloseTo(hits / count, 6);
+    model.destroy();
+  });
 });
