@@ -167,8 +167,9 @@ function rmsprop(config: RmspropConfig): Optimizer {
 }
 
 /**
- * Adagrad: a ← a + g²; p ← p − lr·g/(√(a₀ + a) + ε) (Keras' placement: √(a₀ + a + ε)). State starts at zero, so Keras' initial
- * accumulator a₀ (0.1 by default; PyTorch's is 0) is added in the update instead.
+ * Adagrad: a ← a + g²; p ← p − lr·g/(√(a₀ + a) + ε) (Keras' placement: √(a₀ + a + ε)). State
+ * starts at zero, so Keras' initial accumulator a₀ (0.1 by default; PyTorch's is 0) is added in
+ * the update instead.
  */
 function adagrad(config: AdagradConfig): Optimizer {
   const rate = learningRate(config);
