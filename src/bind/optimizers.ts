@@ -20,6 +20,14 @@ export type ScheduleConfig =
     }
   | { readonly kind: 'cosine'; readonly decaySteps: number; readonly alpha: number };
 
+/**
+ * Where ε sits in the adaptive optimizers' denominators. `pytorch` (nnx's default):
+ * Adam lr·m̂/(√v̂ + ε), RMSProp lr·g/(√v + ε), Adagrad lr·g/(√a + ε). `keras`: Adam
+ * lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε), RMSProp lr·g/√(v + ε), Adagrad lr·g/√(a + ε).
+ */
+export type EpsilonPlacement = 'pytorch' | 'keras';
+export const EPSILON_PLACEMENTS = ['pytorch', 'keras'] as const;
+
 interface OptimizerBase {
   /** The base learning rate (the command line's `--lr` replaces it). */
   readonly lr: number;
@@ -37,6 +45,7 @@ export interface AdamConfig extends OptimizerBase {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly epsilonPlacement: EpsilonPlacement;
   /** AdamW's decoupled weight decay (0 for Adam): p ← p − lr·(step + wd·p). */
   readonly weightDecay?: number;
 }
@@ -45,12 +54,14 @@ export interface RmspropConfig extends OptimizerBase {
   readonly kind: 'rmsprop';
   readonly rho: number;
   readonly epsilon: number;
+  readonly epsilonPlacement: EpsilonPlacement;
 }
 
 export interface AdagradConfig extends OptimizerBase {
   readonly kind: 'adagrad';
   readonly initialAccumulator: number;
   readonly epsilon: number;
+  readonly epsilonPlacement: EpsilonPlacement;
 }
 
 export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
@@ -59,6 +70,14 @@ const lr = (dflt: number) =>
   ({ name: 'lr', type: 'float', min: 0, default: dflt, aliases: ['learning_rate'] }) as const;
 const float = <N extends string>(name: N, dflt: number, aliases: readonly string[] = []) =>
   ({ name, type: 'float', min: 0, default: dflt, aliases }) as const;
+
+/** `epsilon_placement: keras` (or `pytorch`, the default); see EpsilonPlacement. */
+const PLACEMENT = {
+  name: 'epsilon_placement',
+  type: 'name',
+  choices: EPSILON_PLACEMENTS,
+  default: 'pytorch',
+} as const satisfies ArgSchema;
 
 /** The schedules and their arguments. */
 const SCHEDULE_CALLS = {
@@ -105,6 +124,7 @@ const ADAM_ARGS = [
   float('beta1', 0.9, ['beta_1']),
   float('beta2', 0.999, ['beta_2']),
   float('epsilon', 1e-7, ['eps']),
+  PLACEMENT,
 ] as const;
 
 function adamConfig(
@@ -117,6 +137,7 @@ function adamConfig(
     beta1: a.beta1,
     beta2: a.beta2,
     epsilon: a.epsilon,
+    epsilonPlacement: a.epsilon_placement,
     ...(weightDecay > 0 ? { weightDecay } : {}),
     ...schedule(a),
   } as const;
@@ -147,16 +168,30 @@ export const OPTIMIZERS: Readonly<Record<string, OptimizerEntry>> = {
     adamConfig(a, a.weight_decay),
   ),
   RMSProp: optimizer(
-    [lr(0.001), float('rho', 0.9, ['alpha']), float('epsilon', 1e-7, ['eps']), SCHEDULE],
-    (a) => ({ kind: 'rmsprop', lr: a.lr, rho: a.rho, epsilon: a.epsilon, ...schedule(a) }),
+    [lr(0.001), float('rho', 0.9, ['alpha']), float('epsilon', 1e-7, ['eps']), PLACEMENT, SCHEDULE],
+    (a) => ({
+      kind: 'rmsprop',
+      lr: a.lr,
+      rho: a.rho,
+      epsilon: a.epsilon,
+      epsilonPlacement: a.epsilon_placement,
+      ...schedule(a),
+    }),
   ),
   Adagrad: optimizer(
-    [lr(0.001), float('initial_accumulator_value', 0.1), float('epsilon', 1e-7, ['eps']), SCHEDULE],
+    [
+      lr(0.001),
+      float('initial_accumulator_value', 0.1),
+      float('epsilon', 1e-7, ['eps']),
+      PLACEMENT,
+      SCHEDULE,
+    ],
     (a) => ({
       kind: 'adagrad',
       lr: a.lr,
       initialAccumulator: a.initial_accumulator_value,
       epsilon: a.epsilon,
+      epsilonPlacement: a.epsilon_placement,
       ...schedule(a),
     }),
   ),

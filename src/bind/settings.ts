@@ -6,6 +6,7 @@
  */
 import type { Argument, Expr, GanDef, Identifier, RecordExpr, TrainDef, TrainField } from '../parser/ast.js';
 import { parse } from '../parser/index.js';
+import { DEFAULT_OPTIMIZER } from './train.js';
 import { type Diagnostic, type SourceFile, type Span, error } from '../util/diagnostics.js';
 
 /** The pseudo-file settings are rendered from. */
@@ -119,7 +120,7 @@ export function applySettings<D extends TrainDef | GanDef>(
     const value =
       inner === undefined
         ? parsed.value
-        : nestedValue(existing, name, inner, parsed.value, diags, defaultOptimizer(def));
+        : nestedValue(existing, name, inner, parsed.value, diags, defaultOptimizer(def, name.span));
     if (value === undefined) continue;
     const field: TrainField = { kind: 'train-field', name, value, span };
     fields = existing ? fields.map((f) => (f === existing ? field : f)) : [...fields, field];
@@ -128,8 +129,10 @@ export function applySettings<D extends TrainDef | GanDef>(
 }
 
 /** The default optimizer, which `--set optimizer.lr=…` refines when the block names none. */
-function defaultOptimizer(def: TrainDef | GanDef): string {
-  return def.kind === 'gan' ? 'Adam' : 'SGD';
+function defaultOptimizer(def: TrainDef | GanDef, span: Span): Expr {
+  if (def.kind === 'gan') return { kind: 'name', name: 'Adam', span };
+  const callee: Expr = { kind: 'name', name: DEFAULT_OPTIMIZER.callee, span };
+  return { kind: 'call', callee, args: DEFAULT_OPTIMIZER.args, span };
 }
 
 /** `optimizer: SGD(lr: 0.1)` with `lr` replaced, or `loss: { a: mse }` with `a` replaced. */
@@ -139,7 +142,7 @@ function nestedValue(
   inner: Identifier,
   value: Expr,
   diags: Diagnostic[],
-  optimizer: string,
+  optimizer: Expr,
 ): Expr | undefined {
   const current = field?.value;
   const span = { start: name.span.start, end: value.span.end };
@@ -150,8 +153,7 @@ function nestedValue(
     name.name === 'dims'
   )
     return withRecordField(current?.kind === 'record' ? current : undefined, inner, value, span);
-  if (current === undefined && name.name === 'optimizer')
-    return withArgument({ kind: 'name', name: optimizer, span: name.span }, inner, value);
+  if (current === undefined && name.name === 'optimizer') return withArgument(optimizer, inner, value);
   if (current?.kind === 'call' || current?.kind === 'name') return withArgument(current, inner, value);
   diags.push(
     error(

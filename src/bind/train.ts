@@ -67,13 +67,32 @@ export interface TrainConfig {
   readonly freeze: readonly FrozenLayer[];
 }
 
+const NOWHERE: Span = { start: 0, end: 0 };
+
+/**
+ * What a train block without `optimizer:` trains with: Keras' `compile()` default, `'rmsprop'`,
+ * i.e. RMSprop(lr 0.001, ρ 0.9, ε 1e-7) with ε inside the root, as Keras places it.
+ */
+export const DEFAULT_OPTIMIZER: CallValue = {
+  callee: 'RMSProp',
+  args: [
+    {
+      kind: 'argument',
+      name: { kind: 'identifier', name: 'epsilon_placement', span: NOWHERE },
+      value: { kind: 'name', name: 'keras', span: NOWHERE },
+      span: NOWHERE,
+    },
+  ],
+  span: NOWHERE,
+};
+
 const TRAIN_SCHEMA = [
   { name: 'data', type: 'call-or-name' },
   { name: 'validation_split', type: 'float', min: 0, max: 0.9, default: 0 },
   {
     name: 'optimizer',
     type: 'call-or-name',
-    default: { callee: 'SGD', args: [], span: { start: 0, end: 0 } },
+    default: DEFAULT_OPTIMIZER,
   },
   { name: 'metrics', type: 'name-list', choices: METRIC_NAMES, default: [] },
   { name: 'batch', type: 'int', min: 1, default: 32 },

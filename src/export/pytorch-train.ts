@@ -75,6 +75,10 @@ class NnxOptimizer(torch.optim.Optimizer):
              (AdamW adds weight_decay*p to that step)
     rmsprop: v = rho*v + (1-rho)*g^2; p -= lr*g/(sqrt(v) + eps)
     adagrad: a = a + g^2; p -= lr*g/(sqrt(a + initial_accumulator) + eps)
+    With epsilonPlacement 'keras', eps moves as Keras places it:
+    adam:    p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v) + eps)
+    rmsprop: p -= lr*g/sqrt(v + eps)
+    adagrad: p -= lr*g/sqrt(a + initial_accumulator + eps)
     and a schedule lr(t) as Keras': step, exponential (staircase or not) or cosine."""
 
     def __init__(self, params, config):
@@ -102,6 +106,11 @@ class NnxOptimizer(torch.optim.Optimizer):
         t = self.state['t']
         c = self.config
         lr = self.learning_rate(t)
+        keras = c.get('epsilonPlacement') == 'keras'
+
+        def root(x):  # RMSprop's and Adagrad's denominator
+            return torch.sqrt(x + c['epsilon']) if keras else torch.sqrt(x) + c['epsilon']
+
         for group in self.param_groups:
             for p in group['params']:
                 if p.grad is None:
@@ -120,20 +129,23 @@ class NnxOptimizer(torch.optim.Optimizer):
                     v = state.setdefault('v', torch.zeros_like(p))
                     m.copy_(c['beta1'] * m + (1 - c['beta1']) * g)
                     v.copy_(c['beta2'] * v + (1 - c['beta2']) * (g * g))
-                    m_hat = m / (1 - math.exp(t * math.log(c['beta1'])))
-                    v_hat = v / (1 - math.exp(t * math.log(c['beta2'])))
-                    update = m_hat / (torch.sqrt(v_hat) + c['epsilon'])
+                    c1 = 1 - math.exp(t * math.log(c['beta1'])) if c['beta1'] > 0 else 1.0
+                    c2 = 1 - math.exp(t * math.log(c['beta2'])) if c['beta2'] > 0 else 1.0
+                    if keras:
+                        update = (math.sqrt(c2) / c1) * (m / (torch.sqrt(v) + c['epsilon']))
+                    else:
+                        update = (m / c1) / (torch.sqrt(v / c2) + c['epsilon'])
                     if c.get('weightDecay', 0):
                         update = update + c['weightDecay'] * p
                     p.sub_(lr * update)
                 elif kind == 'rmsprop':
                     v = state.setdefault('velocity', torch.zeros_like(p))
                     v.copy_(c['rho'] * v + (1 - c['rho']) * (g * g))
-                    p.sub_(lr * (g / (torch.sqrt(v) + c['epsilon'])))
+                    p.sub_(lr * (g / root(v)))
                 elif kind == 'adagrad':
                     a = state.setdefault('accumulator', torch.zeros_like(p))
                     a.add_(g * g)
-                    p.sub_(lr * (g / (torch.sqrt(a + c['initialAccumulator']) + c['epsilon'])))
+                    p.sub_(lr * (g / root(a + c['initialAccumulator'])))
                 else:
                     raise ValueError(f'unknown optimizer {kind!r}')
 

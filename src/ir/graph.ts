@@ -24,6 +24,7 @@ export type InitKind =
   | 'he_normal'
   | 'he_uniform'
   | 'lecun_normal'
+  | 'pytorch_uniform'
   | 'orthogonal';
 export interface InitSpec {
   readonly kind: InitKind;

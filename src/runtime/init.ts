@@ -1,5 +1,5 @@
 /**
- * Parameter initializers, as Keras defines them. Each parameter draws from its own stream, derived
+ * Parameter initializers, as Keras defines them (and PyTorch's default, `pytorch_uniform`). Each parameter draws from its own stream, derived
  * from the model seed and the parameter's name, so adding a parameter leaves the others unchanged.
  */
 
@@ -78,6 +78,10 @@ export function fillInitializer(
       return fillUniform(values, Math.sqrt(6 / positiveFan(init.fanIn, 'fanIn')), rng);
     case 'he_normal':
       return fillTruncatedNormal(values, Math.sqrt(2 / positiveFan(init.fanIn, 'fanIn')), rng);
+    case 'pytorch_uniform':
+      // kaiming_uniform(a = √5): gain √(2/(1 + 5)) times √(3/fan_in) is 1/√fan_in; PyTorch
+      // draws its biases from the same bound with the layer's fan_in.
+      return fillUniform(values, 1 / Math.sqrt(positiveFan(init.fanIn, 'fanIn')), rng);
     default:
       return assertNever(init.kind);
   }

@@ -17,6 +17,7 @@ export interface InitializerSpec {
     | 'he_normal'
     | 'he_uniform'
     | 'lecun_normal'
+    | 'pytorch_uniform'
     | 'orthogonal';
   readonly fanIn: number;
   readonly fanOut: number;

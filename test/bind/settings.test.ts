@@ -95,4 +95,32 @@ train S { data: majority, loss: binary_crossentropy, dims: { T: 20 }, batch: 8 }
       8, 20,
     ]);
   });
+
+  it("a block without an optimizer trains with Keras' default: RMSprop(lr 0.001, rho 0.9, eps 1e-7 in the root)", () => {
+    const text = `sequential S(x: [2]) {\n  Dense(1, activation: sigmoid)\n}\ntrain S { data: xor, loss: mse }\n`;
+    const { trains, diagnostics } = check(text, { path: 'm.nnx' });
+    expect(diagnostics).toEqual([]);
+    expect(trains[0]!.optimizer).toEqual({
+      kind: 'rmsprop',
+      lr: 0.001,
+      rho: 0.9,
+      epsilon: 1e-7,
+      epsilonPlacement: 'keras',
+    });
+    expect(trains[0]!.batch).toBe(32);
+    expect(trains[0]!.epochs).toBe(1);
+    // `--set optimizer.lr=…` refines that default rather than some other optimizer.
+    const refined = check(text, { path: 'm.nnx', settings: ['optimizer.lr=0.01'] });
+    expect(refined.trains[0]!.optimizer).toMatchObject({
+      kind: 'rmsprop',
+      lr: 0.01,
+      rho: 0.9,
+      epsilonPlacement: 'keras',
+    });
+    const placed = check(text, { path: 'm.nnx', settings: ['optimizer.epsilon_placement=pytorch'] });
+    expect(placed.trains[0]!.optimizer).toMatchObject({ kind: 'rmsprop', epsilonPlacement: 'pytorch' });
+    // Named explicitly, RMSProp() keeps nnx's own default placement.
+    const named = check(text.replace('loss: mse', 'loss: mse, optimizer: RMSProp()'), { path: 'm.nnx' });
+    expect(named.trains[0]!.optimizer).toMatchObject({ kind: 'rmsprop', epsilonPlacement: 'pytorch' });
+  });
 });

@@ -28,6 +28,8 @@ describe('one training step on the GPU equals the interpreter', () => {
   it.each([
     ['SGD with Nesterov momentum', 'SGD(lr: 0.3, momentum: 0.9, nesterov: true)'],
     ['Adam', 'Adam(lr: 0.01)'],
+    ["Adam with Keras' ε placement", 'Adam(lr: 0.01, epsilon: 0.01, epsilon_placement: keras)'],
+    ["RMSProp with Keras' ε placement", 'RMSProp(lr: 0.01, epsilon_placement: keras)'],
   ])('for a model with a residual sum, a partial batch and %s', async (_name, optimizer) => {
     const { compiled, diagnostics } = compile(source(optimizer));
     expect(diagnostics).toEqual([]);

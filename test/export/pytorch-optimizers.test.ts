@@ -86,6 +86,10 @@ describe("train.py's optimizers", () => {
     ['Adam', ['optimizer=Adam(lr: 0.05)']],
     ['RMSProp', ['optimizer=RMSProp(lr: 0.01)']],
     ['Adagrad', ['optimizer=Adagrad(lr: 0.1)']],
+    // Keras' ε placements, with a large ε so that the placement moves the losses.
+    ['Adam, Keras placement', ['optimizer=Adam(lr: 0.05, epsilon: 0.01, epsilon_placement: keras)']],
+    ['RMSProp, Keras placement', ['optimizer=RMSProp(lr: 0.01, epsilon: 0.01, epsilon_placement: keras)']],
+    ['Adagrad, Keras placement', ['optimizer=Adagrad(lr: 0.1, epsilon: 0.01, epsilon_placement: keras)']],
   ];
   for (const [name, settings] of cases) {
     it(`${name}: 20 losses equal the interpreter's training step`, () => {
@@ -98,4 +102,9 @@ describe("train.py's optimizers", () => {
       expect(losses[STEPS - 1]).not.toBe(losses[0]);
     });
   }
+  it("Keras' placement is not PyTorch's: the interpreter's losses differ", () => {
+    const keras = interpreterLosses(['optimizer=Adam(lr: 0.05, epsilon: 0.01, epsilon_placement: keras)']);
+    const pytorch = interpreterLosses(['optimizer=Adam(lr: 0.05, epsilon: 0.01)']);
+    expect(maxAbsDiff(keras.losses, pytorch.losses)).toBeGreaterThan(1e-6);
+  });
 });

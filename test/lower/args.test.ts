@@ -74,6 +74,7 @@ describe('optimizers read their typed arguments', () => {
       beta1: 0.8,
       beta2: 0.999,
       epsilon: 1e-7,
+      epsilonPlacement: 'pytorch',
       weightDecay: 0.01,
       schedule: { kind: 'exponential', decaySteps: 5, decayRate: 0.96, staircase: true },
     }));
@@ -83,8 +84,15 @@ describe('optimizers read their typed arguments', () => {
       lr: 0.001,
       initialAccumulator: 0.1,
       epsilon: 1e-7,
+      epsilonPlacement: 'pytorch',
       schedule: { kind: 'cosine', decaySteps: 100, alpha: 0.1 },
     });
-    expect(optimizerOf('RMSProp(rho: 0.8)')).toEqual({ kind: 'rmsprop', lr: 0.001, rho: 0.8, epsilon: 1e-7 });
+    expect(optimizerOf('RMSProp(rho: 0.8)')).toEqual({
+      kind: 'rmsprop',
+      lr: 0.001,
+      rho: 0.8,
+      epsilon: 1e-7,
+      epsilonPlacement: 'pytorch',
+    });
   });
 });

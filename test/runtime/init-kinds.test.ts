@@ -1,8 +1,13 @@
-/** The initializers the layer library added: constant, random_normal/uniform, lecun_normal, orthogonal. */
+/**
+ * The initializers the layer library added: constant, random_normal/uniform, lecun_normal,
+ * orthogonal, and PyTorch's default (pytorch_uniform).
+ */
 import { describe, expect, it } from 'vitest';
 import { fillInitializer } from '../../src/runtime/init.js';
 import { Rng } from '../../src/runtime/rng.js';
 import type { InitializerSpec } from '../../src/runtime/spec.js';
+import { initialParameterValues } from '../../src/runtime/init.js';
+import { compile } from '../../src/compile.js';
 
 function moments(values: Float32Array): { mean: number; std: number; min: number; max: number } {
   const mean = values.reduce((a, v) => a + v, 0) / values.length;
@@ -53,5 +58,43 @@ describe('layer-library initializers', () => {
         for (let i = 0; i < n; i++) dot += at(i, a) * at(i, b);
         expect(dot).toBeCloseTo(a === b ? gain * gain : 0, 5);
       }
+  });
+
+  it('pytorch_uniform is kaiming_uniform(a = √5): U(±1/√fan_in), deviation 1/√(3·fan_in)', () => {
+    const bound = 1 / Math.sqrt(64);
+    const m = moments(fill({ kind: 'pytorch_uniform', fanIn: 64 }, 40_000));
+    expect(m.min).toBeGreaterThanOrEqual(-bound);
+    expect(m.max).toBeLessThanOrEqual(bound);
+    // The extremes come close to the bound: not a narrower draw.
+    expect(m.max).toBeGreaterThan(0.99 * bound);
+    expect(m.min).toBeLessThan(-0.99 * bound);
+    expect(Math.abs(m.mean)).toBeLessThan(0.002);
+    expect(m.std).toBeCloseTo(bound / Math.sqrt(3), 3);
+  });
+});
+
+describe("PyTorch's default initialisation on Dense and Conv2D", () => {
+  const text = `model Net(x: [6, 6, 3]) -> (y: [5]) {
+  c = Conv2D(4, [3, 2], kernel_initializer: pytorch_uniform, bias_initializer: pytorch_uniform)(x)
+  y = Dense(5, init: pytorch_uniform, bias_initializer: pytorch_uniform)(Flatten()(c))
+}
+train Net { data: xor, loss: mse }
+`;
+  const { compiled, diagnostics } = compile(text, { path: 'm.nnx' });
+  it('compiles', () => expect(diagnostics).toEqual([]));
+  // fan_in: Conv2D kh·kw·cin = 3·2·3 = 18; Dense the 4·5·4 = 80 flattened features.
+  it.each([
+    ['conv2d_1/kernel', 18],
+    ['conv2d_1/bias', 18],
+    ['dense_1/kernel', 80],
+    ['dense_1/bias', 80],
+  ])('%s draws from U(±1/√%i)', (name, fanIn) => {
+    const param = compiled!.spec.params.find((p) => p.name === name)!;
+    expect(param.init).toMatchObject({ kind: 'pytorch_uniform', fanIn });
+    const values = initialParameterValues(param, 3);
+    const bound = 1 / Math.sqrt(fanIn);
+    expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(bound);
+    // Widest draw of n uniforms is within bound·(1 − 5/n) almost surely; not all zeros or tiny.
+    expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(bound * (1 - 5 / values.length));
   });
 });

@@ -144,21 +144,44 @@ export function targetShape(loss: LossName, out: Shape): Shape {
 }
 
 /**
- * Per-sample accuracy: thresholded at 0.5 for one output unit, arg-max otherwise; sparse
- * targets (class indices) are compared as one-hot rows.
+ * Binary accuracy per sample: each unit's prediction thresholded (at 0.5, or at 0 when the
+ * outputs are logits) against its target thresholded at 0.5, averaged over the units.
  */
-function accuracy(b: GraphBuilder, p: number, target: number): number {
+function binaryAccuracy(b: GraphBuilder, p: number, target: number, loss: LossName): number {
+  const threshold = FROM_LOGITS_BINARY.has(loss) ? 0 : 0.5;
+  const y = denseTargets(b, p, target);
+  const predicted = b.binary('gt', p, b.constant(threshold));
+  return meanPerSample(b, b.binary('eq', predicted, b.binary('gt', y, b.constant(0.5))));
+}
+
+/**
+ * Categorical accuracy per sample: a hit when the target's largest entry and the prediction's
+ * largest entry are the same class (Keras' argmax(y) = argmax(p); a tie counts as a hit), so
+ * soft labels count by their most likely class. Sparse targets (class indices) hit when their
+ * class holds the row's maximum prediction; an index out of range never hits.
+ */
+function categoricalAccuracy(b: GraphBuilder, p: number, target: number): number {
   const shape = b.shapeOf(p);
   const axis = shape.length - 1;
-  const y = denseTargets(b, p, target);
-  if (shape[axis] === 1) {
-    const predicted = b.binary('gt', p, b.constant(0.5));
-    return meanPerSample(b, b.binary('eq', predicted, b.binary('gt', y, b.constant(0.5))));
-  }
-  // The target's class scores 1 when it holds the row's maximum prediction.
-  const isMax = b.binary('eq', p, b.broadcast(b.reduceMax(p, [axis], true), shape));
-  const hit = b.binary('min', b.sum(b.mul(isMax, y), [axis]), b.constant(1));
+  const rowMax = (x: number) => b.binary('eq', x, b.broadcast(b.reduceMax(x, [axis], true), shape));
+  const sparse = b.shapeOf(target).length < shape.length;
+  const y = sparse ? denseTargets(b, p, target) : rowMax(target);
+  const hit = b.binary('min', b.sum(b.mul(rowMax(p), y), [axis]), b.constant(1));
   return meanPerSample(b, hit);
+}
+
+/** Binary cross-entropies whose model outputs are logits (accuracy thresholds them at 0). */
+const FROM_LOGITS_BINARY: ReadonlySet<LossName> = new Set<LossName>(['binary_crossentropy_from_logits']);
+
+/**
+ * `accuracy` as Keras' compile(metrics=['accuracy']) picks it from the loss: binary for a
+ * binary cross-entropy or one output unit, sparse categorical for the sparse losses (their
+ * targets are indices), categorical otherwise (categorical cross-entropy, soft labels too).
+ */
+function accuracy(b: GraphBuilder, p: number, target: number, loss: LossName): number {
+  const shape = b.shapeOf(p);
+  const binary = shape[shape.length - 1] === 1 || loss.startsWith('binary_crossentropy');
+  return binary ? binaryAccuracy(b, p, target, loss) : categoricalAccuracy(b, p, target);
 }
 
 /**
@@ -176,12 +199,15 @@ function topK(k: number): LossFn {
   };
 }
 
-export const METRICS: { readonly [K in MetricName]: LossFn } = {
+/** A metric per sample; `loss` is the output's loss, from which `accuracy` takes its variant. */
+export type MetricFn = (b: GraphBuilder, prediction: number, target: number, loss: LossName) => number;
+
+export const METRICS: { readonly [K in MetricName]: MetricFn } = {
   accuracy,
-  binary_accuracy: accuracy,
-  categorical_accuracy: accuracy,
-  sparse_categorical_accuracy: accuracy,
-  sparse_accuracy: accuracy,
+  binary_accuracy: binaryAccuracy,
+  categorical_accuracy: categoricalAccuracy,
+  sparse_categorical_accuracy: categoricalAccuracy,
+  sparse_accuracy: categoricalAccuracy,
   top_k_accuracy: topK(5),
   top_k_categorical_accuracy: topK(5),
   sparse_top_k_categorical_accuracy: topK(5),

@@ -99,9 +99,11 @@ function sgd(config: SgdConfig): Optimizer {
 }
 
 /**
- * Adam with PyTorch's placement of ε (outside the bias-corrected square root), as TF.js:
- * m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ),
- * v̂ = v/(1−β2ᵗ). The step count t is a global slot, so the bias correction stays on the GPU.
+ * Adam: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; by default PyTorch's placement of ε
+ * (outside the bias-corrected square root, as TF.js): p ← p − lr·m̂/(√v̂ + ε) with
+ * m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ); with `epsilon_placement: keras`,
+ * p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε). The step count t is a global slot, so the bias
+ * correction stays on the GPU.
  */
 function adam(config: AdamConfig): Optimizer {
   const { beta1, beta2, epsilon } = config;
@@ -119,9 +121,18 @@ function adam(config: AdamConfig): Optimizer {
       // moving average, a usual GAN setting) has no logarithm: βᵗ is 0 from the first step on.
       const correction = (beta: number) =>
         beta === 0 ? c(1) : b.sub(c(1), b.unary('exp', b.mul(t!, c(Math.log(beta)))));
-      const mHat = b.div(newM, correction(beta1));
-      const vHat = b.div(newV, correction(beta2));
-      const adamStep = b.div(mHat, b.add(b.unary('sqrt', vHat), c(epsilon)));
+      // Keras folds both corrections into the rate and adds ε to the uncorrected root, so its
+      // ε acts as ε/√(1−β2ᵗ) in PyTorch's form (31.6× larger at t = 1 with β2 = 0.999).
+      const adamStep =
+        config.epsilonPlacement === 'keras'
+          ? b.mul(
+              b.div(b.unary('sqrt', correction(beta2)), correction(beta1)),
+              b.div(newM, b.add(b.unary('sqrt', newV), c(epsilon))),
+            )
+          : b.div(
+              b.div(newM, correction(beta1)),
+              b.add(b.unary('sqrt', b.div(newV, correction(beta2))), c(epsilon)),
+            );
       // AdamW: the decay is decoupled from the gradient's moments (Loshchilov & Hutter).
       const step = decay === 0 ? adamStep : b.add(adamStep, b.mul(c(decay), p));
       return { newParam: b.sub(p, b.mul(lr, step)), newSlots: [newM, newV] };
@@ -129,9 +140,17 @@ function adam(config: AdamConfig): Optimizer {
   };
 }
 
+/** √x + ε (PyTorch's placement) or √(x + ε) (Keras'): RMSProp's and Adagrad's denominator. */
+function root(b: GraphBuilder, x: number, config: RmspropConfig | AdagradConfig): number {
+  const eps = b.constant(config.epsilon);
+  return config.epsilonPlacement === 'keras'
+    ? b.unary('sqrt', b.add(x, eps))
+    : b.add(b.unary('sqrt', x), eps);
+}
+
 /**
- * RMSProp with PyTorch's placement of ε (outside the root, as Adam here):
- * v ← ρ·v + (1 − ρ)·g²; p ← p − lr·g/(√v + ε).
+ * RMSProp: v ← ρ·v + (1 − ρ)·g²; p ← p − lr·g/(√v + ε), PyTorch's placement of ε (as Adam
+ * here); with `epsilon_placement: keras` p ← p − lr·g/√(v + ε).
  */
 function rmsprop(config: RmspropConfig): Optimizer {
   const rate = learningRate(config);
@@ -141,15 +160,16 @@ function rmsprop(config: RmspropConfig): Optimizer {
     update: (b, p, g, [v], [t]) => {
       const c = (x: number) => b.constant(x);
       const newV = b.add(b.mul(c(config.rho), v!), b.mul(c(1 - config.rho), b.mul(g, g)));
-      const step = b.div(g, b.add(b.unary('sqrt', newV), c(config.epsilon)));
+      const step = b.div(g, root(b, newV, config));
       return { newParam: b.sub(p, b.mul(rate(b, t), step)), newSlots: [newV] };
     },
   };
 }
 
 /**
- * Adagrad: a ← a + g²; p ← p − lr·g/(√(a₀ + a) + ε). State starts at zero, so Keras' initial
- * accumulator a₀ (0.1 by default; PyTorch's is 0) is added in the update instead.
+ * Adagrad: a ← a + g²; p ← p − lr·g/(√(a₀ + a) + ε) (Keras' placement: √(a₀ + a + ε)). State
+ * starts at zero, so Keras' initial accumulator a₀ (0.1 by default; PyTorch's is 0) is added in
+ * the update instead.
  */
 function adagrad(config: AdagradConfig): Optimizer {
   const rate = learningRate(config);
@@ -159,8 +179,7 @@ function adagrad(config: AdagradConfig): Optimizer {
     update: (b, p, g, [a], [t]) => {
       const c = (x: number) => b.constant(x);
       const newA = b.add(a!, b.mul(g, g));
-      const root = b.unary('sqrt', b.add(newA, c(config.initialAccumulator)));
-      const step = b.div(g, b.add(root, c(config.epsilon)));
+      const step = b.div(g, root(b, b.add(newA, c(config.initialAccumulator)), config));
       return { newParam: b.sub(p, b.mul(rate(b, t), step)), newSlots: [newA] };
     },
   };

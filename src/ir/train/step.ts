@@ -60,7 +60,7 @@ function addLossAndMetrics(b: GraphBuilder, model: ModelIR, config: StepConfig):
     const masked = b.sum(b.mul(perSample, mask), [0]);
     total = total === undefined ? masked : b.add(total, masked);
     for (const m of config.metrics) {
-      const s = b.sum(b.mul(METRICS[m](b, out.node, target), mask), [0]);
+      const s = b.sum(b.mul(METRICS[m](b, out.node, target, lossName), mask), [0]);
       metricSums.set(m, metricSums.has(m) ? b.add(metricSums.get(m)!, s) : s);
     }
   }

@@ -11,7 +11,7 @@ import type { ParamSpec, Regularizer } from './types.js';
 const float = (name: string, dflt: number, min?: number): ArgSchema =>
   min === undefined ? { name, type: 'float', default: dflt } : { name, type: 'float', default: dflt, min };
 
-/** Keras' initializers and their arguments (Keras' defaults). */
+/** Keras' initializers and their arguments (Keras' defaults), and PyTorch's default one. */
 export const INITIALIZER_CALLS: Readonly<Record<InitKind, readonly ArgSchema[]>> = {
   glorot_uniform: [],
   glorot_normal: [],
@@ -24,6 +24,8 @@ export const INITIALIZER_CALLS: Readonly<Record<InitKind, readonly ArgSchema[]>>
   random_normal: [float('mean', 0), float('stddev', 0.05, 0)],
   random_uniform: [float('minval', -0.05), float('maxval', 0.05)],
   orthogonal: [float('gain', 1, 0)],
+  // PyTorch's Linear/Conv2d default for weights and biases alike: U(±1/√fan_in).
+  pytorch_uniform: [],
 };
 export const INITIALIZERS = Object.keys(INITIALIZER_CALLS) as InitKind[];
 

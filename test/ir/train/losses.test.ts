@@ -80,17 +80,112 @@ describe('losses', () => {
 });
 
 describe('metrics', () => {
-  const metric = (m: MetricName, targets: number[]) => perSample(METRICS[m], 'softmax', targets);
+  const metric = (m: MetricName, targets: number[], loss: LossName = 'sparse_categorical_crossentropy') =>
+    perSample((b, p, y) => METRICS[m](b, p, y, loss), 'softmax', targets);
   it('sparse accuracy compares the arg-max with the class index', () => {
     expect(metric('sparse_categorical_accuracy', CLASSES)).toEqual([1, 1, 1]);
     expect(metric('accuracy', [0, 1, 2])).toEqual([0, 0, 1]);
   });
+  // Arg-max of softmax(LOGITS) rows: 1, 0, 2.
+  const SOFT = [0.2, 0.5, 0.3, 0.3, 0.6, 0.1, 0.4, 0.35, 0.25];
+  it('accuracy with categorical cross-entropy compares arg-maxes, soft labels by their largest class', () => {
+    expect(
+      perSample(
+        (b, p, y) => METRICS.accuracy(b, p, y, 'categorical_crossentropy'),
+        'softmax',
+        SOFT,
+        (n) => [n, 3],
+      ),
+    ).toEqual([1, 0, 0]);
+    expect(
+      perSample(
+        (b, p, y) => METRICS.categorical_accuracy(b, p, y, 'mse'),
+        'softmax',
+        SOFT,
+        (n) => [n, 3],
+      ),
+    ).toEqual([1, 0, 0]);
+  });
+
+  /** Per-sample `m` of the probabilities or logits `p` ([rows, units]) against `y` under `loss`. */
+  function direct(m: MetricName, loss: LossName, p: number[], y: number[], units: number): number[] {
+    const b = new GraphBuilder();
+    const rows = p.length / units;
+    const pi = b.input('p', 'data', [rows, units]);
+    const yi = b.input('y', 'target', [rows, units]);
+    const out = METRICS[m](b, pi, yi, loss);
+    const inputs = new Map<string, Tensor>([
+      ['p', { shape: [rows, units], data: Float64Array.from(p) }],
+      ['y', { shape: [rows, units], data: Float64Array.from(y) }],
+    ]);
+    return Array.from(interpret(b.build(), inputs)[out]!.data);
+  }
+  it('accuracy with binary cross-entropy on several units is binary, unit by unit', () => {
+    const p = [0.9, 0.2, 0.6, 0.4, 0.7, 0.1];
+    const y = [1, 0, 0, 0, 0, 1];
+    const binary = direct('accuracy', 'binary_crossentropy', p, y, 3);
+    expect(binary[0]).toBeCloseTo(2 / 3, 12);
+    expect(binary[1]).toBeCloseTo(1 / 3, 12);
+    expect(direct('binary_accuracy', 'mse', p, y, 3).map((v) => +v.toFixed(12))).toEqual(
+      binary.map((v) => +v.toFixed(12)),
+    );
+    // The same outputs under a categorical loss: arg-max 0 = 0 hits, arg-max 1 ≠ 2 misses.
+    expect(direct('accuracy', 'categorical_crossentropy', p, y, 3)).toEqual([1, 0]);
+  });
+  it('accuracy with binary cross-entropy from logits thresholds the logits at 0', () => {
+    expect(direct('accuracy', 'binary_crossentropy_from_logits', [0.3, -0.2, 0.7], [1, 0, 0], 1)).toEqual([
+      1, 1, 0,
+    ]);
+    expect(direct('accuracy', 'binary_crossentropy', [0.3, -0.2, 0.7], [1, 0, 0], 1)).toEqual([0, 1, 0]);
+  });
+  it("a train block's accuracy takes its variant from that output's loss", () => {
+    const text = `model M(x: [2]) -> (tags: [3], kind: [3]) {
+  tags = Dense(3, activation: sigmoid, kernel_initializer: zeros, bias_initializer: zeros)(x)
+  kind = Dense(3, activation: softmax, kernel_initializer: zeros, bias_initializer: zeros)(x)
+}
+train M {
+  data: xor
+  loss: { tags: binary_crossentropy, kind: categorical_crossentropy }
+  metrics: [accuracy]
+}
+`;
+    const { models, trains, diagnostics } = check(text);
+    expect(diagnostics).toEqual([]);
+    const t = trains[0]!;
+    const outputLosses = new Map(t.outputLosses.map((o) => [o.output!, { loss: o.loss, weight: o.weight }]));
+    const steps = buildStepGraphs(models.get('M')!, {
+      loss: t.loss,
+      outputLosses,
+      metrics: t.metrics,
+      optimizer: t.optimizer,
+    });
+    const zeros = (n: number) => new Float64Array(n);
+    const values = interpretOutputs(
+      steps.evaluate,
+      new Map<string, Tensor>([
+        ['x', { shape: [1, 2], data: Float64Array.from([1, 1]) }],
+        // σ(0) = 0.5 is not > 0.5: every tag predicted 0, so [1, 0, 0] scores 2/3.
+        ['target/tags', { shape: [1, 3], data: Float64Array.from([1, 0, 0]) }],
+        // Uniform softmax: every class ties for the maximum, a hit (as a tie counts).
+        ['target/kind', { shape: [1, 3], data: Float64Array.from([0.1, 0.7, 0.2]) }],
+        ['mask', { shape: [1], data: Float64Array.from([1]) }],
+        ...['dense_1/kernel', 'dense_2/kernel'].map((n) => [n, { shape: [2, 3], data: zeros(6) }] as const),
+        ...['dense_1/bias', 'dense_2/bias'].map((n) => [n, { shape: [3], data: zeros(3) }] as const),
+        ['metric/loss', { shape: [], data: zeros(1) }],
+        ['metric/accuracy', { shape: [], data: zeros(1) }],
+        ['metric/count', { shape: [], data: zeros(1) }],
+      ]),
+    );
+    // The metric sums over both outputs: 2/3 (binary, tags) + 1 (categorical, kind).
+    expect(values.get('metric/accuracy')!.data[0]).toBeCloseTo(2 / 3 + 1, 12);
+  });
+
   it('top-k accuracy: fewer than k classes score strictly higher than the target', () => {
     const b = new GraphBuilder();
     const z = b.input('z', 'data', [4, 5]);
     const y = b.input('y', 'target', [4]);
-    const top3 = METRICS.top_3_accuracy(b, z, y);
-    const top5 = METRICS.top_k_accuracy(b, z, y);
+    const top3 = METRICS.top_3_accuracy(b, z, y, 'sparse_categorical_crossentropy');
+    const top5 = METRICS.top_k_accuracy(b, z, y, 'sparse_categorical_crossentropy');
     const inputs = new Map<string, Tensor>([
       [
         'z',
@@ -171,7 +266,10 @@ describe('losses on outputs of rank ≥ 2 per sample', () => {
   });
   it('accuracy of a [T, C] output is the fraction of time steps right', () => {
     // Arg-max of the rows of LOGITS: 1, 0, 2; the second sample's targets hit one of three.
-    const got = perSampleSeq(METRICS.accuracy, 'softmax');
+    const got = perSampleSeq(
+      (b, p, y) => METRICS.accuracy(b, p, y, 'sparse_categorical_crossentropy'),
+      'softmax',
+    );
     expect(got[0]).toBeCloseTo(1, 12);
     expect(got[1]).toBeCloseTo(1 / 3, 12);
   });

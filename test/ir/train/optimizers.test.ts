@@ -53,7 +53,7 @@ describe('optimizers', () => {
   it('AdamW: Adam plus decoupled weight decay lr·wd·p', () => {
     const [lr, b1, b2, eps, wd] = [0.1, 0.9, 0.999, 1e-7, 0.05];
     const got = trajectory(
-      { kind: 'adam', lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd },
+      { kind: 'adam', lr, beta1: b1, beta2: b2, epsilon: eps, epsilonPlacement: 'pytorch', weightDecay: wd },
       P0,
       GRADS,
     );
@@ -76,7 +76,7 @@ describe('optimizers', () => {
   it('Adam with beta_1 = 0 (a GAN setting): m is the gradient, no log(0) in the bias correction', () => {
     const [lr, b2, eps] = [0.01, 0.99, 1e-8];
     const got = trajectory(
-      { kind: 'adam', lr, beta1: 0, beta2: b2, epsilon: eps, weightDecay: 0 },
+      { kind: 'adam', lr, beta1: 0, beta2: b2, epsilon: eps, epsilonPlacement: 'pytorch', weightDecay: 0 },
       P0,
       GRADS,
     );
@@ -100,7 +100,11 @@ describe('optimizers', () => {
 
   it('RMSProp: v ← ρv + (1 − ρ)g², p ← p − lr·g/(√v + ε)', () => {
     const [lr, rho, eps] = [0.01, 0.9, 1e-7];
-    const got = trajectory({ kind: 'rmsprop', lr, rho, epsilon: eps }, P0, GRADS);
+    const got = trajectory(
+      { kind: 'rmsprop', lr, rho, epsilon: eps, epsilonPlacement: 'pytorch' },
+      P0,
+      GRADS,
+    );
     let p = [...P0];
     const v = [0, 0];
     const want = GRADS.map((g) => {
@@ -115,7 +119,11 @@ describe('optimizers', () => {
 
   it('Adagrad: a ← a + g², p ← p − lr·g/(√(a₀ + a) + ε)', () => {
     const [lr, a0, eps] = [0.1, 0.1, 1e-7];
-    const got = trajectory({ kind: 'adagrad', lr, initialAccumulator: a0, epsilon: eps }, P0, GRADS);
+    const got = trajectory(
+      { kind: 'adagrad', lr, initialAccumulator: a0, epsilon: eps, epsilonPlacement: 'pytorch' },
+      P0,
+      GRADS,
+    );
     let p = [...P0];
     const a = [a0, a0];
     const want = GRADS.map((g) => {
@@ -126,6 +134,74 @@ describe('optimizers', () => {
       return p;
     });
     expectTrajectory(got, want);
+  });
+
+  // Keras' placements, each written as Keras' update_step computes it. ε is large (0.05) and the
+  // gradients small, so the two placements differ well beyond the 1e-12 tolerance.
+  const SMALL = GRADS.map((g) => g.map((x) => x * 0.01));
+  const maxDiff = (a: number[][], b: number[][]) =>
+    Math.max(...a.flatMap((row, t) => row.map((v, i) => Math.abs(v - b[t]![i]!))));
+
+  it("Adam, epsilon_placement: keras: p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε), AdamW's decay too", () => {
+    const [lr, b1, b2, eps, wd] = [0.1, 0.9, 0.999, 0.05, 0.05];
+    const config = { kind: 'adam', lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd } as const;
+    const got = trajectory({ ...config, epsilonPlacement: 'keras' }, P0, SMALL);
+    let p = [...P0];
+    const m = [0, 0];
+    const v = [0, 0];
+    const want = SMALL.map((g, t) => {
+      const alpha = (lr * Math.sqrt(1 - b2 ** (t + 1))) / (1 - b1 ** (t + 1));
+      p = p.map((pi, i) => {
+        m[i]! += (g[i]! - m[i]!) * (1 - b1);
+        v[i]! += (g[i]! ** 2 - v[i]!) * (1 - b2);
+        // Keras applies the decay first (p −= lr·wd·p), then the step, which does not read p.
+        return pi - lr * wd * pi - (alpha * m[i]!) / (Math.sqrt(v[i]!) + eps);
+      });
+      return p;
+    });
+    expectTrajectory(got, want);
+    const pytorch = trajectory({ ...config, epsilonPlacement: 'pytorch' }, P0, SMALL);
+    expect(maxDiff(got, pytorch)).toBeGreaterThan(1e-4);
+  });
+
+  it('RMSProp, epsilon_placement: keras: p ← p − lr·g/√(v + ε)', () => {
+    const [lr, rho, eps] = [0.01, 0.9, 0.05];
+    const got = trajectory({ kind: 'rmsprop', lr, rho, epsilon: eps, epsilonPlacement: 'keras' }, P0, SMALL);
+    let p = [...P0];
+    const v = [0, 0];
+    const want = SMALL.map((g) => {
+      p = p.map((pi, i) => {
+        v[i] = rho * v[i]! + (1 - rho) * g[i]! ** 2;
+        return pi - (lr * g[i]!) / Math.sqrt(v[i]! + eps);
+      });
+      return p;
+    });
+    expectTrajectory(got, want);
+    const pytorch = trajectory(
+      { kind: 'rmsprop', lr, rho, epsilon: eps, epsilonPlacement: 'pytorch' },
+      P0,
+      SMALL,
+    );
+    expect(maxDiff(got, pytorch)).toBeGreaterThan(1e-4);
+  });
+
+  it('Adagrad, epsilon_placement: keras: the accumulator starts at a₀, p ← p − lr·g/√(a + ε)', () => {
+    const [lr, a0, eps] = [0.1, 0.1, 0.05];
+    const config = { kind: 'adagrad', lr, initialAccumulator: a0, epsilon: eps } as const;
+    const got = trajectory({ ...config, epsilonPlacement: 'keras' }, P0, SMALL);
+    let p = [...P0];
+    const a = [a0, a0];
+    const want = SMALL.map((g) => {
+      p = p.map((pi, i) => {
+        a[i]! += g[i]! ** 2;
+        return pi - (lr * g[i]!) / Math.sqrt(a[i]! + eps);
+      });
+      return p;
+    });
+    expectTrajectory(got, want);
+    expect(maxDiff(got, trajectory({ ...config, epsilonPlacement: 'pytorch' }, P0, SMALL))).toBeGreaterThan(
+      1e-4,
+    );
   });
 
   const sgdWith = (schedule: NonNullable<OptimizerConfig['schedule']>) =>
@@ -163,11 +239,27 @@ describe('optimizers', () => {
     expect(optimizer('AdamW(lr: 0.01, weight_decay: 0.1)')).toMatchObject({ kind: 'adam', weightDecay: 0.1 });
     expect(optimizer('RMSProp(rho: 0.8)')).toMatchObject({ kind: 'rmsprop', rho: 0.8, epsilon: 1e-7 });
     expect(optimizer('Adagrad()')).toMatchObject({ kind: 'adagrad', initialAccumulator: 0.1 });
+    expect(optimizer('Adam()')).toMatchObject({ kind: 'adam', epsilonPlacement: 'pytorch' });
+    expect(optimizer('Adam(epsilon_placement: keras)')).toMatchObject({
+      kind: 'adam',
+      epsilonPlacement: 'keras',
+    });
+    expect(optimizer('AdamW(epsilon_placement: keras)')).toMatchObject({ epsilonPlacement: 'keras' });
+    expect(optimizer('RMSProp(epsilon_placement: keras)')).toMatchObject({ epsilonPlacement: 'keras' });
+    expect(optimizer('Adagrad(epsilon_placement: keras)')).toMatchObject({ epsilonPlacement: 'keras' });
     expect(optimizer('SGD(lr: 0.1, schedule: cosine(decay_steps: 100))')).toMatchObject({
       schedule: { kind: 'cosine', decaySteps: 100, alpha: 0 },
     });
     expect(optimizer('Adam(schedule: exponential(decay_steps: 10, decay_rate: 0.5))')).toMatchObject({
       schedule: { kind: 'exponential', decaySteps: 10, decayRate: 0.5, staircase: false },
     });
+  });
+
+  it('an unknown placement, or one on SGD, is an error at its column', () => {
+    const model = 'sequential M(x: [2]) {\n  Dense(1)\n}\n';
+    const text = (o: string) => `${model}train M {\n  data: xor\n  loss: mse\n  optimizer: ${o}\n}\n`;
+    const messages = (o: string) => check(text(o), { path: 'm.nnx' }).diagnostics.map((d) => d.message);
+    expect(messages('Adam(epsilon_placement: tf)')).toEqual(['unknown epsilon_placement `tf` for Adam']);
+    expect(messages('SGD(epsilon_placement: keras)')[0]).toMatch(/^SGD has no argument `epsilon_placement`/);
   });
 });

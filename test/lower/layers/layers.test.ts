@@ -189,7 +189,7 @@ m.nnx:2:27: error: unknown kernel_initializer \`he_normall\` for Conv2D; did you
   |
 2 |   Conv2D(4, [3, 0], init: he_normall)
   |                           ^^^^^^^^^^
-  = note: expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, zeros, ones, constant, random_normal, random_uniform, orthogonal`);
+  = note: expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, zeros, ones, constant, random_normal, random_uniform, orthogonal, pytorch_uniform`);
   });
   it('a merge layer given one tensor', () => {
     expect(errorsOf('model M(a: [2]) -> (y: [2]) {\n  y = Add()(a)\n}\n')).toContain(
