@@ -23,7 +23,7 @@ import type {
   TensorSlot,
 } from '../runtime/spec.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
-import { BufferPool, type EntryPlan, planEntry } from './plan.js';
+import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
 import { WORKGROUP_SIZE } from './wgsl/builder.js';
@@ -119,7 +119,8 @@ export function lowerEntry(
   kernels: KernelTable,
   options: LowerOptions = {},
 ): LoweredEntry {
-  const fused = fuse(graph, options.fuse ?? true);
+  const fusing = options.fuse ?? true;
+  const fused = fusing ? mergeScalarKernels(fuse(graph)) : fuse(graph, false);
   // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
   const g = fused.graph;
   const plan = planEntry(fused, pool, name);
