@@ -262,11 +262,7 @@ export function updateTargets(g: Graph): Map<number, number> {
  * Storage bindings a kernel needs: one per stored root, plus one per value read, except the
  * old value of an in-place update, which is read through its root's binding.
  */
-export function bindingCount(
-  g: Graph,
-  k: FusedKernel,
-  updateTarget: ReadonlyMap<number, number>,
-): number {
+export function bindingCount(g: Graph, k: FusedKernel, updateTarget: ReadonlyMap<number, number>): number {
   const overwritten = new Set(k.roots.flatMap((r) => (updateTarget.has(r) ? [updateTarget.get(r)!] : [])));
   return k.roots.length + kernelReads(g, k).filter((v) => !overwritten.has(v)).length;
 }
