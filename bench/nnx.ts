@@ -1,5 +1,6 @@
 /** nnx's side of the benchmark: compile a seed model and time its training step. */
 import { compile } from '../src/compile.js';
+import { entryOccupancy } from '../src/codegen/describe.js';
 import { NnxModel } from '../src/runtime/index.js';
 import { type BenchModel, syntheticBatch } from './models.js';
 import { timeSteps } from './timing.js';
@@ -8,6 +9,8 @@ export interface NnxTiming {
   readonly ms: number;
   readonly dispatches: number;
   readonly kernels: number;
+  /** The fewest workgroups of any training-step kernel reading over 1 MiB (null: none does). */
+  readonly leastLargeWorkgroups: number | null;
 }
 
 export async function timeNnx(
@@ -29,5 +32,10 @@ export async function timeNnx(
     opts,
   );
   m.destroy();
-  return { ms, dispatches: spec.entries.train.dispatches.length, kernels: spec.kernels.length };
+  return {
+    ms,
+    dispatches: spec.entries.train.dispatches.length,
+    kernels: spec.kernels.length,
+    leastLargeWorkgroups: entryOccupancy(result.compiled.lowered.train).leastLargeWorkgroups ?? null,
+  };
 }

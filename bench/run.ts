@@ -35,7 +35,9 @@ const ratio = (other: number | null, nnx: number | null): number | null =>
   other !== null && nnx !== null ? other / nnx : null;
 
 /** What one child process measured: ms/step and notes, or the error that stopped it. */
-type ChildResult = (Outcome & { adapter?: string; dispatches?: number }) | { error: string };
+type ChildResult =
+  | (Outcome & { adapter?: string; dispatches?: number; least_workgroups_over_1mib?: number | null })
+  | { error: string };
 
 function measureInChild(framework: Framework, model: string): ChildResult {
   const script = fileURLToPath(import.meta.url);
@@ -62,9 +64,10 @@ async function runChild(spec: string): Promise<void> {
       const nnx = await timeNnx(model, device, opts);
       return {
         ms: nnx.ms,
-        note: `${nnx.dispatches} dispatches, ${nnx.kernels} kernels`,
+        note: `${nnx.dispatches} dispatches, ${nnx.kernels} kernels, fewest workgroups of a kernel over 1 MiB: ${nnx.leastLargeWorkgroups ?? 'none over 1 MiB'}`,
         adapter: describeAdapter(device),
         dispatches: nnx.dispatches,
+        least_workgroups_over_1mib: nnx.leastLargeWorkgroups,
       };
     }
     if (framework === 'tfjs') {
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
     const opts = stepOptions(model.name);
     const results = new Map<Framework, Outcome>();
     let dispatches: number | undefined;
+    let least: number | null | undefined;
     for (const framework of frameworks) {
       // Each measurement runs in its own process, so no framework's device, threads or leftover
       // work can slow another's (lavapipe's threads are per device).
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
       if ('ms' in child) {
         if (child.adapter) adapters.set(framework, child.adapter);
         if (child.dispatches !== undefined) dispatches = child.dispatches;
+        if (child.least_workgroups_over_1mib !== undefined) least = child.least_workgroups_over_1mib;
       }
       results.set(framework, child);
     }
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
       vs_tfjs: ratio(msOf(results.get('tfjs')), nnxMs),
       vs_jaxjs: ratio(msOf(results.get('jaxjs')), nnxMs),
       ...(dispatches !== undefined ? { dispatches } : {}),
+      ...(least !== undefined ? { least_workgroups_over_1mib: least } : {}),
     };
     if (values.json) {
       console.log(JSON.stringify(row));

@@ -30,6 +30,7 @@ import {
 import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
 import { didYouMean } from './util/suggest.js';
+import type { AdapterProfile } from './codegen/adapter.js';
 
 export interface CheckedProgram {
   readonly program?: Program;
@@ -261,6 +262,8 @@ export interface CompileOptions extends SourceOptions {
   /** Which model to compile when the file trains several; the first train block by default. */
   readonly model?: string;
   readonly overrides?: TrainOverrides;
+  /** The adapter the plan is made for (how long reductions are split); lavapipe by default. */
+  readonly adapter?: AdapterProfile;
 }
 
 export interface CompileResult {
@@ -310,7 +313,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     checked,
     model,
     train: config,
-    compiled: compileModel(model, config),
+    compiled: compileModel(model, config, { adapter: options.adapter }),
     diagnostics,
     sources: checked.sources,
   };
@@ -359,6 +362,6 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const gan = applyGanOverrides(found, options.overrides);
   const generator = checked.models.get(gan.generator)!;
   const discriminator = checked.models.get(gan.discriminator)!;
-  const compiled = compileGanModels(generator, discriminator, gan);
+  const compiled = compileGanModels(generator, discriminator, gan, { adapter: options.adapter });
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

@@ -10,6 +10,13 @@ import type { SourceFile } from '../util/diagnostics.js';
 import { closest } from '../util/suggest.js';
 import { trainsGan } from './train-gan.js';
 import { type PlannedModule, describePlan, totalBufferBytes } from '../codegen/describe.js';
+import {
+  ADAPTER_NAMES,
+  ADAPTER_PROFILES,
+  type AdapterName,
+  type AdapterProfile,
+  DEFAULT_ADAPTER,
+} from '../codegen/adapter.js';
 import type { GanSpec, ModelSpec } from '../runtime/spec.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
@@ -28,6 +35,7 @@ import { wantsColour } from './progress.js';
 const CHECK_USAGE = `  nnxc check FILE                      parse, resolve and shape-check; print diagnostics`;
 const COMPILE_USAGE = `  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
         [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
+        [--adapter lavapipe|h100]     the adapter the plan is made for (default lavapipe)
         [--model NAME] [--set FIELD=VALUE]...  (which train block; its overrides)`;
 
 const USAGE = `nnxc — compile .nnx neural-network models to WebGPU
@@ -77,8 +85,13 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       emit: { type: 'string' },
       model: { type: 'string' },
       set: { type: 'string', multiple: true },
+      adapter: { type: 'string' },
     },
   });
+  const adapterName = values.adapter ?? DEFAULT_ADAPTER.name;
+  if (!Object.hasOwn(ADAPTER_PROFILES, adapterName))
+    throw new UsageError(`--adapter must be one of ${ADAPTER_NAMES.join(', ')}`);
+  const adapter: AdapterProfile = ADAPTER_PROFILES[adapterName as AdapterName];
   const file = await readSource(positionals[0]);
   const emit = values.emit;
   if (emit !== undefined && !(EMITS as readonly string[]).includes(emit))
@@ -89,7 +102,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(parsed.result, null, 2) + '\n');
     return 0;
   }
-  const choice = { path: file.path, model: values.model, settings: values.set ?? [] };
+  const choice = { path: file.path, model: values.model, settings: values.set ?? [], adapter };
   const output = trainsGan(file.text) ? compiledGan(file, choice, io) : compiledModel(file, choice, io);
   if (!output) return 1;
   switch (emit) {
@@ -103,7 +116,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       io.out(output.module.spec.kernels.map((k) => `// kernel ${k.name}\n${k.wgsl}`).join('\n'));
       return 0;
     case 'plan':
-      io.out(describePlan(output.module));
+      io.out(describePlan(output.module, adapter));
       return 0;
   }
   const out = values.output ?? file.path.replace(/\.nnx$/, '') + '.ts';
@@ -122,7 +135,12 @@ interface CompileOutput {
   readonly facts: string;
 }
 
-type CompileChoice = { readonly path: string; readonly model?: string; readonly settings: readonly string[] };
+type CompileChoice = {
+  readonly path: string;
+  readonly model?: string;
+  readonly settings: readonly string[];
+  readonly adapter: AdapterProfile;
+};
 
 function compiledModel(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
   const result = compile(file.text, choice);

@@ -6,6 +6,7 @@ import { type Graph, sizeOf } from '../ir/graph.js';
 import { kernelReads } from '../ir/passes/fuse.js';
 import type { BufferSpec, KernelSpec } from '../runtime/spec.js';
 import type { LoweredEntry } from './spec.js';
+import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 
 /** What a plan is described from: a compiled model's or GAN's kernels, buffers and entries. */
 export interface PlannedModule {
@@ -32,13 +33,55 @@ export function totalBufferBytes(compiled: PlannedModule): number {
   return compiled.spec.buffers.reduce((a, b) => a + b.bytes, 0);
 }
 
-export function describePlan(compiled: PlannedModule): string {
+/** What the plan's figures say about one entry: dispatches, and its least parallel large kernel. */
+export interface EntryOccupancy {
+  readonly dispatches: number;
+  /** The fewest workgroups any kernel reading more than 1 MiB launches; undefined when none does. */
+  readonly leastLargeWorkgroups: number | undefined;
+  /** Kernels reading more than 1 MiB with fewer workgroups than the adapter runs at once. */
+  readonly underfilled: number;
+}
+
+function workgroupCount(workgroups: readonly number[]): number {
+  return workgroups.reduce((a, b) => a * b, 1);
+}
+
+/** Each kernel of `entry` in execution order: what it reads (bytes) and how many workgroups it launches. */
+function kernelFigures(g: Graph, lowered: LoweredEntry): { read: number; workgroups: number }[] {
+  const { fused, plan, entry } = lowered;
+  return plan.order.map((index, position) => ({
+    read: kernelReads(g, fused.kernels[index]!).reduce((a, v) => a + bytesOfValue(g, v), 0),
+    workgroups: workgroupCount(entry.dispatches[position]!.workgroups),
+  }));
+}
+
+export function entryOccupancy(
+  lowered: LoweredEntry,
+  adapter: AdapterProfile = DEFAULT_ADAPTER,
+): EntryOccupancy {
+  const large = kernelFigures(lowered.fused.graph, lowered).filter((k) => k.read > LARGE_READ_BYTES);
+  return {
+    dispatches: lowered.entry.dispatches.length,
+    leastLargeWorkgroups: large.length ? Math.min(...large.map((k) => k.workgroups)) : undefined,
+    underfilled: large.filter((k) => k.workgroups < adapter.concurrentWorkgroups).length,
+  };
+}
+
+export function describePlan(compiled: PlannedModule, adapter: AdapterProfile = DEFAULT_ADAPTER): string {
   const { spec } = compiled;
-  const lines: string[] = [];
-  for (const [name, { fused, plan, entry }] of Object.entries(compiled.lowered)) {
+  const lines: string[] = [
+    `adapter ${adapter.name}: ${adapter.concurrentWorkgroups} workgroups at once; ! marks a kernel reading over ${formatBytes(LARGE_READ_BYTES)} that launches fewer`,
+  ];
+  for (const [name, lowered] of Object.entries(compiled.lowered)) {
+    const { fused, plan, entry } = lowered;
     const g = fused.graph;
+    const occupancy = entryOccupancy(lowered, adapter);
+    const least =
+      occupancy.leastLargeWorkgroups === undefined
+        ? ''
+        : `; kernels over 1 MiB: ${occupancy.underfilled} below the adapter, fewest workgroups ${occupancy.leastLargeWorkgroups}`;
     lines.push(
-      `${name}: ${entry.dispatches.length} kernels, batch ${entry.batch}, temporaries peak ${formatBytes(plan.peakTemporaryBytes)}`,
+      `${name}: ${entry.dispatches.length} kernels, batch ${entry.batch}, temporaries peak ${formatBytes(plan.peakTemporaryBytes)}${least}`,
     );
     plan.order.forEach((index, position) => {
       const k = fused.kernels[index]!;
@@ -49,8 +92,10 @@ export function describePlan(compiled: PlannedModule): string {
       const read = kernelReads(g, k).reduce((a, v) => a + bytesOfValue(g, v), 0);
       const written = k.roots.reduce((a, r) => a + bytesOfValue(g, r), 0);
       const d = entry.dispatches[position]!;
+      const count = workgroupCount(d.workgroups);
+      const mark = read > LARGE_READ_BYTES && count < adapter.concurrentWorkgroups ? '! ' : '  ';
       lines.push(
-        `  ${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')}`,
+        `${mark}${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')} = ${count} workgroups`,
       );
     });
   }

@@ -9,7 +9,7 @@ import type { Graph } from '../ir/graph.js';
 import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
 import type { GanSpec } from '../runtime/spec.js';
 import { BufferPool } from './plan.js';
-import { KernelTable, type LoweredEntry, buildEntry, persistentSlots } from './spec.js';
+import { KernelTable, type LoweredEntry, type PlanOptions, buildEntry, persistentSlots } from './spec.js';
 
 export type GanEntryName = keyof GanSpec['entries'];
 export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['discriminator', 'generator', 'generate'];
@@ -24,12 +24,20 @@ export interface CompiledGan {
   readonly lowered: Readonly<Record<GanEntryName, LoweredEntry>>;
 }
 
-export function compileGan(generator: ModelIR, discriminator: ModelIR, config: GanConfig): CompiledGan {
+export function compileGan(
+  generator: ModelIR,
+  discriminator: ModelIR,
+  config: GanConfig,
+  options: PlanOptions = {},
+): CompiledGan {
   const steps = buildGanGraphs(generator, discriminator, config);
   const pool = new BufferPool();
   const kernels = new KernelTable();
   const built = Object.fromEntries(
-    GAN_ENTRY_NAMES.map((name) => [name, buildEntry(name, steps[name], config.batch, pool, kernels)]),
+    GAN_ENTRY_NAMES.map((name) => [
+      name,
+      buildEntry(name, steps[name], config.batch, pool, kernels, options),
+    ]),
   ) as Record<GanEntryName, ReturnType<typeof buildEntry>>;
   const { params, state } = persistentSlots(
     GAN_ENTRY_NAMES.map((name) => built[name].graph),

@@ -7,7 +7,15 @@
  * into the buffer of the input it replaces, so parameters never need a copy.
  */
 import { type Graph, type InputRole, type Node, sizeOf } from '../ir/graph.js';
-import { type FusedGraph, type FusedKernel, kernelReads } from '../ir/passes/fuse.js';
+import {
+  FUSED_ROOT_OPS,
+  type FusedGraph,
+  type FusedKernel,
+  MAX_BINDINGS,
+  bindingCount,
+  kernelReads,
+  updateTargets,
+} from '../ir/passes/fuse.js';
 
 export interface EntryPlan {
   /** Kernel indices in execution order. */
@@ -101,6 +109,55 @@ export function scheduleKernels(fused: FusedGraph): number[] {
   }
   if (order.length !== kernels.length) throw new Error('internal: the kernel graph has a cycle');
   return order;
+}
+
+/** Whether `fused` can be scheduled with every in-place update after the other readers. */
+function schedulable(fused: FusedGraph): boolean {
+  try {
+    const order = scheduleKernels(fused);
+    checkInPlaceSafety(fused, inPlaceUpdates(fused.graph), new Map(order.map((k, i) => [k, i])));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Horizontal fusion of scalar kernels: the step counter, Adam's bias corrections, the sample
+ * count and the loss and metric sums are each one value, and each a dispatch of one invocation.
+ * Kernels whose roots are single values (fused kernels, at most one of them a reduction) become
+ * roots of one kernel, one invocation computing them all, wherever the binding limit allows and
+ * the schedule stays valid (no cycle, every in-place update after the other readers).
+ */
+export function mergeScalarKernels(fused: FusedGraph): FusedGraph {
+  const { graph: g } = fused;
+  const updates = updateTargets(g);
+  const scalar = (k: FusedKernel) =>
+    k.roots.every((r) => sizeOf(g.nodes[r]!.shape as number[]) === 1) &&
+    FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op) &&
+    (k.anchor === undefined || g.nodes[k.anchor]!.op !== 'matmul');
+  let kernels = [...fused.kernels];
+  for (let i = 0; i < kernels.length; i++) {
+    if (!scalar(kernels[i]!)) continue;
+    for (let j = i + 1; j < kernels.length; j++) {
+      const [a, b] = [kernels[i]!, kernels[j]!];
+      if (!scalar(b) || (a.anchor !== undefined && b.anchor !== undefined)) continue;
+      // The reduction's root goes first: a kernel is rendered by its first root's op.
+      const [first, second] = a.anchor === undefined && b.anchor !== undefined ? [b, a] : [a, b];
+      const merged: FusedKernel = {
+        roots: [...first.roots, ...second.roots],
+        anchor: first.anchor,
+        members: new Set([...first.members, ...second.members]),
+        prologue: first.prologue,
+      };
+      if (bindingCount(g, merged, updates) > MAX_BINDINGS) continue;
+      const trial = [...kernels.slice(0, i), merged, ...kernels.slice(i + 1, j), ...kernels.slice(j + 1)];
+      if (!schedulable({ graph: g, kernels: trial })) continue;
+      kernels = trial;
+      j = i; // the merged kernel may take more
+    }
+  }
+  return { graph: g, kernels };
 }
 
 export function planEntry(fused: FusedGraph, pool: BufferPool, entryName: string): EntryPlan {

@@ -23,7 +23,10 @@ import type {
   TensorSlot,
 } from '../runtime/spec.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
-import { BufferPool, type EntryPlan, planEntry } from './plan.js';
+import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
+import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
+import { splitReductions } from '../ir/passes/split.js';
+import { WORKGROUP_SIZE } from './wgsl/builder.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
 
@@ -116,7 +119,8 @@ export function lowerEntry(
   kernels: KernelTable,
   options: LowerOptions = {},
 ): LoweredEntry {
-  const fused = fuse(graph, options.fuse ?? true);
+  const fusing = options.fuse ?? true;
+  const fused = fusing ? mergeScalarKernels(fuse(graph)) : fuse(graph, false);
   // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
   const g = fused.graph;
   const plan = planEntry(fused, pool, name);
@@ -140,16 +144,27 @@ export function lowerEntry(
   return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
 }
 
+/** What a plan is made for: the adapter profile decides how long reductions are split. */
+export interface PlanOptions {
+  readonly adapter?: AdapterProfile;
+}
+
 export function buildEntry(
   name: string,
   graph: Graph,
   batch: number,
   pool: BufferPool,
   kernels: KernelTable,
+  options: PlanOptions = {},
 ): LoweredEntry & { graph: Graph } {
   // The step's loss is reported through the accumulators; as an output it would cost a kernel.
   const needed = { ...graph, outputs: graph.outputs.filter((o) => o.role !== 'loss') };
-  const g = optimize(needed, { [BATCH]: batch });
+  const adapter = options.adapter ?? DEFAULT_ADAPTER;
+  const g = splitReductions({
+    concurrentWorkgroups: adapter.concurrentWorkgroups,
+    workgroupSize: WORKGROUP_SIZE,
+    minBytes: LARGE_READ_BYTES,
+  })(optimize(needed, { [BATCH]: batch }));
   return { ...lowerEntry(name, g, batch, pool, kernels), graph: g };
 }
 
@@ -162,7 +177,7 @@ function outputLossesOf(train: TrainConfig): Map<string, { loss: TrainConfig['lo
   );
 }
 
-export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
+export function compileModel(model: ModelIR, train: TrainConfig, options: PlanOptions = {}): CompiledModel {
   const steps = buildStepGraphs(model, {
     loss: train.loss,
     outputLosses: outputLossesOf(train),
@@ -172,9 +187,9 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
   });
   const pool = new BufferPool();
   const kernels = new KernelTable();
-  const t = buildEntry('train', steps.train, train.batch, pool, kernels);
-  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels);
-  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels);
+  const t = buildEntry('train', steps.train, train.batch, pool, kernels, options);
+  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels, options);
+  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels, options);
   const { params, state } = persistentSlots([t.graph], pool);
   const spec: ModelSpec = {
     version: 1,

@@ -109,12 +109,36 @@ describe('nnxc compile', () => {
     expect(model.code).toBe(0);
     expect(model.stdout).toMatch(/^train: \d+ kernels, batch 4, temporaries peak /m);
     expect(model.stdout).toMatch(
-      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+$/m,
+      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups$/m,
     );
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
     const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);
     expect(entries).toEqual(['discriminator', 'generator', 'generate']);
+  });
+  it('--emit plan marks kernels reading over 1 MiB that launch fewer workgroups than the adapter runs', () => {
+    // The CNN's filter gradients read megabytes in a handful of workgroups: fine for 16 CPU
+    // threads only where they launch 16 or more, never on an H100's 2,112.
+    const lavapipe = nnxc(['compile', 'examples/mnist_cnn.nnx', '--emit', 'plan']);
+    const h100 = nnxc(['compile', 'examples/mnist_cnn.nnx', '--emit', 'plan', '--adapter', 'h100']);
+    expect(lavapipe.stdout).toMatch(/^adapter lavapipe: 16 workgroups at once;/);
+    expect(h100.stdout).toMatch(/^adapter h100: 2112 workgroups at once;/);
+    const marked = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('! '))
+        .map((l) => {
+          const [, read, unit, count] = /reads ([\d.]+) (\w+);.* = (\d+) workgroups$/.exec(
+            l.replace(/, writes [^;]+/, ''),
+          )!;
+          return { mib: unit === 'MiB' ? Number(read) : 0, count: Number(count) };
+        });
+    for (const k of marked(lavapipe.stdout)) expect(k.mib > 1 && k.count < 16).toBe(true);
+    for (const k of marked(h100.stdout)) expect(k.mib > 1 && k.count < 2112).toBe(true);
+    expect(marked(h100.stdout).length).toBeGreaterThan(marked(lavapipe.stdout).length);
+    expect(nnxc(['compile', 'examples/xor.nnx', '--adapter', 'tpu']).stderr).toContain(
+      '--adapter must be one of lavapipe, h100',
+    );
   });
   it('-o writes the generated module', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'nnxc-')), 'xor.ts');

@@ -486,16 +486,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out2[i] = v1;
 }
 
-// kernel add_8
+// kernel sum_add_mul_sub_8
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(1) var<storage, read> in1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * 64u;
   if (i >= 1u) { return; }
-  let v0 = (out1[i] + in0[i]);
-  out1[i] = v0;
+  let base = i;
+  var acc = 0.0;
+  for (var r0 = 0u; r0 < 4u; r0++) {
+    acc = acc + in0[base + r0];
+  }
+  let v0 = (f32(0.10000000149011612) * acc);
+  let v1 = (out2[i] - v0);
+  let v2 = (out3[i] + in1[i]);
+  out2[i] = v1;
+  out3[i] = v2;
 }
 
 // kernel matmul_mul_sub_9
@@ -662,25 +672,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_sub_12
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 1u) { return; }
-  let base = i;
-  var acc = 0.0;
-  for (var r0 = 0u; r0 < 4u; r0++) {
-    acc = acc + in0[base + r0];
-  }
-  let v0 = (f32(0.10000000149011612) * acc);
-  let v1 = (out1[i] - v0);
-  out1[i] = v1;
-}
-
-// kernel matmul_add_13
+// kernel matmul_add_12
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
@@ -733,7 +725,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_sigmoid_gt_eq_14
+// kernel sum_sigmoid_gt_eq_13
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -752,7 +744,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out2[i] = acc;
 }
 
-// kernel sum_add_15
+// kernel sum_add_14
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -769,7 +761,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out1[i] = v0;
 }
 
-// kernel matmul_add_sigmoid_16
+// kernel matmul_add_sigmoid_15
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;

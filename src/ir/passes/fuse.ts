@@ -35,7 +35,7 @@ const REMAP_OPS: ReadonlySet<Op> = new Set<Op>(['broadcast', 'reshape', 'transpo
 const ANCHOR_OPS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
 const REDUCE_OPS: ReadonlySet<Op> = new Set<Op>(['sum', 'reduce_max']);
 /** Storage buffers one kernel may bind: the number WebGPU guarantees per shader stage. */
-const MAX_BINDINGS = 8;
+export const MAX_BINDINGS = 8;
 /**
  * Ops the fused-kernel writer computes. A kernel rooted at any other op (conv2d, pooling,
  * gather, slice …) runs alone through its own generator, which reads every source from a buffer.
@@ -251,7 +251,7 @@ function mergeSiblings(
 }
 
 /** In-place updates: the node of each `update` output → the input whose buffer it overwrites. */
-function updateTargets(g: Graph): Map<number, number> {
+export function updateTargets(g: Graph): Map<number, number> {
   const m = new Map<number, number>();
   for (const o of g.outputs)
     if (o.role === 'update' && o.target !== undefined && o.node !== o.target) m.set(o.node, o.target);
@@ -262,7 +262,7 @@ function updateTargets(g: Graph): Map<number, number> {
  * Storage bindings a kernel needs: one per stored root, plus one per value read, except the
  * old value of an in-place update, which is read through its root's binding.
  */
-function bindingCount(g: Graph, k: FusedKernel, updateTarget: ReadonlyMap<number, number>): number {
+export function bindingCount(g: Graph, k: FusedKernel, updateTarget: ReadonlyMap<number, number>): number {
   const overwritten = new Set(k.roots.flatMap((r) => (updateTarget.has(r) ? [updateTarget.get(r)!] : [])));
   return k.roots.length + kernelReads(g, k).filter((v) => !overwritten.has(v)).length;
 }

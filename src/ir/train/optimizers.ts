@@ -102,8 +102,9 @@ function sgd(config: SgdConfig): Optimizer {
  * Adam: m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; by default PyTorch's placement of ε
  * (outside the bias-corrected square root, as TF.js): p ← p − lr·m̂/(√v̂ + ε) with
  * m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ); with `epsilon_placement: keras`,
- * p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε). The step count t is a global slot, so the bias
- * correction stays on the GPU.
+ * p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε). The corrections 1 − βᵗ are globals kept by their
+ * own recurrence (see `correctionStep`), so the bias correction stays on the GPU and is exact
+ * in f32.
  */
 function adam(config: AdamConfig): Optimizer {
   const { beta1, beta2, epsilon } = config;
@@ -111,28 +112,23 @@ function adam(config: AdamConfig): Optimizer {
   const decay = config.weightDecay ?? 0;
   return {
     slots: ['m', 'v'],
-    ...stepGlobals(true),
-    update: (b, p, g, [m, v], [t]) => {
+    globals: [STEP, ...ADAM_CORRECTIONS],
+    begin: (b, [t, c1, c2]) => [
+      b.add(t!, b.constant(1)),
+      correctionStep(b, c1!, beta1),
+      correctionStep(b, c2!, beta2),
+    ],
+    update: (b, p, g, [m, v], [t, c1, c2]) => {
       const lr = rate(b, t);
       const c = (x: number) => b.constant(x);
       const newM = b.add(b.mul(c(beta1), m!), b.mul(c(1 - beta1), g));
       const newV = b.add(b.mul(c(beta2), v!), b.mul(c(1 - beta2), b.mul(g, g)));
-      // 1 − βᵗ = 1 − exp(t·ln β), computed once per step for all parameters (CSE). β = 0 (no
-      // moving average, a usual GAN setting) has no logarithm: βᵗ is 0 from the first step on.
-      const correction = (beta: number) =>
-        beta === 0 ? c(1) : b.sub(c(1), b.unary('exp', b.mul(t!, c(Math.log(beta)))));
       // Keras folds both corrections into the rate and adds ε to the uncorrected root, so its
       // ε acts as ε/√(1−β2ᵗ) in PyTorch's form (31.6× larger at t = 1 with β2 = 0.999).
       const adamStep =
         config.epsilonPlacement === 'keras'
-          ? b.mul(
-              b.div(b.unary('sqrt', correction(beta2)), correction(beta1)),
-              b.div(newM, b.add(b.unary('sqrt', newV), c(epsilon))),
-            )
-          : b.div(
-              b.div(newM, correction(beta1)),
-              b.add(b.unary('sqrt', b.div(newV, correction(beta2))), c(epsilon)),
-            );
+          ? b.mul(b.div(b.unary('sqrt', c2!), c1!), b.div(newM, b.add(b.unary('sqrt', newV), c(epsilon))))
+          : b.div(b.div(newM, c1!), b.add(b.unary('sqrt', b.div(newV, c2!)), c(epsilon)));
       // AdamW: the decay is decoupled from the gradient's moments (Loshchilov & Hutter).
       const step = decay === 0 ? adamStep : b.add(adamStep, b.mul(c(decay), p));
       return { newParam: b.sub(p, b.mul(lr, step)), newSlots: [newM, newV] };
@@ -146,6 +142,20 @@ function root(b: GraphBuilder, x: number, config: RmspropConfig | AdagradConfig)
   return config.epsilonPlacement === 'keras'
     ? b.unary('sqrt', b.add(x, eps))
     : b.add(b.unary('sqrt', x), eps);
+}
+
+/** Adam's globals holding 1 − β1ᵗ and 1 − β2ᵗ (zero before the first step, as 1 − β⁰). */
+export const ADAM_CORRECTIONS = ['correction_1', 'correction_2'] as const;
+
+/**
+ * 1 − βᵗ⁺¹ from c = 1 − βᵗ as c + (1 − β)·(1 − c). Computing 1 − exp(t·ln β) in f32 subtracts
+ * two nearly equal numbers at small t, so the exp's 2-ulp error became a 1e-4 relative error of
+ * the step (#16); a running product βᵗ has the same cancellation, and f32(β) ≠ β besides.
+ * Here 1 − β is the f64 constant rounded once, 1 − c is exact or nearly (c ≥ 0), the increment
+ * only adds, and c stops at exactly 1. β = 0 (a usual GAN setting) gives 1 from the first step.
+ */
+function correctionStep(b: GraphBuilder, c: number, beta: number): number {
+  return b.add(c, b.mul(b.constant(1 - beta), b.sub(b.constant(1), c)));
 }
 
 /**
