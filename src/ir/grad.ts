@@ -4,7 +4,7 @@
  * several uses. The result is the same graph with the gradient nodes appended.
  */
 import { GraphBuilder } from './builder.js';
-import type { Graph, Node, Op } from './graph.js';
+import type { Graph, Op } from './graph.js';
 import { VJP, type VjpRule } from './ops.js';
 
 export interface GradResult {
@@ -43,7 +43,7 @@ export function grad(g: Graph, loss: number, wrt: readonly number[]): GradResult
     if (node.op === 'input') continue;
     b.span = node.span;
     const rule = VJP[node.op] as VjpRule<Op>;
-    const srcCts = rule(b, node as Node<Op>, ct);
+    const srcCts = rule(b, node, ct);
     node.srcs.forEach((s, k) => {
       const sct = srcCts[k];
       if (sct !== null && sct !== undefined && active[s]) accumulate(s, sct);

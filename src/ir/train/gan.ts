@@ -116,7 +116,7 @@ function inline(
       );
       continue;
     }
-    const p = (n as Node<'input'>).params;
+    const p = n.params;
     if (p.role === 'data' && p.name === MASK_INPUT) {
       ids.push(b.broadcast(b.constant(1), p.shape));
       continue;

@@ -113,13 +113,13 @@ export const normalization: LayerDef = {
       path,
       call(b, x, params) {
         const source = b.node(x);
-        if (source.op !== 'input' || (source as Node<'input'>).params.role !== 'data')
+        if (source.op !== 'input' || source.params.role !== 'data')
           throw new ShapeError(
             'Normalization learns its mean and variance from the training data, so it must be applied ' +
               'to a model input directly; put it first, on the input',
             undefined,
           );
-        const input = (source as Node<'input'>).params.name;
+        const input = source.params.name;
         const shape = b.shapeOf(x);
         const features = shape[shape.length - 1] as number;
         const stat = (statistic: 'mean' | 'variance', kind: 'zeros' | 'ones') =>
