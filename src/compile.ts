@@ -29,6 +29,7 @@ import {
 } from './util/diagnostics.js';
 import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
+import { type Locate, locateIn } from './codegen/origin.js';
 import { didYouMean } from './util/suggest.js';
 
 export interface CheckedProgram {
@@ -283,6 +284,11 @@ function applyOverrides(t: TrainConfig, o: TrainOverrides | undefined): TrainCon
   };
 }
 
+/** Lines of the compiled file and of its imports, for the layers each kernel names. */
+function locateSources(text: string, options: SourceOptions, checked: CheckedProgram): Locate {
+  return locateIn({ path: options.path ?? 'main.nnx', text }, checked.sources);
+}
+
 /** Compiles the model a train block names into its kernels, buffer plan and entry points. */
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
   const checked = check(text, options);
@@ -310,7 +316,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     checked,
     model,
     train: config,
-    compiled: compileModel(model, config),
+    compiled: compileModel(model, config, locateSources(text, options, checked)),
     diagnostics,
     sources: checked.sources,
   };
@@ -359,6 +365,6 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const gan = applyGanOverrides(found, options.overrides);
   const generator = checked.models.get(gan.generator)!;
   const discriminator = checked.models.get(gan.discriminator)!;
-  const compiled = compileGanModels(generator, discriminator, gan);
+  const compiled = compileGanModels(generator, discriminator, gan, locateSources(text, options, checked));
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

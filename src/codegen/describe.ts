@@ -50,7 +50,8 @@ export function describePlan(compiled: PlannedModule): string {
       const written = k.roots.reduce((a, r) => a + bytesOfValue(g, r), 0);
       const d = entry.dispatches[position]!;
       lines.push(
-        `  ${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')}`,
+        `  ${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')}` +
+          (d.origin ? `; from ${d.origin}` : ''),
       );
     });
   }

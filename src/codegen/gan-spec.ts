@@ -10,6 +10,7 @@ import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.
 import type { GanSpec } from '../runtime/spec.js';
 import { BufferPool } from './plan.js';
 import { KernelTable, type LoweredEntry, buildEntry, persistentSlots } from './spec.js';
+import type { Locate } from './origin.js';
 
 export type GanEntryName = keyof GanSpec['entries'];
 export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['discriminator', 'generator', 'generate'];
@@ -24,12 +25,20 @@ export interface CompiledGan {
   readonly lowered: Readonly<Record<GanEntryName, LoweredEntry>>;
 }
 
-export function compileGan(generator: ModelIR, discriminator: ModelIR, config: GanConfig): CompiledGan {
+export function compileGan(
+  generator: ModelIR,
+  discriminator: ModelIR,
+  config: GanConfig,
+  locate?: Locate,
+): CompiledGan {
   const steps = buildGanGraphs(generator, discriminator, config);
   const pool = new BufferPool();
   const kernels = new KernelTable();
   const built = Object.fromEntries(
-    GAN_ENTRY_NAMES.map((name) => [name, buildEntry(name, steps[name], config.batch, pool, kernels)]),
+    GAN_ENTRY_NAMES.map((name) => [
+      name,
+      buildEntry(name, steps[name], config.batch, pool, kernels, locate ? { locate } : {}),
+    ]),
   ) as Record<GanEntryName, ReturnType<typeof buildEntry>>;
   const { params, state } = persistentSlots(
     GAN_ENTRY_NAMES.map((name) => built[name].graph),

@@ -24,6 +24,7 @@ import type {
 } from '../runtime/spec.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, planEntry } from './plan.js';
+import { type Locate, kernelOrigin } from './origin.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
 
@@ -95,6 +96,8 @@ export interface LowerOptions {
   readonly fuse?: boolean;
   /** Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`). */
   readonly matmulTiling?: MatmulTiling;
+  /** Finds node spans in the source, so each dispatch names the layers it computes. */
+  readonly locate?: Locate;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -131,10 +134,12 @@ export function lowerEntry(
   const dispatches: DispatchSpec[] = plan.order.map((index) => {
     const planned = { g, kernel: fused.kernels[index]!, bufferOf: plan.bufferOf };
     const generated = wgslKernel(planned, { matmulTiling: options.matmulTiling });
+    const origin = kernelOrigin(g, planned.kernel, options.locate);
     return {
       kernel: kernels.intern(generated.name, generated.wgsl, generated.access),
       buffers: generated.buffers,
       workgroups: generated.workgroups,
+      ...(origin !== undefined && { origin }),
     };
   });
   return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
@@ -146,11 +151,12 @@ export function buildEntry(
   batch: number,
   pool: BufferPool,
   kernels: KernelTable,
+  options: LowerOptions = {},
 ): LoweredEntry & { graph: Graph } {
   // The step's loss is reported through the accumulators; as an output it would cost a kernel.
   const needed = { ...graph, outputs: graph.outputs.filter((o) => o.role !== 'loss') };
   const g = optimize(needed, { [BATCH]: batch });
-  return { ...lowerEntry(name, g, batch, pool, kernels), graph: g };
+  return { ...lowerEntry(name, g, batch, pool, kernels, options), graph: g };
 }
 
 /** Per-output losses by output name; a loss given for every output applies to each. */
@@ -162,7 +168,7 @@ function outputLossesOf(train: TrainConfig): Map<string, { loss: TrainConfig['lo
   );
 }
 
-export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel {
+export function compileModel(model: ModelIR, train: TrainConfig, locate?: Locate): CompiledModel {
   const steps = buildStepGraphs(model, {
     loss: train.loss,
     outputLosses: outputLossesOf(train),
@@ -172,9 +178,10 @@ export function compileModel(model: ModelIR, train: TrainConfig): CompiledModel 
   });
   const pool = new BufferPool();
   const kernels = new KernelTable();
-  const t = buildEntry('train', steps.train, train.batch, pool, kernels);
-  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels);
-  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels);
+  const options = locate ? { locate } : {};
+  const t = buildEntry('train', steps.train, train.batch, pool, kernels, options);
+  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels, options);
+  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels, options);
   const { params, state } = persistentSlots([t.graph], pool);
   const spec: ModelSpec = {
     version: 1,

@@ -41,7 +41,10 @@ export function grad(g: Graph, loss: number, wrt: readonly number[]): GradResult
     if (ct === undefined || !active[i]) continue;
     const node = g.nodes[i]!;
     if (node.op === 'input') continue;
+    // Gradient nodes point where their forward node came from: the same layer, line and file.
     b.span = node.span;
+    b.file = node.file;
+    b.label = node.label === undefined ? 'grad' : `${node.label} (gradient)`;
     const rule = VJP[node.op] as VjpRule<Op>;
     const srcCts = rule(b, node, ct);
     node.srcs.forEach((s, k) => {

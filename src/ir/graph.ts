@@ -186,6 +186,8 @@ export interface NodeOf<P extends Op> {
   readonly params: OpParams[P];
   /** The .nnx source this node was lowered from, for diagnostics and profiles. */
   readonly span?: Span;
+  /** The imported file `span` is in (as the compile's sources key it); absent for the main file. */
+  readonly file?: string;
   /** The layer path that produced it (`dense_1/kernel`), for readable dumps. */
   readonly label?: string;
 }
