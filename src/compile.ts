@@ -29,6 +29,7 @@ import {
 } from './util/diagnostics.js';
 import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
+import { type Locate, locateIn } from './codegen/origin.js';
 import { didYouMean } from './util/suggest.js';
 import type { AdapterProfile } from './codegen/adapter.js';
 
@@ -286,6 +287,11 @@ function applyOverrides(t: TrainConfig, o: TrainOverrides | undefined): TrainCon
   };
 }
 
+/** Lines of the compiled file and of its imports, for the layers each kernel names. */
+function locateSources(text: string, options: SourceOptions, checked: CheckedProgram): Locate {
+  return locateIn({ path: options.path ?? 'main.nnx', text }, checked.sources);
+}
+
 /** Compiles the model a train block names into its kernels, buffer plan and entry points. */
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
   const checked = check(text, options);
@@ -313,7 +319,10 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     checked,
     model,
     train: config,
-    compiled: compileModel(model, config, { adapter: options.adapter }),
+    compiled: compileModel(model, config, {
+      adapter: options.adapter,
+      locate: locateSources(text, options, checked),
+    }),
     diagnostics,
     sources: checked.sources,
   };
@@ -362,6 +371,9 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const gan = applyGanOverrides(found, options.overrides);
   const generator = checked.models.get(gan.generator)!;
   const discriminator = checked.models.get(gan.discriminator)!;
-  const compiled = compileGanModels(generator, discriminator, gan, { adapter: options.adapter });
+  const compiled = compileGanModels(generator, discriminator, gan, {
+    adapter: options.adapter,
+    locate: locateSources(text, options, checked),
+  });
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

@@ -8,7 +8,7 @@ import type { Expr, TrainField } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 import { shapeToString } from '../ir/graph.js';
-import { type ArgSchema, bindArgs } from '../lower/args.js';
+import { type ArgSchema, type ArgsOf, type BoundArgs, argsOf, bindArgs } from '../lower/args.js';
 import type { ModelIR } from '../lower/lower.js';
 import { ownEntry } from '../util/own.js';
 
@@ -31,19 +31,48 @@ export type Augmentation = AugmentationCommon &
 /** Transforms that move pixels, and so need an image input [H, W, C]. */
 export const SPATIAL_AUGMENTATIONS: ReadonlySet<Augmentation['kind']> = new Set(['flip', 'shift', 'crop']);
 
-const SEED: ArgSchema = { name: 'seed', type: 'int', min: 0, default: 0 };
-const PROBABILITY: ArgSchema = { name: 'p', type: 'float', min: 0, max: 1, default: 0.5 };
+const SEED = { name: 'seed', type: 'int', min: 0, default: 0 } as const;
+const PROBABILITY = { name: 'p', type: 'float', min: 0, max: 1, default: 0.5 } as const;
 
-/** Each transform's arguments. */
-export const AUGMENTATION_SCHEMAS: Readonly<Record<Augmentation['kind'], readonly ArgSchema[]>> = {
-  invert: [PROBABILITY, SEED],
-  flip: [PROBABILITY, SEED],
-  shift: [{ name: 'pixels', type: 'int', min: 1 }, SEED],
-  crop: [{ name: 'padding', type: 'int', min: 1 }, SEED],
-  noise: [{ name: 'stddev', type: 'float', min: 0 }, SEED],
+/** One transform: its arguments, and the bound transform built from them. */
+interface TransformEntry {
+  readonly schema: readonly ArgSchema[];
+  readonly bind: (values: BoundArgs['values'], span: Span) => Augmentation;
+}
+
+/** A transform whose `make` reads its arguments typed by its schema (the seed among them). */
+function transform<const S extends readonly ArgSchema[]>(
+  schema: S,
+  make: (args: ArgsOf<S>, span: Span) => Augmentation,
+): TransformEntry {
+  return { schema, bind: (values, span) => make(argsOf(schema, values), span) };
+}
+
+/** Each transform, keyed by its name in `augment:`. */
+const TRANSFORMS: Readonly<Record<Augmentation['kind'], TransformEntry>> = {
+  invert: transform([PROBABILITY, SEED], ({ p, seed }, span) => ({ kind: 'invert', p, seed, span })),
+  flip: transform([PROBABILITY, SEED], ({ p, seed }, span) => ({ kind: 'flip', p, seed, span })),
+  shift: transform([{ name: 'pixels', type: 'int', min: 1 }, SEED], ({ pixels, seed }, span) => ({
+    kind: 'shift',
+    pixels,
+    seed,
+    span,
+  })),
+  crop: transform([{ name: 'padding', type: 'int', min: 1 }, SEED], ({ padding, seed }, span) => ({
+    kind: 'crop',
+    padding,
+    seed,
+    span,
+  })),
+  noise: transform([{ name: 'stddev', type: 'float', min: 0 }, SEED], ({ stddev, seed }, span) => ({
+    kind: 'noise',
+    stddev,
+    seed,
+    span,
+  })),
 };
 
-const NAMES = Object.keys(AUGMENTATION_SCHEMAS) as Augmentation['kind'][];
+const NAMES = Object.keys(TRANSFORMS) as Augmentation['kind'][];
 
 function bindOne(e: Expr, diags: Diagnostic[]): Augmentation | undefined {
   const head = e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
@@ -51,8 +80,8 @@ function bindOne(e: Expr, diags: Diagnostic[]): Augmentation | undefined {
     diags.push(error('E0601', e.span, 'an augmentation is a transform such as `flip(p: 0.5)`'));
     return undefined;
   }
-  const schema = ownEntry<readonly ArgSchema[]>(AUGMENTATION_SCHEMAS, head.name);
-  if (!schema) {
+  const entry = ownEntry<TransformEntry>(TRANSFORMS, head.name);
+  if (!entry) {
     diags.push(
       error('E0601', head.span, `unknown augmentation \`${head.name}\`${didYouMean(head.name, NAMES)}`, [
         { message: `expected one of: ${NAMES.join(', ')}` },
@@ -60,18 +89,8 @@ function bindOne(e: Expr, diags: Diagnostic[]): Augmentation | undefined {
     );
     return undefined;
   }
-  const bound = bindArgs(head.name, e.kind === 'call' ? e.args : [], schema, e.span, diags);
-  if (!bound) return undefined;
-  const v = (name: string) => bound.values.get(name) as number;
-  const kind = head.name as Augmentation['kind'];
-  const common = { seed: v('seed'), span: e.span };
-  return kind === 'invert' || kind === 'flip'
-    ? { kind, p: v('p'), ...common }
-    : kind === 'shift'
-      ? { kind, pixels: v('pixels'), ...common }
-      : kind === 'crop'
-        ? { kind, padding: v('padding'), ...common }
-        : { kind, stddev: v('stddev'), ...common };
+  const bound = bindArgs(head.name, e.kind === 'call' ? e.args : [], entry.schema, e.span, diags);
+  return bound ? entry.bind(bound.values, e.span) : undefined;
 }
 
 /** The `augment:` list (one transform may be written without brackets); undefined when one is wrong. */

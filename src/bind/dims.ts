@@ -87,7 +87,8 @@ function bindNode(n: Node, sizes: ReadonlyMap<string, number>): Node {
   const params = { ...(n.params as Record<string, unknown>) };
   if (Array.isArray(params['shape'])) params['shape'] = bindShapeDims(params['shape'] as Shape, sizes);
   if (typeof params['dim'] === 'string') params['dim'] = bindDim(params['dim'], sizes);
-  return { ...n, shape: bindShapeDims(n.shape, sizes), params: params as Node['params'] };
+  // One rewrite for every op's shape-like params: the result keeps the op's params type.
+  return { ...n, shape: bindShapeDims(n.shape, sizes), params } as Node;
 }
 
 /** The model with its symbolic dimensions (not the batch) replaced by the given sizes. */

@@ -9,7 +9,7 @@ import type { Argument, Expr, GanDef } from '../parser/ast.js';
 import { type Diagnostic, type RelatedNote, type Span, error } from '../util/diagnostics.js';
 import { inputsOf, type Shape, shapeToString } from '../ir/graph.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { type ArgSchema, type CallValue, bindArgs, convertArg } from '../lower/args.js';
+import { type ArgSchema, type CallValue, argsOf, bindArgs, convertArg } from '../lower/args.js';
 import type { ModelIR } from '../lower/lower.js';
 import { type DatasetConfig, bindDataset, bindOptimizer } from './train.js';
 
@@ -47,7 +47,7 @@ const ADAM_DEFAULT: CallValue = { callee: 'Adam', args: [], span: { start: 0, en
 /** The default of `d_optimizer` and `g_optimizer`: whatever `optimizer` is. */
 const SAME_AS_OPTIMIZER: CallValue = { callee: '', args: [], span: { start: 0, end: 0 } };
 
-const GAN_SCHEMA: readonly ArgSchema[] = [
+const GAN_SCHEMA = [
   { name: 'generator', type: 'name' },
   { name: 'discriminator', type: 'name' },
   { name: 'data', type: 'call-or-name' },
@@ -63,7 +63,7 @@ const GAN_SCHEMA: readonly ArgSchema[] = [
   { name: 'g_optimizer', type: 'call-or-name', aliases: ['generator_optimizer'], default: SAME_AS_OPTIMIZER },
   { name: 'batch', type: 'int', min: 1, default: 64 },
   { name: 'epochs', type: 'int', min: 1, default: 1 },
-];
+] as const satisfies readonly ArgSchema[];
 
 /** Fields bound here rather than by the schema. */
 const DATA_RANGE = 'data_range';
@@ -79,29 +79,27 @@ export function bindGan(def: GanDef, diags: Diagnostic[]): GanConfig | undefined
   const rangeField = def.fields.find((f) => f.name.name === DATA_RANGE);
   const dataRange = rangeField ? bindDataRange(where, rangeField.value, diags) : ([0, 1] as const);
   if (!bound) return undefined;
-  const value = <T>(name: string) => bound.values.get(name) as T;
-  const optimizer = (name: string) => {
-    const own = value<CallValue>(name);
-    return bindOptimizer(own === SAME_AS_OPTIMIZER ? value<CallValue>('optimizer') : own, diags);
-  };
-  const discriminatorOptimizer = optimizer('d_optimizer');
-  const generatorOptimizer = optimizer('g_optimizer');
-  const dataset = bindDataset(value<CallValue>('data'), diags);
+  const fields = argsOf(GAN_SCHEMA, bound.values);
+  const optimizer = (own: CallValue) =>
+    bindOptimizer(own === SAME_AS_OPTIMIZER ? fields.optimizer : own, diags);
+  const discriminatorOptimizer = optimizer(fields.d_optimizer);
+  const generatorOptimizer = optimizer(fields.g_optimizer);
+  const dataset = bindDataset(fields.data, diags);
   if (diags.length > before || !discriminatorOptimizer || !generatorOptimizer || !dataset || !dataRange)
     return undefined;
   return {
     name: def.name.name,
     span: def.span,
-    generator: value<string>('generator'),
-    discriminator: value<string>('discriminator'),
-    noise: value<NoiseKind>('noise'),
+    generator: fields.generator,
+    discriminator: fields.discriminator,
+    noise: fields.noise,
     dataset,
     dataRange,
-    loss: value<GanLoss>('loss'),
+    loss: fields.loss,
     discriminatorOptimizer,
     generatorOptimizer,
-    batch: value<number>('batch'),
-    epochs: value<number>('epochs'),
+    batch: fields.batch,
+    epochs: fields.epochs,
   };
 }
 

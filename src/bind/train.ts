@@ -9,14 +9,17 @@ import { didYouMean } from '../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from './losses.js';
 import type { Augmentation } from './augment.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { type ArgSchema, type CallValue, argsOf, bindArgs } from '../lower/args.js';
+import { type ArgSchema, type ArgsOf, type CallValue, argsOf, bindArgs } from '../lower/args.js';
 import { bindAugment } from './augment.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
 
-/** Datasets the CLI can load by name, and the arguments of those read from files. */
-export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
+/**
+ * Datasets the CLI can load by name, and the arguments of those read from files. The loaders
+ * and class names (src/data/datasets.ts, Node-only) are tables typed over these names.
+ */
+export const DATASET_SCHEMAS = {
   mnist: [{ name: 'invert', type: 'bool', default: false }],
   fashion_mnist: [{ name: 'invert', type: 'bool', default: false }],
   iris: [],
@@ -31,16 +34,20 @@ export const DATASET_SCHEMAS: Readonly<Record<string, readonly ArgSchema[]>> = {
     { name: 'inputs', type: 'string' },
     { name: 'targets', type: 'string' },
   ],
-};
+} as const satisfies Readonly<Record<string, readonly ArgSchema[]>>;
+
+export type DatasetName = keyof typeof DATASET_SCHEMAS;
+/** A dataset's arguments, typed by its schema: `{ path: string; label: string }` for csv. */
+export type DatasetArgs<N extends DatasetName = DatasetName> = ArgsOf<(typeof DATASET_SCHEMAS)[N]>;
 
 /** Dataset names `data:` accepts. */
-export const DATASETS = Object.keys(DATASET_SCHEMAS);
+export const DATASETS = Object.keys(DATASET_SCHEMAS) as DatasetName[];
 
 /** A train block's `data:`: `mnist`, or `csv("flowers.csv", label: "species")`. */
 export interface DatasetConfig {
-  readonly name: string;
+  readonly name: DatasetName;
   /** The call's arguments by name: file paths and column names, `invert: true`. */
-  readonly args: Readonly<Record<string, string | boolean>>;
+  readonly args: DatasetArgs;
   readonly span: Span;
 }
 
@@ -111,8 +118,9 @@ export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerCo
 }
 
 export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
-  const schema = ownEntry(DATASET_SCHEMAS, call.callee);
-  if (!schema) {
+  const name = call.callee;
+  const schema = ownEntry<readonly ArgSchema[]>(DATASET_SCHEMAS, name);
+  if (!schema || !isDataset(name)) {
     const hint = didYouMean(call.callee, DATASETS);
     diags.push(
       error('E0103', call.span, `unknown dataset \`${call.callee}\`${hint}`, [
@@ -123,11 +131,11 @@ export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig
   }
   const bound = bindArgs(`dataset ${call.callee}`, call.args, schema, call.span, diags);
   if (!bound) return undefined;
-  return {
-    name: call.callee,
-    args: Object.fromEntries(bound.values) as Record<string, string | boolean>,
-    span: call.span,
-  };
+  return { name, args: argsOf(DATASET_SCHEMAS[name], bound.values), span: call.span };
+}
+
+function isDataset(name: string): name is DatasetName {
+  return Object.hasOwn(DATASET_SCHEMAS, name);
 }
 
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {

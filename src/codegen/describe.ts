@@ -95,7 +95,8 @@ export function describePlan(compiled: PlannedModule, adapter: AdapterProfile = 
       const count = workgroupCount(d.workgroups);
       const mark = read > LARGE_READ_BYTES && count < adapter.concurrentWorkgroups ? '! ' : '  ';
       lines.push(
-        `${mark}${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')} = ${count} workgroups`,
+        `${mark}${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')} = ${count} workgroups` +
+          (d.origin ? `; from ${d.origin}` : ''),
       );
     });
   }

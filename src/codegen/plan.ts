@@ -171,7 +171,7 @@ export function planEntry(fused: FusedGraph, pool: BufferPool, entryName: string
   const pinned = new Set<number>();
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
-    const p = (n as Node<'input'>).params;
+    const p = n.params;
     bufferOf.set(
       n.id,
       pool.persistentBuffer(isPersistent(p.role) ? p.name : `${entryName}/${p.name}`, bytesOf(n)),

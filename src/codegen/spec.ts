@@ -27,6 +27,7 @@ import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './pla
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
 import { WORKGROUP_SIZE } from './wgsl/builder.js';
+import { type Locate, kernelOrigin } from './origin.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
 
@@ -98,6 +99,8 @@ export interface LowerOptions {
   readonly fuse?: boolean;
   /** Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`). */
   readonly matmulTiling?: MatmulTiling;
+  /** Finds node spans in the source, so each dispatch names the layers it computes. */
+  readonly locate?: Locate;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -135,10 +138,12 @@ export function lowerEntry(
   const dispatches: DispatchSpec[] = plan.order.map((index) => {
     const planned = { g, kernel: fused.kernels[index]!, bufferOf: plan.bufferOf };
     const generated = wgslKernel(planned, { matmulTiling: options.matmulTiling });
+    const origin = kernelOrigin(g, planned.kernel, options.locate);
     return {
       kernel: kernels.intern(generated.name, generated.wgsl, generated.access),
       buffers: generated.buffers,
       workgroups: generated.workgroups,
+      ...(origin !== undefined && { origin }),
     };
   });
   return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
@@ -147,6 +152,8 @@ export function lowerEntry(
 /** What a plan is made for: the adapter profile decides how long reductions are split. */
 export interface PlanOptions {
   readonly adapter?: AdapterProfile;
+  /** Finds node spans in the source, so each dispatch names the layers it computes. */
+  readonly locate?: Locate;
 }
 
 export function buildEntry(
@@ -165,7 +172,8 @@ export function buildEntry(
     workgroupSize: WORKGROUP_SIZE,
     minBytes: LARGE_READ_BYTES,
   })(optimize(needed, { [BATCH]: batch }));
-  return { ...lowerEntry(name, g, batch, pool, kernels), graph: g };
+  const lowerOptions = options.locate ? { locate: options.locate } : {};
+  return { ...lowerEntry(name, g, batch, pool, kernels, lowerOptions), graph: g };
 }
 
 /** Per-output losses by output name; a loss given for every output applies to each. */

@@ -14,6 +14,7 @@ import {
   type Pool2dParams,
   type Shape,
   UNARY_OPS,
+  inputsOf,
 } from '../ir/graph.js';
 import { type Diagnostic, error } from '../util/diagnostics.js';
 import {
@@ -44,7 +45,7 @@ export function exportOnnx(model: ExportModel, weights: Weights): OnnxExport {
   const e = new OnnxEmitter(model.graph);
   for (const node of model.graph.nodes) {
     if (node.op === 'input') {
-      emitInput(e, node as Node<'input'>, weights, diagnostics);
+      emitInput(e, node, weights, diagnostics);
       continue;
     }
     const rule = RULES[node.op] as Rule<typeof node.op>;
@@ -171,9 +172,7 @@ class OnnxEmitter {
   /** The batch size as an int64 vector of one element, from the first data input's shape. */
   batchSize(): string {
     if (this.batch) return this.batch;
-    const input = this.graph.nodes.find(
-      (n) => n.op === 'input' && (n as Node<'input'>).params.role === 'data' && n.shape[0] === BATCH,
-    ) as Node<'input'> | undefined;
+    const input = inputsOf(this.graph, 'data').find((n) => n.shape[0] === BATCH);
     if (!input) throw new Error('internal: a shape mentions the batch but no input has one');
     const saved = this.current;
     this.current = undefined;

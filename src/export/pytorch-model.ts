@@ -7,7 +7,7 @@
  * block's loss, metrics and running-statistics updates) and `evaluate` (the inference graph
  * with the loss and metrics), so the loss is nnx's formula exactly, whatever it is.
  */
-import type { Graph, Node } from '../ir/graph.js';
+import { type Graph, type Node, inputsOf } from '../ir/graph.js';
 import type { Diagnostic } from '../util/diagnostics.js';
 import { TORCH_HELPERS, type InputBinding, translateGraph } from './torch-ops.js';
 import type { ExportCompiled, ExportModel } from './weights.js';
@@ -32,9 +32,7 @@ export function modelPy(model: ExportModel, compiled: ExportCompiled, source: st
   const trainable = new Set(model.training?.params.map((p) => p.name) ?? model.params.map((p) => p.name));
   const steps = compiled.steps;
   const inputs = model.inputs.map((i) => i.name);
-  const targets = steps.train.nodes
-    .filter((n) => n.op === 'input' && (n as Node<'input'>).params.role === 'target')
-    .map((n) => (n as Node<'input'>).params.name);
+  const targets = inputsOf(steps.train, 'target').map((n) => n.params.name);
   const forwardUpdates = new Set(
     (model.training?.updates ?? []).map((u) => u.name).filter((name) => !name.startsWith('random/')),
   );

@@ -6,7 +6,7 @@
  * torch.optim's (whose Adam, RMSprop and Adagrad place ε differently, and whose Adagrad has no
  * initial accumulator). The data is the train block's, as nnxc prepared it (data/*.npy).
  */
-import type { Node } from '../ir/graph.js';
+import { inputsOf } from '../ir/graph.js';
 import { pyName } from './pytorch-model.js';
 import type { ExportCompiled, ExportModel, ExportTrain } from './weights.js';
 
@@ -16,9 +16,7 @@ export function trainPy(
   train: ExportTrain,
   source: string,
 ): string {
-  const targets = compiled.steps.train.nodes
-    .filter((n) => n.op === 'input' && (n as Node<'input'>).params.role === 'target')
-    .map((n) => (n as Node<'input'>).params.name);
+  const targets = inputsOf(compiled.steps.train, 'target').map((n) => n.params.name);
   const config = {
     model: model.name,
     source,

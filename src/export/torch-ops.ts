@@ -42,7 +42,7 @@ export function translateGraph(
   for (const n of g.nodes) {
     if (!needed.has(n.id)) continue;
     if (n.op === 'input') {
-      const b = bind(n as Node<'input'>);
+      const b = bind(n);
       if ('constant' in b) constants.set(n.id, b.constant);
       else values.set(n.id, b.expr);
       continue;
@@ -96,9 +96,9 @@ function ancestors(g: Graph, roots: readonly number[]): Set<number> {
 
 /** A scalar whose sources are all known scalars, computed now. */
 function fold(n: Node, constants: ReadonlyMap<number, number>): number | undefined {
-  if (n.op === 'const') return (n as Node<'const'>).params.value;
+  if (n.op === 'const') return n.params.value;
   if (n.op === 'dimsize') {
-    const dim = (n as Node<'dimsize'>).params.dim;
+    const dim = n.params.dim;
     return typeof dim === 'number' ? dim : undefined;
   }
   if (!n.srcs.every((s) => constants.has(s)) || n.shape.length !== 0) return undefined;

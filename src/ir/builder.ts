@@ -57,6 +57,8 @@ export class GraphBuilder {
   span: Span | undefined;
   /** Label prefix stamped on nodes, e.g. the layer path. */
   label: string | undefined;
+  /** The file `span` is in, stamped with it; undefined for the file being compiled. */
+  file: string | undefined;
 
   constructor(from?: Graph) {
     this.nodes = from ? [...from.nodes] : [];
@@ -83,7 +85,16 @@ export class GraphBuilder {
     const outOfRange = sizeError(shape);
     if (outOfRange) throw new ShapeError(outOfRange, this.span);
     const id = this.nodes.length;
-    const node: Node<P> = { id, op, shape, srcs, params, span: this.span, label: this.label };
+    const node: Node<P> = {
+      id,
+      op,
+      shape,
+      srcs,
+      params,
+      span: this.span,
+      label: this.label,
+      ...(this.file !== undefined && { file: this.file }),
+    };
     this.nodes.push(node as unknown as Node);
     return id;
   }

@@ -4,7 +4,7 @@
  * several uses. The result is the same graph with the gradient nodes appended.
  */
 import { GraphBuilder } from './builder.js';
-import type { Graph, Node, Op } from './graph.js';
+import type { Graph, Op } from './graph.js';
 import { VJP, type VjpRule } from './ops.js';
 
 export interface GradResult {
@@ -41,9 +41,12 @@ export function grad(g: Graph, loss: number, wrt: readonly number[]): GradResult
     if (ct === undefined || !active[i]) continue;
     const node = g.nodes[i]!;
     if (node.op === 'input') continue;
+    // Gradient nodes point where their forward node came from: the same layer, line and file.
     b.span = node.span;
+    b.file = node.file;
+    b.label = node.label === undefined ? 'grad' : `${node.label} (gradient)`;
     const rule = VJP[node.op] as VjpRule<Op>;
-    const srcCts = rule(b, node as Node<Op>, ct);
+    const srcCts = rule(b, node, ct);
     node.srcs.forEach((s, k) => {
       const sct = srcCts[k];
       if (sct !== null && sct !== undefined && active[s]) accumulate(s, sct);

@@ -178,7 +178,8 @@ export function isBinary(op: Op): op is BinaryOp {
   return (BINARY_OPS as readonly string[]).includes(op);
 }
 
-export interface Node<P extends Op = Op> {
+/** One node of op `P`, its params typed by that op; generic code over any op takes `NodeOf<Op>`. */
+export interface NodeOf<P extends Op> {
   readonly id: number;
   readonly op: P;
   readonly shape: Shape;
@@ -186,9 +187,17 @@ export interface Node<P extends Op = Op> {
   readonly params: OpParams[P];
   /** The .nnx source this node was lowered from, for diagnostics and profiles. */
   readonly span?: Span;
+  /** The imported file `span` is in (as the compile's sources key it); absent for the main file. */
+  readonly file?: string;
   /** The layer path that produced it (`dense_1/kernel`), for readable dumps. */
   readonly label?: string;
 }
+
+/**
+ * A node, as a union discriminated by `op` (distributed over `P`): testing `node.op` narrows
+ * `node.params` to that op's params, with no cast.
+ */
+export type Node<P extends Op = Op> = { [K in P]: NodeOf<K> }[P];
 
 /**
  * What a graph produces. `update` outputs give the next value of an input (a parameter, an
@@ -211,9 +220,15 @@ export interface Graph {
 
 export function inputsOf(g: Graph, role?: InputRole): Node<'input'>[] {
   return g.nodes.filter(
-    (n): n is Node<'input'> =>
-      n.op === 'input' && (role === undefined || (n as Node<'input'>).params.role === role),
+    (n): n is Node<'input'> => n.op === 'input' && (role === undefined || n.params.role === role),
   );
+}
+
+/** The input node `id` of `g`; a node of another op there is a compiler bug. */
+export function inputNode(g: Graph, id: number): Node<'input'> {
+  const n = g.nodes[id];
+  if (n?.op !== 'input') throw new Error(`internal: %${id} is not an input`);
+  return n;
 }
 
 /** Number of elements of a shape whose dims are all bound. */

@@ -21,7 +21,7 @@ function inferDims(
   const dims = { ...given };
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
-    const t = inputs.get((n as Node<'input'>).params.name);
+    const t = inputs.get(n.params.name);
     if (!t) continue;
     n.shape.forEach((d, i) => {
       if (typeof d === 'string' && dims[d] === undefined) dims[d] = t.shape[i]!;
@@ -41,7 +41,7 @@ export function interpret(
   const values: Tensor[] = [];
   for (const n of g.nodes) {
     if (n.op === 'input') {
-      const name = (n as Node<'input'>).params.name;
+      const name = n.params.name;
       const t = inputs.get(name);
       if (!t) throw new Error(`interpret: no value for input '${name}'`);
       const shape = bindShape(n.shape, ctx.dims);

@@ -52,7 +52,7 @@ export interface LayerGraph {
 function isAuxiliary(node: Node): boolean {
   if (node.op === 'const' || node.op === 'dimsize') return true;
   if (node.op !== 'input') return false;
-  const role = (node as Node<'input'>).params.role;
+  const role = node.params.role;
   return role !== 'data';
 }
 
@@ -94,8 +94,8 @@ function callComponents(g: Graph): Components {
 function paramsByLayer(g: Graph): Map<string, number> {
   const counts = new Map<string, number>();
   for (const node of g.nodes) {
-    if (node.op !== 'input' || (node as Node<'input'>).params.role !== 'param') continue;
-    const layer = node.label ?? (node as Node<'input'>).params.name.replace(/\/[^/]*$/, '');
+    if (node.op !== 'input' || node.params.role !== 'param') continue;
+    const layer = node.label ?? node.params.name.replace(/\/[^/]*$/, '');
     counts.set(layer, (counts.get(layer) ?? 0) + elementCount(node.shape));
   }
   return counts;
@@ -154,7 +154,7 @@ export function layerGraph(model: ModelIR): LayerGraph {
       index = calls.length;
       callOf.set(root, index);
       const isInput = node.op === 'input';
-      const name = isInput ? (node as Node<'input'>).params.name : (node.label ?? node.op);
+      const name = isInput ? node.params.name : (node.label ?? node.op);
       const layerCalls = seenLayers.get(name) ?? [];
       const labelled = !isInput && node.label !== undefined;
       calls.push({

@@ -5,15 +5,15 @@ function attributes(n: Node): string {
   const p = n.params as Record<string, unknown>;
   switch (n.op) {
     case 'input': {
-      const q = (n as Node<'input'>).params;
+      const q = n.params;
       return ` ${q.name} (${q.role}${q.init ? `, ${q.init.kind}` : ''})`;
     }
     case 'const':
-      return ` ${formatNumber((n as Node<'const'>).params.value)}`;
+      return ` ${formatNumber(n.params.value)}`;
     case 'dimsize':
-      return ` ${(n as Node<'dimsize'>).params.dim}`;
+      return ` ${n.params.dim}`;
     case 'matmul': {
-      const q = (n as Node<'matmul'>).params;
+      const q = n.params;
       const flags = [q.transA ? 'transA' : '', q.transB ? 'transB' : ''].filter(Boolean);
       return flags.length ? ` {${flags.join(', ')}}` : '';
     }

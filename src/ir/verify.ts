@@ -1,10 +1,12 @@
 /**
  * The graph verifier: the invariants every pass must keep, checked on a finished graph. A pass
  * that breaks one is a compiler bug, so the tests run this after the lowering, after autodiff and
- * after every optimisation pass; the compiler itself does not pay for it.
+ * after every optimisation pass, and `verifyFusion` on the kernels fusion makes of the result;
+ * the compiler itself does not pay for them.
  */
-import { type Graph, type Node, type Op, type OpParams, sameShape, shapeToString } from './graph.js';
+import { type Graph, type Node, type Op, type OpParams, sameShape, shapeToString, sizeOf } from './graph.js';
 import { SHAPE_RULES, type ShapeRule } from './ops.js';
+import type { FusedGraph } from './passes/fuse.js';
 
 /** How many sources an op takes; `concat` takes one or more. */
 const ARITY: { readonly [P in Op]: number | 'one or more' } = {
@@ -168,6 +170,91 @@ export function assertWellFormed(g: Graph, after: string): void {
     throw new Error(
       `graph after ${after} is malformed:\n${problems.map((p) => `  ${p.message}`).join('\n')}`,
     );
+}
+
+/** Storage buffers one kernel may bind: the number WebGPU guarantees per shader stage. */
+const MAX_BINDINGS = 8;
+const ANCHORS: ReadonlySet<Op> = new Set<Op>(['matmul', 'sum', 'reduce_max']);
+
+/**
+ * Every broken invariant of a fusion, checked independently of how `fuse` decided: its graph is
+ * well formed; each computed node (not an input or a constant) is in exactly one kernel; a
+ * kernel's roots and anchor are its members, its roots of one element count, its anchor a matmul
+ * or reduction, its prologue inside it; whatever a kernel reads from outside is stored (an
+ * input or another kernel's root), as is every graph output; no kernel binds more than 8
+ * buffers; and the kernels can be ordered (no two read each other's roots, directly or not).
+ */
+export function verifyFusion(f: FusedGraph): GraphProblem[] {
+  const g = f.graph;
+  const problems = verifyGraph(g);
+  const kernelOf = new Map<number, number>();
+  f.kernels.forEach((k, i) => {
+    for (const m of k.members) {
+      const other = kernelOf.get(m);
+      if (other !== undefined) problems.push({ node: m, message: `%${m} is in kernels ${other} and ${i}` });
+      kernelOf.set(m, i);
+    }
+  });
+  for (const n of g.nodes)
+    if (n.op !== 'input' && n.op !== 'const' && !kernelOf.has(n.id))
+      problems.push({ node: n.id, message: `%${n.id} = ${n.op} is in no kernel` });
+  const stored = new Set<number>(g.nodes.filter((n) => n.op === 'input').map((n) => n.id));
+  for (const k of f.kernels) for (const r of k.roots) stored.add(r);
+  const inPlace = new Map<number, number>();
+  for (const o of g.outputs) {
+    if (!stored.has(o.node)) problems.push({ message: `output ${o.name}: %${o.node} is not stored` });
+    if (o.role === 'update' && o.target !== undefined && o.target !== o.node) inPlace.set(o.node, o.target);
+  }
+  const after = f.kernels.map(() => new Set<number>());
+  f.kernels.forEach((k, i) => {
+    const at = (message: string) =>
+      problems.push({ message: `kernel ${i} (root %${k.roots[0]}): ${message}` });
+    if (k.roots.length === 0) return at('has no root');
+    for (const r of k.roots) if (!k.members.has(r)) at(`its root %${r} is not a member`);
+    const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
+    for (const r of k.roots)
+      if (sizeOf(g.nodes[r]!.shape as number[]) !== size) at(`its root %${r} has another element count`);
+    if (k.anchor !== undefined) {
+      if (!k.members.has(k.anchor)) at(`its anchor %${k.anchor} is not a member`);
+      if (!ANCHORS.has(g.nodes[k.anchor]!.op)) at(`its anchor %${k.anchor} is a ${g.nodes[k.anchor]!.op}`);
+    }
+    for (const p of k.prologue) if (!k.members.has(p)) at(`its prologue %${p} is not a member`);
+    const reads = new Set<number>();
+    for (const m of k.members)
+      for (const s of g.nodes[m]!.srcs) if (!k.members.has(s) && g.nodes[s]!.op !== 'const') reads.add(s);
+    for (const s of reads) {
+      if (!stored.has(s)) at(`reads %${s}, which no kernel stores`);
+      const from = kernelOf.get(s);
+      if (from !== undefined && from !== i) after[i]!.add(from);
+    }
+    // The old value of an in-place update is read through its root's own binding.
+    const overwritten = new Set(k.roots.flatMap((r) => (inPlace.has(r) ? [inPlace.get(r)!] : [])));
+    const bindings = k.roots.length + [...reads].filter((s) => !overwritten.has(s)).length;
+    if (bindings > MAX_BINDINGS) at(`binds ${bindings} storage buffers, more than ${MAX_BINDINGS}`);
+  });
+  // Kernel order: a depth-first walk finds a cycle of kernels reading each other.
+  const state = f.kernels.map(() => 0); // 0 unvisited, 1 on the path, 2 done
+  const visit = (i: number): boolean => {
+    if (state[i] === 1) return false;
+    if (state[i] === 2) return true;
+    state[i] = 1;
+    for (const j of after[i]!) if (!visit(j)) return false;
+    state[i] = 2;
+    return true;
+  };
+  for (let i = 0; i < f.kernels.length; i++)
+    if (!visit(i)) {
+      problems.push({ message: `kernel ${i} depends on itself through other kernels (a cycle)` });
+      break;
+    }
+  return problems;
+}
+
+/** Throws with every problem of a fusion listed: for tests. */
+export function assertFusedWellFormed(f: FusedGraph, after: string): void {
+  const problems = verifyFusion(f);
+  if (problems.length > 0)
+    throw new Error(`fusion of ${after} is malformed:\n${problems.map((p) => `  ${p.message}`).join('\n')}`);
 }
 
 function paramProblems(n: Node): string[] {

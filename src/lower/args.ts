@@ -303,5 +303,10 @@ export function argsOf<const S extends readonly ArgSchema[]>(
 }
 
 function chosenCall(s: ArgSchema, c: BoundChoice): { choice: string; args: unknown; span: Span } {
-  return { choice: c.choice, args: argsOf(s.calls?.[c.choice] ?? [], c.values), span: c.span };
+  const schema = s.calls?.[c.choice] ?? [];
+  // A schema's default choice (`random_uniform`) is bound by no call, so its arguments take their defaults.
+  const values = new Map<string, ArgValue>();
+  for (const a of schema) if (a.default !== undefined) values.set(a.name, a.default);
+  for (const [k, v] of c.values) values.set(k, v);
+  return { choice: c.choice, args: argsOf(schema, values), span: c.span };
 }

@@ -42,8 +42,24 @@ function bodyOf(def: ast.LayerDefinition): readonly ast.Statement[] {
 /**
  * Lowers the body of `frame.site.def` applied to `inputs`; returns its output tensors. Input
  * shapes are checked against the declared ones first (symbols such as `T` bind on first use).
+ * Its nodes record the file the definition is in, so their spans can be found in that file.
  */
 export function instantiate(
+  l: Lowering,
+  frame: Frame,
+  inputs: readonly number[],
+  callSpan: Span,
+): number[] | undefined {
+  const outer = l.b.file;
+  l.b.file = frame.site.file;
+  try {
+    return instantiateBody(l, frame, inputs, callSpan);
+  } finally {
+    l.b.file = outer;
+  }
+}
+
+function instantiateBody(
   l: Lowering,
   frame: Frame,
   inputs: readonly number[],

@@ -30,7 +30,14 @@ import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
-import { checkSpec, checkSpecLimits, ENTRY_NAMES, storageBytes, type EntryName } from './spec-check.js';
+import {
+  checkSpec,
+  checkSpecLimits,
+  ENTRY_NAMES,
+  kernelOrigin,
+  storageBytes,
+  type EntryName,
+} from './spec-check.js';
 import type { EntrySpec, GanSpec, ModelSpec, TensorSlot } from './spec.js';
 import { ownEntry } from '../util/own.js';
 
@@ -580,7 +587,7 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
       { cause: error },
     );
   }
-  const kernels = await compileKernels(device, spec.kernels);
+  const kernels = await compileKernels(device, spec.kernels, (index) => kernelOrigin(spec, index));
   const buffers = await createBuffers(device, [...bufferSpecs.values()], caller);
   try {
     for (const param of spec.params)

@@ -6,6 +6,7 @@
 
 import { SHADER_STAGE_COMPUTE } from './device.js';
 import type { BindingAccess, BufferSpec, EntrySpec, KernelSpec } from './spec.js';
+import { fromLayers } from './spec-check.js';
 
 export type { BindingAccess } from './spec.js';
 
@@ -60,9 +61,10 @@ export function bindingAccesses(kernel: KernelSpec): readonly BindingAccess[] {
 export async function compileKernels(
   device: GPUDevice,
   kernels: readonly KernelSpec[],
+  originOf: (index: number) => string | undefined = () => undefined,
 ): Promise<CompiledKernel[]> {
   const results = await Promise.allSettled(
-    kernels.map((kernel, index) => compileKernel(device, kernel, index)),
+    kernels.map((kernel, index) => compileKernel(device, kernel, index, fromLayers(originOf(index)))),
   );
   // Report the first broken kernel in spec order, not whichever compile finished first.
   const failed = results.find((result) => result.status === 'rejected');
@@ -70,7 +72,13 @@ export async function compileKernels(
   return results.map((result) => (result as PromiseFulfilledResult<CompiledKernel>).value);
 }
 
-async function compileKernel(device: GPUDevice, kernel: KernelSpec, index: number): Promise<CompiledKernel> {
+/** `from` names the kernel's layers in its errors (` (from mnist_mlp.nnx:3 dense_1)`), or is empty. */
+async function compileKernel(
+  device: GPUDevice,
+  kernel: KernelSpec,
+  index: number,
+  from: string,
+): Promise<CompiledKernel> {
   const label = `nnx kernel ${index} '${kernel.name}'`;
   // The scope keeps a broken shader from also surfacing as an uncaptured device error.
   device.pushErrorScope('validation');
@@ -81,7 +89,7 @@ async function compileKernel(device: GPUDevice, kernel: KernelSpec, index: numbe
   const scopeError = await moduleError;
   if (errors.length > 0 || scopeError !== null) {
     throw new Error(
-      `kernel '${kernel.name}' (kernel ${index}) has WGSL errors:\n` +
+      `kernel '${kernel.name}' (kernel ${index})${from} has WGSL errors:\n` +
         (errors.length > 0
           ? errors.map((e) => formatCompilationMessage(e, kernel.wgsl)).join('\n')
           : scopeError!.message),
@@ -105,7 +113,7 @@ async function compileKernel(device: GPUDevice, kernel: KernelSpec, index: numbe
     return { name: kernel.name, access, layout, pipeline };
   } catch (error) {
     throw new Error(
-      `kernel '${kernel.name}' (kernel ${index}) could not be made into a compute pipeline ` +
+      `kernel '${kernel.name}' (kernel ${index})${from} could not be made into a compute pipeline ` +
         `(it needs entry point 'main' and ${kernel.bindings} storage bindings in @group(0)): ` +
         (error as Error).message.trim(),
       { cause: error },
@@ -136,7 +144,8 @@ export function bindEntry(
 ): CompiledEntry {
   const dispatches = entry.dispatches.map((dispatch, index): BoundDispatch => {
     const kernel = kernels[dispatch.kernel]!;
-    checkNoWritableAlias(dispatch.buffers, kernel, buffers, `entry '${name}' dispatch ${index}`);
+    const owner = `entry '${name}' dispatch ${index}${fromLayers(dispatch.origin)}`;
+    checkNoWritableAlias(dispatch.buffers, kernel, buffers, owner);
     const bindGroup = device.createBindGroup({
       label: `nnx ${name} dispatch ${index} (${kernel.name})`,
       layout: kernel.layout,

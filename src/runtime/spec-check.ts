@@ -145,17 +145,17 @@ export function checkSpecLimits(spec: ModelSpec | GanSpec, limits: SpecLimits): 
       );
     }
   }
-  for (const kernel of spec.kernels) {
+  spec.kernels.forEach((kernel, index) => {
     if (kernel.bindings > limits.maxStorageBuffersPerShaderStage) {
       throw new Error(
-        `kernel '${kernel.name}' uses ${kernel.bindings} storage buffers, more than this device allows ` +
-          `per shader stage (maxStorageBuffersPerShaderStage ${limits.maxStorageBuffersPerShaderStage})`,
+        `kernel '${kernel.name}'${fromLayers(kernelOrigin(spec, index))} uses ${kernel.bindings} storage buffers, ` +
+          `more than this device allows per shader stage (maxStorageBuffersPerShaderStage ${limits.maxStorageBuffersPerShaderStage})`,
       );
     }
-  }
+  });
   for (const [name, entry] of Object.entries(spec.entries) as [string, EntrySpec][]) {
     entry.dispatches.forEach((dispatch, index) => {
-      const owner = `entry '${name}' dispatch ${index} (kernel '${spec.kernels[dispatch.kernel]!.name}')`;
+      const owner = `entry '${name}' dispatch ${index} (kernel '${spec.kernels[dispatch.kernel]!.name}')${fromLayers(dispatch.origin)}`;
       if (!dispatch.workgroups.every(isCount)) {
         throw new Error(`${owner} has invalid workgroup counts [${dispatch.workgroups}]`);
       }
@@ -167,6 +167,22 @@ export function checkSpecLimits(spec: ModelSpec | GanSpec, limits: SpecLimits): 
       }
     });
   }
+}
+
+/**
+ * Where kernel `index` comes from in the .nnx source: the origins of the dispatches that run it
+ * (one kernel's WGSL can serve several layers), or undefined for a spec compiled without them.
+ */
+export function kernelOrigin(spec: Pick<ModelSpec | GanSpec, 'entries'>, index: number): string | undefined {
+  const origins = new Set<string>();
+  for (const entry of Object.values(spec.entries) as EntrySpec[])
+    for (const d of entry.dispatches) if (d.kernel === index && d.origin) origins.add(d.origin);
+  return origins.size > 0 ? [...origins].join('; ') : undefined;
+}
+
+/** ` (from mnist_mlp.nnx:3 dense_1)`, or nothing when the origin is unknown. */
+export function fromLayers(origin: string | undefined): string {
+  return origin === undefined ? '' : ` (from ${origin})`;
 }
 
 function isCount(value: number): boolean {

@@ -87,6 +87,8 @@ export interface DispatchSpec {
   /** Buffer ids, in binding order. */
   readonly buffers: readonly number[];
   readonly workgroups: readonly [number, number, number];
+  /** The .nnx layers it computes, `mnist_mlp.nnx:4 dense_1, …`, for errors and plans. */
+  readonly origin?: string;
 }
 
 /**

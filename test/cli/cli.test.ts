@@ -104,17 +104,20 @@ describe('nnxc compile', () => {
     const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'wgsl']);
     expect(r.stdout).toMatch(/@compute @workgroup_size\(\d+, \d+\)/);
   });
-  it('--emit plan lists the kernels of each entry with their ops, bytes and grids, for models and GANs', () => {
+  it('--emit plan lists the kernels of each entry with their ops, bytes, grids and layers, for models and GANs', () => {
     const model = nnxc(['compile', 'examples/xor.nnx', '--emit', 'plan']);
     expect(model.code).toBe(0);
     expect(model.stdout).toMatch(/^train: \d+ kernels, batch 4, temporaries peak /m);
     expect(model.stdout).toMatch(
-      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups$/m,
+      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups; from examples\/xor\.nnx:4 dense_1$/m,
     );
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
     const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);
     expect(entries).toEqual(['discriminator', 'generator', 'generate']);
+    // The GAN's kernels name the layers of its two models, renamed by side.
+    expect(gan.stdout).toMatch(/; from examples\/gan_mnist\.nnx:\d+ generator\/dense_1$/m);
+    expect(gan.stdout).toMatch(/; from examples\/gan_mnist\.nnx:\d+ discriminator\/dense_1 \(gradient\)/m);
   });
   it('--emit plan marks kernels reading over 1 MiB that launch fewer workgroups than the adapter runs', () => {
     // The CNN's filter gradients read megabytes in a handful of workgroups: fine for 16 CPU

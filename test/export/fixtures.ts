@@ -68,7 +68,7 @@ export function referenceOutputs(
   const values = new Map<string, ReturnType<typeof tensor>>();
   for (const n of example.model.graph.nodes) {
     if (n.op !== 'input') continue;
-    const { name } = (n as Node<'input'>).params;
+    const { name } = n.params;
     const data = inputs.get(name) ?? weights.get(name);
     if (!data) throw new Error(`no value for ${name}`);
     values.set(

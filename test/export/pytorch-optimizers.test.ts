@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { exportPytorch } from '../../src/export/pytorch.js';
-import type { Node } from '../../src/ir/graph.js';
+import { inputNode } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import { type Tensor, tensor } from '../../src/ir/tensor.js';
 import { runPython } from './torch.js';
@@ -42,7 +42,7 @@ function interpreterLosses(settings: string[]): { losses: number[]; dir: string 
   const values = new Map<string, Tensor>();
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
-    const { name, role } = (n as Node<'input'>).params;
+    const { name, role } = n.params;
     const shape = n.shape.map((d) => (d === 'B' ? 4 : (d as number)));
     const size = shape.reduce((a, b) => a * b, 1);
     const data =
@@ -63,7 +63,7 @@ function interpreterLosses(settings: string[]): { losses: number[]; dir: string 
     losses.push(out[g.outputs.find((o) => o.role === 'loss')!.node]!.data[0]!);
     for (const o of g.outputs) {
       if (o.role !== 'update') continue;
-      const target = g.nodes[o.target!] as Node<'input'>;
+      const target = inputNode(g, o.target!);
       values.set(target.params.name, out[o.node]!);
     }
   }

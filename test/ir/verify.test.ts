@@ -1,7 +1,8 @@
 /**
  * The graph verifier after every stage: each example's lowered models, its step graphs after
- * autodiff and the optimizers, and those graphs after each optimisation pass in turn. And the
- * verifier itself, on graphs broken on purpose, so a pass that breaks an invariant is caught.
+ * autodiff and the optimizers, those graphs after each optimisation pass in turn, and their
+ * fusion into kernels (on and off). And the verifiers themselves, on graphs and fusions broken
+ * on purpose, so a pass that breaks an invariant is caught.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import { compile, compileGan } from '../../src/compile.js';
 import { GraphBuilder } from '../../src/ir/builder.js';
 import { BATCH, type Graph, type Node } from '../../src/ir/graph.js';
 import { optimizationPasses } from '../../src/ir/passes/index.js';
-import { assertWellFormed, verifyGraph } from '../../src/ir/verify.js';
+import { fuse } from '../../src/ir/passes/fuse.js';
+import { assertFusedWellFormed, assertWellFormed, verifyFusion, verifyGraph } from '../../src/ir/verify.js';
 
 const files = [
   ...readdirSync('examples')
@@ -26,9 +28,12 @@ function verifyThroughPasses(name: string, g: Graph, batch: number): void {
     graph = run(graph);
     assertWellFormed(graph, `${name}: ${pass}`);
   }
+  // Then fusion, as codegen runs it, and with fusion off (one kernel per node).
+  assertFusedWellFormed(fuse(graph), `${name}: fuse`);
+  assertFusedWellFormed(fuse(graph, false), `${name}: fuse (off)`);
 }
 
-describe('every graph an example makes is well formed after every pass', () => {
+describe('every graph an example makes is well formed after every pass and fusion', () => {
   for (const path of files) {
     it(path, () => {
       const text = readFileSync(path, 'utf8');
@@ -95,4 +100,77 @@ describe('the verifier finds each kind of broken invariant', () => {
     expect(() => assertWellFormed(replace(smallGraph(), 0, { id: 7 }), 'a pass')).toThrow(
       /graph after a pass is malformed:\n {2}%0 = input: its id is 7/,
     ));
+});
+
+describe('the fusion verifier finds each kind of broken invariant', () => {
+  // relu(matmul(x, w) + b) and a second output read from the sum: fuse stores both.
+  function fused() {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'data', [4, 3]);
+    const w = b.input('w', 'param', [3, 2]);
+    const bias = b.input('b', 'param', [2]);
+    const z = b.add(b.matmul(x, w), bias);
+    b.output('y', b.unary('relu', z), 'prediction');
+    b.output('z', z, 'prediction');
+    return fuse(b.build());
+  }
+  const messages = (f: ReturnType<typeof fused>) => verifyFusion(f).map((p) => p.message);
+
+  it('accepts what fuse made', () => expect(messages(fused())).toEqual([]));
+  it('a node in no kernel, and a read of a value nobody stores', () => {
+    const f = fused();
+    // Take the matmul out of its kernel: it is computed nowhere, and its reader reads it unstored.
+    const kernels = f.kernels.map((k) => {
+      const members = new Set([...k.members].filter((m) => m !== 3));
+      return { ...k, members, anchor: undefined, prologue: new Set<number>() };
+    });
+    expect(messages({ ...f, kernels })).toEqual([
+      '%3 = matmul is in no kernel',
+      'kernel 0 (root %5): reads %3, which no kernel stores',
+    ]);
+  });
+  it('a node in two kernels', () => {
+    const f = fused();
+    const kernels = [...f.kernels, { roots: [5], members: new Set([5]), prologue: new Set<number>() }];
+    expect(messages({ ...f, kernels })).toContain('%5 is in kernels 0 and 1');
+  });
+  it('an output that is not stored', () => {
+    const f = fused();
+    const kernels = f.kernels.map((k) => ({ ...k, roots: k.roots.filter((r) => r !== 4) }));
+    expect(messages({ ...f, kernels })).toContain('output z: %4 is not stored');
+  });
+  it('an anchor that is not a matmul or a reduction', () => {
+    const f = fused();
+    const kernels = f.kernels.map((k) => ({ ...k, anchor: 5 }));
+    expect(messages({ ...f, kernels })).toEqual(['kernel 0 (root %5): its anchor %5 is a relu']);
+  });
+  it('two kernels that read each other (no order)', () => {
+    const f = fused();
+    // The matmul and the relu in one kernel, the add between them in another: each reads the other.
+    const kernels = [
+      { roots: [3, 5], anchor: 3, members: new Set([3, 5]), prologue: new Set<number>() },
+      { roots: [4], members: new Set([4]), prologue: new Set<number>() },
+    ];
+    expect(messages({ ...f, kernels })).toEqual([
+      'kernel 0 depends on itself through other kernels (a cycle)',
+    ]);
+  });
+  it('more than 8 storage bindings', () => {
+    const b = new GraphBuilder();
+    let sum = b.input('x0', 'data', [4]);
+    for (let i = 1; i < 9; i++) sum = b.add(sum, b.input(`x${i}`, 'data', [4]));
+    b.output('y', sum, 'prediction');
+    const g = b.build();
+    const adds = g.nodes.filter((n) => n.op === 'add').map((n) => n.id);
+    const one = { roots: [sum], members: new Set(adds), prologue: new Set<number>() };
+    expect(messages({ graph: g, kernels: [one] })).toEqual([
+      `kernel 0 (root %${sum}): binds 10 storage buffers, more than 8`,
+    ]);
+  });
+  it('assertFusedWellFormed names the stage', () => {
+    const f = fused();
+    expect(() => assertFusedWellFormed({ ...f, kernels: [] }, 'a step')).toThrow(
+      /fusion of a step is malformed:\n {2}%3 = matmul is in no kernel/,
+    );
+  });
 });

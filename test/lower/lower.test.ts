@@ -77,6 +77,18 @@ describe('lowering diagnostics', () => {
   = note: expected one of: linear, relu, sigmoid, tanh, softplus, softmax, leaky_relu, elu, log_softmax, gelu, swish, silu`);
   });
 
+  it('an activation used by name, not as an argument, takes its default arguments', () => {
+    // leaky_relu as a bare item and as a function had no alpha: a constant `undefined` reached WGSL.
+    const bare = check('sequential M(x: [2]) {\n  Dense(3)\n  leaky_relu\n}\n');
+    const called = check('model M(x: [2]) {\n  y = leaky_relu(Dense(3)(x))\n  return y\n}\n');
+    const explicit = check('sequential M(x: [2]) {\n  Dense(3, activation: leaky_relu)\n}\n');
+    for (const r of [bare, called, explicit]) expect(r.diagnostics).toEqual([]);
+    const text = (r: typeof bare) => printGraph(r.models.get('M')!.graph);
+    expect(text(bare)).toMatch(/const 0\.2 : \[\]/);
+    expect(text(called)).toMatch(/const 0\.2 : \[\]/);
+    expect(text(explicit)).toMatch(/const 0\.2 : \[\]/);
+  });
+
   it('an argument of the wrong type', () => {
     expect(errorsOf('sequential M(x: [2]) {\n  Dense(2.5)\n}\n'))
       .toBe(`m.nnx:2:9: error: argument \`units\` of Dense must be an integer, not the number 2.5 [E0105]

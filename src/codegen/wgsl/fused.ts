@@ -85,7 +85,7 @@ class KernelWriter {
   /** An expression for the value of node `id` at flat index `index` of its own shape. */
   valueAt(id: number, index: string, scope: Scope): string {
     const n = this.g.nodes[id]!;
-    if (n.op === 'const') return f32Literal((n as Node<'const'>).params.value);
+    if (n.op === 'const') return f32Literal(n.params.value);
     if (id === this.k.anchor && this.anchorValue !== undefined) return this.anchorValue;
     if (!this.k.members.has(id)) return `${this.arrayOf(id)}[${index}]`;
     const key = `${id}@${index}`;
@@ -119,17 +119,17 @@ class KernelWriter {
         const own = contiguousStrides(this.g.nodes[n.srcs[0]!]!.shape as number[]);
         return src(
           0,
-          (n as Node<'transpose'>).params.perm.map((p) => own[p]!),
+          n.params.perm.map((p) => own[p]!),
         );
       }
       case 'random_uniform': {
         // The counter and seed are scalars: their broadcast reads are element 0. Same bits as the random kernel.
         const counter = counterValueWgsl(broadcastSrc(0));
         const seed = counterValueWgsl(broadcastSrc(1));
-        return `random_unit(${(n as Node<'random_uniform'>).params.salt}u ^ ${seed}, ${counter}, ${index})`;
+        return `random_unit(${n.params.salt}u ^ ${seed}, ${counter}, ${index})`;
       }
       case 'iota': {
-        const { axis } = (n as Node<'iota'>).params;
+        const { axis } = n.params;
         const stride = contiguousStrides(shape)[axis]!;
         const whole = /^\w+$/.test(index) ? index : `(${index})`;
         return `f32((${whole} / ${stride}u) % ${shape[axis]}u)`;
@@ -241,9 +241,11 @@ export function fusedKernel(
   let code: string;
   let workgroups: readonly [number, number, number];
   if (anchor?.op === 'matmul') {
-    ({ code, workgroups } = matmulKernel(w, g, anchor as Node<'matmul'>, tiling));
+    ({ code, workgroups } = matmulKernel(w, g, anchor, tiling));
   } else if (anchor) {
-    code = reduceKernel(w, g, anchor as Node<'sum' | 'reduce_max'>, size);
+    if (anchor.op !== 'sum' && anchor.op !== 'reduce_max')
+      throw new Error(`internal: ${anchor.op} anchors a kernel`);
+    code = reduceKernel(w, g, anchor, size);
     workgroups = grid1d(size).workgroups;
   } else {
     code = mapKernel(w, size);

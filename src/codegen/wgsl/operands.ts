@@ -1,5 +1,5 @@
 /** How a kernel reads its sources: a literal for a scalar constant, else a storage binding. */
-import type { Graph, Node } from '../../ir/graph.js';
+import type { Graph, Node, NodeOf, Op } from '../../ir/graph.js';
 import type { BindingAccess } from '../../runtime/spec.js';
 import { type Binding, bindingDecls, f32Literal } from './builder.js';
 
@@ -21,7 +21,7 @@ export class Operands {
 
   constructor(
     readonly g: Graph,
-    readonly node: Node,
+    readonly node: NodeOf<Op>,
     bufferOf: ReadonlyMap<number, number>,
   ) {
     const out = bufferOf.get(node.id)!;
@@ -47,7 +47,7 @@ export class Operands {
   /** Reads source `k` at a u32 offset expression. */
   load(k: number, offset: string): string {
     const src = this.g.nodes[this.node.srcs[k]!]!;
-    if (src.op === 'const') return f32Literal((src as Node<'const'>).params.value);
+    if (src.op === 'const') return f32Literal(src.params.value);
     return `${this.names[k]}[${offset}]`;
   }
 

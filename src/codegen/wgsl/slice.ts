@@ -21,7 +21,7 @@ export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat' | 'pad'
     `let k = i % ${inner}u;`,
   ];
   if (node.op === 'pad') {
-    const { before } = (node as Node<'pad'>).params;
+    const { before } = node.params;
     const srcLen = ops.shape(0)[axis]!;
     const inside = `j >= ${before}u && j < ${before + srcLen}u`;
     const read = ops.load(
@@ -31,7 +31,7 @@ export function sliceKernel(ops: Operands, node: Node<'slice' | 'concat' | 'pad'
     body.push(`out[i] = select(0.0, ${read}, ${inside});`);
   } else if (node.op === 'slice') {
     const srcLen = ops.shape(0)[axis]!;
-    const { start } = (node as Node<'slice'>).params;
+    const { start } = node.params;
     body.push(`out[i] = ${ops.load(0, `(o * ${srcLen}u + j + ${start}u) * ${inner}u + k`)};`);
   } else {
     // The first source whose range along the axis holds j.

@@ -17,11 +17,11 @@ export function specialize(dims: Readonly<Record<string, number>>): (g: Graph) =
           op: 'const',
           shape,
           srcs: [],
-          params: { value: bindShape([(n as Node<'dimsize'>).params.dim], dims)[0]! },
+          params: { value: bindShape([n.params.dim], dims)[0]! },
         });
       const params =
         n.op === 'input'
-          ? { ...(n as Node<'input'>).params, shape }
+          ? { ...n.params, shape }
           : 'shape' in n.params
             ? { ...n.params, shape: bindShape((n.params as { shape: Node['shape'] }).shape, dims) }
             : n.params;
@@ -35,7 +35,7 @@ export function foldConstants(g: Graph): Graph {
     const srcs = n.srcs.map((s) => r.get(r.map(s)));
     if (!ELEMENTWISE_OPS.has(n.op) || srcs.length === 0 || !srcs.every((s) => s.op === 'const'))
       return keep(n, r);
-    const values = srcs.map((s) => ({ shape: [], data: Float64Array.of((s as Node<'const'>).params.value) }));
+    const values = srcs.map((s) => ({ shape: [], data: Float64Array.of(s.params.value) }));
     const reference = REFERENCE[n.op] as Reference<typeof n.op>;
     const value = reference(values, { ...n, shape: [] } as never, { dtype: 'f32', dims: {} }).data[0]!;
     return r.emit({ ...n, op: 'const', shape: [], srcs: [], params: { value } });
@@ -44,7 +44,7 @@ export function foldConstants(g: Graph): Graph {
 
 /** Drops `x * 1`, `x + 0`, `x - 0`, `x / 1` when that does not change the shape. */
 export function simplifyIdentities(g: Graph): Graph {
-  const isConst = (n: Node, v: number) => n.op === 'const' && (n as Node<'const'>).params.value === v;
+  const isConst = (n: Node, v: number) => n.op === 'const' && n.params.value === v;
   return rewrite(g, (n, r) => {
     if (n.srcs.length !== 2) return keep(n, r);
     const [a, b] = n.srcs.map((s) => r.get(r.map(s))) as [Node, Node];
@@ -86,10 +86,10 @@ export function eliminateCommonSubexpressions(g: Graph): Graph {
 export function foldBatchIntoContraction(g: Graph): Graph {
   return rewrite(g, (n, r) => {
     if (n.op !== 'sum') return keep(n, r);
-    const { axes, keepDims } = (n as Node<'sum'>).params;
+    const { axes, keepDims } = n.params;
     const product = r.get(r.map(n.srcs[0]!));
     if (product.op !== 'matmul' || keepDims) return keep(n, r);
-    const { transA, transB } = (product as Node<'matmul'>).params;
+    const { transA, transB } = product.params;
     const [a, b] = product.srcs.map((s) => r.get(s)) as [Node, Node];
     const lead = product.shape.length - 2;
     const concrete = (x: Node) => x.shape.every((d) => typeof d === 'number');

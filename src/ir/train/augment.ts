@@ -14,7 +14,7 @@
  */
 import type { Span } from '../../util/diagnostics.js';
 import { GraphBuilder } from '../builder.js';
-import { type Dim, type Graph, type Node, inputsOf } from '../graph.js';
+import { type Dim, type Graph, type Node, inputNode, inputsOf } from '../graph.js';
 import { saltOf, standardNormal } from '../ops/random.js';
 import { RANDOM_COUNTER, RANDOM_SEED, type RandomSources } from '../../lower/layers/types.js';
 import type { ModelIR } from '../../lower/lower.js';
@@ -118,7 +118,7 @@ export function augmentModel(model: ModelIR, augmentations: readonly Augmentatio
   if (oldSeed) newId.set(oldSeed.id, seed);
   const inputNodes = new Map<number, number>();
   for (const input of model.inputs) {
-    const x = b.emit('input', [], (old.nodes[input.node] as Node<'input'>).params);
+    const x = b.emit('input', [], inputNode(old, input.node).params);
     inputNodes.set(input.node, x);
     newId.set(input.node, augmentInput(b, x, input.name, augmentations, { counter, seed }));
   }

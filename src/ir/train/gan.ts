@@ -105,6 +105,7 @@ function inline(
   const byNode = new Map<number, TensorRef>();
   for (const n of m.graph.nodes) {
     b.span = n.span;
+    b.file = n.file;
     b.label = n.label === undefined ? prefix.slice(0, -1) : prefix + n.label;
     if (n.op !== 'input') {
       ids.push(
@@ -116,7 +117,7 @@ function inline(
       );
       continue;
     }
-    const p = (n as Node<'input'>).params;
+    const p = n.params;
     if (p.role === 'data' && p.name === MASK_INPUT) {
       ids.push(b.broadcast(b.constant(1), p.shape));
       continue;
@@ -134,6 +135,7 @@ function inline(
   }
   for (const u of m.updates ?? []) state.write(stepName(prefix, u.name), ids[u.value]!);
   b.span = undefined;
+  b.file = undefined;
   b.label = undefined;
   const params = m.params.map((p) => byNode.get(p.node)!);
   return { output: ids[m.outputs[0]!.node]!, params };

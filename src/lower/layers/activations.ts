@@ -4,9 +4,23 @@
  * an activation take its argument where it is named: `activation: leaky_relu(alpha: 0.1)`.
  */
 import type { GraphBuilder } from '../../ir/builder.js';
-import type { ArgSchema, BoundChoice } from '../args.js';
+import type { ArgSchema, ArgsOf, BoundChoice } from '../args.js';
 
-type ActivationFn = (b: GraphBuilder, x: number, args: ReadonlyMap<string, unknown>) => number;
+type ActivationFn = (b: GraphBuilder, x: number, args: Readonly<Record<string, unknown>>) => number;
+
+interface ActivationEntry {
+  readonly schema: readonly ArgSchema[];
+  readonly apply: ActivationFn;
+}
+
+/** An activation whose lowering reads its arguments typed by its schema. */
+function withArgs<const S extends readonly ArgSchema[]>(
+  schema: S,
+  apply: (b: GraphBuilder, x: number, args: ArgsOf<S>) => number,
+): ActivationEntry {
+  // Sound: applyActivation passes every argument of `schema`, given or defaulted.
+  return { schema, apply: (b, x, args) => apply(b, x, args as ArgsOf<S>) };
+}
 
 /** exp(x − max x) / Σ exp(x − max x) over the last axis; losses recognise this pattern. */
 export function softmax(b: GraphBuilder, x: number): number {
@@ -36,7 +50,7 @@ const unary =
     b.unary(op, x);
 
 /** Each activation: its arguments (none for most) and its lowering. */
-const TABLE: Readonly<Record<string, { schema: readonly ArgSchema[]; apply: ActivationFn }>> = {
+const TABLE: Readonly<Record<string, ActivationEntry>> = {
   linear: { schema: [], apply: (_b, x) => x },
   relu: { schema: [], apply: unary('relu') },
   sigmoid: { schema: [], apply: unary('sigmoid') },
@@ -44,10 +58,10 @@ const TABLE: Readonly<Record<string, { schema: readonly ArgSchema[]; apply: Acti
   softplus: { schema: [], apply: unary('softplus') },
   softmax: { schema: [], apply: softmax },
   // Keras' keras.activations.leaky_relu default; PyTorch's is 0.01.
-  leaky_relu: {
-    schema: [{ name: 'alpha', type: 'float', min: 0, default: 0.2, aliases: ['negative_slope'] }],
-    apply: (b, x, args) => leakyRelu(b, x, args.get('alpha') as number),
-  },
+  leaky_relu: withArgs(
+    [{ name: 'alpha', type: 'float', min: 0, default: 0.2, aliases: ['negative_slope'] }],
+    (b, x, { alpha }) => leakyRelu(b, x, alpha),
+  ),
   elu: { schema: [], apply: unary('elu') },
   log_softmax: { schema: [], apply: logSoftmax },
   gelu: { schema: [], apply: unary('gelu') },
@@ -78,11 +92,11 @@ export function applyActivation(
   x: number,
   a: BoundChoice | ChosenActivation | string,
 ): number {
-  if (typeof a === 'string') return TABLE[a]!.apply(b, x, new Map());
-  const def = TABLE[a.choice]!;
-  const values = new Map<string, unknown>(def.schema.map((s) => [s.name, s.default]));
-  for (const [k, v] of 'values' in a ? a.values : Object.entries(a.args)) values.set(k, v);
-  return def.apply(b, x, values);
+  const def = TABLE[typeof a === 'string' ? a : a.choice]!;
+  const args: Record<string, unknown> = Object.fromEntries(def.schema.map((s) => [s.name, s.default]));
+  if (typeof a !== 'string')
+    for (const [k, v] of 'values' in a ? a.values : Object.entries(a.args)) args[k] = v;
+  return def.apply(b, x, args);
 }
 
 /** The activations by name with default arguments: functions in model expressions (`relu(x)`). */

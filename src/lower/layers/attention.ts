@@ -6,9 +6,8 @@
  */
 import { type GraphBuilder, ShapeError } from '../../ir/builder.js';
 import type { Dim, Shape } from '../../ir/graph.js';
-import type { BoundArgs, BoundChoice } from '../args.js';
-import { initializerArg, initSpec, paramSpec, regularizerArg, regularizerOf } from './options.js';
-import { createParam, type LayerDef, type ParamFactory, type ParamSpec, perSample } from './types.js';
+import { initializerArg, paramSpec, regularizerArg } from './options.js';
+import { createParam, defineLayer, type LayerDef, type ParamFactory, perSample } from './types.js';
 
 /** Added to the scores of masked keys: exp of it underflows to 0 after the max is subtracted (Keras' -1e9). */
 const MASKED_SCORE = -1e9;
@@ -31,7 +30,7 @@ interface Projection {
  * Kernels are Keras' `[features, heads, dim]` stored as `[features, heads·dim]` (the same
  * numbers in the same order); names `query/kernel`, …, `attention_output/kernel`.
  */
-export const multiHeadAttention: LayerDef = {
+export const multiHeadAttention = defineLayer({
   schema: [
     { name: 'num_heads', type: 'int', min: 1 },
     { name: 'key_dim', type: 'int', min: 1 },
@@ -47,12 +46,8 @@ export const multiHeadAttention: LayerDef = {
   accepts: sequenceCheck('MultiHeadAttention'),
   arity: { min: 1, max: 3 },
   create(args, path) {
-    const heads = args.values.get('num_heads') as number;
-    const keyDim = args.values.get('key_dim') as number;
-    const valueDim = (args.values.get('value_dim') as number) || keyDim;
-    const outputDim = args.values.get('output_dim') as number;
-    const causal = args.values.get('causal') as boolean;
-    const useBias = args.values.get('use_bias') as boolean;
+    const { num_heads: heads, key_dim: keyDim, output_dim: outputDim, causal, use_bias: useBias } = args;
+    const valueDim = args.value_dim || keyDim;
     const own = new Map<string, Projection>();
 
     /** x·W (+ b) on the last axis, with W created on the first call. */
@@ -61,9 +56,12 @@ export const multiHeadAttention: LayerDef = {
       const features = shape[shape.length - 1] as number;
       let p = own.get(name);
       if (!p) {
-        const spec = (prefix: string) => paramSpec(args, prefix, features, units);
-        p = { kernel: createParam(params, b, `${path}/${name}/kernel`, [features, units], spec('kernel')) };
-        if (useBias) p.bias = createParam(params, b, `${path}/${name}/bias`, [units], spec('bias'));
+        const kernel = paramSpec(args.kernel_initializer, args.kernel_regularizer, features, units);
+        p = { kernel: createParam(params, b, `${path}/${name}/kernel`, [features, units], kernel) };
+        if (useBias) {
+          const bias = paramSpec(args.bias_initializer, args.bias_regularizer, features, units);
+          p.bias = createParam(params, b, `${path}/${name}/bias`, [units], bias);
+        }
         own.set(name, p);
       }
       const y = b.matmul(x, p.kernel);
@@ -96,7 +94,7 @@ export const multiHeadAttention: LayerDef = {
       callMany: (b, xs, params) => attend(b, xs, params),
     };
   },
-};
+});
 
 /**
  * Softmax over the key axis (the last), as exp(x − lse) with lse = max + log Σ exp(x − max):
@@ -148,7 +146,7 @@ function checkInputs(b: GraphBuilder, query: number, value: number, key: number,
  * of the first T positions' vectors (keras_nlp's layer; add it to the tokens' embeddings).
  * `sequence_length` defaults to T; a longer one keeps rows for longer inputs of a later call.
  */
-export const positionEmbedding: LayerDef = {
+export const positionEmbedding = defineLayer({
   schema: [
     { name: 'sequence_length', type: 'int', min: 0, default: 0 },
     initializerArg('initializer', 'glorot_uniform', ['init']),
@@ -156,7 +154,7 @@ export const positionEmbedding: LayerDef = {
   ],
   accepts: sequenceCheck('PositionEmbedding'),
   create(args, path) {
-    const length = args.values.get('sequence_length') as number;
+    const length = args.sequence_length;
     let table: { node: number; rows: number } | undefined;
     return {
       path,
@@ -177,7 +175,13 @@ export const positionEmbedding: LayerDef = {
           );
         table ??= {
           rows,
-          node: createParam(params, b, `${path}/embeddings`, [rows, features], specOf(args, rows, features)),
+          node: createParam(
+            params,
+            b,
+            `${path}/embeddings`,
+            [rows, features],
+            paramSpec(args.initializer, args.regularizer, rows, features),
+          ),
         };
         const own = b.shapeOf(table.node);
         if (own[1] !== features)
@@ -193,7 +197,7 @@ export const positionEmbedding: LayerDef = {
       },
     };
   },
-};
+});
 
 /**
  * SinePositionEncoding(max_wavelength: 10000): the fixed encoding of "Attention is all you
@@ -201,11 +205,10 @@ export const positionEmbedding: LayerDef = {
  * (keras_nlp's layer; add it to the tokens' embeddings). No parameters: computed in the kernel
  * that reads it, from the element's index.
  */
-export const sinePositionEncoding: LayerDef = {
+export const sinePositionEncoding = defineLayer({
   schema: [{ name: 'max_wavelength', type: 'float', min: 1, default: 10000 }],
   accepts: sequenceCheck('SinePositionEncoding'),
-  create(args, path) {
-    const wavelength = args.values.get('max_wavelength') as number;
+  create({ max_wavelength: wavelength }, path) {
     return {
       path,
       call(b, x) {
@@ -224,14 +227,7 @@ export const sinePositionEncoding: LayerDef = {
       },
     };
   },
-};
-
-/** The spec of keras_nlp's `initializer` and a `regularizer` argument (no prefix). */
-function specOf(args: BoundArgs, fanIn: number, fanOut: number): ParamSpec {
-  const init = initSpec(args.values.get('initializer') as BoundChoice, fanIn, fanOut);
-  const regularizer = regularizerOf(args.values.get('regularizer') as BoundChoice);
-  return regularizer ? { init, regularizer } : { init };
-}
+});
 
 function globalPooling1d(layer: string, reduce: (b: GraphBuilder, x: number) => number): LayerDef {
   return {

@@ -64,7 +64,7 @@ export const conv2d = defineLayer({
     regularizerArg('bias_regularizer'),
   ],
   accepts: imageCheck('Conv2D'),
-  create(a, path, args) {
+  create(a, path) {
     const { filters, kernel_size: k, strides: s, dilation_rate: d, padding: mode, activation } = a;
     const useBias = a.use_bias;
     let kernel: number | undefined;
@@ -78,9 +78,17 @@ export const conv2d = defineLayer({
         if (problem) throw new ShapeError(problem, b.span);
         const [fanIn, fanOut] = [k[0] * k[1] * channels, k[0] * k[1] * filters];
         const shape = [k[0], k[1], channels, filters];
-        kernel ??= createParam(params, b, `${path}/kernel`, shape, paramSpec(args, 'kernel', fanIn, fanOut));
-        if (useBias)
-          bias ??= createParam(params, b, `${path}/bias`, [filters], paramSpec(args, 'bias', fanIn, fanOut));
+        kernel ??= createParam(
+          params,
+          b,
+          `${path}/kernel`,
+          shape,
+          paramSpec(a.kernel_initializer, a.kernel_regularizer, fanIn, fanOut),
+        );
+        if (useBias) {
+          const spec = paramSpec(a.bias_initializer, a.bias_regularizer, fanIn, fanOut);
+          bias ??= createParam(params, b, `${path}/bias`, [filters], spec);
+        }
         let y = b.emit('conv2d', [x, kernel], { strides: s, dilation: d, pad });
         if (bias !== undefined) y = b.add(y, bias);
         return applyActivation(b, y, activation);

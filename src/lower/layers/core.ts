@@ -19,7 +19,8 @@ export const dense = defineLayer({
     shape.length >= 2 && typeof shape[shape.length - 1] === 'number'
       ? undefined
       : `Dense needs a fixed last (feature) axis, got ${perSample(shape)} per sample`,
-  create({ units, activation, use_bias: useBias }, path, args) {
+  create(args, path) {
+    const { units, activation, use_bias: useBias } = args;
     let kernel: number | undefined;
     let bias: number | undefined;
     return {
@@ -33,10 +34,12 @@ export const dense = defineLayer({
           b,
           `${path}/kernel`,
           [features, units],
-          paramSpec(args, 'kernel', features, units),
+          paramSpec(args.kernel_initializer, args.kernel_regularizer, features, units),
         );
-        if (useBias)
-          bias ??= createParam(params, b, `${path}/bias`, [units], paramSpec(args, 'bias', features, units));
+        if (useBias) {
+          const spec = paramSpec(args.bias_initializer, args.bias_regularizer, features, units);
+          bias ??= createParam(params, b, `${path}/bias`, [units], spec);
+        }
         let y = b.matmul(x, kernel);
         if (bias !== undefined) y = b.add(y, bias);
         return applyActivation(b, y, activation);

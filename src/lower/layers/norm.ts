@@ -5,20 +5,25 @@
  * both. Defaults are Keras' (docs/numerics.md).
  */
 import { type GraphBuilder, ShapeError } from '../../ir/builder.js';
-import type { Node, Shape } from '../../ir/graph.js';
+import type { Shape } from '../../ir/graph.js';
 import { saltOf } from '../../ir/ops/random.js';
-import { initializerArg, paramSpec, regularizerArg } from './options.js';
-import { createParam, type LayerDef, modeOf, type ParamFactory, perSample } from './types.js';
+import type { ArgsOf } from '../args.js';
+import {
+  type InitializerChoice,
+  type RegularizerChoice,
+  initializerArg,
+  paramSpec,
+  regularizerArg,
+} from './options.js';
+import { createParam, defineLayer, type LayerDef, modeOf, type ParamFactory, perSample } from './types.js';
 
 /** Dropout(rate, seed): in training, zeroes each element with probability `rate` and scales the rest by 1/(1 − rate). */
-export const dropout: LayerDef = {
+export const dropout = defineLayer({
   schema: [
     { name: 'rate', type: 'float', min: 0, max: 0.99 },
     { name: 'seed', type: 'int', min: 0, default: 0 },
   ],
-  create(args, path) {
-    const rate = args.values.get('rate') as number;
-    const seed = args.values.get('seed') as number;
+  create({ rate, seed }, path) {
     let calls = 0;
     return {
       path,
@@ -33,7 +38,7 @@ export const dropout: LayerDef = {
       },
     };
   },
-};
+});
 
 const NORM_SCHEMA = [
   { name: 'epsilon', type: 'float', min: 0, default: 1e-3 },
@@ -72,25 +77,26 @@ function normParams(
   b: GraphBuilder,
   params: ParamFactory,
   path: string,
-  args: Parameters<LayerDef['create']>[0],
+  args: ArgsOf<typeof NORM_SCHEMA>,
   features: number,
   own: NormParams,
 ): NormParams {
-  if (args.values.get('scale') && own.gamma === undefined)
+  const spec = (init: InitializerChoice, reg: RegularizerChoice) => paramSpec(init, reg, features, features);
+  if (args.scale && own.gamma === undefined)
     own.gamma = createParam(
       params,
       b,
       `${path}/gamma`,
       [features],
-      paramSpec(args, 'gamma', features, features),
+      spec(args.gamma_initializer, args.gamma_regularizer),
     );
-  if (args.values.get('center') && own.beta === undefined)
+  if (args.center && own.beta === undefined)
     own.beta = createParam(
       params,
       b,
       `${path}/beta`,
       [features],
-      paramSpec(args, 'beta', features, features),
+      spec(args.beta_initializer, args.beta_regularizer),
     );
   return own;
 }
@@ -113,13 +119,13 @@ export const normalization: LayerDef = {
       path,
       call(b, x, params) {
         const source = b.node(x);
-        if (source.op !== 'input' || (source as Node<'input'>).params.role !== 'data')
+        if (source.op !== 'input' || source.params.role !== 'data')
           throw new ShapeError(
             'Normalization learns its mean and variance from the training data, so it must be applied ' +
               'to a model input directly; put it first, on the input',
             undefined,
           );
-        const input = (source as Node<'input'>).params.name;
+        const input = source.params.name;
         const shape = b.shapeOf(x);
         const features = shape[shape.length - 1] as number;
         const stat = (statistic: 'mean' | 'variance', kind: 'zeros' | 'ones') =>
@@ -141,12 +147,11 @@ export const normalization: LayerDef = {
  * batch is masked out), and moves the running ones by `momentum` (Keras' form and default:
  * running ← running·momentum + batch·(1 − momentum), biased variance).
  */
-export const batchNormalization: LayerDef = {
+export const batchNormalization = defineLayer({
   schema: [{ name: 'momentum', type: 'float', min: 0, max: 1, default: 0.99 }, ...NORM_SCHEMA],
   accepts: lastFixed('BatchNormalization'),
   create(args, path) {
-    const momentum = args.values.get('momentum') as number;
-    const eps = args.values.get('epsilon') as number;
+    const { momentum, epsilon: eps } = args;
     const own: NormParams = {};
     let running: { mean: number; variance: number } | undefined;
     return {
@@ -183,14 +188,14 @@ export const batchNormalization: LayerDef = {
       },
     };
   },
-};
+});
 
 /** LayerNormalization over the last axis of each sample (Keras' ε = 1e-3; PyTorch's is 1e-5). */
-export const layerNormalization: LayerDef = {
+export const layerNormalization = defineLayer({
   schema: NORM_SCHEMA,
   accepts: lastFixed('LayerNormalization'),
   create(args, path) {
-    const eps = args.values.get('epsilon') as number;
+    const eps = args.epsilon;
     const own: NormParams = {};
     return {
       path,
@@ -205,4 +210,4 @@ export const layerNormalization: LayerDef = {
       },
     };
   },
-};
+});

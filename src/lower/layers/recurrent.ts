@@ -6,13 +6,19 @@
  */
 import type { GraphBuilder } from '../../ir/builder.js';
 import type { Shape } from '../../ir/graph.js';
-import type { BoundChoice } from '../args.js';
+import { type ArgSchema, type ArgsOf, argsOf } from '../args.js';
 import { ACTIVATION_CALLS, applyActivation } from './activations.js';
-import { initializerArg, paramSpec, regularizerArg } from './options.js';
-import { createParam, type LayerDef, type ParamFactory, perSample } from './types.js';
+import {
+  type InitializerChoice,
+  type RegularizerChoice,
+  initializerArg,
+  paramSpec,
+  regularizerArg,
+} from './options.js';
+import { createParam, defineLayer, type LayerDef, type ParamFactory, perSample } from './types.js';
 
 /** Embedding(input_dim, output_dim): [B, …] integer-valued indices → [B, …, output_dim]. */
-export const embedding: LayerDef = {
+export const embedding = defineLayer({
   schema: [
     { name: 'input_dim', type: 'int', min: 1 },
     { name: 'output_dim', type: 'int', min: 1 },
@@ -20,8 +26,7 @@ export const embedding: LayerDef = {
     regularizerArg('embeddings_regularizer'),
   ],
   create(args, path) {
-    const rows = args.values.get('input_dim') as number;
-    const width = args.values.get('output_dim') as number;
+    const { input_dim: rows, output_dim: width } = args;
     let table: number | undefined;
     return {
       path,
@@ -31,13 +36,13 @@ export const embedding: LayerDef = {
           b,
           `${path}/embeddings`,
           [rows, width],
-          paramSpec(args, 'embeddings', rows, width),
+          paramSpec(args.embeddings_initializer, args.embeddings_regularizer, rows, width),
         );
         return b.emit('gather', [table, x], {});
       },
     };
   },
-};
+});
 
 /** The largest number of tensors one concat kernel joins (WebGPU guarantees 8 storage buffers). */
 const CONCAT_FANIN = 6;
@@ -57,23 +62,30 @@ const sequenceCheck = (layer: string) => (shape: Shape) =>
     ? undefined
     : `${layer} takes sequences of shape [steps, features] per sample, got ${perSample(shape)}`;
 
-const RECURRENT_SCHEMA = (activation: string) => [
-  { name: 'units', type: 'int', min: 1 } as const,
-  {
-    name: 'activation',
+/** An activation argument with its default, for the cell's and the gates' activations. */
+const activationChoice = <const N extends string>(name: N, activation: string) =>
+  ({
+    name,
     type: 'choice',
     calls: ACTIVATION_CALLS,
     default: { choice: activation, values: new Map(), span: { start: 0, end: 0 } },
-  } as const,
-  { name: 'return_sequences', type: 'bool', default: false } as const,
-  { name: 'use_bias', type: 'bool', default: true } as const,
+  }) as const;
+
+const RECURRENT_SCHEMA = [
+  { name: 'units', type: 'int', min: 1 },
+  activationChoice('activation', 'tanh'),
+  { name: 'return_sequences', type: 'bool', default: false },
+  { name: 'use_bias', type: 'bool', default: true },
   initializerArg('kernel_initializer', 'glorot_uniform', ['init']),
   initializerArg('recurrent_initializer', 'orthogonal'),
   initializerArg('bias_initializer', 'zeros'),
   regularizerArg('kernel_regularizer'),
   regularizerArg('recurrent_regularizer'),
   regularizerArg('bias_regularizer'),
-];
+] as const;
+
+/** The typed arguments of a recurrent layer whose own arguments are `E`. */
+type RecurrentArgs<E extends readonly ArgSchema[]> = ArgsOf<readonly [...typeof RECURRENT_SCHEMA, ...E]>;
 
 /** One recurrent cell: the state it carries and how a step updates it. */
 interface Cell {
@@ -99,27 +111,32 @@ function slice(b: GraphBuilder, x: number, gate: number, units: number): number 
 }
 
 /** Unrolls `cell` over the steps of x: [B, T, F] → [B, units] (last state) or [B, T, units]. */
-function recurrentLayer(
+function recurrentLayer<const E extends readonly ArgSchema[]>(
   layer: string,
-  makeCell: (args: Parameters<LayerDef['create']>[0], w: () => Weights) => Cell,
-  extra: LayerDef['schema'] = [],
+  makeCell: (args: RecurrentArgs<E>, w: () => Weights) => Cell,
+  extra: E,
 ): LayerDef {
-  return {
-    schema: [...RECURRENT_SCHEMA('tanh'), ...extra],
+  const schema: readonly [...typeof RECURRENT_SCHEMA, ...E] = [...RECURRENT_SCHEMA, ...extra];
+  return defineLayer({
+    schema,
     accepts: sequenceCheck(layer),
-    create(args, path) {
-      const units = args.values.get('units') as number;
-      const sequences = args.values.get('return_sequences') as boolean;
-      const useBias = args.values.get('use_bias') as boolean;
+    create(args, path, bound) {
+      // The shared arguments, read through their own schema (the cell reads its own through `args`).
+      const base = argsOf(RECURRENT_SCHEMA, bound.values);
+      const { units, return_sequences: sequences, use_bias: useBias } = base;
       let weights: Weights | undefined;
       const cell = makeCell(args, () => weights!);
       const create = (b: GraphBuilder, params: ParamFactory, features: number): Weights => {
         const n = cell.gates * units;
-        const spec = (prefix: string, fanIn: number) => paramSpec(args, prefix, fanIn, n);
+        const spec = (init: InitializerChoice, reg: RegularizerChoice, fanIn: number) =>
+          paramSpec(init, reg, fanIn, n);
+        const kernel = spec(base.kernel_initializer, base.kernel_regularizer, features);
+        const recurrent = spec(base.recurrent_initializer, base.recurrent_regularizer, units);
+        const bias = spec(base.bias_initializer, base.bias_regularizer, features);
         return {
-          kernel: createParam(params, b, `${path}/kernel`, [features, n], spec('kernel', features)),
-          recurrent: createParam(params, b, `${path}/recurrent_kernel`, [units, n], spec('recurrent', units)),
-          ...(useBias ? { bias: createParam(params, b, `${path}/bias`, [n], spec('bias', features)) } : {}),
+          kernel: createParam(params, b, `${path}/kernel`, [features, n], kernel),
+          recurrent: createParam(params, b, `${path}/recurrent_kernel`, [units, n], recurrent),
+          ...(useBias ? { bias: createParam(params, b, `${path}/bias`, [n], bias) } : {}),
         };
       };
       return {
@@ -140,19 +157,20 @@ function recurrentLayer(
         },
       };
     },
-  };
+  });
 }
 
 /** h ← act(x·W + b + h·U); the first step starts from h = 0. */
-export const simpleRnn = recurrentLayer('SimpleRNN', (args, w) => {
-  const activation = args.values.get('activation') as BoundChoice;
-  return {
+export const simpleRnn = recurrentLayer(
+  'SimpleRNN',
+  ({ activation }, w) => ({
     gates: 1,
     step: (b, xw, state) => ({
       h: applyActivation(b, state ? b.add(xw, b.matmul(state.h, w().recurrent)) : xw, activation),
     }),
-  };
-});
+  }),
+  [],
+);
 
 /**
  * c ← f·c + i·g, h ← o·act(c) with [i, f, g, o] = [σ, σ, act, σ](x·W + b + h·U). With
@@ -162,10 +180,7 @@ export const simpleRnn = recurrentLayer('SimpleRNN', (args, w) => {
 export const lstm = recurrentLayer(
   'LSTM',
   (args, w) => {
-    const activation = args.values.get('activation') as BoundChoice;
-    const gate = args.values.get('recurrent_activation') as BoundChoice;
-    const forgetBias = args.values.get('unit_forget_bias') as boolean;
-    const units = args.values.get('units') as number;
+    const { activation, recurrent_activation: gate, unit_forget_bias: forgetBias, units } = args;
     return {
       gates: 4,
       step(b, xw, state) {
@@ -182,12 +197,7 @@ export const lstm = recurrentLayer(
     };
   },
   [
-    {
-      name: 'recurrent_activation',
-      type: 'choice',
-      calls: ACTIVATION_CALLS,
-      default: { choice: 'sigmoid', values: new Map(), span: { start: 0, end: 0 } },
-    },
+    activationChoice('recurrent_activation', 'sigmoid'),
     { name: 'unit_forget_bias', type: 'bool', default: true },
   ],
 );
@@ -199,9 +209,7 @@ export const lstm = recurrentLayer(
 export const gru = recurrentLayer(
   'GRU',
   (args, w) => {
-    const activation = args.values.get('activation') as BoundChoice;
-    const gate = args.values.get('recurrent_activation') as BoundChoice;
-    const units = args.values.get('units') as number;
+    const { activation, recurrent_activation: gate, units } = args;
     return {
       gates: 3,
       step(b, xw, state) {
@@ -221,12 +229,5 @@ export const gru = recurrentLayer(
       },
     };
   },
-  [
-    {
-      name: 'recurrent_activation',
-      type: 'choice',
-      calls: ACTIVATION_CALLS,
-      default: { choice: 'sigmoid', values: new Map(), span: { start: 0, end: 0 } },
-    },
-  ],
+  [activationChoice('recurrent_activation', 'sigmoid')],
 );
