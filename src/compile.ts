@@ -261,6 +261,8 @@ export interface CompileOptions extends SourceOptions {
   /** Which model to compile when the file trains several; the first train block by default. */
   readonly model?: string;
   readonly overrides?: TrainOverrides;
+  /** Also build the wasm module of the CPU backend (`spec.wasm`). */
+  readonly wasm?: boolean;
 }
 
 export interface CompileResult {
@@ -310,7 +312,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     checked,
     model,
     train: config,
-    compiled: compileModel(model, config),
+    compiled: compileModel(model, config, { wasm: options.wasm }),
     diagnostics,
     sources: checked.sources,
   };

@@ -1,8 +1,9 @@
 /**
  * The wasm target's lowering table, typed over every op like the WGSL one. Elementwise, layout,
  * matmul and reduction kernels (fused or alone) and random draws come from fused.ts; the ops
- * with a generator of their own in WGSL (convolutions, pooling, gather/scatter, slice/concat,
- * image shifts) have none here yet, and a kernel rooted at one is a clear error, never wrong numbers.
+ * by index (gather, scatter_add, one_hot, slice, pad, concat) from indexing.ts. Convolutions,
+ * pooling and image shifts have none here yet: a kernel rooted at one is a clear error, never
+ * wrong numbers.
  */
 import { BINARY_OPS, type Node, type Op, REDUCE_OPS, UNARY_OPS } from '../../ir/graph.js';
 import {
@@ -14,6 +15,7 @@ import {
   sameRenderer,
 } from '../target.js';
 import { fusedKernel } from './fused.js';
+import { indexingKernel } from './indexing.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
 /** What a renderer returns: the kernel, once the module says where everything lives. */
@@ -32,6 +34,11 @@ const fused: KernelRenderer<WasmKernelWriter> =
   (ctx) =>
     fusedKernel(g, kernel, bufferOf, ctx);
 
+const indexing: KernelRenderer<
+  WasmKernelWriter,
+  'gather' | 'scatter_add' | 'one_hot' | 'slice' | 'concat' | 'pad'
+> = (planned, root) => (ctx) => indexingKernel(planned, root, ctx);
+
 const unsupported = (_planned: PlannedKernel, root: Node): never => {
   throw new WasmUnsupportedError(root.op);
 };
@@ -43,8 +50,7 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(['matmul', 'broadcast', 'reshape', 'transpose', 'iota', 'random_uniform'] as const, fused),
   ...sameRenderer(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const, unsupported),
   ...sameRenderer(['max_pool2d', 'max_pool2d_grad', 'avg_pool2d', 'avg_pool2d_grad'] as const, unsupported),
-  ...sameRenderer(['gather', 'scatter_add', 'one_hot'] as const, unsupported),
-  ...sameRenderer(['slice', 'concat', 'pad'] as const, unsupported),
+  ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
   image_shift: unsupported,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
 };

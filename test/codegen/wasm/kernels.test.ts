@@ -46,7 +46,7 @@ function checkAgainstReference(
 /** As above, with the leading operands' values given (counters, seeds), and bit-exact. */
 function checkAgainstExact(
   shapes: number[][],
-  fixed: number[][],
+  fixed: (number[] | undefined)[],
   f: (b: GraphBuilder, xs: number[]) => number,
 ) {
   const rand = seededRandom(3);
@@ -207,5 +207,54 @@ describe('wasm kernels match the reference interpreter', () => {
       const own = b.emit('random_uniform', [t!, seed!], { shape: [5, 99], salt: 0x99 });
       return b.mul(b.mul(x!, keep), own);
     }));
+  // Indices with rounding cases (2.9 → 3, −0.5 → 0, 6.49 → 6) and out-of-range ones (−1, 7 of 7 rows).
+  const idx = [0, 6, 2.9, 1, -0.5, -1, 7, 5, 4, 6.49, 0, 2, 6, 6, 1];
+  it('gather rows of a [7, 3, 23] table', () =>
+    checkAgainstExact(
+      [
+        [7, 3, 23],
+        [5, 3],
+      ],
+      [undefined, idx],
+      (b, [t, i]) => b.emit('gather', [t!, i!], {}),
+    ));
+  it('scatter_add into 7 rows', () =>
+    checkAgainstExact(
+      [
+        [5, 3],
+        [5, 3, 23],
+      ],
+      [idx],
+      (b, [i, g]) => b.emit('scatter_add', [i!, g!], { rows: 7 }),
+    ));
+  it('one_hot of depth 7', () =>
+    checkAgainstExact([[5, 3]], [idx], (b, [i]) => b.emit('one_hot', [i!], { depth: 7 })));
+  it('slice the middle of axis 1', () =>
+    checkAgainstExact([[3, 29, 5]], [], (b, [x]) => b.emit('slice', [x!], { axis: 1, start: 4, size: 13 })));
+  it('slice the last axis', () =>
+    checkAgainstExact([[67, 8]], [], (b, [x]) => b.emit('slice', [x!], { axis: 1, start: 6, size: 2 })));
+  it('pad axis 1 of [3, 29, 5] with 4 before and 2 after', () =>
+    checkAgainstExact([[3, 29, 5]], [], (b, [x]) => b.emit('pad', [x!], { axis: 1, before: 4, after: 2 })));
+  it('pad the last axis at its end only', () =>
+    checkAgainstExact([[67, 3]], [], (b, [x]) => b.emit('pad', [x!], { axis: 1, before: 0, after: 5 })));
+  it('concat three tensors along axis 1', () =>
+    checkAgainstExact(
+      [
+        [3, 2, 5],
+        [3, 7, 5],
+        [3, 1, 5],
+      ],
+      [],
+      (b, xs) => b.emit('concat', xs, { axis: 1 }),
+    ));
+  it('concat along axis 0 and of a single tensor', () =>
+    checkAgainstExact(
+      [
+        [2, 33],
+        [3, 33],
+      ],
+      [],
+      (b, [x, y]) => b.emit('concat', [b.emit('concat', [x!, y!], { axis: 0 })], { axis: 1 }),
+    ));
   it('iota stored on its own', () => checkAgainstReference([[1]], (b) => b.iota([4, 67], 1)));
 });
