@@ -1,0 +1,50 @@
+/**
+ * The CPU rows of the benchmark: nnx's wasm backend on the seed models (ms per training step)
+ * and the wasm matmul kernel's GFLOP/s on square sizes.
+ */
+import { compile } from '../src/compile.js';
+import { BufferPool } from '../src/codegen/plan.js';
+import { KernelTable, lowerEntry } from '../src/codegen/spec.js';
+import { buildWasmModule } from '../src/codegen/wasm/module.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { NnxModel } from '../src/runtime/index.js';
+import { instantiateWasm } from '../src/runtime/wasm/instance.js';
+import { type BenchModel, syntheticBatch } from './models.js';
+import { median, timeSteps } from './timing.js';
+
+export async function timeNnxWasm(
+  model: BenchModel,
+  opts: { steps: number; repeats: number; warmup: number },
+): Promise<{ ms: number; kernels: number }> {
+  const result = compile(model.source, { wasm: true });
+  if (!result.compiled) throw new Error(`bench model ${model.name} does not compile`);
+  const { spec } = result.compiled;
+  const m = await NnxModel.create(spec, { seed: 1, backend: 'wasm' });
+  const { x, y } = syntheticBatch(model);
+  const ms = await timeSteps(
+    () => m.trainStep({ x, target: y }),
+    () => Promise.resolve(),
+    opts,
+  );
+  m.destroy();
+  return { ms, kernels: spec.entries.train.dispatches.length };
+}
+
+/** ms of one n×n·n×n product by the wasm matmul kernel (pack B, then the 4×8 register tiles). */
+export function timeWasmMatmul(n: number, repeats: number): number {
+  const b = new GraphBuilder();
+  b.output('y', b.matmul(b.input('a', 'data', [n, n]), b.input('b', 'data', [n, n])), 'prediction');
+  const pool = new BufferPool();
+  const lowered = lowerEntry('run', b.build(), 1, pool, new KernelTable());
+  const spec = buildWasmModule(pool.buffers, [{ name: 'run', ...lowered }]);
+  const wasm = instantiateWasm(spec);
+  new Float32Array(wasm.memory.buffer).fill(0.5);
+  wasm.run('run', 0, 1);
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    wasm.run('run', 0, 1);
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
