@@ -5,8 +5,8 @@
 import type { Backend, BackendKind } from './backend.js';
 import { describe, requestDevice, type RequestDeviceOptions } from './device.js';
 import { initialParameterValues, initialStateValues } from './init.js';
-import { checkSpec, type EntryName } from './spec-check.js';
-import type { ModelSpec, WasmModuleSpec } from './spec.js';
+import { checkSpec, ENTRY_NAMES, type EntryName } from './spec-check.js';
+import { type ModelSpec, WASM_MAX_THREADS as MAX_THREADS, type WasmModuleSpec } from './spec.js';
 import { WasmBackend } from './wasm/backend.js';
 
 /** `auto`: WebGPU on a hardware adapter; wasm when there is none, or only a CPU one. */
@@ -65,14 +65,21 @@ export async function chooseBackend(
 }
 
 /** The spec's buffers in a fresh wasm memory, parameters initialised from `seed`. */
-export function createOnWasm(caller: string, spec: ModelSpec, seed: number): Backend<EntryName> {
+export async function createOnWasm(
+  caller: string,
+  spec: ModelSpec,
+  seed: number,
+  threads = 1,
+): Promise<Backend<EntryName>> {
+  if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new Error(`${caller}: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
   const buffers = checkSpec(spec);
   const wasm = wasmModuleOf(spec);
   if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
   let backend: WasmBackend<EntryName>;
   try {
-    backend = WasmBackend.create(wasm, buffers);
+    backend = await WasmBackend.create(wasm, buffers, threads, ENTRY_NAMES);
   } catch (error) {
     throw new Error(
       `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for model '${spec.name}': ${describe(error)}`,

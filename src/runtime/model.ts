@@ -53,6 +53,8 @@ export interface CreateModelOptions {
    * carry a wasm module), or `auto`: WebGPU on a hardware adapter, wasm on a CPU one or none.
    */
   readonly backend?: BackendChoice;
+  /** On wasm: the threads each step runs on (1 when omitted; 1 without shared memory, said once). */
+  readonly threads?: number;
 }
 
 /** What `fit` reports after each epoch: `loss`, each metric, and `val_`-prefixed ones. */
@@ -177,7 +179,8 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     const seed = options.seed ?? 0;
     const caller = 'NnxModel.create';
     const kind = await chooseBackend(caller, spec, options);
-    if (kind === 'wasm') return new NnxModel(spec, seed, createOnWasm(caller, spec, seed));
+    if (kind === 'wasm')
+      return new NnxModel(spec, seed, await createOnWasm(caller, spec, seed, options.threads));
     const made = await createOnDevice(caller, spec, checkSpec, ENTRY_NAMES, seed, options);
     return new NnxModel(
       spec,

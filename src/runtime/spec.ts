@@ -110,6 +110,9 @@ export interface AccumulatorSpec {
   readonly buffer: number;
 }
 
+/** The most threads a wasm module runs on: each has its own scratch (a matmul's tile). */
+export const WASM_MAX_THREADS = 16;
+
 /**
  * The model as one WebAssembly module: every buffer of the plan at a fixed byte address of its
  * linear memory, each entry an exported function `(thread, threads)`.

@@ -7,7 +7,17 @@
 import type { Backend, BufferRegion, Readback, TraceWindow } from '../backend.js';
 import type { TracedStep } from '../step-trace.js';
 import type { BufferSpec, WasmModuleSpec } from '../spec.js';
-import { type WasmInstance, instantiateWasm } from './instance.js';
+import { type WasmInstance, instantiateWasm, newMemory, wasmBytes } from './instance.js';
+import { WorkerPool } from './threads.js';
+
+let sharedMemoryNoticeShown = false;
+
+/** Whether this engine can share a wasm memory between threads (a page must be cross-origin isolated). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
 
 class CopiedReadback implements Readback {
   values: Float32Array[] = [];
@@ -37,15 +47,41 @@ export class WasmBackend<E extends string> implements Backend<E> {
     readonly wasm: WasmInstance,
     private readonly spec: WasmModuleSpec,
     private readonly buffers: ReadonlyMap<number, BufferSpec>,
+    private readonly pool: WorkerPool | undefined,
   ) {
-    this.description = 'CPU (WebAssembly SIMD128, 1 thread)';
+    const threads = pool?.threads ?? 1;
+    this.description = `CPU (WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''})`;
   }
 
-  static create<E extends string>(
+  /** The number of threads each entry runs on. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * A backend on `threads` threads: a shared memory and `threads − 1` workers. Without shared
+   * memory it runs one thread and says so once.
+   */
+  static async create<E extends string>(
     spec: WasmModuleSpec,
     buffers: ReadonlyMap<number, BufferSpec>,
-  ): WasmBackend<E> {
-    return new WasmBackend<E>(instantiateWasm(spec), spec, buffers);
+    threads = 1,
+    entries: readonly string[] = [],
+  ): Promise<WasmBackend<E>> {
+    if (threads > 1 && !sharedMemoryAvailable()) {
+      if (!sharedMemoryNoticeShown)
+        console.warn(
+          'nnx: the wasm backend runs one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
+        );
+      sharedMemoryNoticeShown = true;
+      threads = 1;
+    }
+    if (threads === 1) return new WasmBackend<E>(instantiateWasm(spec), spec, buffers, undefined);
+    const memory = newMemory(spec, true);
+    const module = new WebAssembly.Module(wasmBytes(spec, true));
+    const wasm = instantiateWasm(spec, { memory, module, shared: true });
+    const pool = await WorkerPool.start(module, memory, entries, threads);
+    return new WasmBackend<E>(wasm, spec, buffers, pool);
   }
 
   write(buffer: number, data: Float32Array): void {
@@ -57,7 +93,8 @@ export class WasmBackend<E extends string> implements Backend<E> {
   }
 
   run(entry: E, after: { readonly readback?: Readback; readonly trace?: TraceWindow } = {}): void {
-    this.wasm.run(entry, 0, 1);
+    if (this.pool) this.pool.run(entry, (thread, threads) => this.wasm.run(entry, thread, threads));
+    else this.wasm.run(entry, 0, 1);
     const readback = after.readback as CopiedReadback | undefined;
     if (readback) readback.values = this.copy(readback.regions);
     const trace = after.trace as CopiedTrace | undefined;
@@ -90,7 +127,9 @@ export class WasmBackend<E extends string> implements Backend<E> {
   }
 
   destroy(): void {
+    if (this.destroyed) return;
     this.destroyed = true;
+    this.pool?.stop();
   }
 
   private copy(regions: readonly BufferRegion[]): Float32Array[] {

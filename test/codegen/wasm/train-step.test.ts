@@ -147,3 +147,34 @@ train C { data: mnist, loss: mse, batch: 2 }
     model.destroy();
   });
 });
+
+describe('the wasm backend on threads', () => {
+  it('two threads train bit for bit as one (the split changes who computes, not what)', async () => {
+    const { compiled } = compile(mlp, { wasm: true });
+    const spec = compiled!.spec;
+    const rand = seededRandom(13);
+    const x = Float32Array.from(randomArray(rand, 13 * 37, 0, 1));
+    const target = Float32Array.from({ length: 13 }, (_, i) => i % 10);
+    const one = await NnxModel.create(spec, { seed: 2, backend: 'wasm' });
+    const two = await NnxModel.create(spec, { seed: 2, backend: 'wasm', threads: 2 });
+    expect(two.backend.description).toBe('CPU (WebAssembly SIMD128, 2 threads)');
+    for (let s = 0; s < 5; s++) {
+      one.trainStep({ x, target });
+      two.trainStep({ x, target });
+    }
+    const a = await one.getWeights();
+    for (const [name, w] of await two.getWeights()) expect(w).toEqual(a.get(name));
+    expect(await two.evaluate({ count: 13, inputs: { x }, targets: { target } })).toEqual(
+      await one.evaluate({ count: 13, inputs: { x }, targets: { target } }),
+    );
+    one.destroy();
+    two.destroy();
+  });
+
+  it('a thread count out of range is an error naming the limit', async () => {
+    const { compiled } = compile(residual('SGD(lr: 0.1)'), { wasm: true });
+    await expect(NnxModel.create(compiled!.spec, { backend: 'wasm', threads: 17 })).rejects.toThrow(
+      'NnxModel.create: threads must be an integer from 1 to 16, got 17',
+    );
+  });
+});
