@@ -8,18 +8,20 @@ import { KernelTable, lowerEntry } from '../src/codegen/spec.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { NnxModel } from '../src/runtime/index.js';
-import { instantiateWasm } from '../src/runtime/wasm/instance.js';
+import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
+import { WorkerPool } from '../src/runtime/wasm/threads.js';
 import { type BenchModel, syntheticBatch } from './models.js';
 import { median, timeSteps } from './timing.js';
 
 export async function timeNnxWasm(
   model: BenchModel,
   opts: { steps: number; repeats: number; warmup: number },
+  threads = 1,
 ): Promise<{ ms: number; kernels: number }> {
   const result = compile(model.source, { wasm: true });
   if (!result.compiled) throw new Error(`bench model ${model.name} does not compile`);
   const { spec } = result.compiled;
-  const m = await NnxModel.create(spec, { seed: 1, backend: 'wasm' });
+  const m = await NnxModel.create(spec, { seed: 1, backend: 'wasm', threads });
   const { x, y } = syntheticBatch(model);
   const ms = await timeSteps(
     () => m.trainStep({ x, target: y }),
@@ -31,20 +33,26 @@ export async function timeNnxWasm(
 }
 
 /** ms of one n×n·n×n product by the wasm matmul kernel (pack B, then the 4×8 register tiles). */
-export function timeWasmMatmul(n: number, repeats: number): number {
+export async function timeWasmMatmul(n: number, repeats: number, threads = 1): Promise<number> {
   const b = new GraphBuilder();
   b.output('y', b.matmul(b.input('a', 'data', [n, n]), b.input('b', 'data', [n, n])), 'prediction');
   const pool = new BufferPool();
   const lowered = lowerEntry('run', b.build(), 1, pool, new KernelTable());
   const spec = buildWasmModule(pool.buffers, [{ name: 'run', ...lowered }]);
-  const wasm = instantiateWasm(spec);
-  new Float32Array(wasm.memory.buffer).fill(0.5);
-  wasm.run('run', 0, 1);
+  const shared = threads > 1;
+  const memory = newMemory(spec, shared);
+  const module = new WebAssembly.Module(wasmBytes(spec, shared));
+  const wasm = instantiateWasm(spec, { memory, module, shared });
+  new Float32Array(wasm.memory.buffer).fill(0.5, 16);
+  const workers = shared ? await WorkerPool.start(module, memory, ['run'], threads) : undefined;
+  const once = () => (workers ? workers.run('run', (t, k) => wasm.run('run', t, k)) : wasm.run('run', 0, 1));
+  once();
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
-    wasm.run('run', 0, 1);
+    once();
     samples.push(performance.now() - t0);
   }
+  workers?.stop();
   return median(samples);
 }
