@@ -1,9 +1,9 @@
 /**
  * The wasm target's lowering table, typed over every op like the WGSL one. Elementwise, layout,
  * matmul and reduction kernels (fused or alone) and random draws come from fused.ts; the ops
- * by index (gather, scatter_add, one_hot, slice, pad, concat) from indexing.ts. Convolutions,
- * pooling and image shifts have none here yet: a kernel rooted at one is a clear error, never
- * wrong numbers.
+ * by index (gather, scatter_add, one_hot, slice, pad, concat) from indexing.ts; convolutions and
+ * pooling from window.ts. Image shifts have none here yet: a kernel rooted at one is a clear
+ * error, never wrong numbers.
  */
 import { BINARY_OPS, type Node, type Op, REDUCE_OPS, UNARY_OPS } from '../../ir/graph.js';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../target.js';
 import { fusedKernel } from './fused.js';
 import { indexingKernel } from './indexing.js';
+import { type WindowOp, windowKernel } from './window.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
 /** What a renderer returns: the kernel, once the module says where everything lives. */
@@ -39,6 +40,9 @@ const indexing: KernelRenderer<
   'gather' | 'scatter_add' | 'one_hot' | 'slice' | 'concat' | 'pad'
 > = (planned, root) => (ctx) => indexingKernel(planned, root, ctx);
 
+const windowOps: KernelRenderer<WasmKernelWriter, WindowOp> = (planned, root) => (ctx) =>
+  windowKernel(planned, root, ctx);
+
 const unsupported = (_planned: PlannedKernel, root: Node): never => {
   throw new WasmUnsupportedError(root.op);
 };
@@ -48,8 +52,18 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(BINARY_OPS, fused),
   ...sameRenderer(REDUCE_OPS, fused),
   ...sameRenderer(['matmul', 'broadcast', 'reshape', 'transpose', 'iota', 'random_uniform'] as const, fused),
-  ...sameRenderer(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const, unsupported),
-  ...sameRenderer(['max_pool2d', 'max_pool2d_grad', 'avg_pool2d', 'avg_pool2d_grad'] as const, unsupported),
+  ...sameRenderer(
+    [
+      'conv2d',
+      'conv2d_input_grad',
+      'conv2d_filter_grad',
+      'max_pool2d',
+      'max_pool2d_grad',
+      'avg_pool2d',
+      'avg_pool2d_grad',
+    ] as const,
+    windowOps,
+  ),
   ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
   image_shift: unsupported,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),

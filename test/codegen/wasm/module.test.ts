@@ -12,15 +12,14 @@ import { GraphBuilder } from '../../../src/ir/builder.js';
 describe('wasm module assembly', () => {
   it('a kernel rooted at an op the wasm target lacks is an error naming the op', () => {
     const b = new GraphBuilder();
-    const x = b.input('x', 'data', [1, 5, 5, 2]);
-    const w = b.input('w', 'data', [3, 3, 2, 4]);
-    const conv = b.emit('conv2d', [x, w], { strides: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0] });
-    b.output('y', b.unary('relu', conv), 'prediction');
+    const x = b.input('x', 'data', [2, 5, 5, 2]);
+    const moves = b.input('m', 'data', [2, 3]);
+    b.output('y', b.unary('relu', b.emit('image_shift', [x, moves], { adjoint: false })), 'prediction');
     const pool = new BufferPool();
     const lowered = lowerEntry('run', b.build(), 1, pool, new KernelTable());
     expect(() => buildWasmModule(pool.buffers, [{ name: 'run', ...lowered }])).toThrow(WasmUnsupportedError);
     expect(() => buildWasmModule(pool.buffers, [{ name: 'run', ...lowered }])).toThrow(
-      "the wasm backend does not support the op 'conv2d' yet; run this model with --backend webgpu",
+      "the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu",
     );
   });
 

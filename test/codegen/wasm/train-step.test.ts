@@ -135,12 +135,12 @@ describe('training steps on the wasm backend equal the interpreter', () => {
 model C(x: [6, 6, 1]) -> (y: [2]) {
   y = Dense(2)(Flatten()(Conv2D(2, 3)(x)))
 }
-train C { data: mnist, loss: mse, batch: 2 }
+train C { data: mnist, loss: mse, batch: 2, augment: [shift(pixels: 1)] }
 `,
       { wasm: true },
     );
     await expect(NnxModel.create(compiled!.spec, { backend: 'wasm' })).rejects.toThrow(
-      "NnxModel.create: the wasm backend cannot run this model: the wasm backend does not support the op 'conv2d' yet; run this model with --backend webgpu",
+      "NnxModel.create: the wasm backend cannot run this model: the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu",
     );
     const model = await NnxModel.create(compiled!.spec, { backend: 'auto' });
     expect(model.backend.kind).toBe('webgpu');
