@@ -12,7 +12,9 @@ import {
   listAdapters,
 } from '../runtime/device.js';
 import type { BackendChoice } from '../runtime/choose-backend.js';
+import { availableParallelism } from 'node:os';
 import type { CreateModelOptions } from '../runtime/index.js';
+import { WASM_MAX_THREADS } from '../runtime/spec.js';
 import { type Io, UsageError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
 
@@ -34,8 +36,13 @@ export function cpuBackendText(): string {
   const simd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(SIMD_PROBE);
   return [
     'cpu: WebAssembly backend (--backend wasm)',
-    `    SIMD128: ${simd ? 'yes' : 'no'}   threads: 1 (one thread per model; worker threads not yet implemented)`,
+    `    SIMD128: ${simd ? 'yes' : 'no'}   threads: up to ${cores()} (--threads N; 1 by default)`,
   ].join('\n');
+}
+
+/** The CPU cores the wasm backend can run threads on (the machine's, capped at its limit). */
+function cores(): number {
+  return Math.min(availableParallelism(), WASM_MAX_THREADS);
 }
 
 /** A module with one v128 function: whether the engine validates SIMD128. */

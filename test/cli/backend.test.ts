@@ -4,6 +4,7 @@
  * cannot give.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/data/index.js';
@@ -46,6 +47,15 @@ describe('nnxc --backend', () => {
       expect(p.code).toBe(0);
       expect(p.stdout).toMatch(/^0: setosa .*\n1: versicolor .*\n2: virginica /);
     }
+  });
+
+  it('nnxc devices lists the CPU backend after the adapters', async () => {
+    const r = await nnxc(['devices']);
+    expect(r.code).toBe(0);
+    const cores = Math.min(availableParallelism(), 16);
+    expect(r.stdout).toContain(
+      `cpu: WebAssembly backend (--backend wasm)\n    SIMD128: yes   threads: up to ${cores} (--threads N; 1 by default)`,
+    );
   });
 
   it('says what it cannot do in one line', async () => {
