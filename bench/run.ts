@@ -13,6 +13,7 @@ import { checkJaxjs, checkNnx, checkTfjs } from './check.js';
 import { describeAdapter, installNodeGpu, stepOptions } from './gpu.js';
 import { type BenchModel, CNN, MLP, XOR } from './models.js';
 import { timeNnx } from './nnx.js';
+import { timeNnxWasm, timeWasmMatmul } from './cpu.js';
 import { gflops, timeMatmul } from './matmul.js';
 import { tilingFor } from '../src/codegen/wgsl/matmul.js';
 
@@ -39,9 +40,11 @@ type ChildResult =
   | (Outcome & { adapter?: string; dispatches?: number; least_workgroups_over_1mib?: number | null })
   | { error: string };
 
-function measureInChild(framework: Framework, model: string): ChildResult {
+function measureInChild(framework: Framework | 'nnx-wasm', model: string, threads = 1): ChildResult {
   const script = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [script, '--child', `${framework}:${model}`], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [script, '--child', `${framework}:${model}:${threads}`], {
+    encoding: 'utf8',
+  });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as ChildResult;
@@ -54,9 +57,18 @@ function measureInChild(framework: Framework, model: string): ChildResult {
 
 /** The body of a child process: one framework on one model, one JSON line on stdout. */
 async function runChild(spec: string): Promise<void> {
-  const [framework, modelName] = spec.split(':') as [Framework, string];
+  const [framework, modelName, threadCount] = spec.split(':') as [Framework | 'nnx-wasm', string, string?];
   const model = [XOR, MLP, CNN].find((m) => m.name === modelName)!;
   const opts = stepOptions(model.name);
+  if (framework === 'nnx-wasm') {
+    const result = await attempt(async () => {
+      const threads = Number(threadCount ?? 1);
+      const r = await timeNnxWasm(model, opts, threads);
+      return { ms: r.ms, note: `${r.kernels} kernels, ${threads} thread${threads > 1 ? 's' : ''}` };
+    });
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  }
   await installNodeGpu();
   const result: ChildResult = await attempt(async () => {
     if (framework === 'nnx') {
@@ -95,6 +107,7 @@ async function main(): Promise<void> {
       models: { type: 'string' },
       check: { type: 'boolean' },
       matmul: { type: 'string' },
+      cpu: { type: 'string' },
       child: { type: 'string' },
     },
   });
@@ -156,6 +169,7 @@ async function main(): Promise<void> {
       console.log(`  ${f.padEnd(6)} ${o.ms.toFixed(3).padStart(10)}  ${vs.padEnd(16)} (${o.note})`);
     }
   }
+  if (values.cpu !== 'off') await cpuBenchmark(models, values.json === true);
   await matmulBenchmark(
     device,
     (values.matmul ?? '256,512,1024,2048,4096').split(',').filter(Boolean).map(Number),
@@ -184,6 +198,40 @@ async function matmulBenchmark(device: GPUDevice, sizes: number[], json: boolean
     if (json) console.log(JSON.stringify({ matmul: n, ms, gflops: rate }));
     else
       console.log(`  n=${String(n).padEnd(5)} ${ms.toFixed(2).padStart(10)} ms  ${rate.toFixed(2)} GFLOP/s`);
+  }
+}
+
+/**
+ * The CPU rows: nnx's wasm backend per model on 1 and 2 threads, each in its own process, and
+ * the wasm matmul's GFLOP/s. jax-js wasm and TF.js wasm are not measured yet (null in the JSON lines).
+ */
+async function cpuBenchmark(models: BenchModel[], json: boolean): Promise<void> {
+  if (!json) console.log('\nCPU (nnx wasm backend, SIMD128; median ms/step)');
+  for (const model of models) {
+    for (const threads of [1, 2]) {
+      const r = measureInChild('nnx-wasm', model.name, threads);
+      const ms = 'ms' in r ? r.ms : null;
+      if (json) {
+        const row = { model: model.name, cpu: true, threads, nnx_wasm_ms: ms };
+        console.log(JSON.stringify({ ...row, vs_jaxjs_wasm: null, vs_tfjs_wasm: null }));
+        if ('error' in r) console.error(`${model.name} nnx-wasm: ${r.error}`);
+      } else {
+        const what = 'ms' in r ? `${r.ms.toFixed(3).padStart(10)}  (${r.note})` : `error  ${r.error}`;
+        console.log(`  ${model.name.padEnd(6)} ${what}`);
+      }
+    }
+  }
+  if (!json) console.log('\nCPU matmul (f32, n×n·n×n, wasm SIMD128 4×8 register tiles)');
+  for (const n of [256, 512, 1024, 2048]) {
+    for (const threads of [1, 2]) {
+      const ms = await timeWasmMatmul(n, n >= 2048 ? 1 : 3, threads);
+      const rate = gflops({ m: n, n, k: n, transA: false, transB: false }, ms);
+      if (json) console.log(JSON.stringify({ matmul: n, cpu: true, threads, ms, gflops: rate }));
+      else
+        console.log(
+          `  n=${String(n).padEnd(5)} ${threads} thread${threads > 1 ? 's' : ' '} ${ms.toFixed(2).padStart(10)} ms  ${rate.toFixed(2)} GFLOP/s`,
+        );
+    }
   }
 }
 

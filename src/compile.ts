@@ -265,6 +265,8 @@ export interface CompileOptions extends SourceOptions {
   readonly overrides?: TrainOverrides;
   /** The adapter the plan is made for (how long reductions are split); lavapipe by default. */
   readonly adapter?: AdapterProfile;
+  /** Also build the wasm module of the CPU backend (`spec.wasm`). */
+  readonly wasm?: boolean;
 }
 
 export interface CompileResult {
@@ -322,6 +324,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     compiled: compileModel(model, config, {
       adapter: options.adapter,
       locate: locateSources(text, options, checked),
+      wasm: options.wasm,
     }),
     diagnostics,
     sources: checked.sources,

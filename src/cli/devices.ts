@@ -11,16 +11,49 @@ import {
   KEY_LIMITS,
   listAdapters,
 } from '../runtime/device.js';
+import type { BackendChoice } from '../runtime/choose-backend.js';
+import { availableParallelism } from 'node:os';
 import type { CreateModelOptions } from '../runtime/index.js';
+import { WASM_MAX_THREADS } from '../runtime/spec.js';
 import { type Io, UsageError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
 
 /** How `--device` is written in usage lines. */
 export const DEVICE_CHOICES = 'N|NAME|default|high-performance|low-power|fallback';
 
+/** How `--backend` is written in usage lines. */
+export const BACKEND_CHOICES = 'webgpu|wasm|auto';
+
+/** Reads `--backend`: WebGPU (the default), the wasm CPU backend, or `auto`. */
+export function backendOption(value: string | undefined): BackendChoice | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'webgpu' || value === 'wasm' || value === 'auto') return value;
+  throw new UsageError(`--backend must be webgpu, wasm or auto, got '${value}'`);
+}
+
+/** The CPU backend as `nnxc devices` shows it: it needs no adapter. */
+export function cpuBackendText(): string {
+  const simd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(SIMD_PROBE);
+  return [
+    'cpu: WebAssembly backend (--backend wasm)',
+    `    SIMD128: ${simd ? 'yes' : 'no'}   threads: up to ${cores()} (--threads N; 1 by default)`,
+  ].join('\n');
+}
+
+/** The CPU cores the wasm backend can run threads on (the machine's, capped at its limit). */
+function cores(): number {
+  return Math.min(availableParallelism(), WASM_MAX_THREADS);
+}
+
+/** A module with one v128 function: whether the engine validates SIMD128. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
 /** The usage line of `nnxc devices`. */
 export const DEVICES_USAGE = `  nnxc devices [--json] [--device ${DEVICE_CHOICES}]
-                                       list the WebGPU adapters: limits and features`;
+                                       list the WebGPU adapters (limits and features) and the CPU backend`;
 
 const BYTE_LIMITS = new Set<string>([
   'maxStorageBufferBindingSize',
@@ -106,13 +139,22 @@ export async function devicesCommand(args: string[], io: Io): Promise<number> {
     maxPositionals: 0,
     options: { json: { type: 'boolean' }, device: { type: 'string' } },
   });
-  const all = await listAdapters();
+  let all: AdapterSummary[];
+  try {
+    all = await listAdapters();
+  } catch (error) {
+    // No adapter: the CPU backend still runs models.
+    if (values.json || values.device !== undefined) throw error;
+    io.out(`${cpuBackendText()}\n\nno WebGPU adapter: ${(error as Error).message.split('\n')[0]}\n`);
+    return 0;
+  }
   const request = await adapterRequestOption(values.device, async () => all);
   const adapters = request ? all.filter((a) => a.requests.includes(request)) : all;
   if (values.json) {
     io.out(JSON.stringify(adapters, null, 2) + '\n');
     return 0;
   }
-  io.out(adapters.map(adapterText).join('\n\n') + '\n');
+  const cpu = values.device === undefined ? `\n\n${cpuBackendText()}` : '';
+  io.out(adapters.map(adapterText).join('\n\n') + cpu + '\n');
   return 0;
 }

@@ -9,9 +9,11 @@ import { type Io, UsageError, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 import { parseCommandArgs } from './args.js';
+import { backendOption } from './devices.js';
 
 /** The usage lines of `nnxc evaluate`. */
 export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json] [--set field=value]
+        [--backend webgpu|wasm|auto]
                                        loss and metrics on the dataset's test split
                                        (--set 'data=mnist(invert: true)': on inverted digits)`;
 
@@ -27,12 +29,19 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
       seed: { type: 'string' },
       json: { type: 'boolean' },
       set: { type: 'string', multiple: true },
+      backend: { type: 'string' },
     },
   });
   if (!values.weights) throw new UsageError('evaluate needs --weights W.safetensors');
   const file = await readSource(positionals[0]);
   if (trainsGan(file.text)) throw refuseGan('evaluate', file.path);
-  const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
+  const backend = backendOption(values.backend);
+  const result = compile(file.text, {
+    path: file.path,
+    model: values.model,
+    settings: values.set ?? [],
+    wasm: backend !== undefined && backend !== 'webgpu',
+  });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
   let data;
@@ -49,7 +58,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   }
   const split = data.test ? 'test' : 'train';
   const samples = data.test ?? data.train;
-  const model = await NnxModel.create(result.compiled.spec, { seed });
+  const model = await NnxModel.create(result.compiled.spec, { seed, backend });
   try {
     await model.load(values.weights);
     const metrics = await model.evaluate(samples);

@@ -18,10 +18,11 @@ import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
 import { parseCommandArgs } from './args.js';
+import { backendOption } from './devices.js';
 
 /** The usage lines of `nnxc predict`. */
 export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--model NAME] [--top K] [--json]
-        [-o OUT.npy]
+        [-o OUT.npy] [--backend webgpu|wasm|auto]
                                        predictions of trained weights for new samples`;
 
 interface Samples {
@@ -79,6 +80,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
       top: { type: 'string' },
       json: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
+      backend: { type: 'string' },
     },
   });
   if (!values.weights) throw new UsageError('predict needs --weights W.safetensors');
@@ -86,12 +88,17 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   const top = intOption('top', values.top, 1) ?? 3;
   const file = await readSource(positionals[0]);
   if (trainsGan(file.text)) throw refuseGan('predict', file.path);
-  const result = compile(file.text, { path: file.path, model: values.model });
+  const backend = backendOption(values.backend);
+  const result = compile(file.text, {
+    path: file.path,
+    model: values.model,
+    wasm: backend !== undefined && backend !== 'webgpu',
+  });
   if (report(file, result, io) || !result.compiled) return 1;
   const spec = result.compiled.spec;
   const slots = dataSlots(spec);
   const samples = await readSamples(values.input, slots.input.shape);
-  const model = await NnxModel.create(spec);
+  const model = await NnxModel.create(spec, { backend });
   let outputs: Float32Array;
   try {
     await model.load(values.weights);

@@ -15,7 +15,13 @@ import { type Io, UsageError, UserError, floatOption, intOption, readSource, rep
 import { type FoldData, type ModelData, ReportedError, loadFoldData, loadModelData } from './model-data.js';
 import { type ProgressMode, makeProgress } from './progress.js';
 import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
-import { DEVICE_CHOICES, adapterCreateOptions, adapterRequestOption } from './devices.js';
+import {
+  BACKEND_CHOICES,
+  DEVICE_CHOICES,
+  adapterCreateOptions,
+  adapterRequestOption,
+  backendOption,
+} from './devices.js';
 import { parseCommandArgs } from './args.js';
 
 /** The usage lines of `nnxc train`. */
@@ -25,6 +31,7 @@ export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--see
         [--folds K]  (k-fold cross-validation over all samples: a model per fold, each tested on its held-out part)
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
         [--device ${DEVICE_CHOICES}]  (see nnxc devices)
+        [--backend ${BACKEND_CHOICES}]  [--threads N]  (wasm: the CPU, on N threads; auto: wasm when the only adapter is a CPU one; default webgpu)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
         [--init-only LAYER]...  (load only the tensors under these layer paths, e.g. trunk_1)
                                        compile and train on the train block's dataset
@@ -60,6 +67,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
       'checkpoint-every': { type: 'string' },
       resume: { type: 'string' },
       device: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
       'init-from': { type: 'string' },
       'init-only': { type: 'string', multiple: true },
       folds: { type: 'string' },
@@ -78,7 +87,11 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   if (checkpointEvery !== undefined && !values.checkpoint)
     throw new UsageError('--checkpoint-every needs --checkpoint PATH');
   const checkpoint = values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined;
+  const backend = backendOption(values.backend);
+  if (values.threads !== undefined && backend !== 'wasm' && backend !== 'auto')
+    throw new UsageError('--threads is for the wasm backend; give --backend wasm or auto too');
   if (trainsGan(file.text)) {
+    if (backend === 'wasm') throw new UsageError('--backend wasm: gan blocks run on WebGPU only for now');
     const onlyTrain = ['validation-split', 'patience', 'monitor', 'init-from', 'init-only', 'folds'];
     return trainGanCommand(
       file,
@@ -127,6 +140,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     path: file.path,
     model: values.model,
     settings: values.set ?? [],
+    wasm: backend !== undefined && backend !== 'webgpu',
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
@@ -134,7 +148,11 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const run: RunOptions = {
     seed,
     mode: values.json ? 'json' : io.isTTY ? 'bar' : 'lines',
-    createOptions: adapterCreateOptions(await adapterRequestOption(values.device)),
+    createOptions: {
+      ...adapterCreateOptions(await adapterRequestOption(values.device)),
+      backend,
+      threads: intOption('threads', values.threads, 1),
+    },
     initFrom: values['init-from'] ? { path: values['init-from'], only: values['init-only'] } : undefined,
     resume: values.resume,
     patience,

@@ -21,7 +21,11 @@ import type {
   ParamSpec,
   StateSlot,
   TensorSlot,
+  WasmModuleSpec,
+  WasmUnavailable,
 } from '../runtime/spec.js';
+import { WasmUnsupportedError } from './wasm/index.js';
+import { buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
@@ -185,7 +189,30 @@ function outputLossesOf(train: TrainConfig): Map<string, { loss: TrainConfig['lo
   );
 }
 
-export function compileModel(model: ModelIR, train: TrainConfig, options: PlanOptions = {}): CompiledModel {
+/** Targets beyond WGSL a compiled model carries. */
+export interface CompileTargets {
+  /** Also build the wasm module (the CPU backend); an op it cannot run yet is recorded, not thrown. */
+  readonly wasm?: boolean;
+}
+
+/** The wasm module of a model's entries, or why there is none. */
+export function wasmModuleOf(
+  pool: BufferPool,
+  entries: readonly (LoweredEntry & { name: EntryName })[],
+): WasmModuleSpec | WasmUnavailable {
+  try {
+    return buildWasmModule(pool.buffers, entries);
+  } catch (error) {
+    if (error instanceof WasmUnsupportedError) return { unsupported: error.message };
+    throw error;
+  }
+}
+
+export function compileModel(
+  model: ModelIR,
+  train: TrainConfig,
+  options: PlanOptions & CompileTargets = {},
+): CompiledModel {
   const steps = buildStepGraphs(model, {
     loss: train.loss,
     outputLosses: outputLossesOf(train),
@@ -209,6 +236,15 @@ export function compileModel(model: ModelIR, train: TrainConfig, options: PlanOp
     sampleCount: pool.named(SAMPLE_COUNT),
     kernels: kernels.kernels,
     entries: { train: t.entry, evaluate: e.entry, predict: p.entry },
+    ...(options.wasm
+      ? {
+          wasm: wasmModuleOf(pool, [
+            { ...t, name: 'train' },
+            { ...e, name: 'evaluate' },
+            { ...p, name: 'predict' },
+          ]),
+        }
+      : {}),
     training: {
       batch: train.batch,
       epochs: train.epochs,

@@ -5,10 +5,10 @@
  * metadata), and writing, reading and restoring the file. NnxModel and NnxGan both use these.
  */
 
-import { describe, throwIfDeviceFailed } from './device.js';
+import type { Backend } from './backend.js';
+import { describe } from './device.js';
 import { elementCount, initialStateValues } from './init.js';
 import { importNodeFs } from './node-fs.js';
-import type { PlannedBuffer } from './pipelines.js';
 import { readSlots } from './readback.js';
 import type { Rng } from './rng.js';
 import {
@@ -207,9 +207,8 @@ export function replayShuffles(
 
 /** A spec's buffers on its device: what a checkpoint is read from and restored into. */
 export interface CheckpointBuffers {
-  readonly device: GPUDevice;
+  readonly backend: Backend;
   readonly spec: CheckpointSpec;
-  readonly buffers: ReadonlyMap<number, PlannedBuffer>;
   /** The model's seed, which the seed's state slot is reset to when a checkpoint has no state. */
   readonly seed: number;
 }
@@ -219,8 +218,8 @@ export interface CheckpointBuffers {
  * trip, with `training` in its metadata when given.
  */
 export async function encodeCheckpoint(on: CheckpointBuffers, training?: TrainingState): Promise<Uint8Array> {
-  const [params, state] = await readSlots(on.device, on.buffers, on.spec.params, on.spec.state);
-  throwIfDeviceFailed(on.device);
+  const [params, state] = await readSlots(on.backend, on.spec.params, on.spec.state);
+  on.backend.checkFailed();
   const metadata = { ...checkpointMetadata(on.spec), ...(training ? trainingMetadata(training) : {}) };
   return encodeSafetensors(checkpointTensors(on.spec, { params: params!, state }), metadata);
 }
@@ -240,8 +239,7 @@ export function restoreCheckpoint(
   const file = decodeSafetensors(bytes);
   const values = readCheckpoint(on.spec, file, caller);
   const training = readTrainingState(file.metadata, caller);
-  const write = (slot: TensorSlot, data: Float32Array) =>
-    on.device.queue.writeBuffer(on.buffers.get(slot.buffer)!.gpu, 0, data);
+  const write = (slot: TensorSlot, data: Float32Array) => on.backend.write(slot.buffer, data);
   for (const slot of on.spec.params) write(slot, values.params.get(slot.name)!);
   for (const slot of on.spec.state)
     write(slot, values.state?.get(slot.name) ?? initialStateValues(slot, on.seed));

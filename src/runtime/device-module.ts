@@ -11,8 +11,7 @@ import {
   type CheckpointBuffers,
   type TrainingState,
 } from './checkpoint.js';
-import { throwIfDeviceFailed } from './device.js';
-import type { CompiledEntry, PlannedBuffer } from './pipelines.js';
+import type { Backend } from './backend.js';
 import { readSlots } from './readback.js';
 import type { GanSpec, ModelSpec } from './spec.js';
 
@@ -22,12 +21,10 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
   protected constructor(
     /** The spec this module executes. */
     readonly spec: S,
-    /** The device it runs on. */
-    readonly device: GPUDevice,
+    /** What it runs on: a WebGPU device, or the CPU through WebAssembly. */
+    readonly backend: Backend<E>,
     /** The seed of its initial weights and of its random draws. */
     readonly seed: number,
-    protected readonly buffers: ReadonlyMap<number, PlannedBuffer>,
-    protected readonly entries: Readonly<Record<E, CompiledEntry>>,
     /** What it is called in the error after `destroy`: `model`, `GAN`. */
     private readonly kind: string,
   ) {}
@@ -35,8 +32,8 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
   /** Reads every parameter (a GAN's under `generator/…` and `discriminator/…`), by name, in one round trip. */
   async getWeights(): Promise<Map<string, Float32Array>> {
     this.checkUsable();
-    const [weights] = await readSlots(this.device, this.buffers, this.spec.params);
-    throwIfDeviceFailed(this.device);
+    const [weights] = await readSlots(this.backend, this.spec.params);
+    this.backend.checkFailed();
     return weights!;
   }
 
@@ -72,22 +69,22 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
   }
 
   /**
-   * Frees the GPU buffers. The device is left alone (it may be shared or the caller's); in Node,
+   * Frees the buffers. A WebGPU device is left alone (it may be shared or the caller's); in Node,
    * Dawn may still keep the process alive, so CLI code should end with `process.exit`.
    */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const buffer of this.buffers.values()) buffer.gpu.destroy();
+    this.backend.destroy();
   }
 
   protected checkUsable(): void {
     if (this.destroyed)
       throw new Error(`${this.kind} '${this.spec.name}' was destroyed and can no longer be used`);
-    throwIfDeviceFailed(this.device);
+    this.backend.checkFailed();
   }
 
   private onDevice(): CheckpointBuffers {
-    return { device: this.device, spec: this.spec, buffers: this.buffers, seed: this.seed };
+    return { backend: this.backend, spec: this.spec, seed: this.seed };
   }
 }

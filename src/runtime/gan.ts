@@ -8,7 +8,8 @@
  */
 import { DeviceModule } from './device-module.js';
 import { replayShuffles, type TrainingState } from './checkpoint.js';
-import { throwIfDeviceFailed } from './device.js';
+import { WebGpuBackend } from './backend.js';
+import { adapterName, throwIfDeviceFailed } from './device.js';
 import { elementCount } from './init.js';
 import { type CheckpointOptions, type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
@@ -49,14 +50,16 @@ type GanEntry = keyof GanSpec['entries'];
 
 /** A compiled GAN on a WebGPU device. Create with {@link NnxGan.create}; free with `destroy`. */
 export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
-  private constructor(
-    spec: GanSpec,
-    device: GPUDevice,
-    seed: number,
-    buffers: ReadonlyMap<number, PlannedBuffer>,
-    entries: Readonly<Record<GanEntry, CompiledEntry>>,
-  ) {
-    super(spec, device, seed, buffers, entries, 'GAN');
+  private readonly device: GPUDevice;
+  private readonly buffers: ReadonlyMap<number, PlannedBuffer>;
+  private readonly entries: Readonly<Record<GanEntry, CompiledEntry>>;
+
+  // GANs run on WebGPU only for now: the class drives the device itself.
+  private constructor(spec: GanSpec, seed: number, gpu: WebGpuBackend<GanEntry>) {
+    super(spec, gpu, seed, 'GAN');
+    this.device = gpu.device;
+    this.buffers = gpu.buffers;
+    this.entries = gpu.entries;
   }
 
   /** Checks the spec and the device's limits, compiles every kernel and initialises both models from `seed`. */
@@ -64,7 +67,11 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
     const seed = options.seed ?? 0;
     const entryNames = Object.keys(spec.entries) as GanEntry[];
     const made = await createOnDevice('NnxGan.create', spec, checkGanSpec, entryNames, seed, options);
-    return new NnxGan(spec, made.device, seed, made.buffers, made.entries);
+    return new NnxGan(
+      spec,
+      seed,
+      new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device)),
+    );
   }
 
   /** The discriminator's input: real samples per step, `[batch, …]`. */

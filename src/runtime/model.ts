@@ -5,6 +5,14 @@
  * chunk.
  */
 
+import {
+  type Backend,
+  type BufferRegion,
+  type Readback,
+  type TraceWindow,
+  WebGpuBackend,
+} from './backend.js';
+import { type BackendChoice, chooseBackend, createOnWasm } from './choose-backend.js';
 import { DeviceModule } from './device-module.js';
 import {
   batchFromRecord,
@@ -17,19 +25,12 @@ import { checkTensorValues, replayShuffles, type TrainingState } from './checkpo
 import { adaptedParams, adaptValues } from './adapt.js';
 import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
 import { initialParameterValues, initialStateValues } from './init.js';
-import {
-  bindEntry,
-  compileKernels,
-  encodeEntry,
-  type CompiledEntry,
-  type PlannedBuffer,
-} from './pipelines.js';
+import { bindEntry, compileKernels, type CompiledEntry, type PlannedBuffer } from './pipelines.js';
 import { importNodeFs } from './node-fs.js';
-import { readBuffers, StagedReadback, type ReadbackRegion } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
-import { StepTraceWindow, type TracedStep } from './step-trace.js';
+import type { TracedStep } from './step-trace.js';
 import {
   checkSpec,
   checkSpecLimits,
@@ -54,6 +55,13 @@ export interface CreateModelOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Without `device`: ask for the fallback (software) adapter. */
   readonly forceFallbackAdapter?: boolean;
+  /**
+   * Where to run: a WebGPU device (the default), the CPU through WebAssembly (the spec must
+   * carry a wasm module), or `auto`: WebGPU on a hardware adapter, wasm on a CPU one or none.
+   */
+  readonly backend?: BackendChoice;
+  /** On wasm: the threads each step runs on (1 when omitted; 1 without shared memory, said once). */
+  readonly threads?: number;
 }
 
 /** What `fit` reports after each epoch: `loss`, each metric, and `val_`-prefixed ones. */
@@ -166,14 +174,8 @@ interface PassOptions {
 
 /** A compiled model on a WebGPU device. Create with {@link NnxModel.create}; free with `destroy`. */
 export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
-  private constructor(
-    spec: ModelSpec,
-    device: GPUDevice,
-    seed: number,
-    buffers: ReadonlyMap<number, PlannedBuffer>,
-    entries: Readonly<Record<EntryName, CompiledEntry>>,
-  ) {
-    super(spec, device, seed, buffers, entries, 'model');
+  private constructor(spec: ModelSpec, seed: number, backend: Backend<EntryName>) {
+    super(spec, backend, seed, 'model');
   }
 
   /**
@@ -182,8 +184,16 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    */
   static async create(spec: ModelSpec, options: CreateModelOptions = {}): Promise<NnxModel> {
     const seed = options.seed ?? 0;
-    const made = await createOnDevice('NnxModel.create', spec, checkSpec, ENTRY_NAMES, seed, options);
-    return new NnxModel(spec, made.device, seed, made.buffers, made.entries);
+    const caller = 'NnxModel.create';
+    const kind = await chooseBackend(caller, spec, options);
+    if (kind === 'wasm')
+      return new NnxModel(spec, seed, await createOnWasm(caller, spec, seed, options.threads));
+    const made = await createOnDevice(caller, spec, checkSpec, ENTRY_NAMES, seed, options);
+    return new NnxModel(
+      spec,
+      seed,
+      new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device)),
+    );
   }
 
   /**
@@ -193,8 +203,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    */
   trainStep(batch: Readonly<Record<string, Float32Array>>): void {
     this.checkUsable();
-    const train = this.entries.train;
-    this.runStep(train, batchFromRecord(train.spec, batch, 'trainStep'));
+    this.runStep('train', batchFromRecord(this.spec.entries.train, batch, 'trainStep'));
   }
 
   /**
@@ -204,7 +213,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     this.checkUsable();
-    const train = this.entries.train;
+    const train = this.entry('train');
     const epochs = options.epochs ?? this.spec.training.epochs;
     if (!(Number.isSafeInteger(epochs) && epochs >= 0))
       throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
@@ -217,7 +226,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     const trainBatches = new BatchAssembler(train.spec, data, 'fit');
     const validationBatches =
       options.validation &&
-      new BatchAssembler(this.entries.evaluate.spec, options.validation, 'fit (validation)');
+      new BatchAssembler(this.spec.entries.evaluate, options.validation, 'fit (validation)');
     const shuffle = options.shuffle !== false;
     const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
     const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
@@ -254,7 +263,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
       }
       const log: EpochLog = { epoch, ...values };
       if (validationBatches) {
-        const validation = await this.runPass(this.entries.evaluate, validationBatches, 'fit (validation)', {
+        const validation = await this.runPass(this.entry('evaluate'), validationBatches, 'fit (validation)', {
           signal: options.signal,
         });
         for (const [name, value] of Object.entries(validation))
@@ -276,7 +285,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   /** Runs the evaluate entry over `data` and returns the averaged loss and metrics. */
   async evaluate(data: Dataset): Promise<Record<string, number>> {
     this.checkUsable();
-    const evaluate = this.entries.evaluate;
+    const evaluate = this.entry('evaluate');
     return this.runPass(evaluate, new BatchAssembler(evaluate.spec, data, 'evaluate'), 'evaluate', {});
   }
 
@@ -289,7 +298,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     inputs: Readonly<Record<string, Float32Array>> | Float32Array,
     count?: number,
   ): Promise<Float32Array> {
-    const first = this.entries.predict.spec.outputs[0];
+    const first = this.spec.entries.predict.outputs[0];
     if (first === undefined) throw new Error(`predict: model '${this.spec.name}' has no predict output`);
     return (await this.predictOutputs(inputs, count))[first.name]!;
   }
@@ -300,7 +309,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     count?: number,
   ): Promise<Record<string, Float32Array>> {
     this.checkUsable();
-    const predict = this.entries.predict;
+    const predict = this.entry('predict');
     const outputs = predict.spec.outputs;
     const record = inputs instanceof Float32Array ? this.singleInputRecord(inputs) : inputs;
     const samples = count ?? this.inferSampleCount(record);
@@ -314,20 +323,19 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     );
     for (let step = 0; step < batches.steps; step++) {
       const batch = batches.assemble(step);
-      const readback = new StagedReadback(
-        this.device,
+      const readback = this.backend.readback(
         outputs.map((output) => ({
-          buffer: this.buffers.get(output.buffer)!.gpu,
+          buffer: output.buffer,
           bytes: batch.realSamples * valuesPerSample(output) * 4,
         })),
       );
-      this.runStep(predict, batch, readback);
+      this.runStep(predict.name, batch, readback);
       const values = await readback.read();
       outputs.forEach((output, i) =>
         results[i]!.set(values[i]!, step * predict.spec.batch * valuesPerSample(output)),
       );
     }
-    throwIfDeviceFailed(this.device);
+    this.backend.checkFailed();
     return byName();
   }
 
@@ -386,26 +394,20 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     return this.initFromBytes(bytes, options);
   }
 
-  /** Uploads one batch and runs `entry` in one command buffer and one submit. */
-  private runStep(
-    entry: CompiledEntry,
-    batch: AssembledBatch,
-    readback?: StagedReadback,
-    trace?: StepTraceWindow,
-  ): void {
-    for (const upload of batch.uploads) {
-      this.device.queue.writeBuffer(this.buffers.get(upload.slot.buffer)!.gpu, 0, upload.data);
-    }
-    const encoder = this.device.createCommandEncoder({ label: `nnx ${entry.name}` });
-    encodeEntry(encoder, entry);
-    readback?.encodeCopies(encoder);
-    trace?.record(encoder);
-    this.device.queue.submit([encoder.finish()]);
+  /** An entry by name, with its spec. */
+  private entry(name: EntryName): { readonly name: EntryName; readonly spec: EntrySpec } {
+    return { name, spec: this.spec.entries[name] };
+  }
+
+  /** Uploads one batch and runs `entry` (on WebGPU: in one command buffer and one submit). */
+  private runStep(entry: EntryName, batch: AssembledBatch, readback?: Readback, trace?: TraceWindow): void {
+    for (const upload of batch.uploads) this.backend.write(upload.slot.buffer, upload.data);
+    this.backend.run(entry, { readback, trace });
   }
 
   /** Zeroes the accumulators, runs `entry` over every batch, and returns each sum over the count. */
   private async runPass(
-    entry: CompiledEntry,
+    entry: { readonly name: EntryName; readonly spec: EntrySpec },
     batches: BatchAssembler,
     caller: string,
     options: PassOptions,
@@ -414,29 +416,27 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     this.zeroBuffer(this.spec.sampleCount);
     const { onTrace } = options;
     // The sample counter is traced last: each traced step carries its own denominator.
-    const accumulators = [...this.spec.accumulators.map((a) => a.buffer), this.spec.sampleCount].map(
-      (id) => this.buffers.get(id)!.gpu,
-    );
+    const accumulators = [...this.spec.accumulators.map((a) => a.buffer), this.spec.sampleCount];
     let lastTraced: TracedStep | undefined;
     const newWindow = (step: number) =>
-      onTrace && new StepTraceWindow(this.device, accumulators, step + 1, STEPS_PER_FENCE);
+      onTrace && this.backend.traceWindow(accumulators, step + 1, STEPS_PER_FENCE);
     let window = newWindow(0);
     let fence: Promise<unknown> | undefined;
     for (let step = 0; step < batches.steps; step++) {
       options.signal?.throwIfAborted();
-      this.runStep(entry, batches.assemble(step, options.order), undefined, window);
+      this.runStep(entry.name, batches.assemble(step, options.order), undefined, window);
       options.onBatch?.(step + 1, batches.steps);
       const last = step + 1 === batches.steps;
       if ((step + 1) % STEPS_PER_FENCE === 0 || (last && window)) {
         await fence;
-        throwIfDeviceFailed(this.device);
+        this.backend.checkFailed();
         // A traced window is read as the fence: its map waits for the same submitted work.
         fence = window
           ? window.read().then((steps) => {
               lastTraced = steps[steps.length - 1] ?? lastTraced;
               onTrace!(steps);
             })
-          : this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+          : this.backend.fence();
         // Awaited at the next window or after the loop; marked handled now so that an abort in
         // between does not leave a rejected trace (a diverged loss) unhandled.
         fence.catch(() => undefined);
@@ -451,13 +451,8 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   /** Reads every accumulator and the sample counter in one round trip; returns sum / count each. */
   private async readAccumulators(caller: string): Promise<Record<string, number>> {
     const ids = [...this.spec.accumulators.map((accumulator) => accumulator.buffer), this.spec.sampleCount];
-    const sums = (
-      await readBuffers(
-        this.device,
-        ids.map((id) => this.wholeBuffer(id)),
-      )
-    ).map(sumOf);
-    throwIfDeviceFailed(this.device);
+    const sums = (await this.backend.read(ids.map((id) => this.wholeBuffer(id)))).map(sumOf);
+    this.backend.checkFailed();
     return this.averages(sums, caller);
   }
 
@@ -476,22 +471,19 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   }
 
   private writeSlots(slots: readonly TensorSlot[], values: ReadonlyMap<string, Float32Array>): void {
-    for (const slot of slots)
-      this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, values.get(slot.name)!);
+    for (const slot of slots) this.backend.write(slot.buffer, values.get(slot.name)!);
   }
 
   private zeroBuffer(id: number): void {
-    const buffer = this.buffers.get(id)!;
-    this.device.queue.writeBuffer(buffer.gpu, 0, new Float32Array(buffer.gpu.size / 4));
+    this.backend.zero(id);
   }
 
-  private wholeBuffer(id: number): ReadbackRegion {
-    const buffer = this.buffers.get(id)!.gpu;
-    return { buffer, bytes: buffer.size };
+  private wholeBuffer(id: number): BufferRegion {
+    return { buffer: id, bytes: this.spec.buffers[id]!.bytes };
   }
 
   private singleInputRecord(values: Float32Array): Record<string, Float32Array> {
-    const inputs = this.entries.predict.spec.inputs.filter((slot) => slot.role === 'input');
+    const inputs = this.spec.entries.predict.inputs.filter((slot) => slot.role === 'input');
     if (inputs.length !== 1) {
       throw new Error(
         `predict: model '${this.spec.name}' has ${inputs.length} inputs (${inputs.map((s) => s.name).join(', ')}); ` +
@@ -502,7 +494,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   }
 
   private inferSampleCount(record: Readonly<Record<string, Float32Array>>): number {
-    const first = this.entries.predict.spec.inputs.find((slot) => slot.role === 'input');
+    const first = this.spec.entries.predict.inputs.find((slot) => slot.role === 'input');
     const values = first && ownEntry(record, first.name);
     if (first === undefined || values === undefined) {
       throw new Error(

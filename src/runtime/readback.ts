@@ -3,6 +3,7 @@
  * Each mapAsync is a full round trip to the GPU, so callers batch what they need into one read.
  */
 
+import type { Backend } from './backend.js';
 import { BufferUsage, MAP_MODE_READ } from './device.js';
 import { elementCount } from './init.js';
 import type { TensorSlot } from './spec.js';
@@ -80,14 +81,12 @@ export async function readBuffers(
  * group, the values by slot name.
  */
 export async function readSlots(
-  device: GPUDevice,
-  buffers: ReadonlyMap<number, { readonly gpu: GPUBuffer }>,
+  backend: Backend,
   ...groups: (readonly TensorSlot[])[]
 ): Promise<Map<string, Float32Array>[]> {
   const slots = groups.flat();
-  const values = await readBuffers(
-    device,
-    slots.map((slot) => ({ buffer: buffers.get(slot.buffer)!.gpu, bytes: elementCount(slot.shape) * 4 })),
+  const values = await backend.read(
+    slots.map((slot) => ({ buffer: slot.buffer, bytes: elementCount(slot.shape) * 4 })),
   );
   let next = 0;
   return groups.map((group) => new Map(group.map((slot) => [slot.name, values[next++]!])));

@@ -113,6 +113,29 @@ export interface AccumulatorSpec {
   readonly buffer: number;
 }
 
+/** The most threads a wasm module runs on: each has its own scratch (a matmul's tile). */
+export const WASM_MAX_THREADS = 16;
+
+/**
+ * The model as one WebAssembly module: every buffer of the plan at a fixed byte address of its
+ * linear memory, each entry an exported function `(thread, threads)`.
+ */
+export interface WasmModuleSpec {
+  /** The module's bytes, base64. */
+  readonly module: string;
+  /** Bytes of the memory it imports (`env.memory`, a multiple of 64 KiB, fixed size). */
+  readonly memoryBytes: number;
+  /** Byte address of each buffer, by buffer id. */
+  readonly offsets: readonly number[];
+  /** Byte offset of the memory import's limits flag: 0x01, or 0x03 to import a shared memory. */
+  readonly memoryFlagOffset: number;
+}
+
+/** Why a spec has no wasm module: an op the wasm target cannot run yet. */
+export interface WasmUnavailable {
+  readonly unsupported: string;
+}
+
 export interface ModelSpec {
   /** Format version of this spec, checked at create time. */
   readonly version: 1;
@@ -130,6 +153,8 @@ export interface ModelSpec {
     readonly evaluate: EntrySpec;
     readonly predict: EntrySpec;
   };
+  /** The wasm backend's module, when compiled for it (`compile(…, { wasm: true })`). */
+  readonly wasm?: WasmModuleSpec | WasmUnavailable;
   /** Defaults from the .nnx train block, which `fit` options override. */
   readonly training: {
     readonly batch: number;

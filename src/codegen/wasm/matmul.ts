@@ -16,8 +16,7 @@ import { FusedWriter, type WasmContext, kernelFunction, threadRange } from './wr
 /** Rows and columns of the register tile. */
 const MR = 4;
 const NR = 8;
-/** Threads a module may run with: each has its own scratch tile. */
-export const MAX_THREADS = 16;
+import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 const TILE_BYTES = MR * NR * 4;
 
 const F32X4_ADD = [0xfd, 0xe4, 0x01];

@@ -1,0 +1,93 @@
+/**
+ * Which backend a model runs on (`create({ backend })`), and setting a spec up on the wasm one:
+ * its memory, the parameters initialised from the seed and the seed's state slot written.
+ */
+import type { Backend, BackendKind } from './backend.js';
+import { describe, requestDevice, type RequestDeviceOptions } from './device.js';
+import { initialParameterValues, initialStateValues } from './init.js';
+import { checkSpec, ENTRY_NAMES, type EntryName } from './spec-check.js';
+import { type ModelSpec, WASM_MAX_THREADS as MAX_THREADS, type WasmModuleSpec } from './spec.js';
+import { WasmBackend } from './wasm/backend.js';
+
+/** `auto`: WebGPU on a hardware adapter; wasm when there is none, or only a CPU one. */
+export type BackendChoice = BackendKind | 'auto';
+
+/** Adapters that are a CPU pretending to be a GPU: the wasm backend is faster there. */
+const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i;
+
+function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
+    .adapterInfo;
+  if (info === undefined) return false;
+  if (info.isFallbackAdapter) return true;
+  return CPU_ADAPTER.test([info.description, info.vendor, info.architecture, info.device].join(' '));
+}
+
+/** The wasm module of `spec`, or the one-line reason it has none. */
+function wasmModuleOf(spec: ModelSpec): WasmModuleSpec | string {
+  if (typeof WebAssembly === 'undefined') return 'this JavaScript engine has no WebAssembly';
+  const wasm = spec.wasm;
+  if (wasm === undefined)
+    return (
+      `model '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
+      `(nnxc does with --backend wasm or auto)`
+    );
+  if ('unsupported' in wasm) return wasm.unsupported;
+  return wasm;
+}
+
+/**
+ * The backend to create `spec` on. `wasm` without a wasm module is an error saying what is
+ * missing; `auto` opens the WebGPU device and keeps it unless it is a CPU adapter (or there is
+ * none) and the spec can run on wasm.
+ */
+export async function chooseBackend(
+  caller: string,
+  spec: ModelSpec,
+  options: RequestDeviceOptions & { readonly backend?: BackendChoice },
+): Promise<BackendKind> {
+  const choice = options.backend ?? 'webgpu';
+  if (choice !== 'webgpu' && choice !== 'wasm' && choice !== 'auto')
+    throw new Error(`${caller}: backend must be 'webgpu', 'wasm' or 'auto', got '${String(choice)}'`);
+  if (choice === 'webgpu') return 'webgpu';
+  const wasm = wasmModuleOf(spec);
+  if (choice === 'wasm') {
+    if (typeof wasm === 'string')
+      throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
+    return 'wasm';
+  }
+  if (options.device !== undefined || typeof wasm === 'string') return 'webgpu';
+  try {
+    return isCpuAdapter(await requestDevice(options)) ? 'wasm' : 'webgpu';
+  } catch {
+    return 'wasm';
+  }
+}
+
+/** The spec's buffers in a fresh wasm memory, parameters initialised from `seed`. */
+export async function createOnWasm(
+  caller: string,
+  spec: ModelSpec,
+  seed: number,
+  threads = 1,
+): Promise<Backend<EntryName>> {
+  if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new Error(`${caller}: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
+  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
+  const buffers = checkSpec(spec);
+  const wasm = wasmModuleOf(spec);
+  if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
+  let backend: WasmBackend<EntryName>;
+  try {
+    backend = await WasmBackend.create(wasm, buffers, threads, ENTRY_NAMES);
+  } catch (error) {
+    throw new Error(
+      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for model '${spec.name}': ${describe(error)}`,
+      { cause: error },
+    );
+  }
+  for (const param of spec.params) backend.write(param.buffer, initialParameterValues(param, seed));
+  for (const slot of spec.state.filter((s) => s.init !== undefined))
+    backend.write(slot.buffer, initialStateValues(slot, seed));
+  return backend;
+}

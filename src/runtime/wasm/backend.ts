@@ -1,0 +1,142 @@
+/**
+ * The CPU backend: the model's wasm module on one linear memory holding every buffer of the
+ * plan. Writes and reads are copies into and out of that memory, and running an entry is one
+ * call of its exported function: work is done when `run` returns, so readbacks and traces
+ * are copied at once and fences resolve immediately.
+ */
+import type { Backend, BufferRegion, Readback, TraceWindow } from '../backend.js';
+import type { TracedStep } from '../step-trace.js';
+import type { BufferSpec, WasmModuleSpec } from '../spec.js';
+import { type WasmInstance, instantiateWasm, newMemory, wasmBytes } from './instance.js';
+import { WorkerPool } from './threads.js';
+
+let sharedMemoryNoticeShown = false;
+
+/** Whether this engine can share a wasm memory between threads (a page must be cross-origin isolated). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
+
+class CopiedReadback implements Readback {
+  values: Float32Array[] = [];
+  constructor(readonly regions: readonly BufferRegion[]) {}
+  read(): Promise<Float32Array[]> {
+    return Promise.resolve(this.values);
+  }
+}
+
+class CopiedTrace implements TraceWindow {
+  readonly steps: TracedStep[] = [];
+  constructor(
+    readonly buffers: readonly number[],
+    readonly firstStep: number,
+  ) {}
+  read(): Promise<TracedStep[]> {
+    return Promise.resolve(this.steps);
+  }
+}
+
+export class WasmBackend<E extends string> implements Backend<E> {
+  readonly kind = 'wasm';
+  readonly description: string;
+  private destroyed = false;
+
+  private constructor(
+    readonly wasm: WasmInstance,
+    private readonly spec: WasmModuleSpec,
+    private readonly buffers: ReadonlyMap<number, BufferSpec>,
+    private readonly pool: WorkerPool | undefined,
+  ) {
+    const threads = pool?.threads ?? 1;
+    this.description = `CPU (WebAssembly SIMD128, ${threads} thread${threads > 1 ? 's' : ''})`;
+  }
+
+  /** The number of threads each entry runs on. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * A backend on `threads` threads: a shared memory and `threads − 1` workers. Without shared
+   * memory it runs one thread and says so once.
+   */
+  static async create<E extends string>(
+    spec: WasmModuleSpec,
+    buffers: ReadonlyMap<number, BufferSpec>,
+    threads = 1,
+    entries: readonly string[] = [],
+  ): Promise<WasmBackend<E>> {
+    if (threads > 1 && !sharedMemoryAvailable()) {
+      if (!sharedMemoryNoticeShown)
+        console.warn(
+          'nnx: the wasm backend runs one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
+        );
+      sharedMemoryNoticeShown = true;
+      threads = 1;
+    }
+    if (threads === 1) return new WasmBackend<E>(instantiateWasm(spec), spec, buffers, undefined);
+    const memory = newMemory(spec, true);
+    const module = new WebAssembly.Module(wasmBytes(spec, true));
+    const wasm = instantiateWasm(spec, { memory, module, shared: true });
+    const pool = await WorkerPool.start(module, memory, entries, threads);
+    return new WasmBackend<E>(wasm, spec, buffers, pool);
+  }
+
+  write(buffer: number, data: Float32Array): void {
+    this.view(buffer, data.length).set(data);
+  }
+
+  zero(buffer: number): void {
+    this.view(buffer, this.buffers.get(buffer)!.bytes / 4).fill(0);
+  }
+
+  run(entry: E, after: { readonly readback?: Readback; readonly trace?: TraceWindow } = {}): void {
+    if (this.pool) this.pool.run(entry, (thread, threads) => this.wasm.run(entry, thread, threads));
+    else this.wasm.run(entry, 0, 1);
+    const readback = after.readback as CopiedReadback | undefined;
+    if (readback) readback.values = this.copy(readback.regions);
+    const trace = after.trace as CopiedTrace | undefined;
+    if (trace) {
+      trace.steps.push({
+        step: trace.firstStep + trace.steps.length,
+        sums: trace.buffers.map((b) => this.view(b, 1)[0]!),
+      });
+    }
+  }
+
+  readback(regions: readonly BufferRegion[]): Readback {
+    return new CopiedReadback(regions);
+  }
+
+  traceWindow(buffers: readonly number[], firstStep: number): TraceWindow {
+    return new CopiedTrace(buffers, firstStep);
+  }
+
+  read(regions: readonly BufferRegion[]): Promise<Float32Array[]> {
+    return Promise.resolve(this.copy(regions));
+  }
+
+  fence(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  checkFailed(): void {
+    if (this.destroyed) throw new Error('internal: the wasm backend was used after destroy');
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pool?.stop();
+  }
+
+  private copy(regions: readonly BufferRegion[]): Float32Array[] {
+    return regions.map((r) => this.view(r.buffer, r.bytes / 4).slice());
+  }
+
+  private view(buffer: number, length: number): Float32Array {
+    return new Float32Array(this.wasm.memory.buffer, this.spec.offsets[buffer]!, length);
+  }
+}

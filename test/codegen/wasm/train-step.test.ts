@@ -1,0 +1,180 @@
+/**
+ * Whole training steps on the wasm backend against the reference interpreter running the same
+ * step graph in f32, and against the WebGPU backend: forward, loss, gradients, in-place
+ * optimizer updates and the masked padding of a partial batch.
+ */
+import { describe, expect, it } from 'vitest';
+import { interpretTrainSteps } from '../step-oracle.js';
+import { compile } from '../../../src/compile.js';
+import { NnxModel } from '../../../src/runtime/index.js';
+import { randomArray, seededRandom } from '../../ir/random.js';
+
+const residual = (optimizer: string) => `
+model Net(x: [3]) -> (y: [2]) {
+  h = Dense(7, activation: tanh)(x)
+  g = Dense(7, activation: relu)(h)
+  y = Dense(2, activation: sigmoid)(h + g * 0.5)
+}
+train Net {
+  data: xor
+  loss: mse
+  optimizer: ${optimizer}
+  metrics: [accuracy]
+  batch: 5
+}
+`;
+
+const mlp = `
+model Mlp(x: [37]) -> (y: [10]) {
+  h = Dense(45, activation: relu)(x)
+  h2 = Dropout(0.25)(Dense(29, activation: gelu)(h))
+  y = Dense(10, activation: softmax)(h2)
+}
+train Mlp {
+  data: mnist
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  metrics: [accuracy]
+  batch: 13
+}
+`;
+
+function expectClose(
+  after: ReadonlyMap<string, Float32Array>,
+  want: (name: string) => Float32Array | undefined,
+  tolerance: number,
+): number {
+  let moved = 0;
+  for (const [name, w] of after) {
+    const expected = want(name)!;
+    for (let i = 0; i < w.length; i++) {
+      expect(Math.abs(w[i]! - expected[i]!)).toBeLessThan(tolerance * Math.max(1, Math.abs(expected[i]!)));
+      moved++;
+    }
+  }
+  return moved;
+}
+
+describe('training steps on the wasm backend equal the interpreter', () => {
+  it.each([
+    ['SGD with Nesterov momentum', 'SGD(lr: 0.3, momentum: 0.9, nesterov: true)'],
+    ['Adam', 'Adam(lr: 0.01)'],
+  ])('a model with a residual sum, a partial batch and %s', async (_name, optimizer) => {
+    const { compiled, diagnostics } = compile(residual(optimizer), { wasm: true });
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized } = compiled!;
+    const rand = seededRandom(7);
+    const model = await NnxModel.create(spec, { seed: 5, backend: 'wasm' });
+    expect(model.backend.kind).toBe('wasm');
+    const weights = await model.getWeights();
+    const count = 3;
+    const x = Float32Array.from(randomArray(rand, count * 3));
+    const target = Float32Array.from(randomArray(rand, count * 2, 0, 1));
+    const steps = 3;
+    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+    const after = await model.getWeights();
+    const values = interpretTrainSteps(optimized.train, weights, { x, target }, count, steps);
+    expectClose(after, (name) => values.get(name)?.data as Float32Array, 1e-5);
+    let changed = 0;
+    for (const [name, w] of after) w.forEach((v, i) => (changed += v !== weights.get(name)![i] ? 1 : 0));
+    expect(changed).toBeGreaterThan(50);
+    model.destroy();
+  });
+
+  it('an MNIST-shaped MLP (relu, gelu, dropout, softmax, Adam) on awkward sizes', async () => {
+    const { compiled, diagnostics } = compile(mlp, { wasm: true });
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized } = compiled!;
+    const rand = seededRandom(11);
+    const model = await NnxModel.create(spec, { seed: 3, backend: 'wasm' });
+    const weights = await model.getWeights();
+    const count = 11; // of 13
+    const x = Float32Array.from(randomArray(rand, count * 37, 0, 1));
+    const target = Float32Array.from({ length: count }, (_, i) => (i * 7) % 10);
+    const steps = 4;
+    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+    const after = await model.getWeights();
+    const values = interpretTrainSteps(optimized.train, weights, { x, target }, count, steps, 3);
+    expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
+    model.destroy();
+  });
+
+  it('a wasm checkpoint resumes on WebGPU: one more step and predict agree', async () => {
+    const { compiled } = compile(residual('Adam(lr: 0.01)'), { wasm: true });
+    const spec = compiled!.spec;
+    const rand = seededRandom(12);
+    const x = Float32Array.from(randomArray(rand, 5 * 3));
+    const target = Float32Array.from(randomArray(rand, 5 * 2, 0, 1));
+    const model = await NnxModel.create(spec, { seed: 9, backend: 'wasm' });
+    for (let s = 0; s < 3; s++) model.trainStep({ x, target });
+    const gpu = await NnxModel.create(spec, { seed: 1, backend: 'webgpu' });
+    gpu.loadBytes(await model.saveBytes());
+    const saved = await model.getWeights();
+    for (const [name, w] of await gpu.getWeights()) expect(w).toEqual(saved.get(name));
+    model.trainStep({ x, target });
+    gpu.trainStep({ x, target });
+    const onWasm = await model.getWeights();
+    expectClose(await gpu.getWeights(), (name) => onWasm.get(name), 1e-5);
+    const [p, q] = [await model.predict(x), await gpu.predict(x)];
+    expect(p.length).toBe(10);
+    p.forEach((v, i) => expect(Math.abs(v - q[i]!)).toBeLessThan(1e-5));
+    gpu.destroy();
+    model.destroy();
+  });
+
+  it('asking for wasm without a wasm module is a one-line error saying how to get one', async () => {
+    const { compiled } = compile(residual('SGD(lr: 0.1)'));
+    await expect(NnxModel.create(compiled!.spec, { backend: 'wasm' })).rejects.toThrow(
+      "NnxModel.create: the wasm backend cannot run this model: model 'Net' was compiled without the wasm target; compile it with { wasm: true } (nnxc does with --backend wasm or auto)",
+    );
+  });
+
+  it('a model with an op the wasm target lacks says which, and auto runs it on WebGPU', async () => {
+    const { compiled } = compile(
+      `
+model C(x: [6, 6, 1]) -> (y: [2]) {
+  y = Dense(2)(Flatten()(Conv2D(2, 3)(x)))
+}
+train C { data: mnist, loss: mse, batch: 2, augment: [shift(pixels: 1)] }
+`,
+      { wasm: true },
+    );
+    await expect(NnxModel.create(compiled!.spec, { backend: 'wasm' })).rejects.toThrow(
+      "NnxModel.create: the wasm backend cannot run this model: the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu",
+    );
+    const model = await NnxModel.create(compiled!.spec, { backend: 'auto' });
+    expect(model.backend.kind).toBe('webgpu');
+    model.destroy();
+  });
+});
+
+describe('the wasm backend on threads', () => {
+  it('two threads train bit for bit as one (the split changes who computes, not what)', async () => {
+    const { compiled } = compile(mlp, { wasm: true });
+    const spec = compiled!.spec;
+    const rand = seededRandom(13);
+    const x = Float32Array.from(randomArray(rand, 13 * 37, 0, 1));
+    const target = Float32Array.from({ length: 13 }, (_, i) => i % 10);
+    const one = await NnxModel.create(spec, { seed: 2, backend: 'wasm' });
+    const two = await NnxModel.create(spec, { seed: 2, backend: 'wasm', threads: 2 });
+    expect(two.backend.description).toBe('CPU (WebAssembly SIMD128, 2 threads)');
+    for (let s = 0; s < 5; s++) {
+      one.trainStep({ x, target });
+      two.trainStep({ x, target });
+    }
+    const a = await one.getWeights();
+    for (const [name, w] of await two.getWeights()) expect(w).toEqual(a.get(name));
+    expect(await two.evaluate({ count: 13, inputs: { x }, targets: { target } })).toEqual(
+      await one.evaluate({ count: 13, inputs: { x }, targets: { target } }),
+    );
+    one.destroy();
+    two.destroy();
+  });
+
+  it('a thread count out of range is an error naming the limit', async () => {
+    const { compiled } = compile(residual('SGD(lr: 0.1)'), { wasm: true });
+    await expect(NnxModel.create(compiled!.spec, { backend: 'wasm', threads: 17 })).rejects.toThrow(
+      'NnxModel.create: threads must be an integer from 1 to 16, got 17',
+    );
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The wasm window kernels (conv2d and both gradients, max and average pooling and theirs)
+ * against the reference interpreter (f32), on the WGSL kernel tests' geometries: strides,
+ * dilation, uneven padding, odd edges, and a tie sent to the first maximum.
+ */
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../../src/ir/builder.js';
+import { sizeOf } from '../../../src/ir/graph.js';
+import { interpret } from '../../../src/ir/interpret.js';
+import { SHAPE_RULES } from '../../../src/ir/ops.js';
+import type { Tensor } from '../../../src/ir/tensor.js';
+import { randomArray, seededRandom } from '../../ir/random.js';
+import { runGraphOnWasm } from '../../wasm.js';
+
+interface Operand {
+  readonly shape: number[];
+  readonly values?: readonly number[];
+}
+
+function check(operands: Operand[], f: (b: GraphBuilder, xs: number[]) => number): Float32Array {
+  const rand = seededRandom(1);
+  const b = new GraphBuilder();
+  const xs = operands.map((o, i) => b.input(`x${i}`, 'data', o.shape));
+  b.output('y', f(b, xs), 'prediction');
+  const g = b.build();
+  const values = new Map<string, Float32Array>(
+    operands.map((o, i) => [
+      `x${i}`,
+      Float32Array.from(o.values ?? randomArray(rand, sizeOf(o.shape), -3, 3)),
+    ]),
+  );
+  const tensors = new Map<string, Tensor>(
+    [...values].map(([k, v], i) => [k, { shape: operands[i]!.shape, data: v }]),
+  );
+  const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data as Float32Array;
+  const got = runGraphOnWasm(g, values).get('y')!;
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
+    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
+  }
+  expect(worst).toBeLessThan(2e-5);
+  return got;
+}
+
+const CONVS = [
+  {
+    name: '5×5 valid on 13×11×3 → 7',
+    x: [3, 13, 11, 3],
+    w: [5, 5, 3, 7],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [0, 0, 0, 0],
+  },
+  {
+    name: '3×3 same stride 2 on 9×10×5 → 33',
+    x: [2, 9, 10, 5],
+    w: [3, 3, 5, 33],
+    strides: [2, 2],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
+    name: '2×3 dilation 2 stride (1,2) uneven padding',
+    x: [2, 7, 6, 2],
+    w: [2, 3, 2, 3],
+    strides: [1, 2],
+    dilation: [2, 2],
+    pad: [0, 1, 1, 2],
+  },
+] as const;
+
+describe('wasm conv2d kernels match the reference interpreter', () => {
+  for (const c of CONVS) {
+    const p = { strides: c.strides, dilation: c.dilation, pad: c.pad } as never;
+    const y = SHAPE_RULES.conv2d([c.x, c.w], p) as number[];
+    it(`conv2d ${c.name}`, () =>
+      check([{ shape: [...c.x] }, { shape: [...c.w] }], (b, [x, w]) => b.emit('conv2d', [x!, w!], p)));
+    it(`conv2d_input_grad ${c.name}`, () =>
+      check([{ shape: y }, { shape: [...c.w] }], (b, [g, w]) =>
+        b.emit('conv2d_input_grad', [g!, w!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
+      ));
+    it(`conv2d_filter_grad ${c.name}`, () =>
+      check([{ shape: [...c.x] }, { shape: y }], (b, [x, g]) =>
+        b.emit('conv2d_filter_grad', [x!, g!], { ...(p as object), kernelHW: [c.w[0], c.w[1]] } as never),
+      ));
+  }
+});
+
+const POOLS = [
+  {
+    name: '2×2 stride 2 on 9×11×67 (odd edges)',
+    x: [2, 9, 11, 67],
+    window: [2, 2],
+    strides: [2, 2],
+    pad: [0, 0, 0, 0],
+  },
+  { name: '3×3 stride 2 same on 7×6×3', x: [3, 7, 6, 3], window: [3, 3], strides: [2, 2], pad: [1, 0, 1, 1] },
+] as const;
+
+describe('wasm pooling kernels match the reference interpreter', () => {
+  for (const c of POOLS) {
+    const p = { window: c.window, strides: c.strides, pad: c.pad } as never;
+    const y = SHAPE_RULES.max_pool2d([c.x], p) as number[];
+    it(`max_pool2d ${c.name}`, () => check([{ shape: [...c.x] }], (b, [x]) => b.emit('max_pool2d', [x!], p)));
+    it(`avg_pool2d ${c.name}`, () => check([{ shape: [...c.x] }], (b, [x]) => b.emit('avg_pool2d', [x!], p)));
+    it(`max_pool2d_grad ${c.name}`, () =>
+      check([{ shape: [...c.x] }, { shape: y }], (b, [x, g]) => b.emit('max_pool2d_grad', [x!, g!], p)));
+    it(`avg_pool2d_grad ${c.name}`, () =>
+      check([{ shape: y }], (b, [g]) =>
+        b.emit('avg_pool2d_grad', [g!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
+      ));
+  }
+  it('max_pool2d_grad sends a tie to the first maximum', () => {
+    const got = check(
+      [
+        { shape: [1, 2, 2, 1], values: [1, 1, 1, 1] },
+        { shape: [1, 1, 1, 1], values: [5] },
+      ],
+      (b, [x, g]) =>
+        b.emit('max_pool2d_grad', [x!, g!], { window: [2, 2], strides: [2, 2], pad: [0, 0, 0, 0] }),
+    );
+    expect(Array.from(got)).toEqual([5, 0, 0, 0]);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Runs one lowered entry as a wasm module, independent of NnxModel, so the wasm kernel tests
+ * check the generated code and nothing else: the twin of test/gpu.ts.
+ */
+import { BufferPool } from '../src/codegen/plan.js';
+import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.js';
+import { buildWasmModule } from '../src/codegen/wasm/module.js';
+import { type Graph, inputsOf } from '../src/ir/graph.js';
+import { instantiateWasm } from '../src/runtime/wasm/instance.js';
+
+/** Lowers `g` (all shapes bound) and runs it once on one thread; returns each prediction output by name. */
+export function runGraphOnWasm(
+  g: Graph,
+  inputs: ReadonlyMap<string, Float32Array>,
+  options: LowerOptions = {},
+): Map<string, Float32Array> {
+  const pool = new BufferPool();
+  const { entry, fused, plan } = lowerEntry('run', g, 1, pool, new KernelTable(), options);
+  const spec = buildWasmModule(pool.buffers, [{ name: 'run', fused, plan }]);
+  const wasm = instantiateWasm(spec);
+  const memory = wasm.memory.buffer;
+  // Poison every buffer: a kernel that skips elements shows as NaN.
+  new Float32Array(memory).fill(NaN, 16);
+  for (const n of inputsOf(fused.graph)) {
+    const buffer = plan.bufferOf.get(n.id);
+    if (buffer === undefined) continue;
+    const data = inputs.get(n.params.name);
+    if (!data) throw new Error(`no value for input '${n.params.name}' (${n.params.role})`);
+    new Float32Array(memory, spec.offsets[buffer]!, data.length).set(data);
+  }
+  wasm.run('run', 0, 1);
+  const out = new Map<string, Float32Array>();
+  for (const o of entry.outputs) {
+    const n = o.shape.reduce((a, b) => a * b, 1);
+    out.set(o.name, new Float32Array(memory.slice(spec.offsets[o.buffer]!, spec.offsets[o.buffer]! + 4 * n)));
+  }
+  return out;
+}
