@@ -331,7 +331,8 @@ export function expr(e: ast.Expr): string {
     case 'number':
       return numberText(e);
     case 'string':
-      return `"${e.value}"`;
+      // Strings have no escapes: one holding `"` keeps the single quotes it was written with.
+      return e.value.includes('"') ? `'${e.value}'` : `"${e.value}"`;
     case 'name':
       return e.name;
     case 'list':

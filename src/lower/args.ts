@@ -5,8 +5,9 @@
 import { ownEntry } from '../util/own.js';
 import type { Argument, Expr } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
-import { didYouMean } from '../util/suggest.js';
+import { closest, didYouMean } from '../util/suggest.js';
 import { foldConstant, isArithmetic } from './constants.js';
+import { foldSpelling, resolveSpelling } from './spellings.js';
 
 export type ArgType =
   | 'int'
@@ -45,6 +46,8 @@ export interface CallValue {
   readonly callee: string;
   readonly args: readonly Argument[];
   readonly span: Span;
+  /** Written as a string (`'adam'`): `callee` is a spelling to resolve with `resolveSpelling`. */
+  readonly spelled?: boolean;
 }
 
 /** A `choice` argument: the name chosen and its own bound arguments (defaults filled in). */
@@ -116,6 +119,7 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind !== 'name' || (e.name !== 'true' && e.name !== 'false')) return bad('`true` or `false`');
       return e.name === 'true';
     case 'name':
+      if (e.kind === 'string') return spelledName(callee, s, e, s.choices, diags);
       if (e.kind !== 'name') return bad(`one of ${s.choices?.map((c) => `\`${c}\``).join(', ') ?? 'a name'}`);
       if (s.choices && !s.choices.includes(e.name)) {
         diags.push(
@@ -131,11 +135,19 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       return e.name;
     case 'call-or-name':
       if (e.kind === 'name') return { callee: e.name, args: [], span: e.span };
+      // Resolved by whoever knows the names (`bindOptimizer`, `bindDataset`).
+      if (e.kind === 'string') return { callee: e.value, args: [], span: e.span, spelled: true };
       if (e.kind === 'call' && e.callee.kind === 'name')
         return { callee: e.callee.name, args: e.args, span: e.span };
       return bad('a name or a call such as `SGD(lr: 0.1)`');
     case 'choice': {
       const calls = s.calls ?? {};
+      if (e.kind === 'string') {
+        const name = spelledName(callee, s, e, Object.keys(calls), diags);
+        return name === undefined
+          ? undefined
+          : convert(callee, s, { kind: 'name', name, span: e.span }, diags);
+      }
       const head =
         e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
       if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
@@ -215,6 +227,45 @@ function constantArg(
     ),
   );
   return undefined;
+}
+
+/**
+ * The name a string spells where a name is expected (`'relu'`, `'SAME'`, `'HeNormal'`); a
+ * diagnostic listing the names when it spells none of them.
+ */
+function spelledName(
+  callee: string,
+  s: ArgSchema,
+  e: Extract<Expr, { kind: 'string' }>,
+  names: readonly string[] | undefined,
+  diags: Diagnostic[],
+): string | undefined {
+  if (names === undefined) return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.value) ? e.value : undefined;
+  const name = resolveSpelling(e.value, names);
+  if (name !== undefined) return name;
+  diags.push(unknownSpelling(s.name, e.value, callee, names, e.span));
+  return undefined;
+}
+
+/** An unknown string where a name is expected: the nearest names, and all of them. */
+export function unknownSpelling(
+  what: string,
+  text: string,
+  callee: string,
+  names: readonly string[],
+  span: Span,
+): Diagnostic {
+  const near = nearestSpelling(text, names);
+  return error('E0103', span, `unknown ${what} "${text}" for ${callee}${near}`, [
+    { message: `expected one of: ${names.join(', ')}` },
+  ]);
+}
+
+/** `; did you mean \`x\`?` for a string, comparing spellings with case and `_` ignored. */
+function nearestSpelling(text: string, names: readonly string[]): string {
+  const folded = names.map(foldSpelling);
+  const near = closest(foldSpelling(text), folded);
+  return near === undefined ? '' : `; did you mean \`${names[folded.indexOf(near)]}\`?`;
 }
 
 /** What a constant expression may hold, for the note of a diagnostic about one. */
