@@ -20,8 +20,6 @@ export const KERAS_ALIASES: Readonly<Record<string, string>> = {
   acc: 'accuracy',
   meansquarederror: 'mse',
   meanabsoluteerror: 'mae',
-  kld: 'kl_divergence',
-  nllloss: 'nll',
 };
 
 /** The nnx name among `names` that the string `text` spells, or undefined when none or several do. */
