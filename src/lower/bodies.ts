@@ -8,7 +8,7 @@ import type * as ast from '../parser/ast.js';
 import { type Span, error, hasErrors, warning } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 import { type Dim, type Shape, shapeToString } from '../ir/graph.js';
-import { applyCallable, createLayer, functionCallable } from './callables.js';
+import { applyCallable, createLayer, freshName, functionCallable } from './callables.js';
 import { lowerExpr, lowerValues } from './expressions.js';
 import { FUNCTIONS } from './layers.js';
 import { type Callable, type Frame, type Lowering, perSample } from './lowering.js';
@@ -195,7 +195,8 @@ function applyLayers(
 /** A layer written on its own line: `Dense(10)`, `Residual(64)`, or a function name: `relu`. */
 function layerOfItem(l: Lowering, frame: Frame, item: ast.Expr): Callable | undefined {
   if (item.kind === 'call') return createLayer(l, frame, item, undefined);
-  if (item.kind === 'name' && ownEntry(FUNCTIONS, item.name)) return functionCallable(item.name);
+  if (item.kind === 'name' && ownEntry(FUNCTIONS, item.name))
+    return functionCallable(item.name, frame.prefix + freshName(frame, item.name));
   l.diags.push(
     error(
       'E0105',

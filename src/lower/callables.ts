@@ -28,7 +28,7 @@ import { type DefinitionSite, blockSchema, substituteArgs } from './scope.js';
 const MAX_INSTANCE_DEPTH = 32;
 
 /** `dense_1`, `residual_2`, … for layers not bound to a name, numbered per instance. */
-function freshName(frame: Frame, definition: string): string {
+export function freshName(frame: Frame, definition: string): string {
   // Keras' names: Conv2D → conv2d, SimpleRNN → simple_rnn (no break after a digit).
   const base = definition.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
   const k = (frame.counters.get(base) ?? 0) + 1;
@@ -173,14 +173,15 @@ function libraryLayer(
       : def.arity === undefined
         ? { min: 1, max: 1 }
         : def.arity;
-  return primitiveCallable(instance, def.accepts, arity, def.advise);
+  return primitiveCallable(instance, def.accepts, arity, def.advise, callee);
 }
 
 function primitiveCallable(
   instance: LayerInstance,
   accepts: ((shape: Shape) => string | undefined) | undefined,
   arity: Arity,
-  advise?: (shape: Shape) => string | undefined,
+  advise: ((shape: Shape) => string | undefined) | undefined,
+  type: string,
 ): Callable {
   return {
     path: instance.path,
@@ -196,7 +197,10 @@ function primitiveCallable(
           const advice = advise?.(l.b.shapeOf(x!));
           if (advice) l.diags.push(warning('W0104', span, advice));
           l.b.label = instance.path;
-          return instance.callMany ? instance.callMany(l.b, xs, l) : instance.call(l.b, x!, l);
+          const firstNode = l.b.size;
+          const out = instance.callMany ? instance.callMany(l.b, xs, l) : instance.call(l.b, x!, l);
+          l.layerCalls.push({ path: instance.path, type, firstNode, endNode: l.b.size, output: out });
+          return out;
         },
         firstCallNote(this),
       );
@@ -205,14 +209,19 @@ function primitiveCallable(
   };
 }
 
-/** `relu` on its own line of a sequential body. */
-export function functionCallable(name: string): Callable {
+/** `relu` on its own line of a sequential body; the summary shows it as the layer `row` (`relu_1`). */
+export function functionCallable(name: string, row: string): Callable {
   const fn = ownEntry(FUNCTIONS, name)!;
   return {
     path: name,
     arity: { min: 1, max: 1 },
     apply: (l, [x], span) => {
-      const y = l.guard(span, () => fn(l.b, x!));
+      const y = l.guard(span, () => {
+        const firstNode = l.b.size;
+        const out = fn(l.b, x!);
+        l.layerCalls.push({ path: row, type: name, firstNode, endNode: l.b.size, output: out });
+        return out;
+      });
       return y === undefined ? undefined : [y];
     },
   };
