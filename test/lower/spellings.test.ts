@@ -94,6 +94,12 @@ describe("Keras' string names", () => {
   = note: expected one of: SGD, Adam, AdamW, RMSProp, Adagrad`);
   });
 
+  it('an unterminated single-quoted string names its own quote', () => {
+    expect(errorsOf("sequential M(x: [2]) {\n  Dense(1, activation: 'relu)\n}\n")).toContain(
+      `error: unterminated string: missing the closing "'" before the end of the line [E0001]`,
+    );
+  });
+
   it('nnxc fmt rewrites them to the nnx names, and leaves file names alone', () => {
     const result = formatNnx(KERAS);
     expect('text' in result && result.text).toBe(
