@@ -9,7 +9,15 @@ import { didYouMean } from '../util/suggest.js';
 import { type LossName, METRIC_NAMES, type MetricName } from './losses.js';
 import type { Augmentation } from './augment.js';
 import type { OptimizerConfig } from './optimizers.js';
-import { type ArgSchema, type ArgsOf, type CallValue, argsOf, bindArgs } from '../lower/args.js';
+import {
+  type ArgSchema,
+  type ArgsOf,
+  type CallValue,
+  argsOf,
+  bindArgs,
+  unknownSpelling,
+} from '../lower/args.js';
+import { resolveSpelling } from '../lower/spellings.js';
 import { bindAugment } from './augment.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
@@ -106,18 +114,27 @@ const TRAIN_SCHEMA = [
   { name: 'epochs', type: 'int', min: 1, default: 1 },
 ] as const satisfies readonly ArgSchema[];
 
-export function bindOptimizer(call: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
+export function bindOptimizer(given: CallValue, diags: Diagnostic[]): OptimizerConfig | undefined {
+  const names = Object.keys(OPTIMIZERS);
+  const call = spelledCall(given, 'optimizer', names, diags);
+  if (!call) return undefined;
   const def = ownEntry(OPTIMIZERS, call.callee);
   if (!def) {
-    const hint = didYouMean(call.callee, Object.keys(OPTIMIZERS));
-    diags.push(error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`));
+    const hint = didYouMean(call.callee, names);
+    diags.push(
+      error('E0101', call.span, `unknown optimizer \`${call.callee}\`${hint}`, [
+        { message: `the optimizers are: ${names.join(', ')}` },
+      ]),
+    );
     return undefined;
   }
   const args = bindArgs(call.callee, call.args, def.schema, call.span, diags);
   return args ? def.config(args.values) : undefined;
 }
 
-export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
+export function bindDataset(given: CallValue, diags: Diagnostic[]): DatasetConfig | undefined {
+  const call = spelledCall(given, 'dataset', DATASETS, diags);
+  if (!call) return undefined;
   const name = call.callee;
   const schema = ownEntry<readonly ArgSchema[]>(DATASET_SCHEMAS, name);
   if (!schema || !isDataset(name)) {
@@ -136,6 +153,23 @@ export function bindDataset(call: CallValue, diags: Diagnostic[]): DatasetConfig
 
 function isDataset(name: string): name is DatasetName {
   return Object.hasOwn(DATASET_SCHEMAS, name);
+}
+
+/**
+ * A call written as a string (`optimizer: 'adam'`) with the name it spells among `names`
+ * (src/lower/spellings.ts); undefined, with a diagnostic listing them, when it spells none.
+ */
+export function spelledCall(
+  call: CallValue,
+  what: string,
+  names: readonly string[],
+  diags: Diagnostic[],
+): CallValue | undefined {
+  if (!call.spelled) return call;
+  const name = resolveSpelling(call.callee, names);
+  if (name !== undefined) return { callee: name, args: call.args, span: call.span };
+  diags.push(unknownSpelling(what, call.callee, 'the train block', names, call.span));
+  return undefined;
 }
 
 export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | undefined {

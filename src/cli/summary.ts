@@ -43,16 +43,25 @@ function callTitle(graph: LayerGraph, index: number): string {
     case 'op':
       return opsText(call.ops);
     case 'layer':
-      return `${call.name}${ordinal} ${opsText(call.ops)}`;
+      return `${call.name}${ordinal}`;
   }
 }
+
+/** The type column: the layer as written (`Dense`), `Input`, or `op` for arithmetic on tensors. */
+function callType(call: LayerGraph['calls'][number]): string {
+  if (call.kind === 'input') return 'Input';
+  return call.kind === 'op' ? 'op' : (call.type ?? '');
+}
+
+/** The column of parameter counts, right-aligned. */
+const PARAMS_COLUMN = 3;
 
 /** Renders rows as columns padded to their widest cell, with a rule under the header. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === PARAMS_COLUMN ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('   ')
       .trimEnd();
   const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1));
@@ -64,17 +73,28 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
  * updates, the rest (frozen layers, running statistics, Normalization's) are non-trainable.
  */
 function modelLines(graph: LayerGraph, trainableParams: number): string[] {
-  const rows = graph.calls
-    .filter((call) => call.kind !== 'output')
-    .map((call) => [
+  const rows: string[][] = [];
+  const passThrough = (after: number) =>
+    graph.passThrough
+      .filter((p) => p.after === after)
+      .map((p) => [p.name, p.type, formatShape(p.shape), '0', '', '()']);
+  rows.push(...passThrough(-1));
+  for (const call of graph.calls) {
+    if (call.kind === 'output') continue;
+    rows.push([
       callTitle(graph, call.index),
+      callType(call),
       formatShape(call.shape),
       formatCount(call.params),
-      call.sharedWith.map((other) => callTitle(graph, other).replace(/ \(.*$/, '')).join(', '),
+      call.sharedWith.map((other) => callTitle(graph, other)).join(', '),
+      call.kind === 'layer' ? opsText(call.ops) : '',
     ]);
+    // Dropout and other layers that are the identity at inference, where Keras lists them.
+    rows.push(...passThrough(call.index));
+  }
   return [
     `Model: ${graph.name}`,
-    ...table(['Layer (ops)', 'Output shape', 'Params', 'Shared with'], rows),
+    ...table(['Layer', 'Type', 'Output shape', 'Params', 'Shared with', 'Ops'], rows),
     `Total params: ${formatCount(graph.totalParams)} (${formatBytes(graph.totalParams * 4)})`,
     `Trainable params: ${formatCount(trainableParams)}`,
     `Non-trainable params: ${formatCount(graph.totalParams - trainableParams)}`,

@@ -5,6 +5,7 @@
 import { parse } from '../parser/index.js';
 import { lexer } from '../parser/tokens.js';
 import type { Diagnostic } from '../util/diagnostics.js';
+import { canonicalSpellings } from './spellings.js';
 import { DEFAULT_LAYOUT, type LayoutOptions, printProgram, type SourceComment, withSource } from './print.js';
 
 export { DEFAULT_LAYOUT, type LayoutOptions };
@@ -26,7 +27,8 @@ export function formatNnx(text: string, options: Partial<LayoutOptions> = {}): F
   const parsed = parse(text);
   if (parsed.result === undefined || parsed.diagnostics.some((d) => d.severity === 'error'))
     return { diagnostics: parsed.diagnostics };
-  const program = parsed.result;
+  // Keras' string names become the nnx names they stand for (`'adam'` → `Adam`).
+  const program = canonicalSpellings(parsed.result);
   const layout = { ...DEFAULT_LAYOUT, ...definedOnly(options) };
   return { text: withSource(text, () => printProgram(program, text, commentsOf(text)), layout) };
 }

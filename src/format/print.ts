@@ -239,7 +239,7 @@ function statementItem(p: Printer, s: ast.Statement): Item {
     case 'return':
       return { span: s.span, lines: (indent) => [`${indent}return ${s.values.map(expr).join(', ')}`] };
     case 'repeat': {
-      const count = s.count.kind === 'number' ? String(s.count.value) : s.count.name;
+      const count = expr(s.count);
       const only = s.body.length === 1 && s.body[0]!.kind !== 'repeat' ? s.body[0]! : undefined;
       const body = (indent: string) => p.body(`repeat ${count}`, statementItems(p, s.body), indent, s.span);
       // One plain statement and no comments: `repeat 3 { Dense(10) }` on one line, where it fits.
@@ -331,7 +331,8 @@ export function expr(e: ast.Expr): string {
     case 'number':
       return numberText(e);
     case 'string':
-      return `"${e.value}"`;
+      // Strings have no escapes: one holding `"` keeps the single quotes it was written with.
+      return e.value.includes('"') ? `'${e.value}'` : `"${e.value}"`;
     case 'name':
       return e.name;
     case 'list':

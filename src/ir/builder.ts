@@ -65,6 +65,11 @@ export class GraphBuilder {
     this.outputs = from ? [...from.outputs] : [];
   }
 
+  /** How many nodes the graph holds: the id the next node gets. */
+  get size(): number {
+    return this.nodes.length;
+  }
+
   node(id: number): Node {
     const n = this.nodes[id];
     if (!n) throw new Error(`internal: no node %${id}`);

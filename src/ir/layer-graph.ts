@@ -14,6 +14,8 @@ export interface LayerCall {
   /** Index in {@link LayerGraph.calls}, in topological order. */
   readonly index: number;
   readonly kind: 'input' | 'layer' | 'op' | 'output';
+  /** The layer's type as written (`Dense`, `log_softmax`), when lowering recorded it. */
+  readonly type?: string;
   /** The layer's path (`encoder/dense_1`), the input's or output's name, or the op (`sub`). */
   readonly name: string;
   /** What the call computes, in order: `matmul, add, relu`. */
@@ -46,6 +48,31 @@ export interface LayerGraph {
   readonly edges: readonly LayerEdge[];
   /** Parameter values in total (each shared parameter once). */
   readonly totalParams: number;
+  /**
+   * Layers that add no node to the inference graph (Dropout), each after the call whose output
+   * it passes on: the summary lists them as Keras does, the drawing has nothing to draw.
+   */
+  readonly passThrough: readonly PassThroughLayer[];
+}
+
+export interface PassThroughLayer {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: Shape;
+  /** The call whose output it passes on; -1 when that is no call of the graph. */
+  readonly after: number;
+}
+
+/** What each node belongs to: its label, or the function call (`log_softmax_1`) that added it. */
+type LabelOf = (node: Node) => string | undefined;
+
+function labeller(model: ModelIR): LabelOf {
+  const byNode = new Map<number, string>();
+  for (const r of model.layerCalls ?? []) {
+    for (let id = r.firstNode; id < r.endNode; id++)
+      if (model.graph.nodes[id]?.label === undefined) byNode.set(id, r.path);
+  }
+  return (node) => node.label ?? byNode.get(node.id);
 }
 
 /** Nodes that carry no data flow of their own: parameters, state, constants. */
@@ -77,13 +104,14 @@ class Components {
   }
 }
 
-function callComponents(g: Graph): Components {
+function callComponents(g: Graph, labelOf: LabelOf): Components {
   const components = new Components(g.nodes.length);
   for (const node of g.nodes) {
-    if (node.label === undefined || isAuxiliary(node) || node.op === 'input') continue;
+    const label = labelOf(node);
+    if (label === undefined || isAuxiliary(node) || node.op === 'input') continue;
     for (const src of node.srcs) {
       const from = g.nodes[src]!;
-      if (from.label === node.label && !isAuxiliary(from) && from.op !== 'input')
+      if (labelOf(from) === label && !isAuxiliary(from) && from.op !== 'input')
         components.union(src, node.id);
     }
   }
@@ -137,7 +165,9 @@ function innermostInputScope(
 /** The layer graph of `model`'s forward (inference) graph. */
 export function layerGraph(model: ModelIR): LayerGraph {
   const g = model.graph;
-  const components = callComponents(g);
+  const labelOf = labeller(model);
+  const types = new Map((model.layerCalls ?? []).map((r) => [r.path, r.type]));
+  const components = callComponents(g, labelOf);
   const params = paramsByLayer(g);
   const callOf = new Map<number, number>(); // component root → call index
   const nodeCall = new Map<number, number>(); // node id → call index
@@ -154,12 +184,15 @@ export function layerGraph(model: ModelIR): LayerGraph {
       index = calls.length;
       callOf.set(root, index);
       const isInput = node.op === 'input';
-      const name = isInput ? node.params.name : (node.label ?? node.op);
+      const label = labelOf(node);
+      const name = isInput ? node.params.name : (label ?? node.op);
       const layerCalls = seenLayers.get(name) ?? [];
-      const labelled = !isInput && node.label !== undefined;
+      const labelled = !isInput && label !== undefined;
+      const type = labelled ? types.get(name) : undefined;
       calls.push({
         index,
         kind: isInput ? 'input' : labelled ? 'layer' : 'op',
+        ...(type !== undefined && { type }),
         name,
         ops: [],
         shape: perSample(node.shape),
@@ -210,5 +243,14 @@ export function layerGraph(model: ModelIR): LayerGraph {
   }
   const totalParams = [...params.values()].reduce((a, b) => a + b, 0);
   for (const call of calls) call.ops = describeOps(call.ops);
-  return { name: model.name, calls, edges, totalParams };
+  const named = new Set(calls.map((c) => c.name));
+  const passThrough = (model.layerCalls ?? [])
+    .filter((r) => r.firstNode === r.endNode && !named.has(r.path))
+    .map((r) => ({
+      name: r.path,
+      type: r.type,
+      shape: perSample(g.nodes[r.output]!.shape),
+      after: nodeCall.get(r.output) ?? -1,
+    }));
+  return { name: model.name, calls, edges, totalParams, passThrough };
 }

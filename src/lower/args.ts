@@ -5,7 +5,9 @@
 import { ownEntry } from '../util/own.js';
 import type { Argument, Expr } from '../parser/ast.js';
 import { type Diagnostic, type Span, error } from '../util/diagnostics.js';
-import { didYouMean } from '../util/suggest.js';
+import { closest, didYouMean } from '../util/suggest.js';
+import { foldConstant, isArithmetic } from './constants.js';
+import { foldSpelling, resolveSpelling } from './spellings.js';
 
 export type ArgType =
   | 'int'
@@ -44,6 +46,8 @@ export interface CallValue {
   readonly callee: string;
   readonly args: readonly Argument[];
   readonly span: Span;
+  /** Written as a string (`'adam'`): `callee` is a spelling to resolve with `resolveSpelling`. */
+  readonly spelled?: boolean;
 }
 
 /** A `choice` argument: the name chosen and its own bound arguments (defaults filled in). */
@@ -73,8 +77,10 @@ function describe(e: Expr): string {
       return 'a list';
     case 'call':
       return 'a call';
-    default:
-      return 'an expression';
+    default: {
+      const folded = foldConstant(e);
+      return folded.ok ? `the number ${folded.value}` : 'an expression';
+    }
   }
 }
 
@@ -91,20 +97,21 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
     return undefined;
   };
   switch (s.type) {
-    case 'int':
-      if (e.kind === 'negate' && e.operand.kind === 'number' && s.min === undefined)
-        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
-      if (e.kind !== 'number' || !e.isInteger) return bad('an integer');
-      if (s.min !== undefined && e.value < s.min) return bad(`an integer ≥ ${s.min}`);
-      return e.value;
-    case 'float':
-      if (e.kind === 'negate' && e.operand.kind === 'number')
-        return convert(callee, s, { ...e.operand, value: -e.operand.value, span: e.span }, diags);
-      if (e.kind !== 'number') return bad('a number');
-      if (!Number.isFinite(e.value)) return bad('a finite number');
-      if (s.min !== undefined && e.value < s.min) return bad(`a number ≥ ${s.min}`);
-      if (s.max !== undefined && e.value > s.max) return bad(`a number ≤ ${s.max}`);
-      return e.value;
+    case 'int': {
+      const n = constantArg(callee, s, e, 'an integer', diags);
+      if (n === undefined) return undefined;
+      if (!n.isInteger) return notWhole(callee, s, e, n.value, diags);
+      if (s.min !== undefined && n.value < s.min) return bad(`an integer ≥ ${s.min}`);
+      return n.value;
+    }
+    case 'float': {
+      const n = constantArg(callee, s, e, 'a number', diags);
+      if (n === undefined) return undefined;
+      if (!Number.isFinite(n.value)) return bad('a finite number');
+      if (s.min !== undefined && n.value < s.min) return bad(`a number ≥ ${s.min}`);
+      if (s.max !== undefined && n.value > s.max) return bad(`a number ≤ ${s.max}`);
+      return n.value;
+    }
     case 'string':
       if (e.kind !== 'string') return bad('a string such as "flowers.csv"');
       return e.value;
@@ -112,6 +119,7 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       if (e.kind !== 'name' || (e.name !== 'true' && e.name !== 'false')) return bad('`true` or `false`');
       return e.name === 'true';
     case 'name':
+      if (e.kind === 'string') return spelledName(callee, s, e, s.choices, diags);
       if (e.kind !== 'name') return bad(`one of ${s.choices?.map((c) => `\`${c}\``).join(', ') ?? 'a name'}`);
       if (s.choices && !s.choices.includes(e.name)) {
         diags.push(
@@ -127,11 +135,19 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       return e.name;
     case 'call-or-name':
       if (e.kind === 'name') return { callee: e.name, args: [], span: e.span };
+      // Resolved by whoever knows the names (`bindOptimizer`, `bindDataset`).
+      if (e.kind === 'string') return { callee: e.value, args: [], span: e.span, spelled: true };
       if (e.kind === 'call' && e.callee.kind === 'name')
         return { callee: e.callee.name, args: e.args, span: e.span };
       return bad('a name or a call such as `SGD(lr: 0.1)`');
     case 'choice': {
       const calls = s.calls ?? {};
+      if (e.kind === 'string') {
+        const name = spelledName(callee, s, e, Object.keys(calls), diags);
+        return name === undefined
+          ? undefined
+          : convert(callee, s, { kind: 'name', name, span: e.span }, diags);
+      }
       const head =
         e.kind === 'name' ? e : e.kind === 'call' && e.callee.kind === 'name' ? e.callee : undefined;
       if (!head) return bad(`a name or a call such as \`${Object.keys(calls)[0]}\``);
@@ -154,16 +170,20 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
     case 'int-pair': {
       const lo = s.min ?? 1;
       const items = e.kind === 'list' ? e.items : [e, e];
-      const ok =
-        items.length === 2 && items.every((d) => d.kind === 'number' && d.isInteger && d.value >= lo);
-      if (!ok) return bad(`an integer ≥ ${lo} or a pair of them, such as \`3\` or \`[3, 5]\``);
-      return items.map((d) => (d as { value: number }).value);
+      const want = `an integer ≥ ${lo} or a pair of them, such as \`3\` or \`[3, 5]\``;
+      if (items.length !== 2) return bad(want);
+      const pair = wholeItems(callee, s, items, want, diags, 'whole numbers');
+      if (pair === undefined) return undefined;
+      if (!pair.every((v) => v >= lo)) return bad(want);
+      return pair;
     }
     case 'shape': {
-      const dims = e.kind === 'list' ? e.items : [];
-      if (e.kind !== 'list' || !dims.every((d) => d.kind === 'number' && d.isInteger && d.value >= 1))
-        return bad('a shape of whole numbers, such as `[28, 28]`');
-      return dims.map((d) => (d as { value: number }).value);
+      const want = 'a shape of whole numbers, such as `[28, 28]`';
+      if (e.kind !== 'list') return bad(want);
+      const dims = wholeItems(callee, s, e.items, want, diags, 'a shape of whole numbers');
+      if (dims === undefined) return undefined;
+      if (!dims.every((v) => v >= 1)) return bad(want);
+      return dims;
     }
     case 'name-list': {
       const items = e.kind === 'list' ? e.items : [e];
@@ -175,6 +195,120 @@ function convert(callee: string, s: ArgSchema, e: Expr, diags: Diagnostic[]): Ar
       return names;
     }
   }
+}
+
+/**
+ * The value of a number argument: a literal, or a constant expression folded (`4 * 4 * 50`,
+ * `units * 2` once a block's `units` is substituted). A part that is not a constant is named.
+ */
+function constantArg(
+  callee: string,
+  s: ArgSchema,
+  e: Expr,
+  want: string,
+  diags: Diagnostic[],
+): { value: number; isInteger: boolean } | undefined {
+  if (!isArithmetic(e) && e.kind !== 'number') {
+    diags.push(
+      error('E0105', e.span, `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(e)}`),
+    );
+    return undefined;
+  }
+  const folded = foldConstant(e);
+  if (folded.ok) return folded;
+  const part = folded.culprit;
+  const what = part.kind === 'name' ? `\`${part.name}\`` : describe(part);
+  diags.push(
+    error(
+      'E0105',
+      part.span,
+      `${what} is not a constant: argument \`${s.name}\` of ${callee} must be ${want} known when compiling`,
+      [{ message: CONSTANT_NOTE }],
+    ),
+  );
+  return undefined;
+}
+
+/**
+ * The name a string spells where a name is expected (`'relu'`, `'SAME'`, `'HeNormal'`); a
+ * diagnostic listing the names when it spells none of them.
+ */
+function spelledName(
+  callee: string,
+  s: ArgSchema,
+  e: Extract<Expr, { kind: 'string' }>,
+  names: readonly string[] | undefined,
+  diags: Diagnostic[],
+): string | undefined {
+  if (names === undefined) return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.value) ? e.value : undefined;
+  const name = resolveSpelling(e.value, names);
+  if (name !== undefined) return name;
+  diags.push(unknownSpelling(s.name, e.value, callee, names, e.span));
+  return undefined;
+}
+
+/** An unknown string where a name is expected: the nearest names, and all of them. */
+export function unknownSpelling(
+  what: string,
+  text: string,
+  callee: string,
+  names: readonly string[],
+  span: Span,
+): Diagnostic {
+  const near = nearestSpelling(text, names);
+  return error('E0103', span, `unknown ${what} "${text}" for ${callee}${near}`, [
+    { message: `expected one of: ${names.join(', ')}` },
+  ]);
+}
+
+/** `; did you mean \`x\`?` for a string, comparing spellings with case and `_` ignored. */
+function nearestSpelling(text: string, names: readonly string[]): string {
+  const folded = names.map(foldSpelling);
+  const near = closest(foldSpelling(text), folded);
+  return near === undefined ? '' : `; did you mean \`${names[folded.indexOf(near)]}\`?`;
+}
+
+/** What a constant expression may hold, for the note of a diagnostic about one. */
+export const CONSTANT_NOTE =
+  'a constant is built from numbers and the `int` and `float` parameters of the enclosing block, with + - * / and parentheses';
+
+/** A folded value that should have been whole: `7 / 2` where an integer is required. */
+function notWhole(callee: string, s: ArgSchema, e: Expr, value: number, diags: Diagnostic[]): undefined {
+  const message =
+    e.kind === 'number'
+      ? `argument \`${s.name}\` of ${callee} must be an integer, not ${describe(e)}`
+      : `argument \`${s.name}\` of ${callee} must be an integer, but this expression is ${value}`;
+  diags.push(error('E0105', e.span, message));
+  return undefined;
+}
+
+/** The items of a list argument, each a whole-number constant; undefined after a diagnostic. */
+function wholeItems(
+  callee: string,
+  s: ArgSchema,
+  items: readonly Expr[],
+  want: string,
+  diags: Diagnostic[],
+  whole = want,
+): number[] | undefined {
+  const values: number[] = [];
+  for (const item of items) {
+    if (!isArithmetic(item) && item.kind !== 'number') {
+      diags.push(
+        error(
+          'E0105',
+          item.span,
+          `argument \`${s.name}\` of ${callee} must be ${want}, not ${describe(item)}`,
+        ),
+      );
+      return undefined;
+    }
+    const n = constantArg(callee, s, item, whole, diags);
+    if (n === undefined) return undefined;
+    if (!n.isInteger) return notWhole(callee, s, item, n.value, diags);
+    values.push(n.value);
+  }
+  return values;
 }
 
 /**

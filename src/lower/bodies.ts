@@ -8,11 +8,13 @@ import type * as ast from '../parser/ast.js';
 import { type Span, error, hasErrors, warning } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 import { type Dim, type Shape, shapeToString } from '../ir/graph.js';
-import { applyCallable, createLayer, functionCallable } from './callables.js';
+import { applyCallable, createLayer, freshName, functionCallable } from './callables.js';
 import { lowerExpr, lowerValues } from './expressions.js';
 import { FUNCTIONS } from './layers.js';
 import { type Callable, type Frame, type Lowering, perSample } from './lowering.js';
-import { declaredDims } from './scope.js';
+import { CONSTANT_NOTE } from './args.js';
+import { foldConstant } from './constants.js';
+import { declaredDims, substitute } from './scope.js';
 
 /** The declared inputs of a definition: name, declared shape (if any) and span. */
 export function declaredInputs(
@@ -209,7 +211,8 @@ function applyLayers(
 /** A layer written on its own line: `Dense(10)`, `Residual(64)`, or a function name: `relu`. */
 function layerOfItem(l: Lowering, frame: Frame, item: ast.Expr): Callable | undefined {
   if (item.kind === 'call') return createLayer(l, frame, item, undefined);
-  if (item.kind === 'name' && ownEntry(FUNCTIONS, item.name)) return functionCallable(item.name);
+  if (item.kind === 'name' && ownEntry(FUNCTIONS, item.name))
+    return functionCallable(item.name, frame.prefix + freshName(frame, item.name));
   l.diags.push(
     error(
       'E0105',
@@ -238,18 +241,26 @@ function repeatBody<T>(l: Lowering, frame: Frame, r: ast.RepeatStatement, step: 
 /** Repeats more than this are a typo more often than a model. */
 const MAX_REPEAT = 1000;
 
+/** The count of a `repeat`, a constant expression with the block's parameters substituted. */
 function repeatCount(l: Lowering, frame: Frame, r: ast.RepeatStatement): number | undefined {
-  const value = r.count.kind === 'number' ? r.count.value : frame.constants.get(r.count.name);
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_REPEAT) return value;
-  if (r.count.kind === 'name' && value === undefined) {
-    const ints = [...frame.constants].filter(([, v]) => typeof v === 'number').map(([k]) => k);
+  const folded = foldConstant(substitute(r.count, frame.constants));
+  if (folded.ok && folded.isInteger && folded.value >= 0 && folded.value <= MAX_REPEAT) return folded.value;
+  if (!folded.ok) {
+    const part = folded.culprit;
+    if (part.kind === 'name' && frame.constants.get(part.name) === undefined) {
+      const ints = [...frame.constants].filter(([, v]) => typeof v === 'number').map(([k]) => k);
+      l.diags.push(
+        error('E0101', part.span, `unknown repeat count \`${part.name}\`${didYouMean(part.name, ints)}`, [
+          { message: 'a repeat count is a whole number or an `int` parameter of the block' },
+        ]),
+      );
+      return undefined;
+    }
+    const what = part.kind === 'name' ? `\`${part.name}\`` : 'this';
     l.diags.push(
-      error(
-        'E0101',
-        r.count.span,
-        `unknown repeat count \`${r.count.name}\`${didYouMean(r.count.name, ints)}`,
-        [{ message: 'a repeat count is a whole number or an `int` parameter of the block' }],
-      ),
+      error('E0105', part.span, `a repeat count must be a whole number, and ${what} is not a constant`, [
+        { message: CONSTANT_NOTE },
+      ]),
     );
     return undefined;
   }
@@ -257,7 +268,7 @@ function repeatCount(l: Lowering, frame: Frame, r: ast.RepeatStatement): number 
     error(
       'E0103',
       r.count.span,
-      `a repeat count must be a whole number from 0 to ${MAX_REPEAT}, not ${String(value)}`,
+      `a repeat count must be a whole number from 0 to ${MAX_REPEAT}, not ${String(folded.value)}`,
     ),
   );
   return undefined;

@@ -5,7 +5,7 @@
  */
 import { ownEntry } from '../util/own.js';
 import type * as ast from '../parser/ast.js';
-import { type Diagnostic, type RelatedNote, type Span, error } from '../util/diagnostics.js';
+import { type Diagnostic, type RelatedNote, type Span, error, warning } from '../util/diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 import { ShapeError } from '../ir/builder.js';
 import type { Shape } from '../ir/graph.js';
@@ -21,13 +21,14 @@ import {
   newFrame,
   perSample,
 } from './lowering.js';
+import { foldConstant } from './constants.js';
 import { type DefinitionSite, blockSchema, substituteArgs } from './scope.js';
 
 /** Far more than any real model nests; past it a block that uses itself is reported instead. */
 const MAX_INSTANCE_DEPTH = 32;
 
 /** `dense_1`, `residual_2`, … for layers not bound to a name, numbered per instance. */
-function freshName(frame: Frame, definition: string): string {
+export function freshName(frame: Frame, definition: string): string {
   // Keras' names: Conv2D → conv2d, SimpleRNN → simple_rnn (no break after a digit).
   const base = definition.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
   const k = (frame.counters.get(base) ?? 0) + 1;
@@ -57,7 +58,8 @@ export function createLayer(
   const allArgs = substituteArgs(call.args, frame.constants);
   const trainable = trainableArg(l, callee, allArgs);
   if (trainable === undefined) return undefined;
-  const args = allArgs.filter((a) => a.name?.name !== TRAINABLE);
+  reportInputShapes(l, frame, callee, allArgs);
+  const args = allArgs.filter((a) => a.name?.name !== TRAINABLE && !INPUT_SHAPE_ARGS.has(a.name?.name ?? ''));
   const site = frame.site.scope.get(callee);
   const created = site
     ? compositeLayer(l, site, args, call, path)
@@ -65,6 +67,42 @@ export function createLayer(
   const layer = created && !trainable ? frozenCallable(created) : created;
   if (layer) frame.cache.set(key, layer);
   return layer;
+}
+
+/** Keras' ways of giving a first layer its input shape; in nnx the model's header declares it. */
+const INPUT_SHAPE_ARGS: ReadonlySet<string> = new Set(['input_shape', 'input_dim', 'batch_input_shape']);
+
+/**
+ * `Dense(64, input_shape: (784,))`: an error that writes out the header the shape belongs in,
+ * `sequential Net(x: [784]) { ... }`, with the enclosing definition's own keyword and names.
+ */
+function reportInputShapes(l: Lowering, frame: Frame, callee: string, args: readonly ast.Argument[]): void {
+  const def = frame.site.def;
+  for (const arg of args) {
+    const name = arg.name?.name;
+    if (name === undefined || !INPUT_SHAPE_ARGS.has(name)) continue;
+    const items = arg.value.kind === 'list' ? arg.value.items : [arg.value];
+    const dims = (name === 'batch_input_shape' ? items.slice(1) : items).map((d) => {
+      const folded = foldConstant(d);
+      return folded.ok ? String(folded.value) : d.kind === 'name' ? d.name : '…';
+    });
+    const input = declaredInputs(def)[0]?.name ?? 'x';
+    const header = `${def.kind} ${def.name.name}(${input}: [${dims.join(', ')}]) { ... }`;
+    l.diags.push(
+      error(
+        'E0103',
+        arg.span,
+        `\`${name}\` of ${callee}: in nnx the input shape goes in the model header, not on a layer: write \`${header}\``,
+        [
+          {
+            span: def.name.span,
+            ...(frame.site.file !== undefined && { file: frame.site.file }),
+            message: `${def.name.name}'s inputs are declared here`,
+          },
+        ],
+      ),
+    );
+  }
 }
 
 /** The argument every layer, block and model instance takes: `trainable: false` freezes it. */
@@ -97,6 +135,12 @@ function frozenCallable(callable: Callable): Callable {
   };
 }
 
+/** Where the layers are listed, for an unknown layer with no near name. */
+function layerListNote(): RelatedNote {
+  const layers = Object.keys(LAYERS).join(', ');
+  return { message: `the layers are: ${layers}, and the blocks and models of this file and its imports` };
+}
+
 function libraryLayer(
   l: Lowering,
   callee: string,
@@ -110,7 +154,14 @@ function libraryLayer(
     const hint = ownEntry(FUNCTIONS, callee)
       ? `; \`${callee}\` is a function: apply it to a tensor, as in \`${callee}(x)\``
       : didYouMean(callee, [...Object.keys(LAYERS), ...frame.site.scope.keys()]);
-    l.diags.push(error('E0101', call.callee.span, `unknown layer \`${callee}\`${hint}`));
+    l.diags.push(
+      error(
+        'E0101',
+        call.callee.span,
+        `unknown layer \`${callee}\`${hint}`,
+        hint === '' ? [layerListNote()] : undefined,
+      ),
+    );
     return undefined;
   }
   const bound = bindArgs(callee, args, def.schema, call.span, l.diags);
@@ -122,13 +173,15 @@ function libraryLayer(
       : def.arity === undefined
         ? { min: 1, max: 1 }
         : def.arity;
-  return primitiveCallable(instance, def.accepts, arity);
+  return primitiveCallable(instance, def.accepts, arity, def.advise, callee);
 }
 
 function primitiveCallable(
   instance: LayerInstance,
   accepts: ((shape: Shape) => string | undefined) | undefined,
   arity: Arity,
+  advise: ((shape: Shape) => string | undefined) | undefined,
+  type: string,
 ): Callable {
   return {
     path: instance.path,
@@ -141,8 +194,13 @@ function primitiveCallable(
           // The layer's own check first, so the message is the layer's, not a primitive's.
           const problem = accepts?.(l.b.shapeOf(x!));
           if (problem) throw new ShapeError(problem, span);
+          const advice = advise?.(l.b.shapeOf(x!));
+          if (advice) l.diags.push(warning('W0104', span, advice));
           l.b.label = instance.path;
-          return instance.callMany ? instance.callMany(l.b, xs, l) : instance.call(l.b, x!, l);
+          const firstNode = l.b.size;
+          const out = instance.callMany ? instance.callMany(l.b, xs, l) : instance.call(l.b, x!, l);
+          l.layerCalls.push({ path: instance.path, type, firstNode, endNode: l.b.size, output: out });
+          return out;
         },
         firstCallNote(this),
       );
@@ -151,14 +209,19 @@ function primitiveCallable(
   };
 }
 
-/** `relu` on its own line of a sequential body. */
-export function functionCallable(name: string): Callable {
+/** `relu` on its own line of a sequential body; the summary shows it as the layer `row` (`relu_1`). */
+export function functionCallable(name: string, row: string): Callable {
   const fn = ownEntry(FUNCTIONS, name)!;
   return {
     path: name,
     arity: { min: 1, max: 1 },
     apply: (l, [x], span) => {
-      const y = l.guard(span, () => fn(l.b, x!));
+      const y = l.guard(span, () => {
+        const firstNode = l.b.size;
+        const out = fn(l.b, x!);
+        l.layerCalls.push({ path: row, type: name, firstNode, endNode: l.b.size, output: out });
+        return out;
+      });
       return y === undefined ? undefined : [y];
     },
   };
@@ -190,8 +253,12 @@ function compositeLayer(
   const schema = def.kind === 'block' ? blockSchema(def.params, def.name.name, l.diags) : [];
   attributeTo(l.diags, before, site.file);
   if (l.diags.length > before) return undefined;
+  const bindStart = l.diags.length;
   const bound = bindArgs(def.name.name, args, schema, call.span, l.diags);
-  if (!bound) return undefined;
+  if (!bound) {
+    addSignatureNote(l.diags, bindStart, site);
+    return undefined;
+  }
   const constants = bound.values as ReadonlyMap<string, ArgValue>;
   const cache = new Map<string, Callable>();
   return {
@@ -220,6 +287,40 @@ function compositeLayer(
       return outputs;
     },
   };
+}
+
+/** Wrong arguments to a block also show how it is declared: `block Residual(c: int)(x)`. */
+function addSignatureNote(diags: Diagnostic[], start: number, site: DefinitionSite): void {
+  const def = site.def;
+  const note: RelatedNote = {
+    span: def.name.span,
+    ...(site.file !== undefined && { file: site.file }),
+    message: `${def.name.name} is declared as \`${signature(def)}\``,
+  };
+  for (let i = start; i < diags.length; i++)
+    diags[i] = { ...diags[i]!, notes: [...(diags[i]!.notes ?? []), note] };
+}
+
+/** `block Residual(c: int, act: enum(relu, tanh) = relu)(x)`, or `model Enc(x: [784])`. */
+function signature(def: ast.LayerDefinition): string {
+  const dims = (s: ast.ShapeExpr) =>
+    `[${s.dims.map((d) => (d.kind === 'dim-int' ? d.value : d.name)).join(', ')}]`;
+  const input = (i: { name: ast.Identifier; shape?: ast.ShapeExpr }) =>
+    i.shape ? `${i.name.name}: ${dims(i.shape)}` : i.name.name;
+  if (def.kind !== 'block') return `${def.kind} ${def.name.name}(${def.inputs.map(input).join(', ')})`;
+  const params = def.params.map((p) => {
+    const type = p.type === undefined ? '' : `: ${p.type.name.name}`;
+    const choices = p.type?.choices.length ? `(${p.type.choices.map((c) => c.name).join(', ')})` : '';
+    const value =
+      p.default?.kind === 'number'
+        ? String(p.default.value)
+        : p.default?.kind === 'name'
+          ? p.default.name
+          : undefined;
+    return `${p.name.name}${type}${choices}${value === undefined ? '' : ` = ${value}`}`;
+  });
+  const inputs = def.implicitInput ? '' : `(${def.inputs.map(input).join(', ')})`;
+  return `block ${def.name.name}(${params.join(', ')})${inputs}`;
 }
 
 /** Errors inside an instance's body also point at the call that instantiated it. */

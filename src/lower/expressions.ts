@@ -11,6 +11,7 @@ import type { Shape } from '../ir/graph.js';
 import { applyCallable, createLayer } from './callables.js';
 import { FUNCTIONS, LAYERS } from './layers.js';
 import { type Frame, type Lowering, perSample } from './lowering.js';
+import { foldConstant } from './constants.js';
 import { substitute } from './scope.js';
 
 const BINARY_NAMES = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div' } as const;
@@ -211,14 +212,8 @@ function lowerConcat(l: Lowering, frame: Frame, e: ast.CallExpr): number[] | und
     return undefined;
   }
   const axisExpr = axisArg ? substitute(axisArg.value, frame.constants) : undefined;
-  const axisValue =
-    axisExpr === undefined
-      ? -1
-      : axisExpr.kind === 'number' && axisExpr.isInteger
-        ? axisExpr.value
-        : axisExpr.kind === 'negate' && axisExpr.operand.kind === 'number' && axisExpr.operand.isInteger
-          ? -axisExpr.operand.value
-          : undefined;
+  const folded = axisExpr && foldConstant(axisExpr);
+  const axisValue = folded === undefined ? -1 : folded.ok && folded.isInteger ? folded.value : undefined;
   if (axisValue === undefined) {
     l.diags.push(error('E0105', axisArg!.value.span, 'argument `axis` of concat must be an integer'));
     return undefined;

@@ -15,7 +15,7 @@ import { type Diagnostic, type Span, error, hasErrors } from '../util/diagnostic
 import type { Graph } from '../ir/graph.js';
 import { instantiate } from './bodies.js';
 import type { LowerMode, StateUpdate } from './layers.js';
-import { Lowering, type TensorRef, attributeTo, newFrame } from './lowering.js';
+import { type LayerCallRecord, Lowering, type TensorRef, attributeTo, newFrame } from './lowering.js';
 import type { DefinitionSite } from './scope.js';
 
 export type { DefinitionSite, Scope } from './scope.js';
@@ -36,6 +36,8 @@ export interface ModelIR {
    * (Dropout, BatchNormalization); absent when the one graph serves every entry.
    */
   readonly training?: ModelIR;
+  /** The calls of library layers and functions, for the summary (`src/ir/layer-graph.ts`). */
+  readonly layerCalls?: readonly LayerCallRecord[];
 }
 
 /**
@@ -87,6 +89,7 @@ export function lowerModelDefinition(
     inputs,
     outputs: refs,
     params: l.params,
+    layerCalls: l.layerCalls,
   };
   if (mode === 'train') return { ...model, updates: l.training.updates };
   // A second lowering gives the training step its graph, when the modes differ.

@@ -38,6 +38,19 @@ export type Binding =
   | { kind: 'layer'; callable: Callable; span: Span }
   | { kind: 'poisoned' };
 
+/**
+ * One call of a library layer or a function on its own line: its path (`dense_1`,
+ * `log_softmax_1`), its type (`Dense`, `log_softmax`), the nodes `[firstNode, endNode)` it added
+ * (none for Dropout at inference) and its output. The summary shows one row per call from these.
+ */
+export interface LayerCallRecord {
+  readonly path: string;
+  readonly type: string;
+  readonly firstNode: number;
+  readonly endNode: number;
+  readonly output: number;
+}
+
 /** One lowering of a body: a top-level model, or one call of a block instance. */
 export interface Frame {
   readonly site: DefinitionSite;
@@ -84,6 +97,9 @@ export class Lowering implements ParamFactory {
 
   /** The lowering's mode and what mode-dependent layers ask of it. */
   readonly training: TrainingState;
+
+  /** Every call of a library layer or function, in order, for `nnxc summary`. */
+  readonly layerCalls: LayerCallRecord[] = [];
 
   constructor(
     readonly diags: Diagnostic[],

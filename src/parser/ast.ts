@@ -126,8 +126,8 @@ export interface ReturnStatement {
 /** `repeat 6 { ... }`: the body unrolled; each copy creates its own layers. */
 export interface RepeatStatement {
   readonly kind: 'repeat';
-  /** A whole number, or the name of an `int` block parameter. */
-  readonly count: { readonly kind: 'number'; readonly value: number; readonly span: Span } | NameRef;
+  /** A constant expression: `6`, an `int` block parameter, `depth - 1`. */
+  readonly count: Expr;
   readonly body: readonly Statement[];
   readonly span: Span;
 }

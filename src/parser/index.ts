@@ -110,7 +110,8 @@ function lexingDiagnostic(text: string, e: ILexingError): Diagnostic {
 
 function unterminatedStringDiagnostic(token: IToken): Diagnostic {
   const span = { start: token.startOffset, end: token.startOffset + token.image.length };
-  return error('E0001', span, "unterminated string: missing the closing '\"' before the end of the line");
+  const quote = token.image.startsWith("'") ? `"'"` : `'"'`;
+  return error('E0001', span, `unterminated string: missing the closing ${quote} before the end of the line`);
 }
 
 /** Control characters and odd whitespace would vanish in a message, so they are spelled out. */

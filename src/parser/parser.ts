@@ -211,10 +211,13 @@ export class NnxParser extends CstParser {
     });
   });
 
-  /** `repeat 6 { Dense(10) }`: the body unrolled N times, each copy with its own layers. */
+  /**
+   * `repeat 6 { Dense(10) }`: the body unrolled N times, each copy with its own layers. The count
+   * is a constant expression (`repeat depth - 1 { ... }`), folded when the body is lowered.
+   */
   readonly repeatStatement = this.RULE('repeatStatement', () => {
     this.CONSUME(t.Repeat);
-    this.OR([{ ALT: () => this.CONSUME(t.Integer) }, { ALT: () => this.CONSUME(t.Identifier) }]);
+    this.SUBRULE(this.expr);
     this.SUBRULE(this.body);
   });
 

@@ -34,7 +34,22 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
     const { expected, actual, previous, ruleName } = options;
     // Keras' and PyTorch's `activation=relu`: nnx names an argument with ':'.
     if (isType(actual, t.Equals) && isType(previous, t.Identifier) && ruleName === 'callSuffix') {
+      const header = this.inputHeader(previous);
+      if (header !== undefined)
+        return `in nnx the input shape goes in the model header, not on a layer: write '${header}'`;
       return `named arguments use ':' in nnx, not '=': write '${previous.image}: …'`;
+    }
+    // `Dense(10 activation: relu)`: an argument where ')' was expected, on the same line.
+    if (
+      expected === t.RParen &&
+      ruleName === 'callSuffix' &&
+      startsArgument(actual) &&
+      sameLine(previous, actual)
+    ) {
+      const open = this.findOpener(this.tokens.indexOf(previous), t.LParen, t.RParen);
+      const before = open > 0 ? this.tokens[open - 1] : undefined;
+      const of = before !== undefined && isType(before, t.Identifier) ? ` of '${before.image}'` : '';
+      return `missing ',' between the arguments${of}: expected ',' or ')', found ${t.describeToken(actual)}`;
     }
     // `[2.5]` stops the shape's dimension list early; saying "expected ']'" would mislead.
     if (ruleName === 'shape' && isType(actual, t.NumberLiteral)) {
@@ -93,6 +108,29 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
       default:
         return what;
     }
+  }
+
+  /**
+   * For Keras' `input_shape=(784,)` or `input_dim=784`: the header that declares it,
+   * `sequential Net(x: [784]) { ... }`, from the tokens around it; undefined for other names.
+   */
+  private inputHeader(name: IToken): string | undefined {
+    if (!['input_shape', 'input_dim', 'batch_input_shape'].includes(name.image)) return undefined;
+    const at = this.tokens.indexOf(name);
+    const dims: string[] = [];
+    for (let i = at + 2; i < this.tokens.length; i++) {
+      const token = this.tokens[i]!;
+      if (isType(token, t.Integer) || isType(token, t.Identifier)) dims.push(token.image);
+      else if (!isType(token, t.Comma) && !isType(token, t.LParen) && !isType(token, t.LBracket)) break;
+    }
+    if (name.image === 'batch_input_shape') dims.shift();
+    const keyword = this.definitionKeywordIndex(at);
+    const def = this.tokens[keyword];
+    const defName = this.tokens[keyword + 1];
+    if (def === undefined || defName === undefined || !isType(defName, t.Identifier)) return undefined;
+    const first = this.tokens[keyword + 3];
+    const input = first !== undefined && isType(first, t.Identifier) ? first.image : 'x';
+    return `${def.image} ${defName.image}(${input}: [${dims.join(', ')}]) { ... }`;
   }
 
   private closingParen(at: number, ruleName: string): string {
@@ -164,6 +202,16 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
 
 function isType(token: IToken, type: TokenType): boolean {
   return tokenMatcher(token, type);
+}
+
+/** A token an argument can begin with: a name, a number, a string, a list or a group. */
+function startsArgument(token: IToken): boolean {
+  return [t.Identifier, t.NumberLiteral, t.StringLiteral, t.LBracket, t.LParen].some((k) => isType(token, k));
+}
+
+/** On one line: a token on the next line more likely follows a missing ')' than a missing ','. */
+function sameLine(a: IToken, b: IToken): boolean {
+  return a.startLine !== undefined && a.startLine === b.startLine;
 }
 
 function isKeyword(token: IToken): boolean {

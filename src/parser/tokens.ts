@@ -52,8 +52,15 @@ export const Integer = createToken({
   label: 'whole number',
 });
 
-/** Double-quoted, on one line, without escapes: strings only name things (data sets, files). */
-export const StringLiteral = createToken({ name: 'StringLiteral', pattern: /"[^"\r\n]*"/, label: 'string' });
+/**
+ * Double- or single-quoted (Keras' `'adam'`), on one line, without escapes: strings name files,
+ * and where a name is expected they are read as the name they spell (src/lower/spellings.ts).
+ */
+export const StringLiteral = createToken({
+  name: 'StringLiteral',
+  pattern: /"[^"\r\n]*"|'[^'\r\n]*'/,
+  label: 'string',
+});
 
 /**
  * A string missing its closing quote. It goes to its own lexer group, so the parser never sees
@@ -61,7 +68,7 @@ export const StringLiteral = createToken({ name: 'StringLiteral', pattern: /"[^"
  */
 export const UnterminatedString = createToken({
   name: 'UnterminatedString',
-  pattern: /"[^"\r\n]*/,
+  pattern: /"[^"\r\n]*|'[^'\r\n]*/,
   group: 'unterminated',
 });
 

@@ -173,12 +173,9 @@ class AstBuilder extends BaseVisitor {
 
   repeatStatement(ctx: Children): ast.RepeatStatement | undefined {
     const span = spanOf(ctx);
-    const count = token(ctx, 'Integer') ?? token(ctx, 'Identifier');
+    const count = this.one<ast.Expr>(ctx, 'expr');
     if (count === undefined || span === undefined) return undefined;
-    const countExpr: ast.RepeatStatement['count'] = tokenMatcher(count, t.Integer)
-      ? { kind: 'number', value: Number(count.image), span: tokenSpan(count) }
-      : { kind: 'name', name: count.image, span: tokenSpan(count) };
-    return { kind: 'repeat', count: countExpr, body: this.one<ast.Statement[]>(ctx, 'body') ?? [], span };
+    return { kind: 'repeat', count, body: this.one<ast.Statement[]>(ctx, 'body') ?? [], span };
   }
 
   assignStatement(ctx: Children): ast.AssignStatement | undefined {

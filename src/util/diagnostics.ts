@@ -62,6 +62,7 @@ export const DIAGNOSTIC_CODES = {
   W0101: 'unused layer instance',
   W0102: 'unused input',
   W0103: 'a file that defines nothing',
+  W0104: 'Dense on an image, most likely missing a Flatten',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -41,7 +41,7 @@ describe('nnxc check: bad input is an error at its line and column, exit code 1,
     [
       'a syntax error',
       'sequential X(x: [2]) {\n  Dense(3 activation: relu)\n}\n',
-      ":2:11: error: expected ')' to close the argument list of 'Dense', found 'activation'",
+      ":2:11: error: missing ',' between the arguments of 'Dense': expected ',' or ')', found 'activation'",
     ],
     [
       'an unknown layer',
@@ -131,7 +131,7 @@ describe('nnxc compile', () => {
         .split('\n')
         .filter((l) => l.startsWith('! '))
         .map((l) => {
-          const [, read, unit, count] = /reads ([\d.]+) (\w+);.* = (\d+) workgroups$/.exec(
+          const [, read, unit, count] = /reads ([\d.]+) (\w+);.* = (\d+) workgroups(?:; from .*)?$/.exec(
             l.replace(/, writes [^;]+/, ''),
           )!;
           return { mib: unit === 'MiB' ? Number(read) : 0, count: Number(count) };

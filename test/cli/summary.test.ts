@@ -10,9 +10,9 @@ describe('nnxc summary', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('Model: MnistMlp');
-    expect(r.stdout).toMatch(/^Layer \(ops\) +Output shape +Params +Shared with$/m);
-    expect(r.stdout).toMatch(/^dense_1 \(matmul, add, relu\) +\[256\] +200,960$/m);
-    expect(r.stdout).toMatch(/^dense_3 \(matmul, add, softmax\) +\[10\] +2,570$/m);
+    expect(r.stdout).toMatch(/^Layer +Type +Output shape +Params +Shared with +Ops$/m);
+    expect(r.stdout).toMatch(/^dense_1 +Dense +\[256\] +200,960 +\(matmul, add, relu\)$/m);
+    expect(r.stdout).toMatch(/^dense_3 +Dense +\[10\] +2,570 +\(matmul, add, softmax\)$/m);
     expect(r.stdout).toContain('Total params: 269,322 (1.0 MiB)');
     expect(r.stdout).toContain('\nTargets: target [10] (for output) (what fit() takes by name)\n');
     expect(r.stdout).toMatch(/^Compiled: \d+ kernels; \d+ dispatches per training step \(batch 100\)/m);
@@ -31,7 +31,7 @@ describe('nnxc summary', () => {
     const r = await nnxc(['summary', 'examples/dcgan_mnist.nnx']);
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^Model: \w+$/gm)).toEqual(['Model: Generator', 'Model: Discriminator']);
-    expect(r.stdout).toMatch(/^up_sampling2d_1 \(\) +\[14, 14, 16\] +0$/m);
+    expect(r.stdout).toMatch(/^up_sampling2d_1 +UpSampling2D +\[14, 14, 16\] +0 +\(\)$/m);
     // BatchNormalization's moving mean and variance: 2·784 + 2·16 values the optimizer never sees.
     expect(r.stdout).toContain('Non-trainable params: 1,600');
     expect(r.stdout).toMatch(
@@ -43,10 +43,12 @@ describe('nnxc summary', () => {
     const r = await nnxc(['summary', 'examples/transformer.nnx']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^transformer_block_1\/layer_normalization_1 \(mul, sum, div, sub, add, sqrt\) /m,
+      /^transformer_block_1\/layer_normalization_1 +LayerNormalization +.* \(mul, sum, div, sub, add, sqrt\)$/m,
     );
-    expect(r.stdout).toMatch(/^transformer_block_1\/multi_head_attention_1 \((\w+, ){6}…\) /m);
-    const header = r.stdout.split('\n').find((l) => l.startsWith('Layer (ops)'))!;
+    expect(r.stdout).toMatch(
+      /^transformer_block_1\/multi_head_attention_1 +MultiHeadAttention .* \((\w+, ){6}…\)$/m,
+    );
+    const header = r.stdout.split('\n').find((l) => l.startsWith('Layer '))!;
     expect(header.length).toBeLessThan(140);
   });
 
@@ -61,8 +63,41 @@ train Twin { data: xor, loss: mse }
     });
     const r = await nnxc(['summary', join(dir, 'twin.nnx')]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^shared #1 \(matmul, add, relu\) +\[4\] +16 +shared #2$/m);
-    expect(r.stdout).toMatch(/^shared #2 \(matmul, add, relu\) +\[4\] +0 +shared #1$/m);
+    expect(r.stdout).toMatch(/^shared #1 +Dense +\[4\] +16 +shared #2 +\(matmul, add, relu\)$/m);
+    expect(r.stdout).toMatch(/^shared #2 +Dense +\[4\] +0 +shared #1 +\(matmul, add, relu\)$/m);
+  });
+
+  it('lists every layer as Keras does, one row each: Dropout, and a function on its own line', async () => {
+    const dir = writeFiles({
+      'keras.nnx': `sequential K(x: [784]) {
+  Dropout(0.2)
+  Dense(64, activation: relu)
+  Dropout(0.5)
+  Dense(10)
+  log_softmax
+}
+train K { data: mnist, loss: nll }
+`,
+    });
+    const r = await nnxc(['summary', join(dir, 'keras.nnx')]);
+    expect(r.code).toBe(0);
+    const table = r.stdout
+      .split('\n')
+      .slice(2, 10)
+      .map((l) => l.replace(/ +/g, ' '));
+    expect(table).toEqual([
+      'Layer Type Output shape Params Shared with Ops',
+      expect.stringMatching(/^─+$/),
+      'x (input) Input [784] 0',
+      'dropout_1 Dropout [784] 0 ()',
+      'dense_1 Dense [64] 50,240 (matmul, add, relu)',
+      'dropout_2 Dropout [64] 0 ()',
+      'dense_2 Dense [10] 650 (matmul, add)',
+      'log_softmax_1 log_softmax [10] 0 (reduce_max, sub, exp, sum, log)',
+    ]);
+    expect(r.stdout).toContain(
+      'Total params: 50,890 (198.8 KiB)\nTrainable params: 50,890\nNon-trainable params: 0\n',
+    );
   });
 
   it('counts frozen parameters as non-trainable, like Keras', async () => {

@@ -94,6 +94,13 @@ describe('formatting', () => {
     );
   });
 
+  it('prints a constant expression where a number goes as written, parentheses where needed', () => {
+    const text = 'block B(n: int)(x) {\n  repeat (n - 1) * 2 { Dense(4*4 * 50) }\n  Reshape([ 4*4*50 ])\n}\n';
+    expect(formatted(text)).toBe(
+      'block B(n: int)(x) {\n  repeat (n - 1) * 2 { Dense(4 * 4 * 50) }\n  Reshape([4 * 4 * 50])\n}\n',
+    );
+  });
+
   it('is idempotent, keeps the meaning and every comment, for every example', () => {
     for (const text of SOURCES) {
       const once = formatted(text);

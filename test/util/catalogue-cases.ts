@@ -57,4 +57,5 @@ export const CATALOGUE_CASES: Readonly<Record<string, CatalogueCase>> = {
   W0101: { text: 'model M(x: [2]) {\n  let unused = Dense(4)\n  return x\n}\n' },
   W0102: { text: 'model M(x: [2], y: [2]) {\n  return x\n}\n' },
   W0103: { text: '# only a comment\n' },
+  W0104: { text: 'sequential M(x: [28, 28, 1]) {\n  Conv2D(4, 3)\n  Dense(10)\n}\n' },
 };

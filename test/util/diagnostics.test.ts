@@ -153,6 +153,10 @@ m.nnx:4:14: note: \`D\` declares its input here
   |
 1 | model M(x: [2], y: [2]) {
   |                 ^`,
+  W0104: `m.nnx:3:3: warning: Dense on the image [26, 26, 4] applies to its channels only, one pixel at a time: add Flatten() before it to see the whole image [W0104]
+  |
+3 |   Dense(10)
+  |   ^^^^^^^^^`,
   W0103: `m.nnx:1:1: warning: the file defines nothing [W0103]
   |
 1 | # only a comment
@@ -183,4 +187,90 @@ describe('diagnostic catalogue', () => {
       expect(text).toContain(`[${code}]`);
     });
   }
+});
+
+/** Diagnostics that say the fix: each rendered exactly as the compiler prints it. */
+describe('diagnostics that say the fix', () => {
+  const rendered = (text: string) =>
+    renderDiagnostics({ path: 'm.nnx', text }, check(text, { path: 'm.nnx' }).diagnostics);
+
+  it('Conv2D on a flat input says how to make it an image', () => {
+    expect(rendered('sequential M(x: [784]) {\n  Conv2D(4, 3)\n}\n'))
+      .toBe(`m.nnx:2:3: error: Conv2D expects an image [H, W, C] per sample, got [784]: declare the input as an image, as in \`x: [28, 28, 1]\`, or add \`Reshape([28, 28, 1])\` before it [E0201]
+  |
+2 |   Conv2D(4, 3)
+  |   ^^^^^^^^^^^^`);
+  });
+
+  it('Conv2D on a grey image without a channel axis says to add one', () => {
+    expect(rendered('sequential M(x: [28, 28]) {\n  Conv2D(4, 3)\n}\n'))
+      .toBe(`m.nnx:2:3: error: Conv2D expects an image [H, W, C] per sample, got [28, 28]: give it a channel axis, as in \`Reshape([28, 28, 1])\` [E0201]
+  |
+2 |   Conv2D(4, 3)
+  |   ^^^^^^^^^^^^`);
+  });
+
+  it("a missing ',' between arguments says so", () => {
+    expect(rendered('sequential M(x: [784]) {\n  Dense(10 activation: relu)\n}\n'))
+      .toBe(`m.nnx:2:12: error: missing ',' between the arguments of 'Dense': expected ',' or ')', found 'activation' [E0002]
+  |
+2 |   Dense(10 activation: relu)
+  |            ^^^^^^^^^^`);
+  });
+
+  it("Keras' input_shape= says the shape goes in the model header, written out", () => {
+    expect(rendered('sequential Net(x: [784]) {\n  Dense(64, input_shape=(784,))\n}\n'))
+      .toBe(`m.nnx:2:24: error: in nnx the input shape goes in the model header, not on a layer: write 'sequential Net(x: [784]) { ... }' [E0002]
+  |
+2 |   Dense(64, input_shape=(784,))
+  |                        ^`);
+  });
+
+  it('input_dim on a first layer says the same, with the header', () => {
+    expect(rendered('sequential Net(x: [784]) {\n  Dense(64, activation: relu, input_dim: 784)\n}\n'))
+      .toBe(`m.nnx:2:31: error: \`input_dim\` of Dense: in nnx the input shape goes in the model header, not on a layer: write \`sequential Net(x: [784]) { ... }\` [E0103]
+  |
+2 |   Dense(64, activation: relu, input_dim: 784)
+  |                               ^^^^^^^^^^^^^^
+m.nnx:1:12: note: Net's inputs are declared here
+  |
+1 | sequential Net(x: [784]) {
+  |            ^^^`);
+  });
+
+  it('a block called with too many arguments shows its signature', () => {
+    expect(
+      rendered(
+        'block B(c: int, act: enum(relu, tanh) = relu)(x) {\n  return Dense(c, activation: act)(x)\n}\nsequential M(x: [784]) {\n  B(1, relu, 3)\n}\n',
+      ),
+    ).toBe(`m.nnx:5:14: error: B takes at most 2 positional arguments [E0103]
+  |
+5 |   B(1, relu, 3)
+  |              ^
+m.nnx:1:7: note: B is declared as \`block B(c: int, act: enum(relu, tanh) = relu)(x)\`
+  |
+1 | block B(c: int, act: enum(relu, tanh) = relu)(x) {
+  |       ^`);
+  });
+
+  it('an unknown layer with no near name lists the layers', () => {
+    expect(rendered('sequential M(x: [784]) {\n  Convolution2D(3, 3)\n}\n'))
+      .toBe(`m.nnx:2:3: error: unknown layer \`Convolution2D\` [E0101]
+  |
+2 |   Convolution2D(3, 3)
+  |   ^^^^^^^^^^^^^
+  = note: the layers are: Dense, Activation, Flatten, Reshape, Conv2D, MaxPool2D, MaxPooling2D, AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalMaxPooling2D, UpSampling2D, Dropout, BatchNormalization, LayerNormalization, Normalization, Embedding, SimpleRNN, LSTM, GRU, MultiHeadAttention, PositionEmbedding, SinePositionEncoding, GlobalAveragePooling1D, GlobalMaxPooling1D, Concatenate, Add, Multiply, Subtract, Average, Maximum, and the blocks and models of this file and its imports`);
+  });
+
+  it('an unknown optimizer lists the optimizers', () => {
+    expect(
+      rendered(
+        'sequential M(x: [2]) {\n  Dense(1)\n}\ntrain M { data: xor, loss: mse, optimizer: Adamax(lr: 0.1) }\n',
+      ),
+    ).toBe(`m.nnx:4:44: error: unknown optimizer \`Adamax\`; did you mean \`Adam\`? [E0101]
+  |
+4 | train M { data: xor, loss: mse, optimizer: Adamax(lr: 0.1) }
+  |                                            ^^^^^^^^^^^^^^^
+  = note: the optimizers are: SGD, Adam, AdamW, RMSProp, Adagrad`);
+  });
 });

@@ -25,7 +25,18 @@ function imageCheck(layer: string): (shape: Shape) => string | undefined {
   return (shape) =>
     shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number')
       ? undefined
-      : `${layer} takes images of shape [height, width, channels] per sample, got ${perSample(shape)}`;
+      : `${layer} expects an image [H, W, C] per sample, got ${perSample(shape)}${imageHint(shape)}`;
+}
+
+/** How to make an image of a flat or grey input: `x: [28, 28, 1]` for [784], a channel axis for [28, 28]. */
+function imageHint(shape: Shape): string {
+  const dims = shape.slice(1);
+  if (dims.length === 2 && dims.every((d) => typeof d === 'number'))
+    return `: give it a channel axis, as in \`Reshape([${dims[0]}, ${dims[1]}, 1])\``;
+  const side = typeof dims[0] === 'number' ? Math.sqrt(dims[0]) : NaN;
+  if (dims.length === 1 && Number.isInteger(side))
+    return `: declare the input as an image, as in \`x: [${side}, ${side}, 1]\`, or add \`Reshape([${side}, ${side}, 1])\` before it`;
+  return '';
 }
 
 /** Explicit (top, left, bottom, right) padding for `same` or `valid`. */

@@ -19,6 +19,11 @@ export const dense = defineLayer({
     shape.length >= 2 && typeof shape[shape.length - 1] === 'number'
       ? undefined
       : `Dense needs a fixed last (feature) axis, got ${perSample(shape)} per sample`,
+  // Keras applies Dense to an image's last axis too, but after a Conv2D that is a missing Flatten.
+  advise: (shape) =>
+    shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number')
+      ? `Dense on the image ${perSample(shape)} applies to its channels only, one pixel at a time: add Flatten() before it to see the whole image`
+      : undefined,
   create(args, path) {
     const { units, activation, use_bias: useBias } = args;
     let kernel: number | undefined;

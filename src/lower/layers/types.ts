@@ -133,6 +133,8 @@ export interface LayerInstance {
 export interface LayerDef {
   readonly schema: readonly ArgSchema[];
   /** Validates the input shape; returns a message when the layer cannot take it. */
+  /** A warning for an input the layer takes but that is most likely a mistake (Dense on an image). */
+  readonly advise?: (shape: Shape) => string | undefined;
   readonly accepts?: (shape: Shape) => string | undefined;
   /** How many tensors it takes; 1 when absent, `many` for two or more, or a range. */
   readonly arity?: 'many' | { readonly min: number; readonly max: number };
@@ -147,6 +149,7 @@ export interface LayerDef {
 export function defineLayer<const S extends readonly ArgSchema[]>(def: {
   readonly schema: S;
   readonly accepts?: LayerDef['accepts'];
+  readonly advise?: LayerDef['advise'];
   readonly arity?: LayerDef['arity'];
   create(args: ArgsOf<S>, path: string, bound: BoundArgs): LayerInstance;
 }): LayerDef {

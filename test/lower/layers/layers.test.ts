@@ -152,7 +152,7 @@ describe('train and inference lowering', () => {
 describe('layer diagnostics', () => {
   it('Conv2D on a flat input', () => {
     expect(errorsOf('sequential M(x: [10]) {\n  Conv2D(4, 3)\n}\n'))
-      .toBe(`m.nnx:2:3: error: Conv2D takes images of shape [height, width, channels] per sample, got [10] [E0201]
+      .toBe(`m.nnx:2:3: error: Conv2D expects an image [H, W, C] per sample, got [10] [E0201]
   |
 2 |   Conv2D(4, 3)
   |   ^^^^^^^^^^^^`);
