@@ -3,10 +3,8 @@
  * or PyTorch user would write it (the original is in the comment above each). Each must check,
  * have exactly the parameter count worked out by hand, and train: a few steps of its own train
  * block (batch overridden to a handful of samples) on one generated batch, run by the f64
- * reference interpreter, must lower the loss.
- *
- * TODO(#20, language half): where Keras' literal spelling does not parse yet, the nnx form that
- * works today is written and the literal one named in a TODO beside it.
+ * reference interpreter, must lower the loss. Keras' spellings stay as written: constant
+ * expressions (`4 * 4 * 50`) and quoted names (`'adam'`, `activation: 'relu'`).
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
@@ -129,8 +127,7 @@ train NetFF {
   let fc2 = Dense(10, init: pytorch_uniform, bias_initializer: pytorch_uniform)
   h = MaxPool2D(2, strides: 2)(relu(conv1(x)))
   h = MaxPool2D(2, strides: 2)(relu(conv2(h)))
-  # TODO(#20): Reshape([4 * 4 * 50]) once constant expressions fold
-  h = relu(fc1(Reshape([800])(h)))
+  h = relu(fc1(Reshape([4 * 4 * 50])(h)))
   y = log_softmax(fc2(h))
 }
 train NetCNN {
@@ -166,8 +163,7 @@ train NetCNN {
     //   train_ds = ....batch(32)
     name: 'the Keras subclassed CNN',
     source: `model MyModel(x: [28, 28, 1]) -> (logits: [10]) {
-  # TODO(#20): activation: 'relu' (Keras' string) once Keras' names are accepted
-  let conv1 = Conv2D(32, 3, activation: relu)
+  let conv1 = Conv2D(32, 3, activation: 'relu')
   let flatten = Flatten()
   let d1 = Dense(128, activation: relu)
   let d2 = Dense(10)
@@ -208,8 +204,7 @@ train MyModel {
 train Iris {
   data: iris
   loss: categorical_crossentropy
-  # TODO(#20): optimizer: 'adam' once Keras' names are accepted
-  optimizer: Adam()
+  optimizer: 'adam'
   metrics: [accuracy]
   batch: 5
   epochs: 100
@@ -292,8 +287,7 @@ train MnistCnn4 {
 }
 train Imdb {
   data: majority
-  # TODO(#20): optimizer: 'rmsprop' once Keras' names are accepted (RMSProp() is the default)
-  optimizer: RMSProp()
+  optimizer: 'rmsprop'
   loss: binary_crossentropy
   metrics: [accuracy]
   batch: 128
