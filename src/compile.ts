@@ -30,6 +30,10 @@ import {
 import { type GanConfig, bindGan, checkGanModels, fieldSpan } from './bind/gan.js';
 import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-spec.js';
 import { didYouMean } from './util/suggest.js';
+import { namedDatasetShape } from './data/named-shapes.js';
+import { type ModelDataSlots, checkSamplesFit } from './data/prepare.js';
+import { DatasetError } from './data/errors.js';
+import { SPARSE_LOSSES, targetShape } from './ir/train/losses.js';
 
 export interface CheckedProgram {
   readonly program?: Program;
@@ -115,6 +119,7 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
       checkTrainAgainstModel(model, config, settled, diagnostics);
       checkAugmentAgainstModel(model, config.augment, diagnostics);
       checkFreeze(model, config.freeze, diagnostics);
+      checkNamedDatasetFits(model, config, diagnostics);
     }
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
@@ -125,6 +130,50 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     if (gan) gans.push(gan);
   }
   return result();
+}
+
+/**
+ * A named dataset (`mnist`, `xor`) has a known sample shape, so a model it cannot feed (a Dense
+ * on an un-flattened map trained with a per-sample loss: targets `[13, 13]` for labels `[]`)
+ * is the error training would give, at `data:`, found by check; a note points at the output.
+ */
+function checkNamedDatasetFits(model: ModelIR, config: TrainConfig, diagnostics: Diagnostic[]): void {
+  const named = namedDatasetShape(config.data);
+  if (named === undefined) return;
+  const perSample = (shape: readonly (number | string)[]) => {
+    const dims = shape.slice(1).map((d) => (typeof d === 'number' ? d : config.dims.get(d)));
+    return dims.every((d) => d !== undefined) ? (dims as number[]) : undefined;
+  };
+  const output = model.outputs[0];
+  const inputs = model.inputs.map((i) => ({ name: i.name, shape: perSample(i.shape) }));
+  if (model.outputs.length !== 1 || output === undefined || inputs.length === 0) return;
+  const loss = config.outputLosses.find((o) => o.output === output.name)?.loss ?? config.loss;
+  const target = perSample(targetShape(loss, output.shape));
+  if (target === undefined || inputs.some((i) => i.shape === undefined)) return;
+  const slots: ModelDataSlots = {
+    model: model.name,
+    input: inputs[0]! as { name: string; shape: number[] },
+    inputs: inputs as { name: string; shape: number[] }[],
+    target: { name: model.outputs.length === 1 ? 'target' : `target/${output.name}`, shape: target },
+    targets: SPARSE_LOSSES.has(loss) ? 'sparse' : 'dense',
+  };
+  try {
+    checkSamplesFit(named.featureShape, named.classes, slots, config.data);
+  } catch (e) {
+    if (!(e instanceof DatasetError)) throw e;
+    const span = model.graph.nodes[output.node]?.span;
+    // Only a target misfit is the output's doing; an input misfit is the input's shape, at the error.
+    const notes =
+      span && e.message.includes("the model's output")
+        ? [
+            {
+              span,
+              message: `the output \`${output.name}\` has shape [${output.shape.slice(1).join(', ')}] per sample`,
+            },
+          ]
+        : [];
+    diagnostics.push(error('E0301', config.dataset.span, e.message, notes));
+  }
 }
 
 /** What checking a gan block needs to find its models. */
