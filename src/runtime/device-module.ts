@@ -41,6 +41,24 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
   }
 
   /**
+   * The first parameter or state tensor holding a NaN or an infinity, with that value, or
+   * undefined when all are finite: one round trip reading every parameter and state slot
+   * (the model's size times one plus its optimizer slots) and one scan over them on the host.
+   */
+  async firstNonFinite(): Promise<{ readonly name: string; readonly value: number } | undefined> {
+    this.checkUsable();
+    const groups = await readSlots(this.device, this.buffers, this.spec.params, this.spec.state);
+    throwIfDeviceFailed(this.device);
+    for (const group of groups) {
+      for (const [name, values] of group) {
+        const bad = values.find((v) => !Number.isFinite(v));
+        if (bad !== undefined) return { name, value: bad };
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * A safetensors checkpoint of the parameters and all state (as `@state/<name>`: optimizers,
    * counters, the seed), and, when given, where training stands (epoch, shuffle state) so that
    * `fit` can resume from it.

@@ -108,10 +108,19 @@ export class TrainingDivergedError extends Error {
     readonly globalStep: number,
     readonly value: number,
     readonly lastCheckpoint: string | undefined,
+    /**
+     * The parameter or state tensor found holding `value` (at the end of an epoch, so `step` is
+     * the epoch's last); undefined when it was the loss, found at the step it happened.
+     */
+    readonly tensor?: string,
   ) {
+    const what =
+      tensor === undefined
+        ? `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run)`
+        : `\`${tensor}\` holds ${value} after step ${step} of epoch ${epoch} (step ${globalStep} of the run)`;
     super(
-      `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run); training ` +
-        `stopped. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
+      `${what}; training stopped. ` +
+        `${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
         `; a lower learning rate may help`,
     );
   }
@@ -244,6 +253,13 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
           values['loss']!,
           lastCheckpoint,
         );
+      }
+      // A finite loss can hide an overflowed optimizer slot (Adam's v = g² past 3.4e38, whose
+      // update is then 0): every epoch checks the parameters and state before they are saved.
+      const bad = await this.firstNonFinite();
+      if (bad) {
+        const steps = trainBatches.steps;
+        throw new TrainingDivergedError(epoch, steps, epoch * steps, bad.value, lastCheckpoint, bad.name);
       }
       const log: EpochLog = { epoch, ...values };
       if (validationBatches) {
