@@ -124,6 +124,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
 
   const result = compile(file.text, {
     overrides,
+    fitNamedDatasets: true,
     path: file.path,
     model: values.model,
     settings: values.set ?? [],

@@ -74,9 +74,9 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
    * Nothing changes when it fails. Returns the training state it records, to pass to `fit` as
    * `resume`.
    */
-  loadBytes(bytes: Uint8Array): TrainingState | undefined {
+  loadBytes(bytes: Uint8Array, source?: string): TrainingState | undefined {
     this.checkUsable();
-    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
+    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes', source);
   }
 
   /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
@@ -86,7 +86,14 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
 
   /** Loads a checkpoint file written by {@link save} (Node only); returns its training state. */
   async load(path: string): Promise<TrainingState | undefined> {
-    return this.loadBytes(await readCheckpointFile(path));
+    const bytes = await readCheckpointFile(path);
+    try {
+      return this.loadBytes(bytes, path);
+    } catch (error) {
+      // Every error of a file names it (the checks of the tensors against the spec do not).
+      if (!(error instanceof Error) || error.message.includes(path)) throw error;
+      throw new Error(`${path}: ${error.message}`, { cause: error });
+    }
   }
 
   /**

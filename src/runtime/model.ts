@@ -373,9 +373,9 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    * nothing is changed. `options.only` loads just the tensors under some layer paths (a
    * trained trunk, not its old head). Returns what was loaded from where.
    */
-  initFromBytes(bytes: Uint8Array, options: InitFromOptions = {}): InitFromValues {
+  initFromBytes(bytes: Uint8Array, options: InitFromOptions = {}, source?: string): InitFromValues {
     this.checkUsable();
-    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes), 'initFrom', options);
+    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes, source), 'initFrom', options);
     this.writeSlots(
       this.spec.params.filter((slot) => loaded.values.has(slot.name)),
       loaded.values,
@@ -392,7 +392,12 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     } catch (error) {
       throw new Error(`initFrom: could not read '${path}': ${describe(error)}`, { cause: error });
     }
-    return this.initFromBytes(bytes, options);
+    try {
+      return this.initFromBytes(bytes, options, path);
+    } catch (error) {
+      if (!(error instanceof Error) || error.message.includes(path)) throw error;
+      throw new Error(`${path}: ${error.message}`, { cause: error });
+    }
   }
 
   /** Uploads one batch and runs `entry` in one command buffer and one submit. */

@@ -22,7 +22,7 @@ train C {
 describe('check fits a model to a named dataset', () => {
   it('a Dense on an un-flattened conv map is an error at data:, noting the output', () => {
     const text = conv('sparse_categorical_crossentropy');
-    const { diagnostics } = check(text, { path: 'c.nnx' });
+    const { diagnostics } = check(text, { path: 'c.nnx', fitNamedDatasets: true });
     expect(renderDiagnostics({ path: 'c.nnx', text }, diagnostics)).toBe(
       [
         "c.nnx:7:9: error: dataset 'mnist' does not fit C: its labels are 10 classes, but the model's output 'target' has shape [13, 13] per sample (a sparse loss takes one class index per sample) [E0301]",
@@ -38,7 +38,10 @@ describe('check fits a model to a named dataset', () => {
   });
 
   it('with a dense loss too, and for an input the dataset cannot fill', () => {
-    const dense = check(conv('categorical_crossentropy'), { path: 'c.nnx' }).diagnostics;
+    const dense = check(conv('categorical_crossentropy'), {
+      path: 'c.nnx',
+      fitNamedDatasets: true,
+    }).diagnostics;
     expect(dense.map((d) => [d.code, d.message])).toEqual([
       [
         'E0301',
@@ -47,18 +50,23 @@ describe('check fits a model to a named dataset', () => {
     ]);
     const input = check(
       'sequential M(x: [3]) {\n  Dense(1, activation: sigmoid)\n}\ntrain M {\n  data: xor\n  loss: mse\n}\n',
+      { fitNamedDatasets: true },
     );
     expect(input.diagnostics.map((d) => d.message)).toEqual([
       "dataset 'xor' does not fit M: its inputs have shape [2] per sample, but the model's input 'x' has shape [3]",
     ]);
   });
 
+  it('is off for compile by default: a module fitted by its own fit() names data: xor as a placeholder', () => {
+    expect(check(conv('sparse_categorical_crossentropy')).diagnostics).toEqual([]);
+  });
+
   it('accepts what fits (flattened maps, [784] for 28×28 images)', () => {
     const flat = conv('sparse_categorical_crossentropy').replace('  Dense(10', '  Flatten()\n  Dense(10');
-    expect(check(flat).diagnostics).toEqual([]);
+    expect(check(flat, { fitNamedDatasets: true }).diagnostics).toEqual([]);
     const mlp =
       'sequential M(x: [784]) {\n  Dense(10, activation: softmax)\n}\ntrain M {\n  data: mnist\n  loss: sparse_categorical_crossentropy\n}\n';
-    expect(check(mlp).diagnostics).toEqual([]);
+    expect(check(mlp, { fitNamedDatasets: true }).diagnostics).toEqual([]);
   });
 
   it.each(['mnist', 'fashion_mnist', 'iris', 'xor', 'majority', 'far_repeat'])(
