@@ -13,7 +13,7 @@ import { parse } from '../parser/index.js';
 import { NnxGan, TrainingDivergedError, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
-import { type Io, UsageError, UserError, intOption, report, writeAtomically } from './io.js';
+import { type Io, UsageError, UserError, intOption, prepareOutput, report, writeAtomically } from './io.js';
 import { ReportedError, limited, reportDatasetError } from './model-data.js';
 
 /** The usage lines of `nnxc train` for a gan block. */
@@ -91,6 +91,8 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
   }
   const outDir = options.outDir ?? join(dirname(file.path), `${basename(file.path, '.nnx')}-samples`);
   await mkdir(outDir, { recursive: true });
+  if (options.save) await prepareOutput(options.save, '--save');
+  if (options.checkpoint) await prepareOutput(options.checkpoint.path, '--checkpoint');
   const gan = await NnxGan.create(spec, {
     seed: options.seed,
     ...adapterCreateOptions(await adapterRequestOption(options.device)),
