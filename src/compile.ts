@@ -76,6 +76,12 @@ const readFromDisk: ReadFile = (path) => readFileSync(path, 'utf8');
  * nothing generated. Warnings do not stop a model from being lowered.
  */
 export function check(text: string, options: SourceOptions = {}): CheckedProgram {
+  const binary = binaryInput(text);
+  if (binary) {
+    const path = options.path ?? 'main.nnx';
+    const empty = { program: undefined, models: new Map(), trains: [], gans: [] };
+    return { ...empty, diagnostics: [binary], sources: new Map([[path, { path, text }]]) };
+  }
   const loaded = loadProgram(options.path ?? 'main.nnx', text, options.readFile ?? readFromDisk);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const models = new Map<string, ModelIR>();
@@ -180,6 +186,20 @@ function checkNamedDatasetFits(model: ModelIR, config: TrainConfig, diagnostics:
         : [];
     diagnostics.push(error('E0301', config.dataset.span, e.message, notes));
   }
+}
+
+/**
+ * A NUL byte, or several undecodable bytes, mean the file is not source text: one diagnostic
+ * says so, rather than thousands of unexpected characters.
+ */
+function binaryInput(text: string): Diagnostic | undefined {
+  const nul = text.indexOf('\0');
+  const replaced = text.split('\uFFFD').length - 1;
+  if (nul < 0 && replaced < 8) return undefined;
+  const at = nul >= 0 ? nul : text.indexOf('\uFFFD');
+  return error('E0001', { start: at, end: at + 1 }, 'this is a binary file, not .nnx source text', [
+    { message: nul >= 0 ? 'it holds a NUL byte' : `it holds ${replaced} bytes that are not UTF-8` },
+  ]);
 }
 
 /** What checking a gan block needs to find its models. */

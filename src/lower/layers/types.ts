@@ -106,6 +106,11 @@ export interface ParamFactory {
   paramWith?(b: GraphBuilder, name: string, shape: readonly number[], spec: ParamSpec): number;
   /** Absent: an inference lowering. */
   readonly training?: TrainingState;
+  /**
+   * Counts `steps` time steps a recurrent layer unrolls against the model's unroll budget;
+   * false (with one diagnostic) once it is spent, and then the layer unrolls nothing.
+   */
+  unrollSteps?(steps: number, layer: string): boolean;
 }
 
 /** Creates a parameter through whichever form the factory offers. */
