@@ -202,7 +202,8 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   /**
    * Trains until epoch `epochs` and returns each epoch's averaged loss and metrics. With `resume`
    * (a checkpoint's training state) it continues after that epoch and ends bit for bit where an
-   * uninterrupted run would. A NaN or infinite loss throws {@link TrainingDivergedError}.
+   * uninterrupted run would. A NaN or infinite loss throws {@link TrainingDivergedError} at its
+   * step; so does a NaN or infinity in a parameter or state tensor, checked at each epoch's end.
    */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     this.checkUsable();
