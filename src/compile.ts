@@ -32,6 +32,10 @@ import { type CompiledGan, compileGan as compileGanModels } from './codegen/gan-
 import { type Locate, locateIn } from './codegen/origin.js';
 import { didYouMean } from './util/suggest.js';
 import type { AdapterProfile } from './codegen/adapter.js';
+import { namedDatasetShape } from './data/named-shapes.js';
+import { type ModelDataSlots, checkSamplesFit } from './data/prepare.js';
+import { DatasetError } from './data/errors.js';
+import { SPARSE_LOSSES, targetShape } from './ir/train/losses.js';
 
 export interface CheckedProgram {
   readonly program?: Program;
@@ -59,6 +63,12 @@ export interface SourceOptions {
   readonly readFile?: ReadFile;
   /** `--set` settings (`optimizer.lr=0.01`) applied to every train block. */
   readonly settings?: readonly string[];
+  /**
+   * Check each train block's named dataset (`mnist`, `xor`) against its model's input and
+   * output shapes, as `nnxc check` and `nnxc train` do. Off by default: a module trained by its
+   * own `fit()` often names `data: xor` as a placeholder it never loads.
+   */
+  readonly fitNamedDatasets?: boolean;
 }
 
 const readFromDisk: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -68,6 +78,12 @@ const readFromDisk: ReadFile = (path) => readFileSync(path, 'utf8');
  * nothing generated. Warnings do not stop a model from being lowered.
  */
 export function check(text: string, options: SourceOptions = {}): CheckedProgram {
+  const binary = binaryInput(text);
+  if (binary) {
+    const path = options.path ?? 'main.nnx';
+    const empty = { program: undefined, models: new Map(), trains: [], gans: [] };
+    return { ...empty, diagnostics: [binary], sources: new Map([[path, { path, text }]]) };
+  }
   const loaded = loadProgram(options.path ?? 'main.nnx', text, options.readFile ?? readFromDisk);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const models = new Map<string, ModelIR>();
@@ -117,6 +133,7 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
       checkTrainAgainstModel(model, config, settled, diagnostics);
       checkAugmentAgainstModel(model, config.augment, diagnostics);
       checkFreeze(model, config.freeze, diagnostics);
+      if (options.fitNamedDatasets) checkNamedDatasetFits(model, config, diagnostics);
     }
     placeCommandLineDiagnostics(diagnostics, before);
     if (config && !hasErrors(diagnostics.slice(before))) trains.push(config);
@@ -127,6 +144,64 @@ export function check(text: string, options: SourceOptions = {}): CheckedProgram
     if (gan) gans.push(gan);
   }
   return result();
+}
+
+/**
+ * A named dataset (`mnist`, `xor`) has a known sample shape, so a model it cannot feed (a Dense
+ * on an un-flattened map trained with a per-sample loss: targets `[13, 13]` for labels `[]`)
+ * is the error training would give, at `data:`, found by check; a note points at the output.
+ */
+function checkNamedDatasetFits(model: ModelIR, config: TrainConfig, diagnostics: Diagnostic[]): void {
+  const named = namedDatasetShape(config.data);
+  if (named === undefined) return;
+  const perSample = (shape: readonly (number | string)[]) => {
+    const dims = shape.slice(1).map((d) => (typeof d === 'number' ? d : config.dims.get(d)));
+    return dims.every((d) => d !== undefined) ? (dims as number[]) : undefined;
+  };
+  const output = model.outputs[0];
+  const inputs = model.inputs.map((i) => ({ name: i.name, shape: perSample(i.shape) }));
+  if (model.outputs.length !== 1 || output === undefined || inputs.length === 0) return;
+  const loss = config.outputLosses.find((o) => o.output === output.name)?.loss ?? config.loss;
+  const target = perSample(targetShape(loss, output.shape));
+  if (target === undefined || inputs.some((i) => i.shape === undefined)) return;
+  const slots: ModelDataSlots = {
+    model: model.name,
+    input: inputs[0]! as { name: string; shape: number[] },
+    inputs: inputs as { name: string; shape: number[] }[],
+    target: { name: model.outputs.length === 1 ? 'target' : `target/${output.name}`, shape: target },
+    targets: SPARSE_LOSSES.has(loss) ? 'sparse' : 'dense',
+  };
+  try {
+    checkSamplesFit(named.featureShape, named.classes, slots, config.data);
+  } catch (e) {
+    if (!(e instanceof DatasetError)) throw e;
+    const span = model.graph.nodes[output.node]?.span;
+    // Only a target misfit is the output's doing; an input misfit is the input's shape, at the error.
+    const notes =
+      span && e.message.includes("the model's output")
+        ? [
+            {
+              span,
+              message: `the output \`${output.name}\` has shape [${output.shape.slice(1).join(', ')}] per sample`,
+            },
+          ]
+        : [];
+    diagnostics.push(error('E0301', config.dataset.span, e.message, notes));
+  }
+}
+
+/**
+ * A NUL byte, or several undecodable bytes, mean the file is not source text: one diagnostic
+ * says so, rather than thousands of unexpected characters.
+ */
+function binaryInput(text: string): Diagnostic | undefined {
+  const nul = text.indexOf('\0');
+  const replaced = text.split('\uFFFD').length - 1;
+  if (nul < 0 && replaced < 8) return undefined;
+  const at = nul >= 0 ? nul : text.indexOf('\uFFFD');
+  return error('E0001', { start: at, end: at + 1 }, 'this is a binary file, not .nnx source text', [
+    { message: nul >= 0 ? 'it holds a NUL byte' : `it holds ${replaced} bytes that are not UTF-8` },
+  ]);
 }
 
 /** What checking a gan block needs to find its models. */

@@ -9,7 +9,16 @@ import { compile } from '../compile.js';
 import { exportOnnx } from '../export/onnx.js';
 import { exportPytorch } from '../export/pytorch.js';
 import { WeightsError, type Weights, initialWeights, weightsFromSafetensors } from '../export/weights.js';
-import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
+import {
+  type Io,
+  UsageError,
+  UserError,
+  intOption,
+  prepareOutput,
+  readSource,
+  report,
+  writeAtomically,
+} from './io.js';
 import { trainsGan } from './train-gan.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { encodeNpy } from '../data/npy.js';
@@ -47,6 +56,7 @@ export async function exportCommand(args: string[], io: Io): Promise<number> {
     throw new UserError(`${file.path} has a gan block; nnxc export takes the model of a train block`);
   const result = compile(file.text, { path: file.path, model: values.model, settings: values.set ?? [] });
   if (report(file, result, io) || !result.compiled || !result.model || !result.train) return 1;
+  if (to === 'onnx') await prepareOutput(values.output, '-o');
   const weights = await loadWeights(result.compiled, values.weights, intOption('seed', values.seed, 0) ?? 0);
   const from = values.weights ? `the weights of ${values.weights}` : 'its seeded initial weights';
   if (to === 'onnx') {

@@ -3,7 +3,8 @@
  * 1 with one line, a usage error 2 with the usage text), reading the source file, printing its
  * diagnostics, option parsing and atomic file writes.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Diagnostic, SourceFile } from '../util/diagnostics.js';
 import { hasErrors, renderDiagnostics } from '../util/diagnostics.js';
 
@@ -82,6 +83,47 @@ export async function writeAtomically(path: string, data: string | Uint8Array): 
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw new UserError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Whether process `pid` is running (signal 0 tests without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Before a long run writes `path` (a `--save`, `--checkpoint` or `-o` target, named by `flag`):
+ * removes the temporaries of {@link writeAtomically} that a killed run left beside it
+ * (`path.tmp-PID` of a process no longer running), and fails now, not after the last epoch,
+ * when `path` cannot be written: its folder is missing or read-only, or it is a folder.
+ */
+export async function prepareOutput(path: string, flag: string): Promise<void> {
+  const dir = dirname(path);
+  const fail = (why: string): never => {
+    throw new UserError(`cannot write ${flag} ${path}: ${why}`);
+  };
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    fail(
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `the folder ${dir} does not exist`
+        : `the folder ${dir} is not writable`,
+    );
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) fail('it is a folder');
+  if (existing) await access(path, constants.W_OK).catch(() => fail('the file is read-only'));
+  const prefix = `${basename(path)}.tmp-`;
+  for (const name of await readdir(dir)) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (/^\d+$/.test(pid) && Number(pid) !== process.pid && !isRunning(Number(pid)))
+      await rm(join(dir, name), { force: true });
   }
 }
 

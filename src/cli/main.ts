@@ -68,7 +68,7 @@ const defaultIo: Io = {
 async function cmdCheck(args: string[], io: Io): Promise<number> {
   const { positionals } = parseCommandArgs(args, { command: 'check', usage: CHECK_USAGE, options: {} });
   const file = await readSource(positionals[0]);
-  const checked = check(file.text, { path: file.path });
+  const checked = check(file.text, { path: file.path, fitNamedDatasets: true });
   if (report(file, checked, io)) return 1;
   io.out(`${file.path}: ok (${[...checked.models.keys()].join(', ') || 'no models'})\n`);
   return 0;

@@ -16,7 +16,16 @@ import {
 } from '../data/index.js';
 import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
-import { type Io, UsageError, UserError, intOption, readSource, report, writeAtomically } from './io.js';
+import {
+  type Io,
+  UsageError,
+  UserError,
+  intOption,
+  prepareOutput,
+  readSource,
+  report,
+  writeAtomically,
+} from './io.js';
 import { parseCommandArgs } from './args.js';
 import { backendOption } from './devices.js';
 
@@ -98,6 +107,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   const spec = result.compiled.spec;
   const slots = dataSlots(spec);
   const samples = await readSamples(values.input, slots.input.shape);
+  if (values.output) await prepareOutput(values.output, '-o');
   const model = await NnxModel.create(spec, { backend });
   let outputs: Float32Array;
   try {

@@ -10,10 +10,10 @@ import { basename, dirname, join } from 'node:path';
 import { compileGan, type GanCompileResult, type TrainOverrides } from '../compile.js';
 import { DatasetError, encodeImageGrid, gridImageSize, loadDataset, shapeFits } from '../data/index.js';
 import { parse } from '../parser/index.js';
-import { NnxGan, type GanData } from '../runtime/index.js';
+import { NnxGan, TrainingDivergedError, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
-import { type Io, UsageError, UserError, intOption, report, writeAtomically } from './io.js';
+import { type Io, UsageError, UserError, intOption, prepareOutput, report, writeAtomically } from './io.js';
 import { ReportedError, limited, reportDatasetError } from './model-data.js';
 
 /** The usage lines of `nnxc train` for a gan block. */
@@ -91,6 +91,8 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
   }
   const outDir = options.outDir ?? join(dirname(file.path), `${basename(file.path, '.nnx')}-samples`);
   await mkdir(outDir, { recursive: true });
+  if (options.save) await prepareOutput(options.save, '--save');
+  if (options.checkpoint) await prepareOutput(options.checkpoint.path, '--checkpoint');
   const gan = await NnxGan.create(spec, {
     seed: options.seed,
     ...adapterCreateOptions(await adapterRequestOption(options.device)),
@@ -108,33 +110,37 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
         `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch` +
           `${resume ? `; resuming after epoch ${resume.epoch} of ${options.resume}` : ''}\n`,
       );
-    const logs = await gan.fit(data, {
-      epochs,
-      resume,
-      checkpoint: options.checkpoint,
-      onStep: (step) => {
-        const now = performance.now();
-        if (options.json || now - lastLine < 10_000) return;
-        lastLine = now;
-        io.out(`  step ${step}/${steps}  ${((now - started) / 1000).toFixed(0)}s\n`);
-      },
-      onEpoch: async (log) => {
-        const image = join(outDir, `epoch-${log.epoch}.png`);
-        const samples = await gan.generate(grid * grid, options.seed);
-        const shape = gan.spec.entries.generate.outputs[0]!.shape.slice(1);
-        await writeAtomically(
-          image,
-          encodeImageGrid(samples, grid * grid, shape, spec.training.dataRange, grid),
-        );
-        const seconds = +((performance.now() - started) / 1000).toFixed(1);
-        if (options.json) io.out(`${JSON.stringify({ ...log, seconds, image })}\n`);
-        else
-          io.out(
-            `epoch ${log.epoch}/${epochs}  d_loss ${log.d_loss.toFixed(4)}  g_loss ${log.g_loss.toFixed(4)}  ` +
-              `${seconds}s  wrote ${image}\n`,
+    const logs = await gan
+      .fit(data, {
+        epochs,
+        resume,
+        checkpoint: options.checkpoint,
+        onStep: (step) => {
+          const now = performance.now();
+          if (options.json || now - lastLine < 10_000) return;
+          lastLine = now;
+          io.out(`  step ${step}/${steps}  ${((now - started) / 1000).toFixed(0)}s\n`);
+        },
+        onEpoch: async (log) => {
+          const image = join(outDir, `epoch-${log.epoch}.png`);
+          const samples = await gan.generate(grid * grid, options.seed);
+          const shape = gan.spec.entries.generate.outputs[0]!.shape.slice(1);
+          await writeAtomically(
+            image,
+            encodeImageGrid(samples, grid * grid, shape, spec.training.dataRange, grid),
           );
-      },
-    });
+          const seconds = +((performance.now() - started) / 1000).toFixed(1);
+          if (options.json) io.out(`${JSON.stringify({ ...log, seconds, image })}\n`);
+          else
+            io.out(
+              `epoch ${log.epoch}/${epochs}  d_loss ${log.d_loss.toFixed(4)}  g_loss ${log.g_loss.toFixed(4)}  ` +
+                `${seconds}s  wrote ${image}\n`,
+            );
+        },
+      })
+      .catch((e: unknown) => {
+        throw e instanceof TrainingDivergedError ? new UserError(e.message) : e;
+      });
     // After a resume, the epochs trained so far include the checkpoint's.
     const { epoch: lastEpoch, ...last } = logs[logs.length - 1] ?? { epoch: resume?.epoch ?? 0 };
     const seconds = +((performance.now() - started) / 1000).toFixed(3);

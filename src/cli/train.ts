@@ -11,7 +11,16 @@ import {
   type InitFromValues,
   type ModelSpec,
 } from '../runtime/index.js';
-import { type Io, UsageError, UserError, floatOption, intOption, readSource, report } from './io.js';
+import {
+  type Io,
+  UsageError,
+  UserError,
+  floatOption,
+  intOption,
+  prepareOutput,
+  readSource,
+  report,
+} from './io.js';
 import { type FoldData, type ModelData, ReportedError, loadFoldData, loadModelData } from './model-data.js';
 import { type ProgressMode, makeProgress } from './progress.js';
 import { TRAIN_GAN_USAGE, trainGanCommand, trainsGan } from './train-gan.js';
@@ -137,6 +146,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
 
   const result = compile(file.text, {
     overrides,
+    fitNamedDatasets: true,
     path: file.path,
     model: values.model,
     settings: values.set ?? [],
@@ -160,6 +170,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     checkpoint,
     save: values.save,
   };
+  if (values.save) await prepareOutput(values.save, '--save');
+  if (checkpoint) await prepareOutput(checkpoint.path, '--checkpoint');
   try {
     if (folds !== undefined)
       return await crossValidate(

@@ -31,15 +31,16 @@ export class BufferPool {
   readonly buffers: { bytes: number; label: string }[] = [];
   private readonly persistent = new Map<string, number>();
 
-  persistentBuffer(name: string, bytes: number): number {
-    let id = this.persistent.get(name);
+  /** The buffer kept under `key` (created on first use); `label` names it in plans and errors. */
+  persistentBuffer(key: string, bytes: number, label = key): number {
+    let id = this.persistent.get(key);
     if (id === undefined) {
       id = this.buffers.length;
-      this.buffers.push({ bytes, label: name });
-      this.persistent.set(name, id);
+      this.buffers.push({ bytes, label });
+      this.persistent.set(key, id);
     } else if (this.buffers[id]!.bytes !== bytes) {
       throw new Error(
-        `internal: '${name}' needs ${bytes} bytes in one entry and ${this.buffers[id]!.bytes} in another`,
+        `internal: '${label}' needs ${bytes} bytes in one entry and ${this.buffers[id]!.bytes} in another`,
       );
     }
     return id;
@@ -59,6 +60,15 @@ export class BufferPool {
 
 function bytesOf(n: Node): number {
   return Math.max(4, 4 * sizeOf(n.shape as number[]));
+}
+
+/**
+ * The pool key of a per-entry buffer. Each role is its own namespace, apart from the persistent
+ * names too (NUL cannot occur in a name): an input named `target`, `output` or `loss` must not
+ * share the buffer of the target, the prediction or the loss of the same entry.
+ */
+function entryKey(entry: string, role: InputRole | 'output', name: string): string {
+  return `\0${entry}\0${role}\0${name}`;
 }
 
 /** Params and state persist across steps and entries; data inputs belong to their entry. */
@@ -172,16 +182,20 @@ export function planEntry(fused: FusedGraph, pool: BufferPool, entryName: string
   for (const n of g.nodes) {
     if (n.op !== 'input') continue;
     const p = n.params;
-    bufferOf.set(
-      n.id,
-      pool.persistentBuffer(isPersistent(p.role) ? p.name : `${entryName}/${p.name}`, bytesOf(n)),
-    );
+    const buffer = isPersistent(p.role)
+      ? pool.persistentBuffer(p.name, bytesOf(n))
+      : pool.persistentBuffer(entryKey(entryName, p.role, p.name), bytesOf(n), `${entryName}/${p.name}`);
+    bufferOf.set(n.id, buffer);
     pinned.add(n.id);
   }
   // Entry outputs (predictions) are read after the entry: they get their own buffers.
   for (const o of g.outputs) {
     if (o.role === 'update' || bufferOf.has(o.node)) continue;
-    bufferOf.set(o.node, pool.persistentBuffer(`${entryName}/${o.name}`, bytesOf(g.nodes[o.node]!)));
+    const label = `${entryName}/${o.name}`;
+    bufferOf.set(
+      o.node,
+      pool.persistentBuffer(entryKey(entryName, 'output', o.name), bytesOf(g.nodes[o.node]!), label),
+    );
     pinned.add(o.node);
   }
 

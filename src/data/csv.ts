@@ -7,12 +7,34 @@
 import { DatasetError } from './errors.js';
 import type { Labels, SampleSet } from './samples.js';
 
+/** One CSV record: its fields and the 1-based line it starts on. */
+export interface CsvRecord {
+  readonly fields: string[];
+  readonly line: number;
+}
+
 /** Splits CSV text into rows of fields (RFC 4180: quoted fields, `""` inside quotes, CRLF or LF). */
 export function parseCsvRows(text: string): string[][] {
-  const rows: string[][] = [];
+  return parseCsvRecords(text).map((r) => r.fields);
+}
+
+/**
+ * The records of CSV text with the line each starts on (counting blank lines, which are
+ * dropped, and line breaks inside quoted fields), so that errors name the line of the file.
+ */
+export function parseCsvRecords(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
   let row: string[] = [];
   let field = '';
   let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  const endRow = () => {
+    row.push(field);
+    if (!(row.length === 1 && row[0]!.trim() === '')) records.push({ fields: row, line: rowLine });
+    row = [];
+    field = '';
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
@@ -21,28 +43,27 @@ export function parseCsvRows(text: string): string[][] {
         i++;
       } else if (c === '"') quoted = false;
       else field += c;
+      if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
     } else if (c === '"' && field === '') quoted = true;
     else if (c === ',') {
       row.push(field);
       field = '';
     } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
+      endRow();
+      line++;
+      rowLine = line;
     } else field += c;
   }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0]!.trim() === ''));
+  if (field !== '' || row.length > 0) endRow();
+  return records;
 }
 
 /** Reads CSV text as samples; `source` names the file in errors, `label` the label column. */
 export function csvSamples(text: string, source: string, label: string): SampleSet {
-  const [header, ...rows] = parseCsvRows(text);
+  const [headerRecord, ...records] = parseCsvRecords(text);
+  const header = headerRecord?.fields;
+  const rows = records.map((r) => r.fields);
   if (header === undefined || rows.length === 0) {
     throw new DatasetError(`${source} has no data rows (the first row must name the columns)`);
   }
@@ -56,14 +77,14 @@ export function csvSamples(text: string, source: string, label: string): SampleS
   rows.forEach((row, r) => {
     if (row.length !== names.length) {
       throw new DatasetError(
-        `${source}:${r + 2}: the row has ${row.length} fields, the header names ${names.length} columns`,
+        `${source}:${records[r]!.line}: the row has ${row.length} fields, the header names ${names.length} columns`,
       );
     }
     featureColumns.forEach((column, f) => {
       const value = Number(row[column]!.trim());
       if (row[column]!.trim() === '' || !Number.isFinite(value)) {
         throw new DatasetError(
-          `${source}:${r + 2}: column '${names[column]}' holds '${row[column]}', not a number; ` +
+          `${source}:${records[r]!.line}: column '${names[column]}' holds '${row[column]}', not a number; ` +
             `only the label column may hold names`,
         );
       }

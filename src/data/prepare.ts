@@ -139,3 +139,27 @@ function splitInputs(set: SampleSet, slots: ModelDataSlots, dataset: string): Re
   });
   return split;
 }
+
+/**
+ * Throws the {@link DatasetError} loading would, for a dataset whose samples have
+ * `featureShape` and one of `classes` labels, without the data: one all-zero sample of class 0
+ * goes through the same fitting as the real ones.
+ */
+export function checkSamplesFit(
+  featureShape: readonly number[],
+  classes: number,
+  slots: ModelDataSlots,
+  dataset: string,
+): void {
+  const set: SampleSet = {
+    count: 1,
+    featureShape,
+    features: new Float32Array(elementsOf(featureShape)),
+    labels: {
+      kind: 'classes',
+      classes: Array.from({ length: classes }, (_, i) => String(i)),
+      indices: Int32Array.of(0),
+    },
+  };
+  toModelDataset(set, slots, dataset);
+}

@@ -9,6 +9,7 @@
  */
 import { type Graph, type Node, inputsOf } from '../ir/graph.js';
 import type { Diagnostic } from '../util/diagnostics.js';
+import { MASK_INPUT } from '../lower/layers/types.js';
 import { TORCH_HELPERS, type InputBinding, translateGraph } from './torch-ops.js';
 import type { ExportCompiled, ExportModel } from './weights.js';
 
@@ -44,7 +45,7 @@ export function modelPy(model: ExportModel, compiled: ExportCompiled, source: st
     // Accumulators start at zero, so a metric's update is the batch's sum; random counters
     // are not read by torch's generator.
     if (role === 'state') return { constant: 0 };
-    return { expr: pyName(name) };
+    return { expr: name === MASK_INPUT ? 'mask' : pyName(name) };
   };
   const method = (
     name: string,

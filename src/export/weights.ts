@@ -33,7 +33,7 @@ export function initialWeights(compiled: ExportCompiled, seed = 0): Map<string, 
  * optimizer state, are left out): every parameter of the model must be there with its shape.
  */
 export function weightsFromSafetensors(compiled: ExportCompiled, bytes: Uint8Array, path: string): Weights {
-  const file = decodeSafetensors(bytes);
+  const file = decodeSafetensors(bytes, path);
   const weights = new Map<string, Float32Array>();
   for (const p of compiled.spec.params) {
     const t = file.tensors.get(p.name);

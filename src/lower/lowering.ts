@@ -95,6 +95,22 @@ export class Lowering implements ParamFactory {
     return false;
   }
 
+  unrollSteps(steps: number, layer: string): boolean {
+    if (this.tooLarge) return false;
+    this.unrolled += steps;
+    if (this.unrolled <= MAX_UNROLLED) return true;
+    this.tooLarge = true;
+    this.diags.push(
+      error(
+        'E0108',
+        this.b.span ?? { start: 0, end: 0 },
+        `${layer} over ${steps} time steps unrolls the model past ${MAX_UNROLLED} repeat iterations, ` +
+          `block instances and time steps`,
+      ),
+    );
+    return false;
+  }
+
   /** The lowering's mode and what mode-dependent layers ask of it. */
   readonly training: TrainingState;
 

@@ -235,8 +235,9 @@ export function restoreCheckpoint(
   on: CheckpointBuffers,
   bytes: Uint8Array,
   caller: string,
+  source?: string,
 ): TrainingState | undefined {
-  const file = decodeSafetensors(bytes);
+  const file = decodeSafetensors(bytes, source);
   const values = readCheckpoint(on.spec, file, caller);
   const training = readTrainingState(file.metadata, caller);
   const write = (slot: TensorSlot, data: Float32Array) => on.backend.write(slot.buffer, data);

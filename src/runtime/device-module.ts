@@ -38,6 +38,24 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
   }
 
   /**
+   * The first parameter or state tensor holding a NaN or an infinity, with that value, or
+   * undefined when all are finite: one round trip reading every parameter and state slot
+   * (the model's size times one plus its optimizer slots) and one scan over them on the host.
+   */
+  async firstNonFinite(): Promise<{ readonly name: string; readonly value: number } | undefined> {
+    this.checkUsable();
+    const groups = await readSlots(this.backend, this.spec.params, this.spec.state);
+    this.backend.checkFailed();
+    for (const group of groups) {
+      for (const [name, values] of group) {
+        const bad = values.find((v) => !Number.isFinite(v));
+        if (bad !== undefined) return { name, value: bad };
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * A safetensors checkpoint of the parameters and all state (as `@state/<name>`: optimizers,
    * counters, the seed), and, when given, where training stands (epoch, shuffle state) so that
    * `fit` can resume from it.
@@ -53,9 +71,9 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
    * Nothing changes when it fails. Returns the training state it records, to pass to `fit` as
    * `resume`.
    */
-  loadBytes(bytes: Uint8Array): TrainingState | undefined {
+  loadBytes(bytes: Uint8Array, source?: string): TrainingState | undefined {
     this.checkUsable();
-    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes');
+    return restoreCheckpoint(this.onDevice(), bytes, 'loadBytes', source);
   }
 
   /** Writes a checkpoint to `path` (Node only), atomically: a temporary file, then a rename. */
@@ -65,7 +83,14 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
 
   /** Loads a checkpoint file written by {@link save} (Node only); returns its training state. */
   async load(path: string): Promise<TrainingState | undefined> {
-    return this.loadBytes(await readCheckpointFile(path));
+    const bytes = await readCheckpointFile(path);
+    try {
+      return this.loadBytes(bytes, path);
+    } catch (error) {
+      // Every error of a file names it (the checks of the tensors against the spec do not).
+      if (!(error instanceof Error) || error.message.includes(path)) throw error;
+      throw new Error(`${path}: ${error.message}`, { cause: error });
+    }
   }
 
   /**

@@ -11,7 +11,13 @@ import { replayShuffles, type TrainingState } from './checkpoint.js';
 import { WebGpuBackend } from './backend.js';
 import { adapterName, throwIfDeviceFailed } from './device.js';
 import { elementCount } from './init.js';
-import { type CheckpointOptions, type CreateModelOptions, STEPS_PER_FENCE, createOnDevice } from './model.js';
+import {
+  type CheckpointOptions,
+  type CreateModelOptions,
+  STEPS_PER_FENCE,
+  TrainingDivergedError,
+  createOnDevice,
+} from './model.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
 import { readBuffers, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
@@ -150,11 +156,15 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
       }
       await fence;
       const log = { epoch, ...(await this.losses()) };
-      if (!Number.isFinite(log.d_loss) || !Number.isFinite(log.g_loss))
-        throw new Error(
-          `fit: the losses diverged in epoch ${epoch} (d_loss ${log.d_loss}, g_loss ${log.g_loss}); ` +
-            `${lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}; ` : ''}a lower learning rate may help`,
-        );
+      // The losses are read once an epoch; the parameters and state (Adam's slots) are checked with them.
+      const lossName = !Number.isFinite(log.d_loss)
+        ? 'd_loss'
+        : !Number.isFinite(log.g_loss)
+          ? 'g_loss'
+          : undefined;
+      const bad = lossName ? { name: lossName, value: log[lossName] } : await this.firstNonFinite();
+      if (bad)
+        throw new TrainingDivergedError(epoch, steps, epoch * steps, bad.value, lastCheckpoint, bad.name);
       logs.push(log);
       const every = options.checkpoint?.every ?? 1;
       if (options.checkpoint && (epoch % every === 0 || epoch === epochs)) {

@@ -123,10 +123,19 @@ export class TrainingDivergedError extends Error {
     readonly globalStep: number,
     readonly value: number,
     readonly lastCheckpoint: string | undefined,
+    /**
+     * The parameter or state tensor found holding `value` (at the end of an epoch, so `step` is
+     * the epoch's last); undefined when it was the loss, found at the step it happened.
+     */
+    readonly tensor?: string,
   ) {
+    const what =
+      tensor === undefined
+        ? `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run)`
+        : `\`${tensor}\` holds ${value} after step ${step} of epoch ${epoch} (step ${globalStep} of the run)`;
     super(
-      `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run); training ` +
-        `stopped. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
+      `${what}; training stopped. ` +
+        `${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
         `; a lower learning rate may help`,
     );
   }
@@ -209,7 +218,8 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   /**
    * Trains until epoch `epochs` and returns each epoch's averaged loss and metrics. With `resume`
    * (a checkpoint's training state) it continues after that epoch and ends bit for bit where an
-   * uninterrupted run would. A NaN or infinite loss throws {@link TrainingDivergedError}.
+   * uninterrupted run would. A NaN or infinite loss throws {@link TrainingDivergedError} at its
+   * step; so does a NaN or infinity in a parameter or state tensor, checked at each epoch's end.
    */
   async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     this.checkUsable();
@@ -260,6 +270,13 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
           values['loss']!,
           lastCheckpoint,
         );
+      }
+      // A finite loss can hide an overflowed optimizer slot (Adam's v = g² past 3.4e38, whose
+      // update is then 0): every epoch checks the parameters and state before they are saved.
+      const bad = await this.firstNonFinite();
+      if (bad) {
+        const steps = trainBatches.steps;
+        throw new TrainingDivergedError(epoch, steps, epoch * steps, bad.value, lastCheckpoint, bad.name);
       }
       const log: EpochLog = { epoch, ...values };
       if (validationBatches) {
@@ -372,9 +389,9 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    * nothing is changed. `options.only` loads just the tensors under some layer paths (a
    * trained trunk, not its old head). Returns what was loaded from where.
    */
-  initFromBytes(bytes: Uint8Array, options: InitFromOptions = {}): InitFromValues {
+  initFromBytes(bytes: Uint8Array, options: InitFromOptions = {}, source?: string): InitFromValues {
     this.checkUsable();
-    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes), 'initFrom', options);
+    const loaded = initFromValues(this.spec.params, decodeSafetensors(bytes, source), 'initFrom', options);
     this.writeSlots(
       this.spec.params.filter((slot) => loaded.values.has(slot.name)),
       loaded.values,
@@ -391,7 +408,12 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     } catch (error) {
       throw new Error(`initFrom: could not read '${path}': ${describe(error)}`, { cause: error });
     }
-    return this.initFromBytes(bytes, options);
+    try {
+      return this.initFromBytes(bytes, options, path);
+    } catch (error) {
+      if (!(error instanceof Error) || error.message.includes(path)) throw error;
+      throw new Error(`${path}: ${error.message}`, { cause: error });
+    }
   }
 
   /** An entry by name, with its spec. */

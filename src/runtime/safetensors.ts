@@ -81,7 +81,16 @@ function writeF32LittleEndian(file: Uint8Array, offset: number, data: Float32Arr
 }
 
 /** Decodes a safetensors file, validating its header and layout; every error names the problem. */
-export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
+export function decodeSafetensors(bytes: Uint8Array, source?: string): SafetensorsFile {
+  try {
+    return decodeFile(bytes);
+  } catch (error) {
+    if (source === undefined || !(error instanceof SafetensorsError)) throw error;
+    throw new SafetensorsError(`${source}: ${error.message}`);
+  }
+}
+
+function decodeFile(bytes: Uint8Array): SafetensorsFile {
   const header = parseHeader(bytes);
   const dataStart = HEADER_LENGTH_BYTES + header.byteLength;
   const dataBytes = bytes.length - dataStart;
@@ -92,9 +101,16 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   checkNoOverlap(entries);
+  checkCovered(entries, dataBytes);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const entry of entries) {
     const data = readF32LittleEndian(bytes, dataStart + entry.begin, dataStart + entry.end);
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new SafetensorsError(
+        `safetensors tensor '${entry.name}' holds ${data[bad]} at index ${bad}; weights must be finite`,
+      );
+    }
     tensors.set(entry.name, { shape: entry.shape, data });
   }
   return { tensors, metadata };
@@ -122,6 +138,14 @@ function parseHeader(bytes: Uint8Array): ParsedHeader {
     throw new SafetensorsError(
       `safetensors file is truncated: the header declares ${byteLength} bytes but only ` +
         `${bytes.length - HEADER_LENGTH_BYTES} follow the length`,
+    );
+  }
+  // As the reference implementation: the header is a JSON object from its first byte (a
+  // byte-order mark is refused; TextDecoder would drop it silently).
+  if (byteLength === 0 || bytes[HEADER_LENGTH_BYTES] !== 0x7b) {
+    throw new SafetensorsError(
+      `safetensors header does not start with '{'` +
+        (bytes[HEADER_LENGTH_BYTES] === 0xef ? ' (it starts with a UTF-8 byte-order mark)' : ''),
     );
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(
@@ -192,6 +216,27 @@ function checkNoOverlap(sortedEntries: readonly TensorEntry[]): void {
           `'${current.name}' [${current.begin}, ${current.end}] overlap`,
       );
     }
+  }
+}
+
+/**
+ * The tensors fill the data section end to end, as the reference implementation requires: no
+ * gap between two, and no bytes after the last (a file with more appended is refused).
+ */
+function checkCovered(sortedEntries: readonly TensorEntry[], dataBytes: number): void {
+  let offset = 0;
+  for (const entry of sortedEntries) {
+    if (entry.begin !== offset) {
+      throw new SafetensorsError(
+        `safetensors tensor '${entry.name}' starts at byte ${entry.begin} of the data section, not at ${offset} where the previous one ends`,
+      );
+    }
+    offset = entry.end;
+  }
+  if (offset !== dataBytes) {
+    throw new SafetensorsError(
+      `safetensors file has ${dataBytes - offset} bytes after the data its tensors declare (${offset} of ${dataBytes})`,
+    );
   }
 }
 

@@ -119,19 +119,40 @@ function lineText(text: string, offset: number): { text: string; start: number }
   return { text: text.slice(start, end).replace(/\r$/, ''), start };
 }
 
-/** The source line of `span` with a caret line under it, prefixed by a line-number gutter. */
+/** Control characters other than tab, which a terminal would act on rather than show. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** `text` with each control character written as `\xNN`, safe to print. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Columns of a source line shown around the caret; a longer line is cut, marked with `…`. */
+const EXCERPT_WIDTH = 160;
+
+/**
+ * The source line of `span` with a caret line under it, prefixed by a line-number gutter. The
+ * caret line repeats the tabs before the caret, so it lines up however wide the terminal draws
+ * them; control characters show as `?`, one column each.
+ */
 function excerpt(file: SourceFile, span: Span): string {
   const { line } = lineColumn(file.text, span.start);
   const src = lineText(file.text, span.start);
-  const caretStart = span.start - src.start;
+  let caretStart = span.start - src.start;
   const caretLength = Math.max(1, Math.min(span.end, src.start + src.text.length) - span.start);
+  let shown = src.text;
+  if (shown.length > EXCERPT_WIDTH) {
+    const from = Math.max(0, Math.min(caretStart - EXCERPT_WIDTH / 4, shown.length - EXCERPT_WIDTH));
+    const to = from + EXCERPT_WIDTH;
+    shown = `${from > 0 ? '…' : ''}${shown.slice(from, to)}${to < src.text.length ? '…' : ''}`;
+    caretStart = caretStart - from + (from > 0 ? 1 : 0);
+  }
+  shown = shown.replace(CONTROL, '?');
+  const lead = shown.slice(0, caretStart).replace(/[^\t]/g, ' ');
+  const carets = '^'.repeat(Math.max(1, Math.min(caretLength, shown.length - caretStart)));
   const gutter = String(line);
   const pad = ' '.repeat(gutter.length);
-  return [
-    `${pad} |`,
-    `${gutter} | ${src.text}`,
-    `${pad} | ${' '.repeat(caretStart)}${'^'.repeat(caretLength)}`,
-  ].join('\n');
+  return [`${pad} |`, `${gutter} | ${shown}`, `${pad} | ${lead}${carets}`].join('\n');
 }
 
 /** Imported files by path, for diagnostics and notes that point into them. */
@@ -148,16 +169,16 @@ export function renderDiagnostic(file: SourceFile, d: Diagnostic, others?: Sourc
   const main = source(d.file);
   const { line, column } = lineColumn(main.text, d.span.start);
   const out = [
-    `${main.path}:${line}:${column}: ${d.severity}: ${d.message} [${d.code}]`,
+    `${main.path}:${line}:${column}: ${d.severity}: ${printable(d.message)} [${d.code}]`,
     excerpt(main, d.span),
   ];
   for (const note of d.notes ?? []) {
     if (note.span) {
       const at = source(note.file);
       const { line, column } = lineColumn(at.text, note.span.start);
-      out.push(`${at.path}:${line}:${column}: note: ${note.message}`, excerpt(at, note.span));
+      out.push(`${at.path}:${line}:${column}: note: ${printable(note.message)}`, excerpt(at, note.span));
     } else {
-      out.push(`  = note: ${note.message}`);
+      out.push(`  = note: ${printable(note.message)}`);
     }
   }
   return out.join('\n');
@@ -168,8 +189,14 @@ export function renderDiagnostics(
   diagnostics: readonly Diagnostic[],
   others?: SourceFiles,
 ): string {
-  return diagnostics.map((d) => renderDiagnostic(file, d, others)).join('\n\n');
+  const shown = diagnostics.slice(0, MAX_RENDERED).map((d) => renderDiagnostic(file, d, others));
+  const more = diagnostics.length - MAX_RENDERED;
+  if (more > 0) shown.push(`… and ${more} more diagnostic${more === 1 ? '' : 's'}`);
+  return shown.join('\n\n');
 }
+
+/** Diagnostics printed at most; past this many, the rest are counted, not shown. */
+export const MAX_RENDERED = 50;
 
 /** What every stage returns: a result (absent when errors prevent one) and its diagnostics. */
 export interface Result<T> {

@@ -214,7 +214,7 @@ describe('nnxc train', () => {
     const bad = await nnxc(['train', join(dir, 'points.nnx'), '--init-from', torch]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
-      "nnxc: error: initFrom: PyTorch tensor '0.weight' has shape [8,3] (transposed from [out, in]: [3,8]) " +
+      `nnxc: error: ${torch}: initFrom: PyTorch tensor '0.weight' has shape [8,3] (transposed from [out, in]: [3,8]) ` +
         "but 'dense_1/kernel' is [2,8]; nothing was changed\n",
     );
   });

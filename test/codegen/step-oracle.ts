@@ -6,7 +6,7 @@
 import { type Graph, inputsOf, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { RANDOM_SEED } from '../../src/lower/layers/types.js';
+import { MASK_INPUT, RANDOM_SEED } from '../../src/lower/layers/types.js';
 
 /**
  * Runs `steps` training steps of `g` from `weights` (zeros for every other state but the seed,
@@ -27,7 +27,7 @@ export function interpretTrainSteps(
     const data = new Float32Array(sizeOf(shape));
     const given = weights.get(n.params.name) ?? batch[n.params.name];
     if (given) data.set(given);
-    if (n.params.name === 'mask') data.fill(1, 0, count);
+    if (n.params.name === MASK_INPUT) data.fill(1, 0, count);
     if (n.params.name === RANDOM_SEED) data.fill(modelSeed);
     values.set(n.params.name, { shape, data });
   }

@@ -43,4 +43,13 @@ describe('csvSamples', () => {
       'bad.csv:2: the row has 3 fields, the header names 2 columns',
     );
   });
+
+  it('counts blank lines and line breaks in quotes in the line an error names', () => {
+    expect(() => csvSamples('a,b,label\n\n1,2,3\n\r\n\n1,x,2\n', 'bad.csv', 'label')).toThrow(
+      "bad.csv:6: column 'b' holds 'x', not a number",
+    );
+    expect(() => csvSamples('a,label\r\n1,"two\r\nlines"\r\n\r\n1,2,3\r\n', 'bad.csv', 'label')).toThrow(
+      'bad.csv:5: the row has 3 fields, the header names 2 columns',
+    );
+  });
 });

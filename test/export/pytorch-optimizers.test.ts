@@ -16,6 +16,7 @@ import { type Tensor, tensor } from '../../src/ir/tensor.js';
 import { runPython } from './torch.js';
 import { maxAbsDiff } from './fixtures.js';
 import { initialWeights } from '../../src/export/weights.js';
+import { MASK_INPUT } from '../../src/lower/layers/types.js';
 
 const STEPS = 20;
 const X = [0, 0, 0, 1, 1, 0, 1, 1];
@@ -52,7 +53,7 @@ function interpreterLosses(settings: string[]): { losses: number[]; dir: string 
           ? X
           : name === 'target'
             ? Y
-            : name === 'mask'
+            : name === MASK_INPUT
               ? [1, 1, 1, 1]
               : new Array(size).fill(0);
     values.set(name, tensor(shape, data));

@@ -29,9 +29,4 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     'dimension out of u32 range or zero',
     /invalid WGSL \(.*(cannot be represented as 'u32'|operator - \(u32\)|division by zero)/,
   ),
-  // An input named like a built-in slot (target, output) collides with the step's own slot.
-  byMessage(
-    'input named like a built-in slot',
-    /'(train|predict|evaluate)\/(target|output|mask)' needs \d+ bytes/,
-  ),
 ];

@@ -26,7 +26,7 @@ function f32Bytes(values: readonly number[]): Uint8Array {
 
 const tensors = new Map<string, SafetensorsTensor>([
   ['dense/kernel', { shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 4, 5e-8, -6e20]) }],
-  ['dense/bias', { shape: [3], data: Float32Array.from([0.25, Number.POSITIVE_INFINITY, -0]) }],
+  ['dense/bias', { shape: [3], data: Float32Array.from([0.25, 3.4e38, -0]) }],
   ['scalar', { shape: [], data: Float32Array.from([7]) }],
   ['empty', { shape: [0, 4], data: new Float32Array(0) }],
 ]);
@@ -102,7 +102,7 @@ describe('decodeSafetensors rejects corrupt files', () => {
       /header length 1099511627776 exceeds the 100000000-byte limit/,
     ],
     ['header text that is not JSON', rawFile('{"w": {'), /^safetensors header is not valid JSON: /],
-    ['a header that is not an object', rawFile('[1, 2]'), 'safetensors header is not a JSON object'],
+    ['a header that is not an object', rawFile('[1, 2]'), "safetensors header does not start with '{'"],
     [
       'a dtype other than F32',
       rawFile({ w: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)),
@@ -166,5 +166,57 @@ describe('decodeSafetensors rejects corrupt files', () => {
     expect(thrown).toBeInstanceOf(SafetensorsError);
     if (typeof message === 'string') expect((thrown as Error).message).toBe(message);
     else expect((thrown as Error).message).toMatch(message);
+  });
+
+  it('refuses what the reference implementation refuses: bytes after the data, a gap, a BOM', () => {
+    const one = { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } };
+    expect(() => decodeSafetensors(rawFile(one, f32Bytes([1, 2])), 'w.safetensors')).toThrow(
+      new SafetensorsError(
+        'w.safetensors: safetensors file has 4 bytes after the data its tensors declare (4 of 8)',
+      ),
+    );
+    const gap = { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } };
+    expect(() => decodeSafetensors(rawFile(gap, f32Bytes([1, 2])))).toThrow(
+      "safetensors tensor 'a' starts at byte 4 of the data section, not at 0 where the previous one ends",
+    );
+    expect(() =>
+      decodeSafetensors(rawFile(`\ufeff${JSON.stringify(one)}`, f32Bytes([1])), 'bom.safetensors'),
+    ).toThrow(
+      "bom.safetensors: safetensors header does not start with '{' (it starts with a UTF-8 byte-order mark)",
+    );
+    expect(() => decodeSafetensors(rawFile(` ${JSON.stringify(one)}`, f32Bytes([1])))).toThrow(
+      "safetensors header does not start with '{'",
+    );
+  });
+
+  it('refuses NaN and infinite weights, naming the tensor and the file', () => {
+    const two = { w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
+    expect(() => decodeSafetensors(rawFile(two, f32Bytes([1, Number.NaN])), 'nan.safetensors')).toThrow(
+      "nan.safetensors: safetensors tensor 'w' holds NaN at index 1; weights must be finite",
+    );
+    expect(() => decodeSafetensors(rawFile(two, f32Bytes([-Infinity, 0])))).toThrow(
+      "safetensors tensor 'w' holds -Infinity at index 0",
+    );
+  });
+
+  it('names the file in every error when given its path, and never prints undefined', () => {
+    const files = [
+      new Uint8Array(3),
+      rawFile('{"a": 1}'),
+      rawFile('nope'),
+      rawFile({}, new Uint8Array(), 1 << 30),
+    ];
+    for (const bytes of files) {
+      const error = (() => {
+        try {
+          decodeSafetensors(bytes, 'bad.safetensors');
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error).toBeInstanceOf(SafetensorsError);
+      expect(error!.message).toMatch(/^bad\.safetensors: safetensors /);
+      expect(error!.message).not.toContain('undefined');
+    }
   });
 });

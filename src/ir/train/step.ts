@@ -11,6 +11,7 @@ import type { LossName, MetricName } from '../../bind/losses.js';
 import { LOSSES, METRICS, targetShape } from './losses.js';
 import type { Augmentation } from '../../bind/augment.js';
 import { augmentModel } from './augment.js';
+import { MASK_INPUT } from '../../lower/layers/types.js';
 import type { OptimizerConfig } from '../../bind/optimizers.js';
 import { makeOptimizer } from './optimizers.js';
 
@@ -37,7 +38,7 @@ export function targetName(model: ModelIR, output: string): string {
   return model.outputs.length === 1 ? 'target' : `target/${output}`;
 }
 
-export const MASK = 'mask';
+export const MASK = MASK_INPUT;
 export const SAMPLE_COUNT = 'metric/count';
 export const accumulatorName = (name: string) => `metric/${name}`;
 

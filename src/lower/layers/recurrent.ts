@@ -143,6 +143,9 @@ function recurrentLayer<const E extends readonly ArgSchema[]>(
         path,
         call(b, x, params) {
           const [batch, steps, features] = b.shapeOf(x) as [string | number, number, number];
+          // Each step is a copy of the cell in the graph: a long sequence counts as that many.
+          if (params.unrollSteps && !params.unrollSteps(steps, layer))
+            return b.broadcast(b.constant(0), sequences ? [batch, 1, units] : [batch, units]);
           weights ??= create(b, params, features);
           const outputs: number[] = [];
           let state: State | undefined;

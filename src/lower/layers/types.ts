@@ -31,8 +31,11 @@ export interface StateUpdate {
   readonly value: number;
 }
 
-/** Graph input name of the per-sample mask (1 for real samples, 0 for a partial batch's padding). */
-export const MASK_INPUT = 'mask';
+/**
+ * Graph input name of the per-sample mask (1 for real samples, 0 for a partial batch's padding).
+ * Not an identifier, so that no model input can be mistaken for it (an input named `mask`).
+ */
+export const MASK_INPUT = 'batch/mask';
 /** The state scalar counting training steps, which random masks are drawn from. */
 export const RANDOM_COUNTER = 'random/step';
 /** The state scalar holding the model's seed (written by the runtime), which random draws mix in. */
@@ -103,6 +106,11 @@ export interface ParamFactory {
   paramWith?(b: GraphBuilder, name: string, shape: readonly number[], spec: ParamSpec): number;
   /** Absent: an inference lowering. */
   readonly training?: TrainingState;
+  /**
+   * Counts `steps` time steps a recurrent layer unrolls against the model's unroll budget;
+   * false (with one diagnostic) once it is spent, and then the layer unrolls nothing.
+   */
+  unrollSteps?(steps: number, layer: string): boolean;
 }
 
 /** Creates a parameter through whichever form the factory offers. */

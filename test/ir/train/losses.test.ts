@@ -13,6 +13,7 @@ import type { Tensor } from '../../../src/ir/tensor.js';
 import type { LossName, MetricName } from '../../../src/bind/losses.js';
 import { LOSSES, METRICS, targetShape } from '../../../src/ir/train/losses.js';
 import { buildStepGraphs } from '../../../src/ir/train/step.js';
+import { MASK_INPUT } from '../../../src/lower/layers/types.js';
 
 const LOGITS = [
   [1, 2, 0.5],
@@ -222,7 +223,7 @@ train M {
       new Map<string, Tensor>([
         ['x', { shape: [1, 2], data: Float64Array.from([0, 0]) }],
         ['target', { shape: [1, 1], data: Float64Array.from([0]) }],
-        ['mask', { shape: [1], data: Float64Array.from([1]) }],
+        [MASK_INPUT, { shape: [1], data: Float64Array.from([1]) }],
         ['dense_1/kernel', { shape: [2, 1], data: Float64Array.from([2, -3]) }],
         ['metric/loss', { shape: [], data: new Float64Array(1) }],
         ['metric/count', { shape: [], data: new Float64Array(1) }],

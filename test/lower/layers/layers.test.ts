@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelIR } from '../../../src/lower/lower.js';
 import { inputsOf } from '../../../src/ir/graph.js';
+import { MASK_INPUT } from '../../../src/lower/layers/types.js';
 import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
@@ -63,7 +64,7 @@ describe('train and inference lowering', () => {
     // Training, with the third sample padding: the statistics come from the first two.
     const training = model.training!;
     const mask = { shape: [3], data: Float64Array.from([1, 1, 0]) };
-    const { values, out } = evaluate(training, { x, mask }, ['gamma', 'moving_variance']);
+    const { values, out } = evaluate(training, { x, [MASK_INPUT]: mask }, ['gamma', 'moving_variance']);
     const norm = (v: number, mean: number, variance: number) => (v - mean) / Math.sqrt(variance + 0.001);
     expect(out[0]).toBeCloseTo(norm(1, 2, 1), 12);
     expect(out[3]).toBeCloseTo(norm(20, 15, 25), 12);
