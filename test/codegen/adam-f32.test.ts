@@ -12,6 +12,7 @@ import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
+import { MASK_INPUT } from '../../src/lower/layers/types.js';
 
 /** Runs `g` once in f64 on `values` (by input name), writing its updates back into them. */
 function stepF64(g: Graph, values: Map<string, Tensor>): void {
@@ -58,7 +59,7 @@ describe('Adam in f32 on the adapter', () => {
     }
     values.set('x', { shape: [batch, 784], data: Float64Array.from(x) });
     values.set('target', { shape: [batch, 10], data: Float64Array.from(target) });
-    values.set('mask', { shape: [batch], data: new Float64Array(batch).fill(1) });
+    values.set(MASK_INPUT, { shape: [batch], data: new Float64Array(batch).fill(1) });
     const data = { count: batch, inputs: { x }, targets: { target } };
     const errors: number[] = [];
     for (let t = 1; t <= 5; t++) {

@@ -5,6 +5,7 @@
  * padding, Keras' gate order, no forget-gate +1, torch's ε) does not, so each test can fail.
  * Optimizer ε placement: pytorch-optimizers.test.ts.
  */
+import { MASK_INPUT } from '../../src/lower/layers/types.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,7 +163,7 @@ out['wrong'] = dense(plain(x))`,
     const batch = new Map<string, ArrayLike<number>>([
       ['x', inputs.get('x')!],
       ['target', target],
-      ['mask', [1, 1, 1]],
+      [MASK_INPUT, [1, 1, 1]],
     ]);
     const { losses, last } = interpreterSteps(example, weights, () => batch, BATCH, 1);
     const got = runCase(

@@ -5,6 +5,7 @@
  * SGD, and with Adam within the f32 envelope (the first loss tightly, later ones relatively,
  * since Adam divides by |g| + ε and so amplifies round-off; docs/numerics.md).
  */
+import { MASK_INPUT } from '../../src/lower/layers/types.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ function batchFor(example: Example, seed: number): Map<string, Float32Array> {
     }
     values.set((n as Node<'input'>).params.name, data);
   }
-  values.set('mask', new Float32Array(BATCH).fill(1));
+  values.set(MASK_INPUT, new Float32Array(BATCH).fill(1));
   return values;
 }
 
@@ -70,7 +71,7 @@ function compare(file: string, settings: string[], optimizer: 'sgd' | 'adam') {
   const order = [
     ...example.model.inputs.map((i) => i.name),
     ...slots.filter((n) => n.params.role === 'target').map((n) => n.params.name),
-    'mask',
+    MASK_INPUT,
   ];
   const shapes = new Map(
     slots.map((n) => [n.params.name, n.shape.map((d) => (d === 'B' ? BATCH : (d as number)))]),

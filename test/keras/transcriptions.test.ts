@@ -14,6 +14,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { initialWeights } from '../../src/export/weights.js';
 import { seededRandom } from '../ir/random.js';
 import { NnxModel } from '../../src/runtime/index.js';
+import { MASK_INPUT } from '../../src/lower/layers/types.js';
 
 interface Transcription {
   readonly name: string;
@@ -326,7 +327,7 @@ function trainSteps(
     const data = new Float64Array(sizeOf(shape));
     const given = weights.get(n.params.name) ?? batch[n.params.name];
     if (given) data.set(given);
-    if (n.params.name === 'mask') data.fill(1);
+    if (n.params.name === MASK_INPUT) data.fill(1);
     values.set(n.params.name, { shape, data });
   }
   const loss = g.outputs.find((o) => o.role === 'loss')!.node;

@@ -169,7 +169,7 @@ train M {
         ['target/tags', { shape: [1, 3], data: Float64Array.from([1, 0, 0]) }],
         // Uniform softmax: every class ties for the maximum, a hit (as a tie counts).
         ['target/kind', { shape: [1, 3], data: Float64Array.from([0.1, 0.7, 0.2]) }],
-        ['mask', { shape: [1], data: Float64Array.from([1]) }],
+        [MASK_INPUT, { shape: [1], data: Float64Array.from([1]) }],
         ...['dense_1/kernel', 'dense_2/kernel'].map((n) => [n, { shape: [2, 3], data: zeros(6) }] as const),
         ...['dense_1/bias', 'dense_2/bias'].map((n) => [n, { shape: [3], data: zeros(3) }] as const),
         ['metric/loss', { shape: [], data: zeros(1) }],
