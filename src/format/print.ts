@@ -219,7 +219,9 @@ function tensorDecls(decls: readonly ast.TensorDecl[]): string {
 }
 
 function shape(s: ast.ShapeExpr): string {
-  return `[${s.dims.map((d) => (d.kind === 'dim-int' ? String(d.value) : d.name)).join(', ')}]`;
+  const dim = (d: ast.DimExpr) =>
+    d.kind === 'dim-name' ? d.name : d.factors ? d.factors.join(' * ') : String(d.value);
+  return `[${s.dims.map(dim).join(', ')}]`;
 }
 
 function statementItems(p: Printer, statements: readonly ast.Statement[]): Item[] {

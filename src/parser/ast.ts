@@ -12,7 +12,13 @@ export interface Identifier {
 
 /** A dimension in a shape: a fixed size or a symbolic name (`T`). */
 export type DimExpr =
-  | { readonly kind: 'dim-int'; readonly value: number; readonly span: Span }
+  | {
+      readonly kind: 'dim-int';
+      readonly value: number;
+      /** The factors as written (`28 * 28`), when the size is a product; the formatter keeps them. */
+      readonly factors?: readonly number[];
+      readonly span: Span;
+    }
   | { readonly kind: 'dim-name'; readonly name: string; readonly span: Span };
 
 /** `[784]`, `[T, 16]`: the per-sample shape; the batch dimension is implicit. */

@@ -169,8 +169,20 @@ export class NnxParser extends CstParser {
     this.CONSUME(t.RBracket);
   });
 
+  /** A size (`784`, or a product such as `28 * 28` as Keras users write it) or a symbol (`T`). */
   readonly dim = this.RULE('dim', () => {
-    this.OR([{ ALT: () => this.CONSUME(t.Integer) }, { ALT: () => this.CONSUME(t.Identifier) }]);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME1(t.Integer);
+          this.MANY(() => {
+            this.CONSUME(t.Star);
+            this.CONSUME2(t.Integer);
+          });
+        },
+      },
+      { ALT: () => this.CONSUME(t.Identifier) },
+    ]);
   });
 
   /** A body of statements; in a sequential body (or block) each bare expression is one layer. */

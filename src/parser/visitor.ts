@@ -140,8 +140,15 @@ class AstBuilder extends BaseVisitor {
   }
 
   dim(ctx: Children): ast.DimExpr | undefined {
-    const size = token(ctx, 'Integer');
-    if (size !== undefined) return { kind: 'dim-int', value: Number(size.image), span: tokenSpan(size) };
+    const sizes = tokens(ctx, 'Integer');
+    if (sizes.length === 1)
+      return { kind: 'dim-int', value: Number(sizes[0]!.image), span: tokenSpan(sizes[0]!) };
+    if (sizes.length > 1) {
+      // A product of sizes is folded here; the size checks of lowering see its value.
+      const factors = sizes.map((size) => Number(size.image));
+      const span = { start: tokenSpan(sizes[0]!).start, end: tokenSpan(sizes.at(-1)!).end };
+      return { kind: 'dim-int', value: factors.reduce((a, b) => a * b, 1), factors, span };
+    }
     const name = token(ctx, 'Identifier');
     return name && { kind: 'dim-name', name: name.image, span: tokenSpan(name) };
   }

@@ -101,6 +101,12 @@ describe('formatting', () => {
     );
   });
 
+  it('keeps a header size written as a product', () => {
+    expect(formatted('sequential M(x: [28*28]) {\n  Dense(10)\n}\n')).toBe(
+      'sequential M(x: [28 * 28]) {\n  Dense(10)\n}\n',
+    );
+  });
+
   it('is idempotent, keeps the meaning and every comment, for every example', () => {
     for (const text of SOURCES) {
       const once = formatted(text);

@@ -27,6 +27,18 @@ describe('constant expressions', () => {
     expect(folded).toBe(literal);
   });
 
+  it('fold in a model header: a size written as a product, as in input_shape=(28 * 28,)', () => {
+    for (const [product, literal] of [
+      ['28 * 28', '784'],
+      ['2 * 3 * 4, 5', '24, 5'],
+    ]) {
+      const model = (shape: string) => `sequential M(x: [${shape}]) {\n  Dense(10)\n}\n`;
+      expect(graphOf(model(product!), 'M')).toBe(graphOf(model(literal!), 'M'));
+    }
+    // A product past the size limit is the size error, at the whole product.
+    expect(errorsOf('sequential M(x: [65536 * 65536]) {\n  Dense(1)\n}\n')).toContain('E0201');
+  });
+
   it('fold with block parameters in scope: sizes, repeat counts', () => {
     const text = `block Mlp(units: int, depth: int)(x) {
   repeat depth - 1 { Dense(units * 2, activation: relu) }
