@@ -61,9 +61,16 @@ async function start(): Promise<void> {
   // the untyped runtime view; a one-output module's typed model is that NnxModel itself.
   const model = typed as unknown as NnxModel;
   ui.model.textContent = `${model.spec.name} from ${__DIGITS_MODEL_SOURCE__}`;
-  const info = model.device.adapterInfo;
-  state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
-  ui.adapter.textContent = `WebGPU adapter: ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
+  // The model runs on a backend (WebGPU here); only a WebGPU one has an adapter to show.
+  const backend = model.backend;
+  if (backend.kind === 'webgpu' && 'device' in backend) {
+    const info = (backend.device as GPUDevice).adapterInfo;
+    state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
+    ui.adapter.textContent = `WebGPU adapter: ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
+  } else {
+    state.adapter = backend.description;
+    ui.adapter.textContent = `Backend: ${backend.description}`;
+  }
   const initialWeights = await model.saveBytes();
   const pad = new DrawingPad(ui.pad, () => void predictDrawing(model, pad).catch(fail));
   wireControls(model, digits, pad, initialWeights);

@@ -8,7 +8,7 @@ import type { Backend, BufferRegion, Readback, TraceWindow } from '../backend.js
 import type { TracedStep } from '../step-trace.js';
 import type { BufferSpec, WasmModuleSpec } from '../spec.js';
 import { type WasmInstance, instantiateWasm, newMemory, wasmBytes } from './instance.js';
-import { WorkerPool } from './threads.js';
+import type { WorkerPool } from './threads.js';
 
 let sharedMemoryNoticeShown = false;
 
@@ -80,6 +80,10 @@ export class WasmBackend<E extends string> implements Backend<E> {
     const memory = newMemory(spec, true);
     const module = new WebAssembly.Module(wasmBytes(spec, true));
     const wasm = instantiateWasm(spec, { memory, module, shared: true });
+    // Threads run on Node's worker_threads only: loaded when asked for, by a specifier browser
+    // bundlers leave alone, so a page's bundle holds no Node-only code.
+    const threadsModule = './threads.js';
+    const { WorkerPool } = (await import(/* @vite-ignore */ threadsModule)) as typeof import('./threads.js');
     const pool = await WorkerPool.start(module, memory, entries, threads);
     return new WasmBackend<E>(wasm, spec, buffers, pool);
   }
