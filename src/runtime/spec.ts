@@ -129,6 +129,8 @@ export interface WasmModuleSpec {
   readonly offsets: readonly number[];
   /** Byte offset of the memory import's limits flag: 0x01, or 0x03 to import a shared memory. */
   readonly memoryFlagOffset: number;
+  /** Byte offsets of the f32x4 multiply-adds the runtime may rewrite as relaxed FMA (src/runtime/wasm/relaxed.ts). */
+  readonly maddSites?: readonly number[];
 }
 
 /** Why a spec has no wasm module: an op the wasm target cannot run yet. */

@@ -63,12 +63,16 @@ function section(id: number, body: number[]): number[] {
 /** Block types: no result. */
 const EMPTY = 0x40;
 
+const F32X4_MUL = [0xfd, 0xe6, 0x01];
+const F32X4_ADD = [0xfd, 0xe4, 0x01];
 /**
  * The body of one function being written: its locals and its instruction bytes. Methods append
  * one instruction each and return `this`, so short sequences read as one line.
  */
 export class FunctionBody {
   readonly code: number[] = [];
+  /** Where each {@link madd} starts in `code`: the runtime may rewrite it as a relaxed FMA. */
+  readonly maddSites: number[] = [];
   private readonly localTypes: ValType[] = [];
 
   constructor(readonly params: readonly ValType[]) {}
@@ -135,6 +139,22 @@ export class FunctionBody {
   /** v128.load32_splat: one f32 broadcast to four lanes. */
   loadSplat(offset: number): this {
     return this.op(0xfd, 0x09, 2, ...uleb(offset));
+  }
+
+  /**
+   * `acc = acc + a·b` on f32x4 locals, written as `get acc, get a, get b, f32x4.mul, f32x4.add,
+   * set acc`: valid on every SIMD128 engine. Its site is recorded so a runtime whose engine has
+   * relaxed SIMD can rewrite it in place, same length, as one f32x4.relaxed_madd
+   * (src/runtime/wasm/relaxed.ts).
+   */
+  madd(acc: number, a: number, b: number): this {
+    this.maddSites.push(this.code.length);
+    return this.get(acc)
+      .get(a)
+      .get(b)
+      .op(...F32X4_MUL)
+      .op(...F32X4_ADD)
+      .set(acc);
   }
 
   block(): this {
@@ -216,6 +236,14 @@ export interface ModuleParts {
 
 /** The module's bytes. Function types are interned. */
 export function encodeModule(parts: ModuleParts): Uint8Array<ArrayBuffer> {
+  return encodeModuleWithSites(parts).bytes;
+}
+
+/** The module's bytes, and the byte offset in them of every function body's madd sites. */
+export function encodeModuleWithSites(parts: ModuleParts): {
+  bytes: Uint8Array<ArrayBuffer>;
+  maddSites: number[];
+} {
   const types: number[][] = [];
   const typeIndex = (params: readonly ValType[], results: readonly ValType[]) => {
     const t = [0x60, ...uleb(params.length), ...params, ...uleb(results.length), ...results];
@@ -243,7 +271,7 @@ export function encodeModule(parts: ModuleParts): Uint8Array<ArrayBuffer> {
   const functionTypes = parts.functions.map((f) => uleb(typeIndex(f.body.params, f.results)));
   const exportEntries = parts.exports.map((e) => [...utf8(e.name), 0x00, ...uleb(e.index)]);
   const bodies = parts.functions.map((f) => f.body.encode());
-  const bytes = [
+  const head = [
     0x00,
     0x61,
     0x73,
@@ -256,7 +284,16 @@ export function encodeModule(parts: ModuleParts): Uint8Array<ArrayBuffer> {
     ...section(2, vector(importEntries)),
     ...section(3, vector(functionTypes)),
     ...section(7, vector(exportEntries)),
-    ...section(10, vector(bodies)),
   ];
-  return new Uint8Array(bytes);
+  const codeVector = vector(bodies);
+  const code = section(10, codeVector);
+  // Each body ends with its instructions and the final `end`: its sites count back from there.
+  const maddSites: number[] = [];
+  let at = head.length + code.length - codeVector.length + uleb(bodies.length).length;
+  parts.functions.forEach((f, i) => {
+    at += bodies[i]!.length;
+    const codeStart = at - 1 - f.body.code.length;
+    for (const site of f.body.maddSites) maddSites.push(codeStart + site);
+  });
+  return { bytes: new Uint8Array([...head, ...code]), maddSites };
 }

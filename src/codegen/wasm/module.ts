@@ -7,7 +7,7 @@
 import type { FusedGraph } from '../../ir/passes/fuse.js';
 import type { WasmModuleSpec } from '../../runtime/spec.js';
 import type { EntryPlan } from '../plan.js';
-import { F32, FunctionBody, I32, type ValType, encodeModule } from './encoder.js';
+import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
 import { wasmKernel } from './index.js';
 import { MATH_IMPORT_DECLS } from './ops.js';
 import type { WasmContext } from './writer.js';
@@ -188,7 +188,7 @@ export function buildWasmModule(
   const end = scratch + scratchBytes;
   if (end > WASM_MEMORY_LIMIT) throw new WasmMemoryLimitError('scratch', scratchBytes, end);
   const pages = Math.max(1, Math.ceil(end / PAGE));
-  const bytes = encodeModule({
+  const { bytes, maddSites } = encodeModuleWithSites({
     imports: MATH_IMPORT_DECLS,
     memory: { pages, maxPages: pages, shared: false },
     functions,
@@ -199,6 +199,7 @@ export function buildWasmModule(
     memoryBytes: pages * PAGE,
     offsets,
     memoryFlagOffset: memoryFlagOffset(bytes),
+    ...(maddSites.length > 0 ? { maddSites } : {}),
   };
 }
 

@@ -4,14 +4,23 @@
  * and the f32 views of each buffer.
  */
 import type { WasmModuleSpec } from '../spec.js';
+import { relaxedSimdAvailable, useRelaxedMadd } from './relaxed.js';
 
-/** Decodes the base64 module text of a spec. */
-export function wasmBytes(spec: WasmModuleSpec, shared: boolean): Uint8Array<ArrayBuffer> {
+/**
+ * Decodes the base64 module text of a spec. Its multiply-adds become relaxed FMA when `fma`
+ * (by default: when the engine validates relaxed SIMD).
+ */
+export function wasmBytes(
+  spec: WasmModuleSpec,
+  shared: boolean,
+  fma = relaxedSimdAvailable(),
+): Uint8Array<ArrayBuffer> {
   const s = atob(spec.module);
   const bytes = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
   // One module serves both memories: only the import's limits flag differs.
   bytes[spec.memoryFlagOffset] = shared ? 0x03 : 0x01;
+  if (fma && spec.maddSites) useRelaxedMadd(bytes, spec.maddSites);
   return bytes;
 }
 
@@ -32,11 +41,11 @@ export function newMemory(spec: WasmModuleSpec, shared: boolean): WebAssembly.Me
 /** Compiles and instantiates the module on `memory` (a fresh one when omitted). */
 export function instantiateWasm(
   spec: WasmModuleSpec,
-  options: { memory?: WebAssembly.Memory; shared?: boolean; module?: WebAssembly.Module } = {},
+  options: { memory?: WebAssembly.Memory; shared?: boolean; module?: WebAssembly.Module; fma?: boolean } = {},
 ): WasmInstance {
   const shared = options.shared ?? false;
   const memory = options.memory ?? newMemory(spec, shared);
-  const module = options.module ?? new WebAssembly.Module(wasmBytes(spec, shared));
+  const module = options.module ?? new WebAssembly.Module(wasmBytes(spec, shared, options.fma));
   const instance = new WebAssembly.Instance(module, { env: { ...MATH_HOST, memory } });
   const exports = instance.exports as Record<string, (thread: number, threads: number) => void>;
   return {
