@@ -1,26 +1,41 @@
 /**
  * The wasm matmul: C = op(A)·op(B), then the fused epilogue at every element. Two phases:
- *  1. pack op(B) into panels of 8 columns, each panel k rows of 8 contiguous floats (zero past
- *     column n), so the micro-kernel streams it with two v128 loads per k;
- *  2. for each panel (the threads share out the panels), for each block of 4 rows of op(A), a
- *     4×8 register tile of eight f32x4 accumulators, updated with a splat of A times the panel's
- *     row; the tile goes to a per-thread scratch tile, from which the epilogue reads each element.
- * A panel (8·k floats) stays in L1 while every row block of A passes over it.
+ *  1. pack op(B) into panels of NR columns, each panel k rows of NR contiguous floats (zero past
+ *     column n), so the micro-kernel streams it with NR/4 v128 loads per k whatever B's layout;
+ *  2. the threads share out (batch, row macro-block, panel) items, panel innermost: a thread
+ *     keeps one macro-block of op(A) (MC rows · k, sized to stay in L2) while every panel passes
+ *     over it, and each panel (k · NR floats, L1) serves every MR-row block of the macro-block.
+ *     With few rows (the MLP's batch of 128) the items split over the columns instead.
+ * The micro-kernel holds an MR×NR register tile in MR·NR/4 f32x4 accumulators. It reads op(A)
+ * in place, transposed or not, through one pointer and constant memarg offsets (rows of op(A)
+ * lie at a fixed stride), and unrolls k, so a k step is loads and multiply-adds only.
+ * Multiply-adds are mul+add, rewritten as relaxed FMA where the engine has it (FunctionBody.madd).
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 import { F32, type FunctionBody, I32, V128 } from './encoder.js';
-import { FusedWriter, type WasmContext, kernelFunction, threadRange } from './writer.js';
+import { FusedWriter, THREAD, type WasmContext, kernelFunction, threadRange } from './writer.js';
 
-/** Rows and columns of the register tile. */
+/** Rows and columns of the register tile (NR a multiple of 4). */
 const MR = 4;
 const NR = 8;
-import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
+const VECS = NR / 4;
 const TILE_BYTES = MR * NR * 4;
+/**
+ * k steps per loop iteration of the micro-kernel. Unrolling measured slower (512³: 4 steps
+ * 2× slower than 1): V8 hoists the unrolled steps' loads together and runs out of registers.
+ */
+const K_UNROLL = 1;
+/** Bytes of op(A) one macro-block keeps in L2 (512 KiB per core on the bench machines). */
+const A_BLOCK_BYTES = 256 * 1024;
 
-const F32X4_ADD = [0xfd, 0xe4, 0x01];
-const F32X4_MUL = [0xfd, 0xe6, 0x01];
+const I32_LT_U = 0x49;
+const I32_ADD = 0x6a;
+const I32_MUL = 0x6c;
+const I32_DIV_U = 0x6e;
+const I32_REM_U = 0x70;
 
 interface Geometry {
   readonly batch: number;
@@ -64,70 +79,93 @@ function geometryOf(w: FusedWriter, anchor: Node<'matmul'>): Geometry {
   };
 }
 
+/** Batches of packed B: one when every batch shares B. */
+const packedBatches = (geo: Geometry) => (geo.strideB === 0 ? 1 : geo.batch);
+
 /** Pushes `value() · factor` as i32. */
 function times(f: FunctionBody, local: number, factor: number): FunctionBody {
   f.get(local);
-  if (factor !== 1) f.i32(factor).op(0x6c);
+  if (factor !== 1) f.i32(factor).op(I32_MUL);
   return f;
+}
+
+/** `local += delta` (i32). */
+function bump(f: FunctionBody, local: number, delta: number): void {
+  f.get(local).i32(delta).op(I32_ADD).set(local);
 }
 
 /** Phase 1: every thread packs its share of the batch × panel pairs. */
 function packPhase(geo: Geometry, packed: number): FunctionBody {
   const f = kernelFunction();
-  const { batch, n, k, transB } = geo;
+  const { n, k, transB } = geo;
   const panels = Math.ceil(n / NR);
+  const fullPanels = Math.floor(n / NR);
   const [lo, hi, q, z, p, kk, dst, src] = Array.from({ length: 8 }, () => f.local(I32));
-  threadRange(f, batch * panels, lo, hi);
+  // Byte steps of op(B) between consecutive k and consecutive columns.
+  const kStep = transB ? 4 : n * 4;
+  const colStep = transB ? k * 4 : 4;
+  // Any panel, element by element: zero past column n.
+  const scalarPanel = () =>
+    f.forRange(
+      kk,
+      () => f.i32(0),
+      () => f.i32(k),
+      () => {
+        for (let j = 0; j < NR; j++) {
+          f.get(dst);
+          f.get(p).i32(NR).op(I32_MUL).i32(j).op(I32_ADD).i32(n).op(I32_LT_U);
+          f.if(F32);
+          f.get(src).loadF32(geo.b + j * colStep);
+          f.else().f32(0).end();
+          f.storeF32(j * 4);
+        }
+        bump(f, dst, NR * 4);
+        bump(f, src, kStep);
+      },
+    );
+  threadRange(f, packedBatches(geo) * panels, lo, hi);
   f.forRange(
     q,
     () => f.get(lo),
     () => f.get(hi),
     () => {
-      f.get(q).i32(panels).op(0x6e).set(z);
-      f.get(q).i32(panels).op(0x70).set(p);
+      f.get(q).i32(panels).op(I32_DIV_U).set(z);
+      f.get(q).i32(panels).op(I32_REM_U).set(p);
       times(f, q, k * NR * 4)
         .i32(packed)
-        .op(0x6a)
+        .op(I32_ADD)
         .set(dst);
+      // Byte offset in B of op(B)(0, p·NR) in batch z.
+      times(f, z, geo.strideB * 4);
+      times(f, p, NR * colStep)
+        .op(I32_ADD)
+        .set(src);
+      if (transB || fullPanels === 0) return void scalarPanel();
+      // A whole panel of untransposed B: NR contiguous floats per k, copied as vectors.
+      f.get(p).i32(fullPanels).op(I32_LT_U).if();
       f.forRange(
         kk,
         () => f.i32(0),
         () => f.i32(k),
         () => {
-          // Element index of B(kk, p·8) in the stored operand.
-          times(f, z, geo.strideB);
-          if (transB)
-            times(f, p, NR * k)
-              .get(kk)
-              .op(0x6a, 0x6a);
-          else times(f, kk, n).op(0x6a).get(p).i32(NR).op(0x6c, 0x6a);
-          f.set(src);
-          for (let j = 0; j < NR; j++) {
-            // dst[j] = column p·8 + j < n ? B(kk, p·8 + j) : 0
-            f.get(dst);
-            f.get(p).i32(NR).op(0x6c).i32(j).op(0x6a).i32(n).op(0x49 /* lt_u */);
-            f.if(F32);
-            f.get(src)
-              .i32(j * (transB ? k : 1))
-              .op(0x6a)
-              .i32(2)
-              .op(0x74)
-              .loadF32(geo.b);
-            f.else().f32(0).end();
-            f.storeF32(j * 4);
-          }
-          f.get(dst)
-            .i32(NR * 4)
-            .op(0x6a)
-            .set(dst);
+          for (let v = 0; v < VECS; v++)
+            f.get(dst)
+              .get(src)
+              .loadV128(geo.b + 16 * v)
+              .storeV128(16 * v);
+          bump(f, dst, NR * 4);
+          bump(f, src, kStep);
         },
       );
+      f.else();
+      scalarPanel();
+      f.end();
     },
   );
   return f;
 }
 
-/** Phase 2: the register-tiled product and the epilogue, over this thread's panels. */
+/** Phase 2: the register-tiled product and the epilogue, over this thread's items. */
 function computePhase(
   geo: Geometry,
   g: Graph,
@@ -142,128 +180,170 @@ function computePhase(
   const { batch, m, n, transA } = geo;
   const depth = geo.k;
   const panels = Math.ceil(n / NR);
+  const fullPanels = Math.floor(n / NR);
   const blocks = Math.ceil(m / MR);
+  const fullBlocks = Math.floor(m / MR);
+  const macroBlocks = Math.max(1, Math.min(blocks, Math.floor(A_BLOCK_BYTES / (MR * depth * 4))));
+  const macros = Math.ceil(blocks / macroBlocks);
+  // Elements of A between consecutive rows, and consecutive k, of op(A).
+  const rowStride = transA ? 1 : depth;
+  const kStride = transA ? m : 1;
   const I = () => f.local(I32);
-  const [lo, hi, q, z, p, rb, kk, bp, ak, tile, rEnd, jEnd, r, j, idx] = Array.from({ length: 15 }, I);
-  const rows = Array.from({ length: MR }, I);
-  const acc = Array.from({ length: MR * 2 }, () => f.local(V128));
-  const [b0, b1] = [f.local(V128), f.local(V128)];
+  const [lo, hi, q, z, p, t, rb, pa, pb, pbEnd, panel, tile, base, r, j, rowBase, idx] = Array.from(
+    { length: 17 },
+    I,
+  );
+  const acc = Array.from({ length: MR * VECS }, () => f.local(V128));
+  const bv = Array.from({ length: VECS }, () => f.local(V128));
+  const av = f.local(V128);
+  // The matmul is the kernel's only root: full tiles go straight from the accumulators to C.
+  const direct = k.roots.length === 1 && k.roots[0] === k.anchor;
+  const c = direct ? w.addressOf(k.anchor!) : 0;
+
+  /** One k step at unrolled position u: `rows` rows of A times the panel's row. */
+  const step = (rows: number, u: number) => {
+    for (let v = 0; v < VECS; v++)
+      f.get(pb)
+        .loadV128((u * NR + 4 * v) * 4)
+        .set(bv[v]!);
+    for (let i = 0; i < rows; i++) {
+      f.get(pa)
+        .loadSplat(geo.a + (i * rowStride + u * kStride) * 4)
+        .set(av);
+      for (let v = 0; v < VECS; v++) f.madd(acc[i * VECS + v]!, av, bv[v]!);
+    }
+  };
+
+  /** Every element of the tile through the fused epilogue, from the thread's scratch tile. */
+  const epilogueByElement = (rows: number) => {
+    for (let i = 0; i < rows; i++)
+      for (let v = 0; v < VECS; v++)
+        f.get(tile)
+          .get(acc[i * VECS + v]!)
+          .storeV128((i * NR + 4 * v) * 4);
+    const jEnd = f.local(I32);
+    f.i32(n).get(p).i32(NR).op(I32_MUL).op(0x6b /* sub */).set(jEnd);
+    f.get(jEnd).i32(NR).get(jEnd).i32(NR).op(I32_LT_U).select().set(jEnd);
+    f.forRange(
+      r,
+      () => f.i32(0),
+      () => f.i32(rows),
+      () => {
+        f.get(r).i32(n).op(I32_MUL).get(base).op(I32_ADD).set(rowBase);
+        f.forRange(
+          j,
+          () => f.i32(0),
+          () => f.get(jEnd),
+          () => {
+            f.get(rowBase).get(j).op(I32_ADD).set(idx);
+            const value = f.local(F32);
+            f.get(r)
+              .i32(NR)
+              .op(I32_MUL)
+              .get(j)
+              .op(I32_ADD)
+              .i32(2)
+              .op(0x74 /* shl */)
+              .get(tile)
+              .op(I32_ADD)
+              .loadF32(0)
+              .set(value);
+            w.anchorValue = value;
+            w.storeRoots({ local: idx, key: 'idx' });
+          },
+        );
+      },
+    );
+  };
+
+  /** The accumulators of a tile whose NR columns all lie in C, stored as vectors. */
+  const storeDirect = (rows: number) => {
+    for (let i = 0; i < rows; i++)
+      for (let v = 0; v < VECS; v++)
+        f.get(base)
+          .i32(2)
+          .op(0x74)
+          .get(acc[i * VECS + v]!)
+          .storeV128(c + (i * n + 4 * v) * 4);
+  };
+
+  /** The tile of `rows` rows at row block rb, panel p. */
+  const micro = (rows: number) => {
+    for (let a = 0; a < rows * VECS; a++) f.op(0xfd, 0x0c, ...new Array<number>(16).fill(0)).set(acc[a]!);
+    // pa: byte offset in A of op(A)(rb·MR, 0) in batch z; pb: the panel's first row.
+    times(f, z, geo.strideA * 4);
+    times(f, rb, MR * rowStride * 4)
+      .op(I32_ADD)
+      .set(pa);
+    f.get(panel).set(pb);
+    const loops = Math.floor(depth / K_UNROLL);
+    if (loops > 0) {
+      f.get(pb)
+        .i32(loops * K_UNROLL * NR * 4)
+        .op(I32_ADD)
+        .set(pbEnd);
+      f.loop();
+      for (let u = 0; u < K_UNROLL; u++) step(rows, u);
+      bump(f, pa, K_UNROLL * kStride * 4);
+      bump(f, pb, K_UNROLL * NR * 4);
+      f.get(pb).get(pbEnd).op(I32_LT_U).brIf(0);
+      f.end();
+    }
+    for (let u = 0; u < depth % K_UNROLL; u++) step(rows, u);
+    // base = element index in C of (rb·MR, p·NR) in batch z.
+    times(f, z, m * n);
+    times(f, rb, MR * n)
+      .op(I32_ADD)
+      .get(p)
+      .i32(NR)
+      .op(I32_MUL)
+      .op(I32_ADD)
+      .set(base);
+    if (!direct || fullPanels === 0) return epilogueByElement(rows);
+    if (fullPanels === panels) return storeDirect(rows);
+    f.get(p).i32(fullPanels).op(I32_LT_U).if();
+    storeDirect(rows);
+    f.else();
+    epilogueByElement(rows);
+    f.end();
+  };
+
   // This thread's tile: tiles + thread · TILE_BYTES.
-  f.get(0).i32(TILE_BYTES).op(0x6c).i32(tiles).op(0x6a).set(tile);
-  threadRange(f, batch * panels, lo, hi);
+  f.get(THREAD).i32(TILE_BYTES).op(I32_MUL).i32(tiles).op(I32_ADD).set(tile);
+  threadRange(f, batch * macros * panels, lo, hi);
   f.forRange(
     q,
     () => f.get(lo),
     () => f.get(hi),
     () => {
-      f.get(q).i32(panels).op(0x6e).set(z);
-      f.get(q).i32(panels).op(0x70).set(p);
+      f.get(q).i32(panels).op(I32_REM_U).set(p);
+      f.get(q).i32(panels).op(I32_DIV_U).set(t);
+      f.get(t).i32(macros).op(I32_DIV_U).set(z);
+      // panel = packed + ((z if B is batched) · panels + p) · k·NR·4
+      if (packedBatches(geo) > 1) times(f, z, panels).get(p).op(I32_ADD);
+      else f.get(p);
+      f.i32(depth * NR * 4)
+        .op(I32_MUL)
+        .i32(packed)
+        .op(I32_ADD)
+        .set(panel);
+      // Row blocks [mb·macroBlocks, min((mb + 1)·macroBlocks, blocks)) with mb = t mod macros.
+      const rbEnd = f.local(I32);
+      f.get(t).i32(macros).op(I32_REM_U).i32(macroBlocks).op(I32_MUL).set(rb);
+      f.get(rb).i32(macroBlocks).op(I32_ADD).set(rbEnd);
+      f.get(rbEnd).i32(blocks).get(rbEnd).i32(blocks).op(I32_LT_U).select().set(rbEnd);
       f.forRange(
         rb,
-        () => f.i32(0),
-        () => f.i32(blocks),
+        () => f.get(rb),
+        () => f.get(rbEnd),
         () => {
-          // Byte address of A(row, 0) for each row of the block (rows past m repeat the last).
-          for (let i = 0; i < MR; i++) {
-            f.get(rb).i32(MR).op(0x6c).i32(i).op(0x6a);
-            const row = f.local(I32);
-            f.tee(row)
-              .i32(m - 1)
-              .get(row)
-              .i32(m - 1)
-              .op(0x49)
-              .select();
-            f.i32(transA ? 1 : depth).op(0x6c);
-            times(f, z, geo.strideA).op(0x6a).i32(2).op(0x74).set(rows[i]!);
-          }
-          for (const a of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(a);
-          times(f, q, depth * NR * 4)
-            .i32(packed)
-            .op(0x6a)
-            .set(bp);
-          f.i32(0).set(ak);
-          f.forRange(
-            kk,
-            () => f.i32(0),
-            () => f.i32(depth),
-            () => {
-              f.get(bp).loadV128(0).set(b0);
-              f.get(bp).loadV128(16).set(b1);
-              for (let i = 0; i < MR; i++) {
-                f.get(rows[i]!).get(ak).op(0x6a).loadSplat(geo.a);
-                const a = f.local(V128);
-                f.set(a);
-                f.get(acc[2 * i]!)
-                  .get(a)
-                  .get(b0)
-                  .op(...F32X4_MUL)
-                  .op(...F32X4_ADD)
-                  .set(acc[2 * i]!);
-                f.get(acc[2 * i + 1]!)
-                  .get(a)
-                  .get(b1)
-                  .op(...F32X4_MUL)
-                  .op(...F32X4_ADD)
-                  .set(acc[2 * i + 1]!);
-              }
-              f.get(bp)
-                .i32(NR * 4)
-                .op(0x6a)
-                .set(bp);
-              f.get(ak)
-                .i32(transA ? m * 4 : 4)
-                .op(0x6a)
-                .set(ak);
-            },
-          );
-          acc.forEach((a, i) =>
-            f
-              .get(tile)
-              .get(a)
-              .storeV128(i * 16),
-          );
-          // The epilogue over the tile's elements inside C.
-          f.i32(m).get(rb).i32(MR).op(0x6c).op(0x6b).set(rEnd);
-          f.get(rEnd).i32(MR).get(rEnd).i32(MR).op(0x49).select().set(rEnd);
-          f.i32(n).get(p).i32(NR).op(0x6c).op(0x6b).set(jEnd);
-          f.get(jEnd).i32(NR).get(jEnd).i32(NR).op(0x49).select().set(jEnd);
-          f.forRange(
-            r,
-            () => f.i32(0),
-            () => f.get(rEnd),
-            () => {
-              f.forRange(
-                j,
-                () => f.i32(0),
-                () => f.get(jEnd),
-                () => {
-                  // idx = z·m·n + (rb·4 + r)·n + p·8 + j
-                  times(f, z, m * n)
-                    .get(rb)
-                    .i32(MR)
-                    .op(0x6c)
-                    .get(r)
-                    .op(0x6a)
-                    .i32(n)
-                    .op(0x6c, 0x6a);
-                  f.get(p).i32(NR).op(0x6c).get(j).op(0x6a, 0x6a).set(idx);
-                  const value = f.local(F32);
-                  f.get(tile)
-                    .get(r)
-                    .i32(NR)
-                    .op(0x6c)
-                    .get(j)
-                    .op(0x6a)
-                    .i32(2)
-                    .op(0x74, 0x6a)
-                    .loadF32(0)
-                    .set(value);
-                  w.anchorValue = value;
-                  w.storeRoots({ local: idx, key: 'idx' });
-                },
-              );
-            },
-          );
+          if (fullBlocks === blocks) return micro(MR);
+          if (fullBlocks === 0) return micro(m);
+          f.get(rb).i32(fullBlocks).op(I32_LT_U).if();
+          micro(MR);
+          f.else();
+          micro(m % MR);
+          f.end();
         },
       );
     },
@@ -281,7 +361,7 @@ export function matmulKernel(
 ): { phases: FunctionBody[]; scratchBytes: number } {
   const probe = new FusedWriter(kernelFunction(), g, k, bufferOf, ctx);
   const geo = geometryOf(probe, anchor);
-  const packedBytes = geo.batch * Math.ceil(geo.n / NR) * geo.k * NR * 4;
+  const packedBytes = packedBatches(geo) * Math.ceil(geo.n / NR) * geo.k * NR * 4;
   const packed = ctx.scratch;
   const tiles = ctx.scratch + packedBytes;
   return {
