@@ -183,8 +183,9 @@ function computePhase(
   const fullPanels = Math.floor(n / NR);
   const blocks = Math.ceil(m / MR);
   const fullBlocks = Math.floor(m / MR);
-  const macroBlocks = Math.max(1, Math.min(blocks, Math.floor(A_BLOCK_BYTES / (MR * depth * 4))));
-  const macros = Math.ceil(blocks / macroBlocks);
+  // As few macro-blocks as fit A_BLOCK_BYTES, of equal size, so threads get equal shares.
+  const macros = Math.ceil(blocks / Math.max(1, Math.floor(A_BLOCK_BYTES / (MR * depth * 4))));
+  const macroBlocks = Math.ceil(blocks / macros);
   // Elements of A between consecutive rows, and consecutive k, of op(A).
   const rowStride = transA ? 1 : depth;
   const kStride = transA ? m : 1;
