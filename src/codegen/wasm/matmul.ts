@@ -10,12 +10,16 @@
  * in place, transposed or not, through one pointer and constant memarg offsets (rows of op(A)
  * lie at a fixed stride), and unrolls k, so a k step is loads and multiply-adds only.
  * Multiply-adds are mul+add, rewritten as relaxed FMA where the engine has it (FunctionBody.madd).
+ * The epilogue of a full tile runs on the accumulators four columns at a time (vector.ts) when
+ * its ops have four-lane forms; other tiles and epilogues go element by element through a
+ * per-thread scratch tile.
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 import { F32, type FunctionBody, I32, V128 } from './encoder.js';
+import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
 import { FusedWriter, THREAD, type WasmContext, kernelFunction, threadRange } from './writer.js';
 
 /** Rows and columns of the register tile (NR a multiple of 4). */
@@ -197,9 +201,9 @@ function computePhase(
   const acc = Array.from({ length: MR * VECS }, () => f.local(V128));
   const bv = Array.from({ length: VECS }, () => f.local(V128));
   const av = f.local(V128);
-  // The matmul is the kernel's only root: full tiles go straight from the accumulators to C.
-  const direct = k.roots.length === 1 && k.roots[0] === k.anchor;
-  const c = direct ? w.addressOf(k.anchor!) : 0;
+  // Full tiles run the epilogue on the accumulators, four columns at a time, where its ops allow.
+  const vector = new VectorEpilogue(w);
+  const byVector = vectorEpilogueFits(g, k, n);
 
   /** One k step at unrolled position u: `rows` rows of A times the panel's row. */
   const step = (rows: number, u: number) => {
@@ -257,15 +261,16 @@ function computePhase(
     );
   };
 
-  /** The accumulators of a tile whose NR columns all lie in C, stored as vectors. */
-  const storeDirect = (rows: number) => {
+  /** The epilogue of a tile whose NR columns all lie in C, four columns at a time from the accumulators. */
+  const epilogueByVector = (rows: number) => {
     for (let i = 0; i < rows; i++)
-      for (let v = 0; v < VECS; v++)
+      for (let v = 0; v < VECS; v++) {
         f.get(base)
-          .i32(2)
-          .op(0x74)
-          .get(acc[i * VECS + v]!)
-          .storeV128(c + (i * n + 4 * v) * 4);
+          .i32(i * n + 4 * v)
+          .op(I32_ADD)
+          .set(idx);
+        vector.storeRoots(acc[i * VECS + v]!, { local: idx, key: 'idx' });
+      }
   };
 
   /** The tile of `rows` rows at row block rb, panel p. */
@@ -300,10 +305,10 @@ function computePhase(
       .op(I32_MUL)
       .op(I32_ADD)
       .set(base);
-    if (!direct || fullPanels === 0) return epilogueByElement(rows);
-    if (fullPanels === panels) return storeDirect(rows);
+    if (!byVector || fullPanels === 0) return epilogueByElement(rows);
+    if (fullPanels === panels) return epilogueByVector(rows);
     f.get(p).i32(fullPanels).op(I32_LT_U).if();
-    storeDirect(rows);
+    epilogueByVector(rows);
     f.else();
     epilogueByElement(rows);
     f.end();

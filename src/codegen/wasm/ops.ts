@@ -146,3 +146,73 @@ export const WASM_BINARY: {
   gt: (f, a, b) => boolToF32(f.get(a).get(b).op(GT)),
   eq: (f, a, b) => boolToF32(f.get(a).get(b).op(EQ)),
 };
+
+/** f32x4 instructions (SIMD prefix 0xfd, then the opcode as LEB128). */
+const simd = (opcode: number) => [
+  0xfd,
+  ...(opcode < 0x80 ? [opcode] : [(opcode & 0x7f) | 0x80, opcode >> 7]),
+];
+const F32X4_SPLAT = simd(0x13);
+const F32X4_EQ = simd(0x41);
+const F32X4_GT = simd(0x44);
+const V128_AND = simd(0x4e);
+const F32X4_ABS = simd(0xe0);
+const F32X4_NEG = simd(0xe1);
+const F32X4_SQRT = simd(0xe3);
+const F32X4_ADD = simd(0xe4);
+const F32X4_SUB = simd(0xe5);
+const F32X4_MUL = simd(0xe6);
+const F32X4_DIV = simd(0xe7);
+const F32X4_MIN = simd(0xe8);
+const F32X4_MAX = simd(0xe9);
+
+/** Pushes the f32x4 splat of `v`. */
+export function pushSplat(f: FunctionBody, v: number): FunctionBody {
+  return f.f32(v).op(...F32X4_SPLAT);
+}
+
+/** 1 or 0 per lane for the lane mask on the stack. */
+const maskToF32 = (f: FunctionBody) => pushSplat(f, 1).op(...V128_AND);
+
+/**
+ * The ops with a four-lane form, for vectorised epilogues: each lane the same IEEE operation as
+ * the scalar entry above (so the same bits). Ops without one (the host transcendentals) keep
+ * their kernel on the scalar path.
+ */
+export const WASM_VECTOR_UNARY: { readonly [P in UnaryOp]?: (f: FunctionBody, x: number) => FunctionBody } = {
+  neg: (f, x) => f.get(x).op(...F32X4_NEG),
+  sqrt: (f, x) => f.get(x).op(...F32X4_SQRT),
+  abs: (f, x) => f.get(x).op(...F32X4_ABS),
+  relu: (f, x) => pushSplat(f.get(x), 0).op(...F32X4_MAX),
+};
+
+const vector = (opcode: number[]) => (f: FunctionBody, a: number, b: number) =>
+  f
+    .get(a)
+    .get(b)
+    .op(...opcode);
+
+export const WASM_VECTOR_BINARY: {
+  readonly [P in BinaryOp]: (f: FunctionBody, a: number, b: number) => FunctionBody;
+} = {
+  add: vector(F32X4_ADD),
+  sub: vector(F32X4_SUB),
+  mul: vector(F32X4_MUL),
+  div: vector(F32X4_DIV),
+  max: vector(F32X4_MAX),
+  min: vector(F32X4_MIN),
+  gt: (f, a, b) =>
+    maskToF32(
+      f
+        .get(a)
+        .get(b)
+        .op(...F32X4_GT),
+    ),
+  eq: (f, a, b) =>
+    maskToF32(
+      f
+        .get(a)
+        .get(b)
+        .op(...F32X4_EQ),
+    ),
+};

@@ -169,6 +169,81 @@ describe('wasm matmul matches the reference interpreter', () => {
       ));
   }
 
+  // Full tiles run these epilogues four columns at a time, partial ones element by element.
+  for (const fma of [false, true]) {
+    const form = fma ? 'relaxed FMA' : 'mul+add';
+    it(`an Adam-like epilogue (scalars, sqrt, div, three roots) on 33×(17·40), ${form}`, () =>
+      check(
+        [[17, 33], [17, 40], [33, 40], [33, 40], [], []],
+        (b, [x, g, m, v, lr, c]) => {
+          const grad = b.matmul(x!, g!, true, false);
+          const s = (t: number) => b.broadcast(t, [33, 40]);
+          const m1 = b.add(b.mul(b.constant(0.9), m!), b.mul(b.constant(0.1), grad));
+          const v1 = b.add(
+            b.mul(b.constant(0.999), b.mul(v!, v!)),
+            b.mul(b.constant(0.001), b.mul(grad, grad)),
+          );
+          const step = b.div(
+            b.mul(s(lr!), m1),
+            b.add(b.unary('sqrt', b.mul(v1, s(b.unary('abs', c!)))), b.constant(1e-3)),
+          );
+          return { m1, v1, step };
+        },
+        { fma },
+      ));
+    it(`bias and relu over whole panels only (n = 32), ${form}`, () =>
+      check(
+        [[37, 19], [19, 32], [32]],
+        (b, [x, w, bias]) => ({
+          y: b.unary('relu', b.add(b.matmul(x!, w!), b.broadcast(bias!, [37, 32]))),
+        }),
+        { fma },
+      ));
+    it(`a relu gradient (gt, mul with a stored value) with n = 18, not a multiple of 4, ${form}`, () =>
+      check(
+        [
+          [9, 11],
+          [18, 11],
+          [9, 18],
+        ],
+        (b, [x, w, pre]) => ({
+          y: b.mul(b.matmul(x!, w!, false, true), b.binary('gt', pre!, b.constant(0))),
+        }),
+        { fma },
+      ));
+    it(`an epilogue through a reshape of a folded batch, plus a row broadcast, ${form}`, () =>
+      check(
+        [[4, 13, 6], [6, 16], [16]],
+        (b, [x, w, bias]) => ({
+          y: b.sub(b.matmul(x!, w!), b.broadcast(bias!, [4, 13, 16])),
+        }),
+        { fma },
+      ));
+    it(`an epilogue with a host transcendental stays element by element, ${form}`, () =>
+      check(
+        [
+          [6, 5],
+          [5, 24],
+        ],
+        (b, [x, w]) => ({ y: b.unary('exp', b.mul(b.matmul(x!, w!), b.constant(0.1))) }),
+        {
+          fma,
+        },
+      ));
+    it(`a column broadcast ([m, 1] over n) with n = 16, ${form}`, () =>
+      check(
+        [
+          [7, 3],
+          [3, 16],
+          [7, 1],
+        ],
+        (b, [x, w, col]) => ({
+          y: b.binary('max', b.matmul(x!, w!), b.broadcast(col!, [7, 16])),
+        }),
+        { fma },
+      ));
+  }
+
   for (const threads of [2, 3]) {
     for (const fma of [false, true]) {
       const form = fma ? 'relaxed FMA' : 'mul+add';
