@@ -2,6 +2,7 @@
  * The CPU rows of the benchmark: nnx's wasm backend on the seed models (ms per training step)
  * and the wasm matmul kernel's GFLOP/s on square sizes.
  */
+import { setFlagsFromString } from 'node:v8';
 import { compile } from '../src/compile.js';
 import { BufferPool } from '../src/codegen/plan.js';
 import { KernelTable, lowerEntry } from '../src/codegen/spec.js';
@@ -12,6 +13,10 @@ import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/insta
 import { WorkerPool } from '../src/runtime/wasm/threads.js';
 import { type BenchModel, syntheticBatch } from './models.js';
 import { median, timeSteps } from './timing.js';
+
+// Node 22 validates relaxed SIMD (the matmul's FMA) by default, Node 20 only behind this flag:
+// set before any module compiles, so the CPU rows measure what current Node gives.
+if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 export async function timeNnxWasm(
   model: BenchModel,
@@ -32,7 +37,7 @@ export async function timeNnxWasm(
   return { ms, kernels: spec.entries.train.dispatches.length };
 }
 
-/** ms of one n×n·n×n product by the wasm matmul kernel (pack B, then the 4×8 register tiles). */
+/** ms of one n×n·n×n product by the wasm matmul kernel (pack B, then the 4×8 register tiles, FMA where relaxed SIMD validates). */
 export async function timeWasmMatmul(n: number, repeats: number, threads = 1): Promise<number> {
   const b = new GraphBuilder();
   b.output('y', b.matmul(b.input('a', 'data', [n, n]), b.input('b', 'data', [n, n])), 'prediction');
