@@ -144,19 +144,27 @@ function packPhase(geo: Geometry, packed: number): FunctionBody {
       times(f, p, NR * colStep)
         .op(I32_ADD)
         .set(src);
-      if (transB || fullPanels === 0) return void scalarPanel();
-      // A whole panel of untransposed B: NR contiguous floats per k, copied as vectors.
+      if (fullPanels === 0) return void scalarPanel();
+      // A whole panel: untransposed, NR contiguous floats per k copied as vectors; transposed,
+      // NR floats a column apart, copied one by one without the bounds test.
       f.get(p).i32(fullPanels).op(I32_LT_U).if();
       f.forRange(
         kk,
         () => f.i32(0),
         () => f.i32(k),
         () => {
-          for (let v = 0; v < VECS; v++)
-            f.get(dst)
-              .get(src)
-              .loadV128(geo.b + 16 * v)
-              .storeV128(16 * v);
+          if (transB)
+            for (let j = 0; j < NR; j++)
+              f.get(dst)
+                .get(src)
+                .loadF32(geo.b + j * colStep)
+                .storeF32(j * 4);
+          else
+            for (let v = 0; v < VECS; v++)
+              f.get(dst)
+                .get(src)
+                .loadV128(geo.b + 16 * v)
+                .storeV128(16 * v);
           bump(f, dst, NR * 4);
           bump(f, src, kStep);
         },
