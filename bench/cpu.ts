@@ -51,6 +51,9 @@ export async function timeWasmMatmul(n: number, repeats: number, threads = 1): P
   new Float32Array(wasm.memory.buffer).fill(0.5, 16);
   const workers = shared ? await WorkerPool.start(module, memory, ['run'], threads) : undefined;
   const once = () => (workers ? workers.run('run', (t, k) => wasm.run('run', t, k)) : wasm.run('run', 0, 1));
+  // Two warm-up calls: V8 compiles the optimised code in the background during the first, and a
+  // call already running keeps its baseline code.
+  once();
   once();
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) {
