@@ -14,6 +14,7 @@ import {
   runsNoKernel,
   sameRenderer,
 } from '../target.js';
+import { type ConvOp, convGemmKernel } from './conv-gemm.js';
 import { fusedKernel } from './fused.js';
 import { indexingKernel } from './indexing.js';
 import { type WindowOp, windowKernel } from './window.js';
@@ -40,6 +41,9 @@ const indexing: KernelRenderer<
   'gather' | 'scatter_add' | 'one_hot' | 'slice' | 'concat' | 'pad'
 > = (planned, root) => (ctx) => indexingKernel(planned, root, ctx);
 
+const convolutions: KernelRenderer<WasmKernelWriter, ConvOp> = (planned, root) => (ctx) =>
+  convGemmKernel(planned, root, ctx);
+
 const windowOps: KernelRenderer<WasmKernelWriter, WindowOp> = (planned, root) => (ctx) =>
   windowKernel(planned, root, ctx);
 
@@ -52,18 +56,8 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(BINARY_OPS, fused),
   ...sameRenderer(REDUCE_OPS, fused),
   ...sameRenderer(['matmul', 'broadcast', 'reshape', 'transpose', 'iota', 'random_uniform'] as const, fused),
-  ...sameRenderer(
-    [
-      'conv2d',
-      'conv2d_input_grad',
-      'conv2d_filter_grad',
-      'max_pool2d',
-      'max_pool2d_grad',
-      'avg_pool2d',
-      'avg_pool2d_grad',
-    ] as const,
-    windowOps,
-  ),
+  ...sameRenderer(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const, convolutions),
+  ...sameRenderer(['max_pool2d', 'max_pool2d_grad', 'avg_pool2d', 'avg_pool2d_grad'] as const, windowOps),
   ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
   image_shift: unsupported,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
