@@ -2,7 +2,7 @@
  * The wasm target's lowering table, typed over every op like the WGSL one. Elementwise, layout,
  * matmul and reduction kernels (fused or alone) and random draws come from fused.ts; the ops
  * by index (gather, scatter_add, one_hot, slice, pad, concat) from indexing.ts; convolutions and
- * pooling from window.ts. Image shifts have none here yet: a kernel rooted at one is a clear
+ * pooling from conv-gemm.ts and window.ts. Image shifts have none here yet: a kernel rooted at one is a clear
  * error, never wrong numbers.
  */
 import { BINARY_OPS, type Node, type Op, REDUCE_OPS, UNARY_OPS } from '../../ir/graph.js';
@@ -17,7 +17,7 @@ import {
 import { type ConvOp, convGemmKernel } from './conv-gemm.js';
 import { fusedKernel } from './fused.js';
 import { indexingKernel } from './indexing.js';
-import { type WindowOp, windowKernel } from './window.js';
+import { type PoolOp, windowKernel } from './window.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
 /** What a renderer returns: the kernel, once the module says where everything lives. */
@@ -44,7 +44,7 @@ const indexing: KernelRenderer<
 const convolutions: KernelRenderer<WasmKernelWriter, ConvOp> = (planned, root) => (ctx) =>
   convGemmKernel(planned, root, ctx);
 
-const windowOps: KernelRenderer<WasmKernelWriter, WindowOp> = (planned, root) => (ctx) =>
+const windowOps: KernelRenderer<WasmKernelWriter, PoolOp> = (planned, root) => (ctx) =>
   windowKernel(planned, root, ctx);
 
 const unsupported = (_planned: PlannedKernel, root: Node): never => {
