@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads]`: time every kernel of a seed model's
  * wasm training step alone (each kernel as an entry of its own in one module, over buffers of
- * small random values; the median of 9) and list the slowest, with the kernel's root op.
+ * small random values; the median and minimum of 9 wall-clock runs, and the median user CPU time,
+ * which a loaded machine moves less) and list the slowest, with the kernel's root op.
  */
 import { compile } from '../src/compile.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
@@ -31,18 +32,32 @@ const rows = plan.order.map((k, i) => {
   const name = names[i]!;
   once(name);
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < 9; r++) {
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
     once(name);
     samples.push(performance.now() - t0);
+    cpu.push(process.cpuUsage(c0).user / 1000);
   }
   const kernel = fused.kernels[k]!;
   const root = fused.graph.nodes[kernel.roots[0]!]!;
   const anchor = kernel.anchor === undefined ? root : fused.graph.nodes[kernel.anchor]!;
-  return { ms: median(samples), op: anchor.op, shape: anchor.shape.join('×') };
+  return {
+    ms: median(samples),
+    min: Math.min(...samples),
+    cpu: median(cpu),
+    op: anchor.op,
+    shape: anchor.shape.join('×'),
+  };
 });
 workers?.stop();
 const total = rows.reduce((a, r) => a + r.ms, 0);
-console.log(`${model.name}: ${rows.length} kernels, Σ ${total.toFixed(2)} ms on ${threads} thread(s)`);
+const fastest = rows.reduce((a, r) => a + r.min, 0);
+console.log(
+  `${model.name}: ${rows.length} kernels on ${threads} thread(s), Σ median ${total.toFixed(2)} ms, Σ min ${fastest.toFixed(2)} ms`,
+);
+console.log('   median      min  cpu (user, all threads)');
 for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, 15))
-  console.log(`${r.ms.toFixed(3).padStart(9)} ms  ${r.op.padEnd(20)} ${r.shape}`);
+  console.log(
+    `${r.ms.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(8)} ${r.cpu.toFixed(3).padStart(8)} ms  ${r.op.padEnd(20)} ${r.shape}`,
+  );

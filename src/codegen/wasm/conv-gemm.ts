@@ -74,6 +74,8 @@ interface Gemm {
   readonly panelOuter: boolean;
   /** Emits, once per row of a block, the locals the row's segment addresses need. */
   readonly rowSetup: (f: FunctionBody, row: number, i: number) => void;
+  /** Emits, once per segment, the locals every row's segment address shares (no division per row). */
+  readonly segmentSetup: (f: FunctionBody, t: number) => void;
   /**
    * Pushes the byte address of row i's segment t and, when `valid` is given, ORs whether it
    * reads real data into that local (a block whose rows all read zeros skips the segment).
@@ -250,6 +252,7 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
         () => f.i32(segments),
         () => {
           if (gemm.skipsEmptySegments) f.i32(0).set(valid);
+          gemm.segmentSetup(f, t);
           for (let i = 0; i < MR; i++) {
             gemm.segment(f, i, t, gemm.skipsEmptySegments ? valid : undefined);
             f.set(a[i]!);
@@ -364,6 +367,7 @@ export function convGemmKernel(
   const prepare = kernelFunction();
   const compute = kernelFunction();
   const f = compute;
+  const seg = f.local(I32);
   const rowLocals = (count: number) =>
     Array.from({ length: MR }, () => Array.from({ length: count }, () => f.local(I32)));
   /** B as [k, n] rows of `ld` floats at `address`: read in place when 8-column aligned, else packed. */
@@ -424,25 +428,27 @@ export function convGemmKernel(
           ]);
           f.i32(xp).op(ADD).set(base[i]![0]!);
         },
-        segment: (f, i, t) => {
-          f.get(base[i]![0]!);
+        segmentSetup: (f, t) => {
           if (merged)
             f.get(t)
               .i32(dh * wp * c * 4)
-              .op(MUL, ADD);
+              .op(MUL)
+              .set(seg);
           else {
             f.get(t)
               .i32(kw)
               .op(DIV_U)
               .i32(dh * wp * c * 4)
-              .op(MUL, ADD);
+              .op(MUL);
             f.get(t)
               .i32(kw)
               .op(REM_U)
               .i32(dw * c * 4)
-              .op(MUL, ADD);
+              .op(MUL, ADD)
+              .set(seg);
           }
         },
+        segment: (f, i) => void f.get(base[i]![0]!).get(seg).op(ADD),
         skipsEmptySegments: false,
       };
     } else {
@@ -480,20 +486,21 @@ export function convGemmKernel(
           f.get(row).i32(c).op(REM_U).i32(4).op(MUL, ADD);
           f.i32(xp).op(ADD).set(tap[i]![0]!);
         },
-        segment: (f, i, t) => {
-          // + (b·hp + oy·sh)·wp·c·4 for segment t = (b, oy)
-          f.get(tap[i]![0]!);
+        segmentSetup: (f, t) => {
+          // (b·hp + oy·sh)·wp·c·4 for segment t = (b, oy)
           f.get(t)
             .i32(oh)
             .op(DIV_U)
             .i32(hp * wp * c * 4)
-            .op(MUL, ADD);
+            .op(MUL);
           f.get(t)
             .i32(oh)
             .op(REM_U)
             .i32(sh * wp * c * 4)
-            .op(MUL, ADD);
+            .op(MUL, ADD)
+            .set(seg);
         },
+        segment: (f, i) => void f.get(tap[i]![0]!).get(seg).op(ADD),
         skipsEmptySegments: false,
       };
     }
@@ -509,6 +516,7 @@ export function convGemmKernel(
     zero = { at: zeros, bytes: o * 4 };
     const [img, iy, ix] = [0, 1, 2];
     const loc = rowLocals(3);
+    const [dyOf, dxOf] = [f.local(I32), f.local(I32)];
     gemm = {
       m: batch * h * w,
       n: c,
@@ -530,11 +538,16 @@ export function convGemmKernel(
         f.get(row).i32(w).op(DIV_U).i32(h).op(REM_U).set(loc[i]![iy]!);
         f.get(row).i32(w).op(REM_U).set(loc[i]![ix]!);
       },
-      segment: (f, i, t, valid) => {
+      segmentSetup: (f, t) => {
+        // ky·dh − pt and kx·dw − pl of tap t, so ty = iy − dyOf.
+        f.get(t).i32(kw).op(DIV_U).i32(dh).op(MUL).i32(-pt).op(ADD).set(dyOf);
+        f.get(t).i32(kw).op(REM_U).i32(dw).op(MUL).i32(-pl).op(ADD).set(dxOf);
+      },
+      segment: (f, i, _t, valid) => {
         // ty = iy + pt − ky·dh must be a non-negative multiple of sh with ty / sh < oh.
         const [ty, tx, ok] = [f.local(I32), f.local(I32), f.local(I32)];
-        f.get(loc[i]![iy]!).i32(pt).op(ADD).get(t).i32(kw).op(DIV_U).i32(dh).op(MUL, SUB).set(ty);
-        f.get(loc[i]![ix]!).i32(pl).op(ADD).get(t).i32(kw).op(REM_U).i32(dw).op(MUL, SUB).set(tx);
+        f.get(loc[i]![iy]!).get(dyOf).op(SUB).set(ty);
+        f.get(loc[i]![ix]!).get(dxOf).op(SUB).set(tx);
         // Unsigned: a negative t is huge, so one compare checks both ends.
         f.get(ty)
           .i32(sh * oh)
