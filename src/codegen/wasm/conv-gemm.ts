@@ -19,6 +19,8 @@ import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from '
 /** Rows and columns of the register tile: 8 accumulators, 2 B vectors and a splat in registers. */
 const MR = 4;
 const NR = 8;
+/** Pixels per reduction chunk of the filter gradient: its g rows and x taps fit in L2. */
+const CHUNK_PIXELS = 128;
 
 const ADD = 0x6a;
 const SUB = 0x6b;
@@ -82,6 +84,8 @@ interface Gemm {
    */
   readonly segment: (f: FunctionBody, i: number, t: number, valid?: number) => void;
   readonly skipsEmptySegments: boolean;
+  /** Segments per chunk of a long reduction (see computePhase); all in one when absent. */
+  readonly chunkSegments?: number;
 }
 
 /** Phase 1: pack B (threads share the rows), pad x into scratch, zero a segment. */
@@ -222,116 +226,150 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
   ];
   const rows = Array.from({ length: MR }, I);
   const a = Array.from({ length: MR }, I);
+  const at = Array.from({ length: MR }, I);
   const acc = Array.from({ length: MR * 2 }, () => f.local(V128));
   const [b0, b1, s] = [f.local(V128), f.local(V128), f.local(V128)];
+  // A long reduction runs in chunks of segments, every tile of the thread's share per chunk, so
+  // one chunk of A and B stays in cache while all tiles pass over it; partial sums wait in C.
+  const perChunk =
+    n % NR === 0 && gemm.chunkSegments !== undefined ? Math.min(gemm.chunkSegments, segments) : segments;
+  const chunks = Math.ceil(segments / perChunk);
+  const [kc, tEnd] = [I(), I()];
   threadRange(f, blocks * panels, lo, hi);
   f.forRange(
-    q,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => {
-      if (gemm.panelOuter) {
-        f.get(q).i32(blocks).op(DIV_U).set(p);
-        f.get(q).i32(blocks).op(REM_U).set(rb);
-      } else {
-        f.get(q).i32(panels).op(DIV_U).set(rb);
-        f.get(q).i32(panels).op(REM_U).set(p);
-      }
-      // Rows past m repeat the last (read, never stored).
-      for (let i = 0; i < MR; i++) {
-        f.get(rb).i32(MR).op(MUL).i32(i).op(ADD).set(rows[i]!);
-        pushMin(f, rows[i]!, m - 1);
-        f.set(rows[i]!);
-        gemm.rowSetup(f, rows[i]!, i);
-      }
-      for (const v of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(v);
-      f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD).set(bseg);
+    kc,
+    () => f.i32(0),
+    () => f.i32(chunks),
+    () =>
       f.forRange(
-        t,
-        () => f.i32(0),
-        () => f.i32(segments),
+        q,
+        () => f.get(lo),
+        () => f.get(hi),
         () => {
-          if (gemm.skipsEmptySegments) f.i32(0).set(valid);
-          gemm.segmentSetup(f, t);
-          for (let i = 0; i < MR; i++) {
-            gemm.segment(f, i, t, gemm.skipsEmptySegments ? valid : undefined);
-            f.set(a[i]!);
+          if (gemm.panelOuter) {
+            f.get(q).i32(blocks).op(DIV_U).set(p);
+            f.get(q).i32(blocks).op(REM_U).set(rb);
+          } else {
+            f.get(q).i32(panels).op(DIV_U).set(rb);
+            f.get(q).i32(panels).op(REM_U).set(p);
           }
-          if (gemm.skipsEmptySegments) f.get(valid).if();
-          f.get(bseg).set(bp);
-          f.i32(0).set(off);
-          f.forRange(
-            r,
-            () => f.i32(0),
-            () => f.i32(length),
-            () => {
-              f.get(bp).loadV128(0).set(b0);
-              f.get(bp).loadV128(16).set(b1);
-              for (let i = 0; i < MR; i++) {
-                f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
-                f.get(acc[2 * i]!)
-                  .get(s)
-                  .get(b0)
-                  .op(...F32X4_MUL)
-                  .op(...F32X4_ADD)
-                  .set(acc[2 * i]!);
-                f.get(acc[2 * i + 1]!)
-                  .get(s)
-                  .get(b1)
-                  .op(...F32X4_MUL)
-                  .op(...F32X4_ADD)
-                  .set(acc[2 * i + 1]!);
-              }
-              f.get(bp).i32(b.rowStride).op(ADD).set(bp);
-              f.get(off).i32(aStride).op(ADD).set(off);
-            },
-          );
-          if (gemm.skipsEmptySegments) f.end();
-          f.get(bseg)
-            .i32(length * b.rowStride)
-            .op(ADD)
-            .set(bseg);
-        },
-      );
-      // Store the rows inside C; lane by lane where the last panel passes n.
-      for (let i = 0; i < MR; i++) {
-        f.get(rb)
-          .i32(MR)
-          .op(MUL)
-          .i32(i + 1)
-          .op(ADD)
-          .i32(m + 1)
-          .op(LT_U)
-          .if();
-        // Element address of C(row, p·8) in bytes.
-        const at = I();
-        f.get(rows[i]!)
-          .i32(n * 4)
-          .op(MUL)
-          .get(p)
-          .i32(NR * 4)
-          .op(MUL, ADD)
-          .set(at);
-        if (n % NR === 0) {
-          f.get(at)
-            .get(acc[2 * i]!)
-            .storeV128(gemm.out);
-          f.get(at)
-            .get(acc[2 * i + 1]!)
-            .storeV128(gemm.out + 16);
-        } else {
-          for (let j = 0; j < NR; j++) {
-            f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U).if();
-            f.get(at)
-              .get(acc[2 * i + (j >> 2)]!)
-              .op(0xfd, 0x1f, j & 3)
-              .storeF32(gemm.out + j * 4);
+          // Rows past m repeat the last (read, never stored).
+          for (let i = 0; i < MR; i++) {
+            f.get(rb).i32(MR).op(MUL).i32(i).op(ADD).set(rows[i]!);
+            pushMin(f, rows[i]!, m - 1);
+            f.set(rows[i]!);
+            gemm.rowSetup(f, rows[i]!, i);
+            // Byte offset of C(row, p·8).
+            f.get(rows[i]!)
+              .i32(n * 4)
+              .op(MUL)
+              .get(p)
+              .i32(NR * 4)
+              .op(MUL, ADD)
+              .set(at[i]!);
+          }
+          const zeroAcc = () => {
+            for (const v of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(v);
+          };
+          if (chunks === 1) zeroAcc();
+          else {
+            f.get(kc).op(0x45).if();
+            zeroAcc();
+            f.else();
+            acc.forEach((v, j) =>
+              f
+                .get(at[j >> 1]!)
+                .loadV128(gemm.out + (j & 1) * 16)
+                .set(v),
+            );
             f.end();
           }
-        }
-        f.end();
-      }
-    },
+          f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD);
+          f.get(kc)
+            .i32(perChunk * length * b.rowStride)
+            .op(MUL, ADD)
+            .set(bseg);
+          f.get(kc).i32(perChunk).op(MUL).i32(perChunk).op(ADD).set(tEnd);
+          pushMin(f, tEnd, segments);
+          f.set(tEnd);
+          f.forRange(
+            t,
+            () => f.get(kc).i32(perChunk).op(MUL),
+            () => f.get(tEnd),
+            () => {
+              if (gemm.skipsEmptySegments) f.i32(0).set(valid);
+              gemm.segmentSetup(f, t);
+              for (let i = 0; i < MR; i++) {
+                gemm.segment(f, i, t, gemm.skipsEmptySegments ? valid : undefined);
+                f.set(a[i]!);
+              }
+              if (gemm.skipsEmptySegments) f.get(valid).if();
+              f.get(bseg).set(bp);
+              f.i32(0).set(off);
+              f.forRange(
+                r,
+                () => f.i32(0),
+                () => f.i32(length),
+                () => {
+                  f.get(bp).loadV128(0).set(b0);
+                  f.get(bp).loadV128(16).set(b1);
+                  for (let i = 0; i < MR; i++) {
+                    f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
+                    f.get(acc[2 * i]!)
+                      .get(s)
+                      .get(b0)
+                      .op(...F32X4_MUL)
+                      .op(...F32X4_ADD)
+                      .set(acc[2 * i]!);
+                    f.get(acc[2 * i + 1]!)
+                      .get(s)
+                      .get(b1)
+                      .op(...F32X4_MUL)
+                      .op(...F32X4_ADD)
+                      .set(acc[2 * i + 1]!);
+                  }
+                  f.get(bp).i32(b.rowStride).op(ADD).set(bp);
+                  f.get(off).i32(aStride).op(ADD).set(off);
+                },
+              );
+              if (gemm.skipsEmptySegments) f.end();
+              f.get(bseg)
+                .i32(length * b.rowStride)
+                .op(ADD)
+                .set(bseg);
+            },
+          );
+          // Store the rows inside C; lane by lane where the last panel passes n.
+          for (let i = 0; i < MR; i++) {
+            f.get(rb)
+              .i32(MR)
+              .op(MUL)
+              .i32(i + 1)
+              .op(ADD)
+              .i32(m + 1)
+              .op(LT_U)
+              .if();
+            if (n % NR === 0) {
+              f.get(at[i]!)
+                .get(acc[2 * i]!)
+                .storeV128(gemm.out);
+              f.get(at[i]!)
+                .get(acc[2 * i + 1]!)
+                .storeV128(gemm.out + 16);
+            } else {
+              for (let j = 0; j < NR; j++) {
+                f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U).if();
+                f.get(at[i]!)
+                  .get(acc[2 * i + (j >> 2)]!)
+                  .op(0xfd, 0x1f, j & 3)
+                  .storeF32(gemm.out + j * 4);
+                f.end();
+              }
+            }
+            f.end();
+          }
+        },
+      ),
   );
 }
 
@@ -469,6 +507,7 @@ export function convGemmKernel(
         out,
         b: B.layout,
         panelOuter: true,
+        chunkSegments: Math.max(1, Math.round(CHUNK_PIXELS / ow)),
         rowSetup: (f, row, i) => {
           // tap = xp + ((ky·dh)·wp + kx·dw)·c·4 + ci·4
           f.get(row)

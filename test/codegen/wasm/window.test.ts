@@ -85,6 +85,14 @@ const CONVS = [
     pad: [1, 1, 1, 1],
   },
   {
+    name: '3×3 same on 16×14×4 → 8 (the filter gradient in 6 uneven chunks)',
+    x: [3, 16, 14, 4],
+    w: [3, 3, 4, 8],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
     name: '3×3 valid stride 2 on 11×11×1 → 32',
     x: [3, 11, 11, 1],
     w: [3, 3, 1, 32],
