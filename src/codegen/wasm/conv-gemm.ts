@@ -72,17 +72,19 @@ interface Gemm {
   /** Byte address of C (m × n, row-major). */
   readonly out: number;
   readonly b: BLayout;
-  /** Whether consecutive work items share a panel (B reuse) rather than a row block (A reuse). */
+  /** Whether work items are (panel, row block) tiles, consecutive ones sharing a panel (B reuse). */
   readonly panelOuter: boolean;
   /** Emits, once per row of a block, the locals the row's segment addresses need. */
   readonly rowSetup: (f: FunctionBody, row: number, i: number) => void;
-  /** Emits, once per segment, the locals every row's segment address shares (no division per row). */
-  readonly segmentSetup: (f: FunctionBody, t: number) => void;
+  /** Segment t's coordinates are (t / segmentDivisor, t % segmentDivisor): a tap (ky, kx), or (b, oy). */
+  readonly segmentDivisor: number;
+  /** Emits, once per segment, the locals every row's segment address shares, from its coordinates. */
+  readonly segmentSetup: (f: FunctionBody, tq: number, tr: number) => void;
   /**
    * Pushes the byte address of row i's segment t and, when `valid` is given, ORs whether it
    * reads real data into that local (a block whose rows all read zeros skips the segment).
    */
-  readonly segment: (f: FunctionBody, i: number, t: number, valid?: number) => void;
+  readonly segment: (f: FunctionBody, i: number, valid?: number) => void;
   readonly skipsEmptySegments: boolean;
   /** Segments per chunk of a long reduction (see computePhase); all in one when absent. */
   readonly chunkSegments?: number;
@@ -205,25 +207,17 @@ function preparePhase(
   }
 }
 
-/** Phase 2: the register-tiled product over this thread's (row block, panel) pairs. */
+/**
+ * Phase 2: the register-tiled product. Without chunks a work item is a row block and its row
+ * setup (divisions) serves every panel; with chunks (the filter gradient) an item is one
+ * (panel, row block) tile, consecutive items sharing a panel.
+ */
 function computePhase(f: FunctionBody, gemm: Gemm): void {
   const { m, n, segments, length, aStride, b } = gemm;
   const I = () => f.local(I32);
   const panels = Math.ceil(n / NR);
   const blocks = Math.ceil(m / MR);
-  const [lo, hi, q, p, rb, t, r, bp, bseg, off, valid] = [
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-    I(),
-  ];
+  const [lo, hi, q, p, rb, t, r, bp, bseg, off, valid, tq, tr] = Array.from({ length: 13 }, I);
   const rows = Array.from({ length: MR }, I);
   const a = Array.from({ length: MR }, I);
   const at = Array.from({ length: MR }, I);
@@ -234,8 +228,149 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
   const perChunk =
     n % NR === 0 && gemm.chunkSegments !== undefined ? Math.min(gemm.chunkSegments, segments) : segments;
   const chunks = Math.ceil(segments / perChunk);
+  const tileItems = gemm.panelOuter || chunks > 1;
   const [kc, tEnd] = [I(), I()];
-  threadRange(f, blocks * panels, lo, hi);
+  const D = gemm.segmentDivisor;
+
+  const setupRows = () => {
+    // Rows past m repeat the last (read, never stored).
+    for (let i = 0; i < MR; i++) {
+      f.get(rb).i32(MR).op(MUL).i32(i).op(ADD).set(rows[i]!);
+      pushMin(f, rows[i]!, m - 1);
+      f.set(rows[i]!);
+      gemm.rowSetup(f, rows[i]!, i);
+    }
+  };
+  /** The MR×8 tile at (rb, p) over chunk kc's segments. */
+  const tile = () => {
+    for (let i = 0; i < MR; i++)
+      // Byte offset of C(row, p·8).
+      f.get(rows[i]!)
+        .i32(n * 4)
+        .op(MUL)
+        .get(p)
+        .i32(NR * 4)
+        .op(MUL, ADD)
+        .set(at[i]!);
+    const zeroAcc = () => {
+      for (const v of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(v);
+    };
+    if (chunks === 1) zeroAcc();
+    else {
+      f.get(kc).op(0x45).if();
+      zeroAcc();
+      f.else();
+      acc.forEach((v, j) =>
+        f
+          .get(at[j >> 1]!)
+          .loadV128(gemm.out + (j & 1) * 16)
+          .set(v),
+      );
+      f.end();
+    }
+    f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD);
+    if (chunks > 1)
+      f.get(kc)
+        .i32(perChunk * length * b.rowStride)
+        .op(MUL, ADD);
+    f.set(bseg);
+    // The segment's coordinates (t / D, t % D), stepped without dividing.
+    if (chunks > 1) {
+      f.get(kc).i32(perChunk).op(MUL).i32(perChunk).op(ADD).set(tEnd);
+      pushMin(f, tEnd, segments);
+      f.set(tEnd);
+      f.get(kc).i32(perChunk).op(MUL).i32(D).op(DIV_U).set(tq);
+      f.get(kc).i32(perChunk).op(MUL).i32(D).op(REM_U).set(tr);
+    } else {
+      f.i32(segments).set(tEnd);
+      f.i32(0).set(tq);
+      f.i32(0).set(tr);
+    }
+    f.forRange(
+      t,
+      () => (chunks > 1 ? f.get(kc).i32(perChunk).op(MUL) : f.i32(0)),
+      () => f.get(tEnd),
+      () => {
+        if (gemm.skipsEmptySegments) f.i32(0).set(valid);
+        gemm.segmentSetup(f, tq, tr);
+        for (let i = 0; i < MR; i++) {
+          gemm.segment(f, i, gemm.skipsEmptySegments ? valid : undefined);
+          f.set(a[i]!);
+        }
+        if (gemm.skipsEmptySegments) f.get(valid).if();
+        f.get(bseg).set(bp);
+        f.i32(0).set(off);
+        f.forRange(
+          r,
+          () => f.i32(0),
+          () => f.i32(length),
+          () => {
+            f.get(bp).loadV128(0).set(b0);
+            f.get(bp).loadV128(16).set(b1);
+            for (let i = 0; i < MR; i++) {
+              f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
+              f.get(acc[2 * i]!)
+                .get(s)
+                .get(b0)
+                .op(...F32X4_MUL)
+                .op(...F32X4_ADD)
+                .set(acc[2 * i]!);
+              f.get(acc[2 * i + 1]!)
+                .get(s)
+                .get(b1)
+                .op(...F32X4_MUL)
+                .op(...F32X4_ADD)
+                .set(acc[2 * i + 1]!);
+            }
+            f.get(bp).i32(b.rowStride).op(ADD).set(bp);
+            f.get(off).i32(aStride).op(ADD).set(off);
+          },
+        );
+        if (gemm.skipsEmptySegments) f.end();
+        f.get(bseg)
+          .i32(length * b.rowStride)
+          .op(ADD)
+          .set(bseg);
+        // tr += 1, carrying into tq at D.
+        f.get(tr).i32(1).op(ADD).set(tr);
+        f.get(tr).i32(D).op(0x46 /* eq */).if();
+        f.i32(0).set(tr);
+        f.get(tq).i32(1).op(ADD).set(tq);
+        f.end();
+      },
+    );
+    // Store the rows inside C; lane by lane where the last panel passes n.
+    for (let i = 0; i < MR; i++) {
+      f.get(rb)
+        .i32(MR)
+        .op(MUL)
+        .i32(i + 1)
+        .op(ADD)
+        .i32(m + 1)
+        .op(LT_U)
+        .if();
+      if (n % NR === 0) {
+        f.get(at[i]!)
+          .get(acc[2 * i]!)
+          .storeV128(gemm.out);
+        f.get(at[i]!)
+          .get(acc[2 * i + 1]!)
+          .storeV128(gemm.out + 16);
+      } else {
+        for (let j = 0; j < NR; j++) {
+          f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U).if();
+          f.get(at[i]!)
+            .get(acc[2 * i + (j >> 2)]!)
+            .op(0xfd, 0x1f, j & 3)
+            .storeF32(gemm.out + j * 4);
+          f.end();
+        }
+      }
+      f.end();
+    }
+  };
+
+  threadRange(f, tileItems ? blocks * panels : blocks, lo, hi);
   f.forRange(
     kc,
     () => f.i32(0),
@@ -246,127 +381,20 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
         () => f.get(lo),
         () => f.get(hi),
         () => {
-          if (gemm.panelOuter) {
+          if (tileItems) {
             f.get(q).i32(blocks).op(DIV_U).set(p);
             f.get(q).i32(blocks).op(REM_U).set(rb);
+            setupRows();
+            tile();
           } else {
-            f.get(q).i32(panels).op(DIV_U).set(rb);
-            f.get(q).i32(panels).op(REM_U).set(p);
-          }
-          // Rows past m repeat the last (read, never stored).
-          for (let i = 0; i < MR; i++) {
-            f.get(rb).i32(MR).op(MUL).i32(i).op(ADD).set(rows[i]!);
-            pushMin(f, rows[i]!, m - 1);
-            f.set(rows[i]!);
-            gemm.rowSetup(f, rows[i]!, i);
-            // Byte offset of C(row, p·8).
-            f.get(rows[i]!)
-              .i32(n * 4)
-              .op(MUL)
-              .get(p)
-              .i32(NR * 4)
-              .op(MUL, ADD)
-              .set(at[i]!);
-          }
-          const zeroAcc = () => {
-            for (const v of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(v);
-          };
-          if (chunks === 1) zeroAcc();
-          else {
-            f.get(kc).op(0x45).if();
-            zeroAcc();
-            f.else();
-            acc.forEach((v, j) =>
-              f
-                .get(at[j >> 1]!)
-                .loadV128(gemm.out + (j & 1) * 16)
-                .set(v),
+            f.get(q).set(rb);
+            setupRows();
+            f.forRange(
+              p,
+              () => f.i32(0),
+              () => f.i32(panels),
+              tile,
             );
-            f.end();
-          }
-          f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD);
-          f.get(kc)
-            .i32(perChunk * length * b.rowStride)
-            .op(MUL, ADD)
-            .set(bseg);
-          f.get(kc).i32(perChunk).op(MUL).i32(perChunk).op(ADD).set(tEnd);
-          pushMin(f, tEnd, segments);
-          f.set(tEnd);
-          f.forRange(
-            t,
-            () => f.get(kc).i32(perChunk).op(MUL),
-            () => f.get(tEnd),
-            () => {
-              if (gemm.skipsEmptySegments) f.i32(0).set(valid);
-              gemm.segmentSetup(f, t);
-              for (let i = 0; i < MR; i++) {
-                gemm.segment(f, i, t, gemm.skipsEmptySegments ? valid : undefined);
-                f.set(a[i]!);
-              }
-              if (gemm.skipsEmptySegments) f.get(valid).if();
-              f.get(bseg).set(bp);
-              f.i32(0).set(off);
-              f.forRange(
-                r,
-                () => f.i32(0),
-                () => f.i32(length),
-                () => {
-                  f.get(bp).loadV128(0).set(b0);
-                  f.get(bp).loadV128(16).set(b1);
-                  for (let i = 0; i < MR; i++) {
-                    f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
-                    f.get(acc[2 * i]!)
-                      .get(s)
-                      .get(b0)
-                      .op(...F32X4_MUL)
-                      .op(...F32X4_ADD)
-                      .set(acc[2 * i]!);
-                    f.get(acc[2 * i + 1]!)
-                      .get(s)
-                      .get(b1)
-                      .op(...F32X4_MUL)
-                      .op(...F32X4_ADD)
-                      .set(acc[2 * i + 1]!);
-                  }
-                  f.get(bp).i32(b.rowStride).op(ADD).set(bp);
-                  f.get(off).i32(aStride).op(ADD).set(off);
-                },
-              );
-              if (gemm.skipsEmptySegments) f.end();
-              f.get(bseg)
-                .i32(length * b.rowStride)
-                .op(ADD)
-                .set(bseg);
-            },
-          );
-          // Store the rows inside C; lane by lane where the last panel passes n.
-          for (let i = 0; i < MR; i++) {
-            f.get(rb)
-              .i32(MR)
-              .op(MUL)
-              .i32(i + 1)
-              .op(ADD)
-              .i32(m + 1)
-              .op(LT_U)
-              .if();
-            if (n % NR === 0) {
-              f.get(at[i]!)
-                .get(acc[2 * i]!)
-                .storeV128(gemm.out);
-              f.get(at[i]!)
-                .get(acc[2 * i + 1]!)
-                .storeV128(gemm.out + 16);
-            } else {
-              for (let j = 0; j < NR; j++) {
-                f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U).if();
-                f.get(at[i]!)
-                  .get(acc[2 * i + (j >> 2)]!)
-                  .op(0xfd, 0x1f, j & 3)
-                  .storeF32(gemm.out + j * 4);
-                f.end();
-              }
-            }
-            f.end();
           }
         },
       ),
@@ -466,25 +494,22 @@ export function convGemmKernel(
           ]);
           f.i32(xp).op(ADD).set(base[i]![0]!);
         },
-        segmentSetup: (f, t) => {
+        segmentDivisor: merged ? kh : kw,
+        segmentSetup: (f, ky, kx) => {
+          // merged: segment ky; else tap (ky, kx).
           if (merged)
-            f.get(t)
+            f.get(kx)
               .i32(dh * wp * c * 4)
               .op(MUL)
               .set(seg);
-          else {
-            f.get(t)
-              .i32(kw)
-              .op(DIV_U)
+          else
+            f.get(ky)
               .i32(dh * wp * c * 4)
-              .op(MUL);
-            f.get(t)
-              .i32(kw)
-              .op(REM_U)
+              .op(MUL)
+              .get(kx)
               .i32(dw * c * 4)
               .op(MUL, ADD)
               .set(seg);
-          }
         },
         segment: (f, i) => void f.get(base[i]![0]!).get(seg).op(ADD),
         skipsEmptySegments: false,
@@ -525,16 +550,13 @@ export function convGemmKernel(
           f.get(row).i32(c).op(REM_U).i32(4).op(MUL, ADD);
           f.i32(xp).op(ADD).set(tap[i]![0]!);
         },
-        segmentSetup: (f, t) => {
-          // (b·hp + oy·sh)·wp·c·4 for segment t = (b, oy)
-          f.get(t)
-            .i32(oh)
-            .op(DIV_U)
+        segmentDivisor: oh,
+        segmentSetup: (f, bb, oy) => {
+          // (b·hp + oy·sh)·wp·c·4 for segment (b, oy)
+          f.get(bb)
             .i32(hp * wp * c * 4)
-            .op(MUL);
-          f.get(t)
-            .i32(oh)
-            .op(REM_U)
+            .op(MUL)
+            .get(oy)
             .i32(sh * wp * c * 4)
             .op(MUL, ADD)
             .set(seg);
@@ -577,12 +599,13 @@ export function convGemmKernel(
         f.get(row).i32(w).op(DIV_U).i32(h).op(REM_U).set(loc[i]![iy]!);
         f.get(row).i32(w).op(REM_U).set(loc[i]![ix]!);
       },
-      segmentSetup: (f, t) => {
-        // ky·dh − pt and kx·dw − pl of tap t, so ty = iy − dyOf.
-        f.get(t).i32(kw).op(DIV_U).i32(dh).op(MUL).i32(-pt).op(ADD).set(dyOf);
-        f.get(t).i32(kw).op(REM_U).i32(dw).op(MUL).i32(-pl).op(ADD).set(dxOf);
+      segmentDivisor: kw,
+      segmentSetup: (f, ky, kx) => {
+        // ky·dh − pt and kx·dw − pl of tap (ky, kx), so ty = iy − dyOf.
+        f.get(ky).i32(dh).op(MUL).i32(-pt).op(ADD).set(dyOf);
+        f.get(kx).i32(dw).op(MUL).i32(-pl).op(ADD).set(dxOf);
       },
-      segment: (f, i, _t, valid) => {
+      segment: (f, i, valid) => {
         // ty = iy + pt − ky·dh must be a non-negative multiple of sh with ty / sh < oh.
         const [ty, tx, ok] = [f.local(I32), f.local(I32), f.local(I32)];
         f.get(loc[i]![iy]!).get(dyOf).op(SUB).set(ty);
