@@ -129,7 +129,7 @@ describe('training steps on the wasm backend equal the interpreter', () => {
     );
   });
 
-  it('an augmented CNN (shift, flip; conv, pooling) trains on wasm as the interpreter does', async () => {
+  it('an augmented CNN (shift, flip; conv, pooling) trains on wasm as the interpreter does, on 2 threads bit for bit', async () => {
     const { compiled, diagnostics } = compile(
       `
 model C(x: [9, 7, 3]) -> (y: [4]) {
@@ -158,7 +158,13 @@ train C {
     const after = await model.getWeights();
     const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
     expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
+    for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
     model.destroy();
+    // Two threads split the convolutions' tiles and the pooling's images: the same bits.
+    const two = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads: 2 });
+    for (let s = 0; s < steps; s++) two.trainStep({ x, target });
+    for (const [name, w] of await two.getWeights()) expect(w, name).toEqual(after.get(name));
+    two.destroy();
   });
 });
 
