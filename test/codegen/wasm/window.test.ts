@@ -77,6 +77,14 @@ const CONVS = [
     pad: [0, 1, 1, 2],
   },
   {
+    name: '3×3 same on 5×6×8 → 5 (channels a multiple of the block)',
+    x: [2, 5, 6, 8],
+    w: [3, 3, 8, 5],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
     name: '3×3 same on one 12×10×8 image → 16 (B read in place)',
     x: [1, 12, 10, 8],
     w: [3, 3, 8, 16],
