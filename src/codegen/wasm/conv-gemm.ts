@@ -7,9 +7,12 @@
  *     aligned rows; copy x into a zero-padded image in scratch when the conv pads, so every
  *     tap of the forward conv and the filter gradient lands inside it; zero a segment of
  *     scratch that the input gradient's rows read at taps outside the output;
- *  2. compute: the threads share out (row block, panel) pairs; each is an MR×8 register tile of
- *     f32x4 accumulators, updated with a splat of A times the panel's row.
- * Everything lives in the scratch region the module plans once, never allocated per step.
+ *  2. compute: the threads share out row blocks (each over every panel) or, for the filter
+ *     gradient's long reduction, (panel, row block) tiles chunk by chunk; a tile is MR×8 f32x4
+ *     accumulators, updated with a splat of A times the panel's row.
+ * Every output element is one thread's, summed in one order whatever the thread count, so two
+ * threads give the bits of one. Scratch is the region the module plans once, never per step.
+ * Like the WGSL target, a conv kernel runs alone: its bias and activation are the next kernel.
  */
 import type { Node } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
