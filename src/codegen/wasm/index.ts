@@ -2,8 +2,8 @@
  * The wasm target's lowering table, typed over every op like the WGSL one. Elementwise, layout,
  * matmul and reduction kernels (fused or alone) and random draws come from fused.ts; the ops
  * by index (gather, scatter_add, one_hot, slice, pad, concat) from indexing.ts; convolutions and
- * pooling from window.ts. Image shifts have none here yet: a kernel rooted at one is a clear
- * error, never wrong numbers.
+ * pooling from conv-gemm.ts and window.ts, image shifts from image.ts. An op without a lowering
+ * would throw {@link WasmUnsupportedError} from its renderer: a clear error, never wrong numbers.
  */
 import { BINARY_OPS, type Node, type Op, REDUCE_OPS, UNARY_OPS } from '../../ir/graph.js';
 import {
@@ -14,9 +14,11 @@ import {
   runsNoKernel,
   sameRenderer,
 } from '../target.js';
+import { type ConvOp, convGemmKernel } from './conv-gemm.js';
 import { fusedKernel } from './fused.js';
+import { imageShiftKernel } from './image.js';
 import { indexingKernel } from './indexing.js';
-import { type WindowOp, windowKernel } from './window.js';
+import { type PoolOp, windowKernel } from './window.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
 /** What a renderer returns: the kernel, once the module says where everything lives. */
@@ -40,32 +42,24 @@ const indexing: KernelRenderer<
   'gather' | 'scatter_add' | 'one_hot' | 'slice' | 'concat' | 'pad'
 > = (planned, root) => (ctx) => indexingKernel(planned, root, ctx);
 
-const windowOps: KernelRenderer<WasmKernelWriter, WindowOp> = (planned, root) => (ctx) =>
+const convolutions: KernelRenderer<WasmKernelWriter, ConvOp> = (planned, root) => (ctx) =>
+  convGemmKernel(planned, root, ctx);
+
+const windowOps: KernelRenderer<WasmKernelWriter, PoolOp> = (planned, root) => (ctx) =>
   windowKernel(planned, root, ctx);
 
-const unsupported = (_planned: PlannedKernel, root: Node): never => {
-  throw new WasmUnsupportedError(root.op);
-};
+const imageShift: KernelRenderer<WasmKernelWriter, 'image_shift'> = (planned, root) => (ctx) =>
+  imageShiftKernel(planned, root, ctx);
 
 const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(UNARY_OPS, fused),
   ...sameRenderer(BINARY_OPS, fused),
   ...sameRenderer(REDUCE_OPS, fused),
   ...sameRenderer(['matmul', 'broadcast', 'reshape', 'transpose', 'iota', 'random_uniform'] as const, fused),
-  ...sameRenderer(
-    [
-      'conv2d',
-      'conv2d_input_grad',
-      'conv2d_filter_grad',
-      'max_pool2d',
-      'max_pool2d_grad',
-      'avg_pool2d',
-      'avg_pool2d_grad',
-    ] as const,
-    windowOps,
-  ),
+  ...sameRenderer(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const, convolutions),
+  ...sameRenderer(['max_pool2d', 'max_pool2d_grad', 'avg_pool2d', 'avg_pool2d_grad'] as const, windowOps),
   ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
-  image_shift: unsupported,
+  image_shift: imageShift,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
 };
 

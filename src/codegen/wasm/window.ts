@@ -1,388 +1,320 @@
 /**
- * Wasm for the window ops in NHWC: conv2d and both its gradients, max and average pooling and
- * theirs. Each is output-stationary, one output element per iteration (each thread a
- * contiguous share), gathering over the window taps that land inside the image, so no two
- * threads write one element and no atomics are needed. Scalar loops: correct first; the
- * register-tiled implicit GEMM of the WGSL target is not ported yet.
+ * Wasm for the pooling ops in NHWC (max and average, forward and gradients), SIMD128 over the
+ * channels: four channels per f32x4 where they are a multiple of 4, the rest one lane at a time
+ * (load32_zero / store32_lane), with the same arithmetic. Each window's in-bounds tap range is
+ * computed once, so the tap loops hold no bounds checks. The gradients scatter each window's g
+ * into dx in output order, as the reference accumulates, over images split between threads (no
+ * two threads touch one image, so no atomics); each thread first zeroes its images' dx.
+ * The convolutions are implicit GEMMs in conv-gemm.ts.
  */
-import { type Node, sizeOf } from '../../ir/graph.js';
+import type { Node } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
-import { F32, type FunctionBody, I32 } from './encoder.js';
+import { F32, type FunctionBody, I32, V128, uleb } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
 
-export type WindowOp =
-  | 'conv2d'
-  | 'conv2d_input_grad'
-  | 'conv2d_filter_grad'
-  | 'max_pool2d'
-  | 'max_pool2d_grad'
-  | 'avg_pool2d'
-  | 'avg_pool2d_grad';
+export type PoolOp = 'max_pool2d' | 'max_pool2d_grad' | 'avg_pool2d' | 'avg_pool2d_grad';
 
 const ADD = 0x6a;
 const SUB = 0x6b;
 const MUL = 0x6c;
 const DIV_U = 0x6e;
 const REM_U = 0x70;
-const LT_U = 0x49;
+const LT_S = 0x48;
+const GT_S = 0x4a;
+const SIMD = 0xfd;
+const F32X4_ADD = [SIMD, 0xe4, 0x01];
+const F32X4_DIV = [SIMD, 0xe7, 0x01];
+const F32X4_PMAX = [SIMD, 0xeb, 0x01];
+const F32X4_EQ = [SIMD, 0x41];
+const V128_AND = [SIMD, 0x4e];
+const V128_ANDNOT = [SIMD, 0x4f];
+const V128_OR = [SIMD, 0x50];
+const F32X4_SPLAT = [SIMD, 0x13];
+const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 
-/** Small structured helpers over one function body. */
-class Code {
-  constructor(
-    readonly f: FunctionBody,
-    readonly ctx: WasmContext,
-  ) {}
-  i32(): number {
-    return this.f.local(I32);
-  }
-  /** `for (v = 0; v < n; v++) body()`. */
-  loop(n: number, body: (v: number) => void): void {
-    const v = this.i32();
-    this.f.forRange(
-      v,
-      () => this.f.i32(0),
-      () => this.f.i32(n),
-      () => body(v),
-    );
-  }
-  /** Sets a fresh local to Σ terms: [local, factor] pairs plus a constant. */
-  sum(terms: readonly (readonly [number, number])[], constant = 0): number {
-    const f = this.f;
-    f.i32(constant);
-    for (const [local, factor] of terms) {
-      f.get(local);
-      if (factor !== 1) f.i32(factor).op(MUL);
-      f.op(ADD);
-    }
-    const out = this.i32();
-    f.set(out);
-    return out;
-  }
-  /** `if (0 <= v < n) body()`, one unsigned compare. */
-  ifBelow(v: number, n: number, body: () => void): void {
-    this.f.get(v).i32(n).op(LT_U).if();
-    body();
-    this.f.end();
-  }
-  /** Pushes element `index` (an i32 local) of a buffer. */
-  load(buffer: number, index: number): void {
-    this.f.get(index).i32(2).op(0x74).loadF32(this.ctx.address(buffer));
-  }
-  /** Splits element index `i` of `shape` into one local per axis. */
-  coords(i: number, shape: readonly number[]): number[] {
-    let stride = sizeOf(shape);
-    return shape.map((d) => {
-      stride /= d;
-      const c = this.i32();
-      this.f.get(i);
-      if (stride !== 1) this.f.i32(stride).op(DIV_U);
-      if (stride * d !== sizeOf(shape)) this.f.i32(d).op(REM_U);
-      this.f.set(c);
-      return c;
-    });
-  }
+/** Channels per group: a whole f32x4, or one lane of it (the others zero, never stored). */
+type Width = 4 | 1;
+
+function load(f: FunctionBody, width: Width, offset: number): FunctionBody {
+  return width === 4 ? f.loadV128(offset) : f.op(SIMD, 0x5c, 2, ...uleb(offset));
+}
+function store(f: FunctionBody, width: Width, offset: number): FunctionBody {
+  return width === 4 ? f.storeV128(offset) : f.op(SIMD, 0x5a, 2, ...uleb(offset), 0);
+}
+
+/** Pushes max(a, b) or min(a, b) of two i32s on the stack, signed. */
+function pushMinMax(f: FunctionBody, a: () => void, b: () => void, max: boolean): void {
+  const [x, y] = [f.local(I32), f.local(I32)];
+  a();
+  f.set(x);
+  b();
+  f.set(y);
+  f.get(x)
+    .get(y)
+    .get(x)
+    .get(y)
+    .op(max ? GT_S : LT_S)
+    .select();
 }
 
 export function windowKernel(
   { g, bufferOf }: PlannedKernel,
-  node: Node<WindowOp>,
+  node: Node<PoolOp>,
   ctx: WasmContext,
 ): WasmKernel {
   const f = kernelFunction();
-  const c = new Code(f, ctx);
-  const out = node.shape as number[];
-  const src = (k: number) => g.nodes[node.srcs[k]!]!;
-  const buf = (k: number) => bufferOf.get(node.srcs[k]!)!;
-  const p = node.params as {
-    strides: readonly [number, number];
-    dilation?: readonly [number, number];
-    pad: readonly number[];
-    window?: readonly [number, number];
-  };
-  const [sh, sw] = p.strides;
-  const [dh, dw] = p.dilation ?? [1, 1];
-  const [pt, pl] = [p.pad[0]!, p.pad[1]!];
-  const acc = f.local(F32);
-  const best = f.local(F32);
-  const found = c.i32();
-  const [lo, hi, i] = [c.i32(), c.i32(), c.i32()];
-  const n = sizeOf(out);
-  /** Sets a fresh local to y·s + k·d − p (a window tap's input row or column). */
-  const tapAt = (y: number, s: number, k: number, d: number, pad: number) =>
-    c.sum(
-      [
-        [y, s],
-        [k, d],
-      ],
-      -pad,
-    );
-  /**
-   * The output position (oy or ox) whose tap k reads input position `at`, or none: t = at + pad
-   * − k·d must be a non-negative multiple of s below `size` (a negative t is huge unsigned).
-   */
-  const outAt = (
-    at: number,
-    k: number,
-    d: number,
-    pad: number,
-    s: number,
-    size: number,
-    body: (o: number) => void,
-  ) => {
-    const t = c.i32();
-    f.get(at).i32(pad).op(ADD).get(k).i32(d).op(MUL).op(SUB).set(t);
-    f.get(t).i32(s).op(REM_U).op(0x45 /* eqz */).if();
-    const o = c.i32();
-    f.get(t).i32(s).op(DIV_U).set(o);
-    c.ifBelow(o, size, () => body(o));
-    f.end();
-  };
-  /** acc += a · b of two loads. */
-  const fma = (ba: number, ia: number, bb: number, ib: number) => {
-    f.get(acc);
-    c.load(ba, ia);
-    c.load(bb, ib);
-    f.op(0x94, 0x92).set(acc);
-  };
-  /** Visits the in-bounds taps (ky, kx, iy, ix) of output position (oy, ox) over an h×w image. */
-  const taps = (
-    oy: number,
-    ox: number,
-    [kh, kw]: readonly number[],
-    [h, w]: readonly number[],
-    visit: (ky: number, kx: number, iy: number, ix: number) => void,
-  ) =>
-    c.loop(kh!, (ky) => {
-      const iy = tapAt(oy, sh, ky, dh, pt);
-      c.ifBelow(iy, h!, () =>
-        c.loop(kw!, (kx) => {
-          const ix = tapAt(ox, sw, kx, dw, pl);
-          c.ifBelow(ix, w!, () => visit(ky, kx, iy, ix));
-        }),
-      );
-    });
-  /** Sets `acc` to the in-bounds tap count of window (oy, ox), as f32. */
-  const countTaps = (oy: number, ox: number, win: readonly number[], hw: readonly number[]) => {
-    f.f32(0).set(acc);
-    taps(oy, ox, win, hw, () => f.get(acc).f32(1).op(0x92).set(acc));
-  };
+  const I = () => f.local(I32);
+  const grad = node.op === 'max_pool2d_grad' || node.op === 'avg_pool2d_grad';
+  const image = (node.op === 'avg_pool2d_grad' ? node.shape : g.nodes[node.srcs[0]!]!.shape) as number[];
+  const pooled = (
+    grad ? g.nodes[node.srcs[node.op === 'max_pool2d_grad' ? 1 : 0]!]!.shape : node.shape
+  ) as number[];
+  const [batch, h, w, ch] = image as [number, number, number, number];
+  const [, oh, ow] = pooled as [number, number, number];
+  const addr = (k: number) => ctx.address(bufferOf.get(node.srcs[k]!)!);
+  const out = ctx.address(bufferOf.get(node.id)!);
+  // The image (x, or dx) and the pooled tensor (y, or g).
+  const xAt = node.op === 'avg_pool2d_grad' ? out : addr(0);
+  const yAt = grad ? addr(node.op === 'max_pool2d_grad' ? 1 : 0) : out;
+  const { window, strides, pad } = node.params;
+  const [kh, kw] = window;
+  const [sh, sw] = strides;
+  const [pt, pl] = [pad[0], pad[1]];
+  const row = w * ch * 4;
+  const pixel = ch * 4;
 
-  threadRange(f, n, lo, hi);
-  f.forRange(
-    i,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => {
-      f.f32(0).set(acc);
-      switch (node.op) {
-        case 'conv2d': {
-          const [, h, w, ci] = src(0).shape as number[];
-          const [kh, kw, , co] = src(1).shape as number[];
-          const [b, oy, ox, o] = c.coords(i, out);
-          taps(oy!, ox!, [kh!, kw!], [h!, w!], (ky, kx, iy, ix) =>
-            c.loop(ci!, (cc) => {
-              const xi = c.sum([
-                [b!, h! * w! * ci!],
-                [iy, w! * ci!],
-                [ix, ci!],
-                [cc, 1],
-              ]);
-              const wi = c.sum([
-                [ky, kw! * ci! * co!],
-                [kx, ci! * co!],
-                [cc, co!],
-                [o!, 1],
-              ]);
-              fma(buf(0), xi, buf(1), wi);
-            }),
-          );
-          break;
-        }
-        case 'conv2d_input_grad': {
-          // dx[b, iy, ix, c] = Σ g[b, oy, ox, o] · w[ky, kx, c, o] over taps that read (iy, ix).
-          const [, oh, ow, co] = src(0).shape as number[];
-          const [kh, kw, ci] = src(1).shape as number[];
-          const [b, iy, ix, cc] = c.coords(i, out);
-          c.loop(kh!, (ky) =>
-            outAt(iy!, ky, dh, pt, sh, oh!, (oy) =>
-              c.loop(kw!, (kx) =>
-                outAt(ix!, kx, dw, pl, sw, ow!, (ox) =>
-                  c.loop(co!, (o) => {
-                    const gi = c.sum([
-                      [b!, oh! * ow! * co!],
-                      [oy, ow! * co!],
-                      [ox, co!],
-                      [o, 1],
-                    ]);
-                    const wi = c.sum([
-                      [ky, kw! * ci! * co!],
-                      [kx, ci! * co!],
-                      [cc!, co!],
-                      [o, 1],
-                    ]);
-                    fma(buf(0), gi, buf(1), wi);
-                  }),
-                ),
-              ),
-            ),
-          );
-          break;
-        }
-        case 'conv2d_filter_grad': {
-          // dw[ky, kx, c, o] = Σ x[b, iy, ix, c] · g[b, oy, ox, o] over in-bounds taps.
-          const [batch, h, w, ci] = src(0).shape as number[];
-          const [, oh, ow, co] = src(1).shape as number[];
-          const [ky, kx, cc, o] = c.coords(i, out);
-          c.loop(batch!, (b) =>
-            c.loop(oh!, (oy) => {
-              const iy = tapAt(oy, sh, ky!, dh, pt);
-              c.ifBelow(iy, h!, () =>
-                c.loop(ow!, (ox) => {
-                  const ix = tapAt(ox, sw, kx!, dw, pl);
-                  c.ifBelow(ix, w!, () => {
-                    const xi = c.sum([
-                      [b, h! * w! * ci!],
-                      [iy, w! * ci!],
-                      [ix, ci!],
-                      [cc!, 1],
-                    ]);
-                    const gi = c.sum([
-                      [b, oh! * ow! * co!],
-                      [oy, ow! * co!],
-                      [ox, co!],
-                      [o!, 1],
-                    ]);
-                    fma(buf(0), xi, buf(1), gi);
-                  });
-                }),
-              );
-            }),
-          );
-          break;
-        }
-        case 'max_pool2d':
-        case 'avg_pool2d': {
-          const [, h, w, ch] = src(0).shape as number[];
-          const [b, oy, ox, cc] = c.coords(i, out);
-          const xAt = (iy: number, ix: number) =>
-            c.sum([
-              [b!, h! * w! * ch!],
-              [iy, w! * ch!],
-              [ix, ch!],
-              [cc!, 1],
-            ]);
-          if (node.op === 'max_pool2d') {
-            // The first maximum of the in-bounds taps; 0 for a window wholly in the padding.
-            f.i32(0).set(found);
-            taps(oy!, ox!, p.window!, [h!, w!], (_ky, _kx, iy, ix) => {
-              c.load(buf(0), xAt(iy, ix));
-              f.set(best);
-              f.get(found).op(0x45).get(best).get(acc).op(0x5e /* f32.gt */).op(0x72 /* or */).if();
-              f.get(best).set(acc).i32(1).set(found);
-              f.end();
-            });
-          } else {
-            // Each tap divided by the window's in-bounds count, as the reference sums.
-            countTaps(oy!, ox!, p.window!, [h!, w!]);
-            f.get(acc).set(best);
-            f.f32(0).set(acc);
-            taps(oy!, ox!, p.window!, [h!, w!], (_ky, _kx, iy, ix) => {
-              f.get(acc);
-              c.load(buf(0), xAt(iy, ix));
-              f.get(best).op(0x95, 0x92).set(acc);
-            });
-          }
-          break;
-        }
-        case 'max_pool2d_grad': {
-          // dx at (iy, ix) gathers g of every window whose first maximum is this element.
-          const [, h, w, ch] = src(0).shape as number[];
-          const [, oh, ow] = src(1).shape as number[];
-          const [kh, kw] = p.window!;
-          const [b, iy, ix, cc] = c.coords(i, out);
-          const xAt = (y: number, x: number) =>
-            c.sum([
-              [b!, h! * w! * ch!],
-              [y, w! * ch!],
-              [x, ch!],
-              [cc!, 1],
-            ]);
-          const self = xAt(iy!, ix!);
-          const argmax = c.i32();
-          c.loop(kh, (ky) =>
-            outAt(iy!, ky, 1, pt, sh, oh!, (oy) =>
-              c.loop(kw, (kx) =>
-                outAt(ix!, kx, 1, pl, sw, ow!, (ox) => {
-                  // argmax starts at a valid element: the compare loads it before the first tap is found.
-                  f.i32(0).set(found);
-                  f.get(self).set(argmax);
-                  taps(oy, ox, [kh, kw], [h!, w!], (_a, _b, y, x) => {
-                    const at = xAt(y, x);
-                    c.load(buf(0), at);
-                    f.set(best);
-                    f.get(found).op(0x45);
-                    f.get(best);
-                    c.load(buf(0), argmax);
-                    f.op(0x5e).op(0x72).if();
-                    f.get(at).set(argmax).i32(1).set(found);
-                    f.end();
-                  });
-                  f.get(argmax).get(self).op(0x46).if();
-                  f.get(acc);
-                  c.load(
-                    buf(1),
-                    c.sum([
-                      [b!, oh! * ow! * ch!],
-                      [oy, ow! * ch!],
-                      [ox, ch!],
-                      [cc!, 1],
-                    ]),
-                  );
-                  f.op(0x92).set(acc);
-                  f.end();
-                }),
-              ),
-            ),
-          );
-          break;
-        }
-        case 'avg_pool2d_grad': {
-          const [, h, w] = out;
-          const [, oh, ow, ch] = src(0).shape as number[];
-          const [kh, kw] = p.window!;
-          const [b, iy, ix, cc] = c.coords(i, out);
-          const sum = f.local(F32);
-          f.f32(0).set(sum);
-          c.loop(kh, (ky) =>
-            outAt(iy!, ky, 1, pt, sh, oh!, (oy) =>
-              c.loop(kw, (kx) =>
-                outAt(ix!, kx, 1, pl, sw, ow!, (ox) => {
-                  countTaps(oy, ox, [kh, kw], [h!, w!]);
-                  f.get(sum);
-                  c.load(
-                    buf(0),
-                    c.sum([
-                      [b!, oh! * ow! * ch!],
-                      [oy, ow! * ch!],
-                      [ox, ch!],
-                      [cc!, 1],
-                    ]),
-                  );
-                  f.get(acc).op(0x95, 0x92).set(sum);
-                }),
-              ),
-            ),
-          );
-          f.get(sum).set(acc);
-          break;
-        }
-      }
-      f.get(i)
-        .i32(2)
-        .op(0x74)
-        .get(acc)
-        .storeF32(ctx.address(bufferOf.get(node.id)!));
-    },
-  );
+  const [lo, hi, q, b, oy, ox, ky0, ky1, kx0, kx1, ky, kx, win, pos, cb, tap] = Array.from({ length: 16 }, I);
+  const count = f.local(F32);
+  const [best, acc, v, taken, m, gv] = Array.from({ length: 6 }, () => f.local(V128));
+
+  /** for (v = from; v < to; v += step) over locals. */
+  const range = (v: number, from: () => void, to: () => void, body: () => void, step = 1) =>
+    f.forRange(v, from, to, body, step);
+  /** Visits every in-bounds tap of the window, `tap` holding its byte address in the image plus cb. */
+  const taps = (visit: () => void) =>
+    range(
+      ky,
+      () => f.get(ky0),
+      () => f.get(ky1),
+      () =>
+        range(
+          kx,
+          () => f.get(kx0),
+          () => f.get(kx1),
+          () => {
+            f.get(win).get(ky).i32(row).op(MUL, ADD).get(kx).i32(pixel).op(MUL, ADD).get(cb).op(ADD).set(tap);
+            visit();
+          },
+        ),
+    );
+  /** best = the window's first maximum (pmax keeps the earlier on ties: best < v ? v : best). */
+  const windowMax = (width: Width) => {
+    f.get(win).get(ky0).i32(row).op(MUL, ADD).get(kx0).i32(pixel).op(MUL, ADD).get(cb).op(ADD);
+    load(f, width, xAt).set(best);
+    taps(() => {
+      f.get(best).get(tap);
+      load(f, width, xAt)
+        .op(...F32X4_PMAX)
+        .set(best);
+    });
+  };
+  /** One channel group at byte offset cb of the window at (b, oy, ox); `pos` addresses y / g. */
+  const group = (width: Width) => {
+    switch (node.op) {
+      case 'max_pool2d':
+        // A window wholly in the padding gives 0.
+        f.op(...V128_ZERO).set(best);
+        f.get(count).f32(0).op(0x5e /* gt */).if();
+        windowMax(width);
+        f.end();
+        f.get(pos).get(cb).op(ADD).get(best);
+        store(f, width, yAt);
+        break;
+      case 'avg_pool2d':
+        f.op(...V128_ZERO).set(acc);
+        taps(() => {
+          f.get(acc).get(tap);
+          load(f, width, xAt);
+          f.get(count)
+            .op(...F32X4_SPLAT)
+            .op(...F32X4_DIV)
+            .op(...F32X4_ADD)
+            .set(acc);
+        });
+        f.get(pos).get(cb).op(ADD).get(acc);
+        store(f, width, yAt);
+        break;
+      case 'max_pool2d_grad':
+        // g goes to the first tap equal to the maximum: each lane's mask once, in tap order.
+        f.get(count).f32(0).op(0x5e).if();
+        windowMax(width);
+        f.get(pos).get(cb).op(ADD);
+        load(f, width, yAt).set(gv);
+        f.op(...V128_ZERO).set(taken);
+        taps(() => {
+          f.get(tap);
+          load(f, width, xAt)
+            .get(best)
+            .op(...F32X4_EQ)
+            .get(taken)
+            .op(...V128_ANDNOT)
+            .set(m);
+          f.get(taken)
+            .get(m)
+            .op(...V128_OR)
+            .set(taken);
+          f.get(tap).get(tap);
+          load(f, width, out)
+            .get(gv)
+            .get(m)
+            .op(...V128_AND)
+            .op(...F32X4_ADD);
+          store(f, width, out);
+        });
+        f.end();
+        break;
+      case 'avg_pool2d_grad':
+        f.get(pos).get(cb).op(ADD);
+        load(f, width, yAt)
+          .get(count)
+          .op(...F32X4_SPLAT)
+          .op(...F32X4_DIV)
+          .set(gv);
+        taps(() => {
+          f.get(tap).get(tap);
+          load(f, width, out)
+            .get(gv)
+            .op(...F32X4_ADD);
+          store(f, width, out);
+        });
+        break;
+    }
+  };
+  /** The window at (b, oy, ox): its tap range, count, image base and pooled address, then every group. */
+  const windowAt = () => {
+    // iy = oy·sh − pt + ky is inside [0, h) for ky in [max(0, pt − oy·sh), min(kh, h + pt − oy·sh)).
+    const edge = (o: number, s: number, p: number, k: number, n: number, k0: number, k1: number) => {
+      pushMinMax(
+        f,
+        () => f.i32(p).get(o).i32(s).op(MUL, SUB),
+        () => f.i32(0),
+        true,
+      );
+      f.set(k0);
+      pushMinMax(
+        f,
+        () =>
+          f
+            .i32(n + p)
+            .get(o)
+            .i32(s)
+            .op(MUL, SUB),
+        () => f.i32(k),
+        false,
+      );
+      f.set(k1);
+    };
+    edge(oy, sh, pt, kh, h, ky0, ky1);
+    edge(ox, sw, pl, kw, w, kx0, kx1);
+    // count = max(0, ky1 − ky0) · max(0, kx1 − kx0)
+    pushMinMax(
+      f,
+      () => f.get(ky1).get(ky0).op(SUB),
+      () => f.i32(0),
+      true,
+    );
+    pushMinMax(
+      f,
+      () => f.get(kx1).get(kx0).op(SUB),
+      () => f.i32(0),
+      true,
+    );
+    f.op(MUL, 0xb2 /* f32.convert_i32_s */).set(count);
+    // win = byte offset of tap (0, 0): ((b·h + oy·sh − pt)·w + ox·sw − pl)·ch·4 (may lie outside).
+    f.get(b)
+      .i32(h * row)
+      .op(MUL)
+      .get(oy)
+      .i32(sh * row)
+      .op(MUL, ADD)
+      .get(ox)
+      .i32(sw * pixel)
+      .op(MUL, ADD)
+      .i32(pt * row + pl * pixel)
+      .op(SUB)
+      .set(win);
+    f.get(b)
+      .i32(oh * ow)
+      .op(MUL)
+      .get(oy)
+      .i32(ow)
+      .op(MUL, ADD)
+      .get(ox)
+      .op(ADD)
+      .i32(pixel)
+      .op(MUL)
+      .set(pos);
+    const whole = Math.floor(ch / 4) * 16;
+    if (whole > 0)
+      range(
+        cb,
+        () => f.i32(0),
+        () => f.i32(whole),
+        () => group(4),
+        16,
+      );
+    if (whole < pixel)
+      range(
+        cb,
+        () => f.i32(whole),
+        () => f.i32(pixel),
+        () => group(1),
+        4,
+      );
+  };
+  const columns = () =>
+    range(
+      ox,
+      () => f.i32(0),
+      () => f.i32(ow),
+      windowAt,
+    );
+  if (grad) {
+    // Whole images per thread: zero dx, then scatter every window of the image.
+    threadRange(f, batch, lo, hi);
+    range(
+      b,
+      () => f.get(lo),
+      () => f.get(hi),
+      () => {
+        f.get(b)
+          .i32(h * row)
+          .op(MUL)
+          .i32(out)
+          .op(ADD)
+          .i32(0)
+          .i32(h * row)
+          .op(0xfc, 0x0b, 0x00 /* memory.fill */);
+        range(
+          oy,
+          () => f.i32(0),
+          () => f.i32(oh),
+          columns,
+        );
+      },
+    );
+  } else {
+    threadRange(f, batch * oh, lo, hi);
+    range(
+      q,
+      () => f.get(lo),
+      () => f.get(hi),
+      () => {
+        f.get(q).i32(oh).op(DIV_U).set(b);
+        f.get(q).i32(oh).op(REM_U).set(oy);
+        columns();
+      },
+    );
+  }
   return { name: node.op, phases: [f], scratchBytes: 0 };
 }

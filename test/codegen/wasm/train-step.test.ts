@@ -129,22 +129,42 @@ describe('training steps on the wasm backend equal the interpreter', () => {
     );
   });
 
-  it('a model with an op the wasm target lacks says which, and auto runs it on WebGPU', async () => {
-    const { compiled } = compile(
+  it('an augmented CNN (shift, flip; conv, pooling) trains on wasm as the interpreter does, on 2 threads bit for bit', async () => {
+    const { compiled, diagnostics } = compile(
       `
-model C(x: [6, 6, 1]) -> (y: [2]) {
-  y = Dense(2)(Flatten()(Conv2D(2, 3)(x)))
+model C(x: [9, 7, 3]) -> (y: [4]) {
+  h = MaxPool2D(2)(Conv2D(6, 3, padding: same, activation: relu)(x))
+  y = Dense(4, activation: softmax)(Flatten()(AveragePooling2D(2)(Conv2D(5, 2)(h))))
 }
-train C { data: mnist, loss: mse, batch: 2, augment: [shift(pixels: 1)] }
+train C {
+  data: mnist
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  batch: 3
+  augment: [shift(pixels: 2), flip(p: 0.5)]
+}
 `,
       { wasm: true },
     );
-    await expect(NnxModel.create(compiled!.spec, { backend: 'wasm' })).rejects.toThrow(
-      "NnxModel.create: the wasm backend cannot run this model: the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu",
-    );
-    const model = await NnxModel.create(compiled!.spec, { backend: 'auto' });
-    expect(model.backend.kind).toBe('webgpu');
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized } = compiled!;
+    const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
+    const weights = await model.getWeights();
+    const rand = seededRandom(13);
+    const x = Float32Array.from(randomArray(rand, 3 * 9 * 7 * 3, 0, 1));
+    const target = Float32Array.of(1, 3, 0);
+    const steps = 3;
+    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+    const after = await model.getWeights();
+    const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
+    expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
+    for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
     model.destroy();
+    // Two threads split the convolutions' tiles and the pooling's images: the same bits.
+    const two = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads: 2 });
+    for (let s = 0; s < steps; s++) two.trainStep({ x, target });
+    for (const [name, w] of await two.getWeights()) expect(w, name).toEqual(after.get(name));
+    two.destroy();
   });
 });
 

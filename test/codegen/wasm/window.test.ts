@@ -1,7 +1,8 @@
 /**
  * The wasm window kernels (conv2d and both gradients, max and average pooling and theirs)
  * against the reference interpreter (f32), on the WGSL kernel tests' geometries: strides,
- * dilation, uneven padding, odd edges, and a tie sent to the first maximum.
+ * dilation, uneven padding, odd edges, channels that are and are not multiples of 4 and 8,
+ * batch 1 and 3, and a tie sent to the first maximum; each on one thread and on two.
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.js';
@@ -10,14 +11,18 @@ import { interpret } from '../../../src/ir/interpret.js';
 import { SHAPE_RULES } from '../../../src/ir/ops.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
-import { runGraphOnWasm } from '../../wasm.js';
+import { runGraphOnWasm, runGraphOnWasmThreads } from '../../wasm.js';
 
 interface Operand {
   readonly shape: number[];
   readonly values?: readonly number[];
 }
 
-function check(operands: Operand[], f: (b: GraphBuilder, xs: number[]) => number): Float32Array {
+async function check(
+  operands: Operand[],
+  f: (b: GraphBuilder, xs: number[]) => number,
+  threads: number,
+): Promise<Float32Array> {
   const rand = seededRandom(1);
   const b = new GraphBuilder();
   const xs = operands.map((o, i) => b.input(`x${i}`, 'data', o.shape));
@@ -33,7 +38,9 @@ function check(operands: Operand[], f: (b: GraphBuilder, xs: number[]) => number
     [...values].map(([k, v], i) => [k, { shape: operands[i]!.shape, data: v }]),
   );
   const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data as Float32Array;
-  const got = runGraphOnWasm(g, values).get('y')!;
+  const got = (
+    threads === 1 ? runGraphOnWasm(g, values) : await runGraphOnWasmThreads(g, values, threads)
+  ).get('y')!;
   expect(got.length).toBe(want.length);
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
@@ -69,22 +76,69 @@ const CONVS = [
     dilation: [2, 2],
     pad: [0, 1, 1, 2],
   },
+  {
+    name: '3×3 same on 5×6×8 → 5 (channels a multiple of the block)',
+    x: [2, 5, 6, 8],
+    w: [3, 3, 8, 5],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
+    name: '3×3 same on one 12×10×8 image → 16 (B read in place)',
+    x: [1, 12, 10, 8],
+    w: [3, 3, 8, 16],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
+    name: '3×3 same on 16×14×4 → 8 (the filter gradient in 6 uneven chunks)',
+    x: [3, 16, 14, 4],
+    w: [3, 3, 4, 8],
+    strides: [1, 1],
+    dilation: [1, 1],
+    pad: [1, 1, 1, 1],
+  },
+  {
+    name: '3×3 valid stride 2 on 11×11×1 → 32',
+    x: [3, 11, 11, 1],
+    w: [3, 3, 1, 32],
+    strides: [2, 2],
+    dilation: [1, 1],
+    pad: [0, 0, 0, 0],
+  },
 ] as const;
+
+const THREADS = [1, 2];
 
 describe('wasm conv2d kernels match the reference interpreter', () => {
   for (const c of CONVS) {
     const p = { strides: c.strides, dilation: c.dilation, pad: c.pad } as never;
     const y = SHAPE_RULES.conv2d([c.x, c.w], p) as number[];
-    it(`conv2d ${c.name}`, () =>
-      check([{ shape: [...c.x] }, { shape: [...c.w] }], (b, [x, w]) => b.emit('conv2d', [x!, w!], p)));
-    it(`conv2d_input_grad ${c.name}`, () =>
-      check([{ shape: y }, { shape: [...c.w] }], (b, [g, w]) =>
-        b.emit('conv2d_input_grad', [g!, w!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
-      ));
-    it(`conv2d_filter_grad ${c.name}`, () =>
-      check([{ shape: [...c.x] }, { shape: y }], (b, [x, g]) =>
-        b.emit('conv2d_filter_grad', [x!, g!], { ...(p as object), kernelHW: [c.w[0], c.w[1]] } as never),
-      ));
+    for (const threads of THREADS) {
+      const on = `(${threads} thread${threads > 1 ? 's' : ''})`;
+      it(`conv2d ${c.name} ${on}`, () =>
+        check(
+          [{ shape: [...c.x] }, { shape: [...c.w] }],
+          (b, [x, w]) => b.emit('conv2d', [x!, w!], p),
+          threads,
+        ));
+      it(`conv2d_input_grad ${c.name} ${on}`, () =>
+        check(
+          [{ shape: y }, { shape: [...c.w] }],
+          (b, [g, w]) =>
+            b.emit('conv2d_input_grad', [g!, w!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
+          threads,
+        ));
+      it(`conv2d_filter_grad ${c.name} ${on}`, () =>
+        check(
+          [{ shape: [...c.x] }, { shape: y }],
+          (b, [x, g]) =>
+            b.emit('conv2d_filter_grad', [x!, g!], { ...(p as object), kernelHW: [c.w[0], c.w[1]] } as never),
+          threads,
+        ));
+    }
   }
 });
 
@@ -97,29 +151,56 @@ const POOLS = [
     pad: [0, 0, 0, 0],
   },
   { name: '3×3 stride 2 same on 7×6×3', x: [3, 7, 6, 3], window: [3, 3], strides: [2, 2], pad: [1, 0, 1, 1] },
+  {
+    name: '3×3 stride 2 same on 8×9×12 (overlap)',
+    x: [3, 8, 9, 12],
+    window: [3, 3],
+    strides: [2, 2],
+    pad: [1, 1, 1, 1],
+  },
+  {
+    name: '2×3 stride 1 on one 5×6×4 image',
+    x: [1, 5, 6, 4],
+    window: [2, 3],
+    strides: [1, 1],
+    pad: [0, 0, 0, 0],
+  },
 ] as const;
 
 describe('wasm pooling kernels match the reference interpreter', () => {
   for (const c of POOLS) {
     const p = { window: c.window, strides: c.strides, pad: c.pad } as never;
     const y = SHAPE_RULES.max_pool2d([c.x], p) as number[];
-    it(`max_pool2d ${c.name}`, () => check([{ shape: [...c.x] }], (b, [x]) => b.emit('max_pool2d', [x!], p)));
-    it(`avg_pool2d ${c.name}`, () => check([{ shape: [...c.x] }], (b, [x]) => b.emit('avg_pool2d', [x!], p)));
-    it(`max_pool2d_grad ${c.name}`, () =>
-      check([{ shape: [...c.x] }, { shape: y }], (b, [x, g]) => b.emit('max_pool2d_grad', [x!, g!], p)));
-    it(`avg_pool2d_grad ${c.name}`, () =>
-      check([{ shape: y }], (b, [g]) =>
-        b.emit('avg_pool2d_grad', [g!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
-      ));
+    for (const threads of THREADS) {
+      const on = `(${threads} thread${threads > 1 ? 's' : ''})`;
+      it(`max_pool2d ${c.name} ${on}`, () =>
+        check([{ shape: [...c.x] }], (b, [x]) => b.emit('max_pool2d', [x!], p), threads));
+      it(`avg_pool2d ${c.name} ${on}`, () =>
+        check([{ shape: [...c.x] }], (b, [x]) => b.emit('avg_pool2d', [x!], p), threads));
+      it(`max_pool2d_grad ${c.name} ${on}`, () =>
+        check(
+          [{ shape: [...c.x] }, { shape: y }],
+          (b, [x, g]) => b.emit('max_pool2d_grad', [x!, g!], p),
+          threads,
+        ));
+      it(`avg_pool2d_grad ${c.name} ${on}`, () =>
+        check(
+          [{ shape: y }],
+          (b, [g]) =>
+            b.emit('avg_pool2d_grad', [g!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
+          threads,
+        ));
+    }
   }
-  it('max_pool2d_grad sends a tie to the first maximum', () => {
-    const got = check(
+  it('max_pool2d_grad sends a tie to the first maximum', async () => {
+    const got = await check(
       [
         { shape: [1, 2, 2, 1], values: [1, 1, 1, 1] },
         { shape: [1, 1, 1, 1], values: [5] },
       ],
       (b, [x, g]) =>
         b.emit('max_pool2d_grad', [x!, g!], { window: [2, 2], strides: [2, 2], pad: [0, 0, 0, 0] }),
+      1,
     );
     expect(Array.from(got)).toEqual([5, 0, 0, 0]);
   });

@@ -1,6 +1,7 @@
 /**
- * Data augmentation: the augmented batch the GPU computes equals a plain transcription of the
- * documented transforms with the same random draws (hash, salt, counter), draws are
+ * Data augmentation: the augmented batch the GPU and the wasm backend compute equals a plain
+ * transcription of the documented transforms with the same random draws (hash, salt, counter),
+ * wasm's bit for bit the interpreter's in f32, draws are
  * reproducible and change with the step and the seed, and only the training graph augments.
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { printGraph } from '../../../src/ir/print.js';
 import type { Augmentation } from '../../../src/bind/augment.js';
 import { augmentInput, augmentationSalt } from '../../../src/ir/train/augment.js';
 import { runGraphOnGpu } from '../../gpu.js';
+import { runGraphOnWasm } from '../../wasm.js';
 import { randomArray, seededRandom } from '../random.js';
 
 /** A batch of 9 images of 5×6 with 2 channels: sizes that divide nothing. */
@@ -123,6 +125,40 @@ describe('the augmented batch on the GPU equals the reference transform with the
     expect(Array.from(await onGpu([{ kind: 'invert', p: 0, seed: 0 }], x, 1))).toEqual(Array.from(x));
     const all = await onGpu([{ kind: 'invert', p: 1, seed: 0 }], x, 1);
     expect(Array.from(all)).toEqual(Array.from(x, (v) => Math.fround(1 - v)));
+  });
+});
+
+describe('the augmented batch on wasm equals the reference transform, and the interpreter bit for bit', () => {
+  const x = images();
+  const values = (step: number) =>
+    new Map([
+      ['x', x],
+      ['step', Float32Array.of(step)],
+      ['seed', Float32Array.of(2)],
+    ]);
+  const chain = TRANSFORMS.map(([, a]) => a);
+  for (const [name, a, tolerance] of [...TRANSFORMS, ['all five in a row', chain, 2e-6] as const]) {
+    const list = Array.isArray(a) ? a : [a as Augmentation];
+    it(name, () => {
+      const g = augmentGraph(list);
+      const got = runGraphOnWasm(g, values(7)).get('y')!;
+      const tensors = new Map(
+        [...values(7)].map(([k, v]) => [k, { shape: k === 'x' ? [...SHAPE] : [], data: v }]),
+      );
+      const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
+      if (tolerance === 0) expect(Array.from(got)).toEqual(Array.from(want));
+      else expectClose(got, Float64Array.from(want), tolerance);
+      expect(Array.from(got)).not.toEqual(Array.from(x));
+    });
+  }
+  it('the same draws as the documented transform at seed 0', () => {
+    for (const [, a, tolerance] of TRANSFORMS) {
+      const got = runGraphOnWasm(
+        augmentGraph([a]),
+        new Map([...values(9), ['seed', Float32Array.of(0)]]),
+      ).get('y')!;
+      expectClose(got, reference([a], x, 9), tolerance);
+    }
   });
 });
 

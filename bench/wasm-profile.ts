@@ -1,0 +1,63 @@
+/**
+ * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads]`: time every kernel of a seed model's
+ * wasm training step alone (each kernel as an entry of its own in one module, over buffers of
+ * small random values; the median and minimum of 9 wall-clock runs, and the median user CPU time,
+ * which a loaded machine moves less) and list the slowest, with the kernel's root op.
+ */
+import { compile } from '../src/compile.js';
+import { buildWasmModule } from '../src/codegen/wasm/module.js';
+import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
+import { WorkerPool } from '../src/runtime/wasm/threads.js';
+import { CNN, MLP, XOR } from './models.js';
+import { median } from './timing.js';
+
+const model = { xor: XOR, mlp: MLP, cnn: CNN }[process.argv[2] ?? 'cnn'] ?? CNN;
+const threads = Number(process.argv[3] ?? 1);
+const { compiled } = compile(model.source, { wasm: true });
+if (!compiled) throw new Error(`bench model ${model.name} does not compile`);
+const { fused, plan } = compiled.lowered.train;
+const entries = plan.order.map((k, i) => ({ name: `k${i}`, fused, plan: { ...plan, order: [k] } }));
+const spec = buildWasmModule(compiled.spec.buffers, entries);
+const shared = threads > 1;
+const memory = newMemory(spec, shared);
+const module = new WebAssembly.Module(wasmBytes(spec, shared));
+const wasm = instantiateWasm(spec, { memory, module, shared });
+const words = new Float32Array(memory.buffer);
+for (let i = 16; i < words.length; i++) words[i] = Math.random() * 0.1;
+const names = entries.map((e) => e.name);
+const workers = shared ? await WorkerPool.start(module, memory, names, threads) : undefined;
+const once = (name: string) =>
+  workers ? workers.run(name, (t, n) => wasm.run(name, t, n)) : wasm.run(name, 0, 1);
+const rows = plan.order.map((k, i) => {
+  const name = names[i]!;
+  once(name);
+  const samples: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < 9; r++) {
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
+    once(name);
+    samples.push(performance.now() - t0);
+    cpu.push(process.cpuUsage(c0).user / 1000);
+  }
+  const kernel = fused.kernels[k]!;
+  const root = fused.graph.nodes[kernel.roots[0]!]!;
+  const anchor = kernel.anchor === undefined ? root : fused.graph.nodes[kernel.anchor]!;
+  return {
+    ms: median(samples),
+    min: Math.min(...samples),
+    cpu: median(cpu),
+    op: anchor.op,
+    shape: anchor.shape.join('×'),
+  };
+});
+workers?.stop();
+const total = rows.reduce((a, r) => a + r.ms, 0);
+const fastest = rows.reduce((a, r) => a + r.min, 0);
+console.log(
+  `${model.name}: ${rows.length} kernels on ${threads} thread(s), Σ median ${total.toFixed(2)} ms, Σ min ${fastest.toFixed(2)} ms`,
+);
+console.log('   median      min  cpu (user, all threads)');
+for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, 15))
+  console.log(
+    `${r.ms.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(8)} ${r.cpu.toFixed(3).padStart(8)} ms  ${r.op.padEnd(20)} ${r.shape}`,
+  );
