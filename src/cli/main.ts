@@ -4,6 +4,7 @@
  * stack trace; usage errors exit with 2.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { codegenModule, compile, compileGan, check } from '../compile.js';
 import type { Graph } from '../ir/graph.js';
 import type { SourceFile } from '../util/diagnostics.js';
@@ -31,6 +32,10 @@ import { DEVICES_USAGE, devicesCommand } from './devices.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
 import { HelpRequest, parseCommandArgs } from './args.js';
 import { wantsColour } from './progress.js';
+
+// Node 22 validates relaxed SIMD by default, Node 20 only behind this flag; set before any wasm
+// module compiles so the wasm backend's matmuls use FMA (about 1.5x less CPU per MLP step).
+if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const CHECK_USAGE = `  nnxc check FILE                      parse, resolve and shape-check; print diagnostics`;
 const COMPILE_USAGE = `  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
