@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: per-step training time of the seed models for nnx, TensorFlow.js (webgpu) and
  * jax-js (webgpu) on the same adapter, plus a matmul micro-benchmark (`--matmul 256,1024`
- * picks its sizes; `--matmul ''` skips it). Then the CPU rows: nnx's wasm backend on 1 and 2
+ * picks its sizes, for the wasm matmul too up to 2048; `--matmul ''` skips both). Then the CPU rows: nnx's wasm backend on 1 and 2
  * threads, jax-js's wasm backend and TF.js on @tensorflow/tfjs-backend-wasm, and the wasm matmul;
  * `--cpu off` skips them, `--cpu only` runs only them (no GPU is opened). `--json` prints one line
  * per model (and per thread count for the CPU rows). `--only nnx` (or a comma list of nnx, tfjs,
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   // The CPU rows open no GPU: `--cpu only` runs on a machine without WebGPU.
   if (cpu === 'only') {
     if (values.check) return checkCpu(models, frameworks);
-    await cpuBenchmark(models, frameworks, values.json === true);
+    await cpuBenchmark(models, frameworks, cpuMatmulSizes(values.matmul), values.json === true);
     process.exit(0);
   }
   // One Dawn GPU as navigator.gpu before anything opens a device: nnx's requestDevice prefers it,
@@ -202,7 +202,8 @@ async function main(): Promise<void> {
       console.log(`  ${f.padEnd(6)} ${o.ms.toFixed(3).padStart(10)}  ${vs.padEnd(16)} (${o.note})`);
     }
   }
-  if (cpu === 'on') await cpuBenchmark(models, frameworks, values.json === true);
+  if (cpu === 'on')
+    await cpuBenchmark(models, frameworks, cpuMatmulSizes(values.matmul), values.json === true);
   await matmulBenchmark(
     device,
     (values.matmul ?? '256,512,1024,2048,4096').split(',').filter(Boolean).map(Number),
@@ -240,7 +241,12 @@ async function matmulBenchmark(device: GPUDevice, sizes: number[], json: boolean
  * run on one thread (see tfjs.ts for why TF.js's threads do not engage under Node), so the
  * 1-thread row is the like-for-like comparison; the 2-thread row shows what nnx's threads add.
  */
-async function cpuBenchmark(models: BenchModel[], frameworks: Framework[], json: boolean): Promise<void> {
+async function cpuBenchmark(
+  models: BenchModel[],
+  frameworks: Framework[],
+  matmulSizes: number[],
+  json: boolean,
+): Promise<void> {
   if (!json) console.log('\nCPU (wasm backends; median ms/step; vs_<framework> = its ms / nnx ms)');
   for (const model of models) {
     const opts = stepOptions(model.name);
@@ -289,8 +295,9 @@ async function cpuBenchmark(models: BenchModel[], frameworks: Framework[], json:
     for (const [threads, r] of nnx) line(`nnx-wasm ${threads}t`, r, false);
     for (const [f, r] of others) line(f, r, true);
   }
-  if (!json) console.log('\nCPU matmul (f32, n×n·n×n, wasm SIMD128 4×8 register tiles)');
-  for (const n of [256, 512, 1024, 2048]) {
+  if (!json && matmulSizes.length > 0)
+    console.log('\nCPU matmul (f32, n×n·n×n, wasm SIMD128 4×8 register tiles)');
+  for (const n of matmulSizes) {
     for (const threads of [1, 2]) {
       const ms = await timeWasmMatmul(n, n >= 2048 ? 1 : 3, threads);
       const rate = gflops({ m: n, n, k: n, transA: false, transB: false }, ms);
@@ -301,6 +308,16 @@ async function cpuBenchmark(models: BenchModel[], frameworks: Framework[], json:
         );
     }
   }
+}
+
+/** The wasm matmul's sizes: `--matmul`'s up to 2048 (4096 takes minutes on a CPU), by default 256–2048. */
+function cpuMatmulSizes(option: string | undefined): number[] {
+  if (option === undefined) return [256, 512, 1024, 2048];
+  return option
+    .split(',')
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => n <= 2048);
 }
 
 /** `--check --cpu only`: the loss check on the wasm backends (nnx one thread, jax-js, TF.js). */
