@@ -2,13 +2,13 @@
  * Checkpoints written before Adam's bias corrections became optimizer state (#16) lack
  * `optimizer/correction_1` and `_2`: a load derives them from the step count, and the resumed run
  * ends bit for bit where an uninterrupted run ends. On the wasm backend (fast, and bit-exact
- * resume is promised per backend).
+ * resume is promised per backend); a GAN's two sides each derive theirs from their own step count.
  */
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
+import { compile, compileGan } from '../../src/compile.js';
 import {
   NnxModel,
   decodeSafetensors,
@@ -16,7 +16,8 @@ import {
   type Dataset,
   type ModelSpec,
 } from '../../src/runtime/index.js';
-import { adamCorrectionAfter } from '../../src/runtime/checkpoint.js';
+import { adamCorrectionAfter, readCheckpoint, STATE_TENSOR_PREFIX } from '../../src/runtime/checkpoint.js';
+import { elementCount } from '../../src/runtime/init.js';
 import { Rng } from '../../src/runtime/rng.js';
 
 const SOURCE = `
@@ -128,6 +129,51 @@ describe('an Adam checkpoint without its bias corrections', () => {
     expect(() => m.loadBytes(encodeSafetensors(tensors, file.metadata))).toThrow(
       /'optimizer\/step' is missing; 'optimizer\/correction_1' is missing; 'optimizer\/correction_2' is missing/,
     );
+  });
+});
+
+describe('a GAN checkpoint without its bias corrections', () => {
+  it("derives each side's from that side's step count and β", () => {
+    const { compiled, diagnostics } = compileGan(`
+sequential G(z: [3]) {
+  Dense(4, activation: tanh)
+}
+sequential D(x: [4]) {
+  Dense(1, activation: sigmoid)
+}
+gan Pair {
+  generator: G
+  discriminator: D
+  data: mnist
+  optimizer: Adam(lr: 0.01, beta_1: 0.5)
+  batch: 7
+}
+`);
+    expect(diagnostics).toEqual([]);
+    const spec = compiled!.spec;
+    // The two sides have taken different numbers of steps.
+    const steps: Record<string, number> = { generator: 9, discriminator: 18 };
+    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const p of spec.params)
+      tensors.set(p.name, { shape: p.shape, data: new Float32Array(elementCount(p.shape)) });
+    for (const slot of spec.state) {
+      if (slot.name.includes('optimizer/correction_')) continue;
+      const side = slot.name.split('/')[0]!;
+      const data = new Float32Array(elementCount(slot.shape));
+      if (slot.name.endsWith('optimizer/step')) data[0] = steps[side]!;
+      tensors.set(STATE_TENSOR_PREFIX + slot.name, { shape: slot.shape, data });
+    }
+    const state = readCheckpoint(spec, { tensors, metadata: {} }, 'loadBytes').state!;
+    for (const side of ['generator', 'discriminator']) {
+      const t = steps[side]!;
+      expect(state.get(`${side}/optimizer/correction_1`)).toEqual(
+        Float32Array.of(adamCorrectionAfter(t, 0.5)),
+      );
+      expect(state.get(`${side}/optimizer/correction_2`)).toEqual(
+        Float32Array.of(adamCorrectionAfter(t, 0.999)),
+      );
+    }
+    expect(adamCorrectionAfter(9, 0.5)).not.toBe(adamCorrectionAfter(18, 0.5));
   });
 });
 
