@@ -4,9 +4,9 @@
  */
 import { compile } from '../src/compile.js';
 import { NnxModel } from '../src/runtime/index.js';
-import { createJaxjsTrainer } from './jaxjs.js';
+import { createJaxjsTrainer, type JaxjsBackend } from './jaxjs.js';
 import { type BenchModel, syntheticBatch } from './models.js';
-import { createTfjsTrainer } from './tfjs.js';
+import { createTfjsTrainer, type TfjsBackend } from './tfjs.js';
 
 /** The loss of the first step and of the last of `steps` steps on the fixed batch. */
 export interface LossCheck {
@@ -15,12 +15,22 @@ export interface LossCheck {
   readonly steps: number;
 }
 
-/** nnx: evaluate's loss on the batch before training and after `steps` trainSteps. */
-export async function checkNnx(model: BenchModel, device: GPUDevice, steps = 20): Promise<LossCheck> {
-  const result = compile(model.source);
+/**
+ * nnx: evaluate's loss on the batch before training and after `steps` trainSteps, on a WebGPU
+ * device or on the wasm backend (`'wasm'`, one thread).
+ */
+export async function checkNnx(
+  model: BenchModel,
+  device: GPUDevice | 'wasm',
+  steps = 20,
+): Promise<LossCheck> {
+  const result = compile(model.source, { wasm: device === 'wasm' });
   if (!result.compiled)
     throw new Error(`does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
-  const m = await NnxModel.create(result.compiled.spec, { seed: 1, device });
+  const m = await NnxModel.create(
+    result.compiled.spec,
+    device === 'wasm' ? { seed: 1, backend: 'wasm' } : { seed: 1, device },
+  );
   try {
     const { x, y } = syntheticBatch(model);
     const data = { count: model.batch, inputs: { x }, targets: { target: y } };
@@ -36,9 +46,10 @@ export async function checkNnx(model: BenchModel, device: GPUDevice, steps = 20)
 /** TF.js (`optimizer.minimize`): the loss each step computes, at step 1 and step `steps`. */
 export async function checkTfjs(
   model: BenchModel,
+  backend: TfjsBackend = 'webgpu',
   steps = 20,
 ): Promise<LossCheck & { tensorsLeaked: number }> {
-  const trainer = await createTfjsTrainer(model, 'minimize');
+  const trainer = await createTfjsTrainer(model, 'minimize', backend);
   try {
     await trainer.step();
     const first = await trainer.lastLoss();
@@ -53,8 +64,12 @@ export async function checkTfjs(
 }
 
 /** jax-js: the loss each jitted step computes, at step 1 and step `steps`. */
-export async function checkJaxjs(model: BenchModel, steps = 20): Promise<LossCheck> {
-  const trainer = await createJaxjsTrainer(model);
+export async function checkJaxjs(
+  model: BenchModel,
+  backend: JaxjsBackend = 'webgpu',
+  steps = 20,
+): Promise<LossCheck> {
+  const trainer = await createJaxjsTrainer(model, backend);
   try {
     await trainer.step();
     const first = await trainer.lastLoss();

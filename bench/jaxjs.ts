@@ -1,7 +1,8 @@
 /**
  * jax-js's side of the benchmark: the seed models as pure functions of a flat parameter list, and
  * one jitted training step (forward, `valueAndGrad`, SGD or Adam written as array ops) that maps
- * (params, optimizer state, loss sum, batch) to their new values, on jax-js's webgpu device.
+ * (params, optimizer state, loss sum, batch) to their new values, on jax-js's webgpu device or on
+ * its own wasm backend (the CPU rows).
  */
 import type * as JAX from '@jax-js/jax';
 import { describeAdapter, installNodeGpu } from './gpu.js';
@@ -11,6 +12,9 @@ import { timeSteps } from './timing.js';
 
 type Jax = typeof JAX;
 type Arr = JAX.Array;
+
+/** The jax-js device a trainer runs on: 'webgpu' (on `navigator.gpu`) or its own 'wasm' backend. */
+export type JaxjsBackend = 'webgpu' | 'wasm';
 
 // `type` aliases, not interfaces: jax-js' JsTree typing needs index-compatible object types.
 type OptState = {
@@ -36,7 +40,7 @@ export interface JaxjsTrainer {
   sync(): Promise<void>;
   /** The loss of the last step (reads it back). */
   lastLoss(): Promise<number>;
-  /** The adapter jax-js's device runs on. */
+  /** The adapter jax-js's device runs on ('jax-js wasm' on the wasm backend). */
   readonly adapter: string;
   dispose(): void;
 }
@@ -47,20 +51,27 @@ const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-7; // TF.js/Keras' Adam epsilon
 
-let jaxPromise: Promise<Jax> | undefined;
+const jaxPromises = new Map<JaxjsBackend, Promise<Jax>>();
 
-/** Loads jax-js and makes webgpu its default device (once); it opens its own device on `navigator.gpu`. */
-async function loadJax(): Promise<Jax> {
-  jaxPromise ??= (async () => {
-    // jax-js reads navigator.gpu when init() creates the webgpu backend.
-    await installNodeGpu();
-    const jax = await import('@jax-js/jax');
-    const devices = await jax.init('webgpu');
-    if (!devices.includes('webgpu')) throw new Error('jax-js could not initialise its webgpu backend');
-    jax.defaultDevice('webgpu');
-    return jax;
-  })();
-  return jaxPromise;
+/**
+ * Loads jax-js and makes `backend` its default device (once per backend). For webgpu it opens its
+ * own device on `navigator.gpu`; the wasm backend needs no GPU, so none is installed for it.
+ */
+async function loadJax(backend: JaxjsBackend): Promise<Jax> {
+  let promise = jaxPromises.get(backend);
+  if (promise === undefined) {
+    promise = (async () => {
+      // jax-js reads navigator.gpu when init() creates the webgpu backend.
+      if (backend === 'webgpu') await installNodeGpu();
+      const jax = await import('@jax-js/jax');
+      const devices = await jax.init(backend);
+      if (!devices.includes(backend)) throw new Error(`jax-js could not initialise its ${backend} backend`);
+      jax.defaultDevice(backend);
+      return jax;
+    })();
+    jaxPromises.set(backend, promise);
+  }
+  return promise;
 }
 
 /** A seeded uniform [0, 1) source (the same LCG as models.ts' batches). */
@@ -152,8 +163,11 @@ function lossFunction(jax: Jax, model: BenchModel): (params: Arr[], x: Arr, y: A
 }
 
 /** Creates a jax-js trainer for `model` on its synthetic batch. */
-export async function createJaxjsTrainer(model: BenchModel): Promise<JaxjsTrainer> {
-  const jax = await loadJax();
+export async function createJaxjsTrainer(
+  model: BenchModel,
+  backend: JaxjsBackend = 'webgpu',
+): Promise<JaxjsTrainer> {
+  const jax = await loadJax(backend);
   const { numpy: np, tree } = jax;
   const loss = lossFunction(jax, model);
   const adam = model.name !== 'xor';
@@ -199,7 +213,7 @@ export async function createJaxjsTrainer(model: BenchModel): Promise<JaxjsTraine
   };
   let last: Arr | undefined;
   const inFlight: Promise<unknown>[] = [];
-  const device = jax.getWebGPUDevice();
+  const device = backend === 'webgpu' ? jax.getWebGPUDevice() : undefined;
   const batch = syntheticBatch(model);
   // Copies typed as ArrayBuffer-backed, which np.array's signature asks for.
   const x = new Float32Array(batch.x);
@@ -237,12 +251,12 @@ export async function createJaxjsTrainer(model: BenchModel): Promise<JaxjsTraine
       await Promise.all(inFlight.splice(0));
       // Dispatches anything the final state still depends on and waits for a read queued after it.
       await jax.blockUntilReady(state);
-      await device.queue.onSubmittedWorkDone();
+      await device?.queue.onSubmittedWorkDone();
     },
     async lastLoss() {
       return last === undefined ? NaN : (await last.ref.data())[0]!;
     },
-    adapter: describeAdapter(device),
+    adapter: device !== undefined ? describeAdapter(device) : 'jax-js wasm',
     dispose() {
       last?.dispose();
       tree.dispose(state);
@@ -264,8 +278,9 @@ export interface JaxjsTiming {
 export async function timeJaxjs(
   model: BenchModel,
   opts: { steps: number; repeats: number; warmup: number },
+  backend: JaxjsBackend = 'webgpu',
 ): Promise<JaxjsTiming> {
-  const trainer = await createJaxjsTrainer(model);
+  const trainer = await createJaxjsTrainer(model, backend);
   try {
     return { ms: await timeSteps(trainer.step, trainer.sync, opts), adapter: trainer.adapter };
   } finally {

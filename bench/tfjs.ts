@@ -1,6 +1,12 @@
 /**
  * TensorFlow.js's side of the benchmark: the seed models as a TF.js user writes them
- * (`tf.sequential` of layers) trained on the webgpu backend, on the same `navigator.gpu` as nnx.
+ * (`tf.sequential` of layers) trained on the webgpu backend, on the same `navigator.gpu` as nnx,
+ * or on `@tensorflow/tfjs-backend-wasm` (the CPU rows).
+ *
+ * TF.js wasm under Node runs SIMD on one thread: its WASM_HAS_MULTITHREAD_SUPPORT flag is false
+ * whenever IS_NODE (tensorflow/tfjs#3830), and forcing the flag on fails at init, because the
+ * Emscripten pthread glue starts its workers from a `blob:` URL, which Node's `Worker` refuses
+ * (ERR_WORKER_PATH). So threads do not engage here; in a cross-origin-isolated browser they would.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { describeAdapter, installNodeGpu } from './gpu.js';
@@ -15,6 +21,9 @@ import { timeSteps } from './timing.js';
  */
 export type TfjsIdiom = 'minimize' | 'trainOnBatch';
 
+/** The TF.js backend a trainer runs on. */
+export type TfjsBackend = 'webgpu' | 'wasm';
+
 /** A TF.js trainer for one seed model on the fixed synthetic batch. */
 export interface TfjsTrainer {
   /** Queues one training step (for `trainOnBatch`, also waits for it). */
@@ -25,25 +34,43 @@ export interface TfjsTrainer {
   lastLoss(): Promise<number>;
   /** Live tensors in TF.js's engine, to check that steps do not leak. */
   numTensors(): number;
-  /** The adapter TF.js's device runs on. */
+  /** The adapter TF.js's device runs on ('TF.js wasm, SIMD, n threads' on the wasm backend). */
   readonly adapter: string;
   dispose(): void;
 }
 
-let tfPromise: Promise<typeof TF> | undefined;
+let tfPromise: { backend: TfjsBackend; tf: Promise<typeof TF> } | undefined;
 
-/** Loads TF.js and selects its webgpu backend (once); the backend opens its own device on `navigator.gpu`. */
-async function loadTf(): Promise<typeof TF> {
-  tfPromise ??= (async () => {
-    await installNodeGpu();
-    const tf = await import('@tensorflow/tfjs');
-    // The backend registers itself only if navigator.gpu exists when it is imported.
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not initialise its webgpu backend');
-    await tf.ready();
-    return tf;
-  })();
-  return tfPromise;
+/**
+ * Loads TF.js and selects `backend` (once per process: a process benchmarks one backend). The
+ * webgpu backend opens its own device on `navigator.gpu`; the wasm backend needs no GPU.
+ */
+async function loadTf(backend: TfjsBackend): Promise<typeof TF> {
+  if (tfPromise !== undefined && tfPromise.backend !== backend)
+    throw new Error(`TF.js is already loaded on ${tfPromise.backend}`);
+  tfPromise ??= {
+    backend,
+    tf: (async () => {
+      if (backend === 'webgpu') await installNodeGpu();
+      const tf = await import('@tensorflow/tfjs');
+      // The webgpu backend registers itself only if navigator.gpu exists when it is imported.
+      if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      else await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend(backend)))
+        throw new Error(`TF.js could not initialise its ${backend} backend`);
+      await tf.ready();
+      return tf;
+    })(),
+  };
+  return tfPromise.tf;
+}
+
+/** One line naming what the wasm backend runs with: SIMD or not, and its thread count. */
+async function describeTfjsWasm(tf: typeof TF): Promise<string> {
+  const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const threads = getThreadsCount();
+  return `TF.js wasm${simd ? ', SIMD' : ''}, ${threads} thread${threads > 1 ? 's' : ''}`;
 }
 
 /** The seed model as tf.layers (Keras defaults: glorot_uniform kernels, zero biases). */
@@ -84,10 +111,11 @@ function buildModel(tf: typeof TF, model: BenchModel): TF.Sequential {
 export async function createTfjsTrainer(
   model: BenchModel,
   idiom: TfjsIdiom = 'minimize',
+  backend: TfjsBackend = 'webgpu',
 ): Promise<TfjsTrainer> {
-  const tf = await loadTf();
-  const backend = tf.backend() as unknown as { device: GPUDevice };
-  const device = backend.device;
+  const tf = await loadTf(backend);
+  const device = backend === 'webgpu' ? (tf.backend() as unknown as { device: GPUDevice }).device : undefined;
+  const adapter = device !== undefined ? describeAdapter(device) : await describeTfjsWasm(tf);
   const net = buildModel(tf, model);
   const optimizer = model.name === 'xor' ? tf.train.sgd(0.1) : tf.train.adam(0.001);
   const lossName = model.name === 'xor' ? 'binaryCrossentropy' : 'categoricalCrossentropy';
@@ -129,14 +157,14 @@ export async function createTfjsTrainer(
       // data() submits TF.js's pending command encoder and maps a copy made after the last step's
       // updates; onSubmittedWorkDone then covers anything TF.js submitted after that.
       if (last !== undefined) await last.data();
-      await device.queue.onSubmittedWorkDone();
+      await device?.queue.onSubmittedWorkDone();
     },
     async lastLoss() {
       if (idiom === 'trainOnBatch') return lastValue ?? NaN;
       return last === undefined ? NaN : (await last.data())[0]!;
     },
     numTensors: () => tf.memory().numTensors,
-    adapter: describeAdapter(device),
+    adapter,
     dispose() {
       last?.dispose();
       optimizer.dispose();
@@ -166,10 +194,11 @@ export async function timeTfjs(
   model: BenchModel,
   opts: { steps: number; repeats: number; warmup: number },
   idioms: readonly TfjsIdiom[] = tfjsIdioms(model),
+  backend: TfjsBackend = 'webgpu',
 ): Promise<TfjsTiming> {
   let best: TfjsTiming | undefined;
   for (const idiom of idioms) {
-    const trainer = await createTfjsTrainer(model, idiom);
+    const trainer = await createTfjsTrainer(model, idiom, backend);
     try {
       const ms = await timeSteps(trainer.step, trainer.sync, opts);
       if (best === undefined || ms < best.ms) best = { ms, idiom, adapter: trainer.adapter };

@@ -85,7 +85,8 @@ export function persistentSlots(
       const name = n.params.name;
       if (!name.startsWith(accumulatorName('')) && !state.has(name)) {
         const seeded = name === RANDOM_SEED ? { init: 'seed' as const } : {};
-        state.set(name, { ...slot(name, n, pool.named(name)), ...seeded });
+        const derive = n.params.derive !== undefined ? { derive: n.params.derive } : {};
+        state.set(name, { ...slot(name, n, pool.named(name)), ...seeded, ...derive });
       }
     }
   }

@@ -15,6 +15,7 @@ import {
   type OpParams,
   type OutputRole,
   type Shape,
+  type StateDerivation,
   type UnaryOp,
   type Dim,
   sameShape,
@@ -104,13 +105,21 @@ export class GraphBuilder {
     return id;
   }
 
-  input(name: string, role: InputRole, shape: Shape, init?: InitSpec, regularizer?: Regularization): number {
+  input(
+    name: string,
+    role: InputRole,
+    shape: Shape,
+    init?: InitSpec,
+    regularizer?: Regularization,
+    derive?: StateDerivation,
+  ): number {
     return this.emit('input', [], {
       name,
       role,
       shape,
       ...(init ? { init } : {}),
       ...(regularizer ? { regularizer } : {}),
+      ...(derive ? { derive } : {}),
     });
   }
 

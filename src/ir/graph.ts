@@ -42,6 +42,17 @@ export interface InitSpec {
   readonly adapt?: AdaptSpec;
 }
 
+/**
+ * How a state input that older checkpoints lack is rebuilt from the step count when one is
+ * restored: Adam's bias correction 1 − βᵗ, by the same f32 recurrence the step runs (see
+ * optimizers.ts' correctionStep), so a resumed run stays bit-exact.
+ */
+export interface StateDerivation {
+  /** The state input holding the step count t. */
+  readonly steps: string;
+  readonly beta: number;
+}
+
 /** Which statistic of which model input a parameter holds; see {@link InitSpec.adapt}. */
 export interface AdaptSpec {
   readonly input: string;
@@ -95,6 +106,8 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
     readonly init?: InitSpec;
     /** For a parameter: the penalty the training step adds to the loss. */
     readonly regularizer?: Regularization;
+    /** For state: how to rebuild it when a checkpoint lacks it. */
+    readonly derive?: StateDerivation;
   };
   /** A scalar constant (shape `[]`); broadcasts against anything. */
   const: { readonly value: number };

@@ -17,7 +17,7 @@ import {
   type SafetensorsFile,
   type SafetensorsTensor,
 } from './safetensors.js';
-import type { ModelSpec, TensorSlot } from './spec.js';
+import type { ModelSpec, StateSlot, TensorSlot } from './spec.js';
 
 /** The checkpoint layout version written to the metadata key `nnx_format_version`. */
 export const CHECKPOINT_FORMAT_VERSION = '1';
@@ -107,8 +107,51 @@ export function readCheckpoint(
   checkTensorValues(caller, spec.params, params);
   if (state.size === 0) return { params, state: undefined };
   checkShapes(caller, spec.state, file, STATE_TENSOR_PREFIX);
+  deriveMissingState(caller, spec.state, state);
   checkTensorValues(`${caller} (state)`, spec.state, state);
   return { params, state };
+}
+
+/**
+ * Fills in the state slots a checkpoint lacks but that derive from its step count (Adam's bias
+ * corrections, state only since #16), so that checkpoints written before still resume bit-exactly.
+ * A slot whose step count is missing too stays missing, and the completeness check reports it.
+ */
+function deriveMissingState(
+  caller: string,
+  slots: readonly StateSlot[],
+  state: Map<string, Float32Array>,
+): void {
+  for (const slot of slots) {
+    if (slot.derive === undefined || state.has(slot.name)) continue;
+    const steps = state.get(slot.derive.steps);
+    if (steps === undefined || steps.length !== 1) continue;
+    const t = steps[0]!;
+    if (!(Number.isInteger(t) && t >= 0)) {
+      throw new Error(
+        `${caller} (state): the step count '${slot.derive.steps}' is ${t}, not a whole number, so '${slot.name}' cannot be derived; nothing was changed`,
+      );
+    }
+    state.set(slot.name, Float32Array.of(adamCorrectionAfter(t, slot.derive.beta)));
+  }
+}
+
+/**
+ * 1 − βᵗ as the training step leaves it after `t` steps: the f32 recurrence c ← c + (1 − β)(1 − c)
+ * from c = 0, each operation rounded to f32 as the kernels round it (optimizers.ts' correctionStep
+ * builds the same recurrence as IR, with 1 − β an f64 constant rounded once).
+ */
+export function adamCorrectionAfter(t: number, beta: number): number {
+  const f = Math.fround;
+  const oneMinusBeta = f(1 - beta);
+  let c = 0;
+  for (let step = 0; step < t; step++) {
+    const next = f(c + f(oneMinusBeta * f(1 - c)));
+    // Once the increment rounds away c stays put (below 1 for β near 1): no need to go on.
+    if (next === c) break;
+    c = next;
+  }
+  return c;
 }
 
 // Lengths are checked with the values; a checkpoint also carries shapes, which must match exactly.

@@ -63,6 +63,11 @@ export interface EntryInput extends TensorSlot {
  */
 export interface StateSlot extends TensorSlot {
   readonly init?: 'seed';
+  /**
+   * Adam's bias correction 1 − βᵗ: checkpoints written before it became state lack it, and a
+   * restore derives it from the step count in the state slot `steps`.
+   */
+  readonly derive?: { readonly steps: string; readonly beta: number };
 }
 
 export interface ParamSpec extends TensorSlot {

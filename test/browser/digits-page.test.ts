@@ -1,7 +1,8 @@
 /**
  * End to end in headless Chromium: the digits page (examples/web), bundled by Vite, finds a WebGPU
  * adapter, trains the compiled model with a falling loss, predicts a digit drawn with the mouse,
- * round-trips its weights through a safetensors download, and renders a page that is not blank.
+ * round-trips its weights through a safetensors download, and renders a page that is not blank;
+ * without `navigator.gpu` it falls back to the wasm backend, trains there and says so.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,6 +69,11 @@ describe('the digits page in headless Chromium', () => {
     expect(state.error).toBeUndefined();
     expect(state.ready).toBe(true);
     expect(state.adapter).toBeTruthy();
+    // The page names its backend, with the adapter it runs on.
+    expect(state.backend).toBe('webgpu');
+    const named = await page.locator('#adapter').textContent();
+    expect(named).toBe(state.backendText);
+    expect(named?.startsWith(`backend: WebGPU — ${state.adapter}`)).toBe(true);
   });
 
   test('trains with a falling loss and plots it live', async () => {
@@ -140,6 +146,43 @@ describe('the digits page in headless Chromium', () => {
 
   test('threw and logged no errors along the way', () => {
     expect(pageErrors).toEqual([]);
+  });
+
+  test('without navigator.gpu, falls back to the wasm backend, names it and trains there', async () => {
+    const noGpu = await chromium.context.newPage();
+    const errors: string[] = [];
+    noGpu.on('pageerror', (error) => errors.push(error.message));
+    // As a browser without WebGPU: the getter Chromium defines on Navigator.prototype answers nothing.
+    await noGpu.addInitScript(() =>
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }),
+    );
+    try {
+      await noGpu.goto(inject('digitsPageUrl'));
+      await noGpu.waitForFunction(() => window.nnxDigits?.ready || window.nnxDigits?.error !== undefined);
+      const state = await noGpu.evaluate(() => ({
+        ...window.nnxDigits,
+        gpu: 'gpu' in navigator && !!navigator.gpu,
+      }));
+      expect(state.gpu).toBe(false);
+      expect(state.error).toBeUndefined();
+      expect(state.backend).toBe('wasm');
+      // Not cross-origin isolated: no shared memory, so one thread.
+      expect(await noGpu.locator('#adapter').textContent()).toBe('backend: wasm (1 thread)');
+      await noGpu.click('#train');
+      await noGpu.waitForFunction(
+        () => window.nnxDigits.points.length >= 2 || window.nnxDigits.error !== undefined,
+      );
+      await noGpu.click('#train');
+      await noGpu.waitForFunction(() => !window.nnxDigits.training);
+      const { points, error } = await noGpu.evaluate(() => window.nnxDigits);
+      expect(error).toBeUndefined();
+      expect(points.length).toBeGreaterThanOrEqual(2);
+      points.forEach((point) => expect(Number.isFinite(point.loss)).toBe(true));
+      expect(points.at(-1)!.loss).toBeLessThan(points[0]!.loss);
+      expect(errors).toEqual([]);
+    } finally {
+      await noGpu.close();
+    }
   });
 });
 

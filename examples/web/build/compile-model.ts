@@ -18,7 +18,8 @@ export async function compileModelModule(
   repoRoot: string,
 ): Promise<void> {
   const file = { path: relative(repoRoot, sourcePath), text: await readFile(sourcePath, 'utf8') };
-  const result = compile(file.text);
+  // With the wasm target too: a browser without WebGPU runs the same plan on the CPU.
+  const result = compile(file.text, { wasm: true });
   if (hasErrors(result.diagnostics) || result.compiled === undefined) {
     throw new Error(`${file.path} does not compile:\n${renderDiagnostics(file, result.diagnostics)}`);
   }

@@ -53,6 +53,9 @@ export async function trainInChunks(
       const evaluate = (chunk + 1) % options.chunksPerEvaluation === 0;
       const testAccuracy = evaluate ? (await model.evaluate(testSet))['accuracy'] : undefined;
       onPoint({ samples, loss: log['loss']!, accuracy: log['accuracy']!, testAccuracy });
+      // On the wasm backend fit settles without ever leaving the microtask queue, so without a
+      // task boundary here the page would never repaint or see the Stop click.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
       if (signal.aborted) return;
       throw error;

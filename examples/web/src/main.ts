@@ -1,6 +1,6 @@
 /**
  * The digits page. It creates the model compiled ahead of time (generated/model.ts) on the page's
- * WebGPU device, trains it on a slice of MNIST with a live chart, predicts the digit drawn on
+ * WebGPU device, or on the wasm backend where the browser has no WebGPU adapter, trains it on a slice of MNIST with a live chart, predicts the digit drawn on
  * the pad, and saves or loads the weights as safetensors.
  */
 import type { NnxModel } from 'nnx/runtime';
@@ -54,28 +54,49 @@ function fail(error: unknown): void {
 async function start(): Promise<void> {
   setStatus('Creating the model and fetching the digits…');
   const [typed, digits] = await Promise.all([
-    DigitsModel.create({ seed: 1 }),
+    chooseBackend().then((backend) => DigitsModel.create({ seed: 1, backend })),
     fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
   ]);
   // The page takes any 784 → 10 model (NNX_WEB_MODEL), whatever its input is named, so it uses
   // the untyped runtime view; a one-output module's typed model is that NnxModel itself.
   const model = typed as unknown as NnxModel;
   ui.model.textContent = `${model.spec.name} from ${__DIGITS_MODEL_SOURCE__}`;
-  // The model runs on a backend (WebGPU here); only a WebGPU one has an adapter to show.
-  const backend = model.backend;
-  if (backend.kind === 'webgpu' && 'device' in backend) {
-    const info = (backend.device as GPUDevice).adapterInfo;
-    state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
-    ui.adapter.textContent = `WebGPU adapter: ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
-  } else {
-    state.adapter = backend.description;
-    ui.adapter.textContent = `Backend: ${backend.description}`;
-  }
+  showBackend(model);
   const initialWeights = await model.saveBytes();
   const pad = new DrawingPad(ui.pad, () => void predictDrawing(model, pad).catch(fail));
   wireControls(model, digits, pad, initialWeights);
   state.ready = true;
   setStatus(`Ready: ${digits.train.count} training and ${digits.test.count} test digits. Press Train.`);
+}
+
+/**
+ * WebGPU when the browser gives an adapter, else the wasm backend. Not `auto`: that prefers wasm
+ * on a CPU adapter (SwiftShader in headless Chromium), and this page shows WebGPU wherever it can.
+ */
+async function chooseBackend(): Promise<'webgpu' | 'wasm'> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (gpu === undefined) return 'wasm';
+  try {
+    return (await gpu.requestAdapter()) !== null ? 'webgpu' : 'wasm';
+  } catch {
+    return 'wasm';
+  }
+}
+
+/** Names the backend the model runs on: `backend: WebGPU — <adapter>` or `backend: wasm (1 thread)`. */
+function showBackend(model: NnxModel): void {
+  const backend = model.backend;
+  if (backend.kind === 'webgpu' && 'device' in backend) {
+    const info = (backend.device as GPUDevice).adapterInfo;
+    state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
+    state.backendText = `backend: WebGPU — ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
+  } else {
+    // No shared memory without cross-origin isolation, so one thread (the runtime says so once).
+    const threads = 'threads' in backend ? (backend.threads as number) : 1;
+    state.backendText = `backend: wasm (${threads} thread${threads > 1 ? 's' : ''})`;
+  }
+  state.backend = backend.kind;
+  ui.adapter.textContent = state.backendText;
 }
 
 function wireControls(

@@ -3,7 +3,11 @@ import type { TrainingPoint } from './chunked-training.js';
 
 /** The page's observable state. */
 export interface DigitsPageState {
-  /** The WebGPU adapter, as vendor, architecture and description. */
+  /** The backend the model runs on: WebGPU, or wasm where the browser has no WebGPU adapter. */
+  backend?: 'webgpu' | 'wasm';
+  /** What the page shows about it: `backend: WebGPU — <adapter>` or `backend: wasm (1 thread)`. */
+  backendText?: string;
+  /** The WebGPU adapter, as vendor, architecture and description (WebGPU only). */
   adapter?: string;
   /** True once the model is created and the digits are fetched. */
   ready: boolean;

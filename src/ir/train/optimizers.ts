@@ -4,6 +4,7 @@
  * are chosen on purpose and written out in docs/numerics.md.
  */
 import type { GraphBuilder } from '../builder.js';
+import type { StateDerivation } from '../graph.js';
 import type {
   SgdConfig,
   AdamConfig,
@@ -26,6 +27,11 @@ export interface ParamUpdate {
 export interface Optimizer {
   readonly slots: readonly string[];
   readonly globals: readonly string[];
+  /**
+   * The β of globals that are bias corrections 1 − βᵗ, by name: checkpoints written before they
+   * became state lack them, and a restore derives them from the step count.
+   */
+  readonly corrections?: Readonly<Record<string, number>>;
   begin(b: GraphBuilder, globals: readonly number[]): readonly number[];
   update(
     b: GraphBuilder,
@@ -70,11 +76,11 @@ function learningRate(config: OptimizerConfig): LearningRate {
 }
 
 /** The step count, a global: Adam needs it for bias correction, any schedule for its t. */
-const STEP = 'step';
+export const STEP_GLOBAL = 'step';
 
 function stepGlobals(needed: boolean): Pick<Optimizer, 'globals' | 'begin'> {
   return needed
-    ? { globals: [STEP], begin: (b, [t]) => [b.add(t!, b.constant(1))] }
+    ? { globals: [STEP_GLOBAL], begin: (b, [t]) => [b.add(t!, b.constant(1))] }
     : { globals: [], begin: () => [] };
 }
 
@@ -112,7 +118,8 @@ function adam(config: AdamConfig): Optimizer {
   const decay = config.weightDecay ?? 0;
   return {
     slots: ['m', 'v'],
-    globals: [STEP, ...ADAM_CORRECTIONS],
+    globals: [STEP_GLOBAL, ...ADAM_CORRECTIONS],
+    corrections: { [ADAM_CORRECTIONS[0]]: beta1, [ADAM_CORRECTIONS[1]]: beta2 },
     begin: (b, [t, c1, c2]) => [
       b.add(t!, b.constant(1)),
       correctionStep(b, c1!, beta1),
@@ -151,8 +158,12 @@ export const ADAM_CORRECTIONS = ['correction_1', 'correction_2'] as const;
  * 1 − βᵗ⁺¹ from c = 1 − βᵗ as c + (1 − β)·(1 − c). Computing 1 − exp(t·ln β) in f32 subtracts
  * two nearly equal numbers at small t, so the exp's 2-ulp error became a 1e-4 relative error of
  * the step (#16); a running product βᵗ has the same cancellation, and f32(β) ≠ β besides.
- * Here 1 − β is the f64 constant rounded once, 1 − c is exact or nearly (c ≥ 0), the increment
- * only adds, and c stops at exactly 1. β = 0 (a usual GAN setting) gives 1 from the first step.
+ * Here 1 − β is the f64 constant rounded once, 1 − c is exact or nearly (c ≥ 0), and the
+ * increment only adds. c does not always reach 1 in f32: once (1 − β)(1 − c) is under half an ulp
+ * of c the sum rounds back to c, so it stalls below 1: β1 = 0.9 at 1 − 4·2⁻²⁴ after 143 steps,
+ * β2 = 0.999 at 1 − 500·2⁻²⁴ ≈ 0.99997 after 10 299 (then √c2 is 1.5e-5 below its limit).
+ * β = 0 (a usual GAN setting) gives 1 from the first step. The runtime replays this recurrence
+ * on the host (`adamCorrectionAfter` in runtime/checkpoint.ts) for checkpoints that lack c.
  */
 function correctionStep(b: GraphBuilder, c: number, beta: number): number {
   return b.add(c, b.mul(b.constant(1 - beta), b.sub(b.constant(1), c)));

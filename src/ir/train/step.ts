@@ -13,7 +13,7 @@ import type { Augmentation } from '../../bind/augment.js';
 import { augmentModel } from './augment.js';
 import { MASK_INPUT } from '../../lower/layers/types.js';
 import type { OptimizerConfig } from '../../bind/optimizers.js';
-import { makeOptimizer } from './optimizers.js';
+import { makeOptimizer, STEP_GLOBAL } from './optimizers.js';
 
 export interface StepConfig {
   readonly loss: LossName;
@@ -121,7 +121,11 @@ export function appendOptimizer(
   b.label = 'optimizer';
   const optimizer = makeOptimizer(config);
   const globalName = (s: string) => `${prefix}optimizer/${s}`;
-  const globals = optimizer.globals.map((s) => b.input(globalName(s), 'state', []));
+  const globals = optimizer.globals.map((s) => {
+    const beta = optimizer.corrections?.[s];
+    const derive = beta !== undefined ? { steps: globalName(STEP_GLOBAL), beta } : undefined;
+    return b.input(globalName(s), 'state', [], undefined, undefined, derive);
+  });
   const newGlobals = optimizer.begin(b, globals);
   newGlobals.forEach((n, i) => b.output(globalName(optimizer.globals[i]!), n, 'update', globals[i]));
   for (const p of params) {
