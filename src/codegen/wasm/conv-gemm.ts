@@ -18,22 +18,24 @@ import type { Node } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
+import {
+  I32_ADD as ADD,
+  I32_SUB as SUB,
+  I32_MUL as MUL,
+  I32_DIV_U as DIV_U,
+  I32_REM_U as REM_U,
+  I32_LT_U as LT_U,
+  I32_OR as OR,
+  F32X4_ADD,
+  F32X4_MUL,
+  V128_ZERO,
+} from './opcodes.js';
 
 /** Rows and columns of the register tile: 8 accumulators, 2 B vectors and a splat in registers. */
 const MR = 4;
 const NR = 8;
 /** Pixels per reduction chunk of the filter gradient: its g rows and x taps fit in L2. */
 const CHUNK_PIXELS = 128;
-
-const ADD = 0x6a;
-const SUB = 0x6b;
-const MUL = 0x6c;
-const DIV_U = 0x6e;
-const REM_U = 0x70;
-const LT_U = 0x49;
-const OR = 0x72;
-const F32X4_ADD = [0xfd, 0xe4, 0x01];
-const F32X4_MUL = [0xfd, 0xe6, 0x01];
 
 export type ConvOp = 'conv2d' | 'conv2d_input_grad' | 'conv2d_filter_grad';
 
@@ -256,7 +258,7 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
         .op(MUL, ADD)
         .set(at[i]!);
     const zeroAcc = () => {
-      for (const v of acc) f.op(0xfd, 0x0c, ...new Array(16).fill(0)).set(v);
+      for (const v of acc) f.op(...V128_ZERO).set(v);
     };
     if (chunks === 1) zeroAcc();
     else {

@@ -4,6 +4,7 @@
  * nnx's kernels use, SIMD128 among them. Opcodes are from the WebAssembly core specification
  * (and its SIMD proposal, now part of it).
  */
+import { F32X4_ADD, F32X4_MUL } from './opcodes.js';
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
@@ -63,8 +64,6 @@ function section(id: number, body: number[]): number[] {
 /** Block types: no result. */
 const EMPTY = 0x40;
 
-const F32X4_MUL = [0xfd, 0xe6, 0x01];
-const F32X4_ADD = [0xfd, 0xe4, 0x01];
 /**
  * The body of one function being written: its locals and its instruction bytes. Methods append
  * one instruction each and return `this`, so short sequences read as one line.

@@ -9,13 +9,15 @@ import { MOVE_COLUMNS } from '../../ir/ops/image.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32 } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
+import {
+  I32_ADD as ADD,
+  I32_SUB as SUB,
+  I32_MUL as MUL,
+  I32_DIV_U as DIV_U,
+  I32_REM_U as REM_U,
+  I32_LT_U as LT_U,
+} from './opcodes.js';
 
-const ADD = 0x6a;
-const SUB = 0x6b;
-const MUL = 0x6c;
-const DIV_U = 0x6e;
-const REM_U = 0x70;
-const LT_U = 0x49;
 /** Channels up to this many are copied with scalar loads; wider pixels with memory.copy. */
 const SCALAR_CHANNELS = 4;
 

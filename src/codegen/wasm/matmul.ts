@@ -21,6 +21,7 @@ import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 import { F32, type FunctionBody, I32, V128 } from './encoder.js';
 import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
 import { FusedWriter, THREAD, type WasmContext, kernelFunction, threadRange } from './writer.js';
+import { I32_LT_U, I32_ADD, I32_MUL, I32_DIV_U, I32_REM_U, V128_ZERO } from './opcodes.js';
 
 /** Rows and columns of the register tile (NR a multiple of 4). */
 const MR = 4;
@@ -34,12 +35,6 @@ const TILE_BYTES = MR * NR * 4;
 const K_UNROLL = 1;
 /** Bytes of op(A) one macro-block keeps in L2 (512 KiB per core on the bench machines). */
 const A_BLOCK_BYTES = 256 * 1024;
-
-const I32_LT_U = 0x49;
-const I32_ADD = 0x6a;
-const I32_MUL = 0x6c;
-const I32_DIV_U = 0x6e;
-const I32_REM_U = 0x70;
 
 interface Geometry {
   readonly batch: number;
@@ -283,7 +278,7 @@ function computePhase(
 
   /** The tile of `rows` rows at row block rb, panel p. */
   const micro = (rows: number) => {
-    for (let a = 0; a < rows * VECS; a++) f.op(0xfd, 0x0c, ...new Array<number>(16).fill(0)).set(acc[a]!);
+    for (let a = 0; a < rows * VECS; a++) f.op(...V128_ZERO).set(acc[a]!);
     // pa: byte offset in A of op(A)(rb·MR, 0) in batch z; pb: the panel's first row.
     times(f, z, geo.strideA * 4);
     times(f, rb, MR * rowStride * 4)

@@ -7,6 +7,37 @@
  */
 import type { BinaryOp, UnaryOp } from '../../ir/graph.js';
 import { F32, F64, type FunctionBody, type ImportedFunction } from './encoder.js';
+import {
+  F32_ABS as ABS,
+  F32_NEG as NEG,
+  F32_FLOOR as FLOOR,
+  F32_SQRT as SQRT,
+  F32_ADD as ADD,
+  F32_SUB as SUB,
+  F32_MUL as MUL,
+  F32_DIV as DIV,
+  F32_MIN as MIN,
+  F32_MAX as MAX,
+  F32_COPYSIGN as COPYSIGN,
+  F32_GT as GT,
+  F32_GE as GE,
+  F32_EQ as EQ,
+  F64_PROMOTE_F32 as PROMOTE,
+  F32_DEMOTE_F64 as DEMOTE,
+  F32X4_SPLAT,
+  F32X4_EQ,
+  F32X4_GT,
+  V128_AND,
+  F32X4_ABS,
+  F32X4_NEG,
+  F32X4_SQRT,
+  F32X4_ADD,
+  F32X4_SUB,
+  F32X4_MUL,
+  F32X4_DIV,
+  F32X4_MIN,
+  F32X4_MAX,
+} from './opcodes.js';
 
 /** The host functions a module imports, in import order (their function indices). */
 export const MATH_IMPORTS = ['exp', 'log', 'tanh', 'sin', 'cos'] as const;
@@ -19,24 +50,6 @@ export const MATH_IMPORT_DECLS: readonly ImportedFunction[] = MATH_IMPORTS.map((
 }));
 
 const MATH_INDEX = Object.fromEntries(MATH_IMPORTS.map((name, i) => [name, i])) as Record<MathImport, number>;
-
-// f32 instructions.
-const ABS = 0x8b;
-const NEG = 0x8c;
-const FLOOR = 0x8e;
-const SQRT = 0x91;
-const ADD = 0x92;
-const SUB = 0x93;
-const MUL = 0x94;
-const DIV = 0x95;
-const MIN = 0x96;
-const MAX = 0x97;
-const COPYSIGN = 0x98;
-const GT = 0x5e;
-const GE = 0x60;
-const EQ = 0x5b;
-const PROMOTE = 0xbb;
-const DEMOTE = 0xb6;
 
 /** Pushes `name(x)` of the f32 local `x`, through f64. */
 function math(f: FunctionBody, name: MathImport, x: number): FunctionBody {
@@ -147,25 +160,6 @@ export const WASM_BINARY: {
   eq: (f, a, b) => boolToF32(f.get(a).get(b).op(EQ)),
 };
 
-/** f32x4 instructions (SIMD prefix 0xfd, then the opcode as LEB128). */
-const simd = (opcode: number) => [
-  0xfd,
-  ...(opcode < 0x80 ? [opcode] : [(opcode & 0x7f) | 0x80, opcode >> 7]),
-];
-const F32X4_SPLAT = simd(0x13);
-const F32X4_EQ = simd(0x41);
-const F32X4_GT = simd(0x44);
-const V128_AND = simd(0x4e);
-const F32X4_ABS = simd(0xe0);
-const F32X4_NEG = simd(0xe1);
-const F32X4_SQRT = simd(0xe3);
-const F32X4_ADD = simd(0xe4);
-const F32X4_SUB = simd(0xe5);
-const F32X4_MUL = simd(0xe6);
-const F32X4_DIV = simd(0xe7);
-const F32X4_MIN = simd(0xe8);
-const F32X4_MAX = simd(0xe9);
-
 /** Pushes the f32x4 splat of `v`. */
 export function pushSplat(f: FunctionBody, v: number): FunctionBody {
   return f.f32(v).op(...F32X4_SPLAT);
@@ -186,7 +180,7 @@ export const WASM_VECTOR_UNARY: { readonly [P in UnaryOp]?: (f: FunctionBody, x:
   relu: (f, x) => pushSplat(f.get(x), 0).op(...F32X4_MAX),
 };
 
-const vector = (opcode: number[]) => (f: FunctionBody, a: number, b: number) =>
+const vector = (opcode: readonly number[]) => (f: FunctionBody, a: number, b: number) =>
   f
     .get(a)
     .get(b)

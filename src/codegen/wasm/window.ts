@@ -11,26 +11,27 @@ import type { Node } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
 import { F32, type FunctionBody, I32, V128, uleb } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
+import {
+  I32_ADD as ADD,
+  I32_SUB as SUB,
+  I32_MUL as MUL,
+  I32_DIV_U as DIV_U,
+  I32_REM_U as REM_U,
+  I32_LT_S as LT_S,
+  I32_GT_S as GT_S,
+  SIMD_PREFIX as SIMD,
+  F32X4_ADD,
+  F32X4_DIV,
+  F32X4_PMAX,
+  F32X4_EQ,
+  V128_AND,
+  V128_ANDNOT,
+  V128_OR,
+  F32X4_SPLAT,
+  V128_ZERO,
+} from './opcodes.js';
 
 export type PoolOp = 'max_pool2d' | 'max_pool2d_grad' | 'avg_pool2d' | 'avg_pool2d_grad';
-
-const ADD = 0x6a;
-const SUB = 0x6b;
-const MUL = 0x6c;
-const DIV_U = 0x6e;
-const REM_U = 0x70;
-const LT_S = 0x48;
-const GT_S = 0x4a;
-const SIMD = 0xfd;
-const F32X4_ADD = [SIMD, 0xe4, 0x01];
-const F32X4_DIV = [SIMD, 0xe7, 0x01];
-const F32X4_PMAX = [SIMD, 0xeb, 0x01];
-const F32X4_EQ = [SIMD, 0x41];
-const V128_AND = [SIMD, 0x4e];
-const V128_ANDNOT = [SIMD, 0x4f];
-const V128_OR = [SIMD, 0x50];
-const F32X4_SPLAT = [SIMD, 0x13];
-const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 
 /** Channels per group: a whole f32x4, or one lane of it (the others zero, never stored). */
 type Width = 4 | 1;
