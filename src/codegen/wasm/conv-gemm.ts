@@ -17,7 +17,7 @@
 import type { Node } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
-import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
+import { type WasmContext, type WasmKernel, kernelFunction, forThreadShare, threadRange } from './writer.js';
 import {
   I32_ADD as ADD,
   I32_SUB as SUB,
@@ -108,102 +108,90 @@ function preparePhase(
   if (pack) {
     const { source, k, n, packed } = pack;
     const panels = Math.ceil(n / NR);
-    const [lo, hi, q, p, kk, src, dst] = [I(), I(), I(), I(), I(), I(), I()];
-    threadRange(f, panels * k, lo, hi);
-    f.forRange(
-      q,
-      () => f.get(lo),
-      () => f.get(hi),
-      () => {
-        f.get(q).i32(k).op(DIV_U).set(p);
-        f.get(q).i32(k).op(REM_U).set(kk);
-        // src = element (kk, p·8) of the source; dst = packed + q·32 (panel p, row kk).
-        f.get(kk).i32(source.r1).op(DIV_U).i32(source.s1).op(MUL);
-        f.get(kk).i32(source.r1).op(REM_U).i32(source.s0).op(MUL, ADD);
-        f.get(p)
-          .i32(NR * source.ns)
-          .op(MUL, ADD)
-          .set(src);
-        f.get(q)
-          .i32(NR * 4)
-          .op(MUL)
-          .i32(packed)
+    const [q, p, kk, src, dst] = [I(), I(), I(), I(), I()];
+    forThreadShare(f, panels * k, q, () => {
+      f.get(q).i32(k).op(DIV_U).set(p);
+      f.get(q).i32(k).op(REM_U).set(kk);
+      // src = element (kk, p·8) of the source; dst = packed + q·32 (panel p, row kk).
+      f.get(kk).i32(source.r1).op(DIV_U).i32(source.s1).op(MUL);
+      f.get(kk).i32(source.r1).op(REM_U).i32(source.s0).op(MUL, ADD);
+      f.get(p)
+        .i32(NR * source.ns)
+        .op(MUL, ADD)
+        .set(src);
+      f.get(q)
+        .i32(NR * 4)
+        .op(MUL)
+        .i32(packed)
+        .op(ADD)
+        .set(dst);
+      for (let j = 0; j < NR; j++) {
+        f.get(dst);
+        f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U);
+        f.if(0x7d);
+        f.get(src)
+          .i32(j * source.ns)
           .op(ADD)
-          .set(dst);
-        for (let j = 0; j < NR; j++) {
-          f.get(dst);
-          f.get(p).i32(NR).op(MUL).i32(j).op(ADD).i32(n).op(LT_U);
-          f.if(0x7d);
-          f.get(src)
-            .i32(j * source.ns)
-            .op(ADD)
-            .i32(2)
-            .op(0x74)
-            .loadF32(source.address);
-          f.else().f32(0).end();
-          f.storeF32(j * 4);
-        }
-      },
-    );
+          .i32(2)
+          .op(0x74)
+          .loadF32(source.address);
+        f.else().f32(0).end();
+        f.storeF32(j * 4);
+      }
+    });
   }
   if (pad) {
     const { x, xp, n, h, w, c, pads } = pad;
     const [pt, pl, pb, pr] = pads as [number, number, number, number];
     const hp = h + pt + pb;
     const wp = w + pl + pr;
-    const [lo, hi, q, iy, dst] = [I(), I(), I(), I(), I()];
-    threadRange(f, n * hp, lo, hi);
-    f.forRange(
-      q,
-      () => f.get(lo),
-      () => f.get(hi),
-      () => {
-        // Padded row q = (b, y) of xp; image row y − pt of image b when inside.
-        f.get(q)
-          .i32(wp * c * 4)
-          .op(MUL)
-          .i32(xp)
-          .op(ADD)
-          .set(dst);
-        f.get(q).i32(hp).op(REM_U).i32(pt).op(SUB).set(iy);
-        f.get(iy).i32(h).op(LT_U).if();
-        if (pl > 0)
-          fill(
-            f
-              .get(dst)
-              .i32(0)
-              .i32(pl * c * 4),
-          );
-        f.get(dst)
-          .i32(pl * c * 4)
-          .op(ADD);
-        // source: x + ((b·h + iy)·w)·c·4
-        f.get(q).i32(hp).op(DIV_U).i32(h).op(MUL).get(iy).op(ADD);
-        f.i32(w * c * 4)
-          .op(MUL)
-          .i32(x)
-          .op(ADD)
-          .i32(w * c * 4);
-        copy(f);
-        if (pr > 0)
-          fill(
-            f
-              .get(dst)
-              .i32((pl + w) * c * 4)
-              .op(ADD)
-              .i32(0)
-              .i32(pr * c * 4),
-          );
-        f.else();
+    const [q, iy, dst] = [I(), I(), I()];
+    forThreadShare(f, n * hp, q, () => {
+      // Padded row q = (b, y) of xp; image row y − pt of image b when inside.
+      f.get(q)
+        .i32(wp * c * 4)
+        .op(MUL)
+        .i32(xp)
+        .op(ADD)
+        .set(dst);
+      f.get(q).i32(hp).op(REM_U).i32(pt).op(SUB).set(iy);
+      f.get(iy).i32(h).op(LT_U).if();
+      if (pl > 0)
         fill(
           f
             .get(dst)
             .i32(0)
-            .i32(wp * c * 4),
+            .i32(pl * c * 4),
         );
-        f.end();
-      },
-    );
+      f.get(dst)
+        .i32(pl * c * 4)
+        .op(ADD);
+      // source: x + ((b·h + iy)·w)·c·4
+      f.get(q).i32(hp).op(DIV_U).i32(h).op(MUL).get(iy).op(ADD);
+      f.i32(w * c * 4)
+        .op(MUL)
+        .i32(x)
+        .op(ADD)
+        .i32(w * c * 4);
+      copy(f);
+      if (pr > 0)
+        fill(
+          f
+            .get(dst)
+            .i32((pl + w) * c * 4)
+            .op(ADD)
+            .i32(0)
+            .i32(pr * c * 4),
+        );
+      f.else();
+      fill(
+        f
+          .get(dst)
+          .i32(0)
+          .i32(wp * c * 4),
+      );
+      f.end();
+    });
   }
   if (zero) {
     f.get(0).op(0x45).if();

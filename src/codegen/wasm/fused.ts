@@ -16,7 +16,7 @@ import {
   type WasmContext,
   type WasmKernel,
   kernelFunction,
-  threadRange,
+  forThreadShare,
 } from './writer.js';
 
 function kernelName(g: Graph, k: FusedKernel): string {
@@ -29,14 +29,8 @@ function kernelName(g: Graph, k: FusedKernel): string {
 
 function mapKernel(w: FusedWriter, n: number): void {
   const f = w.f;
-  const [lo, hi, i] = [f.local(I32), f.local(I32), f.local(I32)];
-  threadRange(f, n, lo, hi);
-  f.forRange(
-    i,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => w.storeRoots({ local: i, key: 'i' }),
-  );
+  const i = f.local(I32);
+  forThreadShare(f, n, i, () => w.storeRoots({ local: i, key: 'i' }));
 }
 
 function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: number): void {
@@ -47,51 +41,45 @@ function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: num
   const { axes } = anchor.params;
   const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
   const reduced = axes.filter((d) => inShape[d]! > 1);
-  const [lo, hi, i, acc] = [f.local(I32), f.local(I32), f.local(I32), f.local(F32)];
-  threadRange(f, n, lo, hi);
-  f.forRange(
-    i,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => {
-      const outer = new Scope();
-      const out: Index = { local: i, key: 'i' };
-      const base = w.offset(
-        kept.map((d) => inShape[d]!),
-        kept.map((d) => inStrides[d]!),
-        out,
-        outer,
+  const [i, acc] = [f.local(I32), f.local(F32)];
+  forThreadShare(f, n, i, () => {
+    const outer = new Scope();
+    const out: Index = { local: i, key: 'i' };
+    const base = w.offset(
+      kept.map((d) => inShape[d]!),
+      kept.map((d) => inStrides[d]!),
+      out,
+      outer,
+    );
+    if (anchor.op === 'sum') f.f32(0).set(acc);
+    else f.get(w.valueAt(x.id, base, new Scope(outer))).set(acc);
+    // Nested loops over the reduced axes, the offset kept in one local per depth.
+    const loop = (depth: number, offset: Index) => {
+      if (depth === reduced.length) {
+        const value = w.valueAt(x.id, offset, new Scope(outer));
+        f.get(acc)
+          .get(value)
+          .op(anchor.op === 'sum' ? 0x92 : 0x97)
+          .set(acc);
+        return;
+      }
+      const d = reduced[depth]!;
+      const r = f.local(I32);
+      const at = f.local(I32);
+      f.forRange(
+        r,
+        () => f.i32(0),
+        () => f.i32(inShape[d]!),
+        () => {
+          f.get(offset.local).get(r).i32(inStrides[d]!).op(0x6c, 0x6a).set(at);
+          loop(depth + 1, { local: at, key: `${offset.key}+r${d}` });
+        },
       );
-      if (anchor.op === 'sum') f.f32(0).set(acc);
-      else f.get(w.valueAt(x.id, base, new Scope(outer))).set(acc);
-      // Nested loops over the reduced axes, the offset kept in one local per depth.
-      const loop = (depth: number, offset: Index) => {
-        if (depth === reduced.length) {
-          const value = w.valueAt(x.id, offset, new Scope(outer));
-          f.get(acc)
-            .get(value)
-            .op(anchor.op === 'sum' ? 0x92 : 0x97)
-            .set(acc);
-          return;
-        }
-        const d = reduced[depth]!;
-        const r = f.local(I32);
-        const at = f.local(I32);
-        f.forRange(
-          r,
-          () => f.i32(0),
-          () => f.i32(inShape[d]!),
-          () => {
-            f.get(offset.local).get(r).i32(inStrides[d]!).op(0x6c, 0x6a).set(at);
-            loop(depth + 1, { local: at, key: `${offset.key}+r${d}` });
-          },
-        );
-      };
-      loop(0, base);
-      w.anchorValue = acc;
-      w.storeRoots(out, outer);
-    },
-  );
+    };
+    loop(0, base);
+    w.anchorValue = acc;
+    w.storeRoots(out, outer);
+  });
 }
 
 /** The wasm of one fused kernel, given where every stored value lives. */

@@ -20,7 +20,7 @@ import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 import { F32, type FunctionBody, I32, V128 } from './encoder.js';
 import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
-import { FusedWriter, THREAD, type WasmContext, kernelFunction, threadRange } from './writer.js';
+import { FusedWriter, THREAD, type WasmContext, kernelFunction, forThreadShare } from './writer.js';
 import { I32_LT_U, I32_ADD, I32_MUL, I32_DIV_U, I32_REM_U, V128_ZERO } from './opcodes.js';
 
 /** Rows and columns of the register tile (NR a multiple of 4). */
@@ -99,7 +99,7 @@ function packPhase(geo: Geometry, packed: number): FunctionBody {
   const { n, k, transB } = geo;
   const panels = Math.ceil(n / NR);
   const fullPanels = Math.floor(n / NR);
-  const [lo, hi, q, z, p, kk, dst, src] = Array.from({ length: 8 }, () => f.local(I32));
+  const [q, z, p, kk, dst, src] = Array.from({ length: 6 }, () => f.local(I32));
   // Byte steps of op(B) between consecutive k and consecutive columns.
   const kStep = transB ? 4 : n * 4;
   const colStep = transB ? k * 4 : 4;
@@ -122,53 +122,47 @@ function packPhase(geo: Geometry, packed: number): FunctionBody {
         bump(f, src, kStep);
       },
     );
-  threadRange(f, packedBatches(geo) * panels, lo, hi);
-  f.forRange(
-    q,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => {
-      f.get(q).i32(panels).op(I32_DIV_U).set(z);
-      f.get(q).i32(panels).op(I32_REM_U).set(p);
-      times(f, q, k * NR * 4)
-        .i32(packed)
-        .op(I32_ADD)
-        .set(dst);
-      // Byte offset in B of op(B)(0, p·NR) in batch z.
-      times(f, z, geo.strideB * 4);
-      times(f, p, NR * colStep)
-        .op(I32_ADD)
-        .set(src);
-      if (fullPanels === 0) return void scalarPanel();
-      // A whole panel: untransposed, NR contiguous floats per k copied as vectors; transposed,
-      // NR floats a column apart, copied one by one without the bounds test.
-      f.get(p).i32(fullPanels).op(I32_LT_U).if();
-      f.forRange(
-        kk,
-        () => f.i32(0),
-        () => f.i32(k),
-        () => {
-          if (transB)
-            for (let j = 0; j < NR; j++)
-              f.get(dst)
-                .get(src)
-                .loadF32(geo.b + j * colStep)
-                .storeF32(j * 4);
-          else
-            for (let v = 0; v < VECS; v++)
-              f.get(dst)
-                .get(src)
-                .loadV128(geo.b + 16 * v)
-                .storeV128(16 * v);
-          bump(f, dst, NR * 4);
-          bump(f, src, kStep);
-        },
-      );
-      f.else();
-      scalarPanel();
-      f.end();
-    },
-  );
+  forThreadShare(f, packedBatches(geo) * panels, q, () => {
+    f.get(q).i32(panels).op(I32_DIV_U).set(z);
+    f.get(q).i32(panels).op(I32_REM_U).set(p);
+    times(f, q, k * NR * 4)
+      .i32(packed)
+      .op(I32_ADD)
+      .set(dst);
+    // Byte offset in B of op(B)(0, p·NR) in batch z.
+    times(f, z, geo.strideB * 4);
+    times(f, p, NR * colStep)
+      .op(I32_ADD)
+      .set(src);
+    if (fullPanels === 0) return void scalarPanel();
+    // A whole panel: untransposed, NR contiguous floats per k copied as vectors; transposed,
+    // NR floats a column apart, copied one by one without the bounds test.
+    f.get(p).i32(fullPanels).op(I32_LT_U).if();
+    f.forRange(
+      kk,
+      () => f.i32(0),
+      () => f.i32(k),
+      () => {
+        if (transB)
+          for (let j = 0; j < NR; j++)
+            f.get(dst)
+              .get(src)
+              .loadF32(geo.b + j * colStep)
+              .storeF32(j * 4);
+        else
+          for (let v = 0; v < VECS; v++)
+            f.get(dst)
+              .get(src)
+              .loadV128(geo.b + 16 * v)
+              .storeV128(16 * v);
+        bump(f, dst, NR * 4);
+        bump(f, src, kStep);
+      },
+    );
+    f.else();
+    scalarPanel();
+    f.end();
+  });
   return f;
 }
 
@@ -197,8 +191,8 @@ function computePhase(
   const rowStride = transA ? 1 : depth;
   const kStride = transA ? m : 1;
   const I = () => f.local(I32);
-  const [lo, hi, q, z, p, t, rb, pa, pb, pbEnd, panel, tile, base, r, j, rowBase, idx] = Array.from(
-    { length: 17 },
+  const [q, z, p, t, rb, pa, pb, pbEnd, panel, tile, base, r, j, rowBase, idx] = Array.from(
+    { length: 15 },
     I,
   );
   const acc = Array.from({ length: MR * VECS }, () => f.local(V128));
@@ -319,44 +313,38 @@ function computePhase(
 
   // This thread's tile: tiles + thread · TILE_BYTES.
   f.get(THREAD).i32(TILE_BYTES).op(I32_MUL).i32(tiles).op(I32_ADD).set(tile);
-  threadRange(f, batch * macros * panels, lo, hi);
-  f.forRange(
-    q,
-    () => f.get(lo),
-    () => f.get(hi),
-    () => {
-      f.get(q).i32(panels).op(I32_REM_U).set(p);
-      f.get(q).i32(panels).op(I32_DIV_U).set(t);
-      f.get(t).i32(macros).op(I32_DIV_U).set(z);
-      // panel = packed + ((z if B is batched) · panels + p) · k·NR·4
-      if (packedBatches(geo) > 1) times(f, z, panels).get(p).op(I32_ADD);
-      else f.get(p);
-      f.i32(depth * NR * 4)
-        .op(I32_MUL)
-        .i32(packed)
-        .op(I32_ADD)
-        .set(panel);
-      // Row blocks [mb·macroBlocks, min((mb + 1)·macroBlocks, blocks)) with mb = t mod macros.
-      const rbEnd = f.local(I32);
-      f.get(t).i32(macros).op(I32_REM_U).i32(macroBlocks).op(I32_MUL).set(rb);
-      f.get(rb).i32(macroBlocks).op(I32_ADD).set(rbEnd);
-      f.get(rbEnd).i32(blocks).get(rbEnd).i32(blocks).op(I32_LT_U).select().set(rbEnd);
-      f.forRange(
-        rb,
-        () => f.get(rb),
-        () => f.get(rbEnd),
-        () => {
-          if (fullBlocks === blocks) return micro(MR);
-          if (fullBlocks === 0) return micro(m);
-          f.get(rb).i32(fullBlocks).op(I32_LT_U).if();
-          micro(MR);
-          f.else();
-          micro(m % MR);
-          f.end();
-        },
-      );
-    },
-  );
+  forThreadShare(f, batch * macros * panels, q, () => {
+    f.get(q).i32(panels).op(I32_REM_U).set(p);
+    f.get(q).i32(panels).op(I32_DIV_U).set(t);
+    f.get(t).i32(macros).op(I32_DIV_U).set(z);
+    // panel = packed + ((z if B is batched) · panels + p) · k·NR·4
+    if (packedBatches(geo) > 1) times(f, z, panels).get(p).op(I32_ADD);
+    else f.get(p);
+    f.i32(depth * NR * 4)
+      .op(I32_MUL)
+      .i32(packed)
+      .op(I32_ADD)
+      .set(panel);
+    // Row blocks [mb·macroBlocks, min((mb + 1)·macroBlocks, blocks)) with mb = t mod macros.
+    const rbEnd = f.local(I32);
+    f.get(t).i32(macros).op(I32_REM_U).i32(macroBlocks).op(I32_MUL).set(rb);
+    f.get(rb).i32(macroBlocks).op(I32_ADD).set(rbEnd);
+    f.get(rbEnd).i32(blocks).get(rbEnd).i32(blocks).op(I32_LT_U).select().set(rbEnd);
+    f.forRange(
+      rb,
+      () => f.get(rb),
+      () => f.get(rbEnd),
+      () => {
+        if (fullBlocks === blocks) return micro(MR);
+        if (fullBlocks === 0) return micro(m);
+        f.get(rb).i32(fullBlocks).op(I32_LT_U).if();
+        micro(MR);
+        f.else();
+        micro(m % MR);
+        f.end();
+      },
+    );
+  });
   return f;
 }
 

@@ -57,6 +57,18 @@ export function threadRange(f: FunctionBody, n: number, lo: number, hi: number, 
   minI32(f, () => f.get(lo).get(chunk).op(0x6a), n).set(hi);
 }
 
+/** Loops `index` over this thread's share of 0..n (see {@link threadRange}), running `body` for each. */
+export function forThreadShare(f: FunctionBody, n: number, index: number, body: () => void): void {
+  const [lo, hi] = [f.local(I32), f.local(I32)];
+  threadRange(f, n, lo, hi);
+  f.forRange(
+    index,
+    () => f.get(lo),
+    () => f.get(hi),
+    body,
+  );
+}
+
 /** Pushes min(value(), limit) as unsigned i32. */
 function minI32(f: FunctionBody, value: () => void, limit: number): FunctionBody {
   value();
