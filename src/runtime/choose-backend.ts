@@ -15,7 +15,7 @@ export type BackendChoice = BackendKind | 'auto';
 /** Adapters that are a CPU pretending to be a GPU: the wasm backend is faster there. */
 const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i;
 
-function isCpuAdapter(device: GPUDevice): boolean {
+export function isCpuAdapter(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
     .adapterInfo;
   if (info === undefined) return false;
