@@ -30,6 +30,10 @@
  *   (device limits, shader errors, readback), which wasm does not exercise.
  * - test/runtime/fit.test.ts: resume bit for bit from a checkpoint on WebGPU, with dropout's
  *   masks drawn on the GPU (small Dense models: few pipelines).
+ * - test/codegen/fusion.test.ts, test/ir/passes/split.test.ts, test/ir/train/augment.test.ts,
+ *   test/ir/train/gan-noise.test.ts: fused graphs, split reductions, the augmentation and GAN
+ *   noise graphs as WGSL, against the interpreter.
+ * - test/codegen/origin.test.ts: a shader error names the layer it came from.
  * - test/fuzz/*: generated programs' WGSL validated by the adapter.
  * - test/cli/backend.test.ts: weights trained on wasm predicted on WebGPU (interchangeable).
  * The wasm twins of the kernel and step tests are under test/codegen/wasm/.
