@@ -13,9 +13,9 @@ import {
 } from '../runtime/device.js';
 import type { BackendChoice } from '../runtime/choose-backend.js';
 import { availableParallelism } from 'node:os';
-import type { CreateModelOptions } from '../runtime/index.js';
+import { type CreateModelOptions, type ModelSpec, NO_ADAPTER_MESSAGE, NnxModel } from '../runtime/index.js';
 import { WASM_MAX_THREADS } from '../runtime/spec.js';
-import { type Io, UsageError, formatBytes } from './io.js';
+import { type Io, UsageError, UserError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
 
 /** How `--device` is written in usage lines. */
@@ -24,19 +24,94 @@ export const DEVICE_CHOICES = 'N|NAME|default|high-performance|low-power|fallbac
 /** How `--backend` is written in usage lines. */
 export const BACKEND_CHOICES = 'webgpu|wasm|auto';
 
-/** Reads `--backend`: WebGPU (the default), the wasm CPU backend, or `auto`. */
-export function backendOption(value: string | undefined): BackendChoice | undefined {
-  if (value === undefined) return undefined;
+/** Reads `--backend`: `auto` (the default), WebGPU, or the wasm CPU backend. */
+export function backendOption(value: string | undefined): BackendChoice {
+  if (value === undefined) return 'auto';
   if (value === 'webgpu' || value === 'wasm' || value === 'auto') return value;
   throw new UsageError(`--backend must be webgpu, wasm or auto, got '${value}'`);
 }
 
+/**
+ * Reads `--threads` for `backend`: an error where threads cannot run (WebGPU, or an engine
+ * without SharedArrayBuffer) rather than the runtime's quiet fall back to one thread.
+ */
+export function threadsOption(value: number | undefined, backend: BackendChoice): number | undefined {
+  if (value === undefined) return undefined;
+  if (backend === 'webgpu')
+    throw new UsageError('--threads is for the wasm backend; give --backend wasm or auto');
+  if (value > 1 && typeof SharedArrayBuffer === 'undefined')
+    throw new UsageError(
+      `--threads ${value} needs SharedArrayBuffer, which this JavaScript engine lacks; ` +
+        'run Node.js without --no-harmony-sharedarraybuffer, or give --threads 1',
+    );
+  return value;
+}
+
+/** The first line of {@link NO_ADAPTER_MESSAGE}: how a missing adapter's error starts. */
+const NO_ADAPTER = NO_ADAPTER_MESSAGE.split('\n')[0]!;
+
+/**
+ * Creates the model a command runs on the backend `options.backend` names, and the one line that
+ * says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No adapter is
+ * one line saying how to get one or how to do without.
+ */
+export async function createForCommand(
+  spec: ModelSpec,
+  options: CreateModelOptions,
+): Promise<{ model: NnxModel; backendLine: string }> {
+  let fallback = '';
+  let model: NnxModel;
+  try {
+    model = await NnxModel.create(spec, { ...options, onNotice: (line) => (fallback = line) });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (!message.includes(NO_ADAPTER)) throw error;
+    // Under auto the runtime has said why wasm could not stand in (choose-backend.ts).
+    const wasmReason = /the wasm backend cannot run this model \((.*)\), and /.exec(message)?.[1];
+    const missing = wasmReason
+      ? `no WebGPU adapter was found, and the wasm backend cannot run this model: ${wasmReason}`
+      : 'no WebGPU adapter was found';
+    const instead = options.backend === 'webgpu' ? 'run on the CPU with --backend wasm, or ' : '';
+    throw new UserError(
+      `--backend ${options.backend ?? 'auto'}: ${missing}; ${instead}install a GPU driver (Vulkan, Metal ` +
+        "or D3D12) or, on a machine without a GPU, Mesa's lavapipe (as root: sh scripts/setup-webgpu.sh)",
+      { cause: error },
+    );
+  }
+  const why = fallback ? ` (${fallback.replace(/^nnx: model '[^']*' runs on WebGPU: /, '')})` : '';
+  return { model, backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}` };
+}
+
+/** The CPU backend as `nnxc devices --json` lists it, after the adapters: it needs no adapter. */
+export interface CpuBackendSummary {
+  /** Marks the entry that is not a WebGPU adapter (as bench's CPU rows are marked). */
+  readonly cpu: true;
+  readonly description: 'WebAssembly backend';
+  readonly option: '--backend wasm';
+  readonly simd128: boolean;
+  /** The most threads `--threads N` runs on: the machine's cores, capped at the backend's limit. */
+  readonly threads: number;
+  /** Whether this engine has SharedArrayBuffer, without which it runs one thread. */
+  readonly sharedMemory: boolean;
+}
+
+export function cpuBackendSummary(): CpuBackendSummary {
+  return {
+    cpu: true,
+    description: 'WebAssembly backend',
+    option: '--backend wasm',
+    simd128: typeof WebAssembly !== 'undefined' && WebAssembly.validate(SIMD_PROBE),
+    threads: typeof SharedArrayBuffer === 'undefined' ? 1 : cores(),
+    sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+  };
+}
+
 /** The CPU backend as `nnxc devices` shows it: it needs no adapter. */
 export function cpuBackendText(): string {
-  const simd = typeof WebAssembly !== 'undefined' && WebAssembly.validate(SIMD_PROBE);
+  const cpu = cpuBackendSummary();
   return [
-    'cpu: WebAssembly backend (--backend wasm)',
-    `    SIMD128: ${simd ? 'yes' : 'no'}   threads: up to ${cores()} (--threads N; 1 by default)`,
+    `cpu: ${cpu.description} (${cpu.option})`,
+    `    SIMD128: ${cpu.simd128 ? 'yes' : 'no'}   threads: up to ${cpu.threads} (--threads N; 1 by default)`,
   ].join('\n');
 }
 
@@ -144,14 +219,20 @@ export async function devicesCommand(args: string[], io: Io): Promise<number> {
     all = await listAdapters();
   } catch (error) {
     // No adapter: the CPU backend still runs models.
-    if (values.json || values.device !== undefined) throw error;
-    io.out(`${cpuBackendText()}\n\nno WebGPU adapter: ${(error as Error).message.split('\n')[0]}\n`);
+    if (values.device !== undefined) throw error;
+    const why = `no WebGPU adapter: ${(error as Error).message.split('\n')[0]}\n`;
+    if (values.json) {
+      io.err(`nnxc: ${why}`);
+      io.out(JSON.stringify([cpuBackendSummary()], null, 2) + '\n');
+    } else io.out(`${cpuBackendText()}\n\n${why}`);
     return 0;
   }
   const request = await adapterRequestOption(values.device, async () => all);
   const adapters = request ? all.filter((a) => a.requests.includes(request)) : all;
+  // --device picks among the adapters; the CPU backend is listed only with all of them.
   if (values.json) {
-    io.out(JSON.stringify(adapters, null, 2) + '\n');
+    const entries = values.device === undefined ? [...adapters, cpuBackendSummary()] : adapters;
+    io.out(JSON.stringify(entries, null, 2) + '\n');
     return 0;
   }
   const cpu = values.device === undefined ? `\n\n${cpuBackendText()}` : '';

@@ -3,13 +3,12 @@
  * split (or its training samples, when it has no test split).
  */
 import { compile } from '../compile.js';
-import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
 import { type Io, UsageError, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 import { parseCommandArgs } from './args.js';
-import { backendOption } from './devices.js';
+import { backendOption, createForCommand } from './devices.js';
 
 /** The usage lines of `nnxc evaluate`. */
 export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json] [--set field=value]
@@ -40,7 +39,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
     path: file.path,
     model: values.model,
     settings: values.set ?? [],
-    wasm: backend !== undefined && backend !== 'webgpu',
+    wasm: backend !== 'webgpu',
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
@@ -58,14 +57,18 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   }
   const split = data.test ? 'test' : 'train';
   const samples = data.test ?? data.train;
-  const model = await NnxModel.create(result.compiled.spec, { seed, backend });
+  const { model, backendLine } = await createForCommand(result.compiled.spec, { seed, backend });
   try {
     await model.load(values.weights);
     const metrics = await model.evaluate(samples);
-    if (values.json) io.out(JSON.stringify({ split, samples: samples.count, ...metrics }) + '\n');
+    if (values.json)
+      io.out(
+        JSON.stringify({ split, samples: samples.count, backend: model.backend.kind, ...metrics }) + '\n',
+      );
     else
       io.out(
-        `${data.name} ${split} split (${samples.count.toLocaleString('en-US')} samples): ${formatMetrics(metrics)}\n`,
+        `${backendLine}\n` +
+          `${data.name} ${split} split (${samples.count.toLocaleString('en-US')} samples): ${formatMetrics(metrics)}\n`,
       );
   } finally {
     model.destroy();

@@ -14,7 +14,6 @@ import {
   pngSample,
   shapeFits,
 } from '../data/index.js';
-import { NnxModel } from '../runtime/index.js';
 import { refuseGan, trainsGan } from './train-gan.js';
 import {
   type Io,
@@ -27,7 +26,7 @@ import {
   writeAtomically,
 } from './io.js';
 import { parseCommandArgs } from './args.js';
-import { backendOption } from './devices.js';
+import { backendOption, createForCommand } from './devices.js';
 
 /** The usage lines of `nnxc predict`. */
 export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--model NAME] [--top K] [--json]
@@ -101,14 +100,14 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   const result = compile(file.text, {
     path: file.path,
     model: values.model,
-    wasm: backend !== undefined && backend !== 'webgpu',
+    wasm: backend !== 'webgpu',
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const spec = result.compiled.spec;
   const slots = dataSlots(spec);
   const samples = await readSamples(values.input, slots.input.shape);
   if (values.output) await prepareOutput(values.output, '-o');
-  const model = await NnxModel.create(spec, { backend });
+  const { model, backendLine } = await createForCommand(spec, { backend });
   let outputs: Float32Array;
   try {
     await model.load(values.weights);
@@ -120,7 +119,9 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   const names = datasetClassNames(result.train!.data);
   const rows = Array.from({ length: samples.count }, (_, i) => outputs.subarray(i * width, (i + 1) * width));
   if (values.output) await writeAtomically(values.output, encodeNpy([samples.count, width], outputs));
+  // stdout holds the predictions: with --json the backend is a note on stderr, as other notes are.
   if (values.json) {
+    io.err(`${backendLine}\n`);
     for (const row of rows) {
       const best = row.indexOf(Math.max(...row));
       io.out(
@@ -133,6 +134,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
     }
     return 0;
   }
+  io.out(`${backendLine}\n`);
   if (samples.note) io.out(`(${samples.note})\n`);
   rows.forEach((row, i) => {
     const text = width > 1 ? topClasses(row, names, top) : row[0]!.toFixed(4);

@@ -110,6 +110,9 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
         `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch` +
           `${resume ? `; resuming after epoch ${resume.epoch} of ${options.resume}` : ''}\n`,
       );
+    // Under auto (the default) too: the wasm backend has no GAN runtime yet.
+    if (!options.json)
+      io.out(`backend: webgpu, ${gan.backend.description} (gan blocks run on WebGPU only for now)\n`);
     const logs = await gan
       .fit(data, {
         epochs,

@@ -30,6 +30,8 @@ import {
   adapterCreateOptions,
   adapterRequestOption,
   backendOption,
+  createForCommand,
+  threadsOption,
 } from './devices.js';
 import { parseCommandArgs } from './args.js';
 
@@ -40,7 +42,7 @@ export const TRAIN_USAGE = `  nnxc train FILE [--model NAME] [--epochs N] [--see
         [--folds K]  (k-fold cross-validation over all samples: a model per fold, each tested on its held-out part)
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
         [--device ${DEVICE_CHOICES}]  (see nnxc devices)
-        [--backend ${BACKEND_CHOICES}]  [--threads N]  (wasm: the CPU, on N threads; auto: wasm when the only adapter is a CPU one; default webgpu)
+        [--backend ${BACKEND_CHOICES}]  [--threads N]  (wasm: the CPU, on N threads; auto, the default: wasm when the only adapter is a CPU one)
         [--init-from BASE.safetensors]  (nnx or PyTorch state_dict weights, matched by name or layer order)
         [--init-only LAYER]...  (load only the tensors under these layer paths, e.g. trunk_1)
                                        compile and train on the train block's dataset
@@ -97,8 +99,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError('--checkpoint-every needs --checkpoint PATH');
   const checkpoint = values.checkpoint ? { path: values.checkpoint, every: checkpointEvery } : undefined;
   const backend = backendOption(values.backend);
-  if (values.threads !== undefined && backend !== 'wasm' && backend !== 'auto')
-    throw new UsageError('--threads is for the wasm backend; give --backend wasm or auto too');
+  const threads = threadsOption(intOption('threads', values.threads, 1), backend);
   if (trainsGan(file.text)) {
     if (backend === 'wasm') throw new UsageError('--backend wasm: gan blocks run on WebGPU only for now');
     const onlyTrain = ['validation-split', 'patience', 'monitor', 'init-from', 'init-only', 'folds'];
@@ -150,7 +151,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     path: file.path,
     model: values.model,
     settings: values.set ?? [],
-    wasm: backend !== undefined && backend !== 'webgpu',
+    wasm: backend !== 'webgpu',
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
@@ -161,7 +162,7 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
     createOptions: {
       ...adapterCreateOptions(await adapterRequestOption(values.device)),
       backend,
-      threads: intOption('threads', values.threads, 1),
+      threads,
     },
     initFrom: values['init-from'] ? { path: values['init-from'], only: values['init-only'] } : undefined,
     resume: values.resume,
@@ -219,8 +220,10 @@ async function trainAndTest(
   io: Io,
 ): Promise<Record<string, number | boolean | string>> {
   const epochs = spec.training.epochs;
-  const model = await NnxModel.create(spec, { seed: run.seed, ...run.createOptions });
+  const { model, backendLine } = await createForCommand(spec, { seed: run.seed, ...run.createOptions });
   try {
+    // Said once: by the first fold of --folds; with --json on the summary line instead.
+    if (run.mode !== 'json' && (run.fold?.index ?? 1) === 1) io.out(`${backendLine}\n`);
     const initialised = new Set<string>();
     if (run.initFrom) {
       const loaded = await model.initFrom(run.initFrom.path, { only: run.initFrom.only });
@@ -272,7 +275,7 @@ async function trainAndTest(
       for (const [k, v] of Object.entries(test)) final[`test_${k}`] = v;
     }
     delete final['epoch'];
-    const summary = { model: spec.name, epochs: last.epoch, ...final };
+    const summary = { model: spec.name, backend: model.backend.kind, epochs: last.epoch, ...final };
     progress.done(summary);
     if (run.save) await model.save(run.save);
     return summary;

@@ -15,7 +15,7 @@ export type BackendChoice = BackendKind | 'auto';
 /** Adapters that are a CPU pretending to be a GPU: the wasm backend is faster there. */
 const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i;
 
-function isCpuAdapter(device: GPUDevice): boolean {
+export function isCpuAdapter(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
     .adapterInfo;
   if (info === undefined) return false;
@@ -36,32 +36,58 @@ function wasmModuleOf(spec: ModelSpec): WasmModuleSpec | string {
   return wasm;
 }
 
+/** The backend `auto` or an explicit choice settled on, and why `auto` did not take wasm where it would have. */
+export interface BackendPick {
+  readonly kind: BackendKind;
+  /** Under `auto` on a CPU adapter: the one-line reason the model runs on WebGPU instead of wasm. */
+  readonly fallback?: string;
+}
+
 /**
- * The backend to create `spec` on. `wasm` without a wasm module is an error saying what is
- * missing; `auto` opens the WebGPU device and keeps it unless it is a CPU adapter (or there is
- * none) and the spec can run on wasm.
+ * The backend to create `spec` on; `auto` (the default) when `options.backend` is omitted.
+ * `wasm` without a wasm module is an error saying what is missing; `auto` keeps a given device,
+ * otherwise opens the WebGPU device and keeps it unless it is a CPU adapter (or there is none),
+ * and then takes wasm when the spec can run there and says why not when it cannot.
  */
 export async function chooseBackend(
   caller: string,
   spec: ModelSpec,
   options: RequestDeviceOptions & { readonly backend?: BackendChoice },
-): Promise<BackendKind> {
-  const choice = options.backend ?? 'webgpu';
+): Promise<BackendPick> {
+  const choice = options.backend ?? 'auto';
   if (choice !== 'webgpu' && choice !== 'wasm' && choice !== 'auto')
     throw new Error(`${caller}: backend must be 'webgpu', 'wasm' or 'auto', got '${String(choice)}'`);
-  if (choice === 'webgpu') return 'webgpu';
+  if (choice === 'webgpu') return { kind: 'webgpu' };
   const wasm = wasmModuleOf(spec);
   if (choice === 'wasm') {
     if (typeof wasm === 'string')
       throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
-    return 'wasm';
+    return { kind: 'wasm' };
   }
-  if (options.device !== undefined || typeof wasm === 'string') return 'webgpu';
+  if (options.device !== undefined) return { kind: 'webgpu' };
+  let device: GPUDevice;
   try {
-    return isCpuAdapter(await requestDevice(options)) ? 'wasm' : 'webgpu';
-  } catch {
-    return 'wasm';
+    device = await requestDevice(options);
+  } catch (error) {
+    if (typeof wasm !== 'string') return { kind: 'wasm' };
+    // Neither backend can run it: WebGPU's own error says how to get an adapter.
+    throw new Error(`${caller}: the wasm backend cannot run this model (${wasm}), and ${describe(error)}`, {
+      cause: error,
+    });
   }
+  if (!isCpuAdapter(device)) return { kind: 'webgpu' };
+  if (typeof wasm === 'string')
+    return { kind: 'webgpu', fallback: `the wasm backend cannot run this model: ${wasm}` };
+  return { kind: 'wasm' };
+}
+
+const noticesShown = new Set<string>();
+
+/** Says a fallback of `auto` once per process and reason, where no `onNotice` was given. */
+export function showNoticeOnce(line: string): void {
+  if (noticesShown.has(line)) return;
+  noticesShown.add(line);
+  console.warn(line);
 }
 
 /** The spec's buffers in a fresh wasm memory, parameters initialised from `seed`. */

@@ -12,7 +12,7 @@ import {
   type TraceWindow,
   WebGpuBackend,
 } from './backend.js';
-import { type BackendChoice, chooseBackend, createOnWasm } from './choose-backend.js';
+import { type BackendChoice, chooseBackend, createOnWasm, showNoticeOnce } from './choose-backend.js';
 import { DeviceModule } from './device-module.js';
 import {
   batchFromRecord,
@@ -56,10 +56,16 @@ export interface CreateModelOptions {
   /** Without `device`: ask for the fallback (software) adapter. */
   readonly forceFallbackAdapter?: boolean;
   /**
-   * Where to run: a WebGPU device (the default), the CPU through WebAssembly (the spec must
-   * carry a wasm module), or `auto`: WebGPU on a hardware adapter, wasm on a CPU one or none.
+   * Where to run: `auto` (the default): WebGPU on a hardware adapter (or on `device`), wasm on a
+   * CPU one or none; a WebGPU device; or the CPU through WebAssembly (the spec must carry a wasm
+   * module: compile with `{ wasm: true }`).
    */
   readonly backend?: BackendChoice;
+  /**
+   * Where `auto` says, in one line, why a model it would have run on wasm runs on WebGPU (a spec
+   * without a wasm module, an op the wasm target lacks); `console.warn` once per reason by default.
+   */
+  readonly onNotice?: (line: string) => void;
   /** On wasm: the threads each step runs on (1 when omitted; 1 without shared memory, said once). */
   readonly threads?: number;
 }
@@ -194,7 +200,9 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   static async create(spec: ModelSpec, options: CreateModelOptions = {}): Promise<NnxModel> {
     const seed = options.seed ?? 0;
     const caller = 'NnxModel.create';
-    const kind = await chooseBackend(caller, spec, options);
+    const { kind, fallback } = await chooseBackend(caller, spec, options);
+    if (fallback !== undefined)
+      (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
     if (kind === 'wasm')
       return new NnxModel(spec, seed, await createOnWasm(caller, spec, seed, options.threads));
     const made = await createOnDevice(caller, spec, checkSpec, ENTRY_NAMES, seed, options);

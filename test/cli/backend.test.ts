@@ -6,9 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeNpy } from '../../src/data/index.js';
-import { jsonLines, nnxc, tempDir } from './run-in-process.js';
+import { jsonLines, nnxc, tempDir, writeFiles } from './run-in-process.js';
+import { createForCommand } from '../../src/cli/devices.js';
+import { compile } from '../../src/compile.js';
+import { isCpuAdapter } from '../../src/runtime/choose-backend.js';
+import { requestDevice } from '../../src/runtime/index.js';
 
 describe('nnxc --backend', () => {
   it('trains iris on wasm (29 of 30 test flowers), evaluates it there, predicts on wasm and WebGPU', async () => {
@@ -18,7 +22,7 @@ describe('nnxc --backend', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const final = jsonLines(r.stdout).pop()!;
-    expect(final).toMatchObject({ final: true, model: 'Iris', epochs: 100 });
+    expect(final).toMatchObject({ final: true, model: 'Iris', backend: 'wasm', epochs: 100 });
     expect(final['test_accuracy']).toBeGreaterThanOrEqual(29 / 30);
     const e = await nnxc([
       'evaluate',
@@ -30,7 +34,7 @@ describe('nnxc --backend', () => {
       'wasm',
     ]);
     expect(e.code).toBe(0);
-    expect(jsonLines(e.stdout)[0]!['accuracy']).toBe(final['test_accuracy']);
+    expect(jsonLines(e.stdout)[0]).toMatchObject({ backend: 'wasm', accuracy: final['test_accuracy'] });
     const flowers = Float32Array.from([5.1, 3.5, 1.4, 0.2, 7.0, 3.2, 4.7, 1.4, 6.3, 3.3, 6.0, 2.5]);
     writeFileSync(join(dir, 'flowers.npy'), encodeNpy([3, 4], flowers));
     for (const backend of ['wasm', 'webgpu']) {
@@ -45,7 +49,9 @@ describe('nnxc --backend', () => {
         backend,
       ]);
       expect(p.code).toBe(0);
-      expect(p.stdout).toMatch(/^0: setosa .*\n1: versicolor .*\n2: virginica /);
+      expect(p.stdout).toMatch(
+        new RegExp(`^backend: ${backend}, .*\n0: setosa .*\n1: versicolor .*\n2: virginica `),
+      );
     }
   });
 
@@ -62,9 +68,59 @@ describe('nnxc --backend', () => {
     const bad = await nnxc(['train', 'examples/xor.nnx', '--backend', 'cpu']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--backend must be webgpu, wasm or auto, got 'cpu'");
-    const threads = await nnxc(['train', 'examples/xor.nnx', '--threads', '2']);
-    expect(threads.stderr).toContain('--threads is for the wasm backend; give --backend wasm or auto too');
+    const threads = await nnxc(['train', 'examples/xor.nnx', '--backend', 'webgpu', '--threads', '2']);
+    expect(threads.stderr).toContain('--threads is for the wasm backend; give --backend wasm or auto\n');
     const gan = await nnxc(['train', 'examples/gan_mnist.nnx', '--backend', 'wasm']);
     expect(gan.stderr).toContain('--backend wasm: gan blocks run on WebGPU only for now');
+  });
+
+  it('refuses a model with augmentation wasm lacks in one line on --backend wasm; auto runs it on WebGPU saying why', async () => {
+    const dir = writeFiles({
+      'shift.nnx': `model C(x: [28, 28, 1]) -> (y: [10]) { y = Dense(10, activation: softmax)(Flatten()(x)) }
+train C { data: mnist, loss: sparse_categorical_crossentropy, batch: 8, epochs: 1, augment: [shift(pixels: 1)] }
+`,
+    });
+    const file = join(dir, 'shift.nnx');
+    const wasm = await nnxc(['train', file, '--limit', '16', '--backend', 'wasm']);
+    expect(wasm.code).toBe(1);
+    expect(wasm.stderr).toBe(
+      "nnxc: error: NnxModel.create: the wasm backend cannot run this model: the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu\n",
+    );
+    // Under auto it runs on WebGPU, and on a CPU adapter, where auto would have taken wasm, the
+    // backend line says why (a small model of the same kind: lavapipe builds big ones slowly).
+    const small = compile(
+      `model C(x: [6, 6, 1]) -> (y: [2]) { y = Dense(2)(Flatten()(Conv2D(2, 3)(x))) }
+train C { data: mnist, loss: mse, batch: 2, augment: [shift(pixels: 1)] }
+`,
+      { wasm: true },
+    ).compiled!.spec;
+    const { model, backendLine } = await createForCommand(small, { backend: 'auto' });
+    model.destroy();
+    expect(backendLine).toMatch(/^backend: webgpu, \S/);
+    const why =
+      " (the wasm backend cannot run this model: the wasm backend does not support the op 'image_shift' yet; run this model with --backend webgpu)";
+    if (isCpuAdapter(await requestDevice())) expect(backendLine.endsWith(why)).toBe(true);
+    else expect(backendLine).not.toContain('cannot run');
+  });
+
+  it('refuses --threads 2 where there is no SharedArrayBuffer, saying what is missing', async () => {
+    vi.stubGlobal('SharedArrayBuffer', undefined);
+    try {
+      const r = await nnxc(['train', 'examples/xor.nnx', '--threads', '2']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(
+        'nnxc: --threads 2 needs SharedArrayBuffer, which this JavaScript engine lacks; run Node.js without --no-harmony-sharedarraybuffer, or give --threads 1',
+      );
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('says once which backend runs a model', async () => {
+    const xor = await nnxc(['train', 'examples/xor.nnx', '--epochs', '1', '--folds', '2']);
+    expect(xor.code).toBe(0);
+    const said = xor.stdout.split('\n').filter((l) => l.startsWith('backend: '));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^backend: (wasm, CPU \(WebAssembly SIMD128, 1 thread\)|webgpu, .+)$/);
   });
 });

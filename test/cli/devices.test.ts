@@ -1,7 +1,9 @@
 /** nnxc devices: the adapter list as text and JSON, `--device` filtering and its usage errors. */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { adapterCreateOptions, adapterRequestOption } from '../../src/cli/devices.js';
 import { type AdapterRequest, type AdapterSummary, KEY_LIMITS } from '../../src/runtime/device.js';
+import { WASM_MAX_THREADS } from '../../src/runtime/spec.js';
 import { nnxc } from './run-in-process.js';
 
 describe('nnxc devices', () => {
@@ -18,6 +20,22 @@ describe('nnxc devices', () => {
     for (const name of KEY_LIMITS) expect(limits[name]).toBeGreaterThan(0);
     expect(limits['maxStorageBuffersPerShaderStage']).toBeGreaterThanOrEqual(8);
     expect(first['features']).toEqual([...(first['features'] as string[])].sort());
+  });
+
+  it('lists the CPU backend after the adapters in JSON too, with its threads', async () => {
+    const entries = JSON.parse((await nnxc(['devices', '--json'])).stdout) as Record<string, unknown>[];
+    expect(entries.slice(0, -1).every((e) => e['cpu'] === undefined)).toBe(true);
+    expect(entries.at(-1)).toEqual({
+      cpu: true,
+      description: 'WebAssembly backend',
+      option: '--backend wasm',
+      simd128: true,
+      threads: Math.min(availableParallelism(), WASM_MAX_THREADS),
+      sharedMemory: true,
+    });
+    // --device picks an adapter: the CPU backend is not one.
+    const picked = JSON.parse((await nnxc(['devices', '--json', '--device', '0'])).stdout) as unknown[];
+    expect(picked).toHaveLength(1);
   });
 
   it('prints each adapter as a block naming its limits and key features', async () => {

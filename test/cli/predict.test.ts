@@ -93,8 +93,8 @@ describe('nnxc predict', () => {
     writeFileSync(png, digitPng(0)); // the first test digit is a 7
     const r = await nnxc(['predict', 'examples/mnist_mlp.nnx', '--weights', weights, '--input', png]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^\(light background inverted/);
-    expect(r.stdout.split('\n')[1]).toMatch(/^7 \(0\.\d{4}\) {2}\d \(0\.\d{4}\) {2}\d \(0\.\d{4}\)$/);
+    expect(r.stdout).toMatch(/^backend: \w+, .*\n\(light background inverted/);
+    expect(r.stdout.split('\n')[2]).toMatch(/^7 \(0\.\d{4}\) {2}\d \(0\.\d{4}\) {2}\d \(0\.\d{4}\)$/);
   });
 
   it('predicts a stack of samples from .npy and writes them to .npy', async () => {
@@ -120,7 +120,7 @@ describe('nnxc predict', () => {
       '-o',
       output,
     ]);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(/^backend: (wasm|webgpu), [^\n]+\n$/); // stdout holds the JSON lines
     expect(jsonLines(r.stdout).map((l) => l['class'])).toEqual([7, 2, 1]);
     const saved = parseNpy(readFileSync(output), output);
     expect(saved.shape).toEqual([3, 10]);

@@ -72,6 +72,25 @@ describe('nnxc train on a gan block', () => {
     expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
   });
 
+  it('says that it runs on WebGPU, and why: auto has no wasm GAN runtime to pick', async () => {
+    const dir = writeFiles({ 'tiny.nnx': TINY });
+    const r = await nnxc([
+      'train',
+      join(dir, 'tiny.nnx'),
+      '--limit',
+      '96',
+      '--epochs',
+      '1',
+      '--out-dir',
+      dir,
+    ]);
+    expect(r.code).toBe(0);
+    const said = r.stdout.split('\n').filter((l) => l.startsWith('backend: '));
+    expect(said).toEqual([
+      expect.stringMatching(/^backend: webgpu, .+ \(gan blocks run on WebGPU only for now\)$/),
+    ]);
+  });
+
   it('trains the convolutional examples/dcgan_mnist.nnx (BatchNormalization, Dropout, UpSampling2D) a few steps', async () => {
     const out = join(writeFiles({}), 'grids');
     const r = await nnxc([

@@ -62,7 +62,7 @@ describe('nnxc train', () => {
       join(dir, 'flowers.npy'),
     ]);
     expect(p.code).toBe(0);
-    expect(p.stdout).toMatch(/^0: setosa .*\n1: versicolor .*\n2: virginica /);
+    expect(p.stdout).toMatch(/^backend: \w+, .*\n0: setosa .*\n1: versicolor .*\n2: virginica /);
   });
 
   it('prints plain lines when stdout is not a terminal', async () => {

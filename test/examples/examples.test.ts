@@ -1,12 +1,12 @@
 /**
- * Every example of the layer library checks cleanly, compiles, and trains a few steps on the
- * adapter on small synthetic data (the real datasets are the CLI's): the loss stays finite,
- * the weights move, and evaluate and predict run the inference graph.
+ * Every example of the layer library checks cleanly, compiles, and trains a few steps on small
+ * synthetic data (the real datasets are the CLI's): the loss stays finite, the weights move, and
+ * evaluate and predict run the inference graph. On the wasm backend (test/backends.ts): their
+ * kernels' WGSL is checked op by op and step by step by the WebGPU set.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
-import { NnxModel } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 
 const EXAMPLES = [
@@ -18,12 +18,12 @@ const EXAMPLES = [
   { file: 'resnet_small.nnx', input: 'x', classes: 10 },
 ] as const;
 
-describe('examples', () => {
+describe(`examples on ${MODEL_TEST_BACKEND}`, () => {
   for (const ex of EXAMPLES) {
     it(`${ex.file} compiles and trains a few steps`, async () => {
       const text = readFileSync(new URL(`../../examples/${ex.file}`, import.meta.url), 'utf8');
       const batch = 6;
-      const { compiled, diagnostics } = compile(text, { overrides: { batch } });
+      const { compiled, diagnostics } = compileFor(MODEL_TEST_BACKEND, text, { overrides: { batch } });
       expect(diagnostics).toEqual([]);
       const { spec } = compiled!;
       const rand = seededRandom(11);
@@ -37,7 +37,7 @@ describe('examples', () => {
       // Sparse targets are class indices; a single sigmoid unit takes 0/1.
       const target = Float32Array.from({ length: count }, (_, i) => (ex.classes ? i % ex.classes : i % 2));
       const data = { count, inputs: { [ex.input]: x }, targets: { target } };
-      const model = await NnxModel.create(spec, { seed: 3 });
+      const model = await createOn(MODEL_TEST_BACKEND, spec, { seed: 3 });
       const before = await model.getWeights();
       const history = await model.fit(data, { epochs: 2 });
       for (const log of history.epochs) expect(Number.isFinite(log['loss'])).toBe(true);

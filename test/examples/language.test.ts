@@ -1,17 +1,17 @@
 /**
  * The language examples (siamese, residual, multi_output), end to end: each compiles, and
- * trains a few epochs on synthetic data on the adapter. The Siamese example's shared encoder is
+ * trains a few epochs on synthetic data on the wasm backend (test/backends.ts). The Siamese example's shared encoder is
  * shown to be ONE parameter set whose gradient is the sum of the gradients of its two calls.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { GraphBuilder } from '../../src/ir/builder.js';
 import type { ModelIR } from '../../src/lower/lower.js';
 import { grad } from '../../src/ir/grad.js';
 import { interpret } from '../../src/ir/interpret.js';
 import { type Tensor, tensor } from '../../src/ir/tensor.js';
-import { NnxModel, requestDevice, type Dataset } from '../../src/runtime/index.js';
+import type { Dataset, NnxModel } from '../../src/runtime/index.js';
 import { Rng } from '../../src/runtime/rng.js';
 
 function source(name: string): string {
@@ -19,7 +19,7 @@ function source(name: string): string {
 }
 
 function compiled(name: string, text = source(name)) {
-  const result = compile(text, { path: `examples/${name}` });
+  const result = compileFor(MODEL_TEST_BACKEND, text, { path: `examples/${name}` });
   expect(result.diagnostics).toEqual([]);
   return result;
 }
@@ -28,11 +28,7 @@ function random(count: number, rng: Rng, scale = 1): Float32Array {
   return Float32Array.from({ length: count }, () => rng.uniformIn(-scale, scale));
 }
 
-let device: GPUDevice;
 const models: NnxModel[] = [];
-beforeAll(async () => {
-  device = await requestDevice();
-});
 afterAll(() => {
   for (const m of models) m.destroy();
 });
@@ -40,7 +36,7 @@ afterAll(() => {
 /** Trains a few epochs; returns the first and last epoch's loss. */
 async function trainBriefly(name: string, data: Dataset, epochs: number): Promise<[number, number]> {
   const { compiled: c } = compiled(name);
-  const model = await NnxModel.create(c!.spec, { seed: 3, device });
+  const model = await createOn(MODEL_TEST_BACKEND, c!.spec, { seed: 3 });
   models.push(model);
   const history = await model.fit(data, { epochs });
   const losses = history.epochs.map((e) => e['loss']!);

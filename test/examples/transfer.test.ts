@@ -1,12 +1,13 @@
 /**
  * examples/transfer.nnx: a trunk trained in one network (Digits) initialises the same trunk in
  * another (Clothes), whose train block freezes it; `--set freeze=[]` trains it whole. On the
- * adapter, the frozen trunk stays equal bit for bit to what was loaded while the new head learns.
+ * wasm backend (test/backends.ts), the frozen trunk stays equal bit for bit to what was loaded while the new head learns.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
-import { NnxModel } from '../../src/runtime/index.js';
+import type { NnxModel } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 
 const TEXT = readFileSync(new URL('../../examples/transfer.nnx', import.meta.url), 'utf8');
@@ -52,9 +53,9 @@ const SMALL_TRUNK = [
 const SMALL_HEAD = ['dense_1/kernel', 'dense_1/bias'];
 
 async function smallModel(name: string, seed: number): Promise<NnxModel> {
-  const result = compile(SMALL, { model: name });
+  const result = compileFor(MODEL_TEST_BACKEND, SMALL, { model: name });
   expect(result.diagnostics).toEqual([]);
-  return NnxModel.create(result.compiled!.spec, { seed });
+  return createOn(MODEL_TEST_BACKEND, result.compiled!.spec, { seed });
 }
 
 /** Seven random samples with class labels: one full batch of five and a partial one. */

@@ -13,7 +13,7 @@ import { interpret } from '../../src/ir/interpret.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { initialWeights } from '../../src/export/weights.js';
 import { seededRandom } from '../ir/random.js';
-import { NnxModel } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { MASK_INPUT } from '../../src/lower/layers/types.js';
 
 interface Transcription {
@@ -366,12 +366,15 @@ describe('Keras and PyTorch exercises transcribed literally', () => {
   }
 });
 
-describe("the iris network's accuracy on the GPU, with soft labels", () => {
+describe(`the iris network's accuracy on ${MODEL_TEST_BACKEND}, with soft labels`, () => {
   it("is Keras' categorical accuracy: arg-max of the prediction against arg-max of the label", async () => {
     const source = TRANSCRIPTIONS.find((t) => t.name.startsWith('the iris'))!.source;
-    const { compiled, diagnostics } = compile(source, { path: 'iris.nnx', settings: ['batch=5'] });
+    const { compiled, diagnostics } = compileFor(MODEL_TEST_BACKEND, source, {
+      path: 'iris.nnx',
+      settings: ['batch=5'],
+    });
     expect(diagnostics).toEqual([]);
-    const model = await NnxModel.create(compiled!.spec, { seed: 2 });
+    const model = await createOn(MODEL_TEST_BACKEND, compiled!.spec, { seed: 2 });
     const rand = seededRandom(5);
     const count = 13; // two full batches of 5 and a padded one
     const x = Float32Array.from({ length: count * 4 }, () => 4 * rand());

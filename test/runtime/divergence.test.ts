@@ -2,13 +2,13 @@
  * Divergence under a huge learning rate: a non-finite loss stops training at its step, and a
  * non-finite parameter or optimizer slot behind a finite loss (an update that overflowed in the
  * last step) stops it at the end of its epoch, naming the tensor; `nnxc train` exits non-zero
- * and saves nothing.
+ * and saves nothing. The model runs on the wasm backend (test/backends.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
-import { NnxModel, TrainingDivergedError } from '../../src/runtime/index.js';
+import { TrainingDivergedError } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { nnxc, tempDir, writeFiles } from '../cli/run-in-process.js';
 
 /** Ones-initialised weights make the first step's gradients > 1, so lr 3e38 overflows the update. */
@@ -32,8 +32,8 @@ const xor = () => ({
 });
 
 async function fitError(epochs: number, checkpoint?: string): Promise<TrainingDivergedError> {
-  const { compiled } = compile(HUGE_LR(epochs));
-  const model = await NnxModel.create(compiled!.spec, { seed: 1 });
+  const { compiled } = compileFor(MODEL_TEST_BACKEND, HUGE_LR(epochs));
+  const model = await createOn(MODEL_TEST_BACKEND, compiled!.spec, { seed: 1 });
   const error = await model
     .fit(xor(), {
       checkpoint: checkpoint ? { path: checkpoint } : undefined,
@@ -65,8 +65,8 @@ describe('divergence', () => {
   it('the loss that follows stops training at its own step', async () => {
     const error = await fitError(3);
     expect([error.epoch, error.step, error.tensor]).toEqual([1, 1, 'dense_1/kernel']);
-    const { compiled } = compile(HUGE_LR(3));
-    const model = await NnxModel.create(compiled!.spec, { seed: 1 });
+    const { compiled } = compileFor(MODEL_TEST_BACKEND, HUGE_LR(3));
+    const model = await createOn(MODEL_TEST_BACKEND, compiled!.spec, { seed: 1 });
     // Train step by step past the check: the next step's loss is the first non-finite value.
     model.trainStep({ x: xor().inputs.x, target: xor().targets.target });
     const next = await model.fit(xor(), { epochs: 1 }).catch((e: unknown) => e);

@@ -1,10 +1,10 @@
 /**
- * Training on the adapter leaves `trainable: false` parameters bit for bit as they were, while
+ * Training (on the wasm backend, test/backends.ts) leaves `trainable: false` parameters bit for bit as they were, while
  * the trainable ones around them move.
  */
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
-import { NnxModel, type Dataset } from '../../src/runtime/index.js';
+import type { Dataset } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { Rng } from '../../src/runtime/rng.js';
 
 const SOURCE = `
@@ -33,12 +33,12 @@ const bitsOf = (values: Float32Array) => [
   ...new Uint32Array(values.buffer, values.byteOffset, values.length),
 ];
 
-describe('frozen parameters on the adapter', () => {
+describe(`frozen parameters on ${MODEL_TEST_BACKEND}`, () => {
   it('stay bit for bit unchanged by training while their neighbours move', async () => {
-    const result = compile(SOURCE);
+    const result = compileFor(MODEL_TEST_BACKEND, SOURCE);
     expect(result.diagnostics).toEqual([]);
     const spec = result.compiled!.spec;
-    const model = await NnxModel.create(spec, { seed: 2 });
+    const model = await createOn(MODEL_TEST_BACKEND, spec, { seed: 2 });
     try {
       const before = await model.getWeights();
       await model.fit(data(), { epochs: 2 });

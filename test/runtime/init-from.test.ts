@@ -1,11 +1,11 @@
 /**
  * Initialising parameters from safetensors: nnx names, and PyTorch `state_dict` files matched by
  * layer order with Linear weights transposed and Conv2d kernels converted from OIHW; every
- * misfit named, nothing half-loaded; a PyTorch-layout file gives the same outputs on the adapter.
+ * misfit named, nothing half-loaded; a PyTorch-layout file gives the same outputs on the wasm backend (test/backends.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile.js';
-import { NnxModel, encodeSafetensors, type ModelSpec } from '../../src/runtime/index.js';
+import { type NnxModel, encodeSafetensors, type ModelSpec } from '../../src/runtime/index.js';
+import { MODEL_TEST_BACKEND, compileFor, createOn } from '../backends.js';
 import { initFromValues, permute } from '../../src/runtime/init-from.js';
 import type { SafetensorsTensor } from '../../src/runtime/safetensors.js';
 import { Rng } from '../../src/runtime/rng.js';
@@ -24,7 +24,7 @@ let spec: ModelSpec;
 const models: NnxModel[] = [];
 
 beforeAll(() => {
-  const result = compile(SOURCE);
+  const result = compileFor(MODEL_TEST_BACKEND, SOURCE);
   expect(result.diagnostics).toEqual([]);
   spec = result.compiled!.spec;
 });
@@ -33,7 +33,7 @@ afterAll(() => {
 });
 
 async function model(seed: number): Promise<NnxModel> {
-  const created = await NnxModel.create(spec, { seed });
+  const created = await createOn(MODEL_TEST_BACKEND, spec, { seed });
   models.push(created);
   return created;
 }
@@ -94,7 +94,10 @@ describe('initFromValues', () => {
   });
 
   it('pairs PyTorch modules with layers past a Normalization, which PyTorch keeps outside the model', () => {
-    const normalized = compile(SOURCE.replace('x: [5, 5, 2]) {', 'x: [5, 5, 2]) {\n  Normalization()'));
+    const normalized = compileFor(
+      MODEL_TEST_BACKEND,
+      SOURCE.replace('x: [5, 5, 2]) {', 'x: [5, 5, 2]) {\n  Normalization()'),
+    );
     expect(normalized.diagnostics).toEqual([]);
     const weights = new Map(
       spec.params.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))]),
@@ -141,7 +144,7 @@ describe('initFromValues', () => {
   });
 });
 
-describe('NnxModel.initFromBytes on the adapter', () => {
+describe(`NnxModel.initFromBytes on ${MODEL_TEST_BACKEND}`, () => {
   it('gives the same outputs from a PyTorch-layout file as from the nnx-layout file', async () => {
     const source = await model(1);
     const weights = await source.getWeights();
