@@ -452,6 +452,7 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const compiled = compileGanModels(generator, discriminator, gan, {
     adapter: options.adapter,
     locate: locateSources(text, options, checked),
+    wasm: options.wasm,
   });
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

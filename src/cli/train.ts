@@ -100,7 +100,6 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   if (values.threads !== undefined && backend !== 'wasm' && backend !== 'auto')
     throw new UsageError('--threads is for the wasm backend; give --backend wasm or auto too');
   if (trainsGan(file.text)) {
-    if (backend === 'wasm') throw new UsageError('--backend wasm: gan blocks run on WebGPU only for now');
     const onlyTrain = ['validation-split', 'patience', 'monitor', 'init-from', 'init-only', 'folds'];
     return trainGanCommand(
       file,
@@ -117,6 +116,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
         checkpoint,
         resume: values.resume,
         device: values.device,
+        backend,
+        threads: intOption('threads', values.threads, 1),
         unsupported: onlyTrain.filter((o) => values[o as keyof typeof values] !== undefined),
       },
       io,

@@ -9,7 +9,15 @@ import type { Graph } from '../ir/graph.js';
 import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
 import type { GanSpec } from '../runtime/spec.js';
 import { BufferPool } from './plan.js';
-import { KernelTable, type LoweredEntry, type PlanOptions, buildEntry, persistentSlots } from './spec.js';
+import {
+  type CompileTargets,
+  KernelTable,
+  type LoweredEntry,
+  type PlanOptions,
+  buildEntry,
+  persistentSlots,
+  wasmModuleOf,
+} from './spec.js';
 
 export type GanEntryName = keyof GanSpec['entries'];
 export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['discriminator', 'generator', 'generate'];
@@ -28,7 +36,7 @@ export function compileGan(
   generator: ModelIR,
   discriminator: ModelIR,
   config: GanConfig,
-  options: PlanOptions = {},
+  options: PlanOptions & CompileTargets = {},
 ): CompiledGan {
   const steps = buildGanGraphs(generator, discriminator, config);
   const pool = new BufferPool();
@@ -63,6 +71,14 @@ export function compileGan(
       generator: built.generator.entry,
       generate: built.generate.entry,
     },
+    ...(options.wasm
+      ? {
+          wasm: wasmModuleOf(
+            pool,
+            GAN_ENTRY_NAMES.map((name) => ({ ...built[name], name })),
+          ),
+        }
+      : {}),
     training: {
       batch: config.batch,
       epochs: config.epochs,

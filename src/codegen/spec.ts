@@ -195,10 +195,10 @@ export interface CompileTargets {
   readonly wasm?: boolean;
 }
 
-/** The wasm module of a model's entries, or why there is none. */
+/** The wasm module of a model's (or a GAN's) entries, or why there is none. */
 export function wasmModuleOf(
   pool: BufferPool,
-  entries: readonly (LoweredEntry & { name: EntryName })[],
+  entries: readonly (LoweredEntry & { name: string })[],
 ): WasmModuleSpec | WasmUnavailable {
   try {
     return buildWasmModule(pool.buffers, entries);

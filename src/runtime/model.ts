@@ -196,7 +196,11 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     const caller = 'NnxModel.create';
     const kind = await chooseBackend(caller, spec, options);
     if (kind === 'wasm')
-      return new NnxModel(spec, seed, await createOnWasm(caller, spec, seed, options.threads));
+      return new NnxModel(
+        spec,
+        seed,
+        await createOnWasm(caller, spec, checkSpec, ENTRY_NAMES, seed, options.threads),
+      );
     const made = await createOnDevice(caller, spec, checkSpec, ENTRY_NAMES, seed, options);
     return new NnxModel(
       spec,

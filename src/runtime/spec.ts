@@ -199,6 +199,8 @@ export interface GanSpec {
     readonly generator: EntrySpec;
     readonly generate: EntrySpec;
   };
+  /** The wasm backend's module, when compiled for it (`compileGan(…, { wasm: true })`). */
+  readonly wasm?: WasmModuleSpec | WasmUnavailable;
   /** Defaults from the .nnx gan block. */
   readonly training: {
     readonly batch: number;

@@ -1,6 +1,6 @@
 /**
- * nnxc on a gan block: `train` alternates the two steps over MNIST digits, prints both losses
- * per epoch and writes an image grid of generated samples every epoch (also for the
+ * nnxc on a gan block: `train` alternates the two steps over MNIST digits (on WebGPU, and on
+ * wasm with the same losses), prints both losses per epoch and writes an image grid of generated samples every epoch (also for the
  * convolutional example), and resumes from a
  * checkpoint where the uninterrupted run would be; `compile` writes the GAN's module, which
  * type-checks under strict tsc against the runtime's entry point.
@@ -70,6 +70,31 @@ describe('nnxc train on a gan block', () => {
       expect(grey.size).toBeGreaterThan(50); // samples, not a blank picture
     }
     expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
+
+    // The same run on the wasm backend (two threads): the same losses within f32 rounding, as
+    // the same samples, shuffles and noise go through kernels that sum in another order.
+    const wasm = await nnxc([
+      'train',
+      join(dir, 'tiny.nnx'),
+      '--limit',
+      '96',
+      '--grid',
+      '3',
+      '--out-dir',
+      join(dir, 'wasm-grids'),
+      '--json',
+      '--backend',
+      'wasm',
+      '--threads',
+      '2',
+    ]);
+    expect(wasm.stderr).toBe('');
+    const onWasm = jsonLines(wasm.stdout);
+    expect(onWasm.map((l) => l['epoch'])).toEqual([1, 2, undefined]);
+    for (let i = 0; i < 2; i++)
+      for (const loss of ['d_loss', 'g_loss'])
+        expect(Math.abs((onWasm[i]![loss] as number) - (lines[i]![loss] as number))).toBeLessThan(1e-3);
+    expect(readdirSync(join(dir, 'wasm-grids'))).toEqual(['epoch-1.png', 'epoch-2.png']);
   });
 
   it('trains the convolutional examples/dcgan_mnist.nnx (BatchNormalization, Dropout, UpSampling2D) a few steps', async () => {
