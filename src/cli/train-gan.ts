@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { compileGan, type GanCompileResult, type TrainOverrides } from '../compile.js';
+import { compileGan, isGanProgram, type GanCompileResult, type TrainOverrides } from '../compile.js';
 import { DatasetError, encodeImageGrid, gridImageSize, loadDataset, shapeFits } from '../data/index.js';
 import { parse } from '../parser/index.js';
 import type { BackendChoice } from '../runtime/choose-backend.js';
@@ -36,8 +36,7 @@ export function refuseGan(command: string, path: string): UsageError {
 }
 
 export function trainsGan(text: string): boolean {
-  const definitions = parse(text).result?.definitions ?? [];
-  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
+  return isGanProgram(parse(text).result);
 }
 
 /** The options of `nnxc train` a GAN takes, parsed by the train command. */

@@ -8,6 +8,7 @@ import { initialParameterValues, initialStateValues } from './init.js';
 import type { BufferTable } from './spec-check.js';
 import {
   type GanSpec,
+  isGanSpec,
   type ModelSpec,
   WASM_MAX_THREADS as MAX_THREADS,
   type WasmModuleSpec,
@@ -34,7 +35,7 @@ function wasmModuleOf(spec: ModelSpec | GanSpec): WasmModuleSpec | string {
   const wasm = spec.wasm;
   if (wasm === undefined)
     return (
-      `${'kind' in spec ? 'GAN' : 'model'} '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
+      `${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
       `(nnxc does with --backend wasm or auto)`
     );
   if ('unsupported' in wasm) return wasm.unsupported;
@@ -92,7 +93,7 @@ export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyo
     backend = await WasmBackend.create(wasm, buffers, threads, entryNames);
   } catch (error) {
     throw new Error(
-      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for ${'kind' in spec ? 'GAN' : 'model'} '${spec.name}': ${describe(error)}`,
+      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for ${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}': ${describe(error)}`,
       { cause: error },
     );
   }

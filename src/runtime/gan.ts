@@ -9,16 +9,14 @@
  */
 import { DeviceModule } from './device-module.js';
 import { replayShuffles, type TrainingState } from './checkpoint.js';
-import { type Backend, WebGpuBackend } from './backend.js';
-import { chooseBackend, createOnWasm } from './choose-backend.js';
-import { adapterName } from './device.js';
+import type { Backend } from './backend.js';
 import { elementCount } from './init.js';
 import {
   type CheckpointOptions,
   type CreateModelOptions,
   STEPS_PER_FENCE,
   TrainingDivergedError,
-  createOnDevice,
+  createBackend,
 } from './model.js';
 import { deriveSeed, Rng } from './rng.js';
 import { checkGanSpec } from './spec-check.js';
@@ -66,20 +64,11 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
    */
   static async create(spec: GanSpec, options: CreateModelOptions = {}): Promise<NnxGan> {
     const seed = options.seed ?? 0;
-    const caller = 'NnxGan.create';
     const entryNames = Object.keys(spec.entries) as GanEntry[];
-    const kind = await chooseBackend(caller, spec, options);
-    if (kind === 'wasm')
-      return new NnxGan(
-        spec,
-        seed,
-        await createOnWasm(caller, spec, checkGanSpec, entryNames, seed, options.threads),
-      );
-    const made = await createOnDevice(caller, spec, checkGanSpec, entryNames, seed, options);
     return new NnxGan(
       spec,
       seed,
-      new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device)),
+      await createBackend('NnxGan.create', spec, checkGanSpec, entryNames, seed, options),
     );
   }
 

@@ -139,6 +139,8 @@ export interface WasmUnavailable {
 export interface ModelSpec {
   /** Format version of this spec, checked at create time. */
   readonly version: 1;
+  /** What kind of module it is; absent in specs compiled before GANs said theirs. */
+  readonly kind?: 'model';
   readonly name: string;
   readonly buffers: readonly BufferSpec[];
   readonly params: readonly ParamSpec[];
@@ -211,4 +213,11 @@ export interface GanSpec {
     /** The range real samples are mapped to, and generated ones are read back in. */
     readonly dataRange: readonly [number, number];
   };
+}
+
+/** Every kind of compiled module the runtime executes. */
+export type ModuleSpec = ModelSpec | GanSpec;
+
+export function isGanSpec(spec: ModuleSpec): spec is GanSpec {
+  return spec.kind === 'gan';
 }
