@@ -289,6 +289,7 @@ export function compileModel(
     metrics: train.metrics,
     optimizer: train.optimizer,
     augment: train.augment,
+    spans: train.spans,
   });
   // Only the train step updates parameters and state; the other entries read a subset of them.
   const compiled = compileEntries(steps, MODEL_ENTRY_NAMES, train.batch, {
