@@ -371,7 +371,10 @@ function locateSources(text: string, options: SourceOptions, checked: CheckedPro
 
 /** Compiles the model a train block names into its kernels, buffer plan and entry points. */
 export function compile(text: string, options: CompileOptions = {}): CompileResult {
-  const checked = check(text, options);
+  return compileTrainBlock(text, options, check(text, options));
+}
+
+function compileTrainBlock(text: string, options: CompileOptions, checked: CheckedProgram): CompileResult {
   const diagnostics = [...checked.diagnostics];
   if (hasErrors(diagnostics)) return { checked, diagnostics, sources: checked.sources };
   const train = options.model ? checked.trains.find((t) => t.model === options.model) : checked.trains[0];
@@ -434,7 +437,10 @@ function applyGanOverrides(g: GanConfig, o: TrainOverrides | undefined): GanConf
 
 /** Compiles the file's gan block (the one named `options.model`, or the first) into one module. */
 export function compileGan(text: string, options: CompileOptions = {}): GanCompileResult {
-  const checked = check(text, options);
+  return compileGanBlock(text, options, check(text, options));
+}
+
+function compileGanBlock(text: string, options: CompileOptions, checked: CheckedProgram): GanCompileResult {
   const diagnostics = [...checked.diagnostics];
   if (hasErrors(diagnostics)) return { checked, diagnostics, sources: checked.sources };
   const found = options.model ? checked.gans.find((g) => g.name === options.model) : checked.gans[0];
@@ -452,6 +458,31 @@ export function compileGan(text: string, options: CompileOptions = {}): GanCompi
   const compiled = compileGanModels(generator, discriminator, gan, {
     adapter: options.adapter,
     locate: locateSources(text, options, checked),
+    wasm: options.wasm,
   });
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
+}
+
+/** What {@link compileModule} made: a train block's model, or a gan block's pair. */
+export type ModuleCompileResult =
+  ({ readonly kind: 'model' } & CompileResult) | ({ readonly kind: 'gan' } & GanCompileResult);
+
+/**
+ * Whether a checked file's module is a GAN: it has a gan block and no train block (a file
+ * with both trains its train block's model).
+ */
+export function isGanProgram(program: Program | undefined): boolean {
+  const definitions = program?.definitions ?? [];
+  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
+}
+
+/**
+ * Compiles the file's module, whichever kind its blocks make it: the model of a train block
+ * ({@link compile}) or, in a file with gan blocks and no train block, a gan ({@link compileGan}).
+ */
+export function compileModule(text: string, options: CompileOptions = {}): ModuleCompileResult {
+  const checked = check(text, options);
+  return isGanProgram(checked.program)
+    ? { kind: 'gan', ...compileGanBlock(text, options, checked) }
+    : { kind: 'model', ...compileTrainBlock(text, options, checked) };
 }

@@ -12,6 +12,7 @@ import type { OptimizerConfig } from './optimizers.js';
 import { type ArgSchema, type CallValue, argsOf, bindArgs, convertArg } from '../lower/args.js';
 import type { ModelIR } from '../lower/lower.js';
 import { type DatasetConfig, bindDataset, bindOptimizer } from './train.js';
+import { fieldOrigin } from './origins.js';
 
 /** Losses a GAN can be trained with: cross-entropy on the discriminator's score, or least squares. */
 export const GAN_LOSSES = ['binary_crossentropy', 'binary_crossentropy_from_logits', 'mse'] as const;
@@ -35,6 +36,17 @@ export interface GanConfig {
   readonly generatorOptimizer: OptimizerConfig;
   readonly batch: number;
   readonly epochs: number;
+  /** Where the block writes the fields its step kernels come from (its header when it does not). */
+  readonly spans: GanStepSpans;
+}
+
+/** The source spans of the nodes a GAN's steps add to its two models'. */
+export interface GanStepSpans {
+  readonly loss: Span;
+  readonly noise: Span;
+  readonly dataRange: Span;
+  readonly discriminatorOptimizer: Span;
+  readonly generatorOptimizer: Span;
 }
 
 /** Where the models a GAN names are, to point at them. */
@@ -100,6 +112,21 @@ export function bindGan(def: GanDef, diags: Diagnostic[]): GanConfig | undefined
     generatorOptimizer,
     batch: fields.batch,
     epochs: fields.epochs,
+    spans: {
+      loss: fieldOrigin(def, ['loss'], def.name.span),
+      noise: fieldOrigin(def, ['noise'], def.name.span),
+      dataRange: fieldOrigin(def, [DATA_RANGE], def.name.span),
+      discriminatorOptimizer: fieldOrigin(
+        def,
+        ['d_optimizer', 'discriminator_optimizer', 'optimizer'],
+        def.name.span,
+      ),
+      generatorOptimizer: fieldOrigin(
+        def,
+        ['g_optimizer', 'generator_optimizer', 'optimizer'],
+        def.name.span,
+      ),
+    },
   };
 }
 

@@ -7,13 +7,13 @@
 import type { Argument, Expr, GanDef, Identifier, RecordExpr, TrainDef, TrainField } from '../parser/ast.js';
 import { parse } from '../parser/index.js';
 import { DEFAULT_OPTIMIZER } from './train.js';
+import { COMMAND_LINE_BASE } from './origins.js';
 import { type Diagnostic, type SourceFile, type Span, error } from '../util/diagnostics.js';
 
 /** The pseudo-file settings are rendered from. */
 export const COMMAND_LINE = '<command line>';
 
-/** Spans at or past this offset are in the command line, not in the file. */
-export const COMMAND_LINE_BASE = 1 << 30;
+export { COMMAND_LINE_BASE } from './origins.js';
 
 /** The command line as diagnostics show it: `--set a=1 --set b=2`. */
 export function commandLineSource(settings: readonly string[]): SourceFile {

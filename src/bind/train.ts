@@ -19,6 +19,7 @@ import {
 } from '../lower/args.js';
 import { resolveSpelling } from '../lower/spellings.js';
 import { bindAugment } from './augment.js';
+import { fieldOrigin } from './origins.js';
 import { type FrozenLayer, bindFreeze } from './freeze.js';
 import { OPTIMIZERS } from './optimizers.js';
 import { type OutputLoss, RECORD_FIELDS, bindRecordFields } from './train-fields.js';
@@ -80,6 +81,8 @@ export interface TrainConfig {
   readonly augment: readonly Augmentation[];
   /** Layers whose parameters this training leaves unchanged (`freeze: [trunk_1]`). */
   readonly freeze: readonly FrozenLayer[];
+  /** Where the block writes its loss and optimizer (its header when it does not), for the kernels' origins. */
+  readonly spans: { readonly loss: Span; readonly optimizer: Span };
 }
 
 const NOWHERE: Span = { start: 0, end: 0 };
@@ -208,5 +211,9 @@ export function bindTrain(def: TrainDef, diags: Diagnostic[]): TrainConfig | und
     epochs: fields.epochs,
     augment,
     freeze,
+    spans: {
+      loss: fieldOrigin(def, ['loss'], def.model.span),
+      optimizer: fieldOrigin(def, ['optimizer'], def.model.span),
+    },
   };
 }

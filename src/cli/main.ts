@@ -5,11 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { codegenModule, compile, compileGan, check } from '../compile.js';
+import { type ModuleCompileResult, codegenModule, compileModule, check } from '../compile.js';
 import type { Graph } from '../ir/graph.js';
 import type { SourceFile } from '../util/diagnostics.js';
 import { closest } from '../util/suggest.js';
-import { trainsGan } from './train-gan.js';
 import { type PlannedModule, describePlan, totalBufferBytes } from '../codegen/describe.js';
 import {
   ADAPTER_NAMES,
@@ -18,7 +17,7 @@ import {
   type AdapterProfile,
   DEFAULT_ADAPTER,
 } from '../codegen/adapter.js';
-import type { GanSpec, ModelSpec } from '../runtime/spec.js';
+import type { ModuleSpec } from '../runtime/spec.js';
 import { printGraph } from '../ir/print.js';
 import { parse } from '../parser/index.js';
 import { type Command, type Io, UsageError, formatBytes, readSource, report, writeAtomically } from './io.js';
@@ -108,7 +107,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const choice = { path: file.path, model: values.model, settings: values.set ?? [], adapter };
-  const output = trainsGan(file.text) ? compiledGan(file, choice, io) : compiledModel(file, choice, io);
+  const output = compiledModule(file, choice, io);
   if (!output) return 1;
   switch (emit) {
     case 'ir':
@@ -132,7 +131,7 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
 
 /** What `nnxc compile` prints or writes of a compiled model or GAN. */
 interface CompileOutput {
-  readonly module: PlannedModule & { readonly spec: ModelSpec | GanSpec };
+  readonly module: PlannedModule & { readonly spec: ModuleSpec };
   /** The texts of `--emit ir` and `--emit grad`. */
   readonly ir: () => string;
   readonly grad: () => string;
@@ -147,38 +146,34 @@ type CompileChoice = {
   readonly adapter: AdapterProfile;
 };
 
-function compiledModel(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
-  const result = compile(file.text, choice);
+/** A file's module, a model's or a GAN's; a GAN's stages are printed per entry. */
+function compiledModule(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
+  const result: ModuleCompileResult = compileModule(file.text, choice);
   if (report(file, result, io) || !result.compiled) return undefined;
-  const { compiled } = result;
-  const s = compiled.spec;
-  return {
-    module: compiled,
-    ir: () => printGraph(result.model!.graph),
-    grad: () => printGraph(compiled.steps.train),
-    facts:
-      `${s.kernels.length} kernels, ${s.entries.train.dispatches.length} dispatches per training step, ` +
-      `${s.buffers.length} buffers, peak memory ${formatBytes(totalBufferBytes(compiled))}`,
-  };
-}
-
-/** A gan block's module; its stages are printed per entry. */
-function compiledGan(file: SourceFile, choice: CompileChoice, io: Io): CompileOutput | undefined {
-  const result = compileGan(file.text, choice);
-  if (report(file, result, io) || !result.compiled) return undefined;
-  const { compiled } = result;
   const entries = (graphs: Readonly<Record<string, Graph>>) =>
     Object.entries(graphs)
       .map(([name, g]) => `# ${name}\n${printGraph(g)}`)
       .join('\n');
-  const s = compiled.spec;
-  const steps = `${s.entries.discriminator.dispatches.length} + ${s.entries.generator.dispatches.length}`;
+  const module = result.compiled;
+  const s = module.spec;
+  const sizes = `${s.buffers.length} buffers`;
+  if (result.kind === 'gan') {
+    const { entries: e } = result.compiled.spec;
+    return {
+      module,
+      // The forward graphs, as for a model: the stage before the training steps are built.
+      ir: () => entries({ generator: result.generator!.graph, discriminator: result.discriminator!.graph }),
+      grad: () => entries({ ...result.compiled!.steps }),
+      facts: `${s.kernels.length} kernels, ${e.discriminator.dispatches.length} + ${e.generator.dispatches.length} dispatches per discriminator + generator step, ${sizes}`,
+    };
+  }
   return {
-    module: compiled,
-    // The forward graphs, as for a model: the stage before the training steps are built.
-    ir: () => entries({ generator: result.generator!.graph, discriminator: result.discriminator!.graph }),
-    grad: () => entries({ ...compiled.steps }),
-    facts: `${s.kernels.length} kernels, ${steps} dispatches per discriminator + generator step, ${s.buffers.length} buffers`,
+    module,
+    ir: () => printGraph(result.model!.graph),
+    grad: () => printGraph(result.compiled!.steps.train),
+    facts:
+      `${s.kernels.length} kernels, ${result.compiled.spec.entries.train.dispatches.length} dispatches per training step, ` +
+      `${sizes}, peak memory ${formatBytes(totalBufferBytes(module))}`,
   };
 }
 

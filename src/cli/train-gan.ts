@@ -7,9 +7,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { compileGan, type GanCompileResult, type TrainOverrides } from '../compile.js';
+import { compileGan, isGanProgram, type GanCompileResult, type TrainOverrides } from '../compile.js';
 import { DatasetError, encodeImageGrid, gridImageSize, loadDataset, shapeFits } from '../data/index.js';
 import { parse } from '../parser/index.js';
+import type { BackendChoice } from '../runtime/choose-backend.js';
 import { NnxGan, TrainingDivergedError, type GanData } from '../runtime/index.js';
 import { error, type SourceFile } from '../util/diagnostics.js';
 import { adapterCreateOptions, adapterRequestOption } from './devices.js';
@@ -18,7 +19,7 @@ import { ReportedError, limited, reportDatasetError } from './model-data.js';
 
 /** The usage lines of `nnxc train` for a gan block. */
 export const TRAIN_GAN_USAGE = `  nnxc train GAN.nnx [--epochs N] [--seed S] [--batch N] [--lr X] [--set FIELD=VALUE]... [--limit N]
-        [--out-dir DIR] [--grid N] [--json] [--save W.safetensors] [--device …]
+        [--out-dir DIR] [--grid N] [--json] [--save W.safetensors] [--device …] [--backend …] [--threads N]
         [--checkpoint C.safetensors] [--checkpoint-every N] [--resume C.safetensors]
                                        train a gan block; writes DIR/epoch-N.png (N×N samples) every epoch`;
 
@@ -35,8 +36,7 @@ export function refuseGan(command: string, path: string): UsageError {
 }
 
 export function trainsGan(text: string): boolean {
-  const definitions = parse(text).result?.definitions ?? [];
-  return definitions.some((d) => d.kind === 'gan') && !definitions.some((d) => d.kind === 'train');
+  return isGanProgram(parse(text).result);
 }
 
 /** The options of `nnxc train` a GAN takes, parsed by the train command. */
@@ -56,6 +56,9 @@ export interface GanTrainOptions {
   /** Continue from this checkpoint. */
   readonly resume?: string;
   readonly device?: string;
+  /** Where to run (`--backend`), and on wasm how many threads (`--threads`). */
+  readonly backend?: BackendChoice;
+  readonly threads?: number;
   /** Options given that only a train block takes. */
   readonly unsupported: readonly string[];
 }
@@ -72,6 +75,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
     overrides: options.overrides,
     path: file.path,
     settings: options.settings,
+    wasm: options.backend !== 'webgpu',
   });
   if (report(file, result, io) || !result.compiled) return 1;
   const { spec } = result.compiled;
@@ -96,6 +100,8 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
   const gan = await NnxGan.create(spec, {
     seed: options.seed,
     ...adapterCreateOptions(await adapterRequestOption(options.device)),
+    backend: options.backend,
+    threads: options.threads,
   });
   try {
     const resume = options.resume ? await gan.load(options.resume) : undefined;
@@ -110,9 +116,7 @@ export async function trainGanCommand(file: SourceFile, options: GanTrainOptions
         `${spec.name}: ${spec.generator} against ${spec.discriminator}, ${data.count} samples, ${steps} step pairs per epoch` +
           `${resume ? `; resuming after epoch ${resume.epoch} of ${options.resume}` : ''}\n`,
       );
-    // Under auto (the default) too: the wasm backend has no GAN runtime yet.
-    if (!options.json)
-      io.out(`backend: webgpu, ${gan.backend.description} (gan blocks run on WebGPU only for now)\n`);
+    if (!options.json) io.out(`backend: ${gan.backend.kind}, ${gan.backend.description}\n`);
     const logs = await gan
       .fit(data, {
         epochs,

@@ -101,7 +101,6 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const backend = backendOption(values.backend);
   const threads = threadsOption(intOption('threads', values.threads, 1), backend);
   if (trainsGan(file.text)) {
-    if (backend === 'wasm') throw new UsageError('--backend wasm: gan blocks run on WebGPU only for now');
     const onlyTrain = ['validation-split', 'patience', 'monitor', 'init-from', 'init-only', 'folds'];
     return trainGanCommand(
       file,
@@ -118,6 +117,8 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
         checkpoint,
         resume: values.resume,
         device: values.device,
+        backend,
+        threads: intOption('threads', values.threads, 1),
         unsupported: onlyTrain.filter((o) => values[o as keyof typeof values] !== undefined),
       },
       io,

@@ -4,7 +4,13 @@
  * per-sample shapes, and a typed factory over the runtime. The text is laid out here (no
  * formatter at compile time), so the output is deterministic and reads like hand-written code.
  */
-import type { EntryInput, GanSpec, ModelSpec, TensorSlot } from '../runtime/spec.js';
+import {
+  type EntryInput,
+  type GanSpec,
+  type ModelSpec,
+  type TensorSlot,
+  isGanSpec,
+} from '../runtime/spec.js';
 import { type LiteralValue, printLiteral, quoteString, templateLiteral } from './ts-literal.js';
 
 /** The spec as a literal, each kernel's WGSL a template literal instead of a JSON string. */
@@ -27,10 +33,6 @@ function perSample(slot: Slot): string {
 function describeSlots(inputs: readonly Slot[], outputs: readonly Slot[]): string {
   const fmt = (s: Slot) => `${s.name} ${perSample(s)}`;
   return `${inputs.map(fmt).join(', ')} → ${outputs.map(fmt).join(', ')} per sample`;
-}
-
-function isGanSpec(spec: ModelSpec | GanSpec): spec is GanSpec {
-  return 'kind' in spec && spec.kind === 'gan';
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

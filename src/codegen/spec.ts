@@ -13,9 +13,11 @@ import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs }
 import { RANDOM_SEED } from '../lower/layers/types.js';
 import type {
   BindingAccess,
+  BufferSpec,
   DispatchSpec,
   EntryInput,
   EntrySpec,
+  GanSpec,
   KernelSpec,
   ModelSpec,
   ParamSpec,
@@ -35,15 +37,25 @@ import { type Locate, kernelOrigin } from './origin.js';
 
 export type EntryName = 'train' | 'evaluate' | 'predict';
 
-export interface CompiledModel {
-  readonly spec: ModelSpec;
-  /** Each entry graph after the optimisation passes, for `--emit`. */
-  readonly optimized: Readonly<Record<EntryName, Graph>>;
-  /** The step graphs before optimisation (symbolic batch), for `--emit grad`. */
-  readonly steps: StepGraphs;
+/**
+ * A compiled module, a model's or a GAN's: its spec, and for `--emit` each named entry graph
+ * before optimisation (symbolic batch), after it, and as kernels over the one buffer plan.
+ */
+export interface CompiledModule<
+  S extends ModelSpec | GanSpec,
+  E extends string,
+  G = Readonly<Record<E, Graph>>,
+> {
+  readonly spec: S;
+  /** The entry graphs before optimisation (symbolic batch), for `--emit grad`. */
+  readonly steps: G;
+  /** Each entry graph after the optimisation passes, for `--emit ir`. */
+  readonly optimized: Readonly<Record<E, Graph>>;
   /** Each entry's kernels and buffer plan, for `--emit plan`. */
-  readonly lowered: Readonly<Record<EntryName, LoweredEntry>>;
+  readonly lowered: Readonly<Record<E, LoweredEntry>>;
 }
+
+export type CompiledModel = CompiledModule<ModelSpec, EntryName, StepGraphs>;
 
 /** Kernels of a model, each distinct WGSL text once. */
 export class KernelTable {
@@ -196,10 +208,10 @@ export interface CompileTargets {
   readonly wasm?: boolean;
 }
 
-/** The wasm module of a model's entries, or why there is none. */
+/** The wasm module of a model's (or a GAN's) entries, or why there is none. */
 export function wasmModuleOf(
   pool: BufferPool,
-  entries: readonly (LoweredEntry & { name: EntryName })[],
+  entries: readonly (LoweredEntry & { name: string })[],
 ): WasmModuleSpec | WasmUnavailable {
   try {
     return buildWasmModule(pool.buffers, entries);
@@ -208,6 +220,64 @@ export function wasmModuleOf(
     throw error;
   }
 }
+
+/** What every compiled module holds, built by {@link compileEntries}; the caller adds its kind's fields. */
+export interface CompiledEntries<E extends string> {
+  /** The one buffer plan of every entry; `named` finds a persistent buffer. */
+  readonly pool: BufferPool;
+  readonly buffers: BufferSpec[];
+  readonly params: ParamSpec[];
+  readonly state: StateSlot[];
+  readonly kernels: KernelSpec[];
+  readonly entries: Record<E, EntrySpec>;
+  readonly optimized: Record<E, Graph>;
+  readonly lowered: Record<E, LoweredEntry>;
+  /** Present when the wasm target was asked for. */
+  readonly wasm?: WasmModuleSpec | WasmUnavailable;
+}
+
+/**
+ * The one compile step of every module kind: each named entry graph (in this order, which
+ * decides buffer and kernel ids) optimised for `batch`, fused and planned over one buffer pool
+ * and one kernel table, so all entries read and write the same parameter buffers. Parameters
+ * and state are listed from the graphs named in `persistentFrom` (all entries by default).
+ */
+export function compileEntries<E extends string>(
+  graphs: Readonly<Record<E, Graph>>,
+  names: readonly E[],
+  batch: number,
+  options: PlanOptions & CompileTargets & { readonly persistentFrom?: readonly E[] } = {},
+): CompiledEntries<E> {
+  const pool = new BufferPool();
+  const kernels = new KernelTable();
+  const built = new Map(
+    names.map((name) => [name, buildEntry(name, graphs[name], batch, pool, kernels, options)]),
+  );
+  const byName = <T>(f: (b: LoweredEntry & { graph: Graph }) => T) =>
+    Object.fromEntries(names.map((name) => [name, f(built.get(name)!)])) as Record<E, T>;
+  const { params, state } = persistentSlots(
+    (options.persistentFrom ?? names).map((name) => built.get(name)!.graph),
+    pool,
+  );
+  return {
+    pool,
+    buffers: pool.buffers.map((b, id) => ({ id, bytes: b.bytes, label: b.label })),
+    params,
+    state,
+    kernels: kernels.kernels,
+    entries: byName((b) => b.entry),
+    optimized: byName((b) => b.graph),
+    lowered: byName(({ entry, fused, plan }) => ({ entry, fused, plan })),
+    ...(options.wasm && {
+      wasm: wasmModuleOf(
+        pool,
+        names.map((name) => ({ ...built.get(name)!, name })),
+      ),
+    }),
+  };
+}
+
+const MODEL_ENTRY_NAMES: readonly EntryName[] = ['train', 'evaluate', 'predict'];
 
 export function compileModel(
   model: ModelIR,
@@ -220,32 +290,26 @@ export function compileModel(
     metrics: train.metrics,
     optimizer: train.optimizer,
     augment: train.augment,
+    spans: train.spans,
   });
-  const pool = new BufferPool();
-  const kernels = new KernelTable();
-  const t = buildEntry('train', steps.train, train.batch, pool, kernels, options);
-  const e = buildEntry('evaluate', steps.evaluate, train.batch, pool, kernels, options);
-  const p = buildEntry('predict', steps.predict, train.batch, pool, kernels, options);
-  const { params, state } = persistentSlots([t.graph], pool);
+  // Only the train step updates parameters and state; the other entries read a subset of them.
+  const compiled = compileEntries(steps, MODEL_ENTRY_NAMES, train.batch, {
+    ...options,
+    persistentFrom: ['train'],
+  });
+  const { pool } = compiled;
   const spec: ModelSpec = {
     version: 1,
+    kind: 'model',
     name: model.name,
-    buffers: pool.buffers.map((b, id) => ({ id, bytes: b.bytes, label: b.label })),
-    params,
-    state,
+    buffers: compiled.buffers,
+    params: compiled.params,
+    state: compiled.state,
     accumulators: steps.accumulators.map((name) => ({ name, buffer: pool.named(accumulatorName(name)) })),
     sampleCount: pool.named(SAMPLE_COUNT),
-    kernels: kernels.kernels,
-    entries: { train: t.entry, evaluate: e.entry, predict: p.entry },
-    ...(options.wasm
-      ? {
-          wasm: wasmModuleOf(pool, [
-            { ...t, name: 'train' },
-            { ...e, name: 'evaluate' },
-            { ...p, name: 'predict' },
-          ]),
-        }
-      : {}),
+    kernels: compiled.kernels,
+    entries: compiled.entries,
+    ...(compiled.wasm && { wasm: compiled.wasm }),
     training: {
       batch: train.batch,
       epochs: train.epochs,
@@ -254,10 +318,5 @@ export function compileModel(
       targets: SPARSE_LOSSES.has(train.loss) ? 'sparse' : 'dense',
     },
   };
-  return {
-    spec,
-    optimized: { train: t.graph, evaluate: e.graph, predict: p.graph },
-    steps,
-    lowered: { train: t, evaluate: e, predict: p },
-  };
+  return { spec, optimized: compiled.optimized, steps, lowered: compiled.lowered };
 }

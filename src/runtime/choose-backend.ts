@@ -1,12 +1,18 @@
 /**
- * Which backend a model runs on (`create({ backend })`), and setting a spec up on the wasm one:
- * its memory, the parameters initialised from the seed and the seed's state slot written.
+ * Which backend a model or GAN runs on (`create({ backend })`), and setting a spec up on the
+ * wasm one: its memory, the parameters initialised from the seed and the seed's state slot written.
  */
 import type { Backend, BackendKind } from './backend.js';
 import { describe, requestDevice, type RequestDeviceOptions } from './device.js';
 import { initialParameterValues, initialStateValues } from './init.js';
-import { checkSpec, ENTRY_NAMES, type EntryName } from './spec-check.js';
-import { type ModelSpec, WASM_MAX_THREADS as MAX_THREADS, type WasmModuleSpec } from './spec.js';
+import type { BufferTable } from './spec-check.js';
+import {
+  type GanSpec,
+  isGanSpec,
+  type ModelSpec,
+  WASM_MAX_THREADS as MAX_THREADS,
+  type WasmModuleSpec,
+} from './spec.js';
 import { WasmBackend } from './wasm/backend.js';
 
 /** `auto`: WebGPU on a hardware adapter; wasm when there is none, or only a CPU one. */
@@ -24,12 +30,12 @@ export function isCpuAdapter(device: GPUDevice): boolean {
 }
 
 /** The wasm module of `spec`, or the one-line reason it has none. */
-function wasmModuleOf(spec: ModelSpec): WasmModuleSpec | string {
+function wasmModuleOf(spec: ModelSpec | GanSpec): WasmModuleSpec | string {
   if (typeof WebAssembly === 'undefined') return 'this JavaScript engine has no WebAssembly';
   const wasm = spec.wasm;
   if (wasm === undefined)
     return (
-      `model '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
+      `${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
       `(nnxc does with --backend wasm or auto)`
     );
   if ('unsupported' in wasm) return wasm.unsupported;
@@ -51,7 +57,7 @@ export interface BackendPick {
  */
 export async function chooseBackend(
   caller: string,
-  spec: ModelSpec,
+  spec: ModelSpec | GanSpec,
   options: RequestDeviceOptions & { readonly backend?: BackendChoice },
 ): Promise<BackendPick> {
   const choice = options.backend ?? 'auto';
@@ -90,25 +96,30 @@ export function showNoticeOnce(line: string): void {
   console.warn(line);
 }
 
-/** The spec's buffers in a fresh wasm memory, parameters initialised from `seed`. */
-export async function createOnWasm(
+/**
+ * The spec's buffers (checked by `checkBuffers`) in a fresh wasm memory, parameters initialised
+ * from `seed`; `entryNames` are the entries the worker threads run.
+ */
+export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
   caller: string,
-  spec: ModelSpec,
+  spec: S,
+  checkBuffers: (spec: S) => BufferTable,
+  entryNames: readonly E[],
   seed: number,
   threads = 1,
-): Promise<Backend<EntryName>> {
+): Promise<Backend<E>> {
   if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
     throw new Error(`${caller}: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
-  const buffers = checkSpec(spec);
+  const buffers = checkBuffers(spec);
   const wasm = wasmModuleOf(spec);
   if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
-  let backend: WasmBackend<EntryName>;
+  let backend: WasmBackend<E>;
   try {
-    backend = await WasmBackend.create(wasm, buffers, threads, ENTRY_NAMES);
+    backend = await WasmBackend.create(wasm, buffers, threads, entryNames);
   } catch (error) {
     throw new Error(
-      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for model '${spec.name}': ${describe(error)}`,
+      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for ${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}': ${describe(error)}`,
       { cause: error },
     );
   }

@@ -1,28 +1,26 @@
 /**
  * NnxGan executes a compiled {@link GanSpec}: two models trained against each other on one
- * device. Each alternating step is one command buffer and one submit: the discriminator step
- * uploads a batch of real samples, the generator step uploads nothing (its noise is drawn on
- * the GPU). Losses are summed on the GPU and read once per epoch. Checkpoints are NnxModel's
+ * backend (a WebGPU device, or the CPU through WebAssembly), driven through the Backend seam
+ * alone. Each alternating step is one entry run (on WebGPU one command buffer and one submit):
+ * the discriminator step uploads a batch of real samples, the generator step uploads nothing
+ * (its noise is drawn by its kernels). Losses are summed on the backend and read once per epoch. Checkpoints are NnxModel's
  * format: both models' parameters and all state (optimizers, the noise counter), plus where
  * training stands, so a resumed run ends bit for bit where an uninterrupted one would.
  */
 import { DeviceModule } from './device-module.js';
 import { replayShuffles, type TrainingState } from './checkpoint.js';
-import { WebGpuBackend } from './backend.js';
-import { adapterName, throwIfDeviceFailed } from './device.js';
+import type { Backend } from './backend.js';
 import { elementCount } from './init.js';
 import {
   type CheckpointOptions,
   type CreateModelOptions,
   STEPS_PER_FENCE,
   TrainingDivergedError,
-  createOnDevice,
+  createBackend,
 } from './model.js';
-import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
-import { readBuffers, StagedReadback } from './readback.js';
 import { deriveSeed, Rng } from './rng.js';
 import { checkGanSpec } from './spec-check.js';
-import type { GanSpec, TensorSlot } from './spec.js';
+import type { EntrySpec, GanSpec, TensorSlot } from './spec.js';
 
 /** What {@link NnxGan.fit} reports after each epoch: each side's mean loss over the epoch. */
 export interface GanEpochLog {
@@ -54,45 +52,40 @@ export interface GanFitOptions {
 
 type GanEntry = keyof GanSpec['entries'];
 
-/** A compiled GAN on a WebGPU device. Create with {@link NnxGan.create}; free with `destroy`. */
+/** A compiled GAN on a backend. Create with {@link NnxGan.create}; free with `destroy`. */
 export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
-  private readonly device: GPUDevice;
-  private readonly buffers: ReadonlyMap<number, PlannedBuffer>;
-  private readonly entries: Readonly<Record<GanEntry, CompiledEntry>>;
-
-  // GANs run on WebGPU only for now: the class drives the device itself.
-  private constructor(spec: GanSpec, seed: number, gpu: WebGpuBackend<GanEntry>) {
-    super(spec, gpu, seed, 'GAN');
-    this.device = gpu.device;
-    this.buffers = gpu.buffers;
-    this.entries = gpu.entries;
+  private constructor(spec: GanSpec, seed: number, backend: Backend<GanEntry>) {
+    super(spec, backend, seed, 'GAN');
   }
 
-  /** Checks the spec and the device's limits, compiles every kernel and initialises both models from `seed`. */
+  /**
+   * Checks the spec (and on WebGPU the device's limits), sets up every kernel and initialises
+   * both models from `seed`, on the backend `options.backend` chooses (WebGPU by default).
+   */
   static async create(spec: GanSpec, options: CreateModelOptions = {}): Promise<NnxGan> {
     const seed = options.seed ?? 0;
     const entryNames = Object.keys(spec.entries) as GanEntry[];
-    const made = await createOnDevice('NnxGan.create', spec, checkGanSpec, entryNames, seed, options);
     return new NnxGan(
       spec,
       seed,
-      new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device)),
+      await createBackend('NnxGan.create', spec, checkGanSpec, entryNames, seed, options),
     );
   }
 
   /** The discriminator's input: real samples per step, `[batch, …]`. */
   get realSlot(): TensorSlot {
-    return this.entries.discriminator.spec.inputs.find((slot) => slot.role === 'input')!;
+    return this.spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
   }
 
   /** The generator's input: noise per sample, `[batch, …]`. */
   get noiseSlot(): TensorSlot {
-    return this.entries.generate.spec.inputs.find((slot) => slot.role === 'input')!;
+    return this.spec.entries.generate.inputs.find((slot) => slot.role === 'input')!;
   }
 
   /**
    * One discriminator step on a full batch of real samples (values in [0, 1]; mapped to the
-   * gan block's `data_range` on the GPU) and as many generated ones. One submit; nothing is read.
+   * gan block's `data_range` by the step's kernels) and as many generated ones. One entry run;
+   * nothing is read.
    */
   trainDiscriminatorStep(real: Float32Array): void {
     this.checkUsable();
@@ -102,14 +95,14 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
         `trainDiscriminatorStep: expected ${elementCount(slot.shape)} values (a batch of shape [${slot.shape}]), got ${real.length}`,
       );
     }
-    this.device.queue.writeBuffer(this.buffers.get(slot.buffer)!.gpu, 0, real);
-    this.submit(this.entries.discriminator);
+    this.backend.write(slot.buffer, real);
+    this.backend.run('discriminator');
   }
 
   /** One generator step: fresh noise through both models, only the generator updated. One submit. */
   trainGeneratorStep(): void {
     this.checkUsable();
-    this.submit(this.entries.generator);
+    this.backend.run('generator');
   }
 
   /**
@@ -120,7 +113,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
    */
   async fit(data: GanData, options: GanFitOptions = {}): Promise<GanEpochLog[]> {
     this.checkUsable();
-    const batch = this.entries.discriminator.spec.batch;
+    const batch = this.spec.entries.discriminator.batch;
     const width = elementCount(this.realSlot.shape.slice(1));
     if (data.samples.length !== data.count * width)
       throw new Error(
@@ -151,7 +144,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
         options.onStep?.(step + 1, steps);
         if ((step + 1) % STEPS_PER_FENCE === 0) {
           await fence;
-          fence = this.device.queue.onSubmittedWorkDone();
+          fence = this.backend.fence();
         }
       }
       await fence;
@@ -180,13 +173,10 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
   async losses(): Promise<{ d_loss: number; g_loss: number }> {
     const { discriminator: d, generator: g } = this.spec.accumulators;
     const ids = [d.loss, d.count, g.loss, g.count];
-    const [dl, dc, gl, gc] = (
-      await readBuffers(
-        this.device,
-        ids.map((id) => ({ buffer: this.buffers.get(id)!.gpu, bytes: 4 })),
-      )
-    ).map((values) => values[0]!);
-    throwIfDeviceFailed(this.device);
+    const [dl, dc, gl, gc] = (await this.backend.read(ids.map((buffer) => ({ buffer, bytes: 4 })))).map(
+      (values) => values[0]!,
+    );
+    this.backend.checkFailed();
     return { d_loss: dl! / Math.max(dc!, 1), g_loss: gl! / Math.max(gc!, 1) };
   }
 
@@ -197,47 +187,38 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
    */
   async generate(noise: Float32Array | number, seed = this.seed): Promise<Float32Array> {
     this.checkUsable();
-    const entry = this.entries.generate;
+    const entry: EntrySpec = this.spec.entries.generate;
     const zWidth = elementCount(this.noiseSlot.shape.slice(1));
     const z = typeof noise === 'number' ? hostNoise(noise * zWidth, seed, this.spec.training.noise) : noise;
     if (z.length % zWidth !== 0)
       throw new Error(`generate: noise of ${z.length} values is not a whole number of rows of ${zWidth}`);
     const count = z.length / zWidth;
-    const output = entry.spec.outputs[0]!;
+    const output = entry.outputs[0]!;
     const width = elementCount(output.shape.slice(1));
-    const batch = entry.spec.batch;
+    const batch = entry.batch;
     const result = new Float32Array(count * width);
-    const outputBuffer = this.buffers.get(output.buffer)!.gpu;
     for (let start = 0; start < count; start += batch) {
       const rows = Math.min(batch, count - start);
       const chunk = new Float32Array(batch * zWidth);
       chunk.set(z.subarray(start * zWidth, (start + rows) * zWidth));
-      this.device.queue.writeBuffer(this.buffers.get(this.noiseSlot.buffer)!.gpu, 0, chunk);
-      const readback = new StagedReadback(this.device, [{ buffer: outputBuffer, bytes: rows * width * 4 }]);
-      this.submit(entry, readback);
+      this.backend.write(this.noiseSlot.buffer, chunk);
+      const readback = this.backend.readback([{ buffer: output.buffer, bytes: rows * width * 4 }]);
+      this.backend.run('generate', { readback });
       const [values] = await readback.read();
       result.set(values!, start * width);
     }
-    throwIfDeviceFailed(this.device);
+    this.backend.checkFailed();
     return result;
-  }
-
-  private submit(entry: CompiledEntry, readback?: StagedReadback): void {
-    const encoder = this.device.createCommandEncoder({ label: `nnx ${entry.name}` });
-    encodeEntry(encoder, entry);
-    readback?.encodeCopies(encoder);
-    this.device.queue.submit([encoder.finish()]);
   }
 
   private zeroAccumulators(): void {
     for (const { loss, count } of Object.values(this.spec.accumulators))
-      for (const id of [loss, count])
-        this.device.queue.writeBuffer(this.buffers.get(id)!.gpu, 0, new Float32Array(1));
+      for (const id of [loss, count]) this.backend.zero(id);
   }
 }
 
 /**
- * `n` draws of the noise a GAN trains on (N(0, 1), or uniform in [−1, 1) as the GPU draws it)
+ * `n` draws of the noise a GAN trains on (N(0, 1), or uniform in [−1, 1) as the kernels draw it)
  * from a seeded generator: the same noise for the same seed.
  */
 export function hostNoise(n: number, seed: number, kind: GanSpec['training']['noise']): Float32Array {

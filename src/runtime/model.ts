@@ -199,17 +199,10 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    */
   static async create(spec: ModelSpec, options: CreateModelOptions = {}): Promise<NnxModel> {
     const seed = options.seed ?? 0;
-    const caller = 'NnxModel.create';
-    const { kind, fallback } = await chooseBackend(caller, spec, options);
-    if (fallback !== undefined)
-      (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
-    if (kind === 'wasm')
-      return new NnxModel(spec, seed, await createOnWasm(caller, spec, seed, options.threads));
-    const made = await createOnDevice(caller, spec, checkSpec, ENTRY_NAMES, seed, options);
     return new NnxModel(
       spec,
       seed,
-      new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device)),
+      await createBackend('NnxModel.create', spec, checkSpec, ENTRY_NAMES, seed, options),
     );
   }
 
@@ -579,6 +572,26 @@ export interface OnDevice<E extends string> {
   readonly device: GPUDevice;
   readonly buffers: ReadonlyMap<number, PlannedBuffer>;
   readonly entries: Readonly<Record<E, CompiledEntry>>;
+}
+
+/**
+ * A spec's buffers and entries on the backend `options.backend` chooses, every parameter and
+ * seeded state slot initialised from `seed`: how NnxModel and NnxGan alike are created.
+ */
+export async function createBackend<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
+  caller: string,
+  spec: S,
+  checkBuffers: (spec: S) => ReadonlyMap<number, PlannedBuffer['spec']>,
+  entryNames: readonly E[],
+  seed: number,
+  options: CreateModelOptions,
+): Promise<Backend<E>> {
+  const { kind, fallback } = await chooseBackend(caller, spec, options);
+  if (fallback !== undefined)
+    (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
+  if (kind === 'wasm') return createOnWasm(caller, spec, checkBuffers, entryNames, seed, options.threads);
+  const made = await createOnDevice(caller, spec, checkBuffers, entryNames, seed, options);
+  return new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device));
 }
 
 /**

@@ -146,6 +146,8 @@ export interface WasmUnavailable {
 export interface ModelSpec {
   /** Format version of this spec, checked at create time. */
   readonly version: 1;
+  /** What kind of module it is; absent in specs compiled before GANs said theirs. */
+  readonly kind?: 'model';
   readonly name: string;
   readonly buffers: readonly BufferSpec[];
   readonly params: readonly ParamSpec[];
@@ -206,6 +208,8 @@ export interface GanSpec {
     readonly generator: EntrySpec;
     readonly generate: EntrySpec;
   };
+  /** The wasm backend's module, when compiled for it (`compileGan(…, { wasm: true })`). */
+  readonly wasm?: WasmModuleSpec | WasmUnavailable;
   /** Defaults from the .nnx gan block. */
   readonly training: {
     readonly batch: number;
@@ -216,4 +220,11 @@ export interface GanSpec {
     /** The range real samples are mapped to, and generated ones are read back in. */
     readonly dataRange: readonly [number, number];
   };
+}
+
+/** Every kind of compiled module the runtime executes. */
+export type ModuleSpec = ModelSpec | GanSpec;
+
+export function isGanSpec(spec: ModuleSpec): spec is GanSpec {
+  return spec.kind === 'gan';
 }

@@ -1,6 +1,6 @@
 /**
- * nnxc on a gan block: `train` alternates the two steps over MNIST digits, prints both losses
- * per epoch and writes an image grid of generated samples every epoch (also for the
+ * nnxc on a gan block: `train` alternates the two steps over MNIST digits (on WebGPU, and on
+ * wasm with the same losses), prints both losses per epoch and writes an image grid of generated samples every epoch (also for the
  * convolutional example), and resumes from a
  * checkpoint where the uninterrupted run would be; `compile` writes the GAN's module, which
  * type-checks under strict tsc against the runtime's entry point.
@@ -10,6 +10,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { isCpuAdapter } from '../../src/runtime/choose-backend.js';
+import { requestDevice } from '../../src/runtime/index.js';
 import { jsonLines, nnxc, writeFiles } from './run-in-process.js';
 
 const TINY = `sequential G(z: [4]) {
@@ -70,9 +72,34 @@ describe('nnxc train on a gan block', () => {
       expect(grey.size).toBeGreaterThan(50); // samples, not a blank picture
     }
     expect(lines[2]).toMatchObject({ final: true, model: 'Tiny', epochs: 2 });
+
+    // The same run on the wasm backend (two threads): the same losses within f32 rounding, as
+    // the same samples, shuffles and noise go through kernels that sum in another order.
+    const wasm = await nnxc([
+      'train',
+      join(dir, 'tiny.nnx'),
+      '--limit',
+      '96',
+      '--grid',
+      '3',
+      '--out-dir',
+      join(dir, 'wasm-grids'),
+      '--json',
+      '--backend',
+      'wasm',
+      '--threads',
+      '2',
+    ]);
+    expect(wasm.stderr).toBe('');
+    const onWasm = jsonLines(wasm.stdout);
+    expect(onWasm.map((l) => l['epoch'])).toEqual([1, 2, undefined]);
+    for (let i = 0; i < 2; i++)
+      for (const loss of ['d_loss', 'g_loss'])
+        expect(Math.abs((onWasm[i]![loss] as number) - (lines[i]![loss] as number))).toBeLessThan(1e-3);
+    expect(readdirSync(join(dir, 'wasm-grids'))).toEqual(['epoch-1.png', 'epoch-2.png']);
   });
 
-  it('says that it runs on WebGPU, and why: auto has no wasm GAN runtime to pick', async () => {
+  it('says once which backend it runs on: under auto, wasm on a CPU adapter', async () => {
     const dir = writeFiles({ 'tiny.nnx': TINY });
     const r = await nnxc([
       'train',
@@ -86,9 +113,8 @@ describe('nnxc train on a gan block', () => {
     ]);
     expect(r.code).toBe(0);
     const said = r.stdout.split('\n').filter((l) => l.startsWith('backend: '));
-    expect(said).toEqual([
-      expect.stringMatching(/^backend: webgpu, .+ \(gan blocks run on WebGPU only for now\)$/),
-    ]);
+    const kind = isCpuAdapter(await requestDevice()) ? 'wasm' : 'webgpu';
+    expect(said).toEqual([expect.stringMatching(new RegExp(`^backend: ${kind}, \\S`))]);
   });
 
   it('trains the convolutional examples/dcgan_mnist.nnx (BatchNormalization, Dropout, UpSampling2D) a few steps', async () => {

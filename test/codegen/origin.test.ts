@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePlan } from '../../src/codegen/describe.js';
-import { compile } from '../../src/compile.js';
+import { compile, compileGan } from '../../src/compile.js';
 import { NnxModel, requestDevice } from '../../src/runtime/index.js';
 import { checkSpecLimits, kernelOrigin, type SpecLimits } from '../../src/runtime/spec-check.js';
 import type { ModelSpec } from '../../src/runtime/spec.js';
@@ -44,9 +44,58 @@ describe('every dispatch names the layers it computes', () => {
   it('a gradient kernel: its forward layer, marked; an update: the optimizer beside it', () => {
     const train = origins(c.spec, 'train');
     expect(train).toContain('dir/m.nnx:3 dense_2 (gradient), dir/m.nnx:2 dense_1 (gradient)');
-    expect(train.some((o) => /^dir\/m\.nnx:2 dense_1 \(gradient\), optimizer$/.test(o ?? ''))).toBe(true);
+    expect(train).toContain('dir/m.nnx:2 dense_1 (gradient), dir/m.nnx:9 optimizer');
     // Every kernel of the step comes from somewhere: a layer, the loss or the optimizer.
     expect(train.every((o) => o !== undefined)).toBe(true);
+  });
+
+  it("the loss and the optimizer's kernels: the lines of the train block that write them", () => {
+    const train = distinct(origins(c.spec, 'train'));
+    expect(train).toContain('dir/m.nnx:8 loss');
+    expect(train).toContain('dir/m.nnx:8 loss (gradient)');
+    expect(distinct(origins(c.spec, 'evaluate'))).toContain('dir/m.nnx:8 loss');
+    // Every loss or optimizer kernel names a line; none is a bare `loss` or `optimizer`.
+    expect(train.filter((o) => /(^|, )(loss|optimizer)\b/.test(o ?? ''))).toEqual([]);
+  });
+
+  it('a default optimizer, or one set on the command line, comes from the train block header', () => {
+    const text = MLP.replace('  optimizer: SGD(lr: 0.1)\n', '');
+    const origin = (r: ReturnType<typeof compile>) =>
+      distinct(origins(r.compiled!.spec, 'train')).filter((o) => o?.includes('optimizer'));
+    const plain = compile(text, { path: 'dir/m.nnx' });
+    expect(plain.diagnostics).toEqual([]);
+    expect(origin(plain).every((o) => /dir\/m\.nnx:6 optimizer$/.test(o!))).toBe(true);
+    const set = compile(MLP, { path: 'dir/m.nnx', settings: ['optimizer=Adam(lr: 0.01)'] });
+    expect(set.diagnostics).toEqual([]);
+    expect(origin(set).length).toBeGreaterThan(0);
+    expect(origin(set).every((o) => /dir\/m\.nnx:6 optimizer$/.test(o!))).toBe(true);
+  });
+
+  it("a GAN's loss, noise and each side's optimizer: the gan block's lines", () => {
+    const gan = `sequential G(z: [2]) {
+  Dense(3, activation: tanh)
+}
+sequential D(x: [3]) {
+  Dense(1, activation: sigmoid)
+}
+gan Pair {
+  generator: G
+  discriminator: D
+  data: mnist
+  noise: uniform
+  d_optimizer: SGD(lr: 0.1)
+  batch: 4
+}
+`;
+    const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx' });
+    expect(diagnostics).toEqual([]);
+    const of = (entry: 'discriminator' | 'generator') =>
+      distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', ')));
+    expect(of('discriminator')).toEqual(
+      expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 optimizer']),
+    );
+    // The generator's optimizer is the default: the block's header line.
+    expect(of('generator')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 optimizer']));
   });
 
   it('--emit plan prints it after each kernel', () => {

@@ -11,9 +11,10 @@ import { GraphBuilder } from '../builder.js';
 import { BATCH, type Graph, type Node, type Shape } from '../graph.js';
 import { grad } from '../grad.js';
 import type { ModelIR, TensorRef } from '../../lower/lower.js';
-import type { GanLoss, NoiseKind } from '../../bind/gan.js';
+import type { GanLoss, GanStepSpans, NoiseKind } from '../../bind/gan.js';
 import { saltOf, standardNormal } from '../ops/random.js';
 import { LOSSES } from './losses.js';
+import type { Span } from '../../util/diagnostics.js';
 import type { OptimizerConfig } from '../../bind/optimizers.js';
 import { accumulateInState, accumulatorName, appendOptimizer } from './step.js';
 import { MASK_INPUT, RANDOM_SEED, type RandomSources } from '../../lower/layers/types.js';
@@ -25,6 +26,8 @@ export interface GanStepConfig {
   readonly dataRange: readonly [number, number];
   readonly discriminatorOptimizer: OptimizerConfig;
   readonly generatorOptimizer: OptimizerConfig;
+  /** Where the gan block writes the fields the steps' own nodes come from. */
+  readonly spans?: Partial<GanStepSpans>;
 }
 
 export interface GanGraphs {
@@ -200,17 +203,27 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
   const real = b.input(realInput.name, 'data', realInput.shape);
   const [lo, hi] = config.dataRange;
   b.label = 'scale';
+  b.span = config.spans?.dataRange;
   const scaled = lo === 0 && hi === 1 ? real : b.add(b.mul(real, b.constant(hi - lo)), b.constant(lo));
   b.label = 'noise';
+  b.span = config.spans?.noise;
   const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/discriminator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), state);
   const onReal = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, scaled]]), state);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[realInput.name, fake.output]]), state);
   state.writeBack();
   b.label = 'loss';
+  b.span = config.spans?.loss;
   const perSample = b.add(scored(b, config.loss, onReal.output, 1), scored(b, config.loss, onFake.output, 0));
   const loss = finishLoss(b, perSample, 'discriminator', counter);
-  return withUpdates(b, loss, onReal.params, config.discriminatorOptimizer, DISCRIMINATOR);
+  return withUpdates(
+    b,
+    loss,
+    onReal.params,
+    config.discriminatorOptimizer,
+    DISCRIMINATOR,
+    config.spans?.discriminatorOptimizer,
+  );
 }
 
 /** Generated samples scored 1 by the discriminator (the non-saturating loss); only the generator learns. */
@@ -220,13 +233,22 @@ function generatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   const counter = b.input(NOISE_COUNTER, 'state', []);
   const seed = state.read({ name: RANDOM_SEED, role: 'state', shape: [] }, RANDOM_SEED);
   b.label = 'noise';
+  b.span = config.spans?.noise;
   const z = drawNoise(b, { counter, seed }, noiseShape(g), config.noise, 'noise/generator');
   const fake = inline(b, g, GENERATOR, new Map([[g.inputs[0]!.name, z]]), state);
   const onFake = inline(b, d, DISCRIMINATOR, new Map([[d.inputs[0]!.name, fake.output]]), state);
   state.writeBack();
   b.label = 'loss';
+  b.span = config.spans?.loss;
   const loss = finishLoss(b, scored(b, config.loss, onFake.output, 1), 'generator', counter);
-  return withUpdates(b, loss, fake.params, config.generatorOptimizer, GENERATOR);
+  return withUpdates(
+    b,
+    loss,
+    fake.params,
+    config.generatorOptimizer,
+    GENERATOR,
+    config.spans?.generatorOptimizer,
+  );
 }
 
 /** Differentiates `loss` with respect to `params` only and appends their optimizer's update. */
@@ -236,6 +258,7 @@ function withUpdates(
   params: readonly TensorRef[],
   optimizer: OptimizerConfig,
   prefix: string,
+  span: Span | undefined,
 ): Graph {
   const { graph, grads } = grad(
     b.build(),
@@ -243,7 +266,7 @@ function withUpdates(
     params.map((p) => p.node),
   );
   const withGrads = new GraphBuilder(graph);
-  appendOptimizer(withGrads, optimizer, params, grads, prefix);
+  appendOptimizer(withGrads, optimizer, params, grads, prefix, span);
   return withGrads.build();
 }
 

@@ -14,6 +14,7 @@ import { augmentModel } from './augment.js';
 import { MASK_INPUT } from '../../lower/layers/types.js';
 import type { OptimizerConfig } from '../../bind/optimizers.js';
 import { makeOptimizer, STEP_GLOBAL } from './optimizers.js';
+import type { Span } from '../../util/diagnostics.js';
 
 export interface StepConfig {
   readonly loss: LossName;
@@ -23,6 +24,14 @@ export interface StepConfig {
   readonly optimizer: OptimizerConfig;
   /** Transforms of the inputs in the train graph only (evaluate and predict see the data as it is). */
   readonly augment?: readonly Augmentation[];
+  /** Where the train block writes its loss and optimizer: the spans their nodes carry. */
+  readonly spans?: StepSpans;
+}
+
+/** The source spans of the nodes a training step adds to the model's. */
+export interface StepSpans {
+  readonly loss?: Span;
+  readonly optimizer?: Span;
 }
 
 export interface StepGraphs {
@@ -117,8 +126,11 @@ export function appendOptimizer(
   params: readonly TensorRef[],
   grads: ReadonlyMap<number, number>,
   prefix = '',
+  span?: Span,
 ): void {
   b.label = 'optimizer';
+  b.span = span;
+  b.file = undefined;
   const optimizer = makeOptimizer(config);
   const globalName = (s: string) => `${prefix}optimizer/${s}`;
   const globals = optimizer.globals.map((s) => {
@@ -143,11 +155,13 @@ export function appendOptimizer(
 export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs {
   const evalBuilder = forwardBuilder(model);
   evalBuilder.label = 'loss';
+  evalBuilder.span = config.spans?.loss;
   addLossAndMetrics(evalBuilder, model, config);
 
   const trainModel = augmentModel(model.training ?? model, config.augment ?? []);
   const fwd = forwardBuilder(trainModel);
   fwd.label = 'loss';
+  fwd.span = config.spans?.loss;
   const loss = addLossAndMetrics(fwd, trainModel, config);
   const params = trainModel.params.map((p) => p.node);
   const { graph: withGrads, grads } = grad(fwd.build(), loss, params);
@@ -155,7 +169,7 @@ export function buildStepGraphs(model: ModelIR, config: StepConfig): StepGraphs 
   const b = new GraphBuilder(withGrads);
   // Running statistics and the random counter, computed by the forward pass.
   for (const u of trainModel.updates ?? []) b.output(u.name, u.value, 'update', u.target);
-  appendOptimizer(b, config.optimizer, trainModel.params, grads);
+  appendOptimizer(b, config.optimizer, trainModel.params, grads, '', config.spans?.optimizer);
   return {
     train: b.build(),
     evaluate: evalBuilder.build(),
