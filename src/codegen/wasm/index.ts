@@ -16,6 +16,7 @@ import {
 } from '../target.js';
 import { fusedKernel } from './fused.js';
 import { indexingKernel } from './indexing.js';
+import { rowBlockKernel } from './rows.js';
 import { type WindowOp, windowKernel } from './window.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
@@ -67,6 +68,7 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
   image_shift: unsupported,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
+  rowBlock: (planned) => (ctx) => rowBlockKernel(planned, ctx),
 };
 
 /** The wasm of one planned kernel, to be placed once the module's layout is known. */
