@@ -20,6 +20,7 @@ import {
   MAX_BINDINGS,
   type RowBlock,
   bindingCount,
+  kernelReads,
   updateTargets,
 } from '../ir/passes/fuse.js';
 import { schedulable } from './plan.js';
@@ -377,9 +378,59 @@ export function formRowKernels(fused: FusedGraph): FusedGraph {
     (k.anchor === undefined || g.nodes[k.anchor]!.op !== 'matmul') &&
     (FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op) ||
       (k.members.size === 1 && g.nodes[k.roots[0]!]!.op === 'one_hot'));
+  // Kernels that read one another's values; or, weaker, the same stored values (the mask).
+  const feeds = (a: FusedKernel, b: FusedKernel) =>
+    b.roots.some((r) => readers[r]!.some((c) => a.members.has(c.id))) ||
+    a.roots.some((r) => readers[r]!.some((c) => b.members.has(c.id)));
+  const sharesReads = (a: FusedKernel, b: FusedKernel) => {
+    const reads = new Set(kernelReads(g, a));
+    return kernelReads(g, b).some((v) => reads.has(v));
+  };
+  const touches = (a: FusedKernel, b: FusedKernel) => feeds(a, b) || sharesReads(a, b);
+  /** `kernels` with those at `merged` replaced by `k` (at the first), if that schedules. */
+  const replaced = (merged: ReadonlySet<number>, k: FusedKernel): FusedKernel[] | undefined => {
+    const first = Math.min(...merged);
+    const trial = kernels.flatMap((x, i) => (i === first ? [k] : merged.has(i) ? [] : [x]));
+    return schedulable({ graph: g, kernels: trial }) ? trial : undefined;
+  };
   for (let seed = 0; seed < kernels.length; seed++) {
     const b = seedBlock(g, kernels[seed]!);
     if (!b) continue;
+    // First the neighbourhood at once: the pieces of a softmax and its loss pass values between
+    // them that, merged two at a time, would all be stored (over the binding limit). Nearest
+    // first (data, then shared reads); the largest prefix that forms a kernel wins.
+    const near: number[] = [seed];
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const edge of [feeds, sharesReads]) {
+        const found = kernels.flatMap((k, j) =>
+          !near.includes(j) &&
+          candidate(k, b) &&
+          analyze(g, k.members, b) &&
+          near.some((i) => edge(kernels[i]!, k))
+            ? [j]
+            : [],
+        );
+        if (found.length === 0) continue;
+        near.push(...found);
+        grew = true;
+        break;
+      }
+    }
+    let done = false;
+    for (let n = near.length; n > 1 && !done; n--) {
+      const component = new Set(near.slice(0, n));
+      const members = new Set([...component].flatMap((i) => [...kernels[i]!.members]));
+      const whole = rowKernel(g, members, b, readers, updates);
+      const trial = whole && replaced(component, whole);
+      if (trial) {
+        kernels = trial;
+        seed = Math.min(...component);
+        done = true;
+      }
+    }
+    if (done) continue;
+    // Else grow from the seed one kernel at a time.
     let current = rowKernel(g, kernels[seed]!.members, b, readers, updates);
     if (!current) continue;
     let at = seed;
@@ -388,16 +439,11 @@ export function formRowKernels(fused: FusedGraph): FusedGraph {
       grew = false;
       for (let j = 0; j < kernels.length; j++) {
         const other = kernels[j]!;
-        if (j === at || !candidate(other, b)) continue;
-        const touches =
-          other.roots.some((r) => readers[r]!.some((c) => current!.members.has(c.id))) ||
-          current!.roots.some((r) => readers[r]!.some((c) => other.members.has(c.id)));
-        if (!touches) continue;
-        const merged = rowKernel(g, new Set([...current!.members, ...other.members]), b, readers, updates);
-        if (!merged) continue;
-        const trial = kernels.flatMap((k, i) => (i === j ? [] : i === at ? [merged] : [k]));
-        if (!schedulable({ graph: g, kernels: trial })) continue;
-        kernels = trial;
+        if (j === at || !candidate(other, b) || !touches(current, other)) continue;
+        const merged = rowKernel(g, new Set([...current.members, ...other.members]), b, readers, updates);
+        const next = merged && replaced(new Set([at, j]), merged);
+        if (!next) continue;
+        kernels = next;
         current = merged;
         at = kernels.indexOf(merged);
         grew = true;
