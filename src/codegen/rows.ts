@@ -186,8 +186,8 @@ export type RowStep =
   | { readonly op: 'rows'; readonly body: readonly RowStep[] }
   /** Adds the row's value of the node's source to the node's partial sum (a sum over rows). */
   | { readonly op: 'partial'; readonly node: number }
-  /** Combines the partials of a sum over rows into its value, for every invocation. */
-  | { readonly op: 'combine'; readonly node: number }
+  /** Combines the partials of sums over rows into their values, for every invocation (one tree for all). */
+  | { readonly op: 'combine'; readonly nodes: readonly number[] }
   /** Stores a root at the current row/column (or its single element). */
   | { readonly op: 'store'; readonly node: number }
   /** Run by one invocation once every row is done: the scalar roots. */
@@ -299,10 +299,8 @@ export function rowProgram(g: Graph, k: FusedKernel): RowProgram {
     }
     scopes.pop();
     steps.push({ op: 'rows', body });
-    for (const x of sums) {
-      steps.push({ op: 'combine', node: x });
-      scopes[0]!.add(x);
-    }
+    if (sums.length) steps.push({ op: 'combine', nodes: sums });
+    for (const x of sums) scopes[0]!.add(x);
   }
   const scalarRoots = roots.filter((r) => levelOfNode(r) === 'scalar');
   if (scalarRoots.length) {

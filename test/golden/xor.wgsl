@@ -228,7 +228,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(5) var<storage, read_write> out5: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out6: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out7: array<f32>;
-var<workgroup> red: array<f32, 64>;
+var<workgroup> red: array<f32, 192>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -251,28 +251,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     p2 = p2 + in2[r];
   }
   red[lid] = p0;
+  red[64u + lid] = p1;
+  red[128u + lid] = p2;
   workgroupBarrier();
   for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
+    if (lid < width) {
+      red[lid] = red[lid] + red[lid + width];
+      red[64u + lid] = red[64u + lid] + red[64u + lid + width];
+      red[128u + lid] = red[128u + lid] + red[128u + lid + width];
+    }
     workgroupBarrier();
   }
-  let v10 = red[0];
-  workgroupBarrier();
-  red[lid] = p1;
-  workgroupBarrier();
-  for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
-    workgroupBarrier();
-  }
-  let v11 = red[0];
-  workgroupBarrier();
-  red[lid] = p2;
-  workgroupBarrier();
-  for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
-    workgroupBarrier();
-  }
-  let v12 = red[0];
+  let v10 = red[0u];
+  let v11 = red[64u + 0u];
+  let v12 = red[128u + 0u];
   workgroupBarrier();
   let v13 = max(v12, f32(1.0));
   let v14 = (f32(1.0) / v13);
@@ -719,7 +711,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out4: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out5: array<f32>;
-var<workgroup> red: array<f32, 64>;
+var<workgroup> red: array<f32, 192>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -743,29 +735,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     p2 = p2 + in2[r];
   }
   red[lid] = p0;
+  red[64u + lid] = p1;
+  red[128u + lid] = p2;
   workgroupBarrier();
   for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
+    if (lid < width) {
+      red[lid] = red[lid] + red[lid + width];
+      red[64u + lid] = red[64u + lid] + red[64u + lid + width];
+      red[128u + lid] = red[128u + lid] + red[128u + lid + width];
+    }
     workgroupBarrier();
   }
-  let v11 = red[0];
-  workgroupBarrier();
-  red[lid] = p1;
-  workgroupBarrier();
-  for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
-    workgroupBarrier();
-  }
-  let v12 = red[0];
-  workgroupBarrier();
-  red[lid] = p2;
-  workgroupBarrier();
-  for (var width = 32u; width > 0u; width = width >> 1u) {
-    if (lid < width) { red[lid] = red[lid] + red[lid + width]; }
-    workgroupBarrier();
-  }
-  let v13 = red[0];
-  workgroupBarrier();
+  let v11 = red[0u];
+  let v12 = red[64u + 0u];
+  let v13 = red[128u + 0u];
   workgroupBarrier();
   if (lid == 0u) {
     let v14 = (out3[0u] + v11);

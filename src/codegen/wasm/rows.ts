@@ -117,7 +117,7 @@ export function rowBlockKernel({ g, kernel: k, bufferOf }: PlannedKernel, ctx: W
           break;
         }
         case 'combine':
-          names.set(n!.id, partial.get(n!.id)!);
+          for (const x of step.nodes) names.set(x, partial.get(x)!);
           break;
         case 'store':
           pushOffset(program.storeIndex.get(n!.id)!);

@@ -110,18 +110,26 @@ export function rowBlockKernel(
           out.push(`${p} = ${p} + ${read(g.nodes[step.node]!, 0)};`);
           break;
         }
-        case 'combine':
+        case 'combine': {
+          // One tree for every sum of the stage: sum k's partials at red[k·64 + lid].
+          const at = (k: number, i: string) => (k ? `${k * WORKGROUP_SIZE}u + ${i}` : i);
+          const adds = step.nodes.map(
+            (_, k) => `red[${at(k, 'lid')}] = red[${at(k, 'lid')}] + red[${at(k, 'lid + width')}];`,
+          );
           out.push(
-            `red[lid] = ${partial.get(step.node)!};`,
+            ...step.nodes.map((x, k) => `red[${at(k, 'lid')}] = ${partial.get(x)!};`),
             'workgroupBarrier();',
             `for (var width = ${WORKGROUP_SIZE / 2}u; width > 0u; width = width >> 1u) {`,
-            '  if (lid < width) { red[lid] = red[lid] + red[lid + width]; }',
+            '  if (lid < width) {',
+            indent(adds.join('\n'), 4),
+            '  }',
             '  workgroupBarrier();',
             '}',
           );
-          define(step.node, 'red[0]', out);
+          step.nodes.forEach((x, k) => define(x, `red[${at(k, '0u')}]`, out));
           out.push('workgroupBarrier();');
           break;
+        }
         case 'store': {
           const at = indexExpr(program.storeIndex.get(step.node)!);
           out.push(`${w.arrayOf(step.node)}[${at}] = ${names.get(step.node)!};`);
@@ -131,7 +139,8 @@ export function rowBlockKernel(
           const body: string[] = [];
           render(step.body, body);
           // Every invocation has read what the scalars overwrite (accumulators) before this.
-          out.push('workgroupBarrier();', 'if (lid == 0u) {', indent(body.join('\n'), 2), '}');
+          if (out[out.length - 1] !== 'workgroupBarrier();') out.push('workgroupBarrier();');
+          out.push('if (lid == 0u) {', indent(body.join('\n'), 2), '}');
           break;
         }
       }
@@ -140,7 +149,9 @@ export function rowBlockKernel(
 
   const body: string[] = program.crossRow.map((x) => `var ${partial.get(x)!} = 0.0;`);
   render(program.steps, body);
-  const shared = program.crossRow.length ? `\nvar<workgroup> red: array<f32, ${WORKGROUP_SIZE}>;` : '';
+  // Workgroup memory for the widest stage's sums.
+  const widest = Math.max(0, ...program.steps.map((s) => (s.op === 'combine' ? s.nodes.length : 0)));
+  const shared = widest ? `\nvar<workgroup> red: array<f32, ${widest * WORKGROUP_SIZE}>;` : '';
   const code = [
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     'fn main(@builtin(local_invocation_index) lid: u32) {',
