@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
+import { MAX_ROW_BLOCK_ELEMENTS } from '../../src/codegen/rows.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 import { interpretTrainSteps } from './step-oracle.js';
@@ -110,6 +111,15 @@ describe('softmax + cross-entropy as one row kernel', () => {
       (k) => !k.rows && k.members.size <= 2 && [...k.members].some((m) => g.nodes[m]!.op === 'sum'),
     );
     expect(loneSums).toEqual([]);
+  });
+
+  it('a block over the size limit stays in kernels of many workgroups', () => {
+    // 300 × 300 is over MAX_ROW_BLOCK_ELEMENTS: one workgroup would be too few for it.
+    const c = compiled({ rows: 300, classes: 300, loss: 'categorical_crossentropy', count: 300 });
+    expect(300 * 300).toBeGreaterThan(MAX_ROW_BLOCK_ELEMENTS);
+    expect(c.lowered.train.fused.kernels.filter((k) => k.rows)).toEqual([]);
+    const small = compiled({ rows: 30, classes: 300, loss: 'categorical_crossentropy', count: 30 });
+    expect(small.lowered.train.fused.kernels.filter((k) => k.rows).length).toBe(1);
   });
 
   it.each(CASES.map((c) => [`${c.rows} rows, ${c.classes} classes, ${c.loss}`, c] as const))(
