@@ -134,7 +134,9 @@ function analyze(g: Graph, members: ReadonlySet<number>, b: RowBlock): RowAnalys
     } else return undefined;
     if (srcCoords.some((c) => !c)) return undefined;
     const srcLevels = srcCoords.map((c) => levelOf(c!, b));
-    if (srcLevels.some((l) => !l)) return undefined;
+    // A stored vector of the columns (a bias) may be read per element; computed here, it may not.
+    const elementwise = ELEMENTWISE_OPS.has(n.op) || n.op === 'broadcast';
+    if (srcLevels.some((l, k) => !l && (members.has(n.srcs[k]!) || !elementwise))) return undefined;
     if (n.op === 'reshape' && srcLevels[0] !== lv) return undefined;
     if (n.op === 'one_hot' && !(lv === 'element' && srcLevels[0] === 'row')) return undefined;
     let crosses = false;

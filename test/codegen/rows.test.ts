@@ -8,6 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { MAX_ROW_BLOCK_ELEMENTS } from '../../src/codegen/rows.js';
+import { BufferPool } from '../../src/codegen/plan.js';
+import { KernelTable, lowerEntry } from '../../src/codegen/spec.js';
+import { GraphBuilder } from '../../src/ir/builder.js';
+import { interpret } from '../../src/ir/interpret.js';
+import { runGraphOnWasm } from '../wasm.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 import { interpretTrainSteps } from './step-oracle.js';
@@ -111,6 +116,32 @@ describe('softmax + cross-entropy as one row kernel', () => {
       (k) => !k.rows && k.members.size <= 2 && [...k.members].some((m) => g.nodes[m]!.op === 'sum'),
     );
     expect(loneSums).toEqual([]);
+  });
+
+  it('softmax(x + bias) with a stored [cols] vector read per element, on wasm', () => {
+    const [rows, cols] = [37, 11];
+    const b = new GraphBuilder();
+    const x = b.input('x', 'data', [rows, cols]);
+    const bias = b.input('bias', 'data', [cols]);
+    const z = b.add(x, b.broadcast(bias, [rows, cols]));
+    const e = b.unary('exp', b.sub(z, b.broadcast(b.reduceMax(z, [1], true), [rows, cols])));
+    b.output('y', b.div(e, b.broadcast(b.sum(e, [1], true), [rows, cols])), 'prediction');
+    const g = b.build();
+    const lowered = lowerEntry('run', g, rows, new BufferPool(), new KernelTable());
+    // One kernel in all: the bias add joins the row kernel.
+    expect(lowered.fused.kernels.map((k) => !!k.rows)).toEqual([true]);
+    const rand = seededRandom(5);
+    const inputs = new Map([
+      ['x', Float32Array.from(randomArray(rand, rows * cols, -4, 4))],
+      ['bias', Float32Array.from(randomArray(rand, cols, -4, 4))],
+    ]);
+    const tensors = new Map([
+      ['x', { shape: [rows, cols], data: inputs.get('x')! }],
+      ['bias', { shape: [cols], data: inputs.get('bias')! }],
+    ]);
+    const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
+    const got = runGraphOnWasm(g, inputs).get('y')!;
+    want.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThan(1e-6));
   });
 
   it('a block over the size limit stays in kernels of many workgroups', () => {
