@@ -122,7 +122,7 @@ export function scheduleKernels(fused: FusedGraph): number[] {
 }
 
 /** Whether `fused` can be scheduled with every in-place update after the other readers. */
-function schedulable(fused: FusedGraph): boolean {
+export function schedulable(fused: FusedGraph): boolean {
   try {
     const order = scheduleKernels(fused);
     checkInPlaceSafety(fused, inPlaceUpdates(fused.graph), new Map(order.map((k, i) => [k, i])));
@@ -143,6 +143,7 @@ export function mergeScalarKernels(fused: FusedGraph): FusedGraph {
   const { graph: g } = fused;
   const updates = updateTargets(g);
   const scalar = (k: FusedKernel) =>
+    !k.rows &&
     k.roots.every((r) => sizeOf(g.nodes[r]!.shape as number[]) === 1) &&
     FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op) &&
     (k.anchor === undefined || g.nodes[k.anchor]!.op !== 'matmul');

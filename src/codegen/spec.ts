@@ -30,6 +30,7 @@ import { WasmUnsupportedError } from './wasm/index.js';
 import { buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
+import { formRowKernels } from './rows.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
 import { WORKGROUP_SIZE } from './wgsl/builder.js';
@@ -140,7 +141,7 @@ export function lowerEntry(
   options: LowerOptions = {},
 ): LoweredEntry {
   const fusing = options.fuse ?? true;
-  const fused = fusing ? mergeScalarKernels(fuse(graph)) : fuse(graph, false);
+  const fused = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
   // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
   const g = fused.graph;
   const plan = planEntry(fused, pool, name);

@@ -19,11 +19,17 @@ export interface PlannedKernel {
 /** How a target renders a kernel whose first root is a `P` node. */
 export type KernelRenderer<Out, P extends Op = Op> = (planned: PlannedKernel, root: Node<P>) => Out;
 
-/** A target's lowering of every op: a kernel renderer per root op. */
-export type TargetKernels<Out> = { readonly [P in Op]: KernelRenderer<Out, P> };
+/**
+ * A target's lowering of every op: a kernel renderer per root op, and one for the kernel shapes
+ * that are not keyed by an op (a row block, src/codegen/rows.ts).
+ */
+export type TargetKernels<Out> = { readonly [P in Op]: KernelRenderer<Out, P> } & {
+  readonly rowBlock: (planned: PlannedKernel) => Out;
+};
 
-/** Renders `planned` with the renderer its first root's op names. */
+/** Renders `planned` with the renderer its shape or its first root's op names. */
 export function renderKernel<Out>(table: TargetKernels<Out>, planned: PlannedKernel): Out {
+  if (planned.kernel.rows) return table.rowBlock(planned);
   const root = planned.g.nodes[planned.kernel.roots[0]!]!;
   return (table[root.op] as KernelRenderer<Out>)(planned, root);
 }

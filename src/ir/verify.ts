@@ -219,8 +219,10 @@ export function verifyFusion(f: FusedGraph): GraphProblem[] {
     if (k.roots.length === 0) return at('has no root');
     for (const r of k.roots) if (!k.members.has(r)) at(`its root %${r} is not a member`);
     const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
+    // A row-block kernel stores per-element, per-row and scalar values.
     for (const r of k.roots)
-      if (sizeOf(g.nodes[r]!.shape as number[]) !== size) at(`its root %${r} has another element count`);
+      if (!k.rows && sizeOf(g.nodes[r]!.shape as number[]) !== size)
+        at(`its root %${r} has another element count`);
     if (k.anchor !== undefined) {
       if (!k.members.has(k.anchor)) at(`its anchor %${k.anchor} is not a member`);
       if (!ANCHORS.has(g.nodes[k.anchor]!.op)) at(`its anchor %${k.anchor} is a ${g.nodes[k.anchor]!.op}`);

@@ -219,45 +219,82 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_softplus_mul_sub_2
+// kernel rows_softplus_mul_sub_etc_2
+@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read> in1: array<f32>;
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+@group(0) @binding(3) var<storage, read> in3: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out5: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out6: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out7: array<f32>;
+var<workgroup> red: array<f32, 192>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var p0 = 0.0;
+  var p1 = 0.0;
+  var p2 = 0.0;
+  for (var r = lid; r < 4u; r += 64u) {
+    let v0 = (max(in3[r], 0.0) + log(1.0 + exp(-abs(in3[r]))));
+    let v1 = (in0[r] * in3[r]);
+    let v2 = (v0 - v1);
+    let v3 = v2;
+    let v4 = (v3 * in2[r]);
+    p0 = p0 + v4;
+    let v5 = select(0.0, 1.0, in1[r] > f32(0.5));
+    let v6 = select(0.0, 1.0, in0[r] > f32(0.5));
+    let v7 = select(0.0, 1.0, v5 == v6);
+    let v8 = v7;
+    let v9 = (v8 * in2[r]);
+    p1 = p1 + v9;
+    p2 = p2 + in2[r];
+  }
+  red[lid] = p0;
+  red[64u + lid] = p1;
+  red[128u + lid] = p2;
+  workgroupBarrier();
+  for (var width = 32u; width > 0u; width = width >> 1u) {
+    if (lid < width) {
+      red[lid] = red[lid] + red[lid + width];
+      red[64u + lid] = red[64u + lid] + red[64u + lid + width];
+      red[128u + lid] = red[128u + lid] + red[128u + lid + width];
+    }
+    workgroupBarrier();
+  }
+  let v10 = red[0u];
+  let v11 = red[64u + 0u];
+  let v12 = red[128u + 0u];
+  workgroupBarrier();
+  let v13 = max(v12, f32(1.0));
+  let v14 = (f32(1.0) / v13);
+  let v15 = v14;
+  for (var r = lid; r < 4u; r += 64u) {
+    let v16 = v15;
+    let v17 = (v16 * in2[r]);
+    let v18 = v17;
+    let v19 = (-v18);
+    let v20 = (v19 * in0[r]);
+    let v21 = v17;
+    let v22 = (v21 * in1[r]);
+    let v23 = (v20 + v22);
+    out7[r] = v23;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    out4[0u] = v12;
+    let v24 = (out5[0u] + v10);
+    out5[0u] = v24;
+    let v25 = (out6[0u] + v11);
+    out6[0u] = v25;
+  }
+}
+
+// kernel sum_add_mul_sub_3
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 4u) { return; }
-  let base = i;
-  var acc = 0.0;
-  let v0 = (max(in1[base], 0.0) + log(1.0 + exp(-abs(in1[base]))));
-  let v1 = (in0[base] * in1[base]);
-  let v2 = (v0 - v1);
-  acc = acc + v2;
-  out2[i] = acc;
-}
-
-// kernel sum_gt_eq_3
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 4u) { return; }
-  let base = i;
-  var acc = 0.0;
-  let v0 = select(0.0, 1.0, in1[base] > f32(0.5));
-  let v1 = select(0.0, 1.0, in0[base] > f32(0.5));
-  let v2 = select(0.0, 1.0, v0 == v1);
-  acc = acc + v2;
-  out2[i] = acc;
-}
-
-// kernel sum_4
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -268,31 +305,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var r0 = 0u; r0 < 4u; r0++) {
     acc = acc + in0[base + r0];
   }
-  out1[i] = acc;
+  let v0 = (f32(0.10000000149011612) * acc);
+  let v1 = (out2[i] - v0);
+  let v2 = (out3[i] + in1[i]);
+  out2[i] = v1;
+  out3[i] = v2;
 }
 
-// kernel max_div_reshape_etc_5
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read> in2: array<f32>;
-@group(0) @binding(3) var<storage, read> in3: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 4u) { return; }
-  let v0 = max(in3[0u], f32(1.0));
-  let v1 = (f32(1.0) / v0);
-  let v2 = (v1 * in2[i]);
-  let v3 = (-v2);
-  let v4 = (v3 * in1[i]);
-  let v5 = (v2 * in0[i]);
-  let v6 = (v4 + v5);
-  out4[i] = v6;
-}
-
-// kernel matmul_sub_mul_6
+// kernel matmul_sub_mul_4
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
@@ -467,48 +487,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_add_7
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 1u) { return; }
-  let base = i;
-  var acc = 0.0;
-  for (var r0 = 0u; r0 < 4u; r0++) {
-    let v0 = (in0[base + r0] * in1[base + r0]);
-    acc = acc + v0;
-  }
-  let v1 = (out2[i] + acc);
-  out2[i] = v1;
-}
-
-// kernel sum_add_mul_sub_8
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 1u) { return; }
-  let base = i;
-  var acc = 0.0;
-  for (var r0 = 0u; r0 < 4u; r0++) {
-    acc = acc + in0[base + r0];
-  }
-  let v0 = (f32(0.10000000149011612) * acc);
-  let v1 = (out2[i] - v0);
-  let v2 = (out3[i] + in1[i]);
-  out2[i] = v1;
-  out3[i] = v2;
-}
-
-// kernel matmul_mul_sub_9
+// kernel matmul_mul_sub_5
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -598,7 +577,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_mul_sub_10
+// kernel sum_mul_sub_6
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out1: array<f32>;
 
@@ -616,7 +595,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out1[i] = v1;
 }
 
-// kernel matmul_mul_sub_11
+// kernel matmul_mul_sub_7
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out2: array<f32>;
@@ -672,7 +651,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel matmul_add_12
+// kernel matmul_add_8
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;
@@ -725,43 +704,63 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 } }
 }
 
-// kernel sum_sigmoid_gt_eq_13
+// kernel rows_sigmoid_softplus_mul_etc_9
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out4: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out5: array<f32>;
+var<workgroup> red: array<f32, 192>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 4u) { return; }
-  let base = i;
-  var acc = 0.0;
-  let v0 = select(exp(in1[base]) / (1.0 + exp(in1[base])), 1.0 / (1.0 + exp(-in1[base])), in1[base] >= 0.0);
-  let v1 = select(0.0, 1.0, v0 > f32(0.5));
-  let v2 = select(0.0, 1.0, in0[base] > f32(0.5));
-  let v3 = select(0.0, 1.0, v1 == v2);
-  acc = acc + v3;
-  out2[i] = acc;
-}
-
-// kernel sum_add_14
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out1: array<f32>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 64u;
-  if (i >= 1u) { return; }
-  let base = i;
-  var acc = 0.0;
-  for (var r0 = 0u; r0 < 4u; r0++) {
-    acc = acc + in0[base + r0];
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var p0 = 0.0;
+  var p1 = 0.0;
+  var p2 = 0.0;
+  for (var r = lid; r < 4u; r += 64u) {
+    let v0 = (max(in1[r], 0.0) + log(1.0 + exp(-abs(in1[r]))));
+    let v1 = (in0[r] * in1[r]);
+    let v2 = (v0 - v1);
+    let v3 = v2;
+    let v4 = (v3 * in2[r]);
+    p0 = p0 + v4;
+    let v5 = select(exp(in1[r]) / (1.0 + exp(in1[r])), 1.0 / (1.0 + exp(-in1[r])), in1[r] >= 0.0);
+    let v6 = select(0.0, 1.0, v5 > f32(0.5));
+    let v7 = select(0.0, 1.0, in0[r] > f32(0.5));
+    let v8 = select(0.0, 1.0, v6 == v7);
+    let v9 = v8;
+    let v10 = (v9 * in2[r]);
+    p1 = p1 + v10;
+    p2 = p2 + in2[r];
   }
-  let v0 = (out1[i] + acc);
-  out1[i] = v0;
+  red[lid] = p0;
+  red[64u + lid] = p1;
+  red[128u + lid] = p2;
+  workgroupBarrier();
+  for (var width = 32u; width > 0u; width = width >> 1u) {
+    if (lid < width) {
+      red[lid] = red[lid] + red[lid + width];
+      red[64u + lid] = red[64u + lid] + red[64u + lid + width];
+      red[128u + lid] = red[128u + lid] + red[128u + lid + width];
+    }
+    workgroupBarrier();
+  }
+  let v11 = red[0u];
+  let v12 = red[64u + 0u];
+  let v13 = red[128u + 0u];
+  workgroupBarrier();
+  if (lid == 0u) {
+    let v14 = (out3[0u] + v11);
+    out3[0u] = v14;
+    let v15 = (out4[0u] + v12);
+    out4[0u] = v15;
+    let v16 = (out5[0u] + v13);
+    out5[0u] = v16;
+  }
 }
 
-// kernel matmul_add_sigmoid_15
+// kernel matmul_add_sigmoid_10
 @group(0) @binding(0) var<storage, read> in0: array<f32>;
 @group(0) @binding(1) var<storage, read> in1: array<f32>;
 @group(0) @binding(2) var<storage, read> in2: array<f32>;

@@ -18,6 +18,7 @@ import { type ConvOp, convGemmKernel } from './conv-gemm.js';
 import { fusedKernel } from './fused.js';
 import { imageShiftKernel } from './image.js';
 import { indexingKernel } from './indexing.js';
+import { rowBlockKernel } from './rows.js';
 import { type PoolOp, windowKernel } from './window.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
@@ -61,6 +62,7 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   ...sameRenderer(['gather', 'scatter_add', 'one_hot', 'slice', 'concat', 'pad'] as const, indexing),
   image_shift: imageShift,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
+  rowBlock: (planned) => (ctx) => rowBlockKernel(planned, ctx),
 };
 
 /** The wasm of one planned kernel, to be placed once the module's layout is known. */

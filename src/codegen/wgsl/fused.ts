@@ -30,8 +30,8 @@ class Scope {
   readonly cache = new Map<string, string>();
 }
 
-/** Emits the expressions of one kernel's members, tracking the buffers it binds. */
-class KernelWriter {
+/** Emits the expressions of one kernel's members, tracking the buffers it binds (row blocks use its bindings). */
+export class KernelWriter {
   private readonly bindingOf = new Map<number, Binding>();
   private readonly bindingOrder: number[] = [];
   private fresh = 0;

@@ -20,6 +20,7 @@ import type { MatmulTiling } from './matmul.js';
 import { type GeneratedKernel, Operands } from './operands.js';
 import { poolKernel } from './pool.js';
 import { randomKernel } from './random.js';
+import { rowBlockKernel } from './rows.js';
 import { sliceKernel } from './slice.js';
 
 export type { GeneratedKernel } from './operands.js';
@@ -55,6 +56,7 @@ function wgslKernels(options: WgslOptions): TargetKernels<GeneratedKernel> {
     random_uniform: alone(randomKernel),
     image_shift: alone(imageShiftKernel),
     ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
+    rowBlock: ({ g, kernel, bufferOf }) => rowBlockKernel(g, kernel, bufferOf),
   };
 }
 

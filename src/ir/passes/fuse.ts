@@ -22,6 +22,17 @@ export interface FusedKernel {
   readonly members: ReadonlySet<number>;
   /** Members evaluated inside the anchor reduction's loop. */
   readonly prologue: ReadonlySet<number>;
+  /**
+   * Set on a row-block kernel (src/codegen/rows.ts): its members compute on the rows of one
+   * `[rows, cols]` matrix, per element, per row and across rows; its roots may differ in size.
+   */
+  readonly rows?: RowBlock;
+}
+
+/** The matrix a row-block kernel computes on. */
+export interface RowBlock {
+  readonly rows: number;
+  readonly cols: number;
 }
 
 export interface FusedGraph {
