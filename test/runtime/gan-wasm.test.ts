@@ -100,7 +100,7 @@ describe('a GAN on the wasm backend', () => {
     const spec = compiledWithWasm(SOURCE);
     const [cpu, gpu] = await Promise.all([
       NnxGan.create(spec, { seed: 5, backend: 'wasm' }),
-      NnxGan.create(spec, { seed: 5 }),
+      NnxGan.create(spec, { seed: 5, backend: 'webgpu' }),
     ]);
     expect(gpu.backend.kind).toBe('webgpu');
     const both = async () => Promise.all([cpu.getWeights(), gpu.getWeights()]);
