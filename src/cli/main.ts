@@ -38,6 +38,7 @@ if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--expe
 
 const CHECK_USAGE = `  nnxc check FILE                      parse, resolve and shape-check; print diagnostics`;
 const COMPILE_USAGE = `  nnxc compile FILE [-o OUT.ts]        write the generated TypeScript module
+        [--target all|webgpu]         all (the default): WebGPU kernels and the wasm CPU module; webgpu: no wasm
         [--emit ast|ir|grad|wgsl|plan]  print a stage of the pipeline instead
         [--adapter lavapipe|h100]     the adapter the plan is made for (default lavapipe)
         [--model NAME] [--set FIELD=VALUE]...  (which train block; its overrides)`;
@@ -90,8 +91,12 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
       model: { type: 'string' },
       set: { type: 'string', multiple: true },
       adapter: { type: 'string' },
+      target: { type: 'string' },
     },
   });
+  const target = values.target ?? 'all';
+  if (target !== 'all' && target !== 'webgpu')
+    throw new UsageError(`--target must be all or webgpu, got '${target}'`);
   const adapterName = values.adapter ?? DEFAULT_ADAPTER.name;
   if (!Object.hasOwn(ADAPTER_PROFILES, adapterName))
     throw new UsageError(`--adapter must be one of ${ADAPTER_NAMES.join(', ')}`);
@@ -106,7 +111,10 @@ async function cmdCompile(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(parsed.result, null, 2) + '\n');
     return 0;
   }
-  const choice = { path: file.path, model: values.model, settings: values.set ?? [], adapter };
+  // The wasm module is what lets an app run the generated module without a GPU (and `auto` fall
+  // back); the stages --emit prints are the same without it.
+  const wasm = emit === undefined && target === 'all';
+  const choice = { path: file.path, model: values.model, settings: values.set ?? [], adapter, wasm };
   const output = compiledModule(file, choice, io);
   if (!output) return 1;
   switch (emit) {
@@ -144,6 +152,7 @@ type CompileChoice = {
   readonly model?: string;
   readonly settings: readonly string[];
   readonly adapter: AdapterProfile;
+  readonly wasm: boolean;
 };
 
 /** A file's module, a model's or a GAN's; a GAN's stages are printed per entry. */

@@ -9,15 +9,37 @@ import {
   type GanSpec,
   type ModelSpec,
   type TensorSlot,
+  type WasmModuleSpec,
+  type WasmUnavailable,
   isGanSpec,
 } from '../runtime/spec.js';
-import { type LiteralValue, printLiteral, quoteString, templateLiteral } from './ts-literal.js';
+import {
+  type LiteralValue,
+  filledNumbers,
+  printLiteral,
+  quoteString,
+  templateLiteral,
+} from './ts-literal.js';
+
+/**
+ * The wasm module as a literal: its bytes stay one base64 string (decoded at create), its byte
+ * offsets filled many to a line.
+ */
+function wasmLiteral(wasm: WasmModuleSpec | WasmUnavailable): LiteralValue {
+  if ('unsupported' in wasm) return { ...wasm };
+  return {
+    ...wasm,
+    offsets: filledNumbers(wasm.offsets),
+    ...(wasm.maddSites && { maddSites: filledNumbers(wasm.maddSites) }),
+  };
+}
 
 /** The spec as a literal, each kernel's WGSL a template literal instead of a JSON string. */
 function specLiteral(spec: ModelSpec | GanSpec): string {
   const data = {
     ...spec,
     kernels: spec.kernels.map((k) => ({ ...k, wgsl: templateLiteral(k.wgsl) })),
+    ...(spec.wasm && { wasm: wasmLiteral(spec.wasm) }),
   } as unknown as LiteralValue;
   return printLiteral(data, 0, 'export const spec: ModelSpec = '.length);
 }
@@ -128,7 +150,7 @@ function modelTypes(spec: ModelSpec): { text: string; modelType: string; allOutp
   const predicts = allOutputs ? 'every output by name' : `\`${outputs[0]?.name}\``;
   const text =
     `${inputsType}\n${targetsType}\n${outputsType}\n` +
-    `/** ${name} on a WebGPU device: \`predict\` returns ${predicts}. */\n` +
+    `/** ${name} on WebGPU or the wasm CPU backend: \`predict\` returns ${predicts}. */\n` +
     `export type ${modelType} = ${typeApplication('TypedModel', [`${name}Inputs`, `${name}Targets`, prediction, ...bare])};\n`;
   return { text, modelType, allOutputs };
 }
@@ -146,6 +168,15 @@ function typeApplication(name: string, args: readonly string[]): string {
 /** A source path made safe for a `//` comment (no line breaks can end it early). */
 function commentSafe(path: string): string {
   return JSON.stringify(path).slice(1, -1);
+}
+
+/** The line of the factory's doc that says why a spec has no runnable wasm module, if it has none. */
+function wasmNote(spec: ModelSpec | GanSpec): string {
+  if (spec.wasm === undefined)
+    return '\n   * This module has no wasm module: it was compiled with --target webgpu.';
+  if ('unsupported' in spec.wasm)
+    return `\n   * It cannot run on wasm: ${commentSafe(spec.wasm.unsupported).replace(/\*\//g, '* /')}.`;
+  return '';
 }
 
 /** The generated module's source text. `source` is the .nnx path it came from, for the header. */
@@ -173,7 +204,11 @@ ${types.text}
  */
 export const ${name} = {
   spec,
-  /** Creates the model on a WebGPU device and initialises the parameters from \`options.seed\`. */
+  /**
+   * Creates the model and initialises the parameters from \`options.seed\`. \`options.backend\`:
+   * \`auto\` (the default) runs on a hardware GPU through WebGPU, else on the CPU through wasm;
+   * \`webgpu\` or \`wasm\` asks for one, and \`options.threads\` is how many threads wasm runs on.${wasmNote(spec)}
+   */
   create: async (options?: CreateModelOptions): Promise<${types.modelType}> =>
     typedModel<${types.modelType}>(await NnxModel.create(spec, options), ${types.allOutputs}),
 };
@@ -193,7 +228,10 @@ export const spec: GanSpec = ${specLiteral(spec)};
 /** ${name}: ${spec.generator} (${generate}) trained against ${spec.discriminator}. */
 export const ${name} = {
   spec,
-  /** Creates both models on a WebGPU device and initialises the parameters from \`options.seed\`. */
+  /**
+   * Creates both models and initialises the parameters from \`options.seed\`, on the backend
+   * \`options.backend\` names (\`auto\` by default: WebGPU on a hardware GPU, else wasm).${wasmNote(spec)}
+   */
   create: (options?: CreateModelOptions): Promise<NnxGan> => NnxGan.create(spec, options),
 };
 

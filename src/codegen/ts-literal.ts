@@ -13,6 +13,7 @@ export type LiteralValue =
   | null
   | undefined
   | TemplateText
+  | FilledNumbers
   | readonly LiteralValue[]
   | { readonly [key: string]: LiteralValue };
 
@@ -24,6 +25,41 @@ export interface TemplateText {
 /** Marks `text` to be printed as a template literal starting on a new line. */
 export function templateLiteral(text: string): TemplateText {
   return { template: text };
+}
+
+/** Numbers printed as many to a line as fit (a wasm module's byte offsets), not one a line. */
+export interface FilledNumbers {
+  readonly filled: readonly number[];
+}
+
+/** Marks `numbers` to be printed filled, as Prettier lays out a long array of numbers. */
+export function filledNumbers(numbers: readonly number[]): FilledNumbers {
+  return { filled: numbers };
+}
+
+function isFilled(v: unknown): v is FilledNumbers {
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && 'filled' in v && Object.keys(v).length === 1
+  );
+}
+
+/** `[1, 2, 3]` on one line when it fits after `prefix` columns, else filled lines at `indent + 2`. */
+function printFilled(numbers: readonly number[], indent: number, prefix: number, width: number): string {
+  const items = numbers.map((n) => printScalar(n));
+  const flat = `[${items.join(', ')}]`;
+  if (prefix + flat.length + 1 <= width) return flat;
+  const inner = ' '.repeat(indent + 2);
+  const lines: string[] = [];
+  let line = '';
+  for (const item of items) {
+    if (line !== '' && inner.length + line.length + item.length + 2 > width) {
+      lines.push(inner + line.trimEnd());
+      line = '';
+    }
+    line += `${item}, `;
+  }
+  lines.push(inner + line.trimEnd());
+  return `[\n${lines.join('\n')}\n${' '.repeat(indent)}]`;
 }
 
 function isTemplate(v: unknown): v is TemplateText {
@@ -67,6 +103,7 @@ export function printLiteral(value: LiteralValue, indent = 0, prefix = indent, w
   if (value === undefined) return 'undefined';
   if (isScalar(value)) return printScalar(value);
   if (isTemplate(value)) return '`\n' + value.template.replace(/[`\\]|\$\{/g, (m) => '\\' + m) + '`';
+  if (isFilled(value)) return printFilled(value.filled, indent, prefix, width);
   const inner = ' '.repeat(indent + 2);
   const close = ' '.repeat(indent);
   if (Array.isArray(value)) {

@@ -36,7 +36,7 @@ function wasmModuleOf(spec: ModelSpec | GanSpec): WasmModuleSpec | string {
   if (wasm === undefined)
     return (
       `${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}' was compiled without the wasm target; compile it with { wasm: true } ` +
-      `(nnxc does with --backend wasm or auto)`
+      `(nnxc compile does unless given --target webgpu)`
     );
   if ('unsupported' in wasm) return wasm.unsupported;
   return wasm;

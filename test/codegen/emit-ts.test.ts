@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codegenModule, compile } from '../../src/compile.js';
+import { NnxModel } from '../../src/runtime/index.js';
+import { nnxc } from '../cli/run-in-process.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const outDir = join(root, 'test/.out');
@@ -46,7 +48,8 @@ await model.fit({ count: 4, inputs: { ${input}: x }, targets: { ${target}: new F
 const p: Float32Array = await model.predict({ ${input}: x });
 const heads = await MultiOutput.create();
 const both: MultiOutputOutputs = await heads.predict({ x: new Float32Array(6) });
-export const values = [p, both.kind, both.size];
+const onCpu = await Xor.create({ backend: 'wasm', threads: 2, seed: 1 });
+export const values = [p, both.kind, both.size, onCpu];
 `;
     const typeCheck = (name: string, text: string) => {
       writeFileSync(join(outDir, `${name}.ts`), text);
@@ -111,6 +114,50 @@ train Heads {
       Array.from(await model.predictOutputs({ x }, 5).then((o: { size: Float32Array }) => o.size)),
     ).toEqual(Array.from(outputs.size));
     model.destroy();
+  });
+
+  it('nnxc compile carries the wasm module: the app runs it on the CPU as compile(…) does, bit for bit', async () => {
+    mkdirSync(outDir, { recursive: true });
+    const path = join(outDir, 'mnist_mlp_cpu.ts');
+    const written = await nnxc(['compile', 'examples/mnist_mlp.nnx', '-o', path]);
+    expect(written).toMatchObject({ code: 0, stderr: '' });
+    const text = readFileSync(path, 'utf8');
+    // The bytes are one base64 string; the offsets are filled many to a line, not one a line.
+    expect(text).toMatch(
+      /^ {2}wasm: \{\n {4}module: '[A-Za-z0-9+/]+=*',\n {4}memoryBytes: \d+,\n {4}offsets: \[\n {6}\d+, \d+, /m,
+    );
+    const { MnistMlp } = await import(path);
+    const direct = compile(readFileSync(join(root, 'examples/mnist_mlp.nnx'), 'utf8'), { wasm: true });
+    expect(MnistMlp.spec.wasm).toEqual(direct.compiled!.spec.wasm);
+    const batch = direct.compiled!.spec.entries.train.batch;
+    const x = Float32Array.from({ length: batch * 784 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+    const target = Float32Array.from({ length: batch * 10 }, (_, i) =>
+      i % 10 === (Math.floor(i / 10) * 7) % 10 ? 1 : 0,
+    );
+    const run = async (model: NnxModel) => {
+      const before = await model.predict({ x }, batch);
+      model.trainStep({ x, target });
+      const after = await model.predict({ x }, batch);
+      model.destroy();
+      return { before: Array.from(before), after: Array.from(after) };
+    };
+    const imported = await run(await MnistMlp.create({ backend: 'wasm', seed: 5 }));
+    const reference = await run(await NnxModel.create(direct.compiled!.spec, { backend: 'wasm', seed: 5 }));
+    expect(imported).toEqual(reference);
+    expect(imported.after.every(Number.isFinite)).toBe(true);
+    expect(imported.after).not.toEqual(imported.before); // the step trained
+    // --target webgpu leaves the module out, and the factory's doc says so.
+    const gpuOnly = join(outDir, 'mnist_mlp_gpu.ts');
+    expect(
+      (await nnxc(['compile', 'examples/mnist_mlp.nnx', '--target', 'webgpu', '-o', gpuOnly])).code,
+    ).toBe(0);
+    const gpuText = readFileSync(gpuOnly, 'utf8');
+    expect(gpuText).not.toMatch(/^ {2}wasm:/m);
+    expect(gpuText).toContain('This module has no wasm module: it was compiled with --target webgpu.');
+    expect(text.length - gpuText.length).toBeGreaterThan(MnistMlp.spec.wasm.module.length);
+    expect((await nnxc(['compile', 'examples/mnist_mlp.nnx', '--target', 'wasm'])).stderr).toContain(
+      "--target must be all or webgpu, got 'wasm'",
+    );
   });
 
   it('trains xor to accuracy 1 when imported by an app', async () => {

@@ -125,7 +125,7 @@ describe('training steps on the wasm backend equal the interpreter', () => {
   it('asking for wasm without a wasm module is a one-line error saying how to get one', async () => {
     const { compiled } = compile(residual('SGD(lr: 0.1)'));
     await expect(NnxModel.create(compiled!.spec, { backend: 'wasm' })).rejects.toThrow(
-      "NnxModel.create: the wasm backend cannot run this model: model 'Net' was compiled without the wasm target; compile it with { wasm: true } (nnxc does with --backend wasm or auto)",
+      "NnxModel.create: the wasm backend cannot run this model: model 'Net' was compiled without the wasm target; compile it with { wasm: true } (nnxc compile does unless given --target webgpu)",
     );
   });
 
