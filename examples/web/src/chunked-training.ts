@@ -52,10 +52,9 @@ export async function trainInChunks(
       samples += data.count;
       const evaluate = (chunk + 1) % options.chunksPerEvaluation === 0;
       const testAccuracy = evaluate ? (await model.evaluate(testSet))['accuracy'] : undefined;
+      // Both backends settle fit and evaluate on later tasks (the wasm one every few steps and at
+      // each epoch's end), so the page repaints and sees the Stop click between chunks.
       onPoint({ samples, loss: log['loss']!, accuracy: log['accuracy']!, testAccuracy });
-      // On the wasm backend fit settles without ever leaving the microtask queue, so without a
-      // task boundary here the page would never repaint or see the Stop click.
-      await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
       if (signal.aborted) return;
       throw error;

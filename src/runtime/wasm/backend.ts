@@ -2,7 +2,9 @@
  * The CPU backend: the model's wasm module on one linear memory holding every buffer of the
  * plan. Writes and reads are copies into and out of that memory, and running an entry is one
  * call of its exported function: work is done when `run` returns, so readbacks and traces
- * are copied at once and fences resolve immediately.
+ * are copied at once. Every promise it returns (fences, reads, readbacks, traces) settles on
+ * the event loop's next task, so that `fit` on a page's thread lets it repaint and handle input
+ * every few steps and at every epoch's end.
  */
 import type { Backend, BufferRegion, Readback, TraceWindow } from '../backend.js';
 import type { TracedStep } from '../step-trace.js';
@@ -19,11 +21,34 @@ export function sharedMemoryAvailable(): boolean {
   return isolated !== false;
 }
 
+type Scheduler = { readonly yield?: () => Promise<void> };
+
+/**
+ * Resolves once the event loop has run a task of its own (timers, input, a repaint between
+ * tasks), which a resolved promise never lets it: `scheduler.yield()` where the browser has it,
+ * `setImmediate` in Node, else a MessageChannel message (not clamped to 4 ms as a nested
+ * `setTimeout` is).
+ */
+export function nextTask(): Promise<void> {
+  const scheduler = (globalThis as { scheduler?: Scheduler }).scheduler;
+  if (typeof scheduler?.yield === 'function') return scheduler.yield();
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === 'undefined') return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(undefined);
+  });
+}
+
 class CopiedReadback implements Readback {
   values: Float32Array[] = [];
   constructor(readonly regions: readonly BufferRegion[]) {}
   read(): Promise<Float32Array[]> {
-    return Promise.resolve(this.values);
+    return nextTask().then(() => this.values);
   }
 }
 
@@ -33,8 +58,9 @@ class CopiedTrace implements TraceWindow {
     readonly buffers: readonly number[],
     readonly firstStep: number,
   ) {}
+  /** On the next task: a traced `fit` reads a window where it would wait on a fence. */
   read(): Promise<TracedStep[]> {
-    return Promise.resolve(this.steps);
+    return nextTask().then(() => this.steps);
   }
 }
 
@@ -119,11 +145,13 @@ export class WasmBackend<E extends string> implements Backend<E> {
   }
 
   read(regions: readonly BufferRegion[]): Promise<Float32Array[]> {
-    return Promise.resolve(this.copy(regions));
+    const values = this.copy(regions);
+    return nextTask().then(() => values);
   }
 
+  /** Every step has run already; resolving on the next task gives the thread back to the page. */
   fence(): Promise<void> {
-    return Promise.resolve();
+    return nextTask();
   }
 
   checkFailed(): void {

@@ -1,0 +1,89 @@
+/**
+ * The wasm backend as a page meets it: `fit` gives the event loop a task every few steps (its
+ * fences and traced windows resolve on the next task), so timers, input and progress callbacks
+ * run while it trains, and an abort from a timer stops it.
+ */
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../../src/compile.js';
+import { NnxModel } from '../../../src/runtime/index.js';
+import { STEPS_PER_FENCE } from '../../../src/runtime/model.js';
+
+const DENSE = `model D(x: [3]) -> (y: [2]) { y = Dense(2, activation: sigmoid)(x) }
+train D { data: xor, loss: mse, batch: 2 }
+`;
+
+/** `steps` full batches of the model above. */
+function dataset(steps: number) {
+  const count = 2 * steps;
+  return {
+    count,
+    inputs: { x: Float32Array.from({ length: count * 3 }, (_, i) => Math.sin(i)) },
+    targets: { target: Float32Array.from({ length: count * 2 }, (_, i) => (i % 3 === 0 ? 1 : 0)) },
+  };
+}
+
+async function wasmModel(): Promise<NnxModel> {
+  return NnxModel.create(compile(DENSE, { wasm: true }).compiled!.spec, { backend: 'wasm', seed: 1 });
+}
+
+describe('fit on the wasm backend', () => {
+  it('lets a timer scheduled before it fire while it trains, with and without progress callbacks', async () => {
+    const model = await wasmModel();
+    for (const onProgress of [undefined, () => undefined]) {
+      let stepsRun = 0;
+      let stepsWhenFired: number | undefined;
+      // Re-armed until a step has run: a fast machine may tick once before fit starts.
+      const arm = () =>
+        setTimeout(() => {
+          if (stepsRun === 0) arm();
+          else stepsWhenFired = stepsRun;
+        }, 0);
+      arm();
+      const steps = 40 * STEPS_PER_FENCE;
+      await model.fit(dataset(steps), { epochs: 2, onBatch: () => stepsRun++, onProgress });
+      // Were fences resolved promises, fit would never leave the microtask queue and the timer
+      // would fire only after it.
+      expect(stepsWhenFired).toBeDefined();
+      expect(stepsWhenFired!).toBeLessThan(2 * steps);
+    }
+    model.destroy();
+  });
+
+  it('yields at the end of an epoch shorter than a fence window (the web page fits in short chunks)', async () => {
+    const model = await wasmModel();
+    let fits = 0;
+    let fitsWhenFired: number | undefined;
+    const arm = () => setTimeout(() => (fits === 0 ? arm() : (fitsWhenFired = fits)), 0);
+    arm();
+    const chunk = dataset(STEPS_PER_FENCE - 6);
+    for (; fits < 200; fits++) await model.fit(chunk, { epochs: 1, seed: fits });
+    expect(fitsWhenFired).toBeDefined();
+    expect(fitsWhenFired!).toBeLessThan(200);
+    model.destroy();
+  });
+
+  it('runs progress callbacks and timers in turn, and stops on an abort from a timer', async () => {
+    const model = await wasmModel();
+    const events: string[] = [];
+    const ticker = setInterval(() => events.push('timer'), 0);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stopped')), 5);
+    const steps = 100_000; // far more than run in 5 ms
+    let reached = 0;
+    await expect(
+      model.fit(dataset(steps), {
+        epochs: 1,
+        signal: controller.signal,
+        onBatch: (s) => (reached = s),
+        onProgress: () => events.push('progress'),
+      }),
+    ).rejects.toThrow('stopped');
+    clearInterval(ticker);
+    expect(reached).toBeLessThan(steps);
+    // Timer ticks fall between progress reports, not all after them.
+    const firstTimer = events.indexOf('timer');
+    expect(firstTimer).toBeGreaterThanOrEqual(0);
+    expect(events.lastIndexOf('progress')).toBeGreaterThan(firstTimer);
+    model.destroy();
+  });
+});
