@@ -27,7 +27,7 @@ import type {
   WasmUnavailable,
 } from '../runtime/spec.js';
 import { WasmUnsupportedError } from './wasm/index.js';
-import { buildWasmModule } from './wasm/module.js';
+import { WasmMemoryLimitError, buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { formRowKernels } from './rows.js';
@@ -205,7 +205,7 @@ function outputLossesOf(train: TrainConfig): Map<string, { loss: TrainConfig['lo
 
 /** Targets beyond WGSL a compiled model carries. */
 export interface CompileTargets {
-  /** Also build the wasm module (the CPU backend); an op it cannot run yet is recorded, not thrown. */
+  /** Also build the wasm module (the CPU backend); an op it cannot run yet, or a plan past its 4 GiB memory, is recorded, not thrown. */
   readonly wasm?: boolean;
 }
 
@@ -217,7 +217,10 @@ export function wasmModuleOf(
   try {
     return buildWasmModule(pool.buffers, entries);
   } catch (error) {
-    if (error instanceof WasmUnsupportedError) return { unsupported: error.message };
+    // A plan past the 4 GiB memory is recorded as an op it cannot run is: creating the model on
+    // wasm then fails naming the buffer, and `auto` runs it on WebGPU.
+    if (error instanceof WasmUnsupportedError || error instanceof WasmMemoryLimitError)
+      return { unsupported: error.message };
     throw error;
   }
 }

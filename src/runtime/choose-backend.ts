@@ -98,7 +98,8 @@ export function showNoticeOnce(line: string): void {
 
 /**
  * The spec's buffers (checked by `checkBuffers`) in a fresh wasm memory, parameters initialised
- * from `seed`; `entryNames` are the entries the worker threads run.
+ * from `seed`; `entryNames` are the entries the worker threads run. More than one thread where
+ * memory cannot be shared runs one, said through `onNotice` (once per process by default).
  */
 export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
   caller: string,
@@ -106,8 +107,9 @@ export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyo
   checkBuffers: (spec: S) => BufferTable,
   entryNames: readonly E[],
   seed: number,
-  threads = 1,
+  options: { readonly threads?: number; readonly onNotice?: (line: string) => void } = {},
 ): Promise<Backend<E>> {
+  const threads = options.threads ?? 1;
   if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
     throw new Error(`${caller}: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
@@ -116,7 +118,13 @@ export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyo
   if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
   let backend: WasmBackend<E>;
   try {
-    backend = await WasmBackend.create(wasm, buffers, threads, entryNames);
+    backend = await WasmBackend.create(
+      wasm,
+      buffers,
+      threads,
+      entryNames,
+      options.onNotice ?? showNoticeOnce,
+    );
   } catch (error) {
     throw new Error(
       `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for ${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}': ${describe(error)}`,

@@ -589,7 +589,7 @@ export async function createBackend<S extends ModelSpec | GanSpec, E extends key
   const { kind, fallback } = await chooseBackend(caller, spec, options);
   if (fallback !== undefined)
     (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
-  if (kind === 'wasm') return createOnWasm(caller, spec, checkBuffers, entryNames, seed, options.threads);
+  if (kind === 'wasm') return createOnWasm(caller, spec, checkBuffers, entryNames, seed, options);
   const made = await createOnDevice(caller, spec, checkBuffers, entryNames, seed, options);
   return new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device));
 }

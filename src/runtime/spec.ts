@@ -138,7 +138,7 @@ export interface WasmModuleSpec {
   readonly maddSites?: readonly number[];
 }
 
-/** Why a spec has no wasm module: an op the wasm target cannot run yet. */
+/** Why a spec has no wasm module: an op the wasm target cannot run yet, or buffers past its 4 GiB memory. */
 export interface WasmUnavailable {
   readonly unsupported: string;
 }

@@ -12,8 +12,6 @@ import type { BufferSpec, WasmModuleSpec } from '../spec.js';
 import { type WasmInstance, instantiateWasm, newMemory, wasmBytes } from './instance.js';
 import type { WorkerPool } from './threads.js';
 
-let sharedMemoryNoticeShown = false;
-
 /** Whether this engine can share a wasm memory between threads (a page must be cross-origin isolated). */
 export function sharedMemoryAvailable(): boolean {
   if (typeof SharedArrayBuffer === 'undefined') return false;
@@ -86,20 +84,19 @@ export class WasmBackend<E extends string> implements Backend<E> {
 
   /**
    * A backend on `threads` threads: a shared memory and `threads − 1` workers. Without shared
-   * memory it runs one thread and says so once.
+   * memory it runs one thread and says so in one line through `notice`.
    */
   static async create<E extends string>(
     spec: WasmModuleSpec,
     buffers: ReadonlyMap<number, BufferSpec>,
     threads = 1,
     entries: readonly string[] = [],
+    notice: (line: string) => void = console.warn,
   ): Promise<WasmBackend<E>> {
     if (threads > 1 && !sharedMemoryAvailable()) {
-      if (!sharedMemoryNoticeShown)
-        console.warn(
-          'nnx: the wasm backend runs one thread: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
-        );
-      sharedMemoryNoticeShown = true;
+      notice(
+        `nnx: the wasm backend runs 1 thread, not ${threads}: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)`,
+      );
       threads = 1;
     }
     if (threads === 1) return new WasmBackend<E>(instantiateWasm(spec), spec, buffers, undefined);

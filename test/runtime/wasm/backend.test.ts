@@ -1,9 +1,10 @@
 /**
  * The wasm backend as a page meets it: `fit` gives the event loop a task every few steps (its
  * fences and traced windows resolve on the next task), so timers, input and progress callbacks
- * run while it trains, and an abort from a timer stops it.
+ * run while it trains, and an abort from a timer stops it. What it cannot do is said at create:
+ * a plan past its 4 GiB memory (naming the buffer), threads without shared memory (one line).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compile } from '../../../src/compile.js';
 import { NnxModel } from '../../../src/runtime/index.js';
 import { STEPS_PER_FENCE } from '../../../src/runtime/model.js';
@@ -85,5 +86,52 @@ describe('fit on the wasm backend', () => {
     expect(firstTimer).toBeGreaterThanOrEqual(0);
     expect(events.lastIndexOf('progress')).toBeGreaterThan(firstTimer);
     model.destroy();
+  });
+});
+
+describe('creating a model on the wasm backend', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('fails naming the buffer past the 4 GiB memory; compiling the model does not', async () => {
+    // A 2^15 × 2^15 kernel is 4 GiB by itself: compiling still succeeds (WebGPU may run it).
+    const text = `model Big(x: [32768]) -> (y: [32768]) { y = Dense(32768)(x) }
+train Big { data: xor, loss: mse, batch: 1 }
+`;
+    const spec = compile(text, { wasm: true }).compiled!.spec;
+    expect(spec.wasm).toHaveProperty('unsupported');
+    const error = await NnxModel.create(spec, { backend: 'wasm' }).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    const [, name] =
+      /^NnxModel\.create: the wasm backend cannot run this model: buffer '([^']+)' \(\d+ bytes\) would end at byte \d+ of the wasm memory, past its 4 GiB limit; use a smaller batch or model, or --backend webgpu$/.exec(
+        error ?? '',
+      ) ?? [];
+    expect(spec.buffers.map((b) => b.label)).toContain(name);
+  });
+
+  it('runs one thread where memory cannot be shared (a page not cross-origin isolated), said in one line once', async () => {
+    vi.stubGlobal('crossOriginIsolated', false);
+    const spec = compile(DENSE, { wasm: true }).compiled!.spec;
+    const notices: string[] = [];
+    const model = await NnxModel.create(spec, {
+      backend: 'wasm',
+      threads: 4,
+      onNotice: (l) => notices.push(l),
+    });
+    expect(model.backend.description).toBe('CPU (WebAssembly SIMD128, 1 thread)');
+    expect(notices).toEqual([
+      'nnx: the wasm backend runs 1 thread, not 4: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
+    ]);
+    model.destroy();
+    // Without onNotice: console.warn, once per process for the same line.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    for (let i = 0; i < 2; i++) (await NnxModel.create(spec, { backend: 'wasm', threads: 3 })).destroy();
+    expect(warn.mock.calls).toEqual([
+      [
+        'nnx: the wasm backend runs 1 thread, not 3: SharedArrayBuffer is unavailable (a page must be cross-origin isolated)',
+      ],
+    ]);
+    warn.mockRestore();
   });
 });
