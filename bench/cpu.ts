@@ -10,7 +10,7 @@ import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { NnxModel } from '../src/runtime/index.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
-import { WorkerPool } from '../src/runtime/wasm/threads.js';
+import { startNodeWorkers } from '../src/runtime/wasm/threads.js';
 import { type BenchModel, syntheticBatch } from './models.js';
 import { median, timeSteps } from './timing.js';
 
@@ -49,7 +49,7 @@ export async function timeWasmMatmul(n: number, repeats: number, threads = 1): P
   const module = new WebAssembly.Module(wasmBytes(spec, shared));
   const wasm = instantiateWasm(spec, { memory, module, shared });
   new Float32Array(wasm.memory.buffer).fill(0.5, 16);
-  const workers = shared ? await WorkerPool.start(module, memory, ['run'], threads) : undefined;
+  const workers = shared ? await startNodeWorkers(module, memory, ['run'], threads) : undefined;
   const once = () => (workers ? workers.run('run', (t, k) => wasm.run('run', t, k)) : wasm.run('run', 0, 1));
   // Two warm-up calls: V8 compiles the optimised code in the background during the first, and a
   // call already running keeps its baseline code.

@@ -7,7 +7,7 @@
 import { compile } from '../src/compile.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
-import { WorkerPool } from '../src/runtime/wasm/threads.js';
+import { startNodeWorkers } from '../src/runtime/wasm/threads.js';
 import { CNN, MLP, XOR } from './models.js';
 import { median } from './timing.js';
 
@@ -25,7 +25,7 @@ const wasm = instantiateWasm(spec, { memory, module, shared });
 const words = new Float32Array(memory.buffer);
 for (let i = 16; i < words.length; i++) words[i] = Math.random() * 0.1;
 const names = entries.map((e) => e.name);
-const workers = shared ? await WorkerPool.start(module, memory, names, threads) : undefined;
+const workers = shared ? await startNodeWorkers(module, memory, names, threads) : undefined;
 const once = (name: string) =>
   workers ? workers.run(name, (t, n) => wasm.run(name, t, n)) : wasm.run(name, 0, 1);
 const rows = plan.order.map((k, i) => {

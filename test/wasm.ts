@@ -7,7 +7,7 @@ import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { type Graph, inputsOf } from '../src/ir/graph.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
-import { WorkerPool } from '../src/runtime/wasm/threads.js';
+import { startNodeWorkers } from '../src/runtime/wasm/threads.js';
 
 /** Lowers `g` (all shapes bound) and runs it once on one thread; returns each prediction output by name. */
 export function runGraphOnWasm(
@@ -33,7 +33,7 @@ export async function runGraphOnWasmThreads(
   const module = new WebAssembly.Module(wasmBytes(spec, true));
   const wasm = instantiateWasm(spec, { memory, module, shared: true });
   fill(memory.buffer, inputs);
-  const workers = await WorkerPool.start(module, memory, ['run'], threads);
+  const workers = await startNodeWorkers(module, memory, ['run'], threads);
   try {
     workers.run('run', (t, n) => wasm.run('run', t, n));
   } finally {

@@ -122,6 +122,12 @@ export interface AccumulatorSpec {
 export const WASM_MAX_THREADS = 16;
 
 /**
+ * Byte offset of the header word that, when not 0, keeps the module's barrier spinning instead
+ * of sleeping (memory.atomic.wait32): a page's main thread runs thread 0 and may not block.
+ */
+export const WASM_SPIN_ONLY_OFFSET = 20;
+
+/**
  * The model as one WebAssembly module: every buffer of the plan at a fixed byte address of its
  * linear memory, each entry an exported function `(thread, threads)`.
  */

@@ -5,7 +5,7 @@
  * them when more than one thread runs it. Nothing runs in JavaScript between two kernels.
  */
 import type { FusedGraph } from '../../ir/passes/fuse.js';
-import type { WasmModuleSpec } from '../../runtime/spec.js';
+import { WASM_SPIN_ONLY_OFFSET, type WasmModuleSpec } from '../../runtime/spec.js';
 import type { EntryPlan } from '../plan.js';
 import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
 import { wasmKernel } from './index.js';
@@ -96,7 +96,8 @@ const atomic = (f: FunctionBody, op: number, offset: number) => f.op(0xfe, op, 2
 
 /**
  * barrier(threads): the last thread to arrive resets the count and bumps the generation; the
- * others spin on the generation, then sleep on it (memory.atomic.wait32).
+ * others spin on the generation, then sleep on it (memory.atomic.wait32) unless the header's
+ * spin-only word is set (a browser's main thread, which may not wait).
  */
 function barrierFunction(): FunctionBody {
   const f = new FunctionBody([I32]);
@@ -118,6 +119,8 @@ function barrierFunction(): FunctionBody {
   f.i32(0);
   atomic(f, 0x10, BARRIER_GENERATION).get(generation).op(0x47 /* ne */).brIf(1);
   f.get(spins).i32(1).op(0x6a).tee(spins).i32(SPINS).op(0x4b /* gt_u */);
+  f.i32(0);
+  atomic(f, 0x10, WASM_SPIN_ONLY_OFFSET).op(0x45 /* eqz */).op(0x71 /* and */);
   f.if();
   f.i32(0).get(generation).op(0x42, 0x7f /* i64.const -1: no timeout */);
   atomic(f, 0x01 /* memory.atomic.wait32 */, BARRIER_GENERATION).drop();

@@ -10,7 +10,8 @@ import type { Backend, BufferRegion, Readback, TraceWindow } from '../backend.js
 import type { TracedStep } from '../step-trace.js';
 import type { BufferSpec, WasmModuleSpec } from '../spec.js';
 import { type WasmInstance, instantiateWasm, newMemory, wasmBytes } from './instance.js';
-import type { WorkerPool } from './threads.js';
+import type { WorkerPool } from './pool.js';
+import { startWebWorkers } from './web-workers.js';
 
 /** Whether this engine can share a wasm memory between threads (a page must be cross-origin isolated). */
 export function sharedMemoryAvailable(): boolean {
@@ -40,6 +41,24 @@ export function nextTask(): Promise<void> {
     };
     channel.port2.postMessage(undefined);
   });
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * Node's worker_threads, loaded when asked for by a specifier browser bundlers leave alone, so
+ * a page's bundle holds no Node-only code.
+ */
+async function startNodeWorkersLazily(
+  ...args: Parameters<typeof import('./threads.js').startNodeWorkers>
+): Promise<WorkerPool> {
+  const threadsModule = './threads.js';
+  const { startNodeWorkers } = (await import(
+    /* @vite-ignore */ threadsModule
+  )) as typeof import('./threads.js');
+  return startNodeWorkers(...args);
 }
 
 class CopiedReadback implements Readback {
@@ -103,11 +122,9 @@ export class WasmBackend<E extends string> implements Backend<E> {
     const memory = newMemory(spec, true);
     const module = new WebAssembly.Module(wasmBytes(spec, true));
     const wasm = instantiateWasm(spec, { memory, module, shared: true });
-    // Threads run on Node's worker_threads only: loaded when asked for, by a specifier browser
-    // bundlers leave alone, so a page's bundle holds no Node-only code.
-    const threadsModule = './threads.js';
-    const { WorkerPool } = (await import(/* @vite-ignore */ threadsModule)) as typeof import('./threads.js');
-    const pool = await WorkerPool.start(module, memory, entries, threads);
+    const pool = isNode()
+      ? await startNodeWorkersLazily(module, memory, entries, threads)
+      : await startWebWorkers(module, memory, entries, threads);
     return new WasmBackend<E>(wasm, spec, buffers, pool);
   }
 

@@ -15,7 +15,8 @@ import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../../../src/runtime/wasm/instance.js';
 import { relaxedSimdAvailable, useRelaxedMadd } from '../../../src/runtime/wasm/relaxed.js';
-import { WorkerPool } from '../../../src/runtime/wasm/threads.js';
+import type { WorkerPool } from '../../../src/runtime/wasm/pool.js';
+import { startNodeWorkers } from '../../../src/runtime/wasm/threads.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
 
 // Node 20 validates relaxed SIMD only behind this flag (Node 22 by default): set before any
@@ -46,7 +47,7 @@ async function runOnWasm(
       new Float32Array(memory.buffer, spec.offsets[buffer]!).set(inputs.get(n.params.name)!);
   }
   if (shared) {
-    const workers = await WorkerPool.start(module, memory, ['run'], threads);
+    const workers = await startNodeWorkers(module, memory, ['run'], threads);
     pools.push(workers);
     workers.run('run', (t, ts) => wasm.run('run', t, ts));
   } else wasm.run('run', 0, 1);

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compile } from '../../../src/compile.js';
 import { NnxModel } from '../../../src/runtime/index.js';
 import { STEPS_PER_FENCE } from '../../../src/runtime/model.js';
+import { WASM_SPIN_ONLY_OFFSET } from '../../../src/runtime/spec.js';
+import type { WasmBackend } from '../../../src/runtime/wasm/backend.js';
 
 const DENSE = `model D(x: [3]) -> (y: [2]) { y = Dense(2, activation: sigmoid)(x) }
 train D { data: xor, loss: mse, batch: 2 }
@@ -86,6 +88,25 @@ describe('fit on the wasm backend', () => {
     expect(firstTimer).toBeGreaterThanOrEqual(0);
     expect(events.lastIndexOf('progress')).toBeGreaterThan(firstTimer);
     model.destroy();
+  });
+});
+
+describe('threads on the wasm backend', () => {
+  it('train as one thread does when the barrier only spins (as on a page, whose main thread may not wait)', async () => {
+    const spec = compile(DENSE, { wasm: true }).compiled!.spec;
+    const data = dataset(3 * STEPS_PER_FENCE);
+    const weightsAfterFit = async (threads: number, spinOnly: boolean) => {
+      const model = await NnxModel.create(spec, { backend: 'wasm', seed: 4, threads });
+      const memory = (model.backend as WasmBackend<string>).wasm.memory;
+      new Int32Array(memory.buffer, WASM_SPIN_ONLY_OFFSET, 1)[0] = spinOnly ? 1 : 0;
+      await model.fit(data, { epochs: 2 });
+      const weights = [...(await model.getWeights()).values()].map((w) => Array.from(w));
+      model.destroy();
+      return weights;
+    };
+    const one = await weightsAfterFit(1, false);
+    expect(await weightsAfterFit(2, true)).toEqual(one);
+    expect(await weightsAfterFit(2, false)).toEqual(one);
   });
 });
 
