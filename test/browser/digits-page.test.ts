@@ -2,7 +2,8 @@
  * End to end in headless Chromium: the digits page (examples/web), bundled by Vite, finds a WebGPU
  * adapter, trains the compiled model with a falling loss, predicts a digit drawn with the mouse,
  * round-trips its weights through a safetensors download, and renders a page that is not blank;
- * without `navigator.gpu` it falls back to the wasm backend, trains there and says so.
+ * without `navigator.gpu` it falls back to the wasm backend, trains there and says so: on one
+ * thread where the page is not cross-origin isolated, on Web Worker threads where it is.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -148,43 +149,76 @@ describe('the digits page in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  test('without navigator.gpu, falls back to the wasm backend, names it and trains there', async () => {
-    const noGpu = await chromium.context.newPage();
-    const errors: string[] = [];
-    noGpu.on('pageerror', (error) => errors.push(error.message));
-    // As a browser without WebGPU: the getter Chromium defines on Navigator.prototype answers nothing.
-    await noGpu.addInitScript(() =>
-      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }),
-    );
-    try {
-      await noGpu.goto(inject('digitsPageUrl'));
-      await noGpu.waitForFunction(() => window.nnxDigits?.ready || window.nnxDigits?.error !== undefined);
-      const state = await noGpu.evaluate(() => ({
-        ...window.nnxDigits,
-        gpu: 'gpu' in navigator && !!navigator.gpu,
-      }));
-      expect(state.gpu).toBe(false);
-      expect(state.error).toBeUndefined();
-      expect(state.backend).toBe('wasm');
-      // Not cross-origin isolated: no shared memory, so one thread.
-      expect(await noGpu.locator('#adapter').textContent()).toBe('backend: wasm (1 thread)');
-      await noGpu.click('#train');
-      await noGpu.waitForFunction(
-        () => window.nnxDigits.points.length >= 2 || window.nnxDigits.error !== undefined,
-      );
-      await noGpu.click('#train');
-      await noGpu.waitForFunction(() => !window.nnxDigits.training);
-      const { points, error } = await noGpu.evaluate(() => window.nnxDigits);
-      expect(error).toBeUndefined();
-      expect(points.length).toBeGreaterThanOrEqual(2);
-      points.forEach((point) => expect(Number.isFinite(point.loss)).toBe(true));
-      expect(points.at(-1)!.loss).toBeLessThan(points[0]!.loss);
-      expect(errors).toEqual([]);
-    } finally {
-      await noGpu.close();
-    }
+  test('without navigator.gpu, falls back to the wasm backend on one thread, says why once, and trains there', async () => {
+    const { backendText, warnings } = await trainOnWasm(inject('digitsPageUrl'), false);
+    // Not cross-origin isolated: no shared memory, so one thread, said once in the console.
+    expect(backendText).toBe('backend: wasm (1 thread)');
+    expect(warnings.filter((w) => w.includes('thread'))).toEqual([
+      expect.stringMatching(
+        /^nnx: the wasm backend runs 1 thread, not \d+: SharedArrayBuffer is unavailable \(a page must be cross-origin isolated\)$/,
+      ),
+    ]);
+  });
+
+  test('cross-origin isolated and without navigator.gpu, trains on wasm threads in Web Workers', async () => {
+    const { backendText, warnings, threads } = await trainOnWasm(inject('digitsIsolatedPageUrl'), true);
+    expect(threads).toBeGreaterThan(1);
+    expect(backendText).toBe(`backend: wasm (${threads} threads)`);
+    expect(warnings.filter((w) => w.includes('thread'))).toEqual([]);
   });
 });
+
+/**
+ * Opens the page at `url` as a browser without WebGPU, checks it runs on wasm, trains two chunks
+ * (stopping with the Train button, which the page must stay responsive to see) with a falling
+ * loss and no errors; returns the backend it names, its console warnings and the threads it asked for.
+ */
+async function trainOnWasm(url: string, isolated: boolean) {
+  const noGpu = await chromium.context.newPage();
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  noGpu.on('pageerror', (error) => errors.push(error.message));
+  noGpu.on('console', (message) => {
+    if (message.type() === 'warning') warnings.push(message.text());
+    if (message.type() === 'error' && !message.text().includes('favicon')) errors.push(message.text());
+  });
+  // As a browser without WebGPU: the getter Chromium defines on Navigator.prototype answers nothing.
+  await noGpu.addInitScript(() =>
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }),
+  );
+  try {
+    await noGpu.goto(url);
+    await noGpu.waitForFunction(() => window.nnxDigits?.ready || window.nnxDigits?.error !== undefined);
+    const state = await noGpu.evaluate(() => ({
+      ...window.nnxDigits,
+      gpu: 'gpu' in navigator && !!navigator.gpu,
+      isolated: crossOriginIsolated,
+      threads: Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)),
+    }));
+    expect(state.gpu).toBe(false);
+    expect(state.isolated).toBe(isolated);
+    expect(state.error).toBeUndefined();
+    expect(state.backend).toBe('wasm');
+    const backendText = await noGpu.locator('#adapter').textContent();
+    const started = Date.now();
+    await noGpu.click('#train');
+    await noGpu.waitForFunction(
+      () => window.nnxDigits.points.length >= 2 || window.nnxDigits.error !== undefined,
+    );
+    await noGpu.click('#train');
+    await noGpu.waitForFunction(() => !window.nnxDigits.training);
+    const { points, error } = await noGpu.evaluate(() => window.nnxDigits);
+    console.log(`wasm, ${backendText}: ${points.length} chunks in ${Date.now() - started} ms`);
+    expect(error).toBeUndefined();
+    expect(points.length).toBeGreaterThanOrEqual(2);
+    points.forEach((point) => expect(Number.isFinite(point.loss)).toBe(true));
+    expect(points.at(-1)!.loss).toBeLessThan(points[0]!.loss);
+    expect(errors).toEqual([]);
+    return { backendText, warnings, threads: state.threads };
+  } finally {
+    await noGpu.close();
+  }
+}
 
 /** Drags the mouse through `points` (fractions of the drawing pad's width and height). */
 async function drawStroke(target: Page, points: readonly (readonly [number, number])[]): Promise<void> {

@@ -54,7 +54,9 @@ function fail(error: unknown): void {
 async function start(): Promise<void> {
   setStatus('Creating the model and fetching the digits…');
   const [typed, digits] = await Promise.all([
-    chooseBackend().then((backend) => DigitsModel.create({ seed: 1, backend })),
+    chooseBackend().then((backend) =>
+      DigitsModel.create({ seed: 1, backend, ...(backend === 'wasm' && { threads: wasmThreads() }) }),
+    ),
     fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
   ]);
   // The page takes any 784 → 10 model (NNX_WEB_MODEL), whatever its input is named, so it uses
@@ -83,6 +85,14 @@ async function chooseBackend(): Promise<'webgpu' | 'wasm'> {
   }
 }
 
+/**
+ * A thread per core, up to 4, for the wasm backend: it runs them as Web Workers where the page is
+ * cross-origin isolated, and one thread (saying so once in the console) where it is not.
+ */
+function wasmThreads(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}
+
 /** Names the backend the model runs on: `backend: WebGPU — <adapter>` or `backend: wasm (1 thread)`. */
 function showBackend(model: NnxModel): void {
   const backend = model.backend;
@@ -91,7 +101,7 @@ function showBackend(model: NnxModel): void {
     state.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ');
     state.backendText = `backend: WebGPU — ${state.adapter}${info.isFallbackAdapter ? ' (fallback)' : ''}`;
   } else {
-    // No shared memory without cross-origin isolation, so one thread (the runtime says so once).
+    // Without cross-origin isolation there is no shared memory, so one thread.
     const threads = 'threads' in backend ? (backend.threads as number) : 1;
     state.backendText = `backend: wasm (${threads} thread${threads > 1 ? 's' : ''})`;
   }
