@@ -122,8 +122,9 @@ export interface AccumulatorSpec {
 export const WASM_MAX_THREADS = 16;
 
 /**
- * Byte offset of the header word that, when not 0, keeps the module's barrier spinning instead
- * of sleeping (memory.atomic.wait32): a page's main thread runs thread 0 and may not block.
+ * Byte offset of the header word that, when not 0, keeps thread 0 spinning at the module's
+ * barrier instead of sleeping (memory.atomic.wait32): a page's main thread runs thread 0 and may
+ * not block. The other threads still sleep, so that spinning takes one core at most.
  */
 export const WASM_SPIN_ONLY_OFFSET = 20;
 

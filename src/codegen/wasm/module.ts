@@ -95,18 +95,19 @@ function randomUnitFunction(): FunctionBody {
 const atomic = (f: FunctionBody, op: number, offset: number) => f.op(0xfe, op, 2, offset);
 
 /**
- * barrier(threads): the last thread to arrive resets the count and bumps the generation; the
- * others spin on the generation, then sleep on it (memory.atomic.wait32) unless the header's
- * spin-only word is set (a browser's main thread, which may not wait).
+ * barrier(thread, threads): the last thread to arrive resets the count and bumps the
+ * generation; the others spin on the generation, then sleep on it (memory.atomic.wait32), all
+ * but thread 0 when the header's spin-only word is set (it runs on a page's main thread, which
+ * may not wait).
  */
 function barrierFunction(): FunctionBody {
-  const f = new FunctionBody([I32]);
+  const f = new FunctionBody([I32, I32]);
   const generation = f.local(I32);
   const spins = f.local(I32);
   f.i32(0);
   atomic(f, 0x10 /* i32.atomic.load */, BARRIER_GENERATION).set(generation);
   f.i32(0).i32(1);
-  atomic(f, 0x1e /* i32.atomic.rmw.add */, BARRIER_COUNT).i32(1).op(0x6a).get(0).op(0x46 /* eq */);
+  atomic(f, 0x1e /* i32.atomic.rmw.add */, BARRIER_COUNT).i32(1).op(0x6a).get(1).op(0x46 /* eq */);
   f.if();
   f.i32(0).i32(0);
   atomic(f, 0x17 /* i32.atomic.store */, BARRIER_COUNT);
@@ -120,7 +121,8 @@ function barrierFunction(): FunctionBody {
   atomic(f, 0x10, BARRIER_GENERATION).get(generation).op(0x47 /* ne */).brIf(1);
   f.get(spins).i32(1).op(0x6a).tee(spins).i32(SPINS).op(0x4b /* gt_u */);
   f.i32(0);
-  atomic(f, 0x10, WASM_SPIN_ONLY_OFFSET).op(0x45 /* eqz */).op(0x71 /* and */);
+  atomic(f, 0x10, WASM_SPIN_ONLY_OFFSET).op(0x45 /* eqz */);
+  f.get(0).i32(0).op(0x47 /* ne */).op(0x72 /* or */).op(0x71 /* and */);
   f.if();
   f.i32(0).get(generation).op(0x42, 0x7f /* i64.const -1: no timeout */);
   atomic(f, 0x01 /* memory.atomic.wait32 */, BARRIER_GENERATION).drop();
@@ -181,7 +183,7 @@ export function buildWasmModule(
       for (const phase of kernel.phases) {
         f.get(0).get(1).call(phaseIndex(phase));
         // With more than one thread, every thread finishes this phase before any starts the next.
-        f.get(1).i32(1).op(0x4b).if().get(1).call(BARRIER).end();
+        f.get(1).i32(1).op(0x4b).if().get(0).get(1).call(BARRIER).end();
       }
     }
     return { name, f };

@@ -1,8 +1,8 @@
 /**
  * The wasm backend's threads in a browser: Web Workers on one shared WebAssembly.Memory (the page
  * must be cross-origin isolated), each running the loop of pool.ts. The calling thread runs
- * thread 0; a page's main thread may not block, so the module's barrier is set to spin there
- * instead of sleeping (WASM_SPIN_ONLY_OFFSET), and the workers are waited for once, at start,
+ * thread 0; a page's main thread may not block, so thread 0 is set to spin at the module's
+ * barrier instead of sleeping (WASM_SPIN_ONLY_OFFSET), and the workers are waited for once, at start,
  * by their messages.
  */
 import { WASM_SPIN_ONLY_OFFSET } from '../spec.js';

@@ -92,7 +92,7 @@ describe('fit on the wasm backend', () => {
 });
 
 describe('threads on the wasm backend', () => {
-  it('train as one thread does when the barrier only spins (as on a page, whose main thread may not wait)', async () => {
+  it('train as one thread does when thread 0 only spins at the barrier (as on a page, whose main thread may not wait)', async () => {
     const spec = compile(DENSE, { wasm: true }).compiled!.spec;
     const data = dataset(3 * STEPS_PER_FENCE);
     const weightsAfterFit = async (threads: number, spinOnly: boolean) => {
