@@ -14,7 +14,8 @@ const root = new URL('../../', import.meta.url).pathname;
 const outDir = join(root, 'test/.out');
 
 async function generate(example: string, module: string, source?: string): Promise<string> {
-  const result = compile(source ?? readFileSync(join(root, 'examples', example), 'utf8'));
+  // With the wasm module, as `nnxc compile` writes it by default.
+  const result = compile(source ?? readFileSync(join(root, 'examples', example), 'utf8'), { wasm: true });
   expect(result.diagnostics).toEqual([]);
   const text = await codegenModule(result.compiled!.spec, `examples/${example}`);
   mkdirSync(outDir, { recursive: true });
@@ -101,7 +102,7 @@ train Heads {
 }`;
     const path = await generate('heads.nnx', 'heads_run.ts', source);
     const { Heads } = await import(path);
-    const model = await Heads.create({ seed: 1 });
+    const model = await Heads.create({ seed: 1, backend: 'webgpu' });
     const x = Float32Array.from({ length: 5 * 6 }, (_, i) => Math.sin(i));
     const outputs = await model.predict({ x }, 5);
     expect(Object.keys(outputs)).toEqual(['kind', 'size']);
@@ -163,7 +164,7 @@ train Heads {
   it('trains xor to accuracy 1 when imported by an app', async () => {
     const path = await generate('xor_deep.nnx', 'xor_deep.ts');
     const { XorDeep } = await import(path);
-    const model = await XorDeep.create({ seed: 3 });
+    const model = await XorDeep.create({ seed: 3, backend: 'webgpu' }); // the wasm module is run above
     const data = {
       count: 4,
       inputs: { x: Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]) },
@@ -177,7 +178,7 @@ train Heads {
     expect(Array.from(p, (v) => (v > 0.5 ? 1 : 0))).toEqual([0, 1, 1, 0]);
     // Weights survive a safetensors round trip into a fresh model.
     const bytes = await model.saveBytes();
-    const other = await XorDeep.create({ seed: 99 });
+    const other = await XorDeep.create({ seed: 99, backend: 'webgpu' });
     other.loadBytes(bytes);
     expect(Array.from(await other.predict({ x: data.inputs.x }, 4))).toEqual(Array.from(p));
     model.destroy();
