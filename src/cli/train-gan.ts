@@ -184,7 +184,7 @@ async function loadRealSamples(
       baseDir: dirname(file.path),
     });
     const set = limited(loaded.train, options.limit, options.seed ?? 0, 'limit/train');
-    const input = spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
+    const input = spec.entries.d_step.inputs.find((slot) => slot.role === 'input')!;
     const shape = input.shape.slice(1);
     if (!shapeFits(shape, set.featureShape)) {
       throw new DatasetError(

@@ -74,7 +74,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
 
   /** The discriminator's input: real samples per step, `[batch, …]`. */
   get realSlot(): TensorSlot {
-    return this.spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
+    return this.spec.entries.d_step.inputs.find((slot) => slot.role === 'input')!;
   }
 
   /** The generator's input: noise per sample, `[batch, …]`. */
@@ -96,13 +96,13 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
       );
     }
     this.backend.write(slot.buffer, real);
-    this.backend.run('discriminator');
+    this.backend.run('d_step');
   }
 
   /** One generator step: fresh noise through both models, only the generator updated. One submit. */
   trainGeneratorStep(): void {
     this.checkUsable();
-    this.backend.run('generator');
+    this.backend.run('g_step');
   }
 
   /**
@@ -113,7 +113,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
    */
   async fit(data: GanData, options: GanFitOptions = {}): Promise<GanEpochLog[]> {
     this.checkUsable();
-    const batch = this.spec.entries.discriminator.batch;
+    const batch = this.spec.entries.d_step.batch;
     const width = elementCount(this.realSlot.shape.slice(1));
     if (data.samples.length !== data.count * width)
       throw new Error(
@@ -171,7 +171,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
 
   /** The mean discriminator and generator losses since the accumulators were last zeroed. */
   async losses(): Promise<{ d_loss: number; g_loss: number }> {
-    const { discriminator: d, generator: g } = this.spec.accumulators;
+    const { d_step: d, g_step: g } = this.spec.accumulators;
     const ids = [d.loss, d.count, g.loss, g.count];
     const [dl, dc, gl, gc] = (await this.backend.read(ids.map((buffer) => ({ buffer, bytes: 4 })))).map(
       (values) => values[0]!,

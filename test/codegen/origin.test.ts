@@ -91,13 +91,13 @@ gan Pair {
 `;
     const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx' });
     expect(diagnostics).toEqual([]);
-    const of = (entry: 'discriminator' | 'generator') =>
+    const of = (entry: 'd_step' | 'g_step') =>
       distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', ')));
-    expect(of('discriminator')).toEqual(
+    expect(of('d_step')).toEqual(
       expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 optimizer']),
     );
     // The generator's optimizer is the default: the block's header line.
-    expect(of('generator')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 optimizer']));
+    expect(of('g_step')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 optimizer']));
   });
 
   it('--emit plan prints it after each kernel', () => {
