@@ -13,8 +13,14 @@ import {
 } from '../runtime/device.js';
 import type { BackendChoice } from '../runtime/choose-backend.js';
 import { availableParallelism } from 'node:os';
-import { type CreateModelOptions, type ModelSpec, NO_ADAPTER_MESSAGE, NnxModel } from '../runtime/index.js';
-import { WASM_MAX_THREADS } from '../runtime/spec.js';
+import {
+  type CreateModelOptions,
+  type ModelSpec,
+  NO_ADAPTER_MESSAGE,
+  NnxGan,
+  NnxModel,
+} from '../runtime/index.js';
+import { type GanSpec, type ModuleSpec, WASM_MAX_THREADS, isGanSpec } from '../runtime/spec.js';
 import { type Io, UsageError, UserError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
 
@@ -50,19 +56,25 @@ export function threadsOption(value: number | undefined, backend: BackendChoice)
 /** The first line of {@link NO_ADAPTER_MESSAGE}: how a missing adapter's error starts. */
 const NO_ADAPTER = NO_ADAPTER_MESSAGE.split('\n')[0]!;
 
+/** The module a spec runs as: a model's {@link NnxModel}, a GAN's {@link NnxGan}. */
+export type ModuleOf<S extends ModuleSpec> = S extends GanSpec ? NnxGan : NnxModel;
+
 /**
- * Creates the model a command runs on the backend `options.backend` names, and the one line that
- * says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No adapter is
- * one line saying how to get one or how to do without.
+ * Creates the model or GAN a command runs on the backend `options.backend` names, and the one
+ * line that says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No
+ * adapter is one line saying how to get one or how to do without.
  */
-export async function createForCommand(
-  spec: ModelSpec,
+export async function createForCommand<S extends ModelSpec | GanSpec>(
+  spec: S,
   options: CreateModelOptions,
-): Promise<{ model: NnxModel; backendLine: string }> {
+): Promise<{ model: ModuleOf<S>; backendLine: string }> {
   let fallback = '';
-  let model: NnxModel;
+  let model: NnxModel | NnxGan;
   try {
-    model = await NnxModel.create(spec, { ...options, onNotice: (line) => (fallback = line) });
+    const withNotice = { ...options, onNotice: (line: string) => (fallback = line) };
+    model = isGanSpec(spec)
+      ? await NnxGan.create(spec, withNotice)
+      : await NnxModel.create(spec as ModelSpec, withNotice);
   } catch (error) {
     const message = (error as Error).message;
     if (!message.includes(NO_ADAPTER)) throw error;
@@ -79,7 +91,10 @@ export async function createForCommand(
     );
   }
   const why = fallback ? ` (${fallback.replace(/^nnx: model '[^']*' runs on WebGPU: /, '')})` : '';
-  return { model, backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}` };
+  return {
+    model: model as ModuleOf<S>,
+    backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}`,
+  };
 }
 
 /** The CPU backend as `nnxc devices --json` lists it, after the adapters: it needs no adapter. */

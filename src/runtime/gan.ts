@@ -12,6 +12,7 @@ import { replayShuffles, type TrainingState } from './checkpoint.js';
 import type { Backend } from './backend.js';
 import { elementCount } from './init.js';
 import {
+  type BatchLog,
   type CheckpointOptions,
   type CreateModelOptions,
   STEPS_PER_FENCE,
@@ -23,11 +24,11 @@ import { checkGanSpec } from './spec-check.js';
 import type { EntrySpec, GanSpec, TensorSlot } from './spec.js';
 
 /** What {@link NnxGan.fit} reports after each epoch: each side's mean loss over the epoch. */
-export interface GanEpochLog {
+export type GanEpochLog = {
   readonly epoch: number;
   readonly d_loss: number;
   readonly g_loss: number;
-}
+};
 
 /** Real samples for {@link NnxGan.fit}: `count` rows of the discriminator's input, values in [0, 1]. */
 export interface GanData {
@@ -47,6 +48,11 @@ export interface GanFitOptions {
   readonly onEpoch?: (log: GanEpochLog) => void | Promise<void>;
   /** Called after each pair of steps is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onStep?: (step: number, steps: number) => void;
+  /**
+   * Called about every {@link STEPS_PER_FENCE} step pairs and at the epoch's end with where the
+   * epoch stands; the losses are read once an epoch, so it carries none.
+   */
+  readonly onProgress?: (log: BatchLog) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -128,6 +134,8 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
     if (options.resume) replayShuffles(rng, order, options.resume, 'always');
     const real = new Float32Array(batch * width);
     const logs: GanEpochLog[] = [];
+    const report = (epoch: number, step: number) =>
+      options.onProgress?.({ epoch, epochs, step, steps, samples: step * batch });
     let lastCheckpoint: string | undefined;
     for (let epoch = (options.resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
       rng.shuffle(order);
@@ -145,9 +153,11 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
         if ((step + 1) % STEPS_PER_FENCE === 0) {
           await fence;
           fence = this.backend.fence();
+          if (step + 1 < steps) report(epoch, step + 1);
         }
       }
       await fence;
+      report(epoch, steps);
       const log = { epoch, ...(await this.losses()) };
       // The losses are read once an epoch; the parameters and state (Adam's slots) are checked with them.
       const lossName = !Number.isFinite(log.d_loss)
