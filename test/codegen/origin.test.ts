@@ -94,10 +94,13 @@ gan Pair {
     const of = (entry: 'd_step' | 'g_step') =>
       distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', ')));
     expect(of('d_step')).toEqual(
-      expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 optimizer']),
+      expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 discriminator optimizer']),
     );
     // The generator's optimizer is the default: the block's header line.
-    expect(of('g_step')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 optimizer']));
+    expect(of('g_step')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 generator optimizer']));
+    // Each step updates its own side only, and its kernels say so.
+    expect(of('d_step').filter((o) => o.endsWith('generator optimizer'))).toEqual([]);
+    expect(of('g_step').filter((o) => o.endsWith('discriminator optimizer'))).toEqual([]);
   });
 
   it('--emit plan prints it after each kernel', () => {
