@@ -91,8 +91,10 @@ gan Pair {
 `;
     const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx' });
     expect(diagnostics).toEqual([]);
-    const of = (entry: 'd_step' | 'g_step') =>
-      distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', ')));
+    const of = (entry: 'd_step' | 'g_step'): string[] =>
+      distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', '))).filter(
+        (o) => o !== undefined,
+      );
     expect(of('d_step')).toEqual(
       expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 discriminator optimizer']),
     );
