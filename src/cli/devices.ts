@@ -15,12 +15,12 @@ import type { BackendChoice } from '../runtime/choose-backend.js';
 import { availableParallelism } from 'node:os';
 import {
   type CreateModelOptions,
-  type ModelSpec,
+  type ModuleOf,
+  type ModuleSpec,
   NO_ADAPTER_MESSAGE,
-  NnxGan,
-  NnxModel,
+  createModule,
 } from '../runtime/index.js';
-import { type GanSpec, type ModuleSpec, WASM_MAX_THREADS, isGanSpec } from '../runtime/spec.js';
+import { WASM_MAX_THREADS } from '../runtime/spec.js';
 import { type Io, UsageError, UserError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
 
@@ -56,25 +56,19 @@ export function threadsOption(value: number | undefined, backend: BackendChoice)
 /** The first line of {@link NO_ADAPTER_MESSAGE}: how a missing adapter's error starts. */
 const NO_ADAPTER = NO_ADAPTER_MESSAGE.split('\n')[0]!;
 
-/** The module a spec runs as: a model's {@link NnxModel}, a GAN's {@link NnxGan}. */
-export type ModuleOf<S extends ModuleSpec> = S extends GanSpec ? NnxGan : NnxModel;
-
 /**
  * Creates the model or GAN a command runs on the backend `options.backend` names, and the one
  * line that says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No
  * adapter is one line saying how to get one or how to do without.
  */
-export async function createForCommand<S extends ModelSpec | GanSpec>(
+export async function createForCommand<S extends ModuleSpec>(
   spec: S,
   options: CreateModelOptions,
 ): Promise<{ model: ModuleOf<S>; backendLine: string }> {
   let fallback = '';
-  let model: NnxModel | NnxGan;
+  let model: ModuleOf<S>;
   try {
-    const withNotice = { ...options, onNotice: (line: string) => (fallback = line) };
-    model = isGanSpec(spec)
-      ? await NnxGan.create(spec, withNotice)
-      : await NnxModel.create(spec as ModelSpec, withNotice);
+    model = await createModule(spec, { ...options, onNotice: (line) => (fallback = line) });
   } catch (error) {
     const message = (error as Error).message;
     if (!message.includes(NO_ADAPTER)) throw error;
@@ -92,7 +86,7 @@ export async function createForCommand<S extends ModelSpec | GanSpec>(
   }
   const why = fallback ? ` (${fallback.replace(/^nnx: model '[^']*' runs on WebGPU: /, '')})` : '';
   return {
-    model: model as ModuleOf<S>,
+    model,
     backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}`,
   };
 }

@@ -11,12 +11,12 @@ import {
   type CheckpointOptions,
   type CreateModelOptions,
   type EpochLog,
-  type GanSpec,
-  type ModelSpec,
+  type ModuleOf,
+  type ModuleSpec,
   type TrainingState,
 } from '../runtime/index.js';
 import type { SourceFile } from '../util/diagnostics.js';
-import { type ModuleOf, createForCommand } from './devices.js';
+import { createForCommand } from './devices.js';
 import { type Io, UserError, prepareOutput } from './io.js';
 import { type ProgressMode, makeProgress } from './progress.js';
 import type { TrainValues } from './train.js';
@@ -89,7 +89,7 @@ export interface TrainHooks<M> {
  * with the progress display, and saves it on request; `hooks` adds what its kind does. Returns
  * the summary it printed last.
  */
-export async function trainModule<S extends ModelSpec | GanSpec>(
+export async function trainModule<S extends ModuleSpec>(
   spec: S,
   hooks: TrainHooks<ModuleOf<S>>,
   run: TrainRun,

@@ -9,7 +9,7 @@
  * --folds (train-model.ts), a GAN's grids of generated samples (train-gan.ts).
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
-import type { GanSpec, ModelSpec } from '../runtime/index.js';
+import type { ModuleSpec } from '../runtime/index.js';
 import { type Io, UsageError, floatOption, intOption, readSource } from './io.js';
 import type { TrainRun, Training } from './train-driver.js';
 import { GAN_TRAINING, TRAIN_GAN_USAGE, trainsGan } from './train-gan.js';
@@ -71,7 +71,7 @@ function parseTrainArgs(args: string[]) {
 export type TrainValues = ReturnType<typeof parseTrainArgs>['values'];
 
 /** The kinds of module `nnxc train` trains, by the kind of spec each compiles to. */
-const TRAININGS: { readonly [K in NonNullable<(ModelSpec | GanSpec)['kind']>]: Training } = {
+const TRAININGS: { readonly [K in NonNullable<ModuleSpec['kind']>]: Training } = {
   model: MODEL_TRAINING,
   gan: GAN_TRAINING,
 };
