@@ -9,12 +9,11 @@
  * stands, and a resumed run ends bit for bit where an uninterrupted one would.
  */
 import { DeviceModule } from './device-module.js';
-import type { TrainingState } from './checkpoint.js';
 import type { Backend } from './backend.js';
 import { type CreateModelOptions, createBackend } from './create.js';
 import { elementCount } from './init.js';
 import type { BatchLog } from './model.js';
-import { type CheckpointOptions, STEPS_PER_FENCE, trainEpochs } from './trainer.js';
+import { type EpochLoopOptions, STEPS_PER_FENCE, trainEpochs } from './trainer.js';
 import { deriveSeed, Rng } from './rng.js';
 import { checkGanSpec } from './spec-check.js';
 import type { EntryInput, EntrySpec, GanSpec } from './spec.js';
@@ -32,16 +31,8 @@ export interface GanData {
   readonly samples: Float32Array;
 }
 
-export interface GanFitOptions {
-  /** Train until this epoch; defaults to the gan block's `epochs`. */
-  readonly epochs?: number;
-  /** Seed of the shuffle; defaults to the model's seed. */
-  readonly seed?: number;
-  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
-  readonly resume?: TrainingState;
-  /** Checkpoints to write while training (Node only); the last epoch is always written. */
-  readonly checkpoint?: CheckpointOptions;
-  readonly onEpoch?: (log: GanEpochLog) => void | Promise<void>;
+/** Options of {@link NnxGan.fit}: those of every module's, and its step callbacks. */
+export interface GanFitOptions extends EpochLoopOptions<GanEpochLog> {
   /** Called after each pair of steps is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onStep?: (step: number, steps: number) => void;
   /**
@@ -49,7 +40,6 @@ export interface GanFitOptions {
    * epoch stands; the losses are read once an epoch, so it carries none.
    */
   readonly onProgress?: (log: BatchLog) => void;
-  readonly signal?: AbortSignal;
 }
 
 type GanEntry = keyof GanSpec['entries'];

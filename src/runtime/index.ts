@@ -9,7 +9,7 @@
 export { NnxModel } from './model.js';
 export type { BatchLog, EarlyStoppingOptions, EpochLog, FitOptions, History } from './model.js';
 export { TrainingDivergedError } from './trainer.js';
-export type { CheckpointOptions } from './trainer.js';
+export type { CheckpointOptions, EpochLoopOptions } from './trainer.js';
 export type { CreateModelOptions } from './create.js';
 export { createModule } from './module.js';
 export type { ModuleOf } from './module.js';

@@ -9,8 +9,13 @@
 import type { Backend, BufferRegion } from './backend.js';
 import { DeviceModule } from './device-module.js';
 import { type CreateModelOptions, createBackend } from './create.js';
-import { type CheckpointOptions, STEPS_PER_FENCE, TrainingDivergedError, trainEpochs } from './trainer.js';
-import type { TrainingState } from './checkpoint.js';
+import {
+  type CheckpointOptions,
+  type EpochLoopOptions,
+  STEPS_PER_FENCE,
+  TrainingDivergedError,
+  trainEpochs,
+} from './trainer.js';
 import { batchFromRecord, BatchAssembler, type Dataset, valuesPerSample } from './batching.js';
 import { adaptedParams, adaptValues } from './adapt.js';
 import { describe } from './device.js';
@@ -64,31 +69,19 @@ export interface EarlyStoppingOptions {
   readonly mode?: 'min' | 'max';
 }
 
-export { type CheckpointOptions, type CreateModelOptions, STEPS_PER_FENCE, TrainingDivergedError };
-
-/** Options of {@link NnxModel.fit}. */
-export interface FitOptions {
-  /** Defaults to the train block's `epochs`. */
-  readonly epochs?: number;
+/** Options of {@link NnxModel.fit}: those of every module's, and a model's own. */
+export interface FitOptions extends EpochLoopOptions<EpochLog> {
   /** Must equal the batch size the model was compiled with; it is checked, not applied. */
   readonly batchSize?: number;
   /** Visit samples in a new random order each epoch (default true). */
   readonly shuffle?: boolean;
-  /** Seed of the shuffle; defaults to the model's seed. */
-  readonly seed?: number;
   /** Evaluated after each epoch, reported as `val_loss`, `val_<metric>`. */
   readonly validation?: Dataset;
-  readonly onEpoch?: (log: EpochLog) => void | Promise<void>;
   /** Called after each step is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onBatch?: (step: number, steps: number) => void;
   /** Called with the running loss and metrics of the epoch, about every 16 steps and at its end. */
   readonly onProgress?: (log: BatchLog) => void;
-  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
-  readonly resume?: TrainingState;
   readonly earlyStopping?: EarlyStoppingOptions;
-  /** Checkpoints to write while training (Node only). */
-  readonly checkpoint?: CheckpointOptions;
-  readonly signal?: AbortSignal;
 }
 
 interface PassOptions {

@@ -57,17 +57,18 @@ export interface TrainedModule {
   save(path: string, training?: TrainingState): Promise<void>;
 }
 
-/** The options of `fit` the epoch loop reads, for every kind of module. */
+/** The options of `fit` every kind of module takes; the epoch loop reads them. */
 export interface EpochLoopOptions<L> {
-  /** Train until this epoch. */
-  readonly epochs: number;
+  /** Train until this epoch; defaults to the block's `epochs`. */
+  readonly epochs?: number;
   /** Seed of the shuffle; defaults to the module's seed. */
   readonly seed?: number;
-  /** Resume from a checkpoint's training state: epochs continue after its epoch. */
+  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
   readonly resume?: TrainingState;
   /** Checkpoints to write while training (Node only); the last epoch is always written. */
   readonly checkpoint?: CheckpointOptions;
   readonly onEpoch?: (log: L) => void | Promise<void>;
+  readonly signal?: AbortSignal;
 }
 
 /** What one kind of module runs in each epoch of {@link trainEpochs}. */
@@ -110,7 +111,7 @@ export interface TrainedEpochs<L> {
 export async function trainEpochs<L extends { readonly epoch: number }>(
   module: TrainedModule,
   runner: EpochRunner<L>,
-  options: EpochLoopOptions<L>,
+  options: EpochLoopOptions<L> & { readonly epochs: number },
 ): Promise<TrainedEpochs<L>> {
   const { epochs, resume, checkpoint } = options;
   const shuffleSeed = resume?.shuffleSeed ?? options.seed ?? module.seed;
