@@ -13,7 +13,13 @@ import {
 } from '../runtime/device.js';
 import type { BackendChoice } from '../runtime/choose-backend.js';
 import { availableParallelism } from 'node:os';
-import { type CreateModelOptions, type ModelSpec, NO_ADAPTER_MESSAGE, NnxModel } from '../runtime/index.js';
+import {
+  type CreateModelOptions,
+  type ModuleOf,
+  type ModuleSpec,
+  NO_ADAPTER_MESSAGE,
+  createModule,
+} from '../runtime/index.js';
 import { WASM_MAX_THREADS } from '../runtime/spec.js';
 import { type Io, UsageError, UserError, formatBytes } from './io.js';
 import { parseCommandArgs } from './args.js';
@@ -51,18 +57,18 @@ export function threadsOption(value: number | undefined, backend: BackendChoice)
 const NO_ADAPTER = NO_ADAPTER_MESSAGE.split('\n')[0]!;
 
 /**
- * Creates the model a command runs on the backend `options.backend` names, and the one line that
- * says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No adapter is
- * one line saying how to get one or how to do without.
+ * Creates the model or GAN a command runs on the backend `options.backend` names, and the one
+ * line that says which backend runs it and, where `auto` kept WebGPU on a CPU adapter, why. No
+ * adapter is one line saying how to get one or how to do without.
  */
-export async function createForCommand(
-  spec: ModelSpec,
+export async function createForCommand<S extends ModuleSpec>(
+  spec: S,
   options: CreateModelOptions,
-): Promise<{ model: NnxModel; backendLine: string }> {
+): Promise<{ model: ModuleOf<S>; backendLine: string }> {
   let fallback = '';
-  let model: NnxModel;
+  let model: ModuleOf<S>;
   try {
-    model = await NnxModel.create(spec, { ...options, onNotice: (line) => (fallback = line) });
+    model = await createModule(spec, { ...options, onNotice: (line) => (fallback = line) });
   } catch (error) {
     const message = (error as Error).message;
     if (!message.includes(NO_ADAPTER)) throw error;
@@ -79,7 +85,10 @@ export async function createForCommand(
     );
   }
   const why = fallback ? ` (${fallback.replace(/^nnx: model '[^']*' runs on WebGPU: /, '')})` : '';
-  return { model, backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}` };
+  return {
+    model,
+    backendLine: `backend: ${model.backend.kind}, ${model.backend.description}${why}`,
+  };
 }
 
 /** The CPU backend as `nnxc devices --json` lists it, after the adapters: it needs no adapter. */

@@ -173,7 +173,7 @@ function compiledModule(file: SourceFile, choice: CompileChoice, io: Io): Compil
       // The forward graphs, as for a model: the stage before the training steps are built.
       ir: () => entries({ generator: result.generator!.graph, discriminator: result.discriminator!.graph }),
       grad: () => entries({ ...result.compiled!.steps }),
-      facts: `${s.kernels.length} kernels, ${e.discriminator.dispatches.length} + ${e.generator.dispatches.length} dispatches per discriminator + generator step, ${sizes}`,
+      facts: `${s.kernels.length} kernels, ${e.d_step.dispatches.length} + ${e.g_step.dispatches.length} dispatches per discriminator + generator step, ${sizes}`,
     };
   }
   return {

@@ -21,11 +21,14 @@ export function wantsColour(isTTY: boolean, env: Readonly<Record<string, string 
   return isTTY && !env['NO_COLOR'];
 }
 
+/** An epoch's log, with what the command adds to it (a GAN's image: in the JSON line only). */
+export type EpochReport = EpochLog | { readonly epoch: number; readonly [name: string]: number | string };
+
 /** Receives fit's reports and prints them. */
 export interface ProgressReporter {
   /** A running report inside an epoch (fit's onProgress). */
   batch(log: BatchLog): void;
-  epoch(log: EpochLog): void;
+  epoch(log: EpochReport): void;
   done(final: Record<string, number | boolean | string>): void;
 }
 

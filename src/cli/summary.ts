@@ -130,12 +130,12 @@ export function summaryText(graph: LayerGraph, spec: ModelSpec, trainableParams 
 /** A GAN's summary: the generator's and the discriminator's tables, then the compiled module. */
 function ganSummaryText(models: readonly { graph: LayerGraph; trainable: number }[], spec: GanSpec): string {
   const memory = memoryLines(spec);
-  const { discriminator, generator, generate } = spec.entries;
+  const { d_step, g_step, generate } = spec.entries;
   const lines = [
     ...models.flatMap((m) => [...modelLines(m.graph, m.trainable), '']),
     memory.state,
-    `Compiled: ${spec.kernels.length} kernels; ${discriminator.dispatches.length} dispatches per discriminator ` +
-      `step and ${generator.dispatches.length} per generator step (batch ${discriminator.batch}), ` +
+    `Compiled: ${spec.kernels.length} kernels; ${d_step.dispatches.length} dispatches per discriminator ` +
+      `step and ${g_step.dispatches.length} per generator step (batch ${d_step.batch}), ` +
       `${generate.dispatches.length} per generate`,
     memory.peak,
   ];

@@ -1,16 +1,16 @@
 /**
  * Compiles a GAN into one {@link GanSpec}: its three entry graphs go through the one compile
- * step of every module ({@link compileEntries}), so the discriminator step, the generator step
- * and `generate` all read and write the same parameter buffers.
+ * step of every module ({@link compileEntries}), so the discriminator step `d_step`, the generator
+ * step `g_step` and `generate` all read and write the same parameter buffers.
  */
 import type { GanConfig } from '../bind/gan.js';
 import type { ModelIR } from '../lower/lower.js';
-import { type GanGraphs, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
+import { type GanGraphs, type GanStep, buildGanGraphs, ganAccumulator } from '../ir/train/gan.js';
 import type { GanSpec } from '../runtime/spec.js';
 import { type CompileTargets, type CompiledModule, type PlanOptions, compileEntries } from './spec.js';
 
 export type GanEntryName = keyof GanSpec['entries'];
-export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['discriminator', 'generator', 'generate'];
+export const GAN_ENTRY_NAMES: readonly GanEntryName[] = ['d_step', 'g_step', 'generate'];
 
 export type CompiledGan = CompiledModule<GanSpec, GanEntryName, GanGraphs>;
 
@@ -23,9 +23,9 @@ export function compileGan(
   const steps = buildGanGraphs(generator, discriminator, config);
   const compiled = compileEntries(steps, GAN_ENTRY_NAMES, config.batch, options);
   const { pool } = compiled;
-  const losses = (side: 'discriminator' | 'generator') => ({
-    loss: pool.named(ganAccumulator(side, 'loss')),
-    count: pool.named(ganAccumulator(side, 'count')),
+  const losses = (step: GanStep) => ({
+    loss: pool.named(ganAccumulator(step, 'loss')),
+    count: pool.named(ganAccumulator(step, 'count')),
   });
   const spec: GanSpec = {
     version: 1,
@@ -37,7 +37,7 @@ export function compileGan(
     params: compiled.params,
     state: compiled.state,
     kernels: compiled.kernels,
-    accumulators: { discriminator: losses('discriminator'), generator: losses('generator') },
+    accumulators: { d_step: losses('d_step'), g_step: losses('g_step') },
     entries: compiled.entries,
     ...(compiled.wasm && { wasm: compiled.wasm }),
     training: {

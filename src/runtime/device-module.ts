@@ -1,9 +1,12 @@
 /**
- * What a compiled model and a compiled GAN share once they are on a device: the spec, its
- * buffers and bound entries, the weights read back by name, checkpoints in one format, and the
- * check that the module is still usable.
+ * The one runtime class under every kind of compiled module: it holds the spec and the backend,
+ * runs named entries with their uploads, reads and writes the weights by name, saves and loads
+ * checkpoints in one format, and checks that the module is still usable. NnxModel and NnxGan
+ * are typed facades over it, adding what their entries mean (batches and metrics; step pairs
+ * and samples) and training through the one epoch loop of trainer.ts.
  */
 import {
+  checkTensorValues,
   encodeCheckpoint,
   readCheckpointFile,
   restoreCheckpoint,
@@ -11,9 +14,10 @@ import {
   type CheckpointBuffers,
   type TrainingState,
 } from './checkpoint.js';
-import type { Backend } from './backend.js';
+import type { Backend, Readback, TraceWindow } from './backend.js';
+import type { SlotUpload } from './batching.js';
 import { readSlots } from './readback.js';
-import type { GanSpec, ModelSpec } from './spec.js';
+import type { GanSpec, ModelSpec, TensorSlot } from './spec.js';
 
 export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends string> {
   private destroyed = false;
@@ -28,6 +32,17 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
     /** What it is called in the error after `destroy`: `model`, `GAN`. */
     private readonly kind: string,
   ) {}
+
+  /**
+   * Replaces every parameter. `weights` must hold exactly the module's parameters with the right
+   * number of values each; otherwise the error names each problem and nothing is changed.
+   */
+  setWeights(weights: ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>): void {
+    this.checkUsable();
+    const values = weights instanceof Map ? weights : new Map(Object.entries(weights));
+    checkTensorValues('setWeights', this.spec.params, values);
+    this.writeSlots(this.spec.params, values);
+  }
 
   /** Reads every parameter (a GAN's under `generator/…` and `discriminator/…`), by name, in one round trip. */
   async getWeights(): Promise<Map<string, Float32Array>> {
@@ -101,6 +116,21 @@ export abstract class DeviceModule<S extends ModelSpec | GanSpec, E extends stri
     if (this.destroyed) return;
     this.destroyed = true;
     this.backend.destroy();
+  }
+
+  /** Uploads `uploads` and runs entry `name` (on WebGPU: in one command buffer and one submit). */
+  protected runEntry(
+    name: E,
+    uploads: readonly SlotUpload[] = [],
+    after?: { readonly readback?: Readback; readonly trace?: TraceWindow },
+  ): void {
+    for (const upload of uploads) this.backend.write(upload.slot.buffer, upload.data);
+    this.backend.run(name, after);
+  }
+
+  /** Writes each slot's values, by slot name. */
+  protected writeSlots(slots: readonly TensorSlot[], values: ReadonlyMap<string, Float32Array>): void {
+    for (const slot of slots) this.backend.write(slot.buffer, values.get(slot.name)!);
   }
 
   protected checkUsable(): void {

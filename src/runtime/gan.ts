@@ -1,33 +1,29 @@
 /**
  * NnxGan executes a compiled {@link GanSpec}: two models trained against each other on one
- * backend (a WebGPU device, or the CPU through WebAssembly), driven through the Backend seam
- * alone. Each alternating step is one entry run (on WebGPU one command buffer and one submit):
- * the discriminator step uploads a batch of real samples, the generator step uploads nothing
- * (its noise is drawn by its kernels). Losses are summed on the backend and read once per epoch. Checkpoints are NnxModel's
- * format: both models' parameters and all state (optimizers, the noise counter), plus where
- * training stands, so a resumed run ends bit for bit where an uninterrupted one would.
+ * backend (a WebGPU device, or the CPU through WebAssembly), the GAN's typed facade over
+ * {@link DeviceModule}. Each alternating step is one entry run (on WebGPU one command buffer
+ * and one submit): `d_step` uploads a batch of real samples, `g_step` uploads nothing (its
+ * noise is drawn by its kernels). Losses are summed on the backend and read once per epoch.
+ * `fit` runs the one epoch loop of trainer.ts, so checkpoints are NnxModel's format: both
+ * models' parameters and all state (optimizers, the noise counter), plus where training
+ * stands, and a resumed run ends bit for bit where an uninterrupted one would.
  */
 import { DeviceModule } from './device-module.js';
-import { replayShuffles, type TrainingState } from './checkpoint.js';
 import type { Backend } from './backend.js';
+import { type CreateModelOptions, createBackend } from './create.js';
 import { elementCount } from './init.js';
-import {
-  type CheckpointOptions,
-  type CreateModelOptions,
-  STEPS_PER_FENCE,
-  TrainingDivergedError,
-  createBackend,
-} from './model.js';
+import type { BatchLog } from './model.js';
+import { type EpochLoopOptions, STEPS_PER_FENCE, trainEpochs } from './trainer.js';
 import { deriveSeed, Rng } from './rng.js';
 import { checkGanSpec } from './spec-check.js';
-import type { EntrySpec, GanSpec, TensorSlot } from './spec.js';
+import type { EntryInput, EntrySpec, GanSpec } from './spec.js';
 
 /** What {@link NnxGan.fit} reports after each epoch: each side's mean loss over the epoch. */
-export interface GanEpochLog {
+export type GanEpochLog = {
   readonly epoch: number;
   readonly d_loss: number;
   readonly g_loss: number;
-}
+};
 
 /** Real samples for {@link NnxGan.fit}: `count` rows of the discriminator's input, values in [0, 1]. */
 export interface GanData {
@@ -35,19 +31,15 @@ export interface GanData {
   readonly samples: Float32Array;
 }
 
-export interface GanFitOptions {
-  /** Train until this epoch; defaults to the gan block's `epochs`. */
-  readonly epochs?: number;
-  /** Seed of the shuffle; defaults to the model's seed. */
-  readonly seed?: number;
-  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
-  readonly resume?: TrainingState;
-  /** Checkpoints to write while training (Node only); the last epoch is always written. */
-  readonly checkpoint?: CheckpointOptions;
-  readonly onEpoch?: (log: GanEpochLog) => void | Promise<void>;
+/** Options of {@link NnxGan.fit}: those of every module's, and its step callbacks. */
+export interface GanFitOptions extends EpochLoopOptions<GanEpochLog> {
   /** Called after each pair of steps is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onStep?: (step: number, steps: number) => void;
-  readonly signal?: AbortSignal;
+  /**
+   * Called about every {@link STEPS_PER_FENCE} step pairs and at the epoch's end with where the
+   * epoch stands; the losses are read once an epoch, so it carries none.
+   */
+  readonly onProgress?: (log: BatchLog) => void;
 }
 
 type GanEntry = keyof GanSpec['entries'];
@@ -73,12 +65,12 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
   }
 
   /** The discriminator's input: real samples per step, `[batch, …]`. */
-  get realSlot(): TensorSlot {
-    return this.spec.entries.discriminator.inputs.find((slot) => slot.role === 'input')!;
+  get realSlot(): EntryInput {
+    return this.spec.entries.d_step.inputs.find((slot) => slot.role === 'input')!;
   }
 
   /** The generator's input: noise per sample, `[batch, …]`. */
-  get noiseSlot(): TensorSlot {
+  get noiseSlot(): EntryInput {
     return this.spec.entries.generate.inputs.find((slot) => slot.role === 'input')!;
   }
 
@@ -95,14 +87,13 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
         `trainDiscriminatorStep: expected ${elementCount(slot.shape)} values (a batch of shape [${slot.shape}]), got ${real.length}`,
       );
     }
-    this.backend.write(slot.buffer, real);
-    this.backend.run('discriminator');
+    this.runEntry('d_step', [{ slot, data: real }]);
   }
 
   /** One generator step: fresh noise through both models, only the generator updated. One submit. */
   trainGeneratorStep(): void {
     this.checkUsable();
-    this.backend.run('generator');
+    this.runEntry('g_step');
   }
 
   /**
@@ -113,7 +104,7 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
    */
   async fit(data: GanData, options: GanFitOptions = {}): Promise<GanEpochLog[]> {
     this.checkUsable();
-    const batch = this.spec.entries.discriminator.batch;
+    const batch = this.spec.entries.d_step.batch;
     const width = elementCount(this.realSlot.shape.slice(1));
     if (data.samples.length !== data.count * width)
       throw new Error(
@@ -122,56 +113,51 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
     const steps = Math.floor(data.count / batch);
     if (steps === 0) throw new Error(`fit: ${data.count} samples make no full batch of ${batch}`);
     const epochs = options.epochs ?? this.spec.training.epochs;
-    const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
-    const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
-    const order = Uint32Array.from({ length: data.count }, (_, i) => i);
-    if (options.resume) replayShuffles(rng, order, options.resume, 'always');
     const real = new Float32Array(batch * width);
-    const logs: GanEpochLog[] = [];
-    let lastCheckpoint: string | undefined;
-    for (let epoch = (options.resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
-      rng.shuffle(order);
-      this.zeroAccumulators();
-      let fence: Promise<unknown> | undefined;
-      for (let step = 0; step < steps; step++) {
-        options.signal?.throwIfAborted();
-        for (let i = 0; i < batch; i++) {
-          const from = order[step * batch + i]! * width;
-          real.set(data.samples.subarray(from, from + width), i * width);
-        }
-        this.trainDiscriminatorStep(real);
-        this.trainGeneratorStep();
-        options.onStep?.(step + 1, steps);
-        if ((step + 1) % STEPS_PER_FENCE === 0) {
+    const report = (epoch: number, step: number) =>
+      options.onProgress?.({ epoch, epochs, step, steps, samples: step * batch });
+    const trained = await trainEpochs<GanEpochLog>(
+      this,
+      {
+        samples: data.count,
+        steps,
+        shuffle: 'always',
+        run: async (epoch, order) => {
+          this.zeroAccumulators();
+          let fence: Promise<unknown> | undefined;
+          for (let step = 0; step < steps; step++) {
+            options.signal?.throwIfAborted();
+            for (let i = 0; i < batch; i++) {
+              const from = order![step * batch + i]! * width;
+              real.set(data.samples.subarray(from, from + width), i * width);
+            }
+            this.trainDiscriminatorStep(real);
+            this.trainGeneratorStep();
+            options.onStep?.(step + 1, steps);
+            if ((step + 1) % STEPS_PER_FENCE === 0) {
+              await fence;
+              fence = this.backend.fence();
+              if (step + 1 < steps) report(epoch, step + 1);
+            }
+          }
           await fence;
-          fence = this.backend.fence();
-        }
-      }
-      await fence;
-      const log = { epoch, ...(await this.losses()) };
-      // The losses are read once an epoch; the parameters and state (Adam's slots) are checked with them.
-      const lossName = !Number.isFinite(log.d_loss)
-        ? 'd_loss'
-        : !Number.isFinite(log.g_loss)
-          ? 'g_loss'
-          : undefined;
-      const bad = lossName ? { name: lossName, value: log[lossName] } : await this.firstNonFinite();
-      if (bad)
-        throw new TrainingDivergedError(epoch, steps, epoch * steps, bad.value, lastCheckpoint, bad.name);
-      logs.push(log);
-      const every = options.checkpoint?.every ?? 1;
-      if (options.checkpoint && (epoch % every === 0 || epoch === epochs)) {
-        await this.save(options.checkpoint.path, { epoch, shuffleSeed, shuffleState: rng.state() });
-        lastCheckpoint = options.checkpoint.path;
-      }
-      await options.onEpoch?.(log);
-    }
-    return logs;
+          report(epoch, steps);
+          return { epoch, ...(await this.losses()) };
+        },
+        // The losses are read once an epoch; the parameters and state (Adam's slots) are checked with them.
+        divergedLoss: (log) => {
+          const name = (['d_loss', 'g_loss'] as const).find((loss) => !Number.isFinite(log[loss]));
+          return name && { name, value: log[name] };
+        },
+      },
+      { ...options, epochs },
+    );
+    return trained.logs;
   }
 
   /** The mean discriminator and generator losses since the accumulators were last zeroed. */
   async losses(): Promise<{ d_loss: number; g_loss: number }> {
-    const { discriminator: d, generator: g } = this.spec.accumulators;
+    const { d_step: d, g_step: g } = this.spec.accumulators;
     const ids = [d.loss, d.count, g.loss, g.count];
     const [dl, dc, gl, gc] = (await this.backend.read(ids.map((buffer) => ({ buffer, bytes: 4 })))).map(
       (values) => values[0]!,
@@ -201,9 +187,8 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
       const rows = Math.min(batch, count - start);
       const chunk = new Float32Array(batch * zWidth);
       chunk.set(z.subarray(start * zWidth, (start + rows) * zWidth));
-      this.backend.write(this.noiseSlot.buffer, chunk);
       const readback = this.backend.readback([{ buffer: output.buffer, bytes: rows * width * 4 }]);
-      this.backend.run('generate', { readback });
+      this.runEntry('generate', [{ slot: this.noiseSlot, data: chunk }], { readback });
       const [values] = await readback.read();
       result.set(values!, start * width);
     }

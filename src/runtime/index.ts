@@ -6,16 +6,13 @@
  * code should `destroy()` its models and end with `process.exit`.
  */
 
-export { NnxModel, TrainingDivergedError } from './model.js';
-export type {
-  BatchLog,
-  CheckpointOptions,
-  CreateModelOptions,
-  EarlyStoppingOptions,
-  EpochLog,
-  FitOptions,
-  History,
-} from './model.js';
+export { NnxModel } from './model.js';
+export type { BatchLog, EarlyStoppingOptions, EpochLog, FitOptions, History } from './model.js';
+export { TrainingDivergedError } from './trainer.js';
+export type { CheckpointOptions, EpochLoopOptions } from './trainer.js';
+export type { CreateModelOptions } from './create.js';
+export { createModule } from './module.js';
+export type { ModuleOf } from './module.js';
 export { typedModel } from './typed-model.js';
 export type { TypedDataset, TypedModel } from './typed-model.js';
 export { NnxGan, hostNoise } from './gan.js';
@@ -40,6 +37,7 @@ export type {
   KernelSpec,
   LossAccumulatorSpec,
   ModelSpec,
+  ModuleSpec,
   ParamSpec,
   StateSlot,
   TensorSlot,

@@ -1,74 +1,31 @@
 /**
- * NnxModel executes a compiled ModelSpec on a WebGPU device: every buffer, pipeline and bind group
- * is created once in {@link NnxModel.create}; a training step is then uploads, one compute pass
- * and one submit, and the host reads the GPU only once per epoch (accumulators) or per predicted
- * chunk.
+ * NnxModel executes a compiled ModelSpec on a backend (a WebGPU device, or the CPU through
+ * WebAssembly): every buffer, pipeline and bind group is created once in {@link NnxModel.create};
+ * a training step is then uploads, one compute pass and one submit, and the host reads the
+ * backend only once per epoch (accumulators) or per predicted chunk. It is the model's typed
+ * facade over {@link DeviceModule}; `fit` runs the one epoch loop of trainer.ts.
  */
 
-import {
-  type Backend,
-  type BufferRegion,
-  type Readback,
-  type TraceWindow,
-  WebGpuBackend,
-} from './backend.js';
-import { type BackendChoice, chooseBackend, createOnWasm, showNoticeOnce } from './choose-backend.js';
+import type { Backend, BufferRegion } from './backend.js';
 import { DeviceModule } from './device-module.js';
+import { type CreateModelOptions, createBackend } from './create.js';
 import {
-  batchFromRecord,
-  BatchAssembler,
-  type AssembledBatch,
-  type Dataset,
-  valuesPerSample,
-} from './batching.js';
-import { checkTensorValues, replayShuffles, type TrainingState } from './checkpoint.js';
+  type CheckpointOptions,
+  type EpochLoopOptions,
+  STEPS_PER_FENCE,
+  TrainingDivergedError,
+  trainEpochs,
+} from './trainer.js';
+import { batchFromRecord, BatchAssembler, type Dataset, valuesPerSample } from './batching.js';
 import { adaptedParams, adaptValues } from './adapt.js';
-import { adapterName, BufferUsage, describe, requestDevice, throwIfDeviceFailed } from './device.js';
-import { initialParameterValues, initialStateValues } from './init.js';
-import { bindEntry, compileKernels, type CompiledEntry, type PlannedBuffer } from './pipelines.js';
+import { describe } from './device.js';
 import { importNodeFs } from './node-fs.js';
-import { deriveSeed, Rng } from './rng.js';
 import { decodeSafetensors } from './safetensors.js';
 import { initFromValues, type InitFromOptions, type InitFromValues } from './init-from.js';
 import type { TracedStep } from './step-trace.js';
-import {
-  checkSpec,
-  checkSpecLimits,
-  ENTRY_NAMES,
-  kernelOrigin,
-  storageBytes,
-  type EntryName,
-} from './spec-check.js';
-import type { EntrySpec, GanSpec, ModelSpec, TensorSlot } from './spec.js';
+import { checkSpec, ENTRY_NAMES, type EntryName } from './spec-check.js';
+import type { EntrySpec, ModelSpec } from './spec.js';
 import { ownEntry } from '../util/own.js';
-
-/** Options of {@link NnxModel.create}. */
-export interface CreateModelOptions {
-  /** Seed of the initial weights (and the default shuffle seed); 0 when omitted. */
-  readonly seed?: number;
-  /**
-   * Run on this device, one the application already holds, instead of the process's shared one;
-   * the model never destroys it. Its limits must fit the model (checked here).
-   */
-  readonly device?: GPUDevice;
-  /** Without `device`: which adapter to ask for (`requestAdapter({ powerPreference })`). */
-  readonly powerPreference?: GPUPowerPreference;
-  /** Without `device`: ask for the fallback (software) adapter. */
-  readonly forceFallbackAdapter?: boolean;
-  /**
-   * Where to run: `auto` (the default): WebGPU on a hardware adapter (or on `device`), wasm on a
-   * CPU one or none; a WebGPU device; or the CPU through WebAssembly (the spec must carry a wasm
-   * module: compile with `{ wasm: true }`).
-   */
-  readonly backend?: BackendChoice;
-  /**
-   * Where `auto` says, in one line, why a model it would have run on wasm runs on WebGPU (a spec
-   * without a wasm module, an op the wasm target lacks); `console.warn` once per reason by default.
-   */
-  readonly onNotice?: (line: string) => void;
-  /** On wasm: the threads each step runs on (1 when omitted; 1 without shared memory, said once). */
-  readonly threads?: number;
-}
 
 /** What `fit` reports after each epoch: `loss`, each metric, and `val_`-prefixed ones. */
 export interface EpochLog {
@@ -112,72 +69,20 @@ export interface EarlyStoppingOptions {
   readonly mode?: 'min' | 'max';
 }
 
-/** Write a checkpoint (weights, optimizer state, epoch, shuffle state) every `every` epochs. */
-export interface CheckpointOptions {
-  readonly path: string;
-  /** Default 1. The last epoch is always written. */
-  readonly every?: number;
-}
-
-/** A loss that became NaN or ±Infinity: where it happened, and what checkpoint is left to resume from. */
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-  constructor(
-    readonly epoch: number,
-    /** 1-based step within the epoch, and counted over the whole run. */
-    readonly step: number,
-    readonly globalStep: number,
-    readonly value: number,
-    readonly lastCheckpoint: string | undefined,
-    /**
-     * The parameter or state tensor found holding `value` (at the end of an epoch, so `step` is
-     * the epoch's last); undefined when it was the loss, found at the step it happened.
-     */
-    readonly tensor?: string,
-  ) {
-    const what =
-      tensor === undefined
-        ? `the loss became ${value} at step ${step} of epoch ${epoch} (step ${globalStep} of the run)`
-        : `\`${tensor}\` holds ${value} after step ${step} of epoch ${epoch} (step ${globalStep} of the run)`;
-    super(
-      `${what}; training stopped. ` +
-        `${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written'}` +
-        `; a lower learning rate may help`,
-    );
-  }
-}
-
-/** Options of {@link NnxModel.fit}. */
-export interface FitOptions {
-  /** Defaults to the train block's `epochs`. */
-  readonly epochs?: number;
+/** Options of {@link NnxModel.fit}: those of every module's, and a model's own. */
+export interface FitOptions extends EpochLoopOptions<EpochLog> {
   /** Must equal the batch size the model was compiled with; it is checked, not applied. */
   readonly batchSize?: number;
   /** Visit samples in a new random order each epoch (default true). */
   readonly shuffle?: boolean;
-  /** Seed of the shuffle; defaults to the model's seed. */
-  readonly seed?: number;
   /** Evaluated after each epoch, reported as `val_loss`, `val_<metric>`. */
   readonly validation?: Dataset;
-  readonly onEpoch?: (log: EpochLog) => void | Promise<void>;
   /** Called after each step is submitted; `step` counts from 1 to `steps` within the epoch. */
   readonly onBatch?: (step: number, steps: number) => void;
   /** Called with the running loss and metrics of the epoch, about every 16 steps and at its end. */
   readonly onProgress?: (log: BatchLog) => void;
-  /** Resume from a checkpoint's training state (from `load`): epochs continue after its epoch. */
-  readonly resume?: TrainingState;
   readonly earlyStopping?: EarlyStoppingOptions;
-  /** Checkpoints to write while training (Node only). */
-  readonly checkpoint?: CheckpointOptions;
-  readonly signal?: AbortSignal;
 }
-
-/**
- * Submissions run ahead of the GPU by at most about twice this many steps: enough to keep it busy,
- * few enough that queued uploads of a large epoch do not pile up in memory (a GAN's step pair
- * counts as one step).
- */
-export const STEPS_PER_FENCE = 16;
 
 interface PassOptions {
   readonly order?: Uint32Array;
@@ -213,7 +118,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
    */
   trainStep(batch: Readonly<Record<string, Float32Array>>): void {
     this.checkUsable();
-    this.runStep('train', batchFromRecord(this.spec.entries.train, batch, 'trainStep'));
+    this.runEntry('train', batchFromRecord(this.spec.entries.train, batch, 'trainStep').uploads);
   }
 
   /**
@@ -238,66 +143,53 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     const validationBatches =
       options.validation &&
       new BatchAssembler(this.spec.entries.evaluate, options.validation, 'fit (validation)');
-    const shuffle = options.shuffle !== false;
-    const shuffleSeed = options.resume?.shuffleSeed ?? options.seed ?? this.seed;
-    const rng = new Rng(deriveSeed(shuffleSeed, 'shuffle'));
-    const order = Uint32Array.from({ length: data.count }, (_, i) => i);
-    const firstEpoch = (options.resume?.epoch ?? 0) + 1;
-    if (options.resume) replayShuffles(rng, order, options.resume, shuffle);
     const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping);
-    const logs: EpochLog[] = [];
-    let lastCheckpoint: string | undefined;
-    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
-      const shuffled = shuffle ? rng.shuffle(order) : undefined;
-      const tracker = new StepTracker(
-        epoch,
-        epochs,
-        trainBatches,
-        this.spec,
-        lastCheckpoint,
-        options.onProgress,
-      );
-      const values = await this.runPass(train, trainBatches, 'fit', {
-        order: shuffled,
-        onBatch: options.onBatch,
-        onTrace: (steps) => tracker.observe(steps),
-        signal: options.signal,
-      });
-      if ('loss' in values && !Number.isFinite(values['loss'])) {
-        throw new TrainingDivergedError(
-          epoch,
-          trainBatches.steps,
-          epoch * trainBatches.steps,
-          values['loss']!,
-          lastCheckpoint,
-        );
-      }
-      // A finite loss can hide an overflowed optimizer slot (Adam's v = g² past 3.4e38, whose
-      // update is then 0): every epoch checks the parameters and state before they are saved.
-      const bad = await this.firstNonFinite();
-      if (bad) {
-        const steps = trainBatches.steps;
-        throw new TrainingDivergedError(epoch, steps, epoch * steps, bad.value, lastCheckpoint, bad.name);
-      }
-      const log: EpochLog = { epoch, ...values };
-      if (validationBatches) {
-        const validation = await this.runPass(this.entry('evaluate'), validationBatches, 'fit (validation)', {
-          signal: options.signal,
-        });
-        for (const [name, value] of Object.entries(validation))
-          (log as Record<string, number>)[`val_${name}`] = value;
-      }
-      logs.push(log);
-      const stop = stopper?.shouldStop(log) ?? false;
-      const every = options.checkpoint?.every ?? 1;
-      if (options.checkpoint && (epoch % every === 0 || epoch === epochs || stop)) {
-        await this.save(options.checkpoint.path, { epoch, shuffleSeed, shuffleState: rng.state() });
-        lastCheckpoint = options.checkpoint.path;
-      }
-      await options.onEpoch?.(log);
-      if (stop) return { epochs: logs, stoppedEarly: true, lastCheckpoint };
-    }
-    return { epochs: logs, lastCheckpoint };
+    const trained = await trainEpochs<EpochLog>(
+      this,
+      {
+        samples: data.count,
+        steps: trainBatches.steps,
+        shuffle: options.shuffle !== false,
+        run: async (epoch, order, lastCheckpoint) => {
+          const tracker = new StepTracker(
+            epoch,
+            epochs,
+            trainBatches,
+            this.spec,
+            lastCheckpoint,
+            options.onProgress,
+          );
+          const values = await this.runPass(train, trainBatches, 'fit', {
+            order,
+            onBatch: options.onBatch,
+            onTrace: (steps) => tracker.observe(steps),
+            signal: options.signal,
+          });
+          return { epoch, ...values };
+        },
+        divergedLoss: (log) => {
+          const loss = log['loss'];
+          return loss !== undefined && !Number.isFinite(loss) ? { value: loss } : undefined;
+        },
+        complete: async (log) => {
+          if (!validationBatches) return log;
+          const validation = await this.runPass(
+            this.entry('evaluate'),
+            validationBatches,
+            'fit (validation)',
+            {
+              signal: options.signal,
+            },
+          );
+          const named = Object.entries(validation).map(([name, value]) => [`val_${name}`, value]);
+          return { ...log, ...Object.fromEntries(named) };
+        },
+        shouldStop: stopper && ((log) => stopper.shouldStop(log)),
+      },
+      { ...options, epochs },
+    );
+    const { logs, stoppedEarly, lastCheckpoint } = trained;
+    return stoppedEarly ? { epochs: logs, stoppedEarly, lastCheckpoint } : { epochs: logs, lastCheckpoint };
   }
 
   /** Runs the evaluate entry over `data` and returns the averaged loss and metrics. */
@@ -347,7 +239,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
           bytes: batch.realSamples * valuesPerSample(output) * 4,
         })),
       );
-      this.runStep(predict.name, batch, readback);
+      this.runEntry(predict.name, batch.uploads, { readback });
       const values = await readback.read();
       outputs.forEach((output, i) =>
         results[i]!.set(values[i]!, step * predict.spec.batch * valuesPerSample(output)),
@@ -369,17 +261,6 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     const values = adaptValues(params, data, 'adapt');
     this.writeSlots(params, values);
     return params.map((p) => p.name);
-  }
-
-  /**
-   * Replaces every parameter. `weights` must hold exactly the model's parameters with the right
-   * number of values each; otherwise the error names each problem and nothing is changed.
-   */
-  setWeights(weights: ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>): void {
-    this.checkUsable();
-    const values = weights instanceof Map ? weights : new Map(Object.entries(weights));
-    checkTensorValues('setWeights', this.spec.params, values);
-    this.writeSlots(this.spec.params, values);
   }
 
   /**
@@ -422,12 +303,6 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     return { name, spec: this.spec.entries[name] };
   }
 
-  /** Uploads one batch and runs `entry` (on WebGPU: in one command buffer and one submit). */
-  private runStep(entry: EntryName, batch: AssembledBatch, readback?: Readback, trace?: TraceWindow): void {
-    for (const upload of batch.uploads) this.backend.write(upload.slot.buffer, upload.data);
-    this.backend.run(entry, { readback, trace });
-  }
-
   /** Zeroes the accumulators, runs `entry` over every batch, and returns each sum over the count. */
   private async runPass(
     entry: { readonly name: EntryName; readonly spec: EntrySpec },
@@ -435,8 +310,8 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     caller: string,
     options: PassOptions,
   ): Promise<Record<string, number>> {
-    for (const accumulator of this.spec.accumulators) this.zeroBuffer(accumulator.buffer);
-    this.zeroBuffer(this.spec.sampleCount);
+    for (const accumulator of this.spec.accumulators) this.backend.zero(accumulator.buffer);
+    this.backend.zero(this.spec.sampleCount);
     const { onTrace } = options;
     // The sample counter is traced last: each traced step carries its own denominator.
     const accumulators = [...this.spec.accumulators.map((a) => a.buffer), this.spec.sampleCount];
@@ -447,7 +322,7 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     let fence: Promise<unknown> | undefined;
     for (let step = 0; step < batches.steps; step++) {
       options.signal?.throwIfAborted();
-      this.runStep(entry.name, batches.assemble(step, options.order), undefined, window);
+      this.runEntry(entry.name, batches.assemble(step, options.order).uploads, { trace: window });
       options.onBatch?.(step + 1, batches.steps);
       const last = step + 1 === batches.steps;
       if ((step + 1) % STEPS_PER_FENCE === 0 || (last && window)) {
@@ -493,14 +368,6 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     );
   }
 
-  private writeSlots(slots: readonly TensorSlot[], values: ReadonlyMap<string, Float32Array>): void {
-    for (const slot of slots) this.backend.write(slot.buffer, values.get(slot.name)!);
-  }
-
-  private zeroBuffer(id: number): void {
-    this.backend.zero(id);
-  }
-
   private wholeBuffer(id: number): BufferRegion {
     return { buffer: id, bytes: this.spec.buffers[id]!.bytes };
   }
@@ -534,114 +401,10 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
   }
 }
 
-/** Creates every buffer of the plan, reporting an allocation failure with the total size asked for. */
-export async function createBuffers(
-  device: GPUDevice,
-  specs: readonly PlannedBuffer['spec'][],
-  caller = 'NnxModel.create',
-): Promise<Map<number, PlannedBuffer>> {
-  device.pushErrorScope('out-of-memory');
-  const buffers = new Map<number, PlannedBuffer>();
-  for (const spec of specs) {
-    const gpu = device.createBuffer({
-      label: `nnx buffer ${spec.id} '${spec.label}'`,
-      size: storageBytes(spec),
-      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-    });
-    buffers.set(spec.id, { spec, gpu });
-  }
-  const error = await device.popErrorScope();
-  if (error !== null) {
-    for (const buffer of buffers.values()) buffer.gpu.destroy();
-    const total = specs.reduce((sum, spec) => sum + storageBytes(spec), 0);
-    throw new Error(
-      `${caller}: out of GPU memory creating ${specs.length} buffers (${total} bytes): ${error.message}`,
-    );
-  }
-  return buffers;
-}
-
 function sumOf(values: Float32Array): number {
   let sum = 0;
   for (const value of values) sum += value;
   return sum;
-}
-
-/** What a compiled spec needs on a device: its buffers (parameters initialised) and bound entries. */
-export interface OnDevice<E extends string> {
-  readonly device: GPUDevice;
-  readonly buffers: ReadonlyMap<number, PlannedBuffer>;
-  readonly entries: Readonly<Record<E, CompiledEntry>>;
-}
-
-/**
- * A spec's buffers and entries on the backend `options.backend` chooses, every parameter and
- * seeded state slot initialised from `seed`: how NnxModel and NnxGan alike are created.
- */
-export async function createBackend<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
-  caller: string,
-  spec: S,
-  checkBuffers: (spec: S) => ReadonlyMap<number, PlannedBuffer['spec']>,
-  entryNames: readonly E[],
-  seed: number,
-  options: CreateModelOptions,
-): Promise<Backend<E>> {
-  const { kind, fallback } = await chooseBackend(caller, spec, options);
-  if (fallback !== undefined)
-    (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
-  if (kind === 'wasm') return createOnWasm(caller, spec, checkBuffers, entryNames, seed, options);
-  const made = await createOnDevice(caller, spec, checkBuffers, entryNames, seed, options);
-  return new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device));
-}
-
-/**
- * What `NnxModel.create` and `NnxGan.create` share: checks the spec and the device's limits,
- * compiles every kernel, creates every buffer with the parameters initialised from `seed` and
- * the seed's state slot set (new WebGPU buffers are zero-filled, so other state and the
- * accumulators need no upload), and binds the dispatches of each entry. Errors start with
- * `caller` and name the kernel, buffer or slot at fault; on an error every buffer made is
- * destroyed.
- */
-export async function createOnDevice<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
-  caller: string,
-  spec: S,
-  checkBuffers: (spec: S) => ReadonlyMap<number, PlannedBuffer['spec']>,
-  entryNames: readonly E[],
-  seed: number,
-  options: CreateModelOptions,
-): Promise<OnDevice<E>> {
-  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
-  const bufferSpecs = checkBuffers(spec);
-  const device = await requestDevice(options);
-  throwIfDeviceFailed(device);
-  try {
-    checkSpecLimits(spec, device.limits);
-  } catch (error) {
-    throw new Error(
-      `${caller}: model '${spec.name}' does not fit the adapter '${adapterName(device)}': ${describe(error)}`,
-      { cause: error },
-    );
-  }
-  const kernels = await compileKernels(device, spec.kernels, (index) => kernelOrigin(spec, index));
-  const buffers = await createBuffers(device, [...bufferSpecs.values()], caller);
-  try {
-    for (const param of spec.params)
-      device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
-    for (const slot of spec.state.filter((s) => s.init !== undefined))
-      device.queue.writeBuffer(buffers.get(slot.buffer)!.gpu, 0, initialStateValues(slot, seed));
-    device.pushErrorScope('validation');
-    const entrySpecs = spec.entries as Readonly<Record<E, EntrySpec>>;
-    const entries = Object.fromEntries(
-      entryNames.map((name) => [name, bindEntry(device, name, entrySpecs[name], kernels, buffers)]),
-    ) as Record<E, CompiledEntry>;
-    const bindError = await device.popErrorScope();
-    if (bindError !== null) throw new Error(`${caller}: binding the dispatches failed: ${bindError.message}`);
-    throwIfDeviceFailed(device);
-    return { device, buffers, entries };
-  } catch (error) {
-    for (const buffer of buffers.values()) buffer.gpu.destroy();
-    throw error;
-  }
 }
 
 /** Turns traced accumulator sums into running epoch averages and finds the step a loss diverged. */

@@ -56,9 +56,9 @@ export function checkGanSpec(spec: GanSpec): BufferTable {
   const buffers = bufferTable(spec);
   for (const param of spec.params) checkSlot(buffers, param, `parameter '${param.name}'`);
   for (const slot of spec.state) checkSlot(buffers, slot, `state tensor '${slot.name}'`);
-  for (const [side, { loss, count }] of Object.entries(spec.accumulators)) {
-    checkBufferId(buffers, loss, `the ${side} loss accumulator`);
-    checkBufferId(buffers, count, `the ${side} sample counter`);
+  for (const [step, { loss, count }] of Object.entries(spec.accumulators)) {
+    checkBufferId(buffers, loss, `the ${step} loss accumulator`);
+    checkBufferId(buffers, count, `the ${step} sample counter`);
   }
   for (const [name, entry] of Object.entries(spec.entries)) checkEntry(spec.kernels, buffers, name, entry);
   return buffers;

@@ -191,8 +191,9 @@ export interface LossAccumulatorSpec {
 /**
  * A GAN compiled into one module: two models whose parameters (`generator/…`,
  * `discriminator/…`) and optimizer state share one buffer plan, with three entry points. The
- * discriminator step uploads a batch of real samples (values in [0, 1]); the generator step
- * uploads nothing (its noise is drawn on the GPU); `generate` uploads noise and reads samples.
+ * discriminator step `d_step` uploads a batch of real samples (values in [0, 1]); the generator
+ * step `g_step` uploads nothing (its noise is drawn on the GPU); `generate` uploads noise and
+ * reads samples.
  */
 export interface GanSpec {
   readonly version: 1;
@@ -206,13 +207,14 @@ export interface GanSpec {
   /** Optimizer slots and the noise counter: zero-initialised. */
   readonly state: readonly StateSlot[];
   readonly kernels: readonly KernelSpec[];
+  /** Each training step's summed loss and sample count, keyed by its entry. */
   readonly accumulators: {
-    readonly discriminator: LossAccumulatorSpec;
-    readonly generator: LossAccumulatorSpec;
+    readonly d_step: LossAccumulatorSpec;
+    readonly g_step: LossAccumulatorSpec;
   };
   readonly entries: {
-    readonly discriminator: EntrySpec;
-    readonly generator: EntrySpec;
+    readonly d_step: EntrySpec;
+    readonly g_step: EntrySpec;
     readonly generate: EntrySpec;
   };
   /** The wasm backend's module, when compiled for it (`compileGan(…, { wasm: true })`). */

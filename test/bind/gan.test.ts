@@ -127,17 +127,17 @@ g.nnx:14:18: error: the discriminator of gan P must be a model, and \`B\` is a b
     const { compiled, diagnostics } = compileGan(text);
     expect(diagnostics).toEqual([]);
     const { steps, spec } = compiled!;
-    const updated = (side: 'discriminator' | 'generator') =>
-      steps[side].outputs
+    const updated = (step: 'd_step' | 'g_step') =>
+      steps[step].outputs
         .filter((o) => o.role === 'update' && (o.name.endsWith('/kernel') || o.name.endsWith('/bias')))
         .map((o) => o.name);
-    expect(updated('discriminator')).toEqual([
+    expect(updated('d_step')).toEqual([
       'discriminator/dense_1/kernel',
       'discriminator/dense_1/bias',
       'discriminator/dense_2/kernel',
       'discriminator/dense_2/bias',
     ]);
-    expect(updated('generator')).toEqual([
+    expect(updated('g_step')).toEqual([
       'generator/dense_1/kernel',
       'generator/dense_1/bias',
       'generator/dense_2/kernel',
@@ -145,10 +145,9 @@ g.nnx:14:18: error: the discriminator of gan P must be a model, and \`B\` is a b
     ]);
     // Both steps read both models' parameters; only the host's real samples are uploaded, and
     // only to the discriminator step.
-    for (const side of ['discriminator', 'generator'] as const)
-      expect(inputsOf(steps[side], 'param').length).toBe(8);
-    expect(spec.entries.discriminator.inputs.map((s) => [s.name, s.shape])).toEqual([['x', [4, 12]]]);
-    expect(spec.entries.generator.inputs).toEqual([]);
+    for (const step of ['d_step', 'g_step'] as const) expect(inputsOf(steps[step], 'param').length).toBe(8);
+    expect(spec.entries.d_step.inputs.map((s) => [s.name, s.shape])).toEqual([['x', [4, 12]]]);
+    expect(spec.entries.g_step.inputs).toEqual([]);
     expect(spec.entries.generate.inputs.map((s) => [s.name, s.shape])).toEqual([['z', [4, 8]]]);
     // Each side keeps its own Adam state; the generate entry updates nothing.
     expect(spec.state.map((s) => s.name)).toContain('generator/optimizer/step');

@@ -114,7 +114,7 @@ describe('nnxc compile', () => {
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
     const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);
-    expect(entries).toEqual(['discriminator', 'generator', 'generate']);
+    expect(entries).toEqual(['d_step', 'g_step', 'generate']);
     // The GAN's kernels name the layers of its two models, renamed by side.
     expect(gan.stdout).toMatch(/; from examples\/gan_mnist\.nnx:\d+ generator\/dense_1$/m);
     expect(gan.stdout).toMatch(/; from examples\/gan_mnist\.nnx:\d+ discriminator\/dense_1 \(gradient\)/m);

@@ -115,6 +115,11 @@ describe('nnxc train on a gan block', () => {
     const said = r.stdout.split('\n').filter((l) => l.startsWith('backend: '));
     const kind = isCpuAdapter(await requestDevice()) ? 'wasm' : 'webgpu';
     expect(said).toEqual([expect.stringMatching(new RegExp(`^backend: ${kind}, \\S`))]);
+    // The one progress display of nnxc train, as a model's run prints it.
+    expect(r.stdout).toMatch(/^epoch 1\/1 {2}d_loss \d+\.\d{4} {2}g_loss \d+\.\d{4}$/m);
+    expect(r.stdout).toMatch(
+      /^done in [\d.]+s: epochs 1 {2}d_loss \d+\.\d{4} {2}g_loss \d+\.\d{4} {2}seconds /m,
+    );
   });
 
   it('trains the convolutional examples/dcgan_mnist.nnx (BatchNormalization, Dropout, UpSampling2D) a few steps', async () => {

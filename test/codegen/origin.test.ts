@@ -91,13 +91,18 @@ gan Pair {
 `;
     const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx' });
     expect(diagnostics).toEqual([]);
-    const of = (entry: 'discriminator' | 'generator') =>
-      distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', ')));
-    expect(of('discriminator')).toEqual(
-      expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 optimizer']),
+    const of = (entry: 'd_step' | 'g_step'): string[] =>
+      distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', '))).filter(
+        (o) => o !== undefined,
+      );
+    expect(of('d_step')).toEqual(
+      expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 loss', 'g.nnx:12 discriminator optimizer']),
     );
     // The generator's optimizer is the default: the block's header line.
-    expect(of('generator')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 optimizer']));
+    expect(of('g_step')).toEqual(expect.arrayContaining(['g.nnx:11 noise', 'g.nnx:7 generator optimizer']));
+    // Each step updates its own side only, and its kernels say so.
+    expect(of('d_step').filter((o) => o.endsWith('generator optimizer'))).toEqual([]);
+    expect(of('g_step').filter((o) => o.endsWith('discriminator optimizer'))).toEqual([]);
   });
 
   it('--emit plan prints it after each kernel', () => {

@@ -68,7 +68,7 @@ describe('a GAN on the wasm backend', () => {
 
     gan.trainDiscriminatorStep(x);
     const w1 = await gan.getWeights();
-    const afterD = interpretTrainSteps(optimized.discriminator, w0, { x }, 7, 1, 2);
+    const afterD = interpretTrainSteps(optimized.d_step, w0, { x }, 7, 1, 2);
     expectWeightsNear(w1, afterD);
     expect(w1.get('discriminator/dense_1/kernel')).not.toEqual(w0.get('discriminator/dense_1/kernel'));
 
@@ -78,7 +78,7 @@ describe('a GAN on the wasm backend', () => {
       ...w1,
       ...[...afterD].map(([name, t]) => [name, t.data as Float32Array] as const),
     ]);
-    const afterG = interpretTrainSteps(optimized.generator, state, {}, 7, 1, 2);
+    const afterG = interpretTrainSteps(optimized.g_step, state, {}, 7, 1, 2);
     expectWeightsNear(w2, afterG);
     expect(w2.get('generator/dense_1/kernel')).not.toEqual(w1.get('generator/dense_1/kernel'));
 

@@ -81,7 +81,7 @@ describe('one GAN alternation on the GPU', () => {
 
     gan.trainDiscriminatorStep(x);
     const w1 = await gan.getWeights();
-    const afterD = interpretTrainSteps(optimized.discriminator, w0, { x }, 7, 1, 4);
+    const afterD = interpretTrainSteps(optimized.d_step, w0, { x }, 7, 1, 4);
     expect(changed(w0, w1)).toEqual({ generator: 0, discriminator: expect.any(Number) });
     expect(changed(w0, w1).discriminator).toBeGreaterThan(30); // of 31 discriminator values
     expectClose(w1, afterD, 'discriminator/');
@@ -91,7 +91,7 @@ describe('one GAN alternation on the GPU', () => {
     // The counter the D step incremented decides the G step's noise.
     const state = new Map([...w1, ['noise/step', afterD.get('noise/step')!.data as Float32Array]]);
     expect(Array.from(state.get('noise/step')!)).toEqual([1]);
-    const afterG = interpretTrainSteps(optimized.generator, state, {}, 7, 1, 4);
+    const afterG = interpretTrainSteps(optimized.g_step, state, {}, 7, 1, 4);
     expect(changed(w1, w2)).toEqual({ generator: expect.any(Number), discriminator: 0 });
     expect(changed(w1, w2).generator).toBeGreaterThan(45); // of 52 generator values
     expectClose(w2, afterG, 'generator/');
@@ -135,7 +135,7 @@ describe('a GAN with layers that behave differently in training', () => {
 
     gan.trainDiscriminatorStep(x);
     const w1 = await gan.getWeights();
-    const afterD = interpretTrainSteps(optimized.discriminator, w0, { x }, 7, 1, 2);
+    const afterD = interpretTrainSteps(optimized.d_step, w0, { x }, 7, 1, 2);
     expectClose(w1, afterD, '');
     // G ran in training mode to make the fakes: its running mean moved, its weights did not.
     expect(w1.get(movingMean)).not.toEqual(w0.get(movingMean));
@@ -149,7 +149,7 @@ describe('a GAN with layers that behave differently in training', () => {
       ...w1,
       ...[...afterD].map(([name, t]) => [name, t.data as Float32Array] as const),
     ]);
-    const afterG = interpretTrainSteps(optimized.generator, state, {}, 7, 1, 2);
+    const afterG = interpretTrainSteps(optimized.g_step, state, {}, 7, 1, 2);
     expectClose(w2, afterG, '');
     expect(w2.get(kernel)).not.toEqual(w1.get(kernel));
 

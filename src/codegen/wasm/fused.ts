@@ -91,12 +91,14 @@ export function fusedKernel(
 ): WasmKernel {
   const name = kernelName(g, k);
   const anchor = k.anchor === undefined ? undefined : g.nodes[k.anchor]!;
-  if (anchor?.op === 'matmul')
-    return { name, ...matmulKernel(g, k, anchor as Node<'matmul'>, bufferOf, ctx) };
+  if (anchor?.op === 'matmul') return { name, ...matmulKernel(g, k, anchor, bufferOf, ctx) };
   const f = kernelFunction();
   const w = new FusedWriter(f, g, k, bufferOf, ctx);
   const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
-  if (anchor) reduceKernel(w, anchor as Node<'sum' | 'reduce_max'>, size);
-  else mapKernel(w, size);
+  if (anchor) {
+    if (anchor.op !== 'sum' && anchor.op !== 'reduce_max')
+      throw new Error(`internal: ${anchor.op} anchors a kernel`);
+    reduceKernel(w, anchor, size);
+  } else mapKernel(w, size);
   return { name, phases: [f], scratchBytes: 0 };
 }

@@ -34,7 +34,7 @@ export function indexingKernel(
   /** Pushes source `k` at the element index `index()` pushes (an i32). */
   const load = (k: number, index: () => void) => {
     const src = g.nodes[node.srcs[k]!]!;
-    if (src.op === 'const') return void f.f32((src as Node<'const'>).params.value);
+    if (src.op === 'const') return void f.f32(src.params.value);
     index();
     f.set(at);
     pushByteOffset(f, at).loadF32(ctx.address(bufferOf.get(src.id)!));
@@ -112,7 +112,7 @@ export function indexingKernel(
         break;
       }
       case 'slice': {
-        const { axis, start } = (node as Node<'slice'>).params;
+        const { axis, start } = node.params;
         const [, len, inner] = around(out, axis);
         const srcLen = shape(0)[axis]!;
         split(len, inner);
@@ -133,7 +133,7 @@ export function indexingKernel(
         break;
       }
       case 'pad': {
-        const { axis, before } = (node as Node<'pad'>).params;
+        const { axis, before } = node.params;
         const [, len, inner] = around(out, axis);
         const srcLen = shape(0)[axis]!;
         split(len, inner);
@@ -157,7 +157,7 @@ export function indexingKernel(
         break;
       }
       case 'concat': {
-        const { axis } = (node as Node<'concat'>).params;
+        const { axis } = node.params;
         const [, len, inner] = around(out, axis);
         split(len, inner);
         // The first source whose range along the axis holds j: nested if / else.

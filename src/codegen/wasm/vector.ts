@@ -7,7 +7,7 @@
  * FusedWriter is reused for lane 0 and done once per four elements. Every lane computes the same
  * IEEE operation as the scalar writer, so both give the same bits.
  */
-import { type Graph, type Node, isBinary, isUnary } from '../../ir/graph.js';
+import { type Graph, isBinary, isUnary } from '../../ir/graph.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import { V128 } from './encoder.js';
@@ -83,7 +83,7 @@ export class VectorEpilogue {
       );
     };
     if (node.op === 'const') {
-      pushSplat(f, (node as Node<'const'>).params.value).set(local);
+      pushSplat(f, node.params.value).set(local);
     } else if (!k.members.has(id)) {
       pushByteOffset(f, index.local);
       if (lanes === 1) f.loadV128(this.w.addressOf(id));

@@ -160,7 +160,7 @@ export class FusedWriter {
     if (hit !== undefined) return hit;
     if (n.op === 'const') {
       const local = f.local(F32);
-      f.f32((n as Node<'const'>).params.value).set(local);
+      f.f32(n.params.value).set(local);
       scope.cache.set(key, local);
       return local;
     }
@@ -194,7 +194,7 @@ export class FusedWriter {
         return this.valueAt(src.id, index, scope);
       case 'transpose': {
         const own = contiguousStrides(src.shape as number[]);
-        const strides = (n as Node<'transpose'>).params.perm.map((p) => own[p]!);
+        const strides = n.params.perm.map((p) => own[p]!);
         return this.valueAt(src.id, this.offset(shape, strides, index, scope), scope);
       }
       default:
@@ -223,14 +223,14 @@ export class FusedWriter {
         // Counter and seed are scalars; same bits as the reference and the WGSL kernel.
         const counter = broadcastSrc(0);
         const seed = broadcastSrc(1);
-        f.i32((n as Node<'random_uniform'>).params.salt);
+        f.i32(n.params.salt);
         pushCounterValue(f, seed).op(0x73 /* xor */);
         pushCounterValue(f, counter);
         f.get(index.local).call(this.ctx.randomUnit);
         return;
       }
       case 'iota': {
-        const { axis } = (n as Node<'iota'>).params;
+        const { axis } = n.params;
         const stride = contiguousStrides(shape)[axis]!;
         f.get(index.local).i32(stride).op(0x6e).i32(shape[axis]!).op(0x70).op(0xb3 /* f32.convert_i32_u */);
         return;

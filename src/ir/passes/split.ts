@@ -53,7 +53,7 @@ export function splitReductions(occupancy: Occupancy): (g: Graph) => Graph {
   return (g) =>
     rewrite(g, (n, r) => {
       if (n.op !== 'sum' && n.op !== 'reduce_max') return keep(n, r);
-      const { axes, keepDims } = (n as Node<'sum' | 'reduce_max'>).params;
+      const { axes, keepDims } = n.params;
       const x = g.nodes[n.srcs[0]!]!;
       const shape = x.shape as number[];
       const run = axes.length > 0 ? contiguousRun(axes) : undefined;

@@ -30,19 +30,22 @@ export interface GanStepConfig {
   readonly spans?: Partial<GanStepSpans>;
 }
 
+/** A GAN's entry graphs: the discriminator step, the generator step, and `generate`. */
 export interface GanGraphs {
-  readonly discriminator: Graph;
-  readonly generator: Graph;
+  readonly d_step: Graph;
+  readonly g_step: Graph;
   readonly generate: Graph;
 }
+
+/** The entry that trains one side of a GAN, whose summed loss and sample count it accumulates. */
+export type GanStep = 'd_step' | 'g_step';
 
 export const GENERATOR = 'generator/';
 export const DISCRIMINATOR = 'discriminator/';
 /** The state scalar both steps draw their noise from and increment. */
 export const NOISE_COUNTER = 'noise/step';
-/** Accumulated per epoch: each side's summed loss and its sample count. */
-export const ganAccumulator = (side: 'discriminator' | 'generator', what: 'loss' | 'count') =>
-  accumulatorName(`${side}_${what}`);
+/** Accumulated per epoch: each step's summed loss and its sample count. */
+export const ganAccumulator = (step: GanStep, what: 'loss' | 'count') => accumulatorName(`${step}_${what}`);
 
 /** A model's forward graph copied into `b`: its data inputs bound to `inputs`, its parameters renamed. */
 interface Inlined {
@@ -172,17 +175,12 @@ function scored(b: GraphBuilder, loss: GanLoss, score: number, label: number): n
  * Adds the batch mean of `perSample` as the loss to differentiate, accumulates its sum and the
  * sample count for the epoch's report, and steps the noise counter. Returns the mean.
  */
-function finishLoss(
-  b: GraphBuilder,
-  perSample: number,
-  side: 'discriminator' | 'generator',
-  counter: number,
-): number {
+function finishLoss(b: GraphBuilder, perSample: number, step: GanStep, counter: number): number {
   b.label = 'loss';
   const total = b.sum(perSample, [0]);
   const count = b.dimsize(BATCH);
-  accumulateInState(b, ganAccumulator(side, 'loss'), total);
-  accumulateInState(b, ganAccumulator(side, 'count'), count);
+  accumulateInState(b, ganAccumulator(step, 'loss'), total);
+  accumulateInState(b, ganAccumulator(step, 'count'), count);
   b.output(NOISE_COUNTER, b.add(counter, b.constant(1)), 'update', counter);
   const mean = b.div(total, count);
   b.output('loss', mean, 'loss');
@@ -215,7 +213,7 @@ function discriminatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph
   b.label = 'loss';
   b.span = config.spans?.loss;
   const perSample = b.add(scored(b, config.loss, onReal.output, 1), scored(b, config.loss, onFake.output, 0));
-  const loss = finishLoss(b, perSample, 'discriminator', counter);
+  const loss = finishLoss(b, perSample, 'd_step', counter);
   return withUpdates(
     b,
     loss,
@@ -240,7 +238,7 @@ function generatorStep(g: ModelIR, d: ModelIR, config: GanStepConfig): Graph {
   state.writeBack();
   b.label = 'loss';
   b.span = config.spans?.loss;
-  const loss = finishLoss(b, scored(b, config.loss, onFake.output, 1), 'generator', counter);
+  const loss = finishLoss(b, scored(b, config.loss, onFake.output, 1), 'g_step', counter);
   return withUpdates(
     b,
     loss,
@@ -283,8 +281,8 @@ function generateGraph(g: ModelIR): Graph {
 /** The three entry graphs of a GAN whose models were checked to fit each other. */
 export function buildGanGraphs(generator: ModelIR, discriminator: ModelIR, config: GanStepConfig): GanGraphs {
   return {
-    discriminator: discriminatorStep(generator, discriminator, config),
-    generator: generatorStep(generator, discriminator, config),
+    d_step: discriminatorStep(generator, discriminator, config),
+    g_step: generatorStep(generator, discriminator, config),
     generate: generateGraph(generator),
   };
 }

@@ -128,7 +128,8 @@ export function appendOptimizer(
   prefix = '',
   span?: Span,
 ): void {
-  b.label = 'optimizer';
+  // A GAN's two optimizers say which side they update: `generator optimizer`.
+  b.label = prefix ? `${prefix.replace(/\/$/, '')} optimizer` : 'optimizer';
   b.span = span;
   b.file = undefined;
   const optimizer = makeOptimizer(config);

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compile } from '../../../src/compile.js';
 import { NnxModel } from '../../../src/runtime/index.js';
-import { STEPS_PER_FENCE } from '../../../src/runtime/model.js';
+import { STEPS_PER_FENCE } from '../../../src/runtime/trainer.js';
 import { WASM_SPIN_ONLY_OFFSET } from '../../../src/runtime/spec.js';
 import type { WasmBackend } from '../../../src/runtime/wasm/backend.js';
 
