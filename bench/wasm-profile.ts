@@ -1,9 +1,10 @@
 /**
- * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads]`: time every kernel of a seed model's
+ * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads] [rows]`: time every kernel of a seed model's
  * wasm training step alone (each kernel as an entry of its own in one module, over buffers of
  * small random values; the median and minimum of 9 wall-clock runs, and the median user CPU time,
  * which a loaded machine moves less) and list the slowest, with the kernel's root op.
  */
+import { setFlagsFromString } from 'node:v8';
 import { compile } from '../src/compile.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
@@ -11,6 +12,8 @@ import { WorkerPool } from '../src/runtime/wasm/threads.js';
 import { CNN, MLP, XOR } from './models.js';
 import { median } from './timing.js';
 
+// As bench/cpu.ts: relaxed SIMD (the multiply-adds' FMA) on Node 20 too, so kernels run as in the step.
+if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
 const model = { xor: XOR, mlp: MLP, cnn: CNN }[process.argv[2] ?? 'cnn'] ?? CNN;
 const threads = Number(process.argv[3] ?? 1);
 const { compiled } = compile(model.source, { wasm: true });
@@ -57,7 +60,7 @@ console.log(
   `${model.name}: ${rows.length} kernels on ${threads} thread(s), Σ median ${total.toFixed(2)} ms, Σ min ${fastest.toFixed(2)} ms`,
 );
 console.log('   median      min  cpu (user, all threads)');
-for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, 15))
+for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(process.argv[4] ?? 15)))
   console.log(
     `${r.ms.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(8)} ${r.cpu.toFixed(3).padStart(8)} ms  ${r.op.padEnd(20)} ${r.shape}`,
   );

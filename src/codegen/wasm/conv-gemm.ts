@@ -26,8 +26,6 @@ import {
   I32_REM_U as REM_U,
   I32_LT_U as LT_U,
   I32_OR as OR,
-  F32X4_ADD,
-  F32X4_MUL,
   V128_ZERO,
 } from './opcodes.js';
 
@@ -302,18 +300,8 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
             f.get(bp).loadV128(16).set(b1);
             for (let i = 0; i < MR; i++) {
               f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
-              f.get(acc[2 * i]!)
-                .get(s)
-                .get(b0)
-                .op(...F32X4_MUL)
-                .op(...F32X4_ADD)
-                .set(acc[2 * i]!);
-              f.get(acc[2 * i + 1]!)
-                .get(s)
-                .get(b1)
-                .op(...F32X4_MUL)
-                .op(...F32X4_ADD)
-                .set(acc[2 * i + 1]!);
+              f.madd(acc[2 * i]!, s, b0);
+              f.madd(acc[2 * i + 1]!, s, b1);
             }
             f.get(bp).i32(b.rowStride).op(ADD).set(bp);
             f.get(off).i32(aStride).op(ADD).set(off);

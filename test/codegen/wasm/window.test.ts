@@ -2,8 +2,10 @@
  * The wasm window kernels (conv2d and both gradients, max and average pooling and theirs)
  * against the reference interpreter (f32), on the WGSL kernel tests' geometries: strides,
  * dilation, uneven padding, odd edges, channels that are and are not multiples of 4 and 8,
- * batch 1 and 3, and a tie sent to the first maximum; each on one thread and on two.
+ * batch 1 and 3, and a tie sent to the first maximum; each on one thread and on two (the convs
+ * on three too, with their multiply-adds as mul+add and as relaxed FMA).
  */
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.js';
 import { sizeOf } from '../../../src/ir/graph.js';
@@ -22,6 +24,7 @@ async function check(
   operands: Operand[],
   f: (b: GraphBuilder, xs: number[]) => number,
   threads: number,
+  fma?: boolean,
 ): Promise<Float32Array> {
   const rand = seededRandom(1);
   const b = new GraphBuilder();
@@ -39,7 +42,7 @@ async function check(
   );
   const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data as Float32Array;
   const got = (
-    threads === 1 ? runGraphOnWasm(g, values) : await runGraphOnWasmThreads(g, values, threads)
+    threads === 1 ? runGraphOnWasm(g, values, {}, fma) : await runGraphOnWasmThreads(g, values, threads, fma)
   ).get('y')!;
   expect(got.length).toBe(want.length);
   let worst = 0;
@@ -50,6 +53,10 @@ async function check(
   expect(worst).toBeLessThan(2e-5);
   return got;
 }
+
+// Node 20 validates relaxed SIMD only behind this flag (Node 22 by default): set before any
+// module is compiled, so the FMA form is tested on every Node this project supports.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const CONVS = [
   {
@@ -111,18 +118,27 @@ const CONVS = [
 ] as const;
 
 const THREADS = [1, 2];
+/** The conv GEMMs' multiply-adds run as mul+add or as relaxed FMA: both forms, on 1 to 3 threads. */
+const CONV_RUNS = [
+  { threads: 1, fma: false },
+  { threads: 1, fma: true },
+  { threads: 2, fma: true },
+  { threads: 3, fma: false },
+  { threads: 3, fma: true },
+];
 
 describe('wasm conv2d kernels match the reference interpreter', () => {
   for (const c of CONVS) {
     const p = { strides: c.strides, dilation: c.dilation, pad: c.pad } as never;
     const y = SHAPE_RULES.conv2d([c.x, c.w], p) as number[];
-    for (const threads of THREADS) {
-      const on = `(${threads} thread${threads > 1 ? 's' : ''})`;
+    for (const { threads, fma } of CONV_RUNS) {
+      const on = `(${threads} thread${threads > 1 ? 's' : ''}, ${fma ? 'relaxed FMA' : 'mul+add'})`;
       it(`conv2d ${c.name} ${on}`, () =>
         check(
           [{ shape: [...c.x] }, { shape: [...c.w] }],
           (b, [x, w]) => b.emit('conv2d', [x!, w!], p),
           threads,
+          fma,
         ));
       it(`conv2d_input_grad ${c.name} ${on}`, () =>
         check(
@@ -130,6 +146,7 @@ describe('wasm conv2d kernels match the reference interpreter', () => {
           (b, [g, w]) =>
             b.emit('conv2d_input_grad', [g!, w!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never),
           threads,
+          fma,
         ));
       it(`conv2d_filter_grad ${c.name} ${on}`, () =>
         check(
@@ -137,6 +154,7 @@ describe('wasm conv2d kernels match the reference interpreter', () => {
           (b, [x, g]) =>
             b.emit('conv2d_filter_grad', [x!, g!], { ...(p as object), kernelHW: [c.w[0], c.w[1]] } as never),
           threads,
+          fma,
         ));
     }
   }
