@@ -1,8 +1,9 @@
 /**
- * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads] [rows]`: time every kernel of a seed model's
- * wasm training step alone (each kernel as an entry of its own in one module, over buffers of
- * small random values; the median and minimum of 9 wall-clock runs, and the median user CPU time,
- * which a loaded machine moves less) and list the slowest, with the kernel's root op.
+ * `node dist/bench/wasm-profile.js [mlp|xor|cnn] [threads] [rows] [alone]`: time every kernel of
+ * a seed model's wasm training step (each kernel as an entry of its own in one module, over
+ * buffers of small random values, run in plan order or, with `alone`, each repeated by itself;
+ * the median and minimum of 9 wall-clock runs, and the median user CPU time, which a loaded
+ * machine moves less) and list the slowest `rows`, with the kernel's root op.
  */
 import { setFlagsFromString } from 'node:v8';
 import { compile } from '../src/compile.js';
@@ -31,24 +32,28 @@ const names = entries.map((e) => e.name);
 const workers = shared ? await WorkerPool.start(module, memory, names, threads) : undefined;
 const once = (name: string) =>
   workers ? workers.run(name, (t, n) => wasm.run(name, t, n)) : wasm.run(name, 0, 1);
+// Each round runs every kernel once in plan order, as the step does, so each meets the cache
+// its predecessors leave (the conv outputs pass L2); 'alone' instead repeats each kernel on its own.
+const alone = process.argv[5] === 'alone';
+const samples = names.map(() => [] as number[]);
+const cpu = names.map(() => [] as number[]);
+const time = (i: number) => {
+  const [t0, c0] = [performance.now(), process.cpuUsage()];
+  once(names[i]!);
+  samples[i]!.push(performance.now() - t0);
+  cpu[i]!.push(process.cpuUsage(c0).user / 1000);
+};
+names.forEach(once);
+if (alone) names.forEach((_, i) => Array.from({ length: 9 }, () => time(i)));
+else for (let r = 0; r < 9; r++) names.forEach((_, i) => time(i));
 const rows = plan.order.map((k, i) => {
-  const name = names[i]!;
-  once(name);
-  const samples: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < 9; r++) {
-    const [t0, c0] = [performance.now(), process.cpuUsage()];
-    once(name);
-    samples.push(performance.now() - t0);
-    cpu.push(process.cpuUsage(c0).user / 1000);
-  }
   const kernel = fused.kernels[k]!;
   const root = fused.graph.nodes[kernel.roots[0]!]!;
   const anchor = kernel.anchor === undefined ? root : fused.graph.nodes[kernel.anchor]!;
   return {
-    ms: median(samples),
-    min: Math.min(...samples),
-    cpu: median(cpu),
+    ms: median(samples[i]!),
+    min: Math.min(...samples[i]!),
+    cpu: median(cpu[i]!),
     op: anchor.op,
     shape: anchor.shape.join('×'),
   };

@@ -1,6 +1,6 @@
 /**
  * Wasm for a fused kernel (see src/ir/passes/fuse.ts), the same three shapes as the WGSL
- * writer: a map over the roots' index, a reduction with its prologue inside the loop and its
+ * writer: a map over the roots' index (four elements at a time where its ops allow), a reduction with its prologue inside the loop and its
  * epilogue after, or a matmul (matmul.ts) whose store applies the epilogue. Each thread takes
  * a contiguous share of the output elements.
  */
@@ -9,6 +9,7 @@ import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { contiguousStrides } from '../wgsl/builder.js';
 import { F32, I32 } from './encoder.js';
 import { matmulKernel } from './matmul.js';
+import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
 import {
   FusedWriter,
   type Index,
@@ -30,6 +31,19 @@ function kernelName(g: Graph, k: FusedKernel): string {
 function mapKernel(w: FusedWriter, n: number): void {
   const f = w.f;
   const i = f.local(I32);
+  // Four elements at a time where every four consecutive ones lie in one row of the output and
+  // every member has a four-lane form (vector.ts): the same IEEE operations, lane by lane.
+  const shape = w.g.nodes[w.k.roots[0]!]!.shape as number[];
+  const last = shape[shape.length - 1] ?? 1;
+  if (last % 4 === 0 && vectorEpilogueFits(w.g, w.k, last)) {
+    const vector = new VectorEpilogue(w);
+    const q = f.local(I32);
+    forThreadShare(f, n / 4, q, () => {
+      f.get(q).i32(2).op(0x74 /* shl */).set(i);
+      vector.storeRoots(undefined, { local: i, key: 'i' });
+    });
+    return;
+  }
   forThreadShare(f, n, i, () => w.storeRoots({ local: i, key: 'i' }));
 }
 

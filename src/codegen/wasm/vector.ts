@@ -51,8 +51,11 @@ export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean
 export class VectorEpilogue {
   constructor(private readonly w: FusedWriter) {}
 
-  /** Computes and stores every root at elements `index` … `index` + 3, the anchor's four values in `anchor`. */
-  storeRoots(anchor: number, index: Index): void {
+  /**
+   * Computes and stores every root at elements `index` … `index` + 3, the anchor's four values
+   * in `anchor` (a kernel without an anchor, a map, has none).
+   */
+  storeRoots(anchor: number | undefined, index: Index): void {
     const scope = new Scope();
     const { k } = this.w;
     const values = k.roots.map((r) => this.valueAt(r, index, 1, anchor, scope));
@@ -61,9 +64,9 @@ export class VectorEpilogue {
     });
   }
 
-  private valueAt(id: number, index: Index, lanes: Lanes, anchor: number, scope: Scope): number {
+  private valueAt(id: number, index: Index, lanes: Lanes, anchor: number | undefined, scope: Scope): number {
     const { f, g, k } = this.w;
-    if (id === k.anchor) return anchor;
+    if (id === k.anchor && anchor !== undefined) return anchor;
     const key = `x${lanes}v${id}@${index.key}`;
     const hit = scope.cache.get(key);
     if (hit !== undefined) return hit;
