@@ -21,10 +21,10 @@ const lastStride = (src: readonly number[], shape: readonly number[]): Lanes =>
   shape.length > 0 && (broadcastStrides([...src], [...shape]).at(-1) ?? 0) !== 0 ? 1 : 0;
 
 /**
- * Whether every root of `k` can be computed four lanes at a time when lane 0 is an element of
- * the output (last axis `n`) at a multiple of 4 columns with 4 columns to spare.
+ * Whether node `id` of `k` can be computed four lanes at a time when lane 0 is an element of a
+ * row (last axis `n`) at a multiple of 4 columns with 4 columns to spare.
  */
-export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean {
+export function fourLanesFit(g: Graph, k: FusedKernel, id: number, n: number): boolean {
   // Four consecutive elements of a node stay in one row of it: its rows are the output's, or
   // both are whole vectors long.
   const rowsHold = (shape: readonly number[]) =>
@@ -44,7 +44,12 @@ export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean
     if (isBinary(node.op)) return through(0) && through(1);
     return false;
   };
-  return k.roots.every((r) => fits(r, 1));
+  return fits(id, 1);
+}
+
+/** Whether every root of `k` can be computed four lanes at a time (see {@link fourLanesFit}). */
+export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean {
+  return k.roots.every((r) => fourLanesFit(g, k, r, n));
 }
 
 /** Writes the roots of a kernel (one that {@link vectorEpilogueFits}) for four elements at a time. */
@@ -62,6 +67,11 @@ export class VectorEpilogue {
     k.roots.forEach((r, i) => {
       pushByteOffset(this.w.f, index.local).get(values[i]!).storeV128(this.w.addressOf(r));
     });
+  }
+
+  /** An f32x4 local holding node `id` (a member or an input, not the anchor) at elements `index` … `index` + 3. */
+  value(id: number, index: Index, scope: Scope): number {
+    return this.valueAt(id, index, 1, undefined, scope);
   }
 
   private valueAt(id: number, index: Index, lanes: Lanes, anchor: number | undefined, scope: Scope): number {

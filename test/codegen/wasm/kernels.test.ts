@@ -317,3 +317,32 @@ describe('wasm map kernels four elements at a time match the reference interpret
       b.add(b.reshape(x!, [5, 12]), b.broadcast(y!, [5, 12])),
     ));
 });
+
+describe('wasm reductions four outputs at a time match the reference interpreter', () => {
+  // The last axis is kept and a multiple of 4: four outputs per step, their epilogue four lanes
+  // at a time where its ops allow, else lane by lane.
+  it('sum over the leading axis of [131, 8]', () =>
+    checkAgainstReference([[131, 8]], (b, [x]) => b.sum(x!, [0])));
+  it('reduce_max over the leading axis of [37, 12]', () =>
+    checkAgainstReference([[37, 12]], (b, [x]) => b.reduceMax(x!, [0]), [-5, -1]));
+  it('sum over axes 0 and 1 of [3, 4, 12] with keepDims', () =>
+    checkAgainstReference([[3, 4, 12]], (b, [x]) => b.sum(x!, [0, 1], true)));
+  it('sum over the middle axis of [3, 7, 8]', () =>
+    checkAgainstReference([[3, 7, 8]], (b, [x]) => b.sum(x!, [1])));
+  it('a bias gradient with a broadcast prologue and a four-lane epilogue', () =>
+    checkAgainstReference([[6, 8], [8]], (b, [x, y]) =>
+      b.mul(b.unary('sqrt', b.unary('abs', b.sum(b.mul(x!, b.broadcast(y!, [6, 8])), [0]))), b.constant(0.5)),
+    ));
+  it('a prologue without a four-lane form (exp) sums one output at a time', () =>
+    checkAgainstReference([[9, 8]], (b, [x]) => b.sum(b.unary('exp', x!), [0])));
+  for (const threads of [1, 2, 3])
+    it(`sum of [5, 13, 11, 8] per channel, with prologue and a lane-by-lane epilogue (${threads} threads)`, () =>
+      checkAgainstReference(
+        [[5, 13, 11, 8]],
+        (b, [x]) => b.unary('tanh', b.sum(b.mul(x!, x!), [0, 1, 2])),
+        [-3, 3],
+        1,
+        2e-5,
+        threads,
+      ));
+});
