@@ -7,6 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { compile } from '../src/compile.js';
+import { convEpilogue } from '../src/codegen/wasm/conv-gemm.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
 import { WorkerPool } from '../src/runtime/wasm/threads.js';
@@ -20,7 +21,15 @@ const threads = Number(process.argv[3] ?? 1);
 const { compiled } = compile(model.source, { wasm: true });
 if (!compiled) throw new Error(`bench model ${model.name} does not compile`);
 const { fused, plan } = compiled.lowered.train;
-const entries = plan.order.map((k, i) => ({ name: `k${i}`, fused, plan: { ...plan, order: [k] } }));
+// One entry per kernel the module runs: a conv and the map kernel it takes as epilogue share one.
+const kernels = plan.order.map((k) => fused.kernels[k]!);
+const units: number[][] = [];
+for (let at = 0; at < kernels.length; at++) {
+  const merged = convEpilogue(fused.graph, kernels, at) !== undefined;
+  units.push(merged ? [plan.order[at]!, plan.order[at + 1]!] : [plan.order[at]!]);
+  if (merged) at++;
+}
+const entries = units.map((order, i) => ({ name: `k${i}`, fused, plan: { ...plan, order } }));
 const spec = buildWasmModule(compiled.spec.buffers, entries);
 const shared = threads > 1;
 const memory = newMemory(spec, shared);
@@ -46,15 +55,15 @@ const time = (i: number) => {
 names.forEach(once);
 if (alone) names.forEach((_, i) => Array.from({ length: 9 }, () => time(i)));
 else for (let r = 0; r < 9; r++) names.forEach((_, i) => time(i));
-const rows = plan.order.map((k, i) => {
-  const kernel = fused.kernels[k]!;
+const rows = units.map(([k, epilogue], i) => {
+  const kernel = fused.kernels[k!]!;
   const root = fused.graph.nodes[kernel.roots[0]!]!;
   const anchor = kernel.anchor === undefined ? root : fused.graph.nodes[kernel.anchor]!;
   return {
     ms: median(samples[i]!),
     min: Math.min(...samples[i]!),
     cpu: median(cpu[i]!),
-    op: anchor.op,
+    op: epilogue === undefined ? anchor.op : `${anchor.op}+epilogue`,
     shape: anchor.shape.join('×'),
   };
 });
@@ -67,5 +76,5 @@ console.log(
 console.log('   median      min  cpu (user, all threads)');
 for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(process.argv[4] ?? 15)))
   console.log(
-    `${r.ms.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(8)} ${r.cpu.toFixed(3).padStart(8)} ms  ${r.op.padEnd(20)} ${r.shape}`,
+    `${r.ms.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(8)} ${r.cpu.toFixed(3).padStart(8)} ms  ${r.op.padEnd(24)} ${r.shape}`,
   );

@@ -8,6 +8,8 @@ import type { FusedGraph } from '../../ir/passes/fuse.js';
 import type { WasmModuleSpec } from '../../runtime/spec.js';
 import type { EntryPlan } from '../plan.js';
 import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
+import type { Node } from '../../ir/graph.js';
+import { convEpilogue, convGemmKernel } from './conv-gemm.js';
 import { wasmKernel } from './index.js';
 import { MATH_IMPORT_DECLS } from './ops.js';
 import type { WasmContext } from './writer.js';
@@ -172,8 +174,20 @@ export function buildWasmModule(
   let scratchBytes = 0;
   const entryBodies = entries.map(({ name, fused, plan }) => {
     const f = new FunctionBody([I32, I32]);
-    for (const k of plan.order) {
-      const kernel = wasmKernel({ g: fused.graph, kernel: fused.kernels[k]!, bufferOf: plan.bufferOf })(ctx);
+    const kernels = plan.order.map((k) => fused.kernels[k]!);
+    for (let at = 0; at < kernels.length; at++) {
+      const planned = { g: fused.graph, kernel: kernels[at]!, bufferOf: plan.bufferOf };
+      // A forward conv with its bias and activation in its stores, the map kernel skipped.
+      const epilogue = convEpilogue(fused.graph, kernels, at);
+      const kernel = epilogue
+        ? convGemmKernel(
+            planned,
+            fused.graph.nodes[planned.kernel.roots[0]!] as Node<'conv2d'>,
+            ctx,
+            epilogue,
+          )
+        : wasmKernel(planned)(ctx);
+      if (epilogue) at++;
       scratchBytes = Math.max(scratchBytes, kernel.scratchBytes);
       for (const phase of kernel.phases) {
         f.get(0).get(1).call(phaseIndex(phase));

@@ -14,6 +14,9 @@ import { SHAPE_RULES } from '../../../src/ir/ops.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
 import { runGraphOnWasm, runGraphOnWasmThreads } from '../../wasm.js';
+import { BufferPool } from '../../../src/codegen/plan.js';
+import { KernelTable, lowerEntry } from '../../../src/codegen/spec.js';
+import { convEpilogue } from '../../../src/codegen/wasm/conv-gemm.js';
 
 interface Operand {
   readonly shape: number[];
@@ -158,6 +161,54 @@ describe('wasm conv2d kernels match the reference interpreter', () => {
         ));
     }
   }
+});
+
+describe('a conv2d with its bias and relu merged into its stores', () => {
+  const geometry = { strides: [1, 1], dilation: [1, 1], pad: [1, 1, 1, 1] } as never;
+  const layer =
+    (x: number[], w: number[], alsoConv?: (b: GraphBuilder, conv: number) => void) =>
+    (b: GraphBuilder, [xs, ws, bias]: number[]) => {
+      const y = b.emit('conv2d', [xs!, ws!], geometry);
+      alsoConv?.(b, y);
+      const shape = SHAPE_RULES.conv2d([x, w], geometry) as number[];
+      return b.unary('relu', b.add(y, b.broadcast(bias!, shape)));
+    };
+  /** The layer's kernels in plan order; with `read`, the conv's output is also an output or summed. */
+  const kernelsOf = (x: number[], w: number[], read: 'none' | 'output' | 'sum') => {
+    const b = new GraphBuilder();
+    const xs = [b.input('x0', 'data', x), b.input('x1', 'data', w), b.input('x2', 'data', [w[3]!])];
+    const y = layer(x, w, (b, conv) => {
+      if (read === 'output') b.output('z', conv, 'prediction');
+      if (read === 'sum') b.output('z', b.sum(conv, [0, 1, 2]), 'prediction');
+    })(b, xs);
+    b.output('y', y, 'prediction');
+    const { fused, plan } = lowerEntry('run', b.build(), 1, new BufferPool(), new KernelTable());
+    return { g: fused.graph, kernels: plan.order.map((k) => fused.kernels[k]!) };
+  };
+  it('merges when the channels fill 8-column panels and nothing else reads the conv', () => {
+    const { g, kernels } = kernelsOf([2, 5, 6, 3], [3, 3, 3, 16], 'none');
+    expect(convEpilogue(g, kernels, 0)?.anchor).toBe(kernels[0]!.roots[0]);
+  });
+  it('does not merge 7 channels, nor a conv whose output is an output or read by another kernel', () => {
+    const seven = kernelsOf([2, 5, 6, 3], [3, 3, 3, 7], 'none');
+    expect(convEpilogue(seven.g, seven.kernels, 0)).toBeUndefined();
+    for (const read of ['output', 'sum'] as const) {
+      const { g, kernels } = kernelsOf([2, 5, 6, 3], [3, 3, 3, 16], read);
+      expect(
+        kernels.some((_, at) => convEpilogue(g, kernels, at) !== undefined),
+        read,
+      ).toBe(false);
+    }
+  });
+  for (const o of [16, 7])
+    for (const { threads, fma } of CONV_RUNS)
+      it(`3×3 same on [3, 7, 9, 5] → ${o}, ${o % 8 === 0 ? 'merged' : 'apart'} (${threads} thread${threads > 1 ? 's' : ''}, ${fma ? 'relaxed FMA' : 'mul+add'})`, () =>
+        check(
+          [{ shape: [3, 7, 9, 5] }, { shape: [3, 3, 5, o] }, { shape: [o] }],
+          layer([3, 7, 9, 5], [3, 3, 5, o]),
+          threads,
+          fma,
+        ));
 });
 
 const POOLS = [
