@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { compile } from '../src/compile.js';
 import { convEpilogue } from '../src/codegen/wasm/conv-gemm.js';
 import { buildWasmModule } from '../src/codegen/wasm/module.js';
+import { poolGradEpilogue } from '../src/codegen/wasm/window.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
 import { WorkerPool } from '../src/runtime/wasm/threads.js';
 import { CNN, MLP, XOR } from './models.js';
@@ -21,11 +22,13 @@ const threads = Number(process.argv[3] ?? 1);
 const { compiled } = compile(model.source, { wasm: true });
 if (!compiled) throw new Error(`bench model ${model.name} does not compile`);
 const { fused, plan } = compiled.lowered.train;
-// One entry per kernel the module runs: a conv and the map kernel it takes as epilogue share one.
+// One entry per kernel the module runs: a conv or pooling gradient and the map kernel it takes as
+// epilogue share one.
 const kernels = plan.order.map((k) => fused.kernels[k]!);
 const units: number[][] = [];
 for (let at = 0; at < kernels.length; at++) {
-  const merged = convEpilogue(fused.graph, kernels, at) !== undefined;
+  const merged =
+    (convEpilogue(fused.graph, kernels, at) ?? poolGradEpilogue(fused.graph, kernels, at)) !== undefined;
   units.push(merged ? [plan.order[at]!, plan.order[at + 1]!] : [plan.order[at]!]);
   if (merged) at++;
 }

@@ -20,7 +20,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
-import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
+import { VectorEpilogue, mapEpilogue } from './vector.js';
 import {
   FusedWriter,
   type WasmContext,
@@ -669,40 +669,18 @@ export function convGemmKernel(
 
 /**
  * A conv2d kernel (at `order[at]`) and the map kernel after it (its bias and activation) as one
- * kernel anchored at the conv, when the map reads the conv's output at its own elements, every
- * op of it has a four-lane form, the output channels fill whole 8-column panels, and no other
- * kernel of the entry (nor the entry's outputs) reads the conv's output, which then is never
- * stored: one pass over the output instead of three. Undefined when they do not fit.
+ * kernel anchored at the conv ({@link mapEpilogue}), when the output channels fill whole
+ * 8-column panels and no other kernel of the entry (nor the entry's outputs) reads the conv's
+ * output, which then is never stored: one pass over the output instead of three.
  */
 export function convEpilogue(g: Graph, kernels: readonly FusedKernel[], at: number): FusedKernel | undefined {
-  const [conv, next] = [kernels[at], kernels[at + 1]];
-  if (!conv || !next || next.anchor !== undefined || next.rows || conv.roots.length !== 1) return undefined;
+  const conv = kernels[at];
+  if (!conv || conv.roots.length !== 1 || conv.members.size !== 1) return undefined;
   const node = g.nodes[conv.roots[0]!]!;
-  if (node.op !== 'conv2d' || !conv.members.has(node.id) || conv.members.size !== 1) return undefined;
-  const shape = node.shape as number[];
-  const o = shape[shape.length - 1]!;
-  if (o % NR !== 0) return undefined;
-  const reads = (k: FusedKernel, id: number) =>
-    [...k.members].some((m) => g.nodes[m]!.srcs.includes(id) && !k.members.has(id));
-  if (!reads(next, node.id)) return undefined;
-  if (kernels.some((k, i) => i !== at && i !== at + 1 && reads(k, node.id))) return undefined;
+  if (node.op !== 'conv2d' || (node.shape[node.shape.length - 1] as number) % NR !== 0) return undefined;
+  const reads = (k: FusedKernel) =>
+    [...k.members].some((m) => g.nodes[m]!.srcs.includes(node.id) && !k.members.has(node.id));
+  if (kernels.some((k, i) => i !== at && i !== at + 1 && reads(k))) return undefined;
   if (g.outputs.some((out) => out.node === node.id)) return undefined;
-  // Every member reads the conv only at its own element: same shape, no layout op in between.
-  const sameShape = (id: number) => (g.nodes[id]!.shape as number[]).join() === shape.join();
-  if (!next.roots.every(sameShape)) return undefined;
-  for (const m of next.members) {
-    const member = g.nodes[m]!;
-    if (
-      member.srcs.includes(node.id) &&
-      (!sameShape(m) || member.op === 'reshape' || member.op === 'broadcast')
-    )
-      return undefined;
-  }
-  const merged: FusedKernel = {
-    roots: next.roots,
-    anchor: node.id,
-    members: new Set([...next.members, node.id]),
-    prologue: new Set(),
-  };
-  return vectorEpilogueFits(g, merged, o) ? merged : undefined;
+  return mapEpilogue(g, kernels, at);
 }

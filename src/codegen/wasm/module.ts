@@ -10,6 +10,7 @@ import type { EntryPlan } from '../plan.js';
 import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
 import type { Node } from '../../ir/graph.js';
 import { convEpilogue, convGemmKernel } from './conv-gemm.js';
+import { type PoolOp, poolGradEpilogue, windowKernel } from './window.js';
 import { wasmKernel } from './index.js';
 import { MATH_IMPORT_DECLS } from './ops.js';
 import type { WasmContext } from './writer.js';
@@ -177,17 +178,17 @@ export function buildWasmModule(
     const kernels = plan.order.map((k) => fused.kernels[k]!);
     for (let at = 0; at < kernels.length; at++) {
       const planned = { g: fused.graph, kernel: kernels[at]!, bufferOf: plan.bufferOf };
-      // A forward conv with its bias and activation in its stores, the map kernel skipped.
-      const epilogue = convEpilogue(fused.graph, kernels, at);
-      const kernel = epilogue
-        ? convGemmKernel(
-            planned,
-            fused.graph.nodes[planned.kernel.roots[0]!] as Node<'conv2d'>,
-            ctx,
-            epilogue,
-          )
-        : wasmKernel(planned)(ctx);
-      if (epilogue) at++;
+      // A forward conv with its bias and activation in its stores, a pooling gradient with the
+      // activation's gradient per image: the map kernel after each is skipped.
+      const root = fused.graph.nodes[planned.kernel.roots[0]!]!;
+      const conv = convEpilogue(fused.graph, kernels, at);
+      const pool = conv ? undefined : poolGradEpilogue(fused.graph, kernels, at);
+      const kernel = conv
+        ? convGemmKernel(planned, root as Node<'conv2d'>, ctx, conv)
+        : pool
+          ? windowKernel(planned, root as Node<PoolOp>, ctx, pool)
+          : wasmKernel(planned)(ctx);
+      if (conv || pool) at++;
       scratchBytes = Math.max(scratchBytes, kernel.scratchBytes);
       for (const phase of kernel.phases) {
         f.get(0).get(1).call(phaseIndex(phase));

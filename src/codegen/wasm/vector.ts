@@ -119,3 +119,35 @@ export class VectorEpilogue {
     return local;
   }
 }
+
+/**
+ * The kernel at `at` (one node, its only root) and the map kernel after it as one kernel
+ * anchored at that node, whose roots the map's: when the map reads the node at its own
+ * elements only (same shape, no layout op between) and every op of it has a four-lane form
+ * over the node's last axis. The caller's kernel then computes the map's roots four elements
+ * at a time from the node's values ({@link VectorEpilogue}) while they are at hand.
+ */
+export function mapEpilogue(g: Graph, kernels: readonly FusedKernel[], at: number): FusedKernel | undefined {
+  const [first, next] = [kernels[at], kernels[at + 1]];
+  if (!first || !next || next.anchor !== undefined || next.rows || first.roots.length !== 1) return undefined;
+  const node = g.nodes[first.roots[0]!]!;
+  if (!first.members.has(node.id) || first.members.size !== 1) return undefined;
+  const shape = node.shape as number[];
+  const sameShape = (id: number) => (g.nodes[id]!.shape as number[]).join() === shape.join();
+  if (!next.roots.every(sameShape)) return undefined;
+  let reads = false;
+  for (const m of next.members) {
+    const member = g.nodes[m]!;
+    if (!member.srcs.includes(node.id)) continue;
+    if (!sameShape(m) || member.op === 'reshape' || member.op === 'broadcast') return undefined;
+    reads = true;
+  }
+  if (!reads) return undefined;
+  const merged: FusedKernel = {
+    roots: next.roots,
+    anchor: node.id,
+    members: new Set([...next.members, node.id]),
+    prologue: new Set(),
+  };
+  return lastDim(shape) % 4 === 0 && vectorEpilogueFits(g, merged, lastDim(shape)) ? merged : undefined;
+}

@@ -8,6 +8,7 @@ import { interpretTrainSteps } from '../step-oracle.js';
 import { compile } from '../../../src/compile.js';
 import { NnxModel } from '../../../src/runtime/index.js';
 import { convEpilogue } from '../../../src/codegen/wasm/conv-gemm.js';
+import { poolGradEpilogue } from '../../../src/codegen/wasm/window.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
 
 const residual = (optimizer: string) => `
@@ -170,7 +171,7 @@ train C {
 });
 
 describe('a CNN whose convs take their bias and relu as epilogue', () => {
-  it('trains on wasm as the interpreter does (8 and 16 channels: the map kernels merge into the convs), on 3 threads bit for bit', async () => {
+  it('trains on wasm as the interpreter does (8 and 16 channels: the map kernels merge into the convs and the pooling gradient), on 3 threads bit for bit', async () => {
     const { compiled, diagnostics } = compile(
       `
 model C(x: [9, 8, 2]) -> (y: [3]) {
@@ -193,6 +194,10 @@ train C {
     const kernels = plan.order.map((k) => fused.kernels[k]!);
     const merged = kernels.filter((_, at) => convEpilogue(fused.graph, kernels, at) !== undefined);
     expect(merged.length).toBe(2);
+    // The pooling gradient takes the first conv's relu gradient (8 channels) per image.
+    expect(kernels.filter((_, at) => poolGradEpilogue(fused.graph, kernels, at) !== undefined).length).toBe(
+      1,
+    );
     const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
     const weights = await model.getWeights();
     const rand = seededRandom(17);

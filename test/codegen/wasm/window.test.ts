@@ -17,6 +17,7 @@ import { runGraphOnWasm, runGraphOnWasmThreads } from '../../wasm.js';
 import { BufferPool } from '../../../src/codegen/plan.js';
 import { KernelTable, lowerEntry } from '../../../src/codegen/spec.js';
 import { convEpilogue } from '../../../src/codegen/wasm/conv-gemm.js';
+import { poolGradEpilogue } from '../../../src/codegen/wasm/window.js';
 
 interface Operand {
   readonly shape: number[];
@@ -209,6 +210,57 @@ describe('a conv2d with its bias and relu merged into its stores', () => {
           threads,
           fma,
         ));
+});
+
+describe("a pooling gradient with the activation's gradient per image", () => {
+  // dx · (x > 0) after max_pool2d_grad (relu's gradient), and dx · 0.5 after avg_pool2d_grad.
+  const cases = [
+    {
+      name: 'max 2×2 stride 2 on [3, 9, 11, 8] (odd edges)',
+      x: [3, 9, 11, 8],
+      window: [2, 2],
+      strides: [2, 2],
+      pad: [0, 0, 0, 0],
+      max: true,
+    },
+    {
+      name: 'max 3×3 stride 2 same on [2, 8, 9, 12] (overlap)',
+      x: [2, 8, 9, 12],
+      window: [3, 3],
+      strides: [2, 2],
+      pad: [1, 1, 1, 1],
+      max: true,
+    },
+    {
+      name: 'avg 3×3 stride 2 same on [3, 7, 6, 4]',
+      x: [3, 7, 6, 4],
+      window: [3, 3],
+      strides: [2, 2],
+      pad: [1, 0, 1, 1],
+      max: false,
+    },
+  ];
+  for (const c of cases) {
+    const p = { window: c.window, strides: c.strides, pad: c.pad } as never;
+    const y = SHAPE_RULES.max_pool2d([c.x], p) as number[];
+    const build = (b: GraphBuilder, [x, g, pre]: number[]) => {
+      const dx = c.max
+        ? b.emit('max_pool2d_grad', [x!, g!], p)
+        : b.emit('avg_pool2d_grad', [g!], { ...(p as object), inputHW: [c.x[1], c.x[2]] } as never);
+      return c.max ? b.mul(dx, b.binary('gt', pre!, b.constant(0))) : b.mul(dx, b.constant(0.5));
+    };
+    it(`${c.name}: the map kernel merges`, () => {
+      const b = new GraphBuilder();
+      const xs = [b.input('x0', 'data', c.x), b.input('x1', 'data', y), b.input('x2', 'data', c.x)];
+      b.output('y', build(b, xs), 'prediction');
+      const { fused, plan } = lowerEntry('run', b.build(), 1, new BufferPool(), new KernelTable());
+      const kernels = plan.order.map((k) => fused.kernels[k]!);
+      expect(kernels.some((_, at) => poolGradEpilogue(fused.graph, kernels, at) !== undefined)).toBe(true);
+    });
+    for (const threads of [1, 2, 3])
+      it(`${c.name} (${threads} thread${threads > 1 ? 's' : ''})`, () =>
+        check([{ shape: c.x }, { shape: y }, { shape: c.x }], build, threads));
+  }
 });
 
 const POOLS = [
