@@ -9,14 +9,18 @@ import { type Graph, inputsOf } from '../src/ir/graph.js';
 import { instantiateWasm, newMemory, wasmBytes } from '../src/runtime/wasm/instance.js';
 import { startNodeWorkers } from '../src/runtime/wasm/threads.js';
 
-/** Lowers `g` (all shapes bound) and runs it once on one thread; returns each prediction output by name. */
+/**
+ * Lowers `g` (all shapes bound) and runs it once on one thread; returns each prediction output
+ * by name. `fma` picks the multiply-adds' form (default: relaxed FMA where the engine has it).
+ */
 export function runGraphOnWasm(
   g: Graph,
   inputs: ReadonlyMap<string, Float32Array>,
   options: LowerOptions = {},
+  fma?: boolean,
 ): Map<string, Float32Array> {
   const { spec, fill, read } = prepare(g, options);
-  const wasm = instantiateWasm(spec);
+  const wasm = instantiateWasm(spec, { fma });
   fill(wasm.memory.buffer, inputs);
   wasm.run('run', 0, 1);
   return read(wasm.memory.buffer);
@@ -27,10 +31,11 @@ export async function runGraphOnWasmThreads(
   g: Graph,
   inputs: ReadonlyMap<string, Float32Array>,
   threads: number,
+  fma?: boolean,
 ): Promise<Map<string, Float32Array>> {
   const { spec, fill, read } = prepare(g, {});
   const memory = newMemory(spec, true);
-  const module = new WebAssembly.Module(wasmBytes(spec, true));
+  const module = new WebAssembly.Module(wasmBytes(spec, true, fma));
   const wasm = instantiateWasm(spec, { memory, module, shared: true });
   fill(memory.buffer, inputs);
   const workers = await startNodeWorkers(module, memory, ['run'], threads);

@@ -12,12 +12,23 @@
  *     accumulators, updated with a splat of A times the panel's row.
  * Every output element is one thread's, summed in one order whatever the thread count, so two
  * threads give the bits of one. Scratch is the region the module plans once, never per step.
- * Like the WGSL target, a conv kernel runs alone: its bias and activation are the next kernel.
+ * The fused graph gives a conv kernel alone, its bias and activation the next kernel (the WGSL
+ * kernel runs so); the module may merge that map kernel into the forward conv's stores
+ * ({@link convEpilogue}).
  */
-import type { Node } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import type { FusedKernel } from '../../ir/passes/fuse.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
-import { type WasmContext, type WasmKernel, kernelFunction, forThreadShare, threadRange } from './writer.js';
+import { VectorEpilogue, mapEpilogue } from './vector.js';
+import {
+  FusedWriter,
+  type WasmContext,
+  type WasmKernel,
+  kernelFunction,
+  forThreadShare,
+  threadRange,
+} from './writer.js';
 import {
   I32_ADD as ADD,
   I32_SUB as SUB,
@@ -26,8 +37,6 @@ import {
   I32_REM_U as REM_U,
   I32_LT_U as LT_U,
   I32_OR as OR,
-  F32X4_ADD,
-  F32X4_MUL,
   V128_ZERO,
 } from './opcodes.js';
 
@@ -93,6 +102,11 @@ interface Gemm {
   readonly skipsEmptySegments: boolean;
   /** Segments per chunk of a long reduction (see computePhase); all in one when absent. */
   readonly chunkSegments?: number;
+  /**
+   * Stores four outputs from an f32x4 accumulator, given their element index, instead of C
+   * (a fused epilogue: n is a multiple of 8 and the reduction is one chunk).
+   */
+  readonly epilogue?: (f: FunctionBody, acc: number, index: number) => void;
 }
 
 /** Phase 1: pack B (threads share the rows), pad x into scratch, zero a segment. */
@@ -222,8 +236,10 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
     n % NR === 0 && gemm.chunkSegments !== undefined ? Math.min(gemm.chunkSegments, segments) : segments;
   const chunks = Math.ceil(segments / perChunk);
   const tileItems = gemm.panelOuter || chunks > 1;
-  const [kc, tEnd] = [I(), I()];
+  const [kc, tEnd, index] = [I(), I(), I()];
   const D = gemm.segmentDivisor;
+  if (gemm.epilogue && (n % NR !== 0 || chunks > 1))
+    throw new Error('internal: a conv epilogue needs full panels and one chunk');
 
   const setupRows = () => {
     // Rows past m repeat the last (read, never stored).
@@ -302,18 +318,8 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
             f.get(bp).loadV128(16).set(b1);
             for (let i = 0; i < MR; i++) {
               f.get(a[i]!).get(off).op(ADD).loadSplat(0).set(s);
-              f.get(acc[2 * i]!)
-                .get(s)
-                .get(b0)
-                .op(...F32X4_MUL)
-                .op(...F32X4_ADD)
-                .set(acc[2 * i]!);
-              f.get(acc[2 * i + 1]!)
-                .get(s)
-                .get(b1)
-                .op(...F32X4_MUL)
-                .op(...F32X4_ADD)
-                .set(acc[2 * i + 1]!);
+              f.madd(acc[2 * i]!, s, b0);
+              f.madd(acc[2 * i + 1]!, s, b1);
             }
             f.get(bp).i32(b.rowStride).op(ADD).set(bp);
             f.get(off).i32(aStride).op(ADD).set(off);
@@ -342,7 +348,18 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
         .i32(m + 1)
         .op(LT_U)
         .if();
-      if (n % NR === 0) {
+      if (gemm.epilogue) {
+        for (let v = 0; v < 2; v++) {
+          // Element (row, p·8 + 4v) of C.
+          f.get(at[i]!)
+            .i32(2)
+            .op(0x76 /* shr_u */)
+            .i32(4 * v)
+            .op(ADD)
+            .set(index);
+          gemm.epilogue(f, acc[2 * i + v]!, index);
+        }
+      } else if (n % NR === 0) {
         f.get(at[i]!)
           .get(acc[2 * i]!)
           .storeV128(gemm.out);
@@ -404,10 +421,16 @@ function pushSum(f: FunctionBody, terms: readonly (readonly [number, number])[],
   }
 }
 
+/**
+ * The conv kernel; with `epilogue` (from {@link convEpilogue}), a kernel whose anchor is the
+ * conv2d: its roots are stored four outputs at a time from the accumulators, and the conv's
+ * own output is not.
+ */
 export function convGemmKernel(
   { g, bufferOf }: PlannedKernel,
   node: Node<ConvOp>,
   ctx: WasmContext,
+  epilogue?: FusedKernel,
 ): WasmKernel {
   const src = (k: number) => g.nodes[node.srcs[k]!]!.shape as number[];
   const address = (k: number) => ctx.address(bufferOf.get(node.srcs[k]!)!);
@@ -506,6 +529,13 @@ export function convGemmKernel(
         },
         segment: (f, i) => void f.get(base[i]![0]!).get(seg).op(ADD),
         skipsEmptySegments: false,
+        ...(epilogue && {
+          epilogue: (f: FunctionBody, acc: number, index: number) =>
+            new VectorEpilogue(new FusedWriter(f, g, epilogue, bufferOf, ctx)).storeRoots(acc, {
+              local: index,
+              key: 'index',
+            }),
+        }),
       };
     } else {
       // Rows (ky, kx, ci), columns o; segments (b, oy), each ow pixels sw·c floats apart; B is g
@@ -631,5 +661,26 @@ export function convGemmKernel(
   preparePhase(prepare, pack, pad, zero);
   computePhase(compute, gemm);
   const phases = pack || pad || zero ? [prepare, compute] : [compute];
-  return { name: node.op, phases, scratchBytes: scratch - ctx.scratch };
+  const name = epilogue
+    ? `${node.op}_${[...new Set(epilogue.roots.map((r) => g.nodes[r]!.op))].join('_')}`
+    : node.op;
+  return { name, phases, scratchBytes: scratch - ctx.scratch };
+}
+
+/**
+ * A conv2d kernel (at `order[at]`) and the map kernel after it (its bias and activation) as one
+ * kernel anchored at the conv ({@link mapEpilogue}), when the output channels fill whole
+ * 8-column panels and no other kernel of the entry (nor the entry's outputs) reads the conv's
+ * output, which then is never stored: one pass over the output instead of three.
+ */
+export function convEpilogue(g: Graph, kernels: readonly FusedKernel[], at: number): FusedKernel | undefined {
+  const conv = kernels[at];
+  if (!conv || conv.roots.length !== 1 || conv.members.size !== 1) return undefined;
+  const node = g.nodes[conv.roots[0]!]!;
+  if (node.op !== 'conv2d' || (node.shape[node.shape.length - 1] as number) % NR !== 0) return undefined;
+  const reads = (k: FusedKernel) =>
+    [...k.members].some((m) => g.nodes[m]!.srcs.includes(node.id) && !k.members.has(node.id));
+  if (kernels.some((k, i) => i !== at && i !== at + 1 && reads(k))) return undefined;
+  if (g.outputs.some((out) => out.node === node.id)) return undefined;
+  return mapEpilogue(g, kernels, at);
 }

@@ -1,14 +1,16 @@
 /**
  * Wasm for a fused kernel (see src/ir/passes/fuse.ts), the same three shapes as the WGSL
- * writer: a map over the roots' index, a reduction with its prologue inside the loop and its
+ * writer: a map over the roots' index (four elements at a time where its ops allow), a reduction with its prologue inside the loop and its
  * epilogue after, or a matmul (matmul.ts) whose store applies the epilogue. Each thread takes
  * a contiguous share of the output elements.
  */
 import { type Graph, type Node, sizeOf } from '../../ir/graph.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { contiguousStrides } from '../wgsl/builder.js';
-import { F32, I32 } from './encoder.js';
+import { F32, I32, V128 } from './encoder.js';
+import { F32X4_ADD, F32X4_MAX, V128_ZERO } from './opcodes.js';
 import { matmulKernel } from './matmul.js';
+import { VectorEpilogue, fourLanesFit, vectorEpilogueFits } from './vector.js';
 import {
   FusedWriter,
   type Index,
@@ -30,6 +32,19 @@ function kernelName(g: Graph, k: FusedKernel): string {
 function mapKernel(w: FusedWriter, n: number): void {
   const f = w.f;
   const i = f.local(I32);
+  // Four elements at a time where every four consecutive ones lie in one row of the output and
+  // every member has a four-lane form (vector.ts): the same IEEE operations, lane by lane.
+  const shape = w.g.nodes[w.k.roots[0]!]!.shape as number[];
+  const last = shape[shape.length - 1] ?? 1;
+  if (last % 4 === 0 && vectorEpilogueFits(w.g, w.k, last)) {
+    const vector = new VectorEpilogue(w);
+    const q = f.local(I32);
+    forThreadShare(f, n / 4, q, () => {
+      f.get(q).i32(2).op(0x74 /* shl */).set(i);
+      vector.storeRoots(undefined, { local: i, key: 'i' });
+    });
+    return;
+  }
   forThreadShare(f, n, i, () => w.storeRoots({ local: i, key: 'i' }));
 }
 
@@ -41,8 +56,23 @@ function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: num
   const { axes } = anchor.params;
   const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
   const reduced = axes.filter((d) => inShape[d]! > 1);
-  const [i, acc] = [f.local(I32), f.local(F32)];
-  forThreadShare(f, n, i, () => {
+  const last = inShape.length - 1;
+  // Four outputs at a time when the last axis is kept (four consecutive outputs read four
+  // consecutive inputs at every step) and the prologue has four-lane forms: each lane sums its
+  // own output in the same order, so the same bits as one at a time.
+  const lanes =
+    last >= 0 &&
+    !axes.includes(last) &&
+    inShape[last]! % 4 === 0 &&
+    fourLanesFit(w.g, w.k, x.id, inShape[last]!)
+      ? 4
+      : 1;
+  const vector = new VectorEpilogue(w);
+  const [q, i, acc] = [f.local(I32), f.local(I32), f.local(F32)];
+  const vacc = f.local(V128);
+  forThreadShare(f, n / lanes, q, () => {
+    if (lanes === 4) f.get(q).i32(2).op(0x74 /* shl */).set(i);
+    else f.get(q).set(i);
     const outer = new Scope();
     const out: Index = { local: i, key: 'i' };
     const base = w.offset(
@@ -51,16 +81,24 @@ function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: num
       out,
       outer,
     );
-    if (anchor.op === 'sum') f.f32(0).set(acc);
-    else f.get(w.valueAt(x.id, base, new Scope(outer))).set(acc);
+    const valueAt = (offset: Index) =>
+      lanes === 4 ? vector.value(x.id, offset, new Scope(outer)) : w.valueAt(x.id, offset, new Scope(outer));
+    if (anchor.op === 'sum') (lanes === 4 ? f.op(...V128_ZERO) : f.f32(0)).set(lanes === 4 ? vacc : acc);
+    else f.get(valueAt(base)).set(lanes === 4 ? vacc : acc);
     // Nested loops over the reduced axes, the offset kept in one local per depth.
     const loop = (depth: number, offset: Index) => {
       if (depth === reduced.length) {
-        const value = w.valueAt(x.id, offset, new Scope(outer));
-        f.get(acc)
-          .get(value)
-          .op(anchor.op === 'sum' ? 0x92 : 0x97)
-          .set(acc);
+        const value = valueAt(offset);
+        if (lanes === 4)
+          f.get(vacc)
+            .get(value)
+            .op(...(anchor.op === 'sum' ? F32X4_ADD : F32X4_MAX))
+            .set(vacc);
+        else
+          f.get(acc)
+            .get(value)
+            .op(anchor.op === 'sum' ? 0x92 : 0x97)
+            .set(acc);
         return;
       }
       const d = reduced[depth]!;
@@ -77,8 +115,21 @@ function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: num
       );
     };
     loop(0, base);
-    w.anchorValue = acc;
-    w.storeRoots(out, outer);
+    if (lanes === 1) {
+      w.anchorValue = acc;
+      w.storeRoots(out, outer);
+    } else if (vectorEpilogueFits(w.g, w.k, inShape[last]!)) {
+      vector.storeRoots(vacc, out);
+    } else {
+      // The epilogue one output at a time, from each lane.
+      const at = f.local(I32);
+      for (let j = 0; j < 4; j++) {
+        f.get(vacc).op(0xfd, 0x1f, j /* f32x4.extract_lane */).set(acc);
+        f.get(i).i32(j).op(0x6a).set(at);
+        w.anchorValue = acc;
+        w.storeRoots({ local: at, key: `i+${j}` });
+      }
+    }
   });
 }
 

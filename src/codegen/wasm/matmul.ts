@@ -78,6 +78,17 @@ function geometryOf(w: FusedWriter, anchor: Node<'matmul'>): Geometry {
   };
 }
 
+/**
+ * Whether the micro-kernel reads B where it lies: untransposed, with whole panels (n a multiple
+ * of NR), each panel row is NR contiguous floats of a row of B, so packing only copies, which
+ * costs as much as a pass of the product over B when there are few rows (the CNN's dense
+ * layer: 32). With more rows a packed panel pays: it stays in L1 for every row block, where
+ * rows of B a power of two apart would evict each other (the MLP's 784×256 gradient ran
+ * 1.5-1.9 → 2.1-2.5 ms read in place).
+ */
+const IN_PLACE_MAX_ROWS = 64;
+const readsBInPlace = (geo: Geometry) => !geo.transB && geo.n % NR === 0 && geo.m <= IN_PLACE_MAX_ROWS;
+
 /** Batches of packed B: one when every batch shares B. */
 const packedBatches = (geo: Geometry) => (geo.strideB === 0 ? 1 : geo.batch);
 
@@ -180,6 +191,9 @@ function computePhase(
   const w = new FusedWriter(f, g, k, bufferOf, ctx);
   const { batch, m, n, transA } = geo;
   const depth = geo.k;
+  const inPlace = readsBInPlace(geo);
+  // Bytes between consecutive k of the panel: a packed row, or a row of B.
+  const bRow = inPlace ? n * 4 : NR * 4;
   const panels = Math.ceil(n / NR);
   const fullPanels = Math.floor(n / NR);
   const blocks = Math.ceil(m / MR);
@@ -206,7 +220,7 @@ function computePhase(
   const step = (rows: number, u: number) => {
     for (let v = 0; v < VECS; v++)
       f.get(pb)
-        .loadV128((u * NR + 4 * v) * 4)
+        .loadV128(u * bRow + 16 * v)
         .set(bv[v]!);
     for (let i = 0; i < rows; i++) {
       f.get(pa)
@@ -282,13 +296,13 @@ function computePhase(
     const loops = Math.floor(depth / K_UNROLL);
     if (loops > 0) {
       f.get(pb)
-        .i32(loops * K_UNROLL * NR * 4)
+        .i32(loops * K_UNROLL * bRow)
         .op(I32_ADD)
         .set(pbEnd);
       f.loop();
       for (let u = 0; u < K_UNROLL; u++) step(rows, u);
       bump(f, pa, K_UNROLL * kStride * 4);
-      bump(f, pb, K_UNROLL * NR * 4);
+      bump(f, pb, K_UNROLL * bRow);
       f.get(pb).get(pbEnd).op(I32_LT_U).brIf(0);
       f.end();
     }
@@ -317,14 +331,24 @@ function computePhase(
     f.get(q).i32(panels).op(I32_REM_U).set(p);
     f.get(q).i32(panels).op(I32_DIV_U).set(t);
     f.get(t).i32(macros).op(I32_DIV_U).set(z);
-    // panel = packed + ((z if B is batched) · panels + p) · k·NR·4
-    if (packedBatches(geo) > 1) times(f, z, panels).get(p).op(I32_ADD);
-    else f.get(p);
-    f.i32(depth * NR * 4)
-      .op(I32_MUL)
-      .i32(packed)
-      .op(I32_ADD)
-      .set(panel);
+    if (inPlace) {
+      // panel = B + z·strideB·4 + p·NR·4: its first row, in place.
+      times(f, z, geo.strideB * 4);
+      times(f, p, NR * 4)
+        .op(I32_ADD)
+        .i32(geo.b)
+        .op(I32_ADD)
+        .set(panel);
+    } else {
+      // panel = packed + ((z if B is batched) · panels + p) · k·NR·4
+      if (packedBatches(geo) > 1) times(f, z, panels).get(p).op(I32_ADD);
+      else f.get(p);
+      f.i32(depth * NR * 4)
+        .op(I32_MUL)
+        .i32(packed)
+        .op(I32_ADD)
+        .set(panel);
+    }
     // Row blocks [mb·macroBlocks, min((mb + 1)·macroBlocks, blocks)) with mb = t mod macros.
     const rbEnd = f.local(I32);
     f.get(t).i32(macros).op(I32_REM_U).i32(macroBlocks).op(I32_MUL).set(rb);
@@ -358,11 +382,13 @@ export function matmulKernel(
 ): { phases: FunctionBody[]; scratchBytes: number } {
   const probe = new FusedWriter(kernelFunction(), g, k, bufferOf, ctx);
   const geo = geometryOf(probe, anchor);
-  const packedBytes = packedBatches(geo) * Math.ceil(geo.n / NR) * geo.k * NR * 4;
+  const inPlace = readsBInPlace(geo);
+  const packedBytes = inPlace ? 0 : packedBatches(geo) * Math.ceil(geo.n / NR) * geo.k * NR * 4;
   const packed = ctx.scratch;
   const tiles = ctx.scratch + packedBytes;
+  const compute = computePhase(geo, g, k, bufferOf, ctx, packed, tiles);
   return {
-    phases: [packPhase(geo, packed), computePhase(geo, g, k, bufferOf, ctx, packed, tiles)],
+    phases: inPlace ? [compute] : [packPhase(geo, packed), compute],
     scratchBytes: packedBytes + MAX_THREADS * TILE_BYTES,
   };
 }

@@ -8,6 +8,9 @@ import type { FusedGraph } from '../../ir/passes/fuse.js';
 import { WASM_SPIN_ONLY_OFFSET, type WasmModuleSpec } from '../../runtime/spec.js';
 import type { EntryPlan } from '../plan.js';
 import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
+import type { Node } from '../../ir/graph.js';
+import { convEpilogue, convGemmKernel } from './conv-gemm.js';
+import { type PoolOp, poolGradEpilogue, windowKernel } from './window.js';
 import { wasmKernel } from './index.js';
 import { MATH_IMPORT_DECLS } from './ops.js';
 import type { WasmContext } from './writer.js';
@@ -177,8 +180,20 @@ export function buildWasmModule(
   let scratchBytes = 0;
   const entryBodies = entries.map(({ name, fused, plan }) => {
     const f = new FunctionBody([I32, I32]);
-    for (const k of plan.order) {
-      const kernel = wasmKernel({ g: fused.graph, kernel: fused.kernels[k]!, bufferOf: plan.bufferOf })(ctx);
+    const kernels = plan.order.map((k) => fused.kernels[k]!);
+    for (let at = 0; at < kernels.length; at++) {
+      const planned = { g: fused.graph, kernel: kernels[at]!, bufferOf: plan.bufferOf };
+      // A forward conv with its bias and activation in its stores, a pooling gradient with the
+      // activation's gradient per image: the map kernel after each is skipped.
+      const root = fused.graph.nodes[planned.kernel.roots[0]!]!;
+      const conv = convEpilogue(fused.graph, kernels, at);
+      const pool = conv ? undefined : poolGradEpilogue(fused.graph, kernels, at);
+      const kernel = conv
+        ? convGemmKernel(planned, root as Node<'conv2d'>, ctx, conv)
+        : pool
+          ? windowKernel(planned, root as Node<PoolOp>, ctx, pool)
+          : wasmKernel(planned)(ctx);
+      if (conv || pool) at++;
       scratchBytes = Math.max(scratchBytes, kernel.scratchBytes);
       for (const phase of kernel.phases) {
         f.get(0).get(1).call(phaseIndex(phase));

@@ -21,10 +21,10 @@ const lastStride = (src: readonly number[], shape: readonly number[]): Lanes =>
   shape.length > 0 && (broadcastStrides([...src], [...shape]).at(-1) ?? 0) !== 0 ? 1 : 0;
 
 /**
- * Whether every root of `k` can be computed four lanes at a time when lane 0 is an element of
- * the output (last axis `n`) at a multiple of 4 columns with 4 columns to spare.
+ * Whether node `id` of `k` can be computed four lanes at a time when lane 0 is an element of a
+ * row (last axis `n`) at a multiple of 4 columns with 4 columns to spare.
  */
-export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean {
+export function fourLanesFit(g: Graph, k: FusedKernel, id: number, n: number): boolean {
   // Four consecutive elements of a node stay in one row of it: its rows are the output's, or
   // both are whole vectors long.
   const rowsHold = (shape: readonly number[]) =>
@@ -44,15 +44,23 @@ export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean
     if (isBinary(node.op)) return through(0) && through(1);
     return false;
   };
-  return k.roots.every((r) => fits(r, 1));
+  return fits(id, 1);
+}
+
+/** Whether every root of `k` can be computed four lanes at a time (see {@link fourLanesFit}). */
+export function vectorEpilogueFits(g: Graph, k: FusedKernel, n: number): boolean {
+  return k.roots.every((r) => fourLanesFit(g, k, r, n));
 }
 
 /** Writes the roots of a kernel (one that {@link vectorEpilogueFits}) for four elements at a time. */
 export class VectorEpilogue {
   constructor(private readonly w: FusedWriter) {}
 
-  /** Computes and stores every root at elements `index` … `index` + 3, the anchor's four values in `anchor`. */
-  storeRoots(anchor: number, index: Index): void {
+  /**
+   * Computes and stores every root at elements `index` … `index` + 3, the anchor's four values
+   * in `anchor` (a kernel without an anchor, a map, has none).
+   */
+  storeRoots(anchor: number | undefined, index: Index): void {
     const scope = new Scope();
     const { k } = this.w;
     const values = k.roots.map((r) => this.valueAt(r, index, 1, anchor, scope));
@@ -61,9 +69,14 @@ export class VectorEpilogue {
     });
   }
 
-  private valueAt(id: number, index: Index, lanes: Lanes, anchor: number, scope: Scope): number {
+  /** An f32x4 local holding node `id` (a member or an input, not the anchor) at elements `index` … `index` + 3. */
+  value(id: number, index: Index, scope: Scope): number {
+    return this.valueAt(id, index, 1, undefined, scope);
+  }
+
+  private valueAt(id: number, index: Index, lanes: Lanes, anchor: number | undefined, scope: Scope): number {
     const { f, g, k } = this.w;
-    if (id === k.anchor) return anchor;
+    if (id === k.anchor && anchor !== undefined) return anchor;
     const key = `x${lanes}v${id}@${index.key}`;
     const hit = scope.cache.get(key);
     if (hit !== undefined) return hit;
@@ -105,4 +118,36 @@ export class VectorEpilogue {
     scope.cache.set(key, local);
     return local;
   }
+}
+
+/**
+ * The kernel at `at` (one node, its only root) and the map kernel after it as one kernel
+ * anchored at that node, whose roots the map's: when the map reads the node at its own
+ * elements only (same shape, no layout op between) and every op of it has a four-lane form
+ * over the node's last axis. The caller's kernel then computes the map's roots four elements
+ * at a time from the node's values ({@link VectorEpilogue}) while they are at hand.
+ */
+export function mapEpilogue(g: Graph, kernels: readonly FusedKernel[], at: number): FusedKernel | undefined {
+  const [first, next] = [kernels[at], kernels[at + 1]];
+  if (!first || !next || next.anchor !== undefined || next.rows || first.roots.length !== 1) return undefined;
+  const node = g.nodes[first.roots[0]!]!;
+  if (!first.members.has(node.id) || first.members.size !== 1) return undefined;
+  const shape = node.shape as number[];
+  const sameShape = (id: number) => (g.nodes[id]!.shape as number[]).join() === shape.join();
+  if (!next.roots.every(sameShape)) return undefined;
+  let reads = false;
+  for (const m of next.members) {
+    const member = g.nodes[m]!;
+    if (!member.srcs.includes(node.id)) continue;
+    if (!sameShape(m) || member.op === 'reshape' || member.op === 'broadcast') return undefined;
+    reads = true;
+  }
+  if (!reads) return undefined;
+  const merged: FusedKernel = {
+    roots: next.roots,
+    anchor: node.id,
+    members: new Set([...next.members, node.id]),
+    prologue: new Set(),
+  };
+  return lastDim(shape) % 4 === 0 && vectorEpilogueFits(g, merged, lastDim(shape)) ? merged : undefined;
 }

@@ -7,10 +7,12 @@
  * two threads touch one image, so no atomics); each thread first zeroes its images' dx.
  * The convolutions are implicit GEMMs in conv-gemm.ts.
  */
-import type { Node } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import type { FusedKernel } from '../../ir/passes/fuse.js';
 import type { PlannedKernel } from '../target.js';
 import { F32, type FunctionBody, I32, V128, uleb } from './encoder.js';
-import { type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
+import { VectorEpilogue, mapEpilogue } from './vector.js';
+import { FusedWriter, type WasmContext, type WasmKernel, kernelFunction, threadRange } from './writer.js';
 import {
   I32_ADD as ADD,
   I32_SUB as SUB,
@@ -58,10 +60,16 @@ function pushMinMax(f: FunctionBody, a: () => void, b: () => void, max: boolean)
     .select();
 }
 
+/**
+ * The pooling kernel; a gradient with `epilogue` (from {@link poolGradEpilogue}) also computes
+ * that kernel's roots over each image of dx as soon as its windows are scattered, while the
+ * image is still in cache.
+ */
 export function windowKernel(
   { g, bufferOf }: PlannedKernel,
   node: Node<PoolOp>,
   ctx: WasmContext,
+  epilogue?: FusedKernel,
 ): WasmKernel {
   const f = kernelFunction();
   const I = () => f.local(I32);
@@ -302,6 +310,28 @@ export function windowKernel(
           () => f.i32(oh),
           columns,
         );
+        if (epilogue) {
+          // The image's elements four at a time: dx (the anchor) from memory, then the roots.
+          const vector = new VectorEpilogue(new FusedWriter(f, g, epilogue, bufferOf, ctx));
+          const [e, end] = [I(), I()];
+          f.get(b)
+            .i32(h * w * ch)
+            .op(MUL)
+            .tee(e)
+            .i32(h * w * ch)
+            .op(ADD)
+            .set(end);
+          range(
+            e,
+            () => f.get(e),
+            () => f.get(end),
+            () => {
+              f.get(e).i32(2).op(0x74 /* shl */).loadV128(out).set(gv);
+              vector.storeRoots(gv, { local: e, key: 'e' });
+            },
+            4,
+          );
+        }
       },
     );
   } else {
@@ -317,5 +347,22 @@ export function windowKernel(
       },
     );
   }
-  return { name: node.op, phases: [f], scratchBytes: 0 };
+  const name = epilogue
+    ? `${node.op}_${[...new Set(epilogue.roots.map((r) => g.nodes[r]!.op))].join('_')}`
+    : node.op;
+  return { name, phases: [f], scratchBytes: 0 };
+}
+
+/**
+ * A pooling gradient kernel and the map kernel after it (the activation's gradient) as one
+ * ({@link mapEpilogue}) when the channels are a multiple of 4. dx is still stored, so other
+ * kernels may read it.
+ */
+export function poolGradEpilogue(
+  g: Graph,
+  kernels: readonly FusedKernel[],
+  at: number,
+): FusedKernel | undefined {
+  const op = kernels[at] && g.nodes[kernels[at].roots[0]!]!.op;
+  return op === 'max_pool2d_grad' || op === 'avg_pool2d_grad' ? mapEpilogue(g, kernels, at) : undefined;
 }

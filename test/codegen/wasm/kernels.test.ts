@@ -9,17 +9,18 @@ import { BINARY_OPS, type Graph, UNARY_OPS, sizeOf } from '../../../src/ir/graph
 import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { randomArray, randomInt, seededRandom } from '../../ir/random.js';
-import { runGraphOnWasm } from '../../wasm.js';
+import { runGraphOnWasm, runGraphOnWasmThreads } from '../../wasm.js';
 
 const DOMAIN: Record<string, [number, number]> = { log: [0.1, 3], sqrt: [0.1, 3], div: [0.5, 2] };
 
 /** Builds `y = f(x0, x1, …)` with data inputs of the given shapes, runs it on both, compares. */
-function checkAgainstReference(
+async function checkAgainstReference(
   shapes: number[][],
   f: (b: GraphBuilder, xs: number[]) => number,
   range: [number, number] = [-3, 3],
   seed = 1,
   tolerance = 2e-5,
+  threads = 1,
 ) {
   const rand = seededRandom(seed);
   const b = new GraphBuilder();
@@ -33,7 +34,9 @@ function checkAgainstReference(
     [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
   );
   const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
-  const got = runGraphOnWasm(g, values).get('y')!;
+  const got = (
+    threads === 1 ? runGraphOnWasm(g, values) : await runGraphOnWasmThreads(g, values, threads)
+  ).get('y')!;
   expect(got.length).toBe(want.length);
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
@@ -257,4 +260,89 @@ describe('wasm kernels match the reference interpreter', () => {
       (b, [x, y]) => b.emit('concat', [b.emit('concat', [x!, y!], { axis: 0 })], { axis: 1 }),
     ));
   it('iota stored on its own', () => checkAgainstReference([[1]], (b) => b.iota([4, 67], 1)));
+});
+
+describe('wasm map kernels four elements at a time match the reference interpreter', () => {
+  // Last axes that are multiples of 4 take the four-lane path where every op has a four-lane
+  // form; the others (exp, log, tanh, …) fall back to one element at a time.
+  for (const op of UNARY_OPS)
+    it(`unary ${op} on [9, 12]`, () =>
+      checkAgainstReference([[9, 12]], (b, [x]) => b.unary(op, x!), DOMAIN[op]));
+  for (const op of BINARY_OPS) {
+    it(`binary ${op} [6, 5, 8] ∘ [8] (the row read four lanes at a time)`, () =>
+      checkAgainstReference([[6, 5, 8], [8]], (b, [x, y]) => b.binary(op, x!, y!), DOMAIN[op]));
+    it(`binary ${op} [6, 5, 4] ∘ [6, 5, 1] (one element splat to four lanes)`, () =>
+      checkAgainstReference(
+        [
+          [6, 5, 4],
+          [6, 5, 1],
+        ],
+        (b, [x, y]) => b.binary(op, x!, y!),
+        DOMAIN[op],
+      ));
+  }
+  for (const threads of [1, 2, 3]) {
+    it(`a conv's bias and relu on [3, 7, 5, 12] (${threads} threads)`, () =>
+      checkAgainstReference(
+        [[3, 7, 5, 12], [12]],
+        (b, [x, bias]) => b.unary('relu', b.add(x!, b.broadcast(bias!, [3, 7, 5, 12]))),
+        [-3, 3],
+        1,
+        2e-5,
+        threads,
+      ));
+    it(`relu's gradient mask on [5, 9, 8] (${threads} threads)`, () =>
+      checkAgainstReference(
+        [
+          [5, 9, 8],
+          [5, 9, 8],
+        ],
+        (b, [g, x]) => b.mul(g!, b.binary('gt', x!, b.constant(0))),
+        [-3, 3],
+        2,
+        2e-5,
+        threads,
+      ));
+  }
+  it('a middle-axis broadcast [4, 1, 8] to [4, 3, 8], then a constant', () =>
+    checkAgainstReference(
+      [
+        [4, 3, 8],
+        [4, 1, 8],
+      ],
+      (b, [x, y]) => b.mul(b.sub(x!, b.broadcast(y!, [4, 3, 8])), b.constant(0.25)),
+    ));
+  it('a reshape whose source rows are not four-aligned ([10, 6] to [5, 12]) takes the scalar path', () =>
+    checkAgainstReference([[10, 6], [12]], (b, [x, y]) =>
+      b.add(b.reshape(x!, [5, 12]), b.broadcast(y!, [5, 12])),
+    ));
+});
+
+describe('wasm reductions four outputs at a time match the reference interpreter', () => {
+  // The last axis is kept and a multiple of 4: four outputs per step, their epilogue four lanes
+  // at a time where its ops allow, else lane by lane.
+  it('sum over the leading axis of [131, 8]', () =>
+    checkAgainstReference([[131, 8]], (b, [x]) => b.sum(x!, [0])));
+  it('reduce_max over the leading axis of [37, 12]', () =>
+    checkAgainstReference([[37, 12]], (b, [x]) => b.reduceMax(x!, [0]), [-5, -1]));
+  it('sum over axes 0 and 1 of [3, 4, 12] with keepDims', () =>
+    checkAgainstReference([[3, 4, 12]], (b, [x]) => b.sum(x!, [0, 1], true)));
+  it('sum over the middle axis of [3, 7, 8]', () =>
+    checkAgainstReference([[3, 7, 8]], (b, [x]) => b.sum(x!, [1])));
+  it('a bias gradient with a broadcast prologue and a four-lane epilogue', () =>
+    checkAgainstReference([[6, 8], [8]], (b, [x, y]) =>
+      b.mul(b.unary('sqrt', b.unary('abs', b.sum(b.mul(x!, b.broadcast(y!, [6, 8])), [0]))), b.constant(0.5)),
+    ));
+  it('a prologue without a four-lane form (exp) sums one output at a time', () =>
+    checkAgainstReference([[9, 8]], (b, [x]) => b.sum(b.unary('exp', x!), [0])));
+  for (const threads of [1, 2, 3])
+    it(`sum of [5, 13, 11, 8] per channel, with prologue and a lane-by-lane epilogue (${threads} threads)`, () =>
+      checkAgainstReference(
+        [[5, 13, 11, 8]],
+        (b, [x]) => b.unary('tanh', b.sum(b.mul(x!, x!), [0, 1, 2])),
+        [-3, 3],
+        1,
+        2e-5,
+        threads,
+      ));
 });

@@ -106,7 +106,10 @@ const TRANSPOSES = [
   [true, true],
 ] as const;
 
-/** [m, k, n]: every tile remainder (m mod 4, n mod 8), k = 1, and k long enough for several A macro-blocks. */
+/**
+ * [m, k, n]: every tile remainder (m mod 4, n mod 8), k = 1, k long enough for several A
+ * macro-blocks, and whole panels (B read in place when untransposed and m ≤ 64).
+ */
 const SHAPES = [
   [1, 1, 1],
   [3, 5, 17],
@@ -117,6 +120,10 @@ const SHAPES = [
   [130, 130, 17],
   [17, 1, 130],
   [130, 600, 9],
+  // n a multiple of 8: untransposed B is read in place (no packing) up to 64 rows, packed past.
+  [17, 33, 8],
+  [61, 600, 24],
+  [130, 600, 24],
 ] as const;
 
 describe('wasm matmul matches the reference interpreter', () => {
@@ -140,6 +147,7 @@ describe('wasm matmul matches the reference interpreter', () => {
     }
     for (const [name, a, c, ta, tb] of [
       ['3×(17×5·5×33)', [3, 17, 5], [3, 5, 33], false, false],
+      ['3×(17×5·5×16) (each batch of B read in place)', [3, 17, 5], [3, 5, 16], false, false],
       ['2×(5×17)ᵀ·(33×5)ᵀ', [2, 5, 17], [2, 33, 5], true, true],
       ['[4,13,6] · shared [6,17] (one product of 52 rows)', [4, 13, 6], [6, 17], false, false],
       ['[4,6,13]ᵀ · shared [6,17]', [4, 6, 13], [6, 17], true, false],
@@ -252,6 +260,8 @@ describe('wasm matmul matches the reference interpreter', () => {
         [128, 33, 10, false, false], // the MLP's batch against a narrow layer: few panels
         [5, 17, 130, false, true], // fewer rows than threads·tile: the split is over the columns
         [130, 600, 33, true, false], // several macro-blocks of A
+        [64, 600, 32, true, false], // the most rows that read B in place
+        [32, 70, 128, false, false], // the CNN's dense layer shape class: in place, split over columns
         [1, 3, 1, false, false], // less work than threads
       ] as const) {
         it(`${m}×${k}·${k}×${n} transA=${ta} transB=${tb} on ${threads} threads, ${form}`, () =>

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { interpretTrainSteps } from '../step-oracle.js';
 import { compile } from '../../../src/compile.js';
 import { NnxModel } from '../../../src/runtime/index.js';
+import { convEpilogue } from '../../../src/codegen/wasm/conv-gemm.js';
+import { poolGradEpilogue } from '../../../src/codegen/wasm/window.js';
 import { randomArray, seededRandom } from '../../ir/random.js';
 
 const residual = (optimizer: string) => `
@@ -165,6 +167,55 @@ train C {
     for (let s = 0; s < steps; s++) two.trainStep({ x, target });
     for (const [name, w] of await two.getWeights()) expect(w, name).toEqual(after.get(name));
     two.destroy();
+  });
+});
+
+describe('a CNN whose convs take their bias and relu as epilogue', () => {
+  it('trains on wasm as the interpreter does (8 and 16 channels: the map kernels merge into the convs and the pooling gradient), on 3 threads bit for bit', async () => {
+    const { compiled, diagnostics } = compile(
+      `
+model C(x: [9, 8, 2]) -> (y: [3]) {
+  h = MaxPool2D(2)(Conv2D(8, 3, padding: same, activation: relu)(x))
+  y = Dense(3, activation: softmax)(Flatten()(Conv2D(16, 2, activation: relu)(h)))
+}
+train C {
+  data: mnist
+  loss: sparse_categorical_crossentropy
+  optimizer: Adam(lr: 0.01)
+  batch: 3
+}
+`,
+      { wasm: true },
+    );
+    expect(diagnostics).toEqual([]);
+    const { spec, optimized, lowered } = compiled!;
+    // Both forward convs of the step take the next kernel (bias + relu) as their epilogue.
+    const { fused, plan } = lowered.train;
+    const kernels = plan.order.map((k) => fused.kernels[k]!);
+    const merged = kernels.filter((_, at) => convEpilogue(fused.graph, kernels, at) !== undefined);
+    expect(merged.length).toBe(2);
+    // The pooling gradient takes the first conv's relu gradient (8 channels) per image.
+    expect(kernels.filter((_, at) => poolGradEpilogue(fused.graph, kernels, at) !== undefined).length).toBe(
+      1,
+    );
+    const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
+    const weights = await model.getWeights();
+    const rand = seededRandom(17);
+    const x = Float32Array.from(randomArray(rand, 3 * 9 * 8 * 2, 0, 1));
+    const target = Float32Array.of(2, 0, 1);
+    const steps = 3;
+    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+    const after = await model.getWeights();
+    const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
+    expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
+    for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
+    const predicted = await model.predict({ x });
+    model.destroy();
+    const three = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads: 3 });
+    for (let s = 0; s < steps; s++) three.trainStep({ x, target });
+    for (const [name, w] of await three.getWeights()) expect(w, name).toEqual(after.get(name));
+    expect(await three.predict({ x })).toEqual(predicted);
+    three.destroy();
   });
 });
 
