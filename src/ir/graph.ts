@@ -128,8 +128,15 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   conv2d: Conv2dParams;
   /** The gradient of conv2d with respect to its input, from (g, filter): a transposed conv. */
   conv2d_input_grad: Conv2dParams & { readonly inputHW: readonly [number, number] };
-  /** The gradient of conv2d with respect to its filter, from (x, g). */
-  conv2d_filter_grad: Conv2dParams & { readonly kernelHW: readonly [number, number] };
+  /**
+   * The gradient of conv2d with respect to its filter, from (x, g). With `slices` S it is the
+   * partial pass of a split reduction (src/ir/passes/split.ts): shape [S, kh, kw, c, o], slice s
+   * summing the (image, output row) pairs of {@link filterGradSlice}.
+   */
+  conv2d_filter_grad: Conv2dParams & {
+    readonly kernelHW: readonly [number, number];
+    readonly slices?: number;
+  };
   max_pool2d: Pool2dParams;
   /** Routes g back to the first maximum of each window of x, from (x, g). */
   max_pool2d_grad: Pool2dParams;

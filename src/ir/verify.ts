@@ -115,7 +115,7 @@ const PARAM_KEYS: { readonly [P in Op]: Presence<OpParams[P]> } = {
   transpose: { perm: 'required' },
   conv2d: CONV,
   conv2d_input_grad: { ...CONV, inputHW: 'required' },
-  conv2d_filter_grad: { ...CONV, kernelHW: 'required' },
+  conv2d_filter_grad: { ...CONV, kernelHW: 'required', slices: 'optional' },
   max_pool2d: POOL,
   max_pool2d_grad: POOL,
   avg_pool2d: POOL,

@@ -15,6 +15,7 @@
  * Like the WGSL target, a conv kernel runs alone: its bias and activation are the next kernel.
  */
 import type { Node } from '../../ir/graph.js';
+import { filterGradSliceStart } from '../../ir/ops/window.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, forThreadShare, threadRange } from './writer.js';
@@ -93,6 +94,8 @@ interface Gemm {
   readonly skipsEmptySegments: boolean;
   /** Segments per chunk of a long reduction (see computePhase); all in one when absent. */
   readonly chunkSegments?: number;
+  /** The first segment summed (0 when absent): one slice of a split filter gradient sums `segments` from here. */
+  readonly firstSegment?: number;
 }
 
 /** Phase 1: pack B (threads share the rows), pad x into scratch, zero a segment. */
@@ -224,6 +227,7 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
   const tileItems = gemm.panelOuter || chunks > 1;
   const [kc, tEnd] = [I(), I()];
   const D = gemm.segmentDivisor;
+  const first = gemm.firstSegment ?? 0;
 
   const setupRows = () => {
     // Rows past m repeat the last (read, never stored).
@@ -261,7 +265,11 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
       );
       f.end();
     }
-    f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD);
+    f.get(p)
+      .i32(b.panelStride)
+      .op(MUL)
+      .i32(b.base + first * length * b.rowStride)
+      .op(ADD);
     if (chunks > 1)
       f.get(kc)
         .i32(perChunk * length * b.rowStride)
@@ -272,12 +280,12 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
       f.get(kc).i32(perChunk).op(MUL).i32(perChunk).op(ADD).set(tEnd);
       pushMin(f, tEnd, segments);
       f.set(tEnd);
-      f.get(kc).i32(perChunk).op(MUL).i32(D).op(DIV_U).set(tq);
-      f.get(kc).i32(perChunk).op(MUL).i32(D).op(REM_U).set(tr);
+      f.get(kc).i32(perChunk).op(MUL).i32(first).op(ADD).i32(D).op(DIV_U).set(tq);
+      f.get(kc).i32(perChunk).op(MUL).i32(first).op(ADD).i32(D).op(REM_U).set(tr);
     } else {
       f.i32(segments).set(tEnd);
-      f.i32(0).set(tq);
-      f.i32(0).set(tr);
+      f.i32(Math.floor(first / D)).set(tq);
+      f.i32(first % D).set(tr);
     }
     f.forRange(
       t,
@@ -511,7 +519,7 @@ export function convGemmKernel(
       // Rows (ky, kx, ci), columns o; segments (b, oy), each ow pixels sw·c floats apart; B is g
       // as [b·oh·ow, o].
       const [, oh, ow, o] = src(1) as [number, number, number, number];
-      const [kh, kw] = node.shape as [number, number];
+      const [kh, kw] = (node as Node<'conv2d_filter_grad'>).params.kernelHW;
       const k = batch * oh * ow;
       const B = bOf(k, o, { address: address(1), r1: k, s1: 0, s0: o, ns: 1 }, o % NR === 0);
       pack = B.pack;
@@ -629,7 +637,23 @@ export function convGemmKernel(
     };
   }
   preparePhase(prepare, pack, pad, zero);
-  computePhase(compute, gemm);
+  const slices = node.op === 'conv2d_filter_grad' ? node.params.slices : undefined;
+  if (slices === undefined) computePhase(compute, gemm);
+  else {
+    // A split filter gradient: slice s is the one-pass GEMM over its (b, oy) segments, stored
+    // in slab s; slices run one after another, each shared out over the threads.
+    const pairs = gemm.segments;
+    for (let sl = 0; sl < slices; sl++) {
+      const from = filterGradSliceStart(sl, pairs, slices);
+      const to = filterGradSliceStart(sl + 1, pairs, slices);
+      computePhase(compute, {
+        ...gemm,
+        firstSegment: from,
+        segments: to - from,
+        out: gemm.out + sl * gemm.m * gemm.n * 4,
+      });
+    }
+  }
   const phases = pack || pad || zero ? [prepare, compute] : [compute];
   return { name: node.op, phases, scratchBytes: scratch - ctx.scratch };
 }

@@ -8,7 +8,7 @@ import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph
 import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import { PCG_WGSL, counterValueWgsl } from './ops.js';
-import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { type FusedKernel, matmulOperand } from '../../ir/passes/fuse.js';
 import type { BindingAccess } from '../../runtime/spec.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
@@ -210,16 +210,27 @@ function matmulKernel(
   const fold = batchedA && !batchedB && !transA;
   const batch = fold ? 1 : geometry.batch;
   const m = fold ? geometry.batch * geometry.m : geometry.m;
-  const offset = (batched: boolean, size: number) => (batch > 1 && batched ? `batch * ${size}u + ` : '');
-  const [oa, ob, oc] = [offset(batchedA, m * k), offset(batchedB, k * n), offset(true, m * n)];
-  // An operand that is a reshape in this kernel is a view of its source's buffer.
-  const stored = (x: Node): number =>
-    w.k.members.has(x.id) && x.op === 'reshape' ? stored(g.nodes[x.srcs[0]!]!) : x.id;
-  const A = w.arrayOf(stored(a));
-  const B = w.arrayOf(stored(b));
+  const layout = (x: Node, batchStride: number, lead: number) => {
+    const view = matmulOperand(g, w.k, x);
+    return {
+      array: w.arrayOf(view.stored),
+      batchStride: view.batchStride ?? batchStride,
+      lead: view.lead ?? lead,
+    };
+  };
+  const A = layout(a, m * k, transA ? m : k);
+  const B = layout(b, k * n, transB ? k : n);
+  const offset = (batched: boolean, stride: number) => (batch > 1 && batched ? `batch * ${stride}u + ` : '');
+  const [oa, ob, oc] = [
+    offset(batchedA, A.batchStride),
+    offset(batchedB, B.batchStride),
+    offset(true, m * n),
+  ];
   return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
-    a: (r, c) => (transA ? `${A}[${oa}(${c}) * ${m}u + ${r}]` : `${A}[${oa}(${r}) * ${k}u + ${c}]`),
-    b: (r, c) => (transB ? `${B}[${ob}(${c}) * ${k}u + ${r}]` : `${B}[${ob}(${r}) * ${n}u + ${c}]`),
+    a: (r, c) =>
+      transA ? `${A.array}[${oa}(${c}) * ${A.lead}u + ${r}]` : `${A.array}[${oa}(${r}) * ${A.lead}u + ${c}]`,
+    b: (r, c) =>
+      transB ? `${B.array}[${ob}(${c}) * ${B.lead}u + ${r}]` : `${B.array}[${ob}(${r}) * ${B.lead}u + ${c}]`,
     store: (r, c, v) => {
       w.anchorValue = v;
       const lines = w.storeRoots('idx');

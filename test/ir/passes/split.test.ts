@@ -12,9 +12,21 @@ import type { Tensor } from '../../../src/ir/tensor.js';
 import { verifyGraph } from '../../../src/ir/verify.js';
 import { randomArray, seededRandom } from '../random.js';
 import { runGraphOnGpu } from '../../gpu.js';
+import { runGraphOnWasm } from '../../wasm.js';
+import { eliminateDeadCode } from '../../../src/ir/passes/index.js';
+import { filterGradSlice, filterGradSliceStart } from '../../../src/ir/ops/window.js';
+import { matmulWorkgroups } from '../../../src/codegen/wgsl/matmul.js';
+import { convWorkgroups } from '../../../src/codegen/wgsl/conv2d.js';
 
 // Every reduction counts as long here, and the adapter as wide, so that small tensors split.
-const WIDE: Occupancy = { concurrentWorkgroups: 64, workgroupSize: 64, minBytes: 0 };
+const WIDE: Occupancy = {
+  concurrentWorkgroups: 64,
+  workgroupSize: 64,
+  minBytes: 0,
+  maxPartialBytes: Infinity,
+  matmulWorkgroups,
+  convWorkgroups,
+};
 
 function build(shapes: number[][], f: (b: GraphBuilder, xs: number[]) => number): Graph {
   const b = new GraphBuilder();
@@ -23,11 +35,20 @@ function build(shapes: number[][], f: (b: GraphBuilder, xs: number[]) => number)
   return b.build();
 }
 
-const reductions = (g: Graph) => g.nodes.filter((n) => n.op === 'sum' || n.op === 'reduce_max').length;
+/** Reductions and the partial passes of a split: sums, maxima, matmuls and filter gradients. */
+const reductions = (g: Graph) =>
+  g.nodes.filter((n) => n.op === 'sum' || n.op === 'reduce_max').length +
+  g.nodes.filter((n) => n.op === 'matmul' || n.op === 'conv2d_filter_grad').length;
 
-async function checkSplit(shapes: number[][], f: (b: GraphBuilder, xs: number[]) => number, seed = 1) {
+async function checkSplit(
+  shapes: number[][],
+  f: (b: GraphBuilder, xs: number[]) => number,
+  seed = 1,
+  target: 'gpu' | 'wasm' = 'gpu',
+  occupancy: Occupancy = WIDE,
+) {
   const g = build(shapes, f);
-  const split = splitReductions(WIDE)(g);
+  const split = eliminateDeadCode(splitReductions(occupancy)(g));
   expect(verifyGraph(split)).toEqual([]);
   expect(reductions(split)).toBe(2 * reductions(g));
   const rand = seededRandom(seed);
@@ -38,7 +59,9 @@ async function checkSplit(shapes: number[][], f: (b: GraphBuilder, xs: number[])
     [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: Float64Array.from(v) }]),
   );
   const want = interpret(g, tensors, { dtype: 'f64' })[g.outputs[0]!.node]!;
-  const got = (await runGraphOnGpu(split, values)).get('y')!;
+  const got = (target === 'gpu' ? await runGraphOnGpu(split, values) : runGraphOnWasm(split, values)).get(
+    'y',
+  )!;
   expect(got.length).toBe(want.data.length);
   for (let i = 0; i < got.length; i++)
     expect(Math.abs(got[i]! - want.data[i]!)).toBeLessThan(2e-5 * Math.max(1, Math.abs(want.data[i]!)));
@@ -46,11 +69,14 @@ async function checkSplit(shapes: number[][], f: (b: GraphBuilder, xs: number[])
 
 describe('split reductions', () => {
   it('chooses a divisor of the extent that multiplies the workgroups, or no split', () => {
-    const occupancy: Occupancy = { concurrentWorkgroups: 16, workgroupSize: 64, minBytes: 0 };
+    const occupancy: Occupancy = { ...WIDE, concurrentWorkgroups: 16 };
     expect(splitCount(32, 43264, occupancy)).toBe(32); // 43264 = 2⁸·13²: 32 partials of 1352
     expect(splitCount(10, 4001, occupancy)).toBe(1); // 4001 is prime
     expect(splitCount(2048, 1000, occupancy)).toBe(1); // already 32 workgroups
     expect(1000 % splitCount(7, 1000, occupancy)).toBe(0);
+    // The CNN's first bias gradient (20 channels over 64·24·24): the fewest partials that fill
+    // 16 workgroups (64: 20 workgroups), not the most below (48: 15 workgroups).
+    expect(splitCount(20, 36864, occupancy)).toBe(64);
   });
 
   it('a bias gradient: sum over the rows of [2220, 5] (2220 = 60·37)', () =>
@@ -81,5 +107,95 @@ describe('split reductions', () => {
     expect(reductions(splitReductions(WIDE)(wide))).toBe(1);
     const apart = build([[40, 3, 40]], (b, [x]) => b.sum(x!, [0, 2]));
     expect(reductions(splitReductions(WIDE)(apart))).toBe(1);
+  });
+});
+
+// Few outputs on a wide adapter: every case below splits.
+const NARROW_OUTPUT: Occupancy = { ...WIDE, concurrentWorkgroups: 48 };
+
+const VALID = { strides: [1, 1] as const, dilation: [1, 1] as const, pad: [0, 0, 0, 0] as const };
+
+describe.each(['gpu', 'wasm'] as const)('split-K and split filter gradients (%s)', (target) => {
+  it('a matmul with K = 7·48 (A stored [M, K]: a slice view) plus bias and relu', () =>
+    checkSplit(
+      [[13, 336], [336, 9], [9]],
+      (b, [x, w, bias]) => b.unary('relu', b.add(b.matmul(x!, w!), bias!)),
+      2,
+      target,
+      NARROW_OUTPUT,
+    ));
+
+  it('a weight gradient xᵀ·g (transposed A, K rows) over K = 5·37', () =>
+    checkSplit(
+      [
+        [185, 6],
+        [185, 11],
+      ],
+      (b, [x, g]) => b.matmul(x!, g!, true, false),
+      3,
+      target,
+      NARROW_OUTPUT,
+    ));
+
+  it('an input gradient g·wᵀ (transposed B, a slice view of its rows) over K = 2·3·17', () =>
+    checkSplit(
+      [
+        [3, 102],
+        [5, 102],
+      ],
+      (b, [g, w]) => b.matmul(g!, w!, false, true),
+      4,
+      target,
+      NARROW_OUTPUT,
+    ));
+
+  it('a filter gradient over 3 images of 9 output rows: slices that do not divide the 27 pairs', () =>
+    checkSplit(
+      [
+        [3, 11, 10, 2],
+        [3, 9, 8, 5],
+      ],
+      (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...VALID, kernelHW: [3, 3] }),
+      5,
+      target,
+      NARROW_OUTPUT,
+    ));
+
+  it('a padded filter gradient with one output channel, its result scaled (the epilogue)', () =>
+    checkSplit(
+      [
+        [2, 7, 7, 3],
+        [2, 7, 7, 1],
+      ],
+      (b, [x, g]) =>
+        b.mul(
+          b.emit('conv2d_filter_grad', [x!, g!], { ...VALID, pad: [1, 1, 1, 1] as const, kernelHW: [3, 3] }),
+          b.constant(0.5),
+        ),
+      6,
+      target,
+      NARROW_OUTPUT,
+    ));
+});
+
+describe('filter gradient slices', () => {
+  it('cover every pair once, in order, differing by at most one pair', () => {
+    for (const [pairs, slices] of [
+      [27, 5],
+      [27, 27],
+      [1536, 16],
+      [7, 2],
+    ] as const) {
+      const seen = Array.from({ length: pairs }, (_, t) => filterGradSlice(t, pairs, slices));
+      for (let s = 0; s < slices; s++) {
+        const [from, to] = [
+          filterGradSliceStart(s, pairs, slices),
+          filterGradSliceStart(s + 1, pairs, slices),
+        ];
+        expect(to - from).toBeGreaterThanOrEqual(Math.floor(pairs / slices));
+        expect(to - from).toBeLessThanOrEqual(Math.ceil(pairs / slices));
+        for (let t = from; t < to; t++) expect(seen[t]).toBe(s);
+      }
+    }
   });
 });
