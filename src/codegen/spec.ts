@@ -193,7 +193,8 @@ export function buildEntry(
       concurrentWorkgroups: adapter.concurrentWorkgroups,
       workgroupSize: WORKGROUP_SIZE,
       minBytes: LARGE_READ_BYTES,
-      maxPartialBytes: LARGE_READ_BYTES,
+      // Half: the final pass also reads what its epilogue needs (a bias, optimizer state).
+      maxPartialBytes: LARGE_READ_BYTES / 2,
       matmulWorkgroups,
       convWorkgroups,
     })(optimize(needed, { [BATCH]: batch })),
