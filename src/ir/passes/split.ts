@@ -16,6 +16,10 @@
  *    partial filters over ranges of (image, output row) pairs, of any length, then a sum.
  * Every partial is summed in a fixed order over fixed slices, and the final sum adds partials
  * 0, 1, … in order: the result does not depend on timing.
+ * The split depends on the adapter profile the plan is made for (its workgroups at once), and
+ * the plan stays one for every target: the wasm target renders the same two passes (a sliced
+ * filter gradient as its slices' GEMMs one after another, each shared over the threads). The
+ * default profile, lavapipe's 16, is also the wasm target's thread limit (WASM_MAX_THREADS).
  */
 import { type Graph, type Node, sizeOf } from '../graph.js';
 import { matmulGeometry } from '../ops/matmul.js';
