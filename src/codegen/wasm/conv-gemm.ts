@@ -15,7 +15,7 @@
  * Like the WGSL target, a conv kernel runs alone: its bias and activation are the next kernel.
  */
 import type { Node } from '../../ir/graph.js';
-import { filterGradSliceStart } from '../../ir/ops/window.js';
+import { sliceStart } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
 import { type WasmContext, type WasmKernel, kernelFunction, forThreadShare, threadRange } from './writer.js';
@@ -644,8 +644,8 @@ export function convGemmKernel(
     // in slab s; slices run one after another, each shared out over the threads.
     const pairs = gemm.segments;
     for (let sl = 0; sl < slices; sl++) {
-      const from = filterGradSliceStart(sl, pairs, slices);
-      const to = filterGradSliceStart(sl + 1, pairs, slices);
+      const from = sliceStart(sl, pairs, slices);
+      const to = sliceStart(sl + 1, pairs, slices);
       computePhase(compute, {
         ...gemm,
         firstSegment: from,

@@ -174,14 +174,14 @@ function inputGrad(ops: Operands, g: Geometry): Block {
  * dw = conv2d_filter_grad(x, g): rows are filter taps (ky, kx, ci), columns output channels,
  * reduction (n, oy, ox). When the channels are a multiple of the block, a block's rows are one
  * tap's consecutive channels, so the bounds check and address are computed once for all rows.
- * Split into S slices, workgroup layer z sums the (n, oy) pairs of slice z (filterGradSlice).
+ * Split into S slices, workgroup layer z sums the (n, oy) pairs of slice z (sliceStart).
  */
 function filterGrad(ops: Operands, g: Geometry, slices: number | undefined): Block {
   const { h, w, c, oh, ow, o, kw, p } = g;
   const shared = c % TM === 0;
   const lead = (i: number) => (shared ? 0 : i);
   const pairs = g.n * oh;
-  // Slice z's pairs [⌊z·T/S⌋, ⌊(z+1)·T/S⌋): as the reference's filterGradSliceStart.
+  // Slice z's pairs [⌊z·T/S⌋, ⌊(z+1)·T/S⌋): as sliceStart (src/ir/graph.ts).
   const pairLoops =
     slices === undefined
       ? [`for (var b = 0u; b < ${g.n}u; b++) {`, `for (var oy = 0; oy < ${oh}; oy++) {`]

@@ -163,7 +163,47 @@ function mapKernel(w: KernelWriter, n: number): string {
   return main1d(n, strideX, w.storeRoots('i').join('\n'));
 }
 
+/**
+ * A sliced reduction (the partial pass of a split): output (pre, s, post) reduces run elements
+ * [⌊s·R/S⌋, ⌊(s+1)·R/S⌋) of [pre, R, post], one loop, `post` elements apart.
+ */
+function slicedReduceKernel(
+  w: KernelWriter,
+  g: Graph,
+  anchor: Node<'sum' | 'reduce_max'>,
+  n: number,
+): string {
+  const x = g.nodes[anchor.srcs[0]!]!;
+  const inShape = x.shape as number[];
+  const { axes } = anchor.params;
+  const slices = anchor.params.slices!;
+  const from = Math.min(...axes);
+  const run = axes.reduce((a, d) => a * inShape[d]!, 1);
+  const post = sizeOf(inShape.slice(from + axes.length));
+  const loop = new Scope();
+  const value = w.valueAt(x.id, 'base + r * ' + `${post}u`, loop);
+  const combine = anchor.op === 'sum' ? `acc + ${value}` : `max(acc, ${value})`;
+  // max starts from the slice's first element: -inf is not a valid WGSL constant.
+  const init = new Scope();
+  const first = anchor.op === 'sum' ? '0.0' : w.valueAt(x.id, `base + lo * ${post}u`, init);
+  w.anchorValue = 'acc';
+  const code = [
+    `let s = (i / ${post}u) % ${slices}u;`,
+    `let base = (i / ${post * slices}u) * ${run * post}u + i % ${post}u;`,
+    `let lo = (s * ${run}u) / ${slices}u;`,
+    `let hi = ((s + 1u) * ${run}u) / ${slices}u;`,
+    ...init.lines,
+    `var acc = ${first};`,
+    `for (var r = lo; r < hi; r++) {`,
+    indent([...loop.lines, `acc = ${combine};`].join('\n'), 2),
+    '}',
+    ...w.storeRoots('i'),
+  ].join('\n');
+  return main1d(n, grid1d(n).strideX, code);
+}
+
 function reduceKernel(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>, n: number): string {
+  if (anchor.params.slices !== undefined) return slicedReduceKernel(w, g, anchor, n);
   const x = g.nodes[anchor.srcs[0]!]!;
   const inShape = x.shape as number[];
   const inStrides = contiguousStrides(inShape);

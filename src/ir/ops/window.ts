@@ -12,6 +12,7 @@ import {
   type Pool2dParams,
   type Shape,
   shapeToString,
+  sliceOf,
 } from '../graph.js';
 import { type DType, type Tensor, allocate } from '../tensor.js';
 
@@ -259,19 +260,6 @@ export function conv2dInputGradReference(
 }
 
 /** dw[kh,kw,c,o] = Σ x[n, oh·s + kh·d − pt, ow·s + kw·d − pl, c] · g[n,oh,ow,o]. */
-/**
- * The slice of a split filter gradient (`slices` S) that sums (image, output row) pair t of the
- * T = n·oh pairs: slice s sums t ∈ [⌊s·T/S⌋, ⌊(s+1)·T/S⌋), so slices differ by at most one pair.
- */
-export function filterGradSlice(t: number, pairs: number, slices: number): number {
-  return Math.floor(((t + 1) * slices - 1) / pairs);
-}
-
-/** The first (image, output row) pair slice s of S sums (see {@link filterGradSlice}). */
-export function filterGradSliceStart(s: number, pairs: number, slices: number): number {
-  return Math.floor((s * pairs) / slices);
-}
-
 export function conv2dFilterGradReference(
   x: Tensor,
   g: Tensor,
@@ -287,7 +275,7 @@ export function conv2dFilterGradReference(
   forEachTap(n, [oh, ow], [h, wd], convSweep(p, kh, kw), (b, oy, ox, ky, kx, iy, ix) => {
     const xBase = ((b * h + iy) * wd + ix) * c;
     const gBase = ((b * oh + oy) * ow + ox) * co;
-    const slab = filterGradSlice(b * oh + oy, n * oh, slices) * kh * kw * c * co;
+    const slab = sliceOf(b * oh + oy, n * oh, slices) * kh * kw * c * co;
     for (let ci = 0; ci < c; ci++) {
       const xv = x.data[xBase + ci]!;
       const wBase = slab + ((ky * kw + kx) * c + ci) * co;

@@ -21,7 +21,7 @@
  * filter gradient as its slices' GEMMs one after another, each shared over the threads). The
  * default profile, lavapipe's 16, is also the wasm target's thread limit (WASM_MAX_THREADS).
  */
-import { type Graph, type Node, sizeOf } from '../graph.js';
+import { ELEMENTWISE_OPS, type Graph, type Node, sizeOf } from '../graph.js';
 import { matmulGeometry } from '../ops/matmul.js';
 import { type Rewriter, keep, rewrite } from './rewrite.js';
 
@@ -57,6 +57,16 @@ const MIN_PARTIAL = 32;
 export function splitCount(outputs: number, extent: number, occupancy: Occupancy): number {
   const most = Math.min(Math.floor(extent / MIN_PARTIAL), partialsAtMost(outputs, occupancy));
   return divisorSplit(extent, most, occupancy.concurrentWorkgroups, (s) => groups(outputs * s, occupancy));
+}
+
+/**
+ * Partials of a reduction over ranges of any length: the fewest that fill the adapter, each at
+ * least MIN_PARTIAL elements long, within what the final pass may read.
+ */
+export function raggedSlices(outputs: number, extent: number, occupancy: Occupancy): number {
+  const wanted = Math.ceil((occupancy.concurrentWorkgroups * occupancy.workgroupSize) / outputs);
+  const s = Math.min(wanted, Math.floor(extent / MIN_PARTIAL), partialsAtMost(outputs, occupancy));
+  return groups(outputs * s, occupancy) >= 2 * groups(outputs, occupancy) ? s : 1;
 }
 
 /** The most partials of `outputs` values each that the final pass may read. */
@@ -104,6 +114,29 @@ function groups(invocations: number, occupancy: Occupancy): number {
   return Math.ceil(invocations / occupancy.workgroupSize);
 }
 
+/**
+ * Bytes a reduction of `x` reads once fusion makes x's elementwise producers its prologue
+ * (src/ir/passes/fuse.ts): the values under the elementwise ops of x's size, each once. A
+ * BatchNorm gradient's `sum(g · x̂)` reads both tensors.
+ */
+function prologueReads(g: Graph, x: Node, readers: readonly number[]): number {
+  const size = sizeOf(x.shape as number[]);
+  const seen = new Set<number>();
+  let bytes = 0;
+  const visit = (id: number) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const v = g.nodes[id]!;
+    if (v.op === 'const') return;
+    // A value with other readers is stored: the reduction reads it rather than its sources.
+    const inPrologue = ELEMENTWISE_OPS.has(v.op) && sizeOf(v.shape as number[]) === size && readers[id] === 1;
+    if (inPrologue) return v.srcs.forEach(visit);
+    bytes += 4 * sizeOf(v.shape as number[]);
+  };
+  visit(x.id);
+  return bytes;
+}
+
 /** The reduced axes as one contiguous run [from, to), or undefined when they are not. */
 function contiguousRun(axes: readonly number[]): [number, number] | undefined {
   const sorted = [...axes].sort((a, b) => a - b);
@@ -112,37 +145,63 @@ function contiguousRun(axes: readonly number[]): [number, number] | undefined {
 
 /** Splits every long reduction with too few outputs to fill the adapter (see the file comment). */
 export function splitReductions(occupancy: Occupancy): (g: Graph) => Graph {
-  return (g) =>
-    rewrite(g, (n, r) => {
+  return (g) => {
+    const readers = g.nodes.map(() => 0);
+    for (const n of g.nodes) for (const s of n.srcs) readers[s]!++;
+    for (const o of g.outputs) readers[o.node]!++;
+    return rewrite(g, (n, r) => {
       const bytesRead = () => 4 * n.srcs.reduce((a, src) => a + sizeOf(g.nodes[src]!.shape as number[]), 0);
       if (n.op === 'matmul' && bytesRead() >= occupancy.minBytes)
         return splitMatmul(g, n as Node<'matmul'>, r, occupancy) ?? keep(n, r);
       if (n.op === 'conv2d_filter_grad' && bytesRead() >= occupancy.minBytes)
         return splitFilterGrad(g, n as Node<'conv2d_filter_grad'>, r, occupancy) ?? keep(n, r);
       if (n.op !== 'sum' && n.op !== 'reduce_max') return keep(n, r);
-      const { axes, keepDims } = (n as Node<'sum' | 'reduce_max'>).params;
+      const { axes, keepDims, slices: sliced } = (n as Node<'sum' | 'reduce_max'>).params;
+      if (sliced !== undefined) return keep(n, r);
       const x = g.nodes[n.srcs[0]!]!;
       const shape = x.shape as number[];
       const run = axes.length > 0 ? contiguousRun(axes) : undefined;
-      if (!run || 4 * sizeOf(shape) < occupancy.minBytes) return keep(n, r);
+      if (!run || prologueReads(g, x, readers) < occupancy.minBytes) return keep(n, r);
       const extent = sizeOf(shape.slice(run[0], run[1]));
       const outputs = sizeOf(shape) / extent;
+      const emitNode = (op: Node['op'], src: number, nodeShape: number[], params: object) =>
+        r.emit({ ...n, op, srcs: [src], shape: nodeShape, params } as Omit<Node, 'id'>);
+      // The final pass: the partials (axis `at`) reduced in order, reshaped back when keepDims.
+      const finalPass = (partial: number, at: number) => {
+        const total = emitNode(n.op, partial, [...shape.slice(0, at), ...shape.slice(run[1])], {
+          axes: [at],
+          keepDims: false,
+        });
+        if (!keepDims) return total;
+        const kept = n.shape as number[];
+        return emitNode('reshape', total, kept, { shape: kept });
+      };
       if (groups(outputs, occupancy) >= occupancy.concurrentWorkgroups) return keep(n, r);
       const s = splitCount(outputs, extent, occupancy);
+      // No divisor fills the adapter (a prime extent, or divisors that miss): partials over
+      // ranges of any length, `slices` of them.
+      if (s === 1 || groups(outputs * s, occupancy) < occupancy.concurrentWorkgroups) {
+        const slices = raggedSlices(outputs, extent, occupancy);
+        if (slices > s) {
+          const partial = r.emit({
+            ...n,
+            srcs: [r.map(x.id)],
+            shape: [...shape.slice(0, run[0]), slices, ...shape.slice(run[1])],
+            params: { axes: n.params.axes, keepDims: false, slices },
+          } as Omit<Node, 'id'>);
+          return finalPass(partial, run[0]);
+        }
+      }
       if (s === 1) return keep(n, r);
       const pre = shape.slice(0, run[0]);
       const post = shape.slice(run[1]);
       const at = pre.length;
-      const emitNode = (op: Node['op'], src: number, nodeShape: number[], params: object) =>
-        r.emit({ ...n, op, srcs: [src], shape: nodeShape, params } as Omit<Node, 'id'>);
       const grouped = [...pre, s, extent / s, ...post];
       const view = emitNode('reshape', r.map(x.id), grouped, { shape: grouped });
       const partial = emitNode(n.op, view, [...pre, s, ...post], { axes: [at + 1], keepDims: false });
-      const total = emitNode(n.op, partial, [...pre, ...post], { axes: [at], keepDims: false });
-      if (!keepDims) return total;
-      const kept = n.shape as number[];
-      return emitNode('reshape', total, kept, { shape: kept });
+      return finalPass(partial, at);
     });
+  };
 }
 
 /**

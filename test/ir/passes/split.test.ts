@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.js';
-import { type Graph, sizeOf } from '../../../src/ir/graph.js';
+import { type Graph, sizeOf, sliceOf, sliceStart } from '../../../src/ir/graph.js';
 import { interpret } from '../../../src/ir/interpret.js';
 import { type Occupancy, splitCount, splitReductions } from '../../../src/ir/passes/split.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
@@ -14,7 +14,6 @@ import { randomArray, seededRandom } from '../random.js';
 import { runGraphOnGpu } from '../../gpu.js';
 import { runGraphOnWasm } from '../../wasm.js';
 import { eliminateDeadCode } from '../../../src/ir/passes/index.js';
-import { filterGradSlice, filterGradSliceStart } from '../../../src/ir/ops/window.js';
 import { matmulWorkgroups } from '../../../src/codegen/wgsl/matmul.js';
 import { convWorkgroups } from '../../../src/codegen/wgsl/conv2d.js';
 
@@ -99,6 +98,21 @@ describe('split reductions', () => {
 
   it('a whole-tensor sum (a loss mean) of [10010]', () => checkSplit([[10010]], (b, [x]) => b.sum(x!, [0])));
 
+  it('a prime extent: sum over the 4001 rows of [4001, 3], in slices of 32 or 33 rows', async () => {
+    const g = build([[4001, 3]], (b, [x]) => b.sum(x!, [0]));
+    const partial = splitReductions(WIDE)(g).nodes.find(
+      (n) => n.op === 'sum' && n.params.slices !== undefined,
+    );
+    expect(partial?.shape).toEqual([125, 3]); // 4001 / 125: slices of 32 and 33 rows
+    await checkSplit([[4001, 3]], (b, [x]) => b.sum(x!, [0]));
+  });
+
+  it('a prime extent inside: reduce_max over axis 1 of [2, 1009, 5], then an epilogue', () =>
+    checkSplit([[2, 1009, 5]], (b, [x]) => b.unary('exp', b.reduceMax(x!, [1]))));
+
+  it('one output over a prime extent with a prologue: sum of x² over [10007], kept as [1]', () =>
+    checkSplit([[10007]], (b, [x]) => b.sum(b.mul(x!, x!), [0], true)));
+
   it('leaves alone short reductions, wide ones and axes that are not contiguous', () => {
     const narrow = { ...WIDE, minBytes: 1 << 20 };
     const short = build([[222, 5]], (b, [x]) => b.sum(x!, [0]));
@@ -149,6 +163,9 @@ describe.each(['gpu', 'wasm'] as const)('split-K and split filter gradients (%s)
       NARROW_OUTPUT,
     ));
 
+  it('a sum over a prime extent (sliced partials): BatchNorm-style mean over [0, 1] of [1, 3001, 4]', () =>
+    checkSplit([[1, 3001, 4]], (b, [x]) => b.mul(b.sum(x!, [0, 1], true), b.constant(1 / 3001)), 7, target));
+
   it('a filter gradient over 3 images of 9 output rows: slices that do not divide the 27 pairs', () =>
     checkSplit(
       [
@@ -178,7 +195,7 @@ describe.each(['gpu', 'wasm'] as const)('split-K and split filter gradients (%s)
     ));
 });
 
-describe('filter gradient slices', () => {
+describe('slices of a split', () => {
   it('cover every pair once, in order, differing by at most one pair', () => {
     for (const [pairs, slices] of [
       [27, 5],
@@ -186,12 +203,9 @@ describe('filter gradient slices', () => {
       [1536, 16],
       [7, 2],
     ] as const) {
-      const seen = Array.from({ length: pairs }, (_, t) => filterGradSlice(t, pairs, slices));
+      const seen = Array.from({ length: pairs }, (_, t) => sliceOf(t, pairs, slices));
       for (let s = 0; s < slices; s++) {
-        const [from, to] = [
-          filterGradSliceStart(s, pairs, slices),
-          filterGradSliceStart(s + 1, pairs, slices),
-        ];
+        const [from, to] = [sliceStart(s, pairs, slices), sliceStart(s + 1, pairs, slices)];
         expect(to - from).toBeGreaterThanOrEqual(Math.floor(pairs / slices));
         expect(to - from).toBeLessThanOrEqual(Math.ceil(pairs / slices));
         for (let t = from; t < to; t++) expect(seen[t]).toBe(s);
