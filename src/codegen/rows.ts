@@ -130,6 +130,8 @@ function analyze(g: Graph, members: ReadonlySet<number>, b: RowBlock): RowAnalys
     if (ELEMENTWISE_OPS.has(n.op) || n.op === 'broadcast') {
       srcCoords = n.srcs.map((s) => alignedCoords(g.nodes[s]!.shape as number[], own));
     } else if (n.op === 'reshape' || n.op === 'one_hot' || n.op === 'sum' || n.op === 'reduce_max') {
+      // The partial pass of a split reduction is a kernel of its own.
+      if ((n.op === 'sum' || n.op === 'reduce_max') && n.params.slices !== undefined) return undefined;
       srcCoords = [coordsOf(g.nodes[n.srcs[0]!]!.shape as number[], b)];
     } else return undefined;
     if (srcCoords.some((c) => !c)) return undefined;
@@ -328,6 +330,7 @@ function seedBlock(g: Graph, k: FusedKernel): RowBlock | undefined {
   if (k.anchor === undefined || k.rows) return undefined;
   const anchor = g.nodes[k.anchor]!;
   if (anchor.op !== 'sum' && anchor.op !== 'reduce_max') return undefined;
+  if (anchor.params.slices !== undefined) return undefined;
   const shape = g.nodes[anchor.srcs[0]!]!.shape as number[];
   if (shape.length !== 2 || anchor.params.axes.length !== 1 || anchor.params.axes[0] !== 1) return undefined;
   const [rows, cols] = shape as [number, number];

@@ -7,7 +7,7 @@ import type { ModelIR } from '../lower/lower.js';
 import type { TrainConfig } from '../bind/train.js';
 import { BATCH, ELEMENTWISE_OPS, type Graph, type Node, inputsOf } from '../ir/graph.js';
 import { type FusedGraph, fuse } from '../ir/passes/fuse.js';
-import { optimize } from '../ir/passes/index.js';
+import { eliminateDeadCode, optimize } from '../ir/passes/index.js';
 import { SPARSE_LOSSES } from '../ir/train/losses.js';
 import { MASK, SAMPLE_COUNT, accumulatorName, buildStepGraphs, type StepGraphs } from '../ir/train/step.js';
 import { RANDOM_SEED } from '../lower/layers/types.js';
@@ -29,6 +29,8 @@ import type {
 import { WasmUnsupportedError } from './wasm/index.js';
 import { WasmMemoryLimitError, buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
+import { matmulWorkgroups } from './wgsl/matmul.js';
+import { convWorkgroups } from './wgsl/conv2d.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { formRowKernels } from './rows.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
@@ -185,11 +187,18 @@ export function buildEntry(
   // The step's loss is reported through the accumulators; as an output it would cost a kernel.
   const needed = { ...graph, outputs: graph.outputs.filter((o) => o.role !== 'loss') };
   const adapter = options.adapter ?? DEFAULT_ADAPTER;
-  const g = splitReductions({
-    concurrentWorkgroups: adapter.concurrentWorkgroups,
-    workgroupSize: WORKGROUP_SIZE,
-    minBytes: LARGE_READ_BYTES,
-  })(optimize(needed, { [BATCH]: batch }));
+  // A split leaves the reshape a split operand was read through unused: dead code removes it.
+  const g = eliminateDeadCode(
+    splitReductions({
+      concurrentWorkgroups: adapter.concurrentWorkgroups,
+      workgroupSize: WORKGROUP_SIZE,
+      minBytes: LARGE_READ_BYTES,
+      // Half: the final pass also reads what its epilogue needs (a bias, optimizer state).
+      maxPartialBytes: LARGE_READ_BYTES / 2,
+      matmulWorkgroups,
+      convWorkgroups,
+    })(optimize(needed, { [BATCH]: batch })),
+  );
   const lowerOptions = options.locate ? { locate: options.locate } : {};
   return { ...lowerEntry(name, g, batch, pool, kernels, lowerOptions), graph: g };
 }

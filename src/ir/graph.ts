@@ -118,8 +118,8 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
    * over equal leading axes (an operand of rank 2 is shared by the batch): see ops/matmul.ts.
    */
   matmul: { readonly transA: boolean; readonly transB: boolean };
-  sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
-  reduce_max: { readonly axes: readonly number[]; readonly keepDims: boolean };
+  sum: ReduceParams;
+  reduce_max: ReduceParams;
   reshape: { readonly shape: Shape };
   /** NumPy-style broadcast to `shape` (size-1 or missing leading dims expand). */
   broadcast: { readonly shape: Shape };
@@ -128,8 +128,15 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
   conv2d: Conv2dParams;
   /** The gradient of conv2d with respect to its input, from (g, filter): a transposed conv. */
   conv2d_input_grad: Conv2dParams & { readonly inputHW: readonly [number, number] };
-  /** The gradient of conv2d with respect to its filter, from (x, g). */
-  conv2d_filter_grad: Conv2dParams & { readonly kernelHW: readonly [number, number] };
+  /**
+   * The gradient of conv2d with respect to its filter, from (x, g). With `slices` S it is the
+   * partial pass of a split reduction (src/ir/passes/split.ts): shape [S, kh, kw, c, o], slice s
+   * summing the (image, output row) pairs t of T = n·oh with sliceOf(t, T, S) = s.
+   */
+  conv2d_filter_grad: Conv2dParams & {
+    readonly kernelHW: readonly [number, number];
+    readonly slices?: number;
+  };
   max_pool2d: Pool2dParams;
   /** Routes g back to the first maximum of each window of x, from (x, g). */
   max_pool2d_grad: Pool2dParams;
@@ -167,6 +174,27 @@ export interface OpParams extends Record<UnaryOp | BinaryOp, Record<string, neve
 }
 
 /** The window geometry of conv2d, in NHWC. Padding is explicit: (top, left, bottom, right). */
+export interface ReduceParams {
+  readonly axes: readonly number[];
+  readonly keepDims: boolean;
+  /**
+   * The partial pass of a split reduction (src/ir/passes/split.ts): the axes, a contiguous run
+   * of R elements, become one axis of `slices` S partials, slice s reducing run elements
+   * [⌊s·R/S⌋, ⌊(s+1)·R/S⌋) (see {@link sliceStart}); keepDims is false.
+   */
+  readonly slices?: number;
+}
+
+/** The first of `extent` elements slice s of `slices` covers: slices differ by at most one element. */
+export function sliceStart(s: number, extent: number, slices: number): number {
+  return Math.floor((s * extent) / slices);
+}
+
+/** The slice of `slices` that element t of `extent` falls in (the inverse of {@link sliceStart}). */
+export function sliceOf(t: number, extent: number, slices: number): number {
+  return Math.floor(((t + 1) * slices - 1) / extent);
+}
+
 export interface Conv2dParams {
   readonly strides: readonly [number, number];
   readonly dilation: readonly [number, number];

@@ -11,10 +11,12 @@ import {
   type Node,
   type Op,
   type OpParams,
+  type ReduceParams,
   type Shape,
   type UnaryOp,
   bindShape,
   shapeToString,
+  sliceOf,
 } from './graph.js';
 import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
 import * as image from './ops/image.js';
@@ -183,10 +185,16 @@ export function broadcastShapes(a: Shape, b: Shape): ShapeResult {
   return out;
 }
 
-function reduceShape(x: Shape, p: { axes: readonly number[]; keepDims: boolean }): ShapeResult {
+function reduceShape(x: Shape, p: ReduceParams): ShapeResult {
   for (const a of p.axes)
     if (a < 0 || a >= x.length)
       return { error: `axis ${a} is out of range for a tensor of shape ${shapeToString(x)}` };
+  if (p.slices !== undefined) {
+    const from = Math.min(...p.axes);
+    if (p.keepDims || p.axes.some((a) => a >= from + p.axes.length))
+      return { error: 'a sliced reduction reduces a contiguous run of axes, without keepDims' };
+    return [...x.slice(0, from), p.slices, ...x.slice(from + p.axes.length)];
+  }
   return p.keepDims ? x.map((d, i) => (p.axes.includes(i) ? 1 : d)) : x.filter((_, i) => !p.axes.includes(i));
 }
 
@@ -301,6 +309,21 @@ function reduceReference(
       ctx.dtype,
       shape.reduce((p, q) => p * q, 1),
     ).fill(init);
+    const { slices, axes } = node.params;
+    if (slices !== undefined) {
+      // [pre, R, post] → [pre, S, post]: element r of the run goes to partial sliceOf(r).
+      const from = Math.min(...axes);
+      const pre = x!.shape.slice(0, from).reduce((a, b) => a * b, 1);
+      const run = axes.reduce((a, d) => a * x!.shape[d]!, 1);
+      const post = x!.data.length / (pre * run);
+      for (let i = 0; i < pre; i++)
+        for (let r = 0; r < run; r++) {
+          const o = (i * slices + sliceOf(r, run, slices)) * post;
+          for (let j = 0; j < post; j++)
+            out[o + j] = combine(out[o + j]!, x!.data[(i * run + r) * post + j]!);
+        }
+      return { shape, data: out };
+    }
     // Walk the input; map each element to its output slot via strides that are 0 on reduced axes.
     const keptShape = x!.shape.map((d, i) => (node.params.axes.includes(i) ? 1 : d));
     const outStrides = broadcastStrides(keptShape, x!.shape);
@@ -309,6 +332,11 @@ function reduceReference(
     });
     return { shape, data: out };
   };
+}
+
+/** Splits are made after autodiff, for occupancy: a sliced reduction is never differentiated. */
+function noSlices(node: Node<'sum' | 'reduce_max'>): void {
+  if (node.params.slices !== undefined) throw new Error(`internal: a sliced ${node.op} has no gradient`);
 }
 
 function copyReference(x: Tensor, shape: number[], ctx: EvalContext): Tensor {
@@ -429,11 +457,13 @@ export const VJP: { readonly [P in Op]: VjpRule<P> } = {
   dimsize: () => [],
   matmul: matmulOps.matmulVjp,
   sum: (b, node, g) => {
+    noSlices(node);
     const x = node.srcs[0]!;
     const kept = node.params.keepDims ? g : b.reshape(g, keptShape(b.shapeOf(x), node.params.axes));
     return [b.broadcast(kept, b.shapeOf(x))];
   },
   reduce_max: (b, node, g) => {
+    noSlices(node);
     const x = node.srcs[0]!;
     const shape = b.shapeOf(x);
     const kept = (n: number) => (node.params.keepDims ? n : b.reshape(n, keptShape(shape, node.params.axes)));

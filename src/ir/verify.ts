@@ -68,7 +68,7 @@ type Presence<T> = { readonly [K in keyof T]-?: object extends Pick<T, K> ? 'opt
 const NO_PARAMS = {} as const;
 const CONV = { strides: 'required', dilation: 'required', pad: 'required' } as const;
 const POOL = { window: 'required', strides: 'required', pad: 'required' } as const;
-const REDUCE = { axes: 'required', keepDims: 'required' } as const;
+const REDUCE = { axes: 'required', keepDims: 'required', slices: 'optional' } as const;
 
 /** Every op's param keys; the type makes each entry list exactly the keys its op declares. */
 const PARAM_KEYS: { readonly [P in Op]: Presence<OpParams[P]> } = {
@@ -115,7 +115,7 @@ const PARAM_KEYS: { readonly [P in Op]: Presence<OpParams[P]> } = {
   transpose: { perm: 'required' },
   conv2d: CONV,
   conv2d_input_grad: { ...CONV, inputHW: 'required' },
-  conv2d_filter_grad: { ...CONV, kernelHW: 'required' },
+  conv2d_filter_grad: { ...CONV, kernelHW: 'required', slices: 'optional' },
   max_pool2d: POOL,
   max_pool2d_grad: POOL,
   avg_pool2d: POOL,

@@ -139,6 +139,9 @@ describe('nnxc compile', () => {
     for (const k of marked(lavapipe.stdout)) expect(k.mib > 1 && k.count < 16).toBe(true);
     for (const k of marked(h100.stdout)) expect(k.mib > 1 && k.count < 2112).toBe(true);
     expect(marked(h100.stdout).length).toBeGreaterThan(marked(lavapipe.stdout).length);
+    // Split reductions, split-K and split filter gradients (#16) fill the 16 CPU threads.
+    expect(marked(lavapipe.stdout)).toEqual([]);
+    expect(marked(nnxc(['compile', 'examples/mnist_mlp.nnx', '--emit', 'plan']).stdout)).toEqual([]);
     expect(nnxc(['compile', 'examples/xor.nnx', '--adapter', 'tpu']).stderr).toContain(
       '--adapter must be one of lavapipe, h100',
     );

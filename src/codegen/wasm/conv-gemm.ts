@@ -18,6 +18,7 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { sliceStart } from '../../ir/graph.js';
 import type { PlannedKernel } from '../target.js';
 import { type FunctionBody, I32, V128 } from './encoder.js';
 import { VectorEpilogue, mapEpilogue } from './vector.js';
@@ -107,6 +108,8 @@ interface Gemm {
    * (a fused epilogue: n is a multiple of 8 and the reduction is one chunk).
    */
   readonly epilogue?: (f: FunctionBody, acc: number, index: number) => void;
+  /** The first segment summed (0 when absent): one slice of a split filter gradient sums `segments` from here. */
+  readonly firstSegment?: number;
 }
 
 /** Phase 1: pack B (threads share the rows), pad x into scratch, zero a segment. */
@@ -240,6 +243,7 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
   const D = gemm.segmentDivisor;
   if (gemm.epilogue && (n % NR !== 0 || chunks > 1))
     throw new Error('internal: a conv epilogue needs full panels and one chunk');
+  const first = gemm.firstSegment ?? 0;
 
   const setupRows = () => {
     // Rows past m repeat the last (read, never stored).
@@ -277,7 +281,11 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
       );
       f.end();
     }
-    f.get(p).i32(b.panelStride).op(MUL).i32(b.base).op(ADD);
+    f.get(p)
+      .i32(b.panelStride)
+      .op(MUL)
+      .i32(b.base + first * length * b.rowStride)
+      .op(ADD);
     if (chunks > 1)
       f.get(kc)
         .i32(perChunk * length * b.rowStride)
@@ -288,12 +296,12 @@ function computePhase(f: FunctionBody, gemm: Gemm): void {
       f.get(kc).i32(perChunk).op(MUL).i32(perChunk).op(ADD).set(tEnd);
       pushMin(f, tEnd, segments);
       f.set(tEnd);
-      f.get(kc).i32(perChunk).op(MUL).i32(D).op(DIV_U).set(tq);
-      f.get(kc).i32(perChunk).op(MUL).i32(D).op(REM_U).set(tr);
+      f.get(kc).i32(perChunk).op(MUL).i32(first).op(ADD).i32(D).op(DIV_U).set(tq);
+      f.get(kc).i32(perChunk).op(MUL).i32(first).op(ADD).i32(D).op(REM_U).set(tr);
     } else {
       f.i32(segments).set(tEnd);
-      f.i32(0).set(tq);
-      f.i32(0).set(tr);
+      f.i32(Math.floor(first / D)).set(tq);
+      f.i32(first % D).set(tr);
     }
     f.forRange(
       t,
@@ -541,7 +549,7 @@ export function convGemmKernel(
       // Rows (ky, kx, ci), columns o; segments (b, oy), each ow pixels sw·c floats apart; B is g
       // as [b·oh·ow, o].
       const [, oh, ow, o] = src(1) as [number, number, number, number];
-      const [kh, kw] = node.shape as [number, number];
+      const [kh, kw] = node.params.kernelHW;
       const k = batch * oh * ow;
       const B = bOf(k, o, { address: address(1), r1: k, s1: 0, s0: o, ns: 1 }, o % NR === 0);
       pack = B.pack;
@@ -659,7 +667,23 @@ export function convGemmKernel(
     };
   }
   preparePhase(prepare, pack, pad, zero);
-  computePhase(compute, gemm);
+  const slices = node.op === 'conv2d_filter_grad' ? node.params.slices : undefined;
+  if (slices === undefined) computePhase(compute, gemm);
+  else {
+    // A split filter gradient: slice s is the one-pass GEMM over its (b, oy) segments, stored
+    // in slab s; slices run one after another, each shared out over the threads.
+    const pairs = gemm.segments;
+    for (let sl = 0; sl < slices; sl++) {
+      const from = sliceStart(sl, pairs, slices);
+      const to = sliceStart(sl + 1, pairs, slices);
+      computePhase(compute, {
+        ...gemm,
+        firstSegment: from,
+        segments: to - from,
+        out: gemm.out + sl * gemm.m * gemm.n * 4,
+      });
+    }
+  }
   const phases = pack || pad || zero ? [prepare, compute] : [compute];
   const name = epilogue
     ? `${node.op}_${[...new Set(epilogue.roots.map((r) => g.nodes[r]!.op))].join('_')}`

@@ -11,6 +11,7 @@ import { F32, I32, V128 } from './encoder.js';
 import { F32X4_ADD, F32X4_MAX, V128_ZERO } from './opcodes.js';
 import { matmulKernel } from './matmul.js';
 import { VectorEpilogue, fourLanesFit, vectorEpilogueFits } from './vector.js';
+import { I32_ADD as ADD, I32_DIV_U as DIV_U, I32_MUL as MUL, I32_REM_U as REM_U } from './opcodes.js';
 import {
   FusedWriter,
   type Index,
@@ -48,7 +49,59 @@ function mapKernel(w: FusedWriter, n: number): void {
   forThreadShare(f, n, i, () => w.storeRoots({ local: i, key: 'i' }));
 }
 
+/** A sliced reduction (the WGSL writer's slicedReduceKernel): one loop over the slice's run elements. */
+function slicedReduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: number): void {
+  const f = w.f;
+  const x = w.g.nodes[anchor.srcs[0]!]!;
+  const inShape = x.shape as number[];
+  const { axes } = anchor.params;
+  const slices = anchor.params.slices!;
+  const from = Math.min(...axes);
+  const run = axes.reduce((a, d) => a * inShape[d]!, 1);
+  const post = sizeOf(inShape.slice(from + axes.length));
+  const [i, s, base, r, hi, at] = Array.from({ length: 6 }, () => f.local(I32));
+  const acc = f.local(F32);
+  forThreadShare(f, n, i, () => {
+    const outer = new Scope();
+    const out: Index = { local: i, key: 'i' };
+    // s = (i / post) % S; base = (i / (post·S))·R·post + i % post; r from ⌊s·R/S⌋ to ⌊(s+1)·R/S⌋.
+    f.get(i).i32(post).op(DIV_U).i32(slices).op(REM_U).set(s);
+    f.get(i)
+      .i32(post * slices)
+      .op(DIV_U)
+      .i32(run * post)
+      .op(MUL)
+      .get(i)
+      .i32(post)
+      .op(REM_U)
+      .op(ADD)
+      .set(base);
+    f.get(s).i32(run).op(MUL).i32(slices).op(DIV_U).set(r);
+    f.get(s).i32(1).op(ADD).i32(run).op(MUL).i32(slices).op(DIV_U).set(hi);
+    const element = () => {
+      f.get(r).i32(post).op(MUL).get(base).op(ADD).set(at);
+      return w.valueAt(x.id, { local: at, key: 'at' }, new Scope(outer));
+    };
+    if (anchor.op === 'sum') f.f32(0).set(acc);
+    else f.get(element()).set(acc);
+    f.forRange(
+      r,
+      () => f.get(r),
+      () => f.get(hi),
+      () => {
+        f.get(acc)
+          .get(element())
+          .op(anchor.op === 'sum' ? 0x92 : 0x97)
+          .set(acc);
+      },
+    );
+    w.anchorValue = acc;
+    w.storeRoots(out, outer);
+  });
+}
+
 function reduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: number): void {
+  if (anchor.params.slices !== undefined) return slicedReduceKernel(w, anchor, n);
   const f = w.f;
   const x = w.g.nodes[anchor.srcs[0]!]!;
   const inShape = x.shape as number[];

@@ -16,7 +16,7 @@
  */
 import type { Graph, Node } from '../../ir/graph.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
-import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { type FusedKernel, matmulOperand } from '../../ir/passes/fuse.js';
 import { WASM_MAX_THREADS as MAX_THREADS } from '../../runtime/spec.js';
 import { F32, type FunctionBody, I32, V128 } from './encoder.js';
 import { VectorEpilogue, vectorEpilogueFits } from './vector.js';
@@ -46,6 +46,9 @@ interface Geometry {
   /** Elements between consecutive batches of A, B and C (0: shared). */
   readonly strideA: number;
   readonly strideB: number;
+  /** Elements between consecutive stored rows of A and B (their row length, or K for a slice view). */
+  readonly leadA: number;
+  readonly leadB: number;
   /** Byte addresses of A, B and C (C is only where the epilogue's index starts). */
   readonly a: number;
   readonly b: number;
@@ -61,9 +64,8 @@ function geometryOf(w: FusedWriter, anchor: Node<'matmul'>): Geometry {
   const batch = fold ? 1 : geo.batch;
   const m = fold ? geo.batch * geo.m : geo.m;
   const { k, n } = geo;
-  // An operand that is a reshape in this kernel is a view of its source's buffer.
-  const stored = (x: Node): number =>
-    w.k.members.has(x.id) && x.op === 'reshape' ? stored(g.nodes[x.srcs[0]!]!) : x.id;
+  // A reshape in this kernel is a view of its source's buffer; a slice view strides over it.
+  const [va, vb] = [matmulOperand(g, w.k, a), matmulOperand(g, w.k, b)];
   return {
     batch,
     m,
@@ -71,10 +73,12 @@ function geometryOf(w: FusedWriter, anchor: Node<'matmul'>): Geometry {
     k,
     transA,
     transB,
-    strideA: batch > 1 && geo.batchedA ? m * k : 0,
-    strideB: batch > 1 && geo.batchedB ? k * n : 0,
-    a: w.addressOf(stored(a)),
-    b: w.addressOf(stored(b)),
+    strideA: batch > 1 && geo.batchedA ? (va.batchStride ?? m * k) : 0,
+    strideB: batch > 1 && geo.batchedB ? (vb.batchStride ?? k * n) : 0,
+    leadA: va.lead ?? (transA ? m : k),
+    leadB: vb.lead ?? (transB ? k : n),
+    a: w.addressOf(va.stored),
+    b: w.addressOf(vb.stored),
   };
 }
 
@@ -112,8 +116,8 @@ function packPhase(geo: Geometry, packed: number): FunctionBody {
   const fullPanels = Math.floor(n / NR);
   const [q, z, p, kk, dst, src] = Array.from({ length: 6 }, () => f.local(I32));
   // Byte steps of op(B) between consecutive k and consecutive columns.
-  const kStep = transB ? 4 : n * 4;
-  const colStep = transB ? k * 4 : 4;
+  const kStep = transB ? 4 : geo.leadB * 4;
+  const colStep = transB ? geo.leadB * 4 : 4;
   // Any panel, element by element: zero past column n.
   const scalarPanel = () =>
     f.forRange(
@@ -202,8 +206,8 @@ function computePhase(
   const macros = Math.ceil(blocks / Math.max(1, Math.floor(A_BLOCK_BYTES / (MR * depth * 4))));
   const macroBlocks = Math.ceil(blocks / macros);
   // Elements of A between consecutive rows, and consecutive k, of op(A).
-  const rowStride = transA ? 1 : depth;
-  const kStride = transA ? m : 1;
+  const rowStride = transA ? 1 : geo.leadA;
+  const kStride = transA ? geo.leadA : 1;
   const I = () => f.local(I32);
   const [q, z, p, t, rb, pa, pb, pbEnd, panel, tile, base, r, j, rowBase, idx] = Array.from(
     { length: 15 },

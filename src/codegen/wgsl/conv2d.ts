@@ -27,6 +27,12 @@ function workgroupShape(n: number): [number, number] {
   return [x, WG_SIZE / x];
 }
 
+/** Workgroups of a convolution GEMM of m×n outputs (what a split is planned against). */
+export function convWorkgroups(m: number, n: number): number {
+  const [wgx, wgy] = workgroupShape(n);
+  return Math.ceil(n / (TN * wgx)) * Math.ceil(m / (TM * wgy));
+}
+
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 interface Block {
@@ -43,6 +49,8 @@ interface Block {
   readonly inner?: (i: number) => string[];
   readonly a: (i: number) => string;
   readonly b: (j: number) => string;
+  /** Partial products, one per workgroup layer `gid.z`, each stored m·n apart (1 when absent). */
+  readonly slices?: number;
 }
 
 /** A blocked GEMM main: row block `gid.y`, column block `gid.x`, masked stores. */
@@ -55,6 +63,7 @@ function blockedMain(blk: Block): { code: string; workgroups: [number, number, n
   const lines = [
     `@compute @workgroup_size(${wgx}, ${wgy})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    ...(blk.slices !== undefined ? [`  let slab = gid.z * ${blk.m * blk.n}u;`] : []),
     `  let row0 = gid.y * ${TM}u;`,
     `  let col0 = gid.x * ${TN}u;`,
     `  if (row0 >= ${blk.m}u || col0 >= ${blk.n}u) { return; }`,
@@ -73,14 +82,14 @@ function blockedMain(blk: Block): { code: string; workgroups: [number, number, n
     ...rows.flatMap((i) =>
       cols.map(
         (j) =>
-          `  if (row0 + ${i}u < ${blk.m}u && col0 + ${j}u < ${blk.n}u) { out[(row0 + ${i}u) * ${blk.n}u + col0 + ${j}u] = acc${i}_${j}; }`,
+          `  if (row0 + ${i}u < ${blk.m}u && col0 + ${j}u < ${blk.n}u) { out[${blk.slices !== undefined ? 'slab + ' : ''}(row0 + ${i}u) * ${blk.n}u + col0 + ${j}u] = acc${i}_${j}; }`,
       ),
     ),
     '}',
   ];
   return {
     code: lines.join('\n'),
-    workgroups: [Math.ceil(blk.n / (TN * wgx)), Math.ceil(blk.m / (TM * wgy)), 1],
+    workgroups: [Math.ceil(blk.n / (TN * wgx)), Math.ceil(blk.m / (TM * wgy)), blk.slices ?? 1],
   };
 }
 
@@ -165,12 +174,23 @@ function inputGrad(ops: Operands, g: Geometry): Block {
  * dw = conv2d_filter_grad(x, g): rows are filter taps (ky, kx, ci), columns output channels,
  * reduction (n, oy, ox). When the channels are a multiple of the block, a block's rows are one
  * tap's consecutive channels, so the bounds check and address are computed once for all rows.
+ * Split into S slices, workgroup layer z sums the (n, oy) pairs of slice z (sliceStart).
  */
-function filterGrad(ops: Operands, g: Geometry): Block {
+function filterGrad(ops: Operands, g: Geometry, slices: number | undefined): Block {
   const { h, w, c, oh, ow, o, kw, p } = g;
   const shared = c % TM === 0;
   const lead = (i: number) => (shared ? 0 : i);
+  const pairs = g.n * oh;
+  // Slice z's pairs [⌊z·T/S⌋, ⌊(z+1)·T/S⌋): as sliceStart (src/ir/graph.ts).
+  const pairLoops =
+    slices === undefined
+      ? [`for (var b = 0u; b < ${g.n}u; b++) {`, `for (var oy = 0; oy < ${oh}; oy++) {`]
+      : [
+          `for (var t = (gid.z * ${pairs}u) / ${slices}u; t < ((gid.z + 1u) * ${pairs}u) / ${slices}u; t++) {`,
+        ];
+  const pairSetup = slices === undefined ? [] : [`let b = t / ${oh}u;`, `let oy = i32(t % ${oh}u);`];
   return {
+    ...(slices !== undefined && { slices }),
     m: g.kh * kw * c,
     n: o,
     rowSetup: (i) =>
@@ -181,15 +201,13 @@ function filterGrad(ops: Operands, g: Geometry): Block {
             `let dy${i} = i32(r${i} / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
             `let dx${i} = i32((r${i} / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
           ],
-    loops: [
-      `for (var b = 0u; b < ${g.n}u; b++) {`,
-      `for (var oy = 0; oy < ${oh}; oy++) {`,
-      `for (var ox = 0; ox < ${ow}; ox++) {`,
-    ],
-    perTap: (i) =>
-      shared && i > 0
+    loops: [...pairLoops, `for (var ox = 0; ox < ${ow}; ox++) {`],
+    perTap: (i) => [
+      ...(i === 0 ? pairSetup : []),
+      ...(shared && i > 0
         ? []
-        : [`let iy${i} = oy * ${p.strides[0]} + dy${i};`, `let oky${i} = iy${i} >= 0 && iy${i} < ${h};`],
+        : [`let iy${i} = oy * ${p.strides[0]} + dy${i};`, `let oky${i} = iy${i} >= 0 && iy${i} < ${h};`]),
+    ],
     inner: (i) => [
       ...(i === 0 ? [`let gat = ((b * ${oh}u + u32(oy)) * ${ow}u + u32(ox)) * ${o}u;`] : []),
       ...(shared && i > 0
@@ -226,9 +244,9 @@ export function conv2dKernel(ops: Operands, node: Node<ConvOp>): GeneratedKernel
   } else {
     const [n, h, w, c] = ops.shape(0);
     const [, oh, ow, o] = ops.shape(1);
-    const [kh, kw] = shapeOf(node);
+    const [kh, kw] = node.params.kernelHW;
     geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
-    block = filterGrad(ops, geometry);
+    block = filterGrad(ops, geometry, node.params.slices);
   }
   const { code, workgroups } = blockedMain(block);
   return {

@@ -8,7 +8,7 @@ import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph
 import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import { PCG_WGSL, counterValueWgsl } from './ops.js';
-import type { FusedKernel } from '../../ir/passes/fuse.js';
+import { type FusedKernel, matmulOperand } from '../../ir/passes/fuse.js';
 import type { BindingAccess } from '../../runtime/spec.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
@@ -163,7 +163,47 @@ function mapKernel(w: KernelWriter, n: number): string {
   return main1d(n, strideX, w.storeRoots('i').join('\n'));
 }
 
+/**
+ * A sliced reduction (the partial pass of a split): output (pre, s, post) reduces run elements
+ * [⌊s·R/S⌋, ⌊(s+1)·R/S⌋) of [pre, R, post], one loop, `post` elements apart.
+ */
+function slicedReduceKernel(
+  w: KernelWriter,
+  g: Graph,
+  anchor: Node<'sum' | 'reduce_max'>,
+  n: number,
+): string {
+  const x = g.nodes[anchor.srcs[0]!]!;
+  const inShape = x.shape as number[];
+  const { axes } = anchor.params;
+  const slices = anchor.params.slices!;
+  const from = Math.min(...axes);
+  const run = axes.reduce((a, d) => a * inShape[d]!, 1);
+  const post = sizeOf(inShape.slice(from + axes.length));
+  const loop = new Scope();
+  const value = w.valueAt(x.id, 'base + r * ' + `${post}u`, loop);
+  const combine = anchor.op === 'sum' ? `acc + ${value}` : `max(acc, ${value})`;
+  // max starts from the slice's first element: -inf is not a valid WGSL constant.
+  const init = new Scope();
+  const first = anchor.op === 'sum' ? '0.0' : w.valueAt(x.id, `base + lo * ${post}u`, init);
+  w.anchorValue = 'acc';
+  const code = [
+    `let s = (i / ${post}u) % ${slices}u;`,
+    `let base = (i / ${post * slices}u) * ${run * post}u + i % ${post}u;`,
+    `let lo = (s * ${run}u) / ${slices}u;`,
+    `let hi = ((s + 1u) * ${run}u) / ${slices}u;`,
+    ...init.lines,
+    `var acc = ${first};`,
+    `for (var r = lo; r < hi; r++) {`,
+    indent([...loop.lines, `acc = ${combine};`].join('\n'), 2),
+    '}',
+    ...w.storeRoots('i'),
+  ].join('\n');
+  return main1d(n, grid1d(n).strideX, code);
+}
+
 function reduceKernel(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>, n: number): string {
+  if (anchor.params.slices !== undefined) return slicedReduceKernel(w, g, anchor, n);
   const x = g.nodes[anchor.srcs[0]!]!;
   const inShape = x.shape as number[];
   const inStrides = contiguousStrides(inShape);
@@ -210,16 +250,27 @@ function matmulKernel(
   const fold = batchedA && !batchedB && !transA;
   const batch = fold ? 1 : geometry.batch;
   const m = fold ? geometry.batch * geometry.m : geometry.m;
-  const offset = (batched: boolean, size: number) => (batch > 1 && batched ? `batch * ${size}u + ` : '');
-  const [oa, ob, oc] = [offset(batchedA, m * k), offset(batchedB, k * n), offset(true, m * n)];
-  // An operand that is a reshape in this kernel is a view of its source's buffer.
-  const stored = (x: Node): number =>
-    w.k.members.has(x.id) && x.op === 'reshape' ? stored(g.nodes[x.srcs[0]!]!) : x.id;
-  const A = w.arrayOf(stored(a));
-  const B = w.arrayOf(stored(b));
+  const layout = (x: Node, batchStride: number, lead: number) => {
+    const view = matmulOperand(g, w.k, x);
+    return {
+      array: w.arrayOf(view.stored),
+      batchStride: view.batchStride ?? batchStride,
+      lead: view.lead ?? lead,
+    };
+  };
+  const A = layout(a, m * k, transA ? m : k);
+  const B = layout(b, k * n, transB ? k : n);
+  const offset = (batched: boolean, stride: number) => (batch > 1 && batched ? `batch * ${stride}u + ` : '');
+  const [oa, ob, oc] = [
+    offset(batchedA, A.batchStride),
+    offset(batchedB, B.batchStride),
+    offset(true, m * n),
+  ];
   return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
-    a: (r, c) => (transA ? `${A}[${oa}(${c}) * ${m}u + ${r}]` : `${A}[${oa}(${r}) * ${k}u + ${c}]`),
-    b: (r, c) => (transB ? `${B}[${ob}(${c}) * ${k}u + ${r}]` : `${B}[${ob}(${r}) * ${n}u + ${c}]`),
+    a: (r, c) =>
+      transA ? `${A.array}[${oa}(${c}) * ${A.lead}u + ${r}]` : `${A.array}[${oa}(${r}) * ${A.lead}u + ${c}]`,
+    b: (r, c) =>
+      transB ? `${B.array}[${ob}(${c}) * ${B.lead}u + ${r}]` : `${B.array}[${ob}(${r}) * ${B.lead}u + ${c}]`,
     store: (r, c, v) => {
       w.anchorValue = v;
       const lines = w.storeRoots('idx');

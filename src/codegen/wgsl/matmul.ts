@@ -35,6 +35,14 @@ export function tilingFor(m: number, n: number, base: MatmulTiling = DEFAULT_TIL
   return { ...base, tm: fit(m, base.tm), tn: fit(n, base.tn) };
 }
 
+/** Workgroups of an m×n product with the tiling chosen for its shape (what a split is planned against). */
+export function matmulWorkgroups(m: number, n: number): number {
+  const t = tilingFor(m, n);
+  return t.kind === 'shared'
+    ? Math.ceil(n / t.tile) * Math.ceil(m / t.tile)
+    : Math.ceil(n / (t.tn * t.wgx)) * Math.ceil(m / (t.tm * t.wgy));
+}
+
 /** How the kernel reads A and B (row, column of op(A)/op(B)) and writes C. */
 export interface MatmulAccess {
   readonly a: (row: string, col: string) => string;

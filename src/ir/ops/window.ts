@@ -12,6 +12,7 @@ import {
   type Pool2dParams,
   type Shape,
   shapeToString,
+  sliceOf,
 } from '../graph.js';
 import { type DType, type Tensor, allocate } from '../tensor.js';
 
@@ -133,13 +134,15 @@ export function conv2dInputGradShape(
 
 export function conv2dFilterGradShape(
   [x, g]: readonly Shape[],
-  p: Conv2dParams & { kernelHW: readonly [number, number] },
+  p: Conv2dParams & { kernelHW: readonly [number, number]; slices?: number },
 ): ShapeResult {
   const w: Shape = [p.kernelHW[0], p.kernelHW[1], x![3]!, g![3]!];
   const forward = conv2dShape([x!, w], p);
   if ('error' in forward) return forward;
   return sameDims(forward, g!)
-    ? w
+    ? p.slices === undefined
+      ? w
+      : [p.slices, ...w]
     : { error: `conv2d_filter_grad: ${shapeToString(g!)} is not the output shape ${shapeToString(forward)}` };
 }
 
@@ -260,20 +263,22 @@ export function conv2dInputGradReference(
 export function conv2dFilterGradReference(
   x: Tensor,
   g: Tensor,
-  p: Conv2dParams,
+  p: Conv2dParams & { slices?: number },
   out: readonly number[],
   ctx: Ctx,
 ): Tensor {
   const [n, h, wd, c] = x.shape as [number, number, number, number];
-  const [kh, kw, , co] = out as [number, number, number, number];
+  const [kh, kw, , co] = out.slice(p.slices === undefined ? 0 : 1) as [number, number, number, number];
   const [oh, ow] = [g.shape[1]!, g.shape[2]!];
-  const dw = allocate(ctx.dtype, kh * kw * c * co);
+  const slices = p.slices ?? 1;
+  const dw = allocate(ctx.dtype, slices * kh * kw * c * co);
   forEachTap(n, [oh, ow], [h, wd], convSweep(p, kh, kw), (b, oy, ox, ky, kx, iy, ix) => {
     const xBase = ((b * h + iy) * wd + ix) * c;
     const gBase = ((b * oh + oy) * ow + ox) * co;
+    const slab = sliceOf(b * oh + oy, n * oh, slices) * kh * kw * c * co;
     for (let ci = 0; ci < c; ci++) {
       const xv = x.data[xBase + ci]!;
-      const wBase = ((ky * kw + kx) * c + ci) * co;
+      const wBase = slab + ((ky * kw + kx) * c + ci) * co;
       for (let o = 0; o < co; o++) dw[wBase + o]! += xv * g.data[gBase + o]!;
     }
   });
@@ -402,6 +407,9 @@ export function conv2dFilterGradVjp(
   node: Node<'conv2d_filter_grad'>,
   ct: number,
 ): (number | null)[] {
+  // Splits are made after autodiff, for occupancy: a split filter gradient is never differentiated.
+  if (node.params.slices !== undefined)
+    throw new Error('internal: a split conv2d_filter_grad has no gradient');
   const [x, g] = node.srcs as [number, number];
   const p = convParams(node.params);
   return [

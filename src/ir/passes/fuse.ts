@@ -63,6 +63,34 @@ function indexOnly(g: Graph, id: number): boolean {
   return ELEMENTWISE_OPS.has(n.op) && n.srcs.every((s) => indexOnly(g, s));
 }
 
+/**
+ * Whether `n` is `transpose(reshape(x, [R, S, K/S]), [1, 0, 2])`: the S column slices of a
+ * stored [R, K] matrix, which a matmul reads in place (the split-K operands of src/ir/passes/split.ts).
+ */
+export function isSliceView(g: Graph, n: Node): boolean {
+  if (n.op !== 'transpose' || n.shape.length !== 3) return false;
+  const perm = n.params.perm;
+  return perm[0] === 1 && perm[1] === 0 && perm[2] === 2 && g.nodes[n.srcs[0]!]!.op === 'reshape';
+}
+
+/**
+ * Where kernel `k`'s matmul reads operand `x`: the stored value (a reshape in the kernel is a
+ * view of its source) and, for a slice view, the elements between its batches (K/S) and between
+ * its rows (K); a contiguous operand leaves both to the matmul's shape.
+ */
+export function matmulOperand(
+  g: Graph,
+  k: FusedKernel,
+  x: Node,
+): { stored: number; batchStride?: number; lead?: number } {
+  const stored = (v: Node): number =>
+    k.members.has(v.id) && v.op === 'reshape' ? stored(g.nodes[v.srcs[0]!]!) : v.id;
+  if (!k.members.has(x.id) || !isSliceView(g, x)) return { stored: stored(x) };
+  const grouped = g.nodes[x.srcs[0]!]!;
+  const [, slices, width] = grouped.shape as [number, number, number];
+  return { stored: stored(grouped), batchStride: width, lead: slices * width };
+}
+
 /** Whether `consumer` reads `producer` at its own flat index (no broadcasting or permutation). */
 function readsAtSameIndex(consumer: Node, producer: Node): boolean {
   if (consumer.op === 'reshape') return true;
@@ -141,9 +169,18 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
   const views = new Set<number>();
   const join = (n: Node): boolean => {
     const cs = consumers[n.id]!;
-    if (cs.length === 0 || cs.some((c) => views.has(c))) return false;
+    if (cs.length === 0) return false;
     const k = kernelOf.get(cs[0]!);
     if (!k || !cs.every((c) => kernelOf.get(c) === k)) return false;
+    if (cs.some((c) => views.has(c))) {
+      const ofSliceView =
+        n.op === 'reshape' && !stored.has(n.id) && cs.length === 1 && isSliceView(g, g.nodes[cs[0]!]!);
+      if (!ofSliceView) return false;
+      views.add(n.id);
+      k.members.add(n.id);
+      kernelOf.set(n.id, k);
+      return true;
+    }
     if (!FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op)) return false;
     const consumerNodes = cs.map((c) => g.nodes[c]!);
     const isOutput = stored.has(n.id);
@@ -171,6 +208,14 @@ export function fuse(graph: Graph, enabled = true): FusedGraph {
     // A reshape read only by the kernel's matmul is a view: a stored tensor is contiguous, so the
     // matmul reads the reshape's source at the same flat offsets and no copy kernel runs.
     if (n.op === 'reshape' && !isOutput && cs.every((c) => c === k.anchor && g.nodes[c]!.op === 'matmul')) {
+      if (!add(false, false)) return false;
+      views.add(n.id);
+      return true;
+    }
+    // The K-slices of a split-K operand (src/ir/passes/split.ts), `transpose(reshape(x, [R, S,
+    // K/S]), [1, 0, 2])`, are a view too: the matmul reads x with a row stride of K and a batch
+    // stride of K/S. Its reshape joins below, as part of the view.
+    if (!isOutput && isSliceView(g, n) && cs.every((c) => c === k.anchor && g.nodes[c]!.op === 'matmul')) {
       if (!add(false, false)) return false;
       views.add(n.id);
       return true;
