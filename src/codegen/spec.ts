@@ -31,6 +31,7 @@ import { buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { formRowKernels } from './rows.js';
+import { type WholeStepLimits, formWholeSteps, wholeStepLimits } from './whole-step.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
 import { WORKGROUP_SIZE } from './wgsl/builder.js';
@@ -119,6 +120,8 @@ export interface LowerOptions {
   readonly matmulTiling?: MatmulTiling;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
   readonly locate?: Locate;
+  /** Runs of small kernels as one whole-step kernel within these limits (off when absent). */
+  readonly wholeStep?: WholeStepLimits;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -141,10 +144,14 @@ export function lowerEntry(
   options: LowerOptions = {},
 ): LoweredEntry {
   const fusing = options.fuse ?? true;
-  const fused = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const grouped = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const planned = planEntry(grouped, pool, name);
+  const { fused, plan } =
+    fusing && options.wholeStep
+      ? formWholeSteps(grouped, planned, pool, options.wholeStep)
+      : { fused: grouped, plan: planned };
   // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
   const g = fused.graph;
-  const plan = planEntry(fused, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
     const role = entryInputRole(n.params.name, n.params.role);
@@ -172,6 +179,8 @@ export interface PlanOptions {
   readonly adapter?: AdapterProfile;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
   readonly locate?: Locate;
+  /** False keeps a small entry's kernels apart (by default they become whole-step kernels). */
+  readonly wholeStep?: boolean;
 }
 
 export function buildEntry(
@@ -190,7 +199,10 @@ export function buildEntry(
     workgroupSize: WORKGROUP_SIZE,
     minBytes: LARGE_READ_BYTES,
   })(optimize(needed, { [BATCH]: batch }));
-  const lowerOptions = options.locate ? { locate: options.locate } : {};
+  const lowerOptions: LowerOptions = {
+    ...(options.locate && { locate: options.locate }),
+    ...(options.wholeStep !== false && { wholeStep: wholeStepLimits(adapter) }),
+  };
   return { ...lowerEntry(name, g, batch, pool, kernels, lowerOptions), graph: g };
 }
 

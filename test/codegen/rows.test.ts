@@ -35,8 +35,9 @@ train Net { data: mnist, loss: ${loss}, optimizer: Adam(lr: 0.05), metrics: [acc
 `;
 };
 
-function compiled(c: Case) {
-  const { compiled, diagnostics } = compile(source(c), { wasm: true });
+/** Compiled for wasm; `wholeStep` false keeps a small step's kernels apart (the row kernel visible). */
+function compiled(c: Case, wholeStep = false) {
+  const { compiled, diagnostics } = compile(source(c), { wasm: true, wholeStep });
   expect(diagnostics).toEqual([]);
   return compiled!;
 }
@@ -54,11 +55,14 @@ function batchOf(c: Case, seed: number): { x: Float32Array; target: Float32Array
   return { x, target };
 }
 
-/** Trains 3 steps and evaluates once on `backend`; compares both with the interpreter. */
-async function checkCase(c: Case, backend: 'wasm' | 'webgpu') {
-  const { spec, optimized, lowered } = compiled(c);
+/**
+ * Trains 3 steps and evaluates once on `backend`; compares both with the interpreter. With
+ * `wholeStep`, the plan a small case gets by default: the row kernel as a step of a whole-step kernel.
+ */
+async function checkCase(c: Case, backend: 'wasm' | 'webgpu', wholeStep = false) {
+  const { spec, optimized, lowered } = compiled(c, wholeStep);
   // The case exercises the row kernel: the softmax, loss and gradient are one kernel.
-  const rowKernels = lowered.train.fused.kernels.filter((k) => k.rows);
+  const rowKernels = lowered.train.fused.kernels.flatMap((k) => k.steps ?? [k]).filter((k) => k.rows);
   expect(rowKernels.length).toBe(1);
   const model = await NnxModel.create(spec, { seed: 4, backend });
   const weights = await model.getWeights();
@@ -156,6 +160,11 @@ describe('softmax + cross-entropy as one row kernel', () => {
   it.each(CASES.map((c) => [`${c.rows} rows, ${c.classes} classes, ${c.loss}`, c] as const))(
     'on wasm: %s',
     async (_name, c) => checkCase(c, 'wasm'),
+  );
+
+  it.each(CASES.map((c) => [`${c.rows} rows, ${c.classes} classes, ${c.loss}`, c] as const))(
+    'on wasm, as the default (whole-step) plan: %s',
+    async (_name, c) => checkCase(c, 'wasm', true),
   );
 
   it('on WebGPU: 130 rows, 37 classes, sparse categorical cross-entropy', async () =>
