@@ -84,38 +84,41 @@ export function formWholeSteps(
       ),
     );
     // A buffer is local only if every value the run touches in it is.
-    for (const v of values) if (!local.has(v)) for (const l of local) if (buffer(l) === buffer(v)) local.delete(l);
+    for (const v of values)
+      if (!local.has(v)) for (const l of local) if (buffer(l) === buffer(v)) local.delete(l);
     const localBuffers = new Set([...local].map(buffer));
     const bindings = new Set([...values].map(buffer).filter((x) => !localBuffers.has(x))).size;
     const bytes =
-      [...localBuffers].reduce((s, x) => s + pool.buffers[x]!.bytes, 0) + 4 * Math.max(0, ...red.slice(a, b + 1));
+      [...localBuffers].reduce((s, x) => s + pool.buffers[x]!.bytes, 0) +
+      4 * Math.max(0, ...red.slice(a, b + 1));
     return bindings <= limits.maxBindings && bytes <= limits.workgroupBytes ? local : undefined;
   };
 
+  // The fewest runs: best[i] covers the first i kernels (a kernel alone always fits).
+  const best: { count: number; from: number; local?: Set<number> }[] = [{ count: 0, from: 0 }];
+  for (let end = 1; end <= ks.length; end++) {
+    best[end] = { count: best[end - 1]!.count + 1, from: end - 1 };
+    for (let a = 0; a < end - 1; a++) {
+      if (best[a]!.count + 1 >= best[end]!.count) continue;
+      const local = fit(a, end - 1);
+      if (local) best[end] = { count: best[a]!.count + 1, from: a, local };
+    }
+  }
   const kernels: FusedKernel[] = [];
-  for (let a = 0; a < ks.length; ) {
-    // The longest run from `a` that fits (a longer one may fit where a shorter does not: more
-    // of its values become its own).
-    let b = a;
-    let local: Set<number> | undefined;
-    for (let end = ks.length - 1; end > a && !local; end--) {
-      local = fit(a, end);
-      if (local) b = end;
-    }
-    if (!local) {
-      kernels.push(ks[a]!);
-      a++;
-      continue;
-    }
-    const steps = ks.slice(a, b + 1);
-    kernels.push({
-      roots: steps.flatMap((k) => k.roots),
-      members: new Set(steps.flatMap((k) => [...k.members])),
-      prologue: new Set(),
-      steps,
-      local,
-    });
-    a = b + 1;
+  for (let end = ks.length; end > 0; end = best[end]!.from) {
+    const { from, local } = best[end]!;
+    const steps = ks.slice(from, end);
+    kernels.unshift(
+      local
+        ? {
+            roots: steps.flatMap((k) => k.roots),
+            members: new Set(steps.flatMap((k) => [...k.members])),
+            prologue: new Set(),
+            steps,
+            local,
+          }
+        : steps[0]!,
+    );
   }
   return {
     fused: { graph: g, kernels },

@@ -154,7 +154,8 @@ describe('fusion decisions', () => {
 });
 
 describe('fusion of a whole training step', () => {
-  const { compiled } = compile(`
+  const { compiled } = compile(
+    `
 sequential Mlp(x: [20]) {
   Dense(16, activation: relu)
   Dense(16, activation: relu)
@@ -198,7 +199,8 @@ describe('fused kernels match the interpreter on the adapter', () => {
 });
 
 describe('fusion of attention', () => {
-  const { compiled, diagnostics } = compile(`
+  const { compiled, diagnostics } = compile(
+    `
 sequential M(x: [7, 6]) {
   MultiHeadAttention(2, 3, causal: true)
 }
