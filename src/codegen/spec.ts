@@ -30,7 +30,7 @@ import { WasmUnsupportedError } from './wasm/index.js';
 import { buildWasmModule } from './wasm/module.js';
 import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
-import { formRowKernels } from './rows.js';
+import { foldScalarKernels, formRowKernels } from './rows.js';
 import { type WholeStepLimits, formWholeSteps, wholeStepLimits } from './whole-step.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
@@ -122,6 +122,11 @@ export interface LowerOptions {
   readonly locate?: Locate;
   /** Runs of small kernels as one whole-step kernel within these limits (off when absent). */
   readonly wholeStep?: WholeStepLimits;
+  /**
+   * Storage buffers the adapter lets one kernel bind, when more than 8: the optimizer's scalar
+   * kernel then folds into the row kernel (`foldScalarKernels`). Absent: no such fold.
+   */
+  readonly maxBindings?: number;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -144,7 +149,9 @@ export function lowerEntry(
   options: LowerOptions = {},
 ): LoweredEntry {
   const fusing = options.fuse ?? true;
-  const grouped = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const merged = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const grouped =
+    fusing && options.maxBindings !== undefined ? foldScalarKernels(merged, options.maxBindings) : merged;
   const planned = planEntry(grouped, pool, name);
   const { fused, plan } =
     fusing && options.wholeStep
@@ -202,6 +209,7 @@ export function buildEntry(
   const lowerOptions: LowerOptions = {
     ...(options.locate && { locate: options.locate }),
     ...(options.wholeStep !== false && { wholeStep: wholeStepLimits(adapter) }),
+    maxBindings: adapter.maxStorageBuffers,
   };
   return { ...lowerEntry(name, g, batch, pool, kernels, lowerOptions), graph: g };
 }

@@ -5,6 +5,7 @@
  * 10 and 37; dense, sparse and logits forms. The wasm backend runs every case; WebGPU (lavapipe,
  * slow) one.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { MAX_ROW_BLOCK_ELEMENTS } from '../../src/codegen/rows.js';
@@ -120,6 +121,29 @@ describe('softmax + cross-entropy as one row kernel', () => {
       (k) => !k.rows && k.members.size <= 2 && [...k.members].some((m) => g.nodes[m]!.op === 'sum'),
     );
     expect(loneSums).toEqual([]);
+  });
+
+  it("folds Adam's step counter and bias corrections into the row kernel's leader (MNIST MLP: 12 dispatches)", () => {
+    const c = compiled({ rows: 100, classes: 10, loss: 'categorical_crossentropy', count: 100 });
+    const { train } = c.lowered;
+    const g = train.fused.graph;
+    const updated = new Map(g.outputs.filter((o) => o.role === 'update').map((o) => [o.node, o.name]));
+    const row = train.fused.kernels.find((k) => k.rows)!;
+    const stored = row.roots.flatMap((r) => (updated.has(r) ? [updated.get(r)!] : []));
+    expect(stored).toEqual(
+      expect.arrayContaining(['optimizer/step', 'optimizer/correction_1', 'optimizer/correction_2']),
+    );
+    // No kernel of single values is left; more bindings than 8, within the adapter's 16.
+    expect(
+      train.fused.kernels.filter(
+        (k) => !k.rows && k.roots.every((r) => updated.get(r)?.startsWith('optimizer/')),
+      ),
+    ).toEqual([]);
+    const i = train.plan.order.findIndex((k) => train.fused.kernels[k] === row);
+    expect(train.entry.dispatches[i]!.buffers.length).toBeGreaterThan(8);
+    expect(train.entry.dispatches[i]!.buffers.length).toBeLessThanOrEqual(16);
+    const mnist = readFileSync(new URL('../../examples/mnist_mlp.nnx', import.meta.url), 'utf8');
+    expect(compile(mnist).compiled!.spec.entries.train.dispatches).toHaveLength(12);
   });
 
   it('softmax(x + bias) with a stored [cols] vector read per element, on wasm', () => {
