@@ -12,7 +12,7 @@
  * step keeps its kernel's code, so the numbers do not change. wgsl/whole-step.ts and
  * wasm/whole-step.ts render it.
  */
-import type { Graph } from '../ir/graph.js';
+import { type Graph, sizeOf } from '../ir/graph.js';
 import { FUSED_ROOT_OPS, type FusedGraph, type FusedKernel, kernelReads } from '../ir/passes/fuse.js';
 import type { AdapterProfile } from './adapter.js';
 import type { BufferPool, EntryPlan } from './plan.js';
@@ -29,6 +29,14 @@ export interface WholeStepLimits {
 
 export function wholeStepLimits(adapter: AdapterProfile): WholeStepLimits {
   return { maxBindings: adapter.maxStorageBuffers, workgroupBytes: adapter.workgroupStorageBytes };
+}
+
+/**
+ * The most bytes a kernel of a run may read and write: four times the workgroup memory (64 KiB
+ * by default), work one workgroup finishes in about the time a dispatch of its own costs.
+ */
+export function smallKernelBytes(limits: WholeStepLimits): number {
+  return 4 * limits.workgroupBytes;
 }
 
 /** Kernels a whole step can run: the fused kinds and row blocks (the others have generators of their own). */
@@ -56,12 +64,13 @@ export function formWholeSteps(
 ): { fused: FusedGraph; plan: EntryPlan } {
   const { graph: g } = fused;
   const ks = plan.order.map((i) => fused.kernels[i]!);
-  if (ks.length < 2 || !ks.every((k) => runnable(g, k))) return { fused, plan };
+  if (ks.length < 2) return { fused, plan };
   const buffer = (v: number) => plan.bufferOf.get(v)!;
   const touched = ks.map((k) => [...new Set([...kernelReads(g, k), ...k.roots])]);
-  const allBuffers = new Set(touched.flat().map(buffer));
-  const totalBytes = [...allBuffers].reduce((a, b) => a + pool.buffers[b]!.bytes, 0);
-  if (totalBytes > limits.workgroupBytes) return { fused, plan };
+  const bytesOf = (v: number) => 4 * sizeOf(g.nodes[v]!.shape as number[]);
+  const small = ks.map(
+    (k, i) => runnable(g, k) && touched[i]!.reduce((a, v) => a + bytesOf(v), 0) <= smallKernelBytes(limits),
+  );
 
   const persistent = pool.persistentIds();
   const producer = new Map<number, number>();
@@ -72,6 +81,7 @@ export function formWholeSteps(
 
   /** The values run [a, b] keeps to itself, if it fits the limits. */
   const fit = (a: number, b: number): Set<number> | undefined => {
+    if (!small.slice(a, b + 1).every(Boolean)) return undefined;
     const inRun = (i: number) => i >= a && i <= b;
     const values = new Set(touched.slice(a, b + 1).flat());
     const local = new Set(
