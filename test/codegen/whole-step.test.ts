@@ -10,6 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ADAPTER } from '../../src/codegen/adapter.js';
 import { CNN, syntheticBatch } from '../../bench/models.js';
 import { compile } from '../../src/compile.js';
+import { BufferPool } from '../../src/codegen/plan.js';
+import { KernelTable, lowerEntry } from '../../src/codegen/spec.js';
+import { wholeStepLimits } from '../../src/codegen/whole-step.js';
+import { GraphBuilder } from '../../src/ir/builder.js';
+import { interpret } from '../../src/ir/interpret.js';
+import { runGraphOnGpu } from '../gpu.js';
+import { runGraphOnWasm } from '../wasm.js';
 import { NnxModel } from '../../src/runtime/index.js';
 import type { ModelSpec } from '../../src/runtime/spec.js';
 import { randomArray, seededRandom } from '../ir/random.js';
@@ -181,6 +188,47 @@ describe('whole-step kernels', () => {
     const c = compiled(irisSized, true);
     const batch = irisBatch();
     expectInterpreter(c, await train(c.spec, 'webgpu', batch, 5), batch, 5);
+  }, 600_000);
+
+  it('batched products, a transposed read, reductions over inner and outer axes: one kernel, as the interpreter on WebGPU and wasm', async () => {
+    // Attention's shape: per-batch q·kᵀ, a softmax over keys, its product with v, then a
+    // transposed output and a sum over the batch axis; 3 batches of awkward sizes.
+    const [bs, n, m, d] = [3, 5, 6, 4];
+    const b = new GraphBuilder();
+    const q = b.input('q', 'data', [bs, n, d]);
+    const k = b.input('k', 'data', [bs, m, d]);
+    const v = b.input('v', 'data', [bs, m, d]);
+    const scores = b.mul(b.matmul(q, k, false, true), b.broadcast(b.constant(0.5), [bs, n, m]));
+    const e = b.unary('exp', b.sub(scores, b.broadcast(b.reduceMax(scores, [2], true), [bs, n, m])));
+    const p = b.div(e, b.broadcast(b.sum(e, [2], true), [bs, n, m]));
+    const out = b.matmul(p, v);
+    b.output('t', b.transpose(out, [0, 2, 1]), 'prediction');
+    b.output('s', b.sum(out, [0]), 'prediction');
+    const g = b.build();
+    const limits = wholeStepLimits(DEFAULT_ADAPTER);
+    const lowered = lowerEntry('run', g, 1, new BufferPool(), new KernelTable(), { wholeStep: limits });
+    expect(lowered.entry.dispatches).toHaveLength(1);
+    expect(lowered.fused.kernels[0]!.steps!.length).toBeGreaterThan(3);
+    const rand = seededRandom(21);
+    const data = (size: number) => Float32Array.from(randomArray(rand, size, -2, 2));
+    const inputs = new Map([
+      ['q', data(bs * n * d)],
+      ['k', data(bs * m * d)],
+      ['v', data(bs * m * d)],
+    ]);
+    const tensors = new Map(
+      [...inputs].map(([name, x]) => [name, { shape: [bs, name === 'q' ? n : m, d], data: x }]),
+    );
+    const want = interpret(g, tensors, { dtype: 'f32' });
+    const gpu = await runGraphOnGpu(g, inputs, { wholeStep: limits });
+    const cpu = runGraphOnWasm(g, inputs, { wholeStep: limits });
+    for (const o of g.outputs) {
+      const expected = want[o.node]!.data;
+      for (const got of [gpu.get(o.name)!, cpu.get(o.name)!])
+        expected.forEach((x, i) =>
+          expect(Math.abs(got[i]! - x)).toBeLessThan(1e-5 * Math.max(1, Math.abs(x))),
+        );
+    }
   }, 600_000);
 
   it('on WebGPU, xor trains as the interpreter does', async () => {
