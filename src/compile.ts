@@ -342,6 +342,8 @@ export interface CompileOptions extends SourceOptions {
   readonly adapter?: AdapterProfile;
   /** Also build the wasm module of the CPU backend (`spec.wasm`). */
   readonly wasm?: boolean;
+  /** False keeps a small entry's kernels apart instead of one whole-step kernel (src/codegen/whole-step.ts). */
+  readonly wholeStep?: boolean;
 }
 
 export interface CompileResult {
@@ -403,6 +405,7 @@ function compileTrainBlock(text: string, options: CompileOptions, checked: Check
       adapter: options.adapter,
       locate: locateSources(text, options, checked),
       wasm: options.wasm,
+      wholeStep: options.wholeStep,
     }),
     diagnostics,
     sources: checked.sources,
@@ -459,6 +462,7 @@ function compileGanBlock(text: string, options: CompileOptions, checked: Checked
     adapter: options.adapter,
     locate: locateSources(text, options, checked),
     wasm: options.wasm,
+    wholeStep: options.wholeStep,
   });
   return { checked, gan, generator, discriminator, compiled, diagnostics, sources: checked.sources };
 }

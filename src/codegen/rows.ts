@@ -353,6 +353,7 @@ function rowKernel(
   b: RowBlock,
   readers: readonly Node[][],
   updates: ReadonlyMap<number, number>,
+  maxBindings = MAX_BINDINGS,
 ): FusedKernel | undefined {
   const roots = storedOf(g, members, readers);
   if (roots.length === 0) return undefined;
@@ -360,7 +361,7 @@ function rowKernel(
   if (roots.some((r) => updates.has(r) && sizeOf(g.nodes[r]!.shape as number[]) !== 1)) return undefined;
   if (!analyze(g, members, b)) return undefined;
   const k: FusedKernel = { roots, members, prologue: new Set(), rows: b };
-  return bindingCount(g, k, updates) <= MAX_BINDINGS ? k : undefined;
+  return bindingCount(g, k, updates) <= maxBindings ? k : undefined;
 }
 
 /**
@@ -454,6 +455,49 @@ export function formRowKernels(fused: FusedGraph): FusedGraph {
       }
     }
     if (at < seed) seed = at;
+  }
+  return { graph: g, kernels };
+}
+
+/**
+ * Folds kernels of single values computed from stored values alone (the optimizer's step
+ * counter and Adam's bias-correction running products: a dispatch of one invocation each step)
+ * into a row kernel, whose leader invocation computes and stores them after its rows. The row
+ * kernel then binds more buffers than the 8 WebGPU guarantees, so this takes the adapter's
+ * `maxBindings`; a fold that would break the schedule is not made.
+ */
+export function foldScalarKernels(fused: FusedGraph, maxBindings: number): FusedGraph {
+  const { graph: g } = fused;
+  const updates = updateTargets(g);
+  const readers: Node[][] = g.nodes.map(() => []);
+  for (const n of g.nodes) for (const s of n.srcs) readers[s]!.push(n);
+  const scalar = (k: FusedKernel) =>
+    !k.rows &&
+    k.anchor === undefined &&
+    FUSED_ROOT_OPS.has(g.nodes[k.roots[0]!]!.op) &&
+    [...k.members].every((m) => sizeOf(g.nodes[m]!.shape as number[]) === 1);
+  let kernels = [...fused.kernels];
+  for (let i = 0; i < kernels.length; i++) {
+    const s = kernels[i]!;
+    if (!scalar(s)) continue;
+    for (let j = 0; j < kernels.length; j++) {
+      const host = kernels[j]!;
+      if (!host.rows) continue;
+      const merged = rowKernel(
+        g,
+        new Set([...host.members, ...s.members]),
+        host.rows,
+        readers,
+        updates,
+        maxBindings,
+      );
+      if (!merged) continue;
+      const trial = kernels.flatMap((k, x) => (x === j ? [merged] : x === i ? [] : [k]));
+      if (!schedulable({ graph: g, kernels: trial })) continue;
+      kernels = trial;
+      i = -1; // indices moved: look again from the start
+      break;
+    }
   }
   return { graph: g, kernels };
 }

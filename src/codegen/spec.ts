@@ -32,7 +32,8 @@ import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
 import { matmulWorkgroups } from './wgsl/matmul.js';
 import { convWorkgroups } from './wgsl/conv2d.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
-import { formRowKernels } from './rows.js';
+import { foldScalarKernels, formRowKernels } from './rows.js';
+import { type WholeStepLimits, formWholeSteps, wholeStepLimits } from './whole-step.js';
 import { type AdapterProfile, DEFAULT_ADAPTER, LARGE_READ_BYTES } from './adapter.js';
 import { splitReductions } from '../ir/passes/split.js';
 import { WORKGROUP_SIZE } from './wgsl/builder.js';
@@ -121,6 +122,13 @@ export interface LowerOptions {
   readonly matmulTiling?: MatmulTiling;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
   readonly locate?: Locate;
+  /** Runs of small kernels as one whole-step kernel within these limits (off when absent). */
+  readonly wholeStep?: WholeStepLimits;
+  /**
+   * Storage buffers the adapter lets one kernel bind, when more than 8: the optimizer's scalar
+   * kernel then folds into the row kernel (`foldScalarKernels`). Absent: no such fold.
+   */
+  readonly maxBindings?: number;
 }
 
 /** What lowering one entry produced: its dispatches and, for `--emit plan`, its kernels. */
@@ -143,10 +151,16 @@ export function lowerEntry(
   options: LowerOptions = {},
 ): LoweredEntry {
   const fusing = options.fuse ?? true;
-  const fused = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const merged = fusing ? mergeScalarKernels(formRowKernels(fuse(graph))) : fuse(graph, false);
+  const grouped =
+    fusing && options.maxBindings !== undefined ? foldScalarKernels(merged, options.maxBindings) : merged;
+  const planned = planEntry(grouped, pool, name);
+  const { fused, plan } =
+    fusing && options.wholeStep
+      ? formWholeSteps(grouped, planned, pool, options.wholeStep)
+      : { fused: grouped, plan: planned };
   // Fusion may rewrite the graph (copies of shared remaps): ids below are the fused graph's.
   const g = fused.graph;
-  const plan = planEntry(fused, pool, name);
   const inputs: EntryInput[] = [];
   for (const n of inputsOf(g)) {
     const role = entryInputRole(n.params.name, n.params.role);
@@ -174,6 +188,8 @@ export interface PlanOptions {
   readonly adapter?: AdapterProfile;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
   readonly locate?: Locate;
+  /** False keeps a small entry's kernels apart (by default they become whole-step kernels). */
+  readonly wholeStep?: boolean;
 }
 
 export function buildEntry(
@@ -199,7 +215,11 @@ export function buildEntry(
       convWorkgroups,
     })(optimize(needed, { [BATCH]: batch })),
   );
-  const lowerOptions = options.locate ? { locate: options.locate } : {};
+  const lowerOptions: LowerOptions = {
+    ...(options.locate && { locate: options.locate }),
+    ...(options.wholeStep !== false && { wholeStep: wholeStepLimits(adapter) }),
+    maxBindings: adapter.maxStorageBuffers,
+  };
   return { ...lowerEntry(name, g, batch, pool, kernels, lowerOptions), graph: g };
 }
 

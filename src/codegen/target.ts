@@ -20,15 +20,18 @@ export interface PlannedKernel {
 export type KernelRenderer<Out, P extends Op = Op> = (planned: PlannedKernel, root: Node<P>) => Out;
 
 /**
- * A target's lowering of every op: a kernel renderer per root op, and one for the kernel shapes
- * that are not keyed by an op (a row block, src/codegen/rows.ts).
+ * A target's lowering of every op: a kernel renderer per root op, and one for each kernel shape
+ * that is not keyed by an op (a row block, src/codegen/rows.ts; a whole step,
+ * src/codegen/whole-step.ts).
  */
 export type TargetKernels<Out> = { readonly [P in Op]: KernelRenderer<Out, P> } & {
   readonly rowBlock: (planned: PlannedKernel) => Out;
+  readonly wholeStep: (planned: PlannedKernel) => Out;
 };
 
 /** Renders `planned` with the renderer its shape or its first root's op names. */
 export function renderKernel<Out>(table: TargetKernels<Out>, planned: PlannedKernel): Out {
+  if (planned.kernel.steps) return table.wholeStep(planned);
   if (planned.kernel.rows) return table.rowBlock(planned);
   const root = planned.g.nodes[planned.kernel.roots[0]!]!;
   return (table[root.op] as KernelRenderer<Out>)(planned, root);

@@ -101,15 +101,19 @@ describe('nnxc compile', () => {
     expect(r.stdout).toMatch(/update dense_1\/kernel = %\d+ -> %1/);
   });
   it('--emit wgsl prints every kernel', () => {
+    // xor's step is one whole-step kernel: its temporaries in workgroup memory.
     const r = nnxc(['compile', 'examples/xor.nnx', '--emit', 'wgsl']);
-    expect(r.stdout).toMatch(/@compute @workgroup_size\(\d+, \d+\)/);
+    expect(r.stdout).toMatch(/^\/\/ kernel whole_step_0$/m);
+    expect(r.stdout).toMatch(/^var<workgroup> w\d+: array<f32, \d+>;$/m);
+    const mlp = nnxc(['compile', 'examples/mnist_mlp.nnx', '--emit', 'wgsl']);
+    expect(mlp.stdout).toMatch(/@compute @workgroup_size\(\d+, \d+\)/);
   });
   it('--emit plan lists the kernels of each entry with their ops, bytes, grids and layers, for models and GANs', () => {
     const model = nnxc(['compile', 'examples/xor.nnx', '--emit', 'plan']);
     expect(model.code).toBe(0);
     expect(model.stdout).toMatch(/^train: \d+ kernels, batch 4, temporaries peak /m);
     expect(model.stdout).toMatch(
-      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups; from examples\/xor\.nnx:4 dense_1$/m,
+      /^ {2}whole_step\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid 1×1×1 = 1 workgroups; from examples\/xor\.nnx:4 dense_1, examples\/xor\.nnx:5 dense_2, /m,
     );
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);

@@ -8,6 +8,7 @@ import { type Graph, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
 import { fuse } from '../../src/ir/passes/fuse.js';
 import { compile } from '../../src/compile.js';
+import { ADAPTER_PROFILES, DEFAULT_ADAPTER } from '../../src/codegen/adapter.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { runGraphOnGpu } from '../gpu.js';
 import { randomArray, seededRandom } from '../ir/random.js';
@@ -154,17 +155,26 @@ describe('fusion decisions', () => {
 });
 
 describe('fusion of a whole training step', () => {
-  const { compiled } = compile(`
+  const mlpSource = `
 sequential Mlp(x: [20]) {
   Dense(16, activation: relu)
   Dense(16, activation: relu)
   Dense(5, activation: softmax)
 }
 train Mlp { data: xor, loss: categorical_crossentropy, optimizer: Adam(lr: 0.001), metrics: [accuracy], batch: 8 }
-`);
+`;
+  // The kernels fusion makes, not the whole-step kernel this small step would become.
+  const { compiled } = compile(mlpSource, { wholeStep: false });
   const { fused } = compiled!.lowered.train;
-  it('never binds more storage buffers than WebGPU guarantees (8)', () => {
-    for (const d of compiled!.spec.entries.train.dispatches) expect(d.buffers.length).toBeLessThanOrEqual(8);
+  it('never binds more storage buffers than WebGPU guarantees (8), but for the folds the adapter allows', () => {
+    const { kernels } = compiled!.spec;
+    for (const d of compiled!.spec.entries.train.dispatches) {
+      // The row kernel that took the optimizer's scalars binds up to the adapter's 16 (lavapipe).
+      const limit = kernels[d.kernel]!.name.startsWith('rows_') ? DEFAULT_ADAPTER.maxStorageBuffers : 8;
+      expect(d.buffers.length).toBeLessThanOrEqual(limit);
+    }
+    const { compiled: forH100 } = compile(mlpSource, { wholeStep: false, adapter: ADAPTER_PROFILES.h100 });
+    for (const d of forH100!.spec.entries.train.dispatches) expect(d.buffers.length).toBeLessThanOrEqual(8);
   });
   it("updates each parameter's value, m and v in one kernel", () => {
     const updates = new Map(
@@ -195,12 +205,15 @@ describe('fused kernels match the interpreter on the adapter', () => {
 });
 
 describe('fusion of attention', () => {
-  const { compiled, diagnostics } = compile(`
+  const { compiled, diagnostics } = compile(
+    `
 sequential M(x: [7, 6]) {
   MultiHeadAttention(2, 3, causal: true)
 }
 train M { data: xor, loss: mse, batch: 5 }
-`);
+`,
+    { wholeStep: false },
+  );
   it('computes the softmax over the key axis in three kernels, with the scale and mask in the scores', () => {
     expect(diagnostics).toEqual([]);
     const { fused } = compiled!.lowered.predict;

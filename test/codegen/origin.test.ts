@@ -23,8 +23,9 @@ train M {
 }
 `;
 
-function compiled(text: string, files: Readonly<Record<string, string>> = {}) {
-  const result = compile(text, { path: 'dir/m.nnx', readFile: (p) => files[p] });
+/** Compiled with its kernels apart (`wholeStep`: true makes this small step one kernel). */
+function compiled(text: string, files: Readonly<Record<string, string>> = {}, wholeStep = false) {
+  const result = compile(text, { path: 'dir/m.nnx', readFile: (p) => files[p], wholeStep });
   expect(result.diagnostics).toEqual([]);
   return result.compiled!;
 }
@@ -64,10 +65,10 @@ describe('every dispatch names the layers it computes', () => {
     const text = MLP.replace('  optimizer: SGD(lr: 0.1)\n', '');
     const origin = (r: ReturnType<typeof compile>) =>
       distinct(origins(r.compiled!.spec, 'train')).filter((o) => o?.includes('optimizer'));
-    const plain = compile(text, { path: 'dir/m.nnx' });
+    const plain = compile(text, { path: 'dir/m.nnx', wholeStep: false });
     expect(plain.diagnostics).toEqual([]);
     expect(origin(plain).every((o) => /dir\/m\.nnx:6 optimizer$/.test(o!))).toBe(true);
-    const set = compile(MLP, { path: 'dir/m.nnx', settings: ['optimizer=Adam(lr: 0.01)'] });
+    const set = compile(MLP, { path: 'dir/m.nnx', settings: ['optimizer=Adam(lr: 0.01)'], wholeStep: false });
     expect(set.diagnostics).toEqual([]);
     expect(origin(set).length).toBeGreaterThan(0);
     expect(origin(set).every((o) => /dir\/m\.nnx:6 optimizer$/.test(o!))).toBe(true);
@@ -89,7 +90,7 @@ gan Pair {
   batch: 4
 }
 `;
-    const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx' });
+    const { compiled: c, diagnostics } = compileGan(gan, { path: 'g.nnx', wholeStep: false });
     expect(diagnostics).toEqual([]);
     const of = (entry: 'd_step' | 'g_step'): string[] =>
       distinct(c!.spec.entries[entry].dispatches.flatMap((d) => d.origin!.split(', '))).filter(
@@ -103,6 +104,14 @@ gan Pair {
     // Each step updates its own side only, and its kernels say so.
     expect(of('d_step').filter((o) => o.endsWith('generator optimizer'))).toEqual([]);
     expect(of('g_step').filter((o) => o.endsWith('discriminator optimizer'))).toEqual([]);
+  });
+
+  it('a whole-step kernel: every layer, loss and optimizer line of its steps', () => {
+    const whole = compiled(MLP, {}, true).spec;
+    expect(origins(whole, 'train')).toEqual([
+      'dir/m.nnx:2 dense_1, dir/m.nnx:3 dense_2, dir/m.nnx:8 loss, dir/m.nnx:8 loss (gradient), 3 more',
+    ]);
+    expect(origins(whole, 'predict')).toEqual(['dir/m.nnx:2 dense_1, dir/m.nnx:3 dense_2']);
   });
 
   it('--emit plan prints it after each kernel', () => {

@@ -5,6 +5,7 @@
  * 10 and 37; dense, sparse and logits forms. The wasm backend runs every case; WebGPU (lavapipe,
  * slow) one.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile.js';
 import { MAX_ROW_BLOCK_ELEMENTS } from '../../src/codegen/rows.js';
@@ -35,8 +36,9 @@ train Net { data: mnist, loss: ${loss}, optimizer: Adam(lr: 0.05), metrics: [acc
 `;
 };
 
-function compiled(c: Case) {
-  const { compiled, diagnostics } = compile(source(c), { wasm: true });
+/** Compiled for wasm; `wholeStep` false keeps a small step's kernels apart (the row kernel visible). */
+function compiled(c: Case, wholeStep = false) {
+  const { compiled, diagnostics } = compile(source(c), { wasm: true, wholeStep });
   expect(diagnostics).toEqual([]);
   return compiled!;
 }
@@ -54,11 +56,14 @@ function batchOf(c: Case, seed: number): { x: Float32Array; target: Float32Array
   return { x, target };
 }
 
-/** Trains 3 steps and evaluates once on `backend`; compares both with the interpreter. */
-async function checkCase(c: Case, backend: 'wasm' | 'webgpu') {
-  const { spec, optimized, lowered } = compiled(c);
+/**
+ * Trains 3 steps and evaluates once on `backend`; compares both with the interpreter. With
+ * `wholeStep`, the plan a small case gets by default: the row kernel as a step of a whole-step kernel.
+ */
+async function checkCase(c: Case, backend: 'wasm' | 'webgpu', wholeStep = false) {
+  const { spec, optimized, lowered } = compiled(c, wholeStep);
   // The case exercises the row kernel: the softmax, loss and gradient are one kernel.
-  const rowKernels = lowered.train.fused.kernels.filter((k) => k.rows);
+  const rowKernels = lowered.train.fused.kernels.flatMap((k) => k.steps ?? [k]).filter((k) => k.rows);
   expect(rowKernels.length).toBe(1);
   const model = await NnxModel.create(spec, { seed: 4, backend });
   const weights = await model.getWeights();
@@ -118,6 +123,30 @@ describe('softmax + cross-entropy as one row kernel', () => {
     expect(loneSums).toEqual([]);
   });
 
+  it("folds Adam's step counter and bias corrections into the row kernel's leader (MNIST MLP: 13 dispatches, one of them dense_1's split-K sum)", () => {
+    const c = compiled({ rows: 100, classes: 10, loss: 'categorical_crossentropy', count: 100 });
+    const { train } = c.lowered;
+    const g = train.fused.graph;
+    const updated = new Map(g.outputs.filter((o) => o.role === 'update').map((o) => [o.node, o.name]));
+    const row = train.fused.kernels.find((k) => k.rows)!;
+    const stored = row.roots.flatMap((r) => (updated.has(r) ? [updated.get(r)!] : []));
+    expect(stored).toEqual(
+      expect.arrayContaining(['optimizer/step', 'optimizer/correction_1', 'optimizer/correction_2']),
+    );
+    // No kernel of single values is left; more bindings than 8, within the adapter's 16.
+    expect(
+      train.fused.kernels.filter(
+        (k) => !k.rows && k.roots.every((r) => updated.get(r)?.startsWith('optimizer/')),
+      ),
+    ).toEqual([]);
+    const i = train.plan.order.findIndex((k) => train.fused.kernels[k] === row);
+    expect(train.entry.dispatches[i]!.buffers.length).toBeGreaterThan(8);
+    expect(train.entry.dispatches[i]!.buffers.length).toBeLessThanOrEqual(16);
+    const mnist = readFileSync(new URL('../../examples/mnist_mlp.nnx', import.meta.url), 'utf8');
+    // 12 kernels, plus the final pass of dense_1's forward matmul, split in K to fill the adapter.
+    expect(compile(mnist).compiled!.spec.entries.train.dispatches).toHaveLength(13);
+  });
+
   it('softmax(x + bias) with a stored [cols] vector read per element, on wasm', () => {
     const [rows, cols] = [37, 11];
     const b = new GraphBuilder();
@@ -148,7 +177,9 @@ describe('softmax + cross-entropy as one row kernel', () => {
     // 300 × 300 is over MAX_ROW_BLOCK_ELEMENTS: one workgroup would be too few for it.
     const c = compiled({ rows: 300, classes: 300, loss: 'categorical_crossentropy', count: 300 });
     expect(300 * 300).toBeGreaterThan(MAX_ROW_BLOCK_ELEMENTS);
-    expect(c.lowered.train.fused.kernels.filter((k) => k.rows)).toEqual([]);
+    // The softmax's sums over 300 classes are split into partials (src/ir/passes/split.ts); a row
+    // kernel may then finish the [300, slices] partials, never the whole 300 × 300 block.
+    expect(c.lowered.train.fused.kernels.filter((k) => k.rows && k.rows.cols >= 300)).toEqual([]);
     const small = compiled({ rows: 30, classes: 300, loss: 'categorical_crossentropy', count: 30 });
     expect(small.lowered.train.fused.kernels.filter((k) => k.rows).length).toBe(1);
   });
@@ -156,6 +187,11 @@ describe('softmax + cross-entropy as one row kernel', () => {
   it.each(CASES.map((c) => [`${c.rows} rows, ${c.classes} classes, ${c.loss}`, c] as const))(
     'on wasm: %s',
     async (_name, c) => checkCase(c, 'wasm'),
+  );
+
+  it.each(CASES.map((c) => [`${c.rows} rows, ${c.classes} classes, ${c.loss}`, c] as const))(
+    'on wasm, as the default (whole-step) plan: %s',
+    async (_name, c) => checkCase(c, 'wasm', true),
   );
 
   it('on WebGPU: 130 rows, 37 classes, sparse categorical cross-entropy', async () =>

@@ -20,6 +20,7 @@ import { imageShiftKernel } from './image.js';
 import { indexingKernel } from './indexing.js';
 import { rowBlockKernel } from './rows.js';
 import { type PoolOp, windowKernel } from './window.js';
+import { wholeStepKernel } from './whole-step.js';
 import type { WasmContext, WasmKernel } from './writer.js';
 
 /** What a renderer returns: the kernel, once the module says where everything lives. */
@@ -63,6 +64,7 @@ const WASM_KERNELS: TargetKernels<WasmKernelWriter> = {
   image_shift: imageShift,
   ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
   rowBlock: (planned) => (ctx) => rowBlockKernel(planned, ctx),
+  wholeStep: (planned) => (ctx) => wholeStepKernel(planned, ctx, wasmKernel),
 };
 
 /** The wasm of one planned kernel, to be placed once the module's layout is known. */

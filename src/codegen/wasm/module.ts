@@ -159,7 +159,6 @@ export function buildWasmModule(
   entries: readonly WasmEntryInput[],
 ): WasmModuleSpec {
   const { offsets, scratch } = layoutBuffers(buffers);
-  const ctx: WasmContext = { address: (b) => offsets[b]!, scratch, randomUnit: RANDOM_UNIT };
   const functions: { body: FunctionBody; results: ValType[] }[] = [
     { body: pcgFunction(), results: [I32] },
     { body: randomUnitFunction(), results: [F32] },
@@ -176,6 +175,12 @@ export function buildWasmModule(
       byCode.set(key, index);
     }
     return index;
+  };
+  const ctx: WasmContext = {
+    address: (b) => offsets[b]!,
+    scratch,
+    randomUnit: RANDOM_UNIT,
+    phaseFunction: phaseIndex,
   };
   let scratchBytes = 0;
   const entryBodies = entries.map(({ name, fused, plan }) => {

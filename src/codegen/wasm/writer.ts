@@ -18,6 +18,8 @@ export interface WasmContext {
   readonly scratch: number;
   /** Function index of `random_unit(salt, t, i) -> f32`. */
   readonly randomUnit: number;
+  /** Adds a kernel phase `(thread, threads)` to the module (once per distinct body); its function index. */
+  readonly phaseFunction: (body: FunctionBody) => number;
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   main1d,
   offsetExpr,
 } from './builder.js';
-import { type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
+import { type MatmulAccess, type MatmulShape, type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
 import { type GeneratedKernel, accessOf } from './operands.js';
 
 /** Statements emitted so far in one block, and the values already computed there. */
@@ -30,19 +30,39 @@ class Scope {
   readonly cache = new Map<string, string>();
 }
 
+/** Where a kernel's stored values live: storage bindings by buffer, in binding order. */
+interface BindingLayout {
+  readonly bindingOf: Map<number, Binding>;
+  readonly bindingOrder: number[];
+}
+
 /** Emits the expressions of one kernel's members, tracking the buffers it binds (row blocks use its bindings). */
 export class KernelWriter {
-  private readonly bindingOf = new Map<number, Binding>();
-  private readonly bindingOrder: number[] = [];
+  private readonly bindingOf: Map<number, Binding>;
+  private readonly bindingOrder: number[];
   private fresh = 0;
   /** The value of the anchor once computed (`acc`), while emitting its epilogue. */
   anchorValue: string | undefined;
 
+  /**
+   * `local` names the buffers kept in workgroup memory instead of bound (a whole step's
+   * temporaries); `shared` makes this writer, for one step of a whole-step kernel, use the
+   * bindings of the writer of the whole.
+   */
   constructor(
     readonly g: Graph,
     readonly k: FusedKernel,
     readonly bufferOf: ReadonlyMap<number, number>,
+    options: { readonly local?: ReadonlyMap<number, string>; readonly shared?: KernelWriter } = {},
   ) {
+    const { shared } = options;
+    const layout: BindingLayout = shared
+      ? { bindingOf: shared.bindingOf, bindingOrder: shared.bindingOrder }
+      : { bindingOf: new Map(), bindingOrder: [] };
+    this.bindingOf = layout.bindingOf;
+    this.bindingOrder = layout.bindingOrder;
+    if (shared) return;
+    for (const [buffer, name] of options.local ?? []) this.bindingOf.set(buffer, { name, writable: true });
     // Reads first, then the roots' buffers (written). A read of a root's own buffer (an
     // in-place update) goes through the writable binding: WebGPU forbids binding it twice.
     const rootBuffers = new Set(k.roots.map((r) => bufferOf.get(r)!));
@@ -150,7 +170,7 @@ export class KernelWriter {
   }
 }
 
-function kernelName(g: Graph, k: FusedKernel): string {
+export function kernelName(g: Graph, k: FusedKernel): string {
   const ops = [...k.members].sort((a, b) => a - b).map((m) => g.nodes[m]!.op);
   const anchor = k.anchor !== undefined ? g.nodes[k.anchor]!.op : undefined;
   const rest = [...new Set(ops.filter((o) => o !== anchor))];
@@ -158,7 +178,7 @@ function kernelName(g: Graph, k: FusedKernel): string {
   return rest.length > 3 ? `${name}_etc` : name;
 }
 
-function mapKernel(w: KernelWriter, n: number): string {
+export function mapKernel(w: KernelWriter, n: number): string {
   const { strideX } = grid1d(n);
   return main1d(n, strideX, w.storeRoots('i').join('\n'));
 }
@@ -167,12 +187,7 @@ function mapKernel(w: KernelWriter, n: number): string {
  * A sliced reduction (the partial pass of a split): output (pre, s, post) reduces run elements
  * [⌊s·R/S⌋, ⌊(s+1)·R/S⌋) of [pre, R, post], one loop, `post` elements apart.
  */
-function slicedReduceKernel(
-  w: KernelWriter,
-  g: Graph,
-  anchor: Node<'sum' | 'reduce_max'>,
-  n: number,
-): string {
+function slicedReduceBody(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>): string {
   const x = g.nodes[anchor.srcs[0]!]!;
   const inShape = x.shape as number[];
   const { axes } = anchor.params;
@@ -187,7 +202,7 @@ function slicedReduceKernel(
   const init = new Scope();
   const first = anchor.op === 'sum' ? '0.0' : w.valueAt(x.id, `base + lo * ${post}u`, init);
   w.anchorValue = 'acc';
-  const code = [
+  return [
     `let s = (i / ${post}u) % ${slices}u;`,
     `let base = (i / ${post * slices}u) * ${run * post}u + i % ${post}u;`,
     `let lo = (s * ${run}u) / ${slices}u;`,
@@ -199,11 +214,11 @@ function slicedReduceKernel(
     '}',
     ...w.storeRoots('i'),
   ].join('\n');
-  return main1d(n, grid1d(n).strideX, code);
 }
 
-function reduceKernel(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>, n: number): string {
-  if (anchor.params.slices !== undefined) return slicedReduceKernel(w, g, anchor, n);
+/** The statements computing output `i` of a reduction kernel and storing its roots there. */
+export function reduceBody(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>): string {
+  if (anchor.params.slices !== undefined) return slicedReduceBody(w, g, anchor);
   const x = g.nodes[anchor.srcs[0]!]!;
   const inShape = x.shape as number[];
   const inStrides = contiguousStrides(inShape);
@@ -230,18 +245,15 @@ function reduceKernel(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_ma
   const init = new Scope();
   const first = anchor.op === 'sum' ? '0.0' : w.valueAt(x.id, 'base', init);
   w.anchorValue = 'acc';
-  const code = [`let base = ${base};`, ...init.lines, `var acc = ${first};`, body, ...w.storeRoots('i')].join(
-    '\n',
-  );
-  return main1d(n, grid1d(n).strideX, code);
+  return [`let base = ${base};`, ...init.lines, `var acc = ${first};`, body, ...w.storeRoots('i')].join('\n');
 }
 
-function matmulKernel(
+/** A fused matmul's product shape (a batch of rows folded), and how it reads A and B and stores C. */
+export function matmulAccess(
   w: KernelWriter,
   g: Graph,
   anchor: Node<'matmul'>,
-  tiling: MatmulTiling | undefined,
-): { code: string; workgroups: [number, number, number] } {
+): { shape: Required<MatmulShape>; io: MatmulAccess } {
   const [a, b] = anchor.srcs.map((s) => g.nodes[s]!) as [Node, Node];
   const { transA, transB } = anchor.params;
   const geometry = matmulGeometry(a.shape as number[], b.shape as number[], anchor.params);
@@ -266,7 +278,7 @@ function matmulKernel(
     offset(batchedB, B.batchStride),
     offset(true, m * n),
   ];
-  return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
+  const io: MatmulAccess = {
     a: (r, c) =>
       transA ? `${A.array}[${oa}(${c}) * ${A.lead}u + ${r}]` : `${A.array}[${oa}(${r}) * ${A.lead}u + ${c}]`,
     b: (r, c) =>
@@ -276,7 +288,18 @@ function matmulKernel(
       const lines = w.storeRoots('idx');
       return ['{', `  let idx = ${oc}(${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
     },
-  });
+  };
+  return { shape: { batch, m, n, k, transA, transB }, io };
+}
+
+function matmulKernel(
+  w: KernelWriter,
+  g: Graph,
+  anchor: Node<'matmul'>,
+  tiling: MatmulTiling | undefined,
+): { code: string; workgroups: [number, number, number] } {
+  const { shape, io } = matmulAccess(w, g, anchor);
+  return matmulMain(shape, tiling ?? tilingFor(shape.m, shape.n), io);
 }
 
 /** The WGSL of one fused kernel, given where every stored value lives. */
@@ -296,7 +319,7 @@ export function fusedKernel(
   } else if (anchor) {
     if (anchor.op !== 'sum' && anchor.op !== 'reduce_max')
       throw new Error(`internal: ${anchor.op} anchors a kernel`);
-    code = reduceKernel(w, g, anchor, size);
+    code = main1d(size, grid1d(size).strideX, reduceBody(w, g, anchor));
     workgroups = grid1d(size).workgroups;
   } else {
     code = mapKernel(w, size);

@@ -22,6 +22,7 @@ import { poolKernel } from './pool.js';
 import { randomKernel } from './random.js';
 import { rowBlockKernel } from './rows.js';
 import { sliceKernel } from './slice.js';
+import { wholeStepKernel } from './whole-step.js';
 
 export type { GeneratedKernel } from './operands.js';
 export type { MatmulTiling } from './matmul.js';
@@ -57,6 +58,7 @@ function wgslKernels(options: WgslOptions): TargetKernels<GeneratedKernel> {
     image_shift: alone(imageShiftKernel),
     ...sameRenderer(['input', 'const', 'dimsize'] as const, runsNoKernel),
     rowBlock: ({ g, kernel, bufferOf }) => rowBlockKernel(g, kernel, bufferOf),
+    wholeStep: ({ g, kernel, bufferOf }) => wholeStepKernel(g, kernel, bufferOf),
   };
 }
 

@@ -26,14 +26,13 @@ export function rowKernelName(g: Graph, k: FusedKernel): string {
   return ['rows', ...ops.slice(0, 3)].join('_') + (ops.length > 3 ? '_etc' : '');
 }
 
-export function rowBlockKernel(
-  g: Graph,
-  k: FusedKernel,
-  bufferOf: ReadonlyMap<number, number>,
-): GeneratedKernel {
+/**
+ * The statements of a row block run by the invocation `lid` of one workgroup, reading and
+ * storing through `w`, and the floats of workgroup memory (`red`) its sums over rows use.
+ */
+export function rowBlockBody(g: Graph, k: FusedKernel, w: KernelWriter): { body: string; red: number } {
   const program = rowProgram(g, k);
   const { rows, cols } = program.block;
-  const w = new KernelWriter(g, k, bufferOf);
   const names = new Map<number, string>();
   const partial = new Map(program.crossRow.map((x, i) => [x, `p${i}`]));
   let fresh = 0;
@@ -151,11 +150,26 @@ export function rowBlockKernel(
   render(program.steps, body);
   // Workgroup memory for the widest stage's sums.
   const widest = Math.max(0, ...program.steps.map((s) => (s.op === 'combine' ? s.nodes.length : 0)));
-  const shared = widest ? `\nvar<workgroup> red: array<f32, ${widest * WORKGROUP_SIZE}>;` : '';
+  return { body: body.join('\n'), red: widest * WORKGROUP_SIZE };
+}
+
+/** The declaration of the workgroup memory of row blocks' sums over rows (none for 0 floats). */
+export function redDecl(floats: number): string {
+  return floats ? `\nvar<workgroup> red: array<f32, ${floats}>;` : '';
+}
+
+export function rowBlockKernel(
+  g: Graph,
+  k: FusedKernel,
+  bufferOf: ReadonlyMap<number, number>,
+): GeneratedKernel {
+  const w = new KernelWriter(g, k, bufferOf);
+  const { body, red } = rowBlockBody(g, k, w);
+  const shared = redDecl(red);
   const code = [
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     'fn main(@builtin(local_invocation_index) lid: u32) {',
-    indent(body.join('\n'), 2),
+    indent(body, 2),
     '}',
   ].join('\n');
   return {

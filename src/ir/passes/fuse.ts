@@ -27,6 +27,13 @@ export interface FusedKernel {
    * `[rows, cols]` matrix, per element, per row and across rows; its roots may differ in size.
    */
   readonly rows?: RowBlock;
+  /**
+   * Set on a whole-step kernel (src/codegen/whole-step.ts): one workgroup runs these kernels in
+   * order, a barrier between them; `members` and `roots` are theirs together.
+   */
+  readonly steps?: readonly FusedKernel[];
+  /** In a whole-step kernel, the values it keeps in workgroup memory (written and read only there). */
+  readonly local?: ReadonlySet<number>;
 }
 
 /** The matrix a row-block kernel computes on. */
