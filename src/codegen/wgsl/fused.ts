@@ -9,20 +9,21 @@ import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import { PCG_WGSL, counterValueWgsl } from './ops.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
-import type { BindingAccess } from '../../runtime/spec.js';
+import type { BindingAccess, Tiles } from '../../runtime/spec.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
   type Binding,
   bindingDecls,
   contiguousStrides,
+  elementOf,
   f32Literal,
   grid1d,
   indent,
   main1d,
   offsetExpr,
 } from './builder.js';
-import { type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
-import { type GeneratedKernel, accessOf } from './operands.js';
+import { type MatmulTiling, gpuTilingFor, matmulMain, tilingFor, tilingNeeds } from './matmul.js';
+import { type GeneratedKernel, type WorkgroupNeeds, accessOf } from './operands.js';
 
 /** Statements emitted so far in one block, and the values already computed there. */
 class Scope {
@@ -82,12 +83,29 @@ export class KernelWriter {
     return this.bindingOf.get(this.bufferOf.get(id)!)!.name;
   }
 
+  /** Element `index` of a stored value. */
+  readAt(id: number, index: string): string {
+    return elementOf(this.bindingOf.get(this.bufferOf.get(id)!)!, index);
+  }
+
+  /**
+   * Declares the binding of stored value `id` as vec4s, for 16-byte loads; refused (false) for
+   * a writable binding, whose stores are written element by element.
+   */
+  vectorize(id: number): boolean {
+    const buffer = this.bufferOf.get(id)!;
+    const binding = this.bindingOf.get(buffer)!;
+    if (binding.writable) return false;
+    this.bindingOf.set(buffer, { ...binding, vec4: true });
+    return true;
+  }
+
   /** An expression for the value of node `id` at flat index `index` of its own shape. */
   valueAt(id: number, index: string, scope: Scope): string {
     const n = this.g.nodes[id]!;
     if (n.op === 'const') return f32Literal(n.params.value);
     if (id === this.k.anchor && this.anchorValue !== undefined) return this.anchorValue;
-    if (!this.k.members.has(id)) return `${this.arrayOf(id)}[${index}]`;
+    if (!this.k.members.has(id)) return this.readAt(id, index);
     const key = `${id}@${index}`;
     const hit = scope.cache.get(key);
     if (hit) return hit;
@@ -200,8 +218,8 @@ function matmulKernel(
   w: KernelWriter,
   g: Graph,
   anchor: Node<'matmul'>,
-  tiling: MatmulTiling | undefined,
-): { code: string; workgroups: [number, number, number] } {
+  choice: MatmulTiling | Tiles,
+): { code: string; workgroups: [number, number, number]; needs: WorkgroupNeeds } {
   const [a, b] = anchor.srcs.map((s) => g.nodes[s]!) as [Node, Node];
   const { transA, transB } = anchor.params;
   const geometry = matmulGeometry(a.shape as number[], b.shape as number[], anchor.params);
@@ -215,17 +233,40 @@ function matmulKernel(
   // An operand that is a reshape in this kernel is a view of its source's buffer.
   const stored = (x: Node): number =>
     w.k.members.has(x.id) && x.op === 'reshape' ? stored(g.nodes[x.srcs[0]!]!) : x.id;
-  const A = w.arrayOf(stored(a));
-  const B = w.arrayOf(stored(b));
-  return matmulMain({ batch, m, n, k, transA, transB }, tiling ?? tilingFor(m, n), {
-    a: (r, c) => (transA ? `${A}[${oa}(${c}) * ${m}u + ${r}]` : `${A}[${oa}(${r}) * ${k}u + ${c}]`),
-    b: (r, c) => (transB ? `${B}[${ob}(${c}) * ${k}u + ${r}]` : `${B}[${ob}(${r}) * ${n}u + ${c}]`),
+  const [sa, sb] = [stored(a), stored(b)];
+  const A = w.arrayOf(sa);
+  const B = w.arrayOf(sb);
+  const tiling =
+    typeof choice !== 'string' ? choice : choice === 'gpu' ? gpuTilingFor(m, n) : tilingFor(m, n);
+  // vec4 loads need each stored row (and so each batch's matrix) to be a multiple of 4 long;
+  // one binding serving both operands is vectorised only if both qualify.
+  const rowA = transA ? m : k;
+  const rowB = transB ? k : n;
+  let [quadA, quadB] = [false, false];
+  if (tiling.kind === 'staged') {
+    const alignedA = rowA % 4 === 0 && (A !== B || rowB % 4 === 0);
+    const alignedB = rowB % 4 === 0 && (A !== B || rowA % 4 === 0);
+    quadA = alignedA && w.vectorize(sa);
+    quadB = alignedB && w.vectorize(sb);
+  }
+  const elementA = (i: string) => w.readAt(sa, i);
+  const elementB = (i: string) => w.readAt(sb, i);
+  const at = {
+    a: (r: string, c: string) => (transA ? `${oa}(${c}) * ${m}u + ${r}` : `${oa}(${r}) * ${k}u + ${c}`),
+    b: (r: string, c: string) => (transB ? `${ob}(${c}) * ${k}u + ${r}` : `${ob}(${r}) * ${n}u + ${c}`),
+  };
+  const main = matmulMain({ batch, m, n, k, transA, transB }, tiling, {
+    a: (r, c) => elementA(at.a(r, c)),
+    b: (r, c) => elementB(at.b(r, c)),
+    ...(quadA && { a4: (r: string, c: string) => `${A}[(${at.a(r, c)}) / 4u]` }),
+    ...(quadB && { b4: (r: string, c: string) => `${B}[(${at.b(r, c)}) / 4u]` }),
     store: (r, c, v) => {
       w.anchorValue = v;
       const lines = w.storeRoots('idx');
       return ['{', `  let idx = ${oc}(${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
     },
   });
+  return { ...main, needs: tilingNeeds(tiling) };
 }
 
 /** The WGSL of one fused kernel, given where every stored value lives. */
@@ -233,15 +274,16 @@ export function fusedKernel(
   g: Graph,
   k: FusedKernel,
   bufferOf: ReadonlyMap<number, number>,
-  tiling?: MatmulTiling,
+  tiling: MatmulTiling | Tiles = 'cpu',
 ): GeneratedKernel {
   const w = new KernelWriter(g, k, bufferOf);
   const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
   const anchor = k.anchor === undefined ? undefined : g.nodes[k.anchor]!;
   let code: string;
   let workgroups: readonly [number, number, number];
+  let needs: WorkgroupNeeds | undefined;
   if (anchor?.op === 'matmul') {
-    ({ code, workgroups } = matmulKernel(w, g, anchor, tiling));
+    ({ code, workgroups, needs } = matmulKernel(w, g, anchor, tiling));
   } else if (anchor) {
     if (anchor.op !== 'sum' && anchor.op !== 'reduce_max')
       throw new Error(`internal: ${anchor.op} anchors a kernel`);
@@ -259,5 +301,6 @@ export function fusedKernel(
     buffers: w.buffers,
     access: w.access(),
     workgroups,
+    ...(needs && { needs }),
   };
 }
