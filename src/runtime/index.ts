@@ -38,9 +38,12 @@ export type {
   GanSpec,
   InitializerSpec,
   KernelSpec,
+  KernelVariant,
   LossAccumulatorSpec,
   ModelSpec,
   ParamSpec,
   StateSlot,
   TensorSlot,
+  Tiles,
 } from './spec.js';
+export type { TilesChoice } from './tiles.js';

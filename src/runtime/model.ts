@@ -39,7 +39,8 @@ import {
   storageBytes,
   type EntryName,
 } from './spec-check.js';
-import type { EntrySpec, GanSpec, ModelSpec, TensorSlot } from './spec.js';
+import type { EntrySpec, GanSpec, ModelSpec, TensorSlot, Tiles } from './spec.js';
+import { autoTiles, requestedTiles, type TilesChoice, withTiles } from './tiles.js';
 import { ownEntry } from '../util/own.js';
 
 /** Options of {@link NnxModel.create}. */
@@ -68,6 +69,14 @@ export interface CreateModelOptions {
   readonly onNotice?: (line: string) => void;
   /** On wasm: the threads each step runs on (1 when omitted; 1 without shared memory, said once). */
   readonly threads?: number;
+  /**
+   * On WebGPU: which tiling the kernels that have several (matmuls) run in. `auto` (the
+   * default): register blocks without barriers on a CPU-like adapter (lavapipe, SwiftShader, a
+   * fallback adapter), workgroup-memory GPU tiles on a hardware one; `cpu` or `gpu` force one
+   * (a `gpu` variant the device's limits cannot run keeps the default). When omitted, the
+   * environment variable NNX_TILES may say it (Node).
+   */
+  readonly tiles?: TilesChoice;
 }
 
 /** What `fit` reports after each epoch: `loss`, each metric, and `val_`-prefixed ones. */
@@ -570,6 +579,8 @@ function sumOf(values: Float32Array): number {
 /** What a compiled spec needs on a device: its buffers (parameters initialised) and bound entries. */
 export interface OnDevice<E extends string> {
   readonly device: GPUDevice;
+  /** The tiling the kernels with variants run in. */
+  readonly tiles: Tiles;
   readonly buffers: ReadonlyMap<number, PlannedBuffer>;
   readonly entries: Readonly<Record<E, CompiledEntry>>;
 }
@@ -591,7 +602,7 @@ export async function createBackend<S extends ModelSpec | GanSpec, E extends key
     (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
   if (kind === 'wasm') return createOnWasm(caller, spec, checkBuffers, entryNames, seed, options.threads);
   const made = await createOnDevice(caller, spec, checkBuffers, entryNames, seed, options);
-  return new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device));
+  return new WebGpuBackend(made.device, made.buffers, made.entries, adapterName(made.device), made.tiles);
 }
 
 /**
@@ -612,8 +623,12 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
 ): Promise<OnDevice<E>> {
   if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
   const bufferSpecs = checkBuffers(spec);
+  const requested = requestedTiles(options.tiles, caller);
   const device = await requestDevice(options);
   throwIfDeviceFailed(device);
+  const tiles = requested === 'auto' ? autoTiles(device) : requested;
+  // From here on `spec` is the one that runs: its kernels in the chosen tiles, with their grids.
+  spec = withTiles(spec, tiles, device.limits);
   try {
     checkSpecLimits(spec, device.limits);
   } catch (error) {
@@ -637,7 +652,7 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
     const bindError = await device.popErrorScope();
     if (bindError !== null) throw new Error(`${caller}: binding the dispatches failed: ${bindError.message}`);
     throwIfDeviceFailed(device);
-    return { device, buffers, entries };
+    return { device, tiles, buffers, entries };
   } catch (error) {
     for (const buffer of buffers.values()) buffer.gpu.destroy();
     throw error;

@@ -109,7 +109,7 @@ describe('nnxc compile', () => {
     expect(model.code).toBe(0);
     expect(model.stdout).toMatch(/^train: \d+ kernels, batch 4, temporaries peak /m);
     expect(model.stdout).toMatch(
-      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups; from examples\/xor\.nnx:4 dense_1$/m,
+      /^ {2}matmul\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid \d+×\d+×\d+ = \d+ workgroups; or gpu tiles, grid \d+×\d+×\d+; from examples\/xor\.nnx:4 dense_1$/m,
     );
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
@@ -131,9 +131,10 @@ describe('nnxc compile', () => {
         .split('\n')
         .filter((l) => l.startsWith('! '))
         .map((l) => {
-          const [, read, unit, count] = /reads ([\d.]+) (\w+);.* = (\d+) workgroups(?:; from .*)?$/.exec(
-            l.replace(/, writes [^;]+/, ''),
-          )!;
+          const [, read, unit, count] =
+            /reads ([\d.]+) (\w+);.* = (\d+) workgroups(?:; or \w+ tiles, grid [\d×]+)*(?:; from .*)?$/.exec(
+              l.replace(/, writes [^;]+/, ''),
+            )!;
           return { mib: unit === 'MiB' ? Number(read) : 0, count: Number(count) };
         });
     for (const k of marked(lavapipe.stdout)) expect(k.mib > 1 && k.count < 16).toBe(true);
