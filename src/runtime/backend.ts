@@ -59,8 +59,8 @@ export class WebGpuBackend<E extends string> implements Backend<E> {
     readonly buffers: ReadonlyMap<number, PlannedBuffer>,
     readonly entries: Readonly<Record<E, CompiledEntry>>,
     readonly description: string,
-    /** The tiling the kernels with variants (matmuls) run in. */
-    readonly tiles: Tiles = 'cpu',
+    /** The tiling the kernels with variants (matmuls) run in; `measured`: each its faster. */
+    readonly tiles: Tiles | 'measured' = 'cpu',
   ) {}
 
   write(buffer: number, data: Float32Array): void {

@@ -77,7 +77,11 @@ export async function releaseSharedDevices(): Promise<void> {
 async function openDevice(request: GPURequestAdapterOptions | undefined): Promise<GPUDevice> {
   const gpu = await findGpu();
   const adapter = await requestAdapterOrThrow(gpu, request);
-  const device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter) });
+  // Timestamp queries let `tiles: 'measure'` time kernels; nothing else depends on them.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
+    ? ['timestamp-query']
+    : [];
+  const device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter), requiredFeatures });
   watchDeviceFailures(device);
   device.lost.then(() => {
     for (const [key, pending] of sharedDevices) {

@@ -41,6 +41,7 @@ import {
 } from './spec-check.js';
 import type { EntrySpec, GanSpec, ModelSpec, TensorSlot, Tiles } from './spec.js';
 import { autoTiles, requestedTiles, type TilesChoice, withTiles } from './tiles.js';
+import { measureTiles } from './measure-tiles.js';
 import { ownEntry } from '../util/own.js';
 
 /** Options of {@link NnxModel.create}. */
@@ -73,8 +74,10 @@ export interface CreateModelOptions {
    * On WebGPU: which tiling the kernels that have several (matmuls) run in. `auto` (the
    * default): register blocks without barriers on a CPU-like adapter (lavapipe, SwiftShader, a
    * fallback adapter), workgroup-memory GPU tiles on a hardware one; `cpu` or `gpu` force one
-   * (a `gpu` variant the device's limits cannot run keeps the default). When omitted, the
-   * environment variable NNX_TILES may say it (Node).
+   * (a `gpu` variant the device's limits cannot run keeps the default); `measure` times both
+   * tilings of each such kernel once per adapter and shape with timestamp queries and runs the
+   * faster (the default where the device cannot time). When omitted, the environment variable
+   * NNX_TILES may say it (Node).
    */
   readonly tiles?: TilesChoice;
 }
@@ -576,11 +579,18 @@ function sumOf(values: Float32Array): number {
   return sum;
 }
 
+/** Zero-fills every buffer (queued), as new ones are. */
+function zeroBuffers(device: GPUDevice, buffers: ReadonlyMap<number, PlannedBuffer>): void {
+  const encoder = device.createCommandEncoder({ label: 'nnx zero buffers' });
+  for (const { gpu } of buffers.values()) encoder.clearBuffer(gpu);
+  device.queue.submit([encoder.finish()]);
+}
+
 /** What a compiled spec needs on a device: its buffers (parameters initialised) and bound entries. */
 export interface OnDevice<E extends string> {
   readonly device: GPUDevice;
-  /** The tiling the kernels with variants run in. */
-  readonly tiles: Tiles;
+  /** The tiling the kernels with variants run in; `measured`: each its faster. */
+  readonly tiles: Tiles | 'measured';
   readonly buffers: ReadonlyMap<number, PlannedBuffer>;
   readonly entries: Readonly<Record<E, CompiledEntry>>;
 }
@@ -628,7 +638,7 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
   throwIfDeviceFailed(device);
   const tiles = requested === 'auto' ? autoTiles(device) : requested;
   // From here on `spec` is the one that runs: its kernels in the chosen tiles, with their grids.
-  spec = withTiles(spec, tiles, device.limits);
+  if (tiles !== 'measure') spec = withTiles(spec, tiles, device.limits);
   try {
     checkSpecLimits(spec, device.limits);
   } catch (error) {
@@ -637,9 +647,16 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
       { cause: error },
     );
   }
-  const kernels = await compileKernels(device, spec.kernels, (index) => kernelOrigin(spec, index));
+  const compile = () => compileKernels(device, spec.kernels, (index) => kernelOrigin(spec, index));
+  // Measuring runs kernels on the new buffers: the ones that run are compiled after it.
+  let kernels = tiles === 'measure' ? [] : await compile();
   const buffers = await createBuffers(device, [...bufferSpecs.values()], caller);
   try {
+    if (tiles === 'measure') {
+      spec = await measureTiles(device, spec, buffers);
+      zeroBuffers(device, buffers);
+      kernels = await compile();
+    }
     for (const param of spec.params)
       device.queue.writeBuffer(buffers.get(param.buffer)!.gpu, 0, initialParameterValues(param, seed));
     for (const slot of spec.state.filter((s) => s.init !== undefined))
@@ -652,7 +669,7 @@ export async function createOnDevice<S extends ModelSpec | GanSpec, E extends ke
     const bindError = await device.popErrorScope();
     if (bindError !== null) throw new Error(`${caller}: binding the dispatches failed: ${bindError.message}`);
     throwIfDeviceFailed(device);
-    return { device, tiles, buffers, entries };
+    return { device, tiles: tiles === 'measure' ? 'measured' : tiles, buffers, entries };
   } catch (error) {
     for (const buffer of buffers.values()) buffer.gpu.destroy();
     throw error;

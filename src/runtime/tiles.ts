@@ -7,10 +7,13 @@
 import { isCpuAdapter } from './choose-backend.js';
 import type { EntrySpec, KernelSpec, KernelVariant, ModuleSpec, Tiles } from './spec.js';
 
-/** What `create({ tiles })` accepts: a tiling, or `auto` (by the adapter; the default). */
-export type TilesChoice = Tiles | 'auto';
+/**
+ * What `create({ tiles })` accepts: a tiling; `auto`, by the adapter (the default); or
+ * `measure`, each kernel's faster tiling as timed on the device (src/runtime/measure-tiles.ts).
+ */
+export type TilesChoice = Tiles | 'auto' | 'measure';
 
-export const TILES_CHOICES: readonly TilesChoice[] = ['auto', 'cpu', 'gpu'];
+export const TILES_CHOICES: readonly TilesChoice[] = ['auto', 'cpu', 'gpu', 'measure'];
 
 /** The limits a variant's workgroup must fit. */
 export type TileLimits = Pick<
@@ -53,9 +56,15 @@ export function variantFits(variant: KernelVariant, limits: TileLimits): boolean
  */
 export function withTiles<S extends ModuleSpec>(spec: S, tiles: Tiles, limits: TileLimits): S {
   if (tiles === 'cpu') return spec;
-  const chosen = spec.kernels.map((k) =>
-    k.variants?.find((v) => v.tiles === tiles && variantFits(v, limits)),
-  );
+  return withVariants(spec, (k) => k.variants?.find((v) => v.tiles === tiles && variantFits(v, limits)));
+}
+
+/** `spec` with kernel `i` running `pick(kernel, i)` where that is a variant, its own WGSL where undefined. */
+export function withVariants<S extends ModuleSpec>(
+  spec: S,
+  pick: (kernel: KernelSpec, index: number) => KernelVariant | undefined,
+): S {
+  const chosen = spec.kernels.map(pick);
   if (chosen.every((v) => v === undefined)) return spec;
   const kernels: KernelSpec[] = spec.kernels.map((k, i) => {
     const v = chosen[i];

@@ -86,7 +86,7 @@ describe('choosing the tiles', () => {
     expect(requestedTiles('cpu', 'create')).toBe('cpu');
     process.env['NNX_TILES'] = 'fast';
     expect(() => requestedTiles(undefined, 'create')).toThrow(
-      /NNX_TILES must be one of auto, cpu, gpu, got 'fast'/,
+      /NNX_TILES must be one of auto, cpu, gpu, measure, got 'fast'/,
     );
     delete process.env['NNX_TILES'];
     expect(requestedTiles(undefined, 'create')).toBe('auto');
@@ -123,16 +123,16 @@ describe('choosing the tiles', () => {
 });
 
 describe('a training step in the GPU tiles', () => {
-  it('equals the step in the default tiles and the f32 interpreter (the momentum update fused into the weight-gradient products)', async () => {
+  it('equals the step in the default tiles, in the measured ones, and the f32 interpreter (the momentum update fused into the weight-gradient products)', async () => {
     const { spec, train } = compiled();
     const rand = seededRandom(3);
     const count = 29; // of a batch of 37: masked padding
     const x = Float32Array.from(randomArray(rand, count * 45));
     const target = Float32Array.from(randomArray(rand, count * 10, 0, 1));
     const steps = 2;
-    const run = async (tiles: 'cpu' | 'gpu') => {
+    const run = async (tiles: 'cpu' | 'gpu' | 'measure') => {
       const model = await NnxModel.create(spec, { seed: 4, backend: 'webgpu', tiles });
-      expect(tilesOf(model)).toBe(tiles);
+      expect(tilesOf(model)).toBe(tiles === 'measure' ? 'measured' : tiles);
       const before = await model.getWeights();
       for (let s = 0; s < steps; s++) model.trainStep({ x, target });
       const after = await model.getWeights();
@@ -141,6 +141,14 @@ describe('a training step in the GPU tiles', () => {
     };
     const cpu = await run('cpu');
     const gpu = await run('gpu');
+    // Measuring runs the products on the new buffers before they are initialised: the step
+    // must still start from the seed's weights and zero momentum.
+    const measured = await run('measure');
+    for (const [name, w] of measured.after) {
+      const c = cpu.after.get(name)!;
+      for (let i = 0; i < w.length; i++)
+        expect(Math.abs(w[i]! - c[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(c[i]!)));
+    }
     const want = interpretTrainSteps(train!.optimized.train, gpu.before, { x, target }, count, steps);
     let moved = 0;
     for (const [name, w] of gpu.after) {
