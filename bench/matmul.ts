@@ -10,14 +10,24 @@ export function matmulWgsl(
   s: MatmulShape,
   t: MatmulTiling,
 ): { wgsl: string; workgroups: [number, number, number] } {
+  // The staged tiling loads vec4s from operands whose stored rows are a multiple of 4 long.
+  const quadA = t.kind === 'staged' && (s.transA ? s.m : s.k) % 4 === 0;
+  const quadB = t.kind === 'staged' && (s.transB ? s.k : s.n) % 4 === 0;
   const header = bindingDecls([
-    { name: 'A', writable: false },
-    { name: 'B', writable: false },
+    { name: 'A', writable: false, vec4: quadA },
+    { name: 'B', writable: false, vec4: quadB },
     { name: 'out', writable: true },
   ]);
+  const at = (trans: boolean, rows: number, cols: number) =>
+    trans
+      ? (r: string, c: string) => `(${c}) * ${rows}u + ${r}`
+      : (r: string, c: string) => `(${r}) * ${cols}u + ${c}`;
+  const [atA, atB] = [at(s.transA, s.m, s.k), at(s.transB, s.k, s.n)];
   const { code, workgroups } = matmulMain(s, t, {
-    a: operandAt('A', s.transA, s.m, s.k),
-    b: operandAt('B', s.transB, s.k, s.n),
+    a: quadA ? (r, c) => `A[(${atA(r, c)}) / 4u][(${atA(r, c)}) % 4u]` : operandAt('A', s.transA, s.m, s.k),
+    b: quadB ? (r, c) => `B[(${atB(r, c)}) / 4u][(${atB(r, c)}) % 4u]` : operandAt('B', s.transB, s.k, s.n),
+    ...(quadA && { a4: (r: string, c: string) => `A[(${atA(r, c)}) / 4u]` }),
+    ...(quadB && { b4: (r: string, c: string) => `B[(${atB(r, c)}) / 4u]` }),
     store: (r, c, v) => `out[(${r}) * ${s.n}u + ${c}] = ${v};`,
   });
   return { wgsl: `${header}\n\n${code}\n`, workgroups };

@@ -49,12 +49,23 @@ for (const [tm, tn] of [
   ] as const)
     tilings.push({ kind: 'blocked', tm, tn, wgx, wgy });
 }
-tilings.push({ kind: 'shared', tile: 16 }, { kind: 'shared', tile: 8 });
+tilings.push(
+  { kind: 'shared', tile: 16 },
+  { kind: 'shared', tile: 8 },
+  { kind: 'staged', wg: 16, bk: 16 },
+  { kind: 'staged', wg: 16, bk: 32 },
+  { kind: 'staged', wg: 8, bk: 8 },
+);
 const only = process.argv[2];
 for (const [name, s] of shapes) {
   const rows: [string, number][] = [];
   for (const t of tilings) {
-    const label = t.kind === 'shared' ? `shared${t.tile}` : `blocked ${t.tm}x${t.tn} wg ${t.wgx}x${t.wgy}`;
+    const label =
+      t.kind === 'shared'
+        ? `shared${t.tile}`
+        : t.kind === 'staged'
+          ? `staged wg ${t.wg} bk ${t.bk}`
+          : `blocked ${t.tm}x${t.tn} wg ${t.wgx}x${t.wgy}`;
     if (only && !label.includes(only)) continue;
     rows.push([label, gflops(s, await timeMatmul(device, s, t))]);
   }

@@ -7,6 +7,10 @@ import { BufferPool } from '../src/codegen/plan.js';
 import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.js';
 import { type Graph, inputsOf } from '../src/ir/graph.js';
 import { requestDevice } from '../src/runtime/index.js';
+import type { Tiles } from '../src/runtime/spec.js';
+
+/** Lowering options, and which tiles to run: `gpu` runs every kernel's GPU tiles variant, where it has one. */
+export type RunOptions = LowerOptions & { readonly tiles?: Tiles };
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
 const MAP_READ = 0x1 | 0x8; // MAP_READ | COPY_DST
@@ -15,7 +19,7 @@ const MAP_READ = 0x1 | 0x8; // MAP_READ | COPY_DST
 export async function runGraphOnGpu(
   g: Graph,
   inputs: ReadonlyMap<string, Float32Array>,
-  options: LowerOptions = {},
+  options: RunOptions = {},
 ): Promise<Map<string, Float32Array>> {
   const device = await requestDevice();
   const pool = new BufferPool();
@@ -34,10 +38,21 @@ export async function runGraphOnGpu(
     device.queue.writeBuffer(buffers[buffer]!, 0, data);
   }
   device.pushErrorScope('validation');
-  const pipelines = table.kernels.map((k) =>
+  const variants = table.kernels.map((k) =>
+    options.tiles === undefined || options.tiles === 'cpu'
+      ? undefined
+      : k.variants?.find((v) => v.tiles === options.tiles),
+  );
+  // Asking for a variant no kernel has would test the default kernels under another name.
+  if (options.tiles === 'gpu' && variants.every((v) => v === undefined))
+    throw new Error('tiles: gpu was asked for, but no kernel has gpu tiles');
+  const pipelines = table.kernels.map((k, i) =>
     device.createComputePipeline({
       layout: 'auto',
-      compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' },
+      compute: {
+        module: device.createShaderModule({ code: variants[i]?.wgsl ?? k.wgsl }),
+        entryPoint: 'main',
+      },
     }),
   );
   const encoder = device.createCommandEncoder();
@@ -52,7 +67,9 @@ export async function runGraphOnGpu(
         entries: d.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[b]! } })),
       }),
     );
-    pass.dispatchWorkgroups(...(d.workgroups as [number, number, number]));
+    pass.dispatchWorkgroups(
+      ...((variants[d.kernel]?.workgroups ?? d.workgroups) as [number, number, number]),
+    );
   }
   pass.end();
   const staging = entry.outputs.map((o) => {

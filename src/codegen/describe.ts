@@ -94,8 +94,14 @@ export function describePlan(compiled: PlannedModule, adapter: AdapterProfile = 
       const d = entry.dispatches[position]!;
       const count = workgroupCount(d.workgroups);
       const mark = read > LARGE_READ_BYTES && count < adapter.concurrentWorkgroups ? '! ' : '  ';
+      const kernel = spec.kernels[d.kernel]!;
+      // The grid is the default (cpu) tiles'; a variant the runtime may pick instead has its own.
+      const variants = (kernel.variants ?? []).map(
+        (v) => `; or ${v.tiles} tiles, grid ${v.workgroups.join('×')}`,
+      );
       lines.push(
-        `${mark}${spec.kernels[d.kernel]!.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')} = ${count} workgroups` +
+        `${mark}${kernel.name}: ${ops}; reads ${formatBytes(read)}, writes ${formatBytes(written)}; grid ${d.workgroups.join('×')} = ${count} workgroups` +
+          variants.join('') +
           (d.origin ? `; from ${d.origin}` : ''),
       );
     });

@@ -19,6 +19,7 @@ import type {
   EntrySpec,
   GanSpec,
   KernelSpec,
+  KernelVariant,
   ModelSpec,
   ParamSpec,
   StateSlot,
@@ -28,7 +29,7 @@ import type {
 } from '../runtime/spec.js';
 import { WasmUnsupportedError } from './wasm/index.js';
 import { WasmMemoryLimitError, buildWasmModule } from './wasm/module.js';
-import { type MatmulTiling, wgslKernel } from './wgsl/index.js';
+import { type GeneratedKernel, type MatmulTiling, wgslKernel, wgslVariants } from './wgsl/index.js';
 import { matmulWorkgroups } from './wgsl/matmul.js';
 import { convWorkgroups } from './wgsl/conv2d.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
@@ -66,12 +67,30 @@ export class KernelTable {
   readonly kernels: KernelSpec[] = [];
   private readonly byText = new Map<string, number>();
 
-  intern(name: string, wgsl: string, access: readonly BindingAccess[]): number {
+  intern(
+    name: string,
+    wgsl: string,
+    access: readonly BindingAccess[],
+    variants: readonly KernelVariant[] = [],
+  ): number {
     let id = this.byText.get(wgsl);
     if (id === undefined) {
       id = this.kernels.length;
-      this.kernels.push({ name: `${name}_${id}`, wgsl, bindings: access.length, access });
+      this.kernels.push({
+        name: `${name}_${id}`,
+        wgsl,
+        bindings: access.length,
+        access,
+        ...(variants.length > 0 && { variants }),
+      });
       this.byText.set(wgsl, id);
+    } else {
+      // A variant's grid stands for every dispatch of the kernel: it must not depend on which.
+      const known = this.kernels[id]!.variants ?? [];
+      const same = (a: KernelVariant, b: KernelVariant | undefined) =>
+        b !== undefined && a.wgsl === b.wgsl && a.workgroups.join() === b.workgroups.join();
+      if (known.length !== variants.length || variants.some((v, i) => !same(v, known[i])))
+        throw new Error(`internal: kernel ${name}_${id} is interned with two sets of variants`);
     }
     return id;
   }
@@ -118,7 +137,10 @@ function entryInputRole(name: string, role: string): EntryInput['role'] | undefi
 export interface LowerOptions {
   /** Group nodes into fused kernels (default true); false gives one kernel per node. */
   readonly fuse?: boolean;
-  /** Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`). */
+  /**
+   * Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`), and
+   * the kernel then carries its GPU tiles as a variant. A given tiling makes no variants.
+   */
   readonly matmulTiling?: MatmulTiling;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
   readonly locate?: Locate;
@@ -172,15 +194,29 @@ export function lowerEntry(
   const dispatches: DispatchSpec[] = plan.order.map((index) => {
     const planned = { g, kernel: fused.kernels[index]!, bufferOf: plan.bufferOf };
     const generated = wgslKernel(planned, { matmulTiling: options.matmulTiling });
+    const variants = options.matmulTiling ? [] : variantsOf(generated, wgslVariants(planned));
     const origin = kernelOrigin(g, planned.kernel, options.locate);
     return {
-      kernel: kernels.intern(generated.name, generated.wgsl, generated.access),
+      kernel: kernels.intern(generated.name, generated.wgsl, generated.access, variants),
       buffers: generated.buffers,
       workgroups: generated.workgroups,
       ...(origin !== undefined && { origin }),
     };
   });
   return { entry: { batch, inputs, outputs, dispatches }, fused, plan };
+}
+
+/** A kernel's variants as the spec carries them; each must bind what the default binds. */
+function variantsOf(
+  base: GeneratedKernel,
+  rendered: readonly { tiles: KernelVariant['tiles']; kernel: GeneratedKernel }[],
+): KernelVariant[] {
+  return rendered.map(({ tiles, kernel }) => {
+    if (kernel.buffers.join() !== base.buffers.join() || kernel.access.join() !== base.access.join())
+      throw new Error(`internal: the ${tiles} tiles of ${base.name} bind other buffers`);
+    const needs = kernel.needs ?? { invocations: 0, workgroupBytes: 0 };
+    return { tiles, wgsl: kernel.wgsl, workgroups: kernel.workgroups, ...needs };
+  });
 }
 
 /** What a plan is made for: the adapter profile decides how long reductions are split. */

@@ -7,6 +7,7 @@ import { throwIfDeviceFailed } from './device.js';
 import { type CompiledEntry, type PlannedBuffer, encodeEntry } from './pipelines.js';
 import { readBuffers, StagedReadback } from './readback.js';
 import { StepTraceWindow, type TracedStep } from './step-trace.js';
+import type { Tiles } from './spec.js';
 
 /** A range of a buffer of the plan, read from its start, as f32 values. */
 export interface BufferRegion {
@@ -58,6 +59,8 @@ export class WebGpuBackend<E extends string> implements Backend<E> {
     readonly buffers: ReadonlyMap<number, PlannedBuffer>,
     readonly entries: Readonly<Record<E, CompiledEntry>>,
     readonly description: string,
+    /** The tiling the kernels with variants (matmuls) run in; `measured`: each its faster. */
+    readonly tiles: Tiles | 'measured' = 'cpu',
   ) {}
 
   write(buffer: number, data: Float32Array): void {

@@ -1,6 +1,6 @@
 /**
- * Which backend a model or GAN runs on (`create({ backend })`), and setting a spec up on the
- * wasm one: its memory, the parameters initialised from the seed and the seed's state slot written.
+ * Which backend a model or GAN runs on (`create({ backend })`); src/runtime/create.ts then sets
+ * the spec up there.
  */
 import type { Backend, BackendKind } from './backend.js';
 import { describe, requestDevice, type RequestDeviceOptions } from './device.js';
@@ -30,7 +30,7 @@ export function isCpuAdapter(device: GPUDevice): boolean {
 }
 
 /** The wasm module of `spec`, or the one-line reason it has none. */
-function wasmModuleOf(spec: ModelSpec | GanSpec): WasmModuleSpec | string {
+export function wasmModuleOf(spec: ModelSpec | GanSpec): WasmModuleSpec | string {
   if (typeof WebAssembly === 'undefined') return 'this JavaScript engine has no WebAssembly';
   const wasm = spec.wasm;
   if (wasm === undefined)
@@ -94,45 +94,4 @@ export function showNoticeOnce(line: string): void {
   if (noticesShown.has(line)) return;
   noticesShown.add(line);
   console.warn(line);
-}
-
-/**
- * The spec's buffers (checked by `checkBuffers`) in a fresh wasm memory, parameters initialised
- * from `seed`; `entryNames` are the entries the worker threads run. More than one thread where
- * memory cannot be shared runs one, said through `onNotice` (once per process by default).
- */
-export async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
-  caller: string,
-  spec: S,
-  checkBuffers: (spec: S) => BufferTable,
-  entryNames: readonly E[],
-  seed: number,
-  options: { readonly threads?: number; readonly onNotice?: (line: string) => void } = {},
-): Promise<Backend<E>> {
-  const threads = options.threads ?? 1;
-  if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
-    throw new Error(`${caller}: threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
-  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
-  const buffers = checkBuffers(spec);
-  const wasm = wasmModuleOf(spec);
-  if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);
-  let backend: WasmBackend<E>;
-  try {
-    backend = await WasmBackend.create(
-      wasm,
-      buffers,
-      threads,
-      entryNames,
-      options.onNotice ?? showNoticeOnce,
-    );
-  } catch (error) {
-    throw new Error(
-      `${caller}: could not create the wasm memory of ${wasm.memoryBytes} bytes for ${isGanSpec(spec) ? 'GAN' : 'model'} '${spec.name}': ${describe(error)}`,
-      { cause: error },
-    );
-  }
-  for (const param of spec.params) backend.write(param.buffer, initialParameterValues(param, seed));
-  for (const slot of spec.state.filter((s) => s.init !== undefined))
-    backend.write(slot.buffer, initialStateValues(slot, seed));
-  return backend;
 }

@@ -77,7 +77,11 @@ export async function releaseSharedDevices(): Promise<void> {
 async function openDevice(request: GPURequestAdapterOptions | undefined): Promise<GPUDevice> {
   const gpu = await findGpu();
   const adapter = await requestAdapterOrThrow(gpu, request);
-  const device = await adapter.requestDevice({ requiredLimits: largestStorageLimits(adapter) });
+  // Timestamp queries let `tiles: 'measure'` time kernels; nothing else depends on them.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
+    ? ['timestamp-query']
+    : [];
+  const device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter), requiredFeatures });
   watchDeviceFailures(device);
   device.lost.then(() => {
     for (const [key, pending] of sharedDevices) {
@@ -105,15 +109,25 @@ export async function requestAdapterOrThrow(
   return adapter;
 }
 
-// The defaults (8 storage buffers per stage, 128 MiB bindings) are lower than most adapters offer;
-// fused kernels and large layers need the adapter's real limits.
-function largestStorageLimits(adapter: GPUAdapter): Record<string, number> {
-  const { limits } = adapter;
-  return {
-    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
-    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-    maxBufferSize: limits.maxBufferSize,
-  };
+/**
+ * The limits a device is asked for: the adapter's own, not the defaults (8 storage buffers per
+ * stage, 128 MiB bindings, 16 KiB of workgroup memory, 256 invocations per workgroup), which are
+ * lower than most adapters offer; fused kernels, large layers and tiled kernels need the real ones.
+ */
+export const REQUESTED_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+function adapterLimits(adapter: GPUAdapter): Record<string, number> {
+  return Object.fromEntries(REQUESTED_LIMITS.map((name) => [name, adapter.limits[name]]));
 }
 
 async function findGpu(): Promise<GPU> {

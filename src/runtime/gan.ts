@@ -60,7 +60,14 @@ export class NnxGan extends DeviceModule<GanSpec, GanEntry> {
     return new NnxGan(
       spec,
       seed,
-      await createBackend('NnxGan.create', spec, checkGanSpec, entryNames, seed, options),
+      await createBackend({
+        caller: 'NnxGan.create',
+        spec,
+        checkBuffers: checkGanSpec,
+        entryNames: entryNames,
+        seed,
+        options,
+      }),
     );
   }
 

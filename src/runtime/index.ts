@@ -35,10 +35,13 @@ export type {
   GanSpec,
   InitializerSpec,
   KernelSpec,
+  KernelVariant,
   LossAccumulatorSpec,
   ModelSpec,
   ModuleSpec,
   ParamSpec,
   StateSlot,
   TensorSlot,
+  Tiles,
 } from './spec.js';
+export type { TilesChoice } from './tiles.js';

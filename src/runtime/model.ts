@@ -107,7 +107,14 @@ export class NnxModel extends DeviceModule<ModelSpec, EntryName> {
     return new NnxModel(
       spec,
       seed,
-      await createBackend('NnxModel.create', spec, checkSpec, ENTRY_NAMES, seed, options),
+      await createBackend({
+        caller: 'NnxModel.create',
+        spec,
+        checkBuffers: checkSpec,
+        entryNames: ENTRY_NAMES,
+        seed,
+        options,
+      }),
     );
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { elementCount } from './init.js';
-import type { BufferSpec, EntrySpec, GanSpec, KernelSpec, ModelSpec, TensorSlot } from './spec.js';
+import type { BufferSpec, EntrySpec, GanSpec, KernelSpec, ModelSpec, TensorSlot, Tiles } from './spec.js';
 
 /** The ModelSpec format version this runtime executes. */
 export const SUPPORTED_SPEC_VERSION = 1;
@@ -42,6 +42,7 @@ export function checkSpec(spec: ModelSpec): BufferTable {
   }
   checkBufferId(buffers, spec.sampleCount, 'the sample counter (sampleCount)');
   for (const name of ENTRY_NAMES) checkEntry(spec.kernels, buffers, name, spec.entries[name]);
+  checkVariants(spec.kernels);
   return buffers;
 }
 
@@ -61,6 +62,7 @@ export function checkGanSpec(spec: GanSpec): BufferTable {
     checkBufferId(buffers, count, `the ${step} sample counter`);
   }
   for (const [name, entry] of Object.entries(spec.entries)) checkEntry(spec.kernels, buffers, name, entry);
+  checkVariants(spec.kernels);
   return buffers;
 }
 
@@ -131,6 +133,34 @@ function checkEntry(
     }
     for (const id of dispatch.buffers) checkBufferId(buffers, id, `${owner} (kernel '${kernel.name}')`);
   });
+}
+
+const VARIANT_TILES: readonly string[] = ['cpu', 'gpu'] satisfies Tiles[];
+
+/** Throws unless every kernel variant names a known tiling once and has WGSL, a grid and its needs. */
+function checkVariants(kernels: readonly KernelSpec[]): void {
+  for (const kernel of kernels) {
+    if (kernel.variants === undefined) continue;
+    const owner = `kernel '${kernel.name}'`;
+    if (!Array.isArray(kernel.variants)) throw new Error(`${owner} has variants that are not a list`);
+    const seen = new Set<string>();
+    for (const v of kernel.variants) {
+      if (!VARIANT_TILES.includes(v.tiles) || seen.has(v.tiles))
+        throw new Error(
+          `${owner} has a variant of tiles '${String(v.tiles)}' (expected cpu or gpu, each once)`,
+        );
+      seen.add(v.tiles);
+      const grid = Array.isArray(v.workgroups) && v.workgroups.length === 3;
+      if (
+        typeof v.wgsl !== 'string' ||
+        !grid ||
+        ![...v.workgroups, v.invocations, v.workgroupBytes].every(isCount)
+      )
+        throw new Error(
+          `${owner}'s ${v.tiles} variant lacks its WGSL, its grid [x, y, z] or its workgroup needs`,
+        );
+    }
+  }
 }
 
 /** Throws unless every buffer, kernel and dispatch of `spec` fits within `limits`. */

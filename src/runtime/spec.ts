@@ -77,14 +77,38 @@ export interface ParamSpec extends TensorSlot {
 /** The access mode of one storage binding. */
 export type BindingAccess = 'read' | 'read_write';
 
+/**
+ * Which adapters a kernel's tiling is written for: `cpu`, register blocks with no barriers
+ * (lavapipe, SwiftShader: a workgroup runs as a loop on one core); `gpu`, tiles staged through
+ * workgroup memory with vec4 loads.
+ */
+export type Tiles = 'cpu' | 'gpu';
+
+/**
+ * Another tiling of a kernel, computing the same values with the same bindings; the runtime
+ * picks one per adapter at create.
+ */
+export interface KernelVariant {
+  readonly tiles: Tiles;
+  readonly wgsl: string;
+  /** The grid of every dispatch of the kernel when this variant runs (its shapes are fixed in its WGSL). */
+  readonly workgroups: readonly [number, number, number];
+  /** Invocations per workgroup, and bytes of workgroup memory, it needs of the adapter. */
+  readonly invocations: number;
+  readonly workgroupBytes: number;
+}
+
 /** A kernel: one compute shader with entry point `main` and storage bindings 0..n-1 in group 0. */
 export interface KernelSpec {
   readonly name: string;
+  /** The shader, in `cpu` tiles where the kernel has tilings (the default). */
   readonly wgsl: string;
   /** Number of storage bindings. */
   readonly bindings: number;
   /** Each binding's access mode, in binding order, as the shader declares it. */
   readonly access: readonly BindingAccess[];
+  /** Other tilings (a matmul's `gpu` tiles); absent when the kernel has one. */
+  readonly variants?: readonly KernelVariant[];
 }
 
 export interface DispatchSpec {

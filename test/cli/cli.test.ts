@@ -115,6 +115,11 @@ describe('nnxc compile', () => {
     expect(model.stdout).toMatch(
       /^ {2}whole_step\w*: .*matmul %\d+.*; reads [\d.]+ \w?B, writes [\d.]+ \w?B; grid 1×1×1 = 1 workgroups; from examples\/xor\.nnx:4 dense_1, examples\/xor\.nnx:5 dense_2, /m,
     );
+    // A matmul kernel lists its GPU tiles' grid beside its default one.
+    const mlp = nnxc(['compile', 'examples/mnist_mlp.nnx', '--emit', 'plan']);
+    expect(mlp.stdout).toMatch(
+      /^ {2}matmul\w*: .*; grid \d+×\d+×\d+ = \d+ workgroups; or gpu tiles, grid \d+×\d+×\d+; from examples\/mnist_mlp\.nnx:\d+ dense_\d/m,
+    );
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
     const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);
@@ -135,9 +140,10 @@ describe('nnxc compile', () => {
         .split('\n')
         .filter((l) => l.startsWith('! '))
         .map((l) => {
-          const [, read, unit, count] = /reads ([\d.]+) (\w+);.* = (\d+) workgroups(?:; from .*)?$/.exec(
-            l.replace(/, writes [^;]+/, ''),
-          )!;
+          const [, read, unit, count] =
+            /reads ([\d.]+) (\w+);.* = (\d+) workgroups(?:; or \w+ tiles, grid [\d×]+)*(?:; from .*)?$/.exec(
+              l.replace(/, writes [^;]+/, ''),
+            )!;
           return { mib: unit === 'MiB' ? Number(read) : 0, count: Number(count) };
         });
     for (const k of marked(lavapipe.stdout)) expect(k.mib > 1 && k.count < 16).toBe(true);

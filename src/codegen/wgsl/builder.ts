@@ -17,15 +17,22 @@ export function f32Literal(v: number): string {
 export interface Binding {
   readonly name: string;
   readonly writable: boolean;
+  /** Declared as `array<vec4<f32>>` (for 16-byte loads); read an element as `x[i / 4u][i % 4u]`. */
+  readonly vec4?: boolean;
 }
 
 export function bindingDecls(bindings: readonly Binding[]): string {
   return bindings
     .map(
       (b, i) =>
-        `@group(0) @binding(${i}) var<storage, ${b.writable ? 'read_write' : 'read'}> ${b.name}: array<f32>;`,
+        `@group(0) @binding(${i}) var<storage, ${b.writable ? 'read_write' : 'read'}> ${b.name}: array<${b.vec4 ? 'vec4<f32>' : 'f32'}>;`,
     )
     .join('\n');
+}
+
+/** Element `index` (a u32 expression) of a binding, whether declared by element or by vec4. */
+export function elementOf(b: Binding, index: string): string {
+  return b.vec4 ? `${b.name}[(${index}) / 4u][(${index}) % 4u]` : `${b.name}[${index}]`;
 }
 
 /** Row-major strides. */

@@ -9,20 +9,29 @@ import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import { PCG_WGSL, counterValueWgsl } from './ops.js';
 import { type FusedKernel, matmulOperand } from '../../ir/passes/fuse.js';
-import type { BindingAccess } from '../../runtime/spec.js';
+import type { BindingAccess, Tiles } from '../../runtime/spec.js';
 import { broadcastStrides } from '../../ir/tensor.js';
 import {
   type Binding,
   bindingDecls,
   contiguousStrides,
+  elementOf,
   f32Literal,
   grid1d,
   indent,
   main1d,
   offsetExpr,
 } from './builder.js';
-import { type MatmulAccess, type MatmulShape, type MatmulTiling, matmulMain, tilingFor } from './matmul.js';
-import { type GeneratedKernel, accessOf } from './operands.js';
+import {
+  type MatmulAccess,
+  type MatmulShape,
+  type MatmulTiling,
+  gpuTilingFor,
+  matmulMain,
+  tilingFor,
+  tilingNeeds,
+} from './matmul.js';
+import { type GeneratedKernel, type WorkgroupNeeds, accessOf } from './operands.js';
 
 /** Statements emitted so far in one block, and the values already computed there. */
 class Scope {
@@ -102,12 +111,29 @@ export class KernelWriter {
     return this.bindingOf.get(this.bufferOf.get(id)!)!.name;
   }
 
+  /** Element `index` of a stored value. */
+  readAt(id: number, index: string): string {
+    return elementOf(this.bindingOf.get(this.bufferOf.get(id)!)!, index);
+  }
+
+  /**
+   * Declares the binding of stored value `id` as vec4s, for 16-byte loads; refused (false) for
+   * a writable binding, whose stores are written element by element.
+   */
+  vectorize(id: number): boolean {
+    const buffer = this.bufferOf.get(id)!;
+    const binding = this.bindingOf.get(buffer)!;
+    if (binding.writable) return false;
+    this.bindingOf.set(buffer, { ...binding, vec4: true });
+    return true;
+  }
+
   /** An expression for the value of node `id` at flat index `index` of its own shape. */
   valueAt(id: number, index: string, scope: Scope): string {
     const n = this.g.nodes[id]!;
     if (n.op === 'const') return f32Literal(n.params.value);
     if (id === this.k.anchor && this.anchorValue !== undefined) return this.anchorValue;
-    if (!this.k.members.has(id)) return `${this.arrayOf(id)}[${index}]`;
+    if (!this.k.members.has(id)) return this.readAt(id, index);
     const key = `${id}@${index}`;
     const hit = scope.cache.get(key);
     if (hit) return hit;
@@ -253,7 +279,12 @@ export function matmulAccess(
   w: KernelWriter,
   g: Graph,
   anchor: Node<'matmul'>,
-): { shape: Required<MatmulShape>; io: MatmulAccess } {
+): {
+  shape: Required<MatmulShape>;
+  io: MatmulAccess;
+  /** Declares the operands that can be as vec4s and gives their quad reads (for the GPU tiles). */
+  quads: () => Pick<MatmulAccess, 'a4' | 'b4'>;
+} {
   const [a, b] = anchor.srcs.map((s) => g.nodes[s]!) as [Node, Node];
   const { transA, transB } = anchor.params;
   const geometry = matmulGeometry(a.shape as number[], b.shape as number[], anchor.params);
@@ -265,6 +296,7 @@ export function matmulAccess(
   const layout = (x: Node, batchStride: number, lead: number) => {
     const view = matmulOperand(g, w.k, x);
     return {
+      stored: view.stored,
       array: w.arrayOf(view.stored),
       batchStride: view.batchStride ?? batchStride,
       lead: view.lead ?? lead,
@@ -278,28 +310,53 @@ export function matmulAccess(
     offset(batchedB, B.batchStride),
     offset(true, m * n),
   ];
+  const at = {
+    a: (r: string, c: string) =>
+      transA ? `${oa}(${c}) * ${A.lead}u + ${r}` : `${oa}(${r}) * ${A.lead}u + ${c}`,
+    b: (r: string, c: string) =>
+      transB ? `${ob}(${c}) * ${B.lead}u + ${r}` : `${ob}(${r}) * ${B.lead}u + ${c}`,
+  };
+  const quads = () => {
+    // vec4 loads need every stored row and batch of an operand to start at a multiple of 4;
+    // one binding serving both operands is vectorised only if both qualify.
+    const aligned = (x: typeof A, batched: boolean) =>
+      x.lead % 4 === 0 && (batch === 1 || !batched || x.batchStride % 4 === 0);
+    const [okA, okB] = [aligned(A, batchedA), aligned(B, batchedB)];
+    const shared = A.stored === B.stored;
+    const quadA = okA && (!shared || okB) && w.vectorize(A.stored);
+    const quadB = okB && (!shared || okA) && w.vectorize(B.stored);
+    return {
+      ...(quadA && { a4: (r: string, c: string) => `${A.array}[(${at.a(r, c)}) / 4u]` }),
+      ...(quadB && { b4: (r: string, c: string) => `${B.array}[(${at.b(r, c)}) / 4u]` }),
+    };
+  };
   const io: MatmulAccess = {
-    a: (r, c) =>
-      transA ? `${A.array}[${oa}(${c}) * ${A.lead}u + ${r}]` : `${A.array}[${oa}(${r}) * ${A.lead}u + ${c}]`,
-    b: (r, c) =>
-      transB ? `${B.array}[${ob}(${c}) * ${B.lead}u + ${r}]` : `${B.array}[${ob}(${r}) * ${B.lead}u + ${c}]`,
+    a: (r, c) => w.readAt(A.stored, at.a(r, c)),
+    b: (r, c) => w.readAt(B.stored, at.b(r, c)),
     store: (r, c, v) => {
       w.anchorValue = v;
       const lines = w.storeRoots('idx');
       return ['{', `  let idx = ${oc}(${r}) * ${n}u + ${c};`, ...lines.map((l) => '  ' + l), '}'].join('\n');
     },
   };
-  return { shape: { batch, m, n, k, transA, transB }, io };
+  return { shape: { batch, m, n, k, transA, transB }, io, quads };
 }
 
 function matmulKernel(
   w: KernelWriter,
   g: Graph,
   anchor: Node<'matmul'>,
-  tiling: MatmulTiling | undefined,
-): { code: string; workgroups: [number, number, number] } {
-  const { shape, io } = matmulAccess(w, g, anchor);
-  return matmulMain(shape, tiling ?? tilingFor(shape.m, shape.n), io);
+  choice: MatmulTiling | Tiles,
+): { code: string; workgroups: [number, number, number]; needs: WorkgroupNeeds } {
+  const { shape, io, quads } = matmulAccess(w, g, anchor);
+  const tiling =
+    typeof choice !== 'string'
+      ? choice
+      : choice === 'gpu'
+        ? gpuTilingFor(shape.m, shape.n)
+        : tilingFor(shape.m, shape.n);
+  const main = matmulMain(shape, tiling, tiling.kind === 'staged' ? { ...io, ...quads() } : io);
+  return { ...main, needs: tilingNeeds(tiling) };
 }
 
 /** The WGSL of one fused kernel, given where every stored value lives. */
@@ -307,15 +364,16 @@ export function fusedKernel(
   g: Graph,
   k: FusedKernel,
   bufferOf: ReadonlyMap<number, number>,
-  tiling?: MatmulTiling,
+  tiling: MatmulTiling | Tiles = 'cpu',
 ): GeneratedKernel {
   const w = new KernelWriter(g, k, bufferOf);
   const size = sizeOf(g.nodes[k.roots[0]!]!.shape as number[]);
   const anchor = k.anchor === undefined ? undefined : g.nodes[k.anchor]!;
   let code: string;
   let workgroups: readonly [number, number, number];
+  let needs: WorkgroupNeeds | undefined;
   if (anchor?.op === 'matmul') {
-    ({ code, workgroups } = matmulKernel(w, g, anchor, tiling));
+    ({ code, workgroups, needs } = matmulKernel(w, g, anchor, tiling));
   } else if (anchor) {
     if (anchor.op !== 'sum' && anchor.op !== 'reduce_max')
       throw new Error(`internal: ${anchor.op} anchors a kernel`);
@@ -333,5 +391,6 @@ export function fusedKernel(
     buffers: w.buffers,
     access: w.access(),
     workgroups,
+    ...(needs && { needs }),
   };
 }

@@ -18,6 +18,7 @@ import { gatherKernel } from './gather.js';
 import { imageShiftKernel } from './image.js';
 import type { MatmulTiling } from './matmul.js';
 import { type GeneratedKernel, Operands } from './operands.js';
+import type { Tiles } from '../../runtime/spec.js';
 import { poolKernel } from './pool.js';
 import { randomKernel } from './random.js';
 import { rowBlockKernel } from './rows.js';
@@ -27,9 +28,13 @@ import { wholeStepKernel } from './whole-step.js';
 export type { GeneratedKernel } from './operands.js';
 export type { MatmulTiling } from './matmul.js';
 
-/** WGSL-only choices: the matmul tiling, by default chosen per shape (`tilingFor`). */
+/**
+ * WGSL-only choices: the matmul tiling, by default the `cpu` tiles chosen per shape
+ * (`tilingFor`); `tiles: 'gpu'` picks the GPU tiles per shape (`gpuTilingFor`) instead.
+ */
 export interface WgslOptions {
   readonly matmulTiling?: MatmulTiling;
+  readonly tiles?: Tiles;
 }
 
 /** A generator that reads every source of `root` from a buffer (or as a literal). */
@@ -41,7 +46,7 @@ function alone<P extends Node['op']>(
 
 function wgslKernels(options: WgslOptions): TargetKernels<GeneratedKernel> {
   const fused = ({ g, kernel, bufferOf }: PlannedKernel) =>
-    fusedKernel(g, kernel, bufferOf, options.matmulTiling);
+    fusedKernel(g, kernel, bufferOf, options.matmulTiling ?? options.tiles ?? 'cpu');
   return {
     ...sameRenderer(UNARY_OPS, fused),
     ...sameRenderer(BINARY_OPS, fused),
@@ -63,9 +68,26 @@ function wgslKernels(options: WgslOptions): TargetKernels<GeneratedKernel> {
 }
 
 const DEFAULT_KERNELS = wgslKernels({});
+const GPU_TILES_KERNELS = wgslKernels({ tiles: 'gpu' });
 
 /** The WGSL of one planned kernel, with its bindings and grid. */
 export function wgslKernel(planned: PlannedKernel, options: WgslOptions = {}): GeneratedKernel {
-  const table = options.matmulTiling ? wgslKernels(options) : DEFAULT_KERNELS;
+  const table = options.matmulTiling
+    ? wgslKernels(options)
+    : options.tiles === 'gpu'
+      ? GPU_TILES_KERNELS
+      : DEFAULT_KERNELS;
   return renderKernel(table, planned);
+}
+
+/**
+ * The other tilings of a planned kernel besides its default (`cpu`) one: the `gpu` tiles of a
+ * matmul-anchored kernel. Conv2d and its gradients have only their register-blocked form.
+ */
+export function wgslVariants(
+  planned: PlannedKernel,
+): { readonly tiles: Tiles; readonly kernel: GeneratedKernel }[] {
+  const { kernel, g } = planned;
+  if (kernel.rows || kernel.anchor === undefined || g.nodes[kernel.anchor]!.op !== 'matmul') return [];
+  return [{ tiles: 'gpu', kernel: renderKernel(GPU_TILES_KERNELS, planned) }];
 }

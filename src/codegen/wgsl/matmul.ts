@@ -1,8 +1,10 @@
 /**
  * The `matmul` kernel kind: C = op(A)·op(B) with transposed operands read in place (no
- * transpose kernels). Two tilings: `shared` stages 16×16 tiles through workgroup memory (good on
- * GPUs), `blocked` has each invocation accumulate a TM×TN register block straight from storage
- * with no barriers (good on CPU-like adapters such as lavapipe, where barriers are expensive).
+ * transpose kernels). Three tilings: `blocked` has each invocation accumulate a TM×TN register
+ * block straight from storage with no barriers (good on CPU-like adapters such as lavapipe,
+ * where barriers are expensive); `staged` (the GPU tiles) stages tiles of A and B through
+ * workgroup memory with vec4 loads, each invocation a 4×4 block of a 4·wg-square output tile;
+ * `shared` is the plain one-output-per-invocation 16×16 staging, kept as a reference.
  */
 
 export interface MatmulShape {
@@ -23,7 +25,17 @@ export type MatmulTiling =
       readonly tn: number;
       readonly wgx: number;
       readonly wgy: number;
+    }
+  | {
+      readonly kind: 'staged';
+      /** Invocations per side of the square workgroup; the output tile is 4·wg on a side. */
+      readonly wg: number;
+      /** The K step: depth of one staged tile, a multiple of `wg` (whole vec4 quads per invocation). */
+      readonly bk: number;
     };
+
+/** Each invocation of the `staged` tiling computes this many rows and columns of C. */
+const STAGED_BLOCK = 4;
 
 /** The tiling used when nothing better is known: measured fastest on lavapipe for MLP shapes. */
 export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 8, wgx: 4, wgy: 16 };
@@ -35,18 +47,43 @@ export function tilingFor(m: number, n: number, base: MatmulTiling = DEFAULT_TIL
   return { ...base, tm: fit(m, base.tm), tn: fit(n, base.tn) };
 }
 
-/** Workgroups of an m×n product with the tiling chosen for its shape (what a split is planned against). */
-export function matmulWorkgroups(m: number, n: number): number {
-  const t = tilingFor(m, n);
+/** Workgroups of an m×n product in tiling `t` (by default the one chosen for its shape: what a split is planned against). */
+export function matmulWorkgroups(m: number, n: number, t: MatmulTiling = tilingFor(m, n)): number {
+  if (t.kind === 'staged') return Math.ceil(n / (STAGED_BLOCK * t.wg)) * Math.ceil(m / (STAGED_BLOCK * t.wg));
   return t.kind === 'shared'
     ? Math.ceil(n / t.tile) * Math.ceil(m / t.tile)
     : Math.ceil(n / (t.tn * t.wgx)) * Math.ceil(m / (t.tm * t.wgy));
+}
+
+/**
+ * The GPU tiles: 64×64 output tiles (16×16 invocations of 4×4) stepping K by 16, or 32×32 tiles
+ * (8×8 invocations) when the output is small, so that a 10-column layer does not run 54 idle
+ * columns per tile.
+ */
+export function gpuTilingFor(m: number, n: number): MatmulTiling {
+  return Math.max(m, n) <= 32 ? { kind: 'staged', wg: 8, bk: 8 } : { kind: 'staged', wg: 16, bk: 16 };
+}
+
+/** Workgroup memory and invocations a tiling's workgroup uses (for the adapter's limits). */
+export function tilingNeeds(t: MatmulTiling): { workgroupBytes: number; invocations: number } {
+  if (t.kind === 'staged') return { workgroupBytes: 2 * t.bk * t.wg * 16, invocations: t.wg * t.wg };
+  if (t.kind === 'shared') return { workgroupBytes: 2 * t.tile * t.tile * 4, invocations: t.tile * t.tile };
+  return { workgroupBytes: 0, invocations: t.wgx * t.wgy };
 }
 
 /** How the kernel reads A and B (row, column of op(A)/op(B)) and writes C. */
 export interface MatmulAccess {
   readonly a: (row: string, col: string) => string;
   readonly b: (row: string, col: string) => string;
+  /**
+   * Four elements of op(A) from (row, col) on as a vec4, along the axis A is stored contiguous in
+   * (rows of op(A) when transposed, else columns); given only when every such run that starts at
+   * a multiple of 4 is 16-byte aligned, i.e. A's stored rows are a multiple of 4 long. The
+   * `staged` tiling reads with it where given, else element by element.
+   */
+  readonly a4?: (row: string, col: string) => string;
+  /** The same for op(B): along its columns when not transposed, else along its rows. */
+  readonly b4?: (row: string, col: string) => string;
   /** A statement storing `value` at C[row, col]; where epilogues apply. */
   readonly store: (row: string, col: string, value: string) => string;
 }
@@ -141,11 +178,142 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   return { code, workgroups: [Math.ceil(s.n / tile), Math.ceil(s.m / tile), s.batch ?? 1] };
 }
 
+/**
+ * One operand's side of the staged tiling. Both tiles are stored in workgroup memory as
+ * [k][outer / 4] vec4s (outer: rows of C for A, columns for B), so that the inner loop reads one
+ * vec4 of A and one of B per k for 16 multiply-adds.
+ */
+interface StagedOperand {
+  readonly tile: string;
+  /** First row (A) or column (B) of C of this workgroup's tile. */
+  readonly origin: string;
+  /** Rows of op(A) or columns of op(B). */
+  readonly outer: number;
+  /** Whether the operand is stored contiguous along `outer` (Aᵀ, B) or along k (A, Bᵀ). */
+  readonly alongOuter: boolean;
+  /** Element and quad readers of op(X) at (outer, k). */
+  readonly at: (o: string, k: string) => string;
+  readonly quad?: (o: string, k: string) => string;
+}
+
+/**
+ * Statements that load this invocation's share of one K step of `x` into its tile: whole quads
+ * of 4 consecutive stored elements, zeros beyond the edges. Clamped indices keep edge reads in
+ * bounds; a guarded vec4 where the operand is aligned, four guarded scalars where it is not.
+ */
+function stageLoads(
+  x: StagedOperand,
+  s: MatmulShape,
+  t: Extract<MatmulTiling, { kind: 'staged' }>,
+): string[] {
+  const { wg, bk } = t;
+  const invocations = wg * wg;
+  const quadsPerInvocation = bk / wg;
+  const lines: string[] = [];
+  for (let q = 0; q < quadsPerInvocation; q++) {
+    const flat = q === 0 ? 'lt' : `lt + ${q * invocations}u`;
+    lines.push('  {');
+    // Along outer: bk rows of wg quads. Along k: 4·wg rows of bk/4 quads.
+    const [o, kk] = x.alongOuter
+      ? [`(${flat} % ${wg}u) * 4u`, `(${flat}) / ${wg}u`]
+      : [`(${flat}) / ${bk / 4}u`, `((${flat}) % ${bk / 4}u) * 4u`];
+    lines.push(`    let o = ${o};`, `    let kk = ${kk};`);
+    lines.push(`    let go = ${x.origin} + o;`, '    let gk = k0 + kk;');
+    const oLast = `${x.outer - 1}u`;
+    const kLast = `${s.k - 1}u`;
+    let value: string;
+    if (x.quad) {
+      // The operand is aligned: a quad is all inside or all outside, and starts at a multiple of 4.
+      const [oq, kq] = x.alongOuter ? [`${x.outer - 4}u`, kLast] : [oLast, `${s.k - 4}u`];
+      value = `select(vec4<f32>(0.0), ${x.quad(`min(go, ${oq})`, `min(gk, ${kq})`)}, go < ${x.outer}u && gk < ${s.k}u)`;
+    } else {
+      const element = (c: number) => {
+        const [oc, kc] = x.alongOuter ? [`go + ${c}u`, 'gk'] : ['go', `gk + ${c}u`];
+        return `select(0.0, ${x.at(`min(${oc}, ${oLast})`, `min(${kc}, ${kLast})`)}, ${oc} < ${x.outer}u && ${kc} < ${s.k}u)`;
+      };
+      value = `vec4<f32>(${range(4).map(element).join(', ')})`;
+    }
+    lines.push(`    let v = ${value};`);
+    if (x.alongOuter) lines.push(`    ${x.tile}[kk * ${wg}u + o / 4u] = v;`);
+    else
+      lines.push(...range(4).map((c) => `    ${x.tile}[(kk + ${c}u) * ${wg}u + o / 4u][o % 4u] = v[${c}];`));
+    lines.push('  }');
+  }
+  return lines.map((l) => '  ' + l);
+}
+
+function stagedBody(
+  s: MatmulShape,
+  t: Extract<MatmulTiling, { kind: 'staged' }>,
+  io: MatmulAccess,
+): { code: string; workgroups: [number, number, number] } {
+  const { wg, bk } = t;
+  if (bk % wg !== 0 || bk % 4 !== 0)
+    throw new Error(`internal: staged K step ${bk} is not a multiple of ${wg}`);
+  const side = wg * STAGED_BLOCK;
+  const block = range(STAGED_BLOCK);
+  const a: StagedOperand = {
+    tile: 'tileA',
+    origin: 'row0',
+    outer: s.m,
+    alongOuter: s.transA,
+    at: (o, k) => io.a(o, k),
+    ...(io.a4 && { quad: (o: string, k: string) => io.a4!(o, k) }),
+  };
+  const b: StagedOperand = {
+    tile: 'tileB',
+    origin: 'col0',
+    outer: s.n,
+    alongOuter: !s.transB,
+    at: (o, k) => io.b(k, o),
+    ...(io.b4 && { quad: (o: string, k: string) => io.b4!(k, o) }),
+  };
+  const lines = [
+    `var<workgroup> tileA: array<vec4<f32>, ${bk * wg}>;`,
+    `var<workgroup> tileB: array<vec4<f32>, ${bk * wg}>;`,
+    '',
+    `@compute @workgroup_size(${wg}, ${wg})`,
+    'fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,',
+    '        @builtin(local_invocation_index) lt: u32) {',
+    ...((s.batch ?? 1) > 1 ? ['  let batch = group.z;'] : []),
+    `  let row0 = group.y * ${side}u;`,
+    `  let col0 = group.x * ${side}u;`,
+    ...block.map((i) => `  var acc${i} = vec4<f32>(0.0);`),
+    // Every invocation runs every step (no early return): the barriers need uniform control flow.
+    `  for (var k0 = 0u; k0 < ${s.k}u; k0 += ${bk}u) {`,
+    ...stageLoads(a, s, t),
+    ...stageLoads(b, s, t),
+    '    workgroupBarrier();',
+    `    for (var kk = 0u; kk < ${bk}u; kk++) {`,
+    `      let a = tileA[kk * ${wg}u + lid.y];`,
+    `      let b = tileB[kk * ${wg}u + lid.x];`,
+    ...block.map((i) => `      acc${i} = fma(vec4<f32>(a[${i}]), b, acc${i});`),
+    '    }',
+    '    workgroupBarrier();',
+    '  }',
+    `  let r = row0 + lid.y * ${STAGED_BLOCK}u;`,
+    `  let c = col0 + lid.x * ${STAGED_BLOCK}u;`,
+    ...block.flatMap((i) =>
+      block.map(
+        (j) =>
+          `  if (r + ${i}u < ${s.m}u && c + ${j}u < ${s.n}u) { ${io.store(`r + ${i}u`, `c + ${j}u`, `acc${i}[${j}]`)} }`,
+      ),
+    ),
+    '}',
+  ];
+  return {
+    code: lines.join('\n'),
+    workgroups: [Math.ceil(s.n / side), Math.ceil(s.m / side), s.batch ?? 1],
+  };
+}
+
 /** The compute entry point of a matmul with the given tiling. */
 export function matmulMain(
   s: MatmulShape,
   t: MatmulTiling,
   io: MatmulAccess,
 ): { code: string; workgroups: [number, number, number] } {
-  return t.kind === 'shared' ? sharedBody(s, t.tile, io) : blockedBody(s, t, io);
+  if (t.kind === 'shared') return sharedBody(s, t.tile, io);
+  if (t.kind === 'staged') return stagedBody(s, t, io);
+  return blockedBody(s, t, io);
 }

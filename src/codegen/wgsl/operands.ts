@@ -11,6 +11,13 @@ export interface GeneratedKernel {
   /** How the kernel uses each binding, in binding order. */
   readonly access: readonly BindingAccess[];
   readonly workgroups: readonly [number, number, number];
+  /** What its workgroup asks of the adapter, where the kernel has tilings (a matmul). */
+  readonly needs?: WorkgroupNeeds;
+}
+
+export interface WorkgroupNeeds {
+  readonly invocations: number;
+  readonly workgroupBytes: number;
 }
 
 /** Maps each source to a WGSL reader: a literal for constants, else a binding. */

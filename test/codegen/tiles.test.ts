@@ -1,0 +1,144 @@
+/**
+ * The matmul's GPU tiles (workgroup-memory staging, vec4 loads, 4×4 outputs per invocation)
+ * against the reference interpreter on whatever adapter runs the tests (lavapipe in CI), on
+ * sizes that are not multiples of the 64- or 32-wide tiles or of the K step, with transposed
+ * operands, batches and fused epilogues: the variant the spec carries, run in place of the
+ * default kernel.
+ */
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.js';
+import { type Graph, sizeOf } from '../../src/ir/graph.js';
+import { interpret } from '../../src/ir/interpret.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { randomArray, seededRandom } from '../ir/random.js';
+import { type RunOptions, runGraphOnGpu } from '../gpu.js';
+
+/** Runs `y = f(x0, …)` with the given tiles and returns the worst relative error against f64. */
+async function worstError(
+  shapes: number[][],
+  f: (b: GraphBuilder, xs: number[]) => number,
+  options: RunOptions,
+  seed = 1,
+): Promise<number> {
+  const rand = seededRandom(seed);
+  const b = new GraphBuilder();
+  const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
+  b.output('y', f(b, xs), 'prediction');
+  const g: Graph = b.build();
+  const values = new Map<string, Float32Array>(
+    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), -2, 2))]),
+  );
+  const tensors = new Map<string, Tensor>(
+    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
+  );
+  const want = interpret(g, tensors, { dtype: 'f64' })[g.outputs[0]!.node]!.data;
+  const got = (await runGraphOnGpu(g, values, options)).get('y')!;
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
+    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
+  }
+  return worst;
+}
+
+const gpu: RunOptions = { tiles: 'gpu' };
+
+describe('the GPU tiles of a matmul match the f64 interpreter', () => {
+  // m, k, n from 1 and 7 (under a quad and a tile), 63/65 (either side of 64), 100, 130 (two
+  // tiles and a bit); K = 7, 63, 65 leave a partial K step. Operands whose stored rows are a
+  // multiple of 4 long load vec4s (100, 64, 132), the others element by element (130 is not);
+  // each transposition twice. One kernel compile per case: lavapipe's JIT is what costs here.
+  const cases: [number, number, number, boolean, boolean][] = [
+    [1, 1, 1, false, false],
+    [1, 130, 7, true, false],
+    [7, 63, 65, false, true],
+    [65, 7, 63, true, true],
+    [63, 100, 130, false, false],
+    [100, 65, 100, true, false],
+    [130, 100, 1, false, true],
+    [100, 64, 132, true, true],
+  ];
+  for (const [m, k, n, ta, tb] of cases) {
+    it(`${m}×${k}·${k}×${n} transA=${ta} transB=${tb}`, async () => {
+      const worst = await worstError(
+        [ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]],
+        (b, [x, y]) => b.matmul(x!, y!, ta, tb),
+        gpu,
+        m * 7 + k * 3 + n,
+      );
+      expect(worst).toBeLessThan(2e-5 * Math.max(1, Math.sqrt(k)));
+    });
+  }
+  it('one operand both sides (x·xᵀ), unaligned and aligned', async () => {
+    for (const [r, c] of [
+      [37, 65],
+      [36, 100],
+    ] as const)
+      expect(await worstError([[r, c]], (b, [x]) => b.matmul(x!, x!, false, true), gpu)).toBeLessThan(2e-4);
+  });
+  it('batched products, and a batch of rows folded over one shared B', async () => {
+    expect(
+      await worstError(
+        [
+          [3, 65, 12],
+          [3, 12, 33],
+        ],
+        (b, [x, y]) => b.matmul(x!, y!),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    expect(
+      await worstError(
+        [
+          [2, 3, 8, 70],
+          [2, 3, 20, 8],
+        ],
+        (b, [x, y]) => b.matmul(x!, y!, true, true),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    expect(
+      await worstError(
+        [
+          [4, 17, 12],
+          [12, 68],
+        ],
+        (b, [x, y]) => b.matmul(x!, y!),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+  });
+  it('a fused bias + relu epilogue (a Dense layer) and one reading an operand again (a residual)', async () => {
+    expect(
+      await worstError(
+        [[70, 65], [65, 130], [130]],
+        (b, [x, w, bias]) => b.unary('relu', b.add(b.matmul(x!, w!), bias!)),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    // x + x·W: the epilogue reads x, which the product loads as vec4s.
+    expect(
+      await worstError(
+        [
+          [33, 64],
+          [64, 64],
+        ],
+        (b, [x, w]) => b.add(x!, b.unary('tanh', b.matmul(x!, w!))),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+  });
+  it('the default (cpu) tiles of the same product agree with the interpreter too', async () => {
+    expect(
+      await worstError(
+        [
+          [63, 100],
+          [130, 100],
+        ],
+        (b, [x, y]) => b.matmul(x!, y!, false, true),
+        {},
+      ),
+    ).toBeLessThan(1e-4);
+  });
+});
