@@ -38,6 +38,18 @@ export function backendOption(value: string | undefined): BackendChoice {
 }
 
 /**
+ * What every command compiles its model with: the source's path for diagnostics, `--model` and
+ * `--set`, and the wasm target unless the command runs on WebGPU only.
+ */
+export function commandCompileOptions(
+  path: string,
+  values: { readonly model?: string; readonly set?: readonly string[] },
+  backend: BackendChoice,
+): { path: string; model: string | undefined; settings: readonly string[]; wasm: boolean } {
+  return { path, model: values.model, settings: values.set ?? [], wasm: backend !== 'webgpu' };
+}
+
+/**
  * Reads `--threads` for `backend`: an error where threads cannot run (WebGPU, or an engine
  * without SharedArrayBuffer) rather than the runtime's quiet fall back to one thread.
  */

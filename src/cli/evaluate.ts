@@ -8,7 +8,7 @@ import { type Io, UsageError, intOption, readSource, report } from './io.js';
 import { ReportedError, loadModelData } from './model-data.js';
 import { formatMetrics } from './progress.js';
 import { parseCommandArgs } from './args.js';
-import { backendOption, createForCommand } from './devices.js';
+import { backendOption, commandCompileOptions, createForCommand } from './devices.js';
 
 /** The usage lines of `nnxc evaluate`. */
 export const EVALUATE_USAGE = `  nnxc evaluate FILE --weights W.safetensors [--model NAME] [--limit N] [--json] [--set field=value]
@@ -35,12 +35,7 @@ export async function evaluateCommand(args: string[], io: Io): Promise<number> {
   const file = await readSource(positionals[0]);
   if (trainsGan(file.text)) throw refuseGan('evaluate', file.path);
   const backend = backendOption(values.backend);
-  const result = compile(file.text, {
-    path: file.path,
-    model: values.model,
-    settings: values.set ?? [],
-    wasm: backend !== 'webgpu',
-  });
+  const result = compile(file.text, commandCompileOptions(file.path, values, backend));
   if (report(file, result, io) || !result.compiled) return 1;
   const seed = intOption('seed', values.seed, 0) ?? 0;
   let data;

@@ -26,7 +26,7 @@ import {
   writeAtomically,
 } from './io.js';
 import { parseCommandArgs } from './args.js';
-import { backendOption, createForCommand } from './devices.js';
+import { backendOption, commandCompileOptions, createForCommand } from './devices.js';
 
 /** The usage lines of `nnxc predict`. */
 export const PREDICT_USAGE = `  nnxc predict FILE --weights W.safetensors --input X.npy|IMAGE.png [--model NAME] [--top K] [--json]
@@ -97,11 +97,7 @@ export async function predictCommand(args: string[], io: Io): Promise<number> {
   const file = await readSource(positionals[0]);
   if (trainsGan(file.text)) throw refuseGan('predict', file.path);
   const backend = backendOption(values.backend);
-  const result = compile(file.text, {
-    path: file.path,
-    model: values.model,
-    wasm: backend !== 'webgpu',
-  });
+  const result = compile(file.text, commandCompileOptions(file.path, values, backend));
   if (report(file, result, io) || !result.compiled) return 1;
   const spec = result.compiled.spec;
   const slots = dataSlots(spec);

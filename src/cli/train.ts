@@ -20,6 +20,7 @@ import {
   adapterCreateOptions,
   adapterRequestOption,
   backendOption,
+  commandCompileOptions,
   threadsOption,
 } from './devices.js';
 import { parseCommandArgs } from './args.js';
@@ -96,12 +97,9 @@ export async function trainCommand(args: string[], io: Io): Promise<number> {
   const run: TrainRun = {
     values,
     compileOptions: {
+      ...commandCompileOptions(file.path, values, backend),
       overrides,
       fitNamedDatasets: true,
-      path: file.path,
-      model: values.model,
-      settings: values.set ?? [],
-      wasm: backend !== 'webgpu',
     },
     seed,
     limit: intOption('limit', values.limit, 1),

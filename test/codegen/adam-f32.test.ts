@@ -51,7 +51,7 @@ describe('Adam in f32 on the adapter', () => {
     const x = Float32Array.from(randomArray(rand, batch * 784, 0, 1));
     const target = new Float32Array(batch * 10);
     for (let r = 0; r < batch; r++) target[r * 10 + Math.floor(rand() * 10)] = 1;
-    const model = await NnxModel.create(spec, { seed: 11 });
+    const model = await NnxModel.create(spec, { seed: 11, backend: 'webgpu' });
     const values = new Map<string, Tensor>();
     for (const [name, w] of await model.getWeights()) {
       const shape = spec.params.find((p) => p.name === name)!.shape;

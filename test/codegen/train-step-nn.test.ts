@@ -103,7 +103,7 @@ describe('training steps of layer-library models on the GPU equal the interprete
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
     const rand = seededRandom(7);
-    const model = await NnxModel.create(spec, { seed: 5 });
+    const model = await NnxModel.create(spec, { seed: 5, backend: 'webgpu' });
     const weights = await model.getWeights();
     const g = optimized.train;
     const xNode = inputsOf(g, 'data').find((n) => n.params.name === 'x')!;

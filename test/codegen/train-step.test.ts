@@ -35,7 +35,7 @@ describe('one training step on the GPU equals the interpreter', () => {
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
     const rand = seededRandom(7);
-    const model = await NnxModel.create(spec, { seed: 5 });
+    const model = await NnxModel.create(spec, { seed: 5, backend: 'webgpu' });
     const weights = await model.getWeights();
     const count = 3; // of a batch of 5: two rows of padding, masked out
     const x = Float32Array.from(randomArray(rand, count * 3));
@@ -79,7 +79,7 @@ train Net {
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
     const rand = seededRandom(8);
-    const model = await NnxModel.create(spec, { seed: 6 });
+    const model = await NnxModel.create(spec, { seed: 6, backend: 'webgpu' });
     const weights = await model.getWeights();
     const count = 3; // of a batch of 4: one row of padding
     const x = Float32Array.from(randomArray(rand, count * 15));

@@ -112,7 +112,7 @@ describe('hazardous names in every role', () => {
       const run = async (input: string) => {
         const { compiled, diagnostics } = compile(ROLES.input!(input), { overrides: { batch: 2 } });
         expect(diagnostics).toEqual([]);
-        const model = await NnxModel.create(compiled!.spec, { seed: 5 });
+        const model = await NnxModel.create(compiled!.spec, { seed: 5, backend: 'webgpu' });
         const x = Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]);
         const data = {
           count: 4,

@@ -74,7 +74,7 @@ describe('one GAN alternation on the GPU', () => {
     const { compiled, diagnostics } = compileGan(SOURCE);
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
-    const gan = await NnxGan.create(spec, { seed: 4 });
+    const gan = await NnxGan.create(spec, { seed: 4, backend: 'webgpu' });
     const rand = seededRandom(3);
     const x = Float32Array.from(randomArray(rand, 7 * 4, 0, 1));
     const w0 = await gan.getWeights();
@@ -127,7 +127,7 @@ describe('a GAN with layers that behave differently in training', () => {
     const { compiled, diagnostics } = compileGan(source);
     expect(diagnostics).toEqual([]);
     const { spec, optimized } = compiled!;
-    const gan = await NnxGan.create(spec, { seed: 2 });
+    const gan = await NnxGan.create(spec, { seed: 2, backend: 'webgpu' });
     const x = Float32Array.from(randomArray(seededRandom(8), 7 * 4, 0, 1));
     const w0 = await gan.getWeights();
     const movingMean = 'generator/batch_normalization_1/moving_mean';
@@ -186,18 +186,18 @@ describe('GAN checkpoints', () => {
 
   it('resumed from a checkpoint, ends bit for bit where an uninterrupted run ends', async () => {
     const spec = pairSpec();
-    const uninterrupted = await NnxGan.create(spec, { seed: 3 });
+    const uninterrupted = await NnxGan.create(spec, { seed: 3, backend: 'webgpu' });
     const full = await uninterrupted.fit(data(), { epochs: 3 });
 
     const path = join(dir, 'resume.safetensors');
-    const first = await NnxGan.create(spec, { seed: 3 });
+    const first = await NnxGan.create(spec, { seed: 3, backend: 'webgpu' });
     await first.fit(data(), { epochs: 2, checkpoint: { path } });
     expect(readdirSync(dir)).toEqual(['resume.safetensors']); // no temporary file left behind
     const saved = decodeSafetensors(await first.saveBytes());
     for (const counter of ['noise/step', 'generator/optimizer/step', 'discriminator/optimizer/step'])
       expect(saved.tensors.get(`@state/${counter}`)!.data[0]).toBeGreaterThan(0);
 
-    const resumed = await NnxGan.create(spec, { seed: 77 }); // other weights: the checkpoint replaces them
+    const resumed = await NnxGan.create(spec, { seed: 77, backend: 'webgpu' }); // other weights: the checkpoint replaces them
     const state = await resumed.load(path);
     expect(state?.epoch).toBe(2);
     const rest = await resumed.fit(data(), { epochs: 3, resume: state });
@@ -209,7 +209,7 @@ describe('GAN checkpoints', () => {
 
   it('writes every N epochs and at the last, and refuses to resume on a dataset of another size', async () => {
     const path = join(dir, 'every.safetensors');
-    const gan = await NnxGan.create(pairSpec(), { seed: 3 });
+    const gan = await NnxGan.create(pairSpec(), { seed: 3, backend: 'webgpu' });
     const recordedEpoch = () =>
       existsSync(path)
         ? (JSON.parse(decodeSafetensors(readFileSync(path)).metadata['nnx_training']!) as { epoch: number })
@@ -232,12 +232,12 @@ describe('GAN checkpoints', () => {
 
   it('refuses a checkpoint with a missing, extra or mis-shaped tensor, naming it, and changes nothing', async () => {
     const spec = pairSpec();
-    const trained = await NnxGan.create(spec, { seed: 3 });
+    const trained = await NnxGan.create(spec, { seed: 3, backend: 'webgpu' });
     await trained.fit(data(), { epochs: 1 });
     const good = decodeSafetensors(
       await trained.saveBytes({ epoch: 1, shuffleSeed: 3, shuffleState: [1, 2, 3, 4] }),
     );
-    const target = await NnxGan.create(spec, { seed: 9 });
+    const target = await NnxGan.create(spec, { seed: 9, backend: 'webgpu' });
     await target.fit(data(), { epochs: 1 }); // state too differs from the checkpoint's
     const before = bits(await target.saveBytes());
 

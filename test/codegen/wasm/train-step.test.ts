@@ -185,7 +185,8 @@ train C {
   batch: 3
 }
 `,
-      { wasm: true },
+      // Separate kernels: a model this small would otherwise run as whole-step kernels.
+      { wasm: true, wholeStep: false },
     );
     expect(diagnostics).toEqual([]);
     const { spec, optimized, lowered } = compiled!;
