@@ -3,14 +3,8 @@
  * syntax errors (E0002) are all collected; with error recovery a file with several mistakes
  * reports each of them and still yields the part of the AST that could be built.
  */
-import {
-  EOF,
-  tokenMatcher,
-  type ILexingError,
-  type IRecognitionException,
-  type ISerializedGast,
-  type IToken,
-} from 'chevrotain';
+import { EOF, tokenMatcher } from './chevrotain.js';
+import type { ILexingError, IRecognitionException, ISerializedGast, IToken } from 'chevrotain';
 import { error, type Diagnostic, type Result, type Span } from '../util/diagnostics.js';
 import type { Program } from './ast.js';
 import { parser } from './parser.js';

@@ -3,7 +3,8 @@
  * the CST into the AST and `syntax-messages.ts` words the errors. `grammar/nnx.ebnf` is the
  * same grammar for people; keep the two in step.
  */
-import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import { CstParser } from './chevrotain.js';
+import type { CstNode, IRecognitionException, IToken } from 'chevrotain';
 import { SyntaxMessages } from './syntax-messages.js';
 import * as t from './tokens.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createSyntaxDiagramsCode } from 'chevrotain';
+import { createSyntaxDiagramsCode } from './chevrotain.js';
 import { grammarProductions } from './index.js';
 
 /** The files of Chevrotain's diagram renderer, in the order the page loads them. */

@@ -3,7 +3,8 @@
  * 'Dense', found '{'` instead of `Expecting token of type --> RParen <--`. The grammar rule the
  * parser was in and the tokens before the error give the context phrase.
  */
-import { EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { EOF, tokenMatcher } from './chevrotain.js';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import * as t from './tokens.js';
 
 const DEFINITION = "a definition ('sequential', 'model', 'block', 'train' or 'import')";

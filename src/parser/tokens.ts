@@ -2,7 +2,8 @@
  * The lexer's tokens. Every token type lives here, in matching order, so the grammar in
  * `parser.ts` only names them. Labels are what error messages and railroad diagrams show.
  */
-import { createToken, EOF, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { createToken, EOF, Lexer } from './chevrotain.js';
+import type { IToken, TokenType } from 'chevrotain';
 
 /** Newlines are plain whitespace: statements end where the grammar says, never at a line break. */
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });

@@ -3,7 +3,8 @@
  * AST node. After error recovery the CST may lack pieces; a node whose required parts are
  * missing becomes `undefined` and its parent drops it, so the partial AST is still well typed.
  */
-import { tokenMatcher, type CstElement, type CstNode, type IToken } from 'chevrotain';
+import { tokenMatcher } from './chevrotain.js';
+import type { CstElement, CstNode, IToken } from 'chevrotain';
 import { joinSpans, type Span } from '../util/diagnostics.js';
 import type * as ast from './ast.js';
 import { parser } from './parser.js';
