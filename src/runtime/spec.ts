@@ -153,6 +153,14 @@ export const WASM_MAX_THREADS = 16;
 export const WASM_SPIN_ONLY_OFFSET = 20;
 
 /**
+ * Byte offset of the header word holding how many times a thread polls the module's barrier
+ * before it sleeps (0: the module's own default). The host sets it when it starts the threads:
+ * long where every thread has a core (a sleep and wake-up costs more than most kernels' wait),
+ * short where threads outnumber cores (a spinning thread would take the core of the one it waits for).
+ */
+export const WASM_SPIN_LIMIT_OFFSET = 24;
+
+/**
  * The model as one WebAssembly module: every buffer of the plan at a fixed byte address of its
  * linear memory, each entry an exported function `(thread, threads)`.
  */

@@ -5,7 +5,7 @@
  * them when more than one thread runs it. Nothing runs in JavaScript between two kernels.
  */
 import type { FusedGraph } from '../../ir/passes/fuse.js';
-import { WASM_SPIN_ONLY_OFFSET, type WasmModuleSpec } from '../../runtime/spec.js';
+import { WASM_SPIN_LIMIT_OFFSET, WASM_SPIN_ONLY_OFFSET, type WasmModuleSpec } from '../../runtime/spec.js';
 import type { EntryPlan } from '../plan.js';
 import { F32, FunctionBody, I32, type ValType, encodeModuleWithSites } from './encoder.js';
 import type { Node } from '../../ir/graph.js';
@@ -22,7 +22,7 @@ const PAGE = 65536;
 const HEADER_BYTES = 64;
 const BARRIER_COUNT = 0;
 const BARRIER_GENERATION = 4;
-/** Spins before a waiting thread sleeps: a kernel on a few cores takes microseconds. */
+/** Spins before a waiting thread sleeps when the host has not set WASM_SPIN_LIMIT_OFFSET. */
 const SPINS = 1 << 14;
 
 /** Function indices after the imports. */
@@ -99,7 +99,8 @@ const atomic = (f: FunctionBody, op: number, offset: number) => f.op(0xfe, op, 2
 
 /**
  * barrier(thread, threads): the last thread to arrive resets the count and bumps the
- * generation; the others spin on the generation, then sleep on it (memory.atomic.wait32), all
+ * generation; the others spin on the generation (as many polls as the header's spin-limit word
+ * says), then sleep on it (memory.atomic.wait32), all
  * but thread 0 when the header's spin-only word is set (it runs on a page's main thread, which
  * may not wait).
  */
@@ -107,6 +108,7 @@ function barrierFunction(): FunctionBody {
   const f = new FunctionBody([I32, I32]);
   const generation = f.local(I32);
   const spins = f.local(I32);
+  const limit = f.local(I32);
   f.i32(0);
   atomic(f, 0x10 /* i32.atomic.load */, BARRIER_GENERATION).set(generation);
   f.i32(0).i32(1);
@@ -119,10 +121,15 @@ function barrierFunction(): FunctionBody {
   f.i32(0).i32(0x7fffffff);
   atomic(f, 0x00 /* memory.atomic.notify */, BARRIER_GENERATION).drop();
   f.else();
+  f.i32(0);
+  atomic(f, 0x10, WASM_SPIN_LIMIT_OFFSET).tee(limit).op(0x45 /* eqz */);
+  f.if();
+  f.i32(SPINS).set(limit);
+  f.end();
   f.block().loop();
   f.i32(0);
   atomic(f, 0x10, BARRIER_GENERATION).get(generation).op(0x47 /* ne */).brIf(1);
-  f.get(spins).i32(1).op(0x6a).tee(spins).i32(SPINS).op(0x4b /* gt_u */);
+  f.get(spins).i32(1).op(0x6a).tee(spins).get(limit).op(0x4b /* gt_u */);
   f.i32(0);
   atomic(f, 0x10, WASM_SPIN_ONLY_OFFSET).op(0x45 /* eqz */);
   f.get(0).i32(0).op(0x47 /* ne */).op(0x72 /* or */).op(0x71 /* and */);

@@ -3,7 +3,8 @@
  * running the loop of pool.ts. Loaded only when threads are asked for in Node, so that a page's
  * bundle holds no Node-only code (a page's threads are web-workers.ts).
  */
-import { WORKER_LOOP, WorkerPool } from './pool.js';
+import { availableParallelism } from 'node:os';
+import { WORKER_LOOP, WorkerPool, setSpinLimit } from './pool.js';
 
 /** The worker's whole program, self-contained (it is evaluated, not imported). */
 const WORKER_SOURCE = `
@@ -27,6 +28,7 @@ export async function startNodeWorkers(
   const { Worker } = (await import('node:worker_threads')) as unknown as {
     Worker: new (source: string, options: object) => NodeWorker;
   };
+  setSpinLimit(memory, threads, availableParallelism());
   const workers = Array.from({ length: threads - 1 }, (_, i) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,

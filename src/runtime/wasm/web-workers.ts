@@ -6,7 +6,7 @@
  * by their messages.
  */
 import { WASM_SPIN_ONLY_OFFSET } from '../spec.js';
-import { WORKER_LOOP, WorkerPool } from './pool.js';
+import { WORKER_LOOP, WorkerPool, setSpinLimit } from './pool.js';
 
 /** The worker's whole program: it waits for its one message, then runs the loop. */
 const WORKER_SOURCE = `
@@ -26,6 +26,7 @@ export async function startWebWorkers(
   threads: number,
 ): Promise<WorkerPool> {
   new Int32Array(memory.buffer, WASM_SPIN_ONLY_OFFSET, 1)[0] = 1;
+  setSpinLimit(memory, threads, navigator.hardwareConcurrency || 1);
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   const workers: Worker[] = [];
   const terminate = () => {
