@@ -30,7 +30,7 @@ import type {
 import { WasmUnsupportedError } from './wasm/index.js';
 import { WasmMemoryLimitError, buildWasmModule } from './wasm/module.js';
 import { type GeneratedKernel, type MatmulTiling, wgslKernel, wgslVariants } from './wgsl/index.js';
-import { matmulWorkgroups } from './wgsl/matmul.js';
+import { gpuTilingFor, matmulWorkgroups } from './wgsl/matmul.js';
 import { convWorkgroups } from './wgsl/conv2d.js';
 import { BufferPool, type EntryPlan, mergeScalarKernels, planEntry } from './plan.js';
 import { foldScalarKernels, formRowKernels } from './rows.js';
@@ -247,7 +247,9 @@ export function buildEntry(
       minBytes: LARGE_READ_BYTES,
       // Half: the final pass also reads what its epilogue needs (a bias, optimizer state).
       maxPartialBytes: LARGE_READ_BYTES / 2,
-      matmulWorkgroups,
+      // Planned against the tiles the runtime picks on such an adapter (src/runtime/tiles.ts).
+      matmulWorkgroups:
+        adapter.kind === 'gpu' ? (m, n) => matmulWorkgroups(m, n, gpuTilingFor(m, n)) : matmulWorkgroups,
       convWorkgroups,
     })(optimize(needed, { [BATCH]: batch })),
   );

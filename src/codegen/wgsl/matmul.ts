@@ -40,11 +40,32 @@ const STAGED_BLOCK = 4;
 /** The tiling used when nothing better is known: measured fastest on lavapipe for MLP shapes. */
 export const DEFAULT_TILING: MatmulTiling = { kind: 'blocked', tm: 8, tn: 8, wgx: 4, wgy: 16 };
 
-/** Shrinks the register block for small outputs, so a 4×3 product is not computed as 8×4. */
+/**
+ * The register blocks keep at least this many workgroups where the output allows: a CPU-like
+ * adapter runs a workgroup per core thread (lavapipe's profile: 16), and a product that leaves
+ * cores idle would otherwise be split in K (src/ir/passes/split.ts) at the cost of a kernel.
+ */
+const CPU_TILES_MIN_WORKGROUPS = 16;
+/** Rows of invocations a register-blocked workgroup keeps at least: 4 × 4 = two 8-wide SIMD groups. */
+const CPU_TILES_MIN_ROWS = 4;
+
+/**
+ * The register blocks for an m×n product: the block shrunk for small outputs, so a 4×3 product
+ * is not computed as 8×4, and fewer rows of invocations per workgroup while that gives a grid
+ * too small for the adapter more row blocks (100 rows, 256 columns: 8 → 16 workgroups).
+ */
 export function tilingFor(m: number, n: number, base: MatmulTiling = DEFAULT_TILING): MatmulTiling {
   if (base.kind !== 'blocked') return base;
   const fit = (size: number, block: number) => Math.min(block, 2 ** Math.ceil(Math.log2(Math.max(1, size))));
-  return { ...base, tm: fit(m, base.tm), tn: fit(n, base.tn) };
+  let t = { ...base, tm: fit(m, base.tm), tn: fit(n, base.tn) };
+  const rowBlocks = (wgy: number) => Math.ceil(m / (t.tm * wgy));
+  while (
+    t.wgy / 2 >= CPU_TILES_MIN_ROWS &&
+    rowBlocks(t.wgy) * Math.ceil(n / (t.tn * t.wgx)) < CPU_TILES_MIN_WORKGROUPS &&
+    rowBlocks(t.wgy / 2) > rowBlocks(t.wgy)
+  )
+    t = { ...t, wgy: t.wgy / 2 };
+  return t;
 }
 
 /** Workgroups of an m×n product in tiling `t` (by default the one chosen for its shape: what a split is planned against). */

@@ -1,13 +1,14 @@
 /**
  * Whole training steps of the MNIST models whose plans split long reductions (#16: split-K of
- * dense_1, the CNN's split filter gradients and bias gradients), on the wasm backend (the MLP
- * on WebGPU too), against the interpreter running the step graph as it was before any split:
+ * the MLP's matmuls for the H100, the CNN's split filter gradients and bias gradients), on the
+ * wasm backend (the MLP on WebGPU too), against the interpreter running the step graph as it was before any split:
  * the splits change the summation order only, so the weights after two steps agree within f32
  * tolerance.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { interpretTrainSteps } from '../step-oracle.js';
+import { ADAPTER_PROFILES } from '../../../src/codegen/adapter.js';
 import { compile } from '../../../src/compile.js';
 import { BATCH, type Graph } from '../../../src/ir/graph.js';
 import { optimize } from '../../../src/ir/passes/index.js';
@@ -20,14 +21,18 @@ function unsplit(train: Graph, batch: number): Graph {
 }
 
 describe('split plans train as the unsplit step does', () => {
+  // The MLP's matmuls fill lavapipe's 16 workgroups unsplit: planned for the H100 they split in K.
   it.each([
-    ['mnist_mlp', 784, 100, 'wasm'],
-    ['mnist_cnn', 784, 64, 'wasm'],
-    ['mnist_mlp', 784, 100, 'webgpu'],
+    ['mnist_mlp', 784, 100, 'wasm', 'h100'],
+    ['mnist_cnn', 784, 64, 'wasm', 'lavapipe'],
+    ['mnist_mlp', 784, 100, 'webgpu', 'h100'],
   ] as const)(
-    '%s: two steps on %s equal the interpreter on the unsplit graph',
-    async (name, pixels, batch, backend) => {
-      const { compiled, diagnostics } = compile(readFileSync(`examples/${name}.nnx`, 'utf8'), { wasm: true });
+    '%s (%s pixels, batch %s, on %s, planned for %s): two steps equal the interpreter on the unsplit graph',
+    async (name, pixels, batch, backend, adapter) => {
+      const { compiled, diagnostics } = compile(readFileSync(`examples/${name}.nnx`, 'utf8'), {
+        wasm: true,
+        adapter: ADAPTER_PROFILES[adapter],
+      });
       expect(diagnostics).toEqual([]);
       const { spec, optimized, steps } = compiled!;
       // The plan did split: a batched (split-K) matmul or a sliced filter gradient feeds a final sum.
