@@ -42,7 +42,7 @@ export interface Backend<E extends string = string> {
   traceWindow(buffers: readonly number[], firstStep: number, capacity: number): TraceWindow;
   /** Reads regions after all work so far. */
   read(regions: readonly BufferRegion[]): Promise<Float32Array[]>;
-  /** Resolves once the work so far has run. */
+  /** Resolves once the work so far has run; rejects with the error that made the backend unusable, if any. */
   fence(): Promise<void>;
   /** Throws the error that made the backend unusable, if any. */
   checkFailed(): void;
@@ -105,7 +105,9 @@ export class WebGpuBackend<E extends string> implements Backend<E> {
   }
 
   async fence(): Promise<void> {
+    // A lost device rejects the wait; the failure it recorded says why, as a validation error would.
     await this.device.queue.onSubmittedWorkDone().catch(() => undefined);
+    this.checkFailed();
   }
 
   checkFailed(): void {

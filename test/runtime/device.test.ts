@@ -1,5 +1,6 @@
 import { create } from 'webgpu';
 import { describe, expect, it } from 'vitest';
+import { WebGpuBackend } from '../../src/runtime/backend.js';
 import {
   NO_ADAPTER_MESSAGE,
   requestAdapterOrThrow,
@@ -60,5 +61,16 @@ describe('device failures', () => {
     await device.lost;
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(() => throwIfDeviceFailed(device)).toThrow(/^WebGPU device was lost \(destroyed\)/);
+  });
+
+  it("a backend's fence rejects with the loss of its device, not only a later check", async () => {
+    const device = await freshDevice();
+    watchDeviceFailures(device);
+    const backend = new WebGpuBackend(device, new Map(), {}, 'test');
+    await expect(backend.fence()).resolves.toBeUndefined();
+    device.destroy();
+    await device.lost;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await expect(backend.fence()).rejects.toThrow(/^WebGPU device was lost \(destroyed\)/);
   });
 });
