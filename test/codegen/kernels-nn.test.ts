@@ -144,7 +144,8 @@ describe('pooling kernels match the reference interpreter', () => {
 
 describe('gather, slice and random kernels match the reference interpreter', () => {
   // Indices include a rounding case (2.9 → 3) and out-of-range ones (−1, 7 of 7 rows).
-  const idx = { shape: [5, 3], values: [0, 6, 2.9, 1, 1, -1, 7, 5, 4, 3, 0, 2, 6, 6, 1] };
+  // Rounding cases (2.9 → 3, −0.5 → 0 as ⌊v + ½⌋ gives, 6.49 → 6) and out-of-range ones (−1, 7 of 7).
+  const idx = { shape: [5, 3], values: [0, 6, 2.9, 1, -0.5, -1, 7, 5, 4, 6.49, 0, 2, 6, 6, 1] };
   it('gather rows of a [7, 3, 23] table', () =>
     checkAgainstReference([{ shape: [7, 3, 23] }, idx], (b, [t, i]) => b.emit('gather', [t!, i!], {})));
   it('scatter_add into 7 rows', () =>

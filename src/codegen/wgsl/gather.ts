@@ -12,7 +12,7 @@ type GatherOp = 'gather' | 'scatter_add' | 'one_hot';
 
 /** The row selected by index value `v` (an f32 expression): an i32, −1 when out of range. */
 function row(v: string, rows: number): string {
-  return `select(-1, i32(floor(${v} + 0.5)), ${v} > -0.5 && ${v} < ${rows}.0 - 0.5)`;
+  return `select(-1, i32(floor(${v} + 0.5)), ${v} >= -0.5 && ${v} < ${rows}.0 - 0.5)`;
 }
 
 export function gatherKernel(ops: Operands, node: Node<GatherOp>): GeneratedKernel {
