@@ -174,6 +174,15 @@ describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interp
       d: [1, 1],
       pad: [0, 0, 0, 0],
     },
+    // Channels and outputs multiples of 4: every operand of every kind gathered by vec4.
+    {
+      name: '3×3 same on 2×5×7×8 → 12 (vec4 loads)',
+      x: [2, 5, 7, 8],
+      w: [3, 3, 8, 12],
+      s: [1, 1],
+      d: [1, 1],
+      pad: [1, 1, 1, 1],
+    },
     {
       name: '2×3 dilation 2 stride (1,2) uneven padding',
       x: [2, 7, 6, 2],
@@ -209,7 +218,7 @@ describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interp
       expect(worst).toBeLessThan(2e-5 * Math.sqrt(y[0]! * y[1]! * y[2]!));
     });
   }
-  it('the sliced filter gradient: 5 partials over 27 (image, row) pairs, and 4 over 5', async () => {
+  it('the sliced filter gradient: 5 partials over 27 (image, row) pairs, and 4 over 5 (vec4 loads)', async () => {
     // 27 / 5 pairs: slices of 5 and 6 pairs, so the shorter ones read zeros past their last.
     const valid = { strides: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], kernelHW: [3, 3] } as const;
     expect(
@@ -225,8 +234,8 @@ describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interp
     expect(
       await worstError(
         [
-          [1, 7, 7, 3],
-          [1, 5, 3, 70],
+          [1, 7, 7, 4],
+          [1, 5, 3, 68],
         ],
         (b, [x, g]) =>
           b.emit('conv2d_filter_grad', [x!, g!], { ...valid, strides: [1, 2], pad: [0, 0, 0, 0], slices: 4 }),

@@ -166,11 +166,12 @@ describe('a training step in the GPU tiles', () => {
   });
 });
 
-// A small CNN: same padding on odd 9×9 images, a stride-2 layer, channels (3, 6, 10) and a
-// batch (7) no tile divides; SGD, so lavapipe compiles a short update.
+// A small CNN: same padding on odd 9×9 images, a stride-2 layer, channels (3, 8, 10) and a
+// batch (7) no tile divides (8 channels: some operands gathered by vec4, the others not); SGD,
+// so lavapipe compiles a short update.
 const cnnSource = `
 model Cnn(x: [9, 9, 3]) -> (y: [5]) {
-  c = Conv2D(6, 3, padding: same, activation: relu)(x)
+  c = Conv2D(8, 3, padding: same, activation: relu)(x)
   d = Conv2D(10, 3, strides: 2, padding: same, activation: tanh)(c)
   y = Dense(5)(Flatten()(d))
 }

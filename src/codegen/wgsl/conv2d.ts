@@ -228,10 +228,16 @@ function filterGrad(ops: Operands, g: Geometry, slices: number | undefined): Blo
 }
 
 /**
- * A convolution as the GEMM the GPU tiles compute: element readers of op(A) and op(B) as WGSL
- * function bodies (the gather with its padding, stride and dilation checks lives there, so the
- * matmul's staged tiling runs it unchanged), and which axis each operand is stored contiguous
- * along, in the matmul's terms, so that a staged tile's quads follow the memory.
+ * The statements of a gather function: `zero` returned in the padding, `read(offset)` the load of
+ * the operand at an element offset (one element, or the quad starting there).
+ */
+type Gather = (zero: string, read: (offset: string) => string) => string[];
+
+/**
+ * A convolution as the GEMM the GPU tiles compute: gathers of op(A) (source 0) and op(B) (source
+ * 1) as WGSL functions (the padding, stride and dilation checks live there, so the matmul's
+ * staged tiling runs them unchanged), and which axis each operand is stored contiguous along, in
+ * the matmul's terms, so that a staged tile's quads follow the memory.
  */
 interface ImplicitGemm {
   readonly m: number;
@@ -239,15 +245,22 @@ interface ImplicitGemm {
   readonly k: number;
   readonly transA: boolean;
   readonly transB: boolean;
-  /** Statements of `fn convA(r: u32, k: u32) -> f32`: element (r, k) of op(A), 0 in the padding. */
-  readonly a: string[];
-  /** Statements of `fn convB(k: u32, col: u32) -> f32`. */
-  readonly b: string[];
+  /** Element (r, k) of op(A) as `fn convA(r: u32, k: u32) -> f32`, 0 in the padding. */
+  readonly a: Gather;
+  /** Element (k, col) of op(B) as `fn convB(k: u32, col: u32) -> f32`. */
+  readonly b: Gather;
+  /**
+   * Whether every quad of 4 along the operand's contiguous axis that starts at a multiple of 4 is
+   * one aligned vec4 in memory, inside or outside the padding as a whole (one tap's channels, a
+   * channel count that is a multiple of 4): the gather then reads it as one vec4.
+   */
+  readonly alignedA: boolean;
+  readonly alignedB: boolean;
   readonly slices?: number;
 }
 
 /** The forward as a GEMM: A the patches (contiguous in k over channels), B the filter as a k×o matrix. */
-function forwardGemm(ops: Operands, g: Geometry): ImplicitGemm {
+function forwardGemm(g: Geometry): ImplicitGemm {
   const { h, w, c, oh, ow, o, kh, kw, p } = g;
   return {
     m: g.n * oh * ow,
@@ -255,21 +268,23 @@ function forwardGemm(ops: Operands, g: Geometry): ImplicitGemm {
     k: kh * kw * c,
     transA: false,
     transB: false,
-    a: [
+    a: (zero, read) => [
       `let oy = i32((r / ${ow}u) % ${oh}u) * ${p.strides[0]} - ${p.pad[0]};`,
       `let ox = i32(r % ${ow}u) * ${p.strides[1]} - ${p.pad[1]};`,
       `let tap = k / ${c}u;`,
       `let iy = oy + i32(tap / ${kw}u) * ${p.dilation[0]};`,
       `let ix = ox + i32(tap % ${kw}u) * ${p.dilation[1]};`,
-      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return 0.0; }`,
-      `return ${ops.load(0, `(r / ${oh * ow}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + k % ${c}u`)};`,
+      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return ${zero}; }`,
+      `return ${read(`(r / ${oh * ow}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + k % ${c}u`)};`,
     ],
-    b: [`return ${ops.load(1, `k * ${o}u + col`)};`],
+    b: (_, read) => [`return ${read(`k * ${o}u + col`)};`],
+    alignedA: c % 4 === 0,
+    alignedB: o % 4 === 0,
   };
 }
 
 /** The input gradient: A the output gradient at the pixels a tap reaches, B the filter read as (tap, o)×c. */
-function inputGradGemm(ops: Operands, g: Geometry): ImplicitGemm {
+function inputGradGemm(g: Geometry): ImplicitGemm {
   const { h, w, c, oh, ow, o, kh, kw, p } = g;
   const [sh, sw] = p.strides;
   return {
@@ -278,18 +293,20 @@ function inputGradGemm(ops: Operands, g: Geometry): ImplicitGemm {
     k: kh * kw * o,
     transA: false,
     transB: true,
-    a: [
+    a: (zero, read) => [
       `let tap = k / ${o}u;`,
       // Output row oy reads input row y through tap ky when oy·s + ky·d − pt = y.
       `let ty = i32((r / ${w}u) % ${h}u) + ${p.pad[0]} - i32(tap / ${kw}u) * ${p.dilation[0]};`,
       `let tx = i32(r % ${w}u) + ${p.pad[1]} - i32(tap % ${kw}u) * ${p.dilation[1]};`,
-      `if (ty < 0 || tx < 0 || ty % ${sh} != 0 || tx % ${sw} != 0) { return 0.0; }`,
+      `if (ty < 0 || tx < 0 || ty % ${sh} != 0 || tx % ${sw} != 0) { return ${zero}; }`,
       `let qy = u32(ty / ${sh});`,
       `let qx = u32(tx / ${sw});`,
-      `if (qy >= ${oh}u || qx >= ${ow}u) { return 0.0; }`,
-      `return ${ops.load(0, `(r / ${h * w}u) * ${oh * ow * o}u + (qy * ${ow}u + qx) * ${o}u + k % ${o}u`)};`,
+      `if (qy >= ${oh}u || qx >= ${ow}u) { return ${zero}; }`,
+      `return ${read(`(r / ${h * w}u) * ${oh * ow * o}u + (qy * ${ow}u + qx) * ${o}u + k % ${o}u`)};`,
     ],
-    b: [`return ${ops.load(1, `((k / ${o}u) * ${c}u + col) * ${o}u + k % ${o}u`)};`],
+    b: (_, read) => [`return ${read(`((k / ${o}u) * ${c}u + col) * ${o}u + k % ${o}u`)};`],
+    alignedA: o % 4 === 0,
+    alignedB: o % 4 === 0,
   };
 }
 
@@ -299,17 +316,18 @@ function inputGradGemm(ops: Operands, g: Geometry): ImplicitGemm {
  * slices, layer z's k runs over the columns of its (image, row) pairs (sliceStart): k counts
  * from the slice's first pair, and beyond its last reads 0, as slices differ by up to one pair.
  */
-function filterGradGemm(ops: Operands, g: Geometry, slices: number | undefined): ImplicitGemm {
+function filterGradGemm(g: Geometry, slices: number | undefined): ImplicitGemm {
   const { h, w, c, oh, ow, o, kh, kw, p } = g;
   const pairs = g.n * oh;
   const sliced = slices !== undefined;
-  const kLocal = sliced
-    ? [
-        `let first = (z * ${pairs}u) / ${slices}u * ${ow}u;`,
-        `let k = first + kz;`,
-        `if (k >= ((z + 1u) * ${pairs}u) / ${slices}u * ${ow}u) { return 0.0; }`,
-      ]
-    : [];
+  const kLocal = (zero: string) =>
+    sliced
+      ? [
+          `let first = (z * ${pairs}u) / ${slices}u * ${ow}u;`,
+          `let k = first + kz;`,
+          `if (k >= ((z + 1u) * ${pairs}u) / ${slices}u * ${ow}u) { return ${zero}; }`,
+        ]
+      : [];
   return {
     m: kh * kw * c,
     n: o,
@@ -317,35 +335,71 @@ function filterGradGemm(ops: Operands, g: Geometry, slices: number | undefined):
     transA: true,
     transB: false,
     ...(sliced && { slices }),
-    a: [
-      ...kLocal,
+    a: (zero, read) => [
+      ...kLocal(zero),
       `let t = k / ${ow}u;`,
       `let iy = i32(t % ${oh}u) * ${p.strides[0]} + i32(r / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
       `let ix = i32(k % ${ow}u) * ${p.strides[1]} + i32((r / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
-      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return 0.0; }`,
-      `return ${ops.load(0, `(t / ${oh}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + r % ${c}u`)};`,
+      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return ${zero}; }`,
+      `return ${read(`(t / ${oh}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + r % ${c}u`)};`,
     ],
-    b: [...kLocal, `return ${ops.load(1, `k * ${o}u + col`)};`],
+    b: (zero, read) => [...kLocal(zero), `return ${read(`k * ${o}u + col`)};`],
+    alignedA: c % 4 === 0,
+    alignedB: o % 4 === 0,
   };
 }
 
 /**
  * The GPU tiles of a convolution: its implicit GEMM through the matmul's `staged` tiling
  * (workgroup-memory tiles of A and B, 4×4 outputs per invocation, 64- or 32-wide output tiles),
- * the operands read element by element through the gather functions. Slices are the layers in
- * z, each storing its partial m·n apart, as the register-blocked kernel does.
+ * each operand gathered as it is staged: by vec4 where its quads are aligned, else element by
+ * element. Slices are the layers in z, each storing its partial m·n apart, as the
+ * register-blocked kernel does.
  */
-function stagedConv(gemm: ImplicitGemm): {
-  code: string;
-  workgroups: [number, number, number];
-  needs: WorkgroupNeeds;
-} {
+function stagedConv(
+  ops: Operands,
+  gemm: ImplicitGemm,
+): { code: string; workgroups: [number, number, number]; needs: WorkgroupNeeds } {
   const sliced = gemm.slices !== undefined;
-  const zParam = sliced ? ', z: u32' : '';
   const kName = sliced ? 'kz' : 'k';
-  const fn = (name: string, params: string, body: string[]) =>
-    [`fn ${name}(${params}${zParam}) -> f32 {`, ...body.map((l) => `  ${l}`), '}'].join('\n');
   const z = sliced ? ', batch' : '';
+  const params = { A: `r: u32, ${kName}: u32`, B: `${kName}: u32, col: u32` };
+  const fns: string[] = [];
+  const define = (name: string, ret: string, args: string, body: string[]) =>
+    fns.push(
+      [`fn ${name}(${args}${sliced ? ', z: u32' : ''}) -> ${ret} {`, ...body.map((l) => `  ${l}`), '}'].join(
+        '\n',
+      ),
+    );
+  // Vectorised first: a vec4 binding changes how the element gathers read it too.
+  const quadA = gemm.alignedA && ops.vectorize(0);
+  const quadB = gemm.alignedB && ops.vectorize(1);
+  define(
+    'convA',
+    'f32',
+    params.A,
+    gemm.a('0.0', (at) => ops.load(0, at)),
+  );
+  define(
+    'convB',
+    'f32',
+    params.B,
+    gemm.b('0.0', (at) => ops.load(1, at)),
+  );
+  if (quadA)
+    define(
+      'convA4',
+      'vec4<f32>',
+      params.A,
+      gemm.a('vec4<f32>(0.0)', (at) => ops.quad(0, at)),
+    );
+  if (quadB)
+    define(
+      'convB4',
+      'vec4<f32>',
+      params.B,
+      gemm.b('vec4<f32>(0.0)', (at) => ops.quad(1, at)),
+    );
   const shape: MatmulShape = {
     ...(sliced && { batch: gemm.slices }),
     m: gemm.m,
@@ -359,14 +413,11 @@ function stagedConv(gemm: ImplicitGemm): {
   const main = matmulMain(shape, tiling, {
     a: (r, k) => `convA(${r}, ${k}${z})`,
     b: (k, col) => `convB(${k}, ${col}${z})`,
+    ...(quadA && { a4: (r: string, k: string) => `convA4(${r}, ${k}${z})` }),
+    ...(quadB && { b4: (k: string, col: string) => `convB4(${k}, ${col}${z})` }),
     store: (r, col, v) => `out[${slab}(${r}) * ${gemm.n}u + ${col}] = ${v};`,
   });
-  const code = [
-    fn('convA', `r: u32, ${kName}: u32`, gemm.a),
-    fn('convB', `${kName}: u32, col: u32`, gemm.b),
-    main.code,
-  ];
-  return { code: code.join('\n\n'), workgroups: main.workgroups, needs: tilingNeeds(tiling) };
+  return { code: [...fns, main.code].join('\n\n'), workgroups: main.workgroups, needs: tilingNeeds(tiling) };
 }
 
 type ConvOp = 'conv2d' | 'conv2d_input_grad' | 'conv2d_filter_grad';
@@ -400,11 +451,11 @@ export function conv2dKernel(ops: Operands, node: Node<ConvOp>, tiles: Tiles = '
   if (tiles === 'gpu') {
     const gemm =
       node.op === 'conv2d'
-        ? forwardGemm(ops, geometry)
+        ? forwardGemm(geometry)
         : node.op === 'conv2d_input_grad'
-          ? inputGradGemm(ops, geometry)
-          : filterGradGemm(ops, geometry, slices);
-    main = stagedConv(gemm);
+          ? inputGradGemm(geometry)
+          : filterGradGemm(geometry, slices);
+    main = stagedConv(ops, gemm);
   } else {
     const block =
       node.op === 'conv2d'
