@@ -139,7 +139,8 @@ export interface LowerOptions {
   readonly fuse?: boolean;
   /**
    * Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`), and
-   * the kernel then carries its GPU tiles as a variant. A given tiling makes no variants.
+   * the kernel then carries its GPU tiles as a variant, as convolutions do. A given tiling makes
+   * no variants (convolutions included).
    */
   readonly matmulTiling?: MatmulTiling;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
