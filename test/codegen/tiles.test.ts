@@ -218,7 +218,7 @@ describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interp
       expect(worst).toBeLessThan(2e-5 * Math.sqrt(y[0]! * y[1]! * y[2]!));
     });
   }
-  it('the sliced filter gradient: 5 partials over 27 (image, row) pairs, and 4 over 5 (vec4 loads)', async () => {
+  it('the sliced filter gradient: 5 partials over 27 (image, row) pairs, 1 over 8, and 4 over 5 (vec4 loads)', async () => {
     // 27 / 5 pairs: slices of 5 and 6 pairs, so the shorter ones read zeros past their last.
     const valid = { strides: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], kernelHW: [3, 3] } as const;
     expect(
@@ -228,6 +228,17 @@ describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interp
           [3, 9, 8, 5],
         ],
         (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...valid, slices: 5 }),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    // One slice: the partial is the whole gradient, in a layer of its own.
+    expect(
+      await worstError(
+        [
+          [2, 6, 5, 3],
+          [2, 4, 3, 5],
+        ],
+        (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...valid, slices: 1 }),
         gpu,
       ),
     ).toBeLessThan(1e-4);

@@ -362,7 +362,9 @@ function stagedConv(
 ): { code: string; workgroups: [number, number, number]; needs: WorkgroupNeeds } {
   const sliced = gemm.slices !== undefined;
   const kName = sliced ? 'kz' : 'k';
-  const z = sliced ? ', batch' : '';
+  // The staged tiling names the layer in z `batch`, where it has more than one.
+  const layer = (gemm.slices ?? 1) > 1 ? 'batch' : '0u';
+  const z = sliced ? `, ${layer}` : '';
   const params = { A: `r: u32, ${kName}: u32`, B: `${kName}: u32, col: u32` };
   const fns: string[] = [];
   const define = (name: string, ret: string, args: string, body: string[]) =>
@@ -409,7 +411,7 @@ function stagedConv(
     transB: gemm.transB,
   };
   const tiling = gpuTilingFor(gemm.m, gemm.n);
-  const slab = sliced ? `batch * ${gemm.m * gemm.n}u + ` : '';
+  const slab = sliced ? `${layer} * ${gemm.m * gemm.n}u + ` : '';
   const main = matmulMain(shape, tiling, {
     a: (r, k) => `convA(${r}, ${k}${z})`,
     b: (k, col) => `convB(${k}, ${col}${z})`,
