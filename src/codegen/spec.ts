@@ -139,7 +139,8 @@ export interface LowerOptions {
   readonly fuse?: boolean;
   /**
    * Matmul tiling for every matmul of the entry; by default chosen per shape (`tilingFor`), and
-   * the kernel then carries its GPU tiles as a variant. A given tiling makes no variants.
+   * the kernel then carries its GPU tiles as a variant, as convolutions do. A given tiling makes
+   * no variants (convolutions included).
    */
   readonly matmulTiling?: MatmulTiling;
   /** Finds node spans in the source, so each dispatch names the layers it computes. */
@@ -228,6 +229,9 @@ export interface PlanOptions {
   readonly wholeStep?: boolean;
 }
 
+/** Workgroups of an m×n product (a matmul's or a convolution's) in the GPU tiles. */
+const gpuTilesWorkgroups = (m: number, n: number) => matmulWorkgroups(m, n, gpuTilingFor(m, n));
+
 export function buildEntry(
   name: string,
   graph: Graph,
@@ -247,10 +251,10 @@ export function buildEntry(
       minBytes: LARGE_READ_BYTES,
       // Half: the final pass also reads what its epilogue needs (a bias, optimizer state).
       maxPartialBytes: LARGE_READ_BYTES / 2,
-      // Planned against the tiles the runtime picks on such an adapter (src/runtime/tiles.ts).
-      matmulWorkgroups:
-        adapter.kind === 'gpu' ? (m, n) => matmulWorkgroups(m, n, gpuTilingFor(m, n)) : matmulWorkgroups,
-      convWorkgroups,
+      // Planned against the tiles the runtime picks on such an adapter (src/runtime/tiles.ts);
+      // a convolution's GPU tiles are the matmul's, over its implicit GEMM.
+      matmulWorkgroups: adapter.kind === 'gpu' ? gpuTilesWorkgroups : matmulWorkgroups,
+      convWorkgroups: adapter.kind === 'gpu' ? gpuTilesWorkgroups : convWorkgroups,
     })(optimize(needed, { [BATCH]: batch })),
   );
   const lowerOptions: LowerOptions = {

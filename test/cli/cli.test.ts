@@ -120,6 +120,16 @@ describe('nnxc compile', () => {
     expect(mlp.stdout).toMatch(
       /^ {2}matmul\w*: .*; grid \d+×\d+×\d+ = \d+ workgroups; or gpu tiles, grid \d+×\d+×\d+; from examples\/mnist_mlp\.nnx:\d+ dense_\d/m,
     );
+    // So do the convolutions, the split filter gradient with its slices in z.
+    const cnn = nnxc(['compile', 'examples/mnist_cnn.nnx', '--emit', 'plan']);
+    for (const kind of ['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'])
+      expect(cnn.stdout).toMatch(
+        new RegExp(
+          `^ {2}${kind}_\\d+: .*; grid \\d+×\\d+×\\d+ = \\d+ workgroups; or gpu tiles, grid \\d+×\\d+×\\d+; from `,
+          'm',
+        ),
+      );
+    expect(cnn.stdout).toMatch(/^ {2}conv2d_filter_grad_\d+: .*; or gpu tiles, grid \d+×\d+×[2-9]\d*; /m);
     const gan = nnxc(['compile', 'examples/gan_mnist.nnx', '--emit', 'plan']);
     expect(gan.code).toBe(0);
     const entries = gan.stdout.match(/^\w+(?=: \d+ kernels)/gm);

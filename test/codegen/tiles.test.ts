@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.js';
 import { type Graph, sizeOf } from '../../src/ir/graph.js';
 import { interpret } from '../../src/ir/interpret.js';
+import { SHAPE_RULES } from '../../src/ir/ops.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { randomArray, seededRandom } from '../ir/random.js';
 import { type RunOptions, runGraphOnGpu } from '../gpu.js';
@@ -138,6 +139,118 @@ describe('the GPU tiles of a matmul match the f64 interpreter', () => {
         ],
         (b, [x, y]) => b.matmul(x!, y!, false, true),
         {},
+      ),
+    ).toBeLessThan(1e-4);
+  });
+});
+
+describe('the GPU tiles of a convolution (an implicit GEMM) match the f64 interpreter', () => {
+  // Channels, outputs and pixels that are multiples of neither the 64- and 32-wide tiles nor the
+  // K step; same padding whose windows reach past the last row and column (odd sizes), valid
+  // padding, stride 2, dilation with uneven padding, 1×1 and 5×5 filters, every batch above 1.
+  // Three kernel compiles per case (forward and both gradients).
+  const convs = [
+    {
+      name: '5×5 valid on 2×9×11×3 → 7',
+      x: [2, 9, 11, 3],
+      w: [5, 5, 3, 7],
+      s: [1, 1],
+      d: [1, 1],
+      pad: [0, 0, 0, 0],
+    },
+    {
+      name: '3×3 same stride 2 on 3×9×9×5 → 33',
+      x: [3, 9, 9, 5],
+      w: [3, 3, 5, 33],
+      s: [2, 2],
+      d: [1, 1],
+      pad: [1, 1, 1, 1],
+    },
+    {
+      name: '1×1 stride 2 on 2×7×6×6 → 10',
+      x: [2, 7, 6, 6],
+      w: [1, 1, 6, 10],
+      s: [2, 2],
+      d: [1, 1],
+      pad: [0, 0, 0, 0],
+    },
+    // Channels and outputs multiples of 4: every operand of every kind gathered by vec4.
+    {
+      name: '3×3 same on 2×5×7×8 → 12 (vec4 loads)',
+      x: [2, 5, 7, 8],
+      w: [3, 3, 8, 12],
+      s: [1, 1],
+      d: [1, 1],
+      pad: [1, 1, 1, 1],
+    },
+    {
+      name: '2×3 dilation 2 stride (1,2) uneven padding',
+      x: [2, 7, 6, 2],
+      w: [2, 3, 2, 3],
+      s: [1, 2],
+      d: [2, 2],
+      pad: [0, 1, 1, 2],
+    },
+  ] as const;
+  for (const c of convs) {
+    const p = { strides: c.s, dilation: c.d, pad: c.pad };
+    const y = SHAPE_RULES.conv2d([[...c.x], [...c.w]], p as never) as number[];
+    const [kh, kw, ci, co] = c.w;
+    it(`conv2d ${c.name}`, async () => {
+      const worst = await worstError([[...c.x], [...c.w]], (b, [x, w]) => b.emit('conv2d', [x!, w!], p), gpu);
+      expect(worst).toBeLessThan(2e-5 * Math.sqrt(kh * kw * ci));
+    });
+    it(`conv2d_input_grad ${c.name}`, async () => {
+      const inputHW = [c.x[1], c.x[2]] as const;
+      const worst = await worstError(
+        [y, [...c.w]],
+        (b, [g, w]) => b.emit('conv2d_input_grad', [g!, w!], { ...p, inputHW }),
+        gpu,
+      );
+      expect(worst).toBeLessThan(2e-5 * Math.sqrt(kh * kw * co));
+    });
+    it(`conv2d_filter_grad ${c.name}`, async () => {
+      const worst = await worstError(
+        [[...c.x], y],
+        (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...p, kernelHW: [kh, kw] }),
+        gpu,
+      );
+      expect(worst).toBeLessThan(2e-5 * Math.sqrt(y[0]! * y[1]! * y[2]!));
+    });
+  }
+  it('the sliced filter gradient: 5 partials over 27 (image, row) pairs, 1 over 8, and 4 over 5 (vec4 loads)', async () => {
+    // 27 / 5 pairs: slices of 5 and 6 pairs, so the shorter ones read zeros past their last.
+    const valid = { strides: [1, 1], dilation: [1, 1], pad: [0, 0, 0, 0], kernelHW: [3, 3] } as const;
+    expect(
+      await worstError(
+        [
+          [3, 11, 10, 2],
+          [3, 9, 8, 5],
+        ],
+        (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...valid, slices: 5 }),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    // One slice: the partial is the whole gradient, in a layer of its own.
+    expect(
+      await worstError(
+        [
+          [2, 6, 5, 3],
+          [2, 4, 3, 5],
+        ],
+        (b, [x, g]) => b.emit('conv2d_filter_grad', [x!, g!], { ...valid, slices: 1 }),
+        gpu,
+      ),
+    ).toBeLessThan(1e-4);
+    expect(
+      await worstError(
+        [
+          [1, 7, 7, 4],
+          [1, 5, 3, 68],
+        ],
+        (b, [x, g]) =>
+          b.emit('conv2d_filter_grad', [x!, g!], { ...valid, strides: [1, 2], pad: [0, 0, 0, 0], slices: 4 }),
+        gpu,
       ),
     ).toBeLessThan(1e-4);
   });

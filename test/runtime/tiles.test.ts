@@ -165,3 +165,64 @@ describe('a training step in the GPU tiles', () => {
     expect(moved).toBeGreaterThan(1000);
   });
 });
+
+// A small CNN: same padding on odd 9×9 images, a stride-2 layer, channels (3, 8, 10) and a
+// batch (7) no tile divides (8 channels: some operands gathered by vec4, the others not); SGD,
+// so lavapipe compiles a short update.
+const cnnSource = `
+model Cnn(x: [9, 9, 3]) -> (y: [5]) {
+  c = Conv2D(8, 3, padding: same, activation: relu)(x)
+  d = Conv2D(10, 3, strides: 2, padding: same, activation: tanh)(c)
+  y = Dense(5)(Flatten()(d))
+}
+train Cnn {
+  data: xor
+  loss: mse
+  optimizer: SGD(lr: 0.05)
+  batch: 7
+}
+`;
+
+describe('a CNN training step in the GPU tiles', () => {
+  it('every convolution kernel carries GPU tiles, and the step equals the default tiles and the f32 interpreter', async () => {
+    const result = compile(cnnSource, { wholeStep: false });
+    expect(result.diagnostics).toEqual([]);
+    const { spec } = result.compiled!;
+    const convs = spec.kernels.filter((k) => k.name.startsWith('conv2d'));
+    // Forward twice, the input gradient of the second layer, both filter gradients.
+    expect(new Set(convs.map((k) => k.name.replace(/_\d+$/, ''))).size).toBe(3);
+    for (const k of convs) {
+      const [v] = k.variants!;
+      expect(v!.wgsl).toContain('var<workgroup> tileA');
+      expect(v!.workgroupBytes).toBeGreaterThan(0);
+    }
+    const rand = seededRandom(5);
+    const count = 6; // of a batch of 7: masked padding
+    const x = Float32Array.from(randomArray(rand, count * 9 * 9 * 3));
+    const target = Float32Array.from(randomArray(rand, count * 5, 0, 1));
+    const run = async (tiles: 'cpu' | 'gpu') => {
+      const model = await NnxModel.create(spec, { seed: 6, backend: 'webgpu', tiles });
+      expect(tilesOf(model)).toBe(tiles);
+      const before = await model.getWeights();
+      model.trainStep({ x, target });
+      const after = await model.getWeights();
+      model.destroy();
+      return { before, after };
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('gpu');
+    const want = interpretTrainSteps(result.compiled!.optimized.train, gpu.before, { x, target }, count, 1);
+    let moved = 0;
+    for (const [name, w] of gpu.after) {
+      const c = cpu.after.get(name)!;
+      const oracle = want.get(name)!.data;
+      for (let i = 0; i < w.length; i++) {
+        const scale = Math.max(1, Math.abs(oracle[i]!));
+        expect(Math.abs(w[i]! - c[i]!)).toBeLessThan(1e-5 * scale);
+        expect(Math.abs(w[i]! - oracle[i]!)).toBeLessThan(1e-5 * scale);
+        if (w[i] !== gpu.before.get(name)![i]) moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(500);
+  });
+});

@@ -4,9 +4,13 @@
  * register block of the output (rows: pixels or filter taps; columns: channels) straight from
  * storage with no barriers, as the matmul's `blocked` tiling, which suits CPU-like adapters.
  * The reduction loops are nested per window axis, so no division sits in the inner loop.
+ * The GPU tiles (`gpu`, a kernel variant) run the same GEMMs through the matmul's `staged`
+ * tiling, the patches gathered element by element as they are staged in workgroup memory.
  */
 import type { Conv2dParams, Node } from '../../ir/graph.js';
-import { type GeneratedKernel, type Operands, shapeOf } from './operands.js';
+import type { Tiles } from '../../runtime/spec.js';
+import { type MatmulShape, gpuTilingFor, matmulMain, tilingNeeds } from './matmul.js';
+import { type GeneratedKernel, type Operands, type WorkgroupNeeds, shapeOf } from './operands.js';
 
 const TM = 8;
 const TN = 8;
@@ -223,37 +227,252 @@ function filterGrad(ops: Operands, g: Geometry, slices: number | undefined): Blo
   };
 }
 
+/**
+ * The statements of a gather function: `zero` returned in the padding, `read(offset)` the load of
+ * the operand at an element offset (one element, or the quad starting there).
+ */
+type Gather = (zero: string, read: (offset: string) => string) => string[];
+
+/**
+ * A convolution as the GEMM the GPU tiles compute: gathers of op(A) (source 0) and op(B) (source
+ * 1) as WGSL functions (the padding, stride and dilation checks live there, so the matmul's
+ * staged tiling runs them unchanged), and which axis each operand is stored contiguous along, in
+ * the matmul's terms, so that a staged tile's quads follow the memory.
+ */
+interface ImplicitGemm {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  /** Element (r, k) of op(A) as `fn convA(r: u32, k: u32) -> f32`, 0 in the padding. */
+  readonly a: Gather;
+  /** Element (k, col) of op(B) as `fn convB(k: u32, col: u32) -> f32`. */
+  readonly b: Gather;
+  /**
+   * Whether every quad of 4 along the operand's contiguous axis that starts at a multiple of 4 is
+   * one aligned vec4 in memory, inside or outside the padding as a whole (one tap's channels, a
+   * channel count that is a multiple of 4): the gather then reads it as one vec4.
+   */
+  readonly alignedA: boolean;
+  readonly alignedB: boolean;
+  readonly slices?: number;
+}
+
+/** The forward as a GEMM: A the patches (contiguous in k over channels), B the filter as a k×o matrix. */
+function forwardGemm(g: Geometry): ImplicitGemm {
+  const { h, w, c, oh, ow, o, kh, kw, p } = g;
+  return {
+    m: g.n * oh * ow,
+    n: o,
+    k: kh * kw * c,
+    transA: false,
+    transB: false,
+    a: (zero, read) => [
+      `let oy = i32((r / ${ow}u) % ${oh}u) * ${p.strides[0]} - ${p.pad[0]};`,
+      `let ox = i32(r % ${ow}u) * ${p.strides[1]} - ${p.pad[1]};`,
+      `let tap = k / ${c}u;`,
+      `let iy = oy + i32(tap / ${kw}u) * ${p.dilation[0]};`,
+      `let ix = ox + i32(tap % ${kw}u) * ${p.dilation[1]};`,
+      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return ${zero}; }`,
+      `return ${read(`(r / ${oh * ow}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + k % ${c}u`)};`,
+    ],
+    b: (_, read) => [`return ${read(`k * ${o}u + col`)};`],
+    alignedA: c % 4 === 0,
+    alignedB: o % 4 === 0,
+  };
+}
+
+/** The input gradient: A the output gradient at the pixels a tap reaches, B the filter read as (tap, o)×c. */
+function inputGradGemm(g: Geometry): ImplicitGemm {
+  const { h, w, c, oh, ow, o, kh, kw, p } = g;
+  const [sh, sw] = p.strides;
+  return {
+    m: g.n * h * w,
+    n: c,
+    k: kh * kw * o,
+    transA: false,
+    transB: true,
+    a: (zero, read) => [
+      `let tap = k / ${o}u;`,
+      // Output row oy reads input row y through tap ky when oy·s + ky·d − pt = y.
+      `let ty = i32((r / ${w}u) % ${h}u) + ${p.pad[0]} - i32(tap / ${kw}u) * ${p.dilation[0]};`,
+      `let tx = i32(r % ${w}u) + ${p.pad[1]} - i32(tap % ${kw}u) * ${p.dilation[1]};`,
+      `if (ty < 0 || tx < 0 || ty % ${sh} != 0 || tx % ${sw} != 0) { return ${zero}; }`,
+      `let qy = u32(ty / ${sh});`,
+      `let qx = u32(tx / ${sw});`,
+      `if (qy >= ${oh}u || qx >= ${ow}u) { return ${zero}; }`,
+      `return ${read(`(r / ${h * w}u) * ${oh * ow * o}u + (qy * ${ow}u + qx) * ${o}u + k % ${o}u`)};`,
+    ],
+    b: (_, read) => [`return ${read(`((k / ${o}u) * ${c}u + col) * ${o}u + k % ${o}u`)};`],
+    alignedA: o % 4 === 0,
+    alignedB: o % 4 === 0,
+  };
+}
+
+/**
+ * The filter gradient: rows the taps (ky, kx, ci), k the (image, output row, column) triples, A
+ * the patches read along the channels, B the output gradient as a k×o matrix. Split into S
+ * slices, layer z's k runs over the columns of its (image, row) pairs (sliceStart): k counts
+ * from the slice's first pair, and beyond its last reads 0, as slices differ by up to one pair.
+ */
+function filterGradGemm(g: Geometry, slices: number | undefined): ImplicitGemm {
+  const { h, w, c, oh, ow, o, kh, kw, p } = g;
+  const pairs = g.n * oh;
+  const sliced = slices !== undefined;
+  const kLocal = (zero: string) =>
+    sliced
+      ? [
+          `let first = (z * ${pairs}u) / ${slices}u * ${ow}u;`,
+          `let k = first + kz;`,
+          `if (k >= ((z + 1u) * ${pairs}u) / ${slices}u * ${ow}u) { return ${zero}; }`,
+        ]
+      : [];
+  return {
+    m: kh * kw * c,
+    n: o,
+    k: (sliced ? Math.ceil(pairs / slices) : pairs) * ow,
+    transA: true,
+    transB: false,
+    ...(sliced && { slices }),
+    a: (zero, read) => [
+      ...kLocal(zero),
+      `let t = k / ${ow}u;`,
+      `let iy = i32(t % ${oh}u) * ${p.strides[0]} + i32(r / ${kw * c}u) * ${p.dilation[0]} - ${p.pad[0]};`,
+      `let ix = i32(k % ${ow}u) * ${p.strides[1]} + i32((r / ${c}u) % ${kw}u) * ${p.dilation[1]} - ${p.pad[1]};`,
+      `if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return ${zero}; }`,
+      `return ${read(`(t / ${oh}u) * ${h * w * c}u + (u32(iy) * ${w}u + u32(ix)) * ${c}u + r % ${c}u`)};`,
+    ],
+    b: (zero, read) => [...kLocal(zero), `return ${read(`k * ${o}u + col`)};`],
+    alignedA: c % 4 === 0,
+    alignedB: o % 4 === 0,
+  };
+}
+
+/**
+ * The GPU tiles of a convolution: its implicit GEMM through the matmul's `staged` tiling
+ * (workgroup-memory tiles of A and B, 4×4 outputs per invocation, 64- or 32-wide output tiles),
+ * each operand gathered as it is staged: by vec4 where its quads are aligned, else element by
+ * element. Slices are the layers in z, each storing its partial m·n apart, as the
+ * register-blocked kernel does.
+ */
+function stagedConv(
+  ops: Operands,
+  gemm: ImplicitGemm,
+): { code: string; workgroups: [number, number, number]; needs: WorkgroupNeeds } {
+  const sliced = gemm.slices !== undefined;
+  const kName = sliced ? 'kz' : 'k';
+  // The staged tiling names the layer in z `batch`, where it has more than one.
+  const layer = (gemm.slices ?? 1) > 1 ? 'batch' : '0u';
+  const z = sliced ? `, ${layer}` : '';
+  const params = { A: `r: u32, ${kName}: u32`, B: `${kName}: u32, col: u32` };
+  const fns: string[] = [];
+  const define = (name: string, ret: string, args: string, body: string[]) =>
+    fns.push(
+      [`fn ${name}(${args}${sliced ? ', z: u32' : ''}) -> ${ret} {`, ...body.map((l) => `  ${l}`), '}'].join(
+        '\n',
+      ),
+    );
+  // Vectorised first: a vec4 binding changes how the element gathers read it too.
+  const quadA = gemm.alignedA && ops.vectorize(0);
+  const quadB = gemm.alignedB && ops.vectorize(1);
+  define(
+    'convA',
+    'f32',
+    params.A,
+    gemm.a('0.0', (at) => ops.load(0, at)),
+  );
+  define(
+    'convB',
+    'f32',
+    params.B,
+    gemm.b('0.0', (at) => ops.load(1, at)),
+  );
+  if (quadA)
+    define(
+      'convA4',
+      'vec4<f32>',
+      params.A,
+      gemm.a('vec4<f32>(0.0)', (at) => ops.quad(0, at)),
+    );
+  if (quadB)
+    define(
+      'convB4',
+      'vec4<f32>',
+      params.B,
+      gemm.b('vec4<f32>(0.0)', (at) => ops.quad(1, at)),
+    );
+  const shape: MatmulShape = {
+    ...(sliced && { batch: gemm.slices }),
+    m: gemm.m,
+    n: gemm.n,
+    k: gemm.k,
+    transA: gemm.transA,
+    transB: gemm.transB,
+  };
+  const tiling = gpuTilingFor(gemm.m, gemm.n);
+  const slab = sliced ? `${layer} * ${gemm.m * gemm.n}u + ` : '';
+  const main = matmulMain(shape, tiling, {
+    a: (r, k) => `convA(${r}, ${k}${z})`,
+    b: (k, col) => `convB(${k}, ${col}${z})`,
+    ...(quadA && { a4: (r: string, k: string) => `convA4(${r}, ${k}${z})` }),
+    ...(quadB && { b4: (k: string, col: string) => `convB4(${k}, ${col}${z})` }),
+    store: (r, col, v) => `out[${slab}(${r}) * ${gemm.n}u + ${col}] = ${v};`,
+  });
+  return { code: [...fns, main.code].join('\n\n'), workgroups: main.workgroups, needs: tilingNeeds(tiling) };
+}
+
 type ConvOp = 'conv2d' | 'conv2d_input_grad' | 'conv2d_filter_grad';
 
-export function conv2dKernel(ops: Operands, node: Node<ConvOp>): GeneratedKernel {
-  let geometry: Geometry;
-  let block: Block;
+function geometryOf(ops: Operands, node: Node<ConvOp>): Geometry {
   const p = node.params;
   if (node.op === 'conv2d') {
     const [n, h, w, c] = ops.shape(0);
     const [kh, kw, , o] = ops.shape(1);
     const [, oh, ow] = shapeOf(node);
-    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
-    block = forward(ops, geometry);
-  } else if (node.op === 'conv2d_input_grad') {
+    return { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
+  }
+  if (node.op === 'conv2d_input_grad') {
     const [n, oh, ow, o] = ops.shape(0);
     const [kh, kw, c] = ops.shape(1);
     const [, h, w] = shapeOf(node);
-    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
-    block = inputGrad(ops, geometry);
-  } else {
-    const [n, h, w, c] = ops.shape(0);
-    const [, oh, ow, o] = ops.shape(1);
-    const [kh, kw] = node.params.kernelHW;
-    geometry = { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
-    block = filterGrad(ops, geometry, node.params.slices);
+    return { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
   }
-  const { code, workgroups } = blockedMain(block);
+  const [n, h, w, c] = ops.shape(0);
+  const [, oh, ow, o] = ops.shape(1);
+  const [kh, kw] = (node as Node<'conv2d_filter_grad'>).params.kernelHW;
+  return { n: n!, h: h!, w: w!, c: c!, oh: oh!, ow: ow!, o: o!, kh: kh!, kw: kw!, p };
+}
+
+/** A convolution kernel: the register blocks (`cpu`, the default) or the GPU tiles (`gpu`). */
+export function conv2dKernel(ops: Operands, node: Node<ConvOp>, tiles: Tiles = 'cpu'): GeneratedKernel {
+  const geometry = geometryOf(ops, node);
+  const slices =
+    node.op === 'conv2d_filter_grad' ? (node as Node<'conv2d_filter_grad'>).params.slices : undefined;
+  let main: { code: string; workgroups: [number, number, number]; needs?: WorkgroupNeeds };
+  if (tiles === 'gpu') {
+    const gemm =
+      node.op === 'conv2d'
+        ? forwardGemm(geometry)
+        : node.op === 'conv2d_input_grad'
+          ? inputGradGemm(geometry)
+          : filterGradGemm(geometry, slices);
+    main = stagedConv(ops, gemm);
+  } else {
+    const block =
+      node.op === 'conv2d'
+        ? forward(ops, geometry)
+        : node.op === 'conv2d_input_grad'
+          ? inputGrad(ops, geometry)
+          : filterGrad(ops, geometry, slices);
+    main = blockedMain(block);
+  }
   return {
     name: node.op,
-    wgsl: `${ops.header()}\n\n${code}\n`,
+    wgsl: `${ops.header()}\n\n${main.code}\n`,
     buffers: ops.buffers,
     access: ops.access(),
-    workgroups,
+    workgroups: main.workgroups,
+    ...(main.needs && { needs: main.needs }),
   };
 }

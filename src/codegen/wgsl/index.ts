@@ -30,7 +30,8 @@ export type { MatmulTiling } from './matmul.js';
 
 /**
  * WGSL-only choices: the matmul tiling, by default the `cpu` tiles chosen per shape
- * (`tilingFor`); `tiles: 'gpu'` picks the GPU tiles per shape (`gpuTilingFor`) instead.
+ * (`tilingFor`); `tiles: 'gpu'` picks the GPU tiles per shape (`gpuTilingFor`) instead, for
+ * matmuls and convolutions alike (a given `matmulTiling` leaves convolutions register-blocked).
  */
 export interface WgslOptions {
   readonly matmulTiling?: MatmulTiling;
@@ -52,7 +53,10 @@ function wgslKernels(options: WgslOptions): TargetKernels<GeneratedKernel> {
     ...sameRenderer(BINARY_OPS, fused),
     ...sameRenderer(REDUCE_OPS, fused),
     ...sameRenderer(['matmul', 'broadcast', 'reshape', 'transpose', 'iota'] as const, fused),
-    ...sameRenderer(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const, alone(conv2dKernel)),
+    ...sameRenderer(
+      ['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad'] as const,
+      alone((ops, node) => conv2dKernel(ops, node, options.tiles)),
+    ),
     ...sameRenderer(
       ['max_pool2d', 'max_pool2d_grad', 'avg_pool2d', 'avg_pool2d_grad'] as const,
       alone(poolKernel),
@@ -80,14 +84,20 @@ export function wgslKernel(planned: PlannedKernel, options: WgslOptions = {}): G
   return renderKernel(table, planned);
 }
 
+const CONV_OPS: ReadonlySet<Node['op']> = new Set(['conv2d', 'conv2d_input_grad', 'conv2d_filter_grad']);
+
 /**
  * The other tilings of a planned kernel besides its default (`cpu`) one: the `gpu` tiles of a
- * matmul-anchored kernel. Conv2d and its gradients have only their register-blocked form.
+ * matmul-anchored kernel, and of conv2d and its gradients (their implicit GEMMs through the
+ * same staged tiles).
  */
 export function wgslVariants(
   planned: PlannedKernel,
 ): { readonly tiles: Tiles; readonly kernel: GeneratedKernel }[] {
   const { kernel, g } = planned;
-  if (kernel.rows || kernel.anchor === undefined || g.nodes[kernel.anchor]!.op !== 'matmul') return [];
+  if (kernel.rows || kernel.steps) return [];
+  const matmul = kernel.anchor !== undefined && g.nodes[kernel.anchor]!.op === 'matmul';
+  const conv = CONV_OPS.has(g.nodes[kernel.roots[0]!]!.op);
+  if (!matmul && !conv) return [];
   return [{ tiles: 'gpu', kernel: renderKernel(GPU_TILES_KERNELS, planned) }];
 }

@@ -1,7 +1,7 @@
 /** How a kernel reads its sources: a literal for a scalar constant, else a storage binding. */
 import type { Graph, Node, NodeOf, Op } from '../../ir/graph.js';
 import type { BindingAccess } from '../../runtime/spec.js';
-import { type Binding, bindingDecls, f32Literal } from './builder.js';
+import { type Binding, bindingDecls, elementOf, f32Literal } from './builder.js';
 
 export interface GeneratedKernel {
   readonly name: string;
@@ -55,7 +55,30 @@ export class Operands {
   load(k: number, offset: string): string {
     const src = this.g.nodes[this.node.srcs[k]!]!;
     if (src.op === 'const') return f32Literal(src.params.value);
-    return `${this.names[k]}[${offset}]`;
+    return elementOf(this.bindingOf(k), offset);
+  }
+
+  /**
+   * Declares source `k`'s binding as vec4s, for 16-byte loads; refused (false) for a constant,
+   * the output's binding, and a binding another source reads too (it would be vec4s for both).
+   */
+  vectorize(k: number): boolean {
+    const name = this.names[k];
+    if (name === undefined || name === 'out' || this.names.some((n, j) => j !== k && n === name))
+      return false;
+    const i = this.bindings.findIndex((b) => b.name === name);
+    this.bindings[i] = { ...this.bindings[i]!, vec4: true };
+    return true;
+  }
+
+  /** The four elements of source `k` from `offset` on (a multiple of 4) as a vec4, once vectorised. */
+  quad(k: number, offset: string): string {
+    if (!this.bindingOf(k).vec4) throw new Error(`internal: source ${k} is not read as vec4s`);
+    return `${this.names[k]}[(${offset}) / 4u]`;
+  }
+
+  private bindingOf(k: number): Binding {
+    return this.bindings.find((b) => b.name === this.names[k])!;
   }
 
   header(): string {
