@@ -4,7 +4,6 @@
  * the pad, and saves or loads the weights as safetensors.
  */
 import type { NnxModel } from 'nnx/runtime';
-import DigitsModel from '../generated/model.js';
 import { trainInChunks } from './chunked-training.js';
 import { fetchDigits, type DigitSplits } from './digits-data.js';
 import { DrawingPad, showDigitImage } from './drawing-pad.js';
@@ -53,9 +52,12 @@ function fail(error: unknown): void {
 
 async function start(): Promise<void> {
   setStatus('Creating the model and fetching the digits…');
+  // The model module (its kernels in both tilings and its wasm module, ~400 KB) is a chunk of its
+  // own, fetched while the page is already drawn and the digits are on their way.
   const [typed, digits] = await Promise.all([
-    chooseBackend().then((backend) =>
-      DigitsModel.create({ seed: 1, backend, ...(backend === 'wasm' && { threads: wasmThreads() }) }),
+    Promise.all([chooseBackend(), import('../generated/model.js')]).then(
+      ([backend, { default: DigitsModel }]) =>
+        DigitsModel.create({ seed: 1, backend, ...(backend === 'wasm' && { threads: wasmThreads() }) }),
     ),
     fetchDigits(`${import.meta.env.BASE_URL}mnist/`),
   ]);
