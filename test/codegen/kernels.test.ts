@@ -4,16 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.js';
-import { BINARY_OPS, type Graph, UNARY_OPS, sizeOf } from '../../src/ir/graph.js';
-import { interpret } from '../../src/ir/interpret.js';
-import type { Tensor } from '../../src/ir/tensor.js';
-import { randomArray, randomInt, seededRandom } from '../ir/random.js';
-import { runGraphOnGpu } from '../gpu.js';
+import { BINARY_OPS, UNARY_OPS } from '../../src/ir/graph.js';
+import { randomInt, seededRandom } from '../ir/random.js';
+import { worstErrorOnGpu } from '../gpu.js';
 import type { LowerOptions } from '../../src/codegen/spec.js';
 
 const DOMAIN: Record<string, [number, number]> = { log: [0.1, 3], sqrt: [0.1, 3], div: [0.5, 2] };
 
-/** Builds `y = f(x0, x1, …)` with data inputs of the given shapes, runs it on both, compares. */
+/** Builds `y = f(x0, x1, …)` with data inputs of the given shapes, runs it on both, compares (f32). */
 async function checkAgainstReference(
   shapes: number[][],
   f: (b: GraphBuilder, xs: number[]) => number,
@@ -21,26 +19,7 @@ async function checkAgainstReference(
   seed = 1,
   options: LowerOptions = {},
 ) {
-  const rand = seededRandom(seed);
-  const b = new GraphBuilder();
-  const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
-  b.output('y', f(b, xs), 'prediction');
-  const g: Graph = b.build();
-  const values = new Map<string, Float32Array>(
-    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), ...range))]),
-  );
-  const tensors = new Map<string, Tensor>(
-    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
-  );
-  const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
-  const got = (await runGraphOnGpu(g, values, options)).get('y')!;
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
-  }
-  expect(worst).toBeLessThan(2e-5);
+  expect(await worstErrorOnGpu(shapes, f, { range, seed, dtype: 'f32', run: options })).toBeLessThan(2e-5);
 }
 
 describe('generated kernels match the reference interpreter', () => {

@@ -7,41 +7,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.js';
-import { type Graph, sizeOf } from '../../src/ir/graph.js';
-import { interpret } from '../../src/ir/interpret.js';
 import { SHAPE_RULES } from '../../src/ir/ops.js';
-import type { Tensor } from '../../src/ir/tensor.js';
-import { randomArray, seededRandom } from '../ir/random.js';
-import { type RunOptions, runGraphOnGpu } from '../gpu.js';
+import { type RunOptions, worstErrorOnGpu } from '../gpu.js';
 
 /** Runs `y = f(x0, …)` with the given tiles and returns the worst relative error against f64. */
-async function worstError(
+const worstError = (
   shapes: number[][],
   f: (b: GraphBuilder, xs: number[]) => number,
-  options: RunOptions,
+  run: RunOptions,
   seed = 1,
-): Promise<number> {
-  const rand = seededRandom(seed);
-  const b = new GraphBuilder();
-  const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
-  b.output('y', f(b, xs), 'prediction');
-  const g: Graph = b.build();
-  const values = new Map<string, Float32Array>(
-    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), -2, 2))]),
-  );
-  const tensors = new Map<string, Tensor>(
-    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
-  );
-  const want = interpret(g, tensors, { dtype: 'f64' })[g.outputs[0]!.node]!.data;
-  const got = (await runGraphOnGpu(g, values, options)).get('y')!;
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
-  }
-  return worst;
-}
+): Promise<number> => worstErrorOnGpu(shapes, f, { run, seed });
 
 const gpu: RunOptions = { tiles: 'gpu' };
 
