@@ -190,6 +190,23 @@ export function sliceStart(s: number, extent: number, slices: number): number {
   return Math.floor((s * extent) / slices);
 }
 
+/**
+ * A sliced reduction's input as [pre, run, post]: the reduced axes (one contiguous run, as
+ * split.ts makes them) hold `run` elements, `post` apart, in each of `pre` outer blocks.
+ */
+export function slicedRun(
+  inShape: readonly number[],
+  axes: readonly number[],
+): { pre: number; run: number; post: number } {
+  const from = Math.min(...axes);
+  const size = (dims: readonly number[]) => dims.reduce((a, d) => a * d, 1);
+  return {
+    pre: size(inShape.slice(0, from)),
+    run: size(axes.map((d) => inShape[d]!)),
+    post: size(inShape.slice(from + axes.length)),
+  };
+}
+
 /** The slice of `slices` that element t of `extent` falls in (the inverse of {@link sliceStart}). */
 export function sliceOf(t: number, extent: number, slices: number): number {
   return Math.floor(((t + 1) * slices - 1) / extent);

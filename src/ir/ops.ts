@@ -17,6 +17,7 @@ import {
   bindShape,
   shapeToString,
   sliceOf,
+  slicedRun,
 } from './graph.js';
 import { type DType, type Tensor, allocate, broadcastStrides, forEachIndex, stridesOf } from './tensor.js';
 import * as image from './ops/image.js';
@@ -312,10 +313,7 @@ function reduceReference(
     const { slices, axes } = node.params;
     if (slices !== undefined) {
       // [pre, R, post] → [pre, S, post]: element r of the run goes to partial sliceOf(r).
-      const from = Math.min(...axes);
-      const pre = x!.shape.slice(0, from).reduce((a, b) => a * b, 1);
-      const run = axes.reduce((a, d) => a * x!.shape[d]!, 1);
-      const post = x!.data.length / (pre * run);
+      const { pre, run, post } = slicedRun(x!.shape, axes);
       for (let i = 0; i < pre; i++)
         for (let r = 0; r < run; r++) {
           const o = (i * slices + sliceOf(r, run, slices)) * post;

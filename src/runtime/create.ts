@@ -123,7 +123,8 @@ export interface OnDevice<E extends string> {
 export async function createBackend<S extends ModelSpec | GanSpec, E extends keyof S['entries'] & string>(
   request: CreateRequest<S, E>,
 ): Promise<Backend<E>> {
-  const { caller, spec, options } = request;
+  const { caller, spec, seed, options } = request;
+  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
   const { kind, fallback } = await chooseBackend(caller, spec, options);
   if (fallback !== undefined)
     (options.onNotice ?? showNoticeOnce)(`nnx: model '${spec.name}' runs on WebGPU: ${fallback}`);
@@ -145,7 +146,6 @@ async function createOnDevice<S extends ModelSpec | GanSpec, E extends keyof S['
 ): Promise<OnDevice<E>> {
   const { caller, checkBuffers, entryNames, seed, options } = request;
   let spec = request.spec;
-  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
   const bufferSpecs = checkBuffers(spec);
   const requested = requestedTiles(options.tiles, caller);
   const device = await requestDevice(options);
@@ -202,7 +202,6 @@ async function createOnWasm<S extends ModelSpec | GanSpec, E extends keyof S['en
   const threads = options.threads ?? 1;
   if (!(Number.isSafeInteger(threads) && threads >= 1 && threads <= WASM_MAX_THREADS))
     throw new Error(`${caller}: threads must be an integer from 1 to ${WASM_MAX_THREADS}, got ${threads}`);
-  if (!Number.isSafeInteger(seed)) throw new Error(`${caller}: seed must be an integer, got ${seed}`);
   const buffers = checkBuffers(spec);
   const wasm = wasmModuleOf(spec);
   if (typeof wasm === 'string') throw new Error(`${caller}: the wasm backend cannot run this model: ${wasm}`);

@@ -4,7 +4,7 @@
  * epilogue after, or a matmul (matmul.ts) whose store applies the epilogue. Each thread takes
  * a contiguous share of the output elements.
  */
-import { type Graph, type Node, sizeOf } from '../../ir/graph.js';
+import { type Graph, type Node, sizeOf, slicedRun } from '../../ir/graph.js';
 import type { FusedKernel } from '../../ir/passes/fuse.js';
 import { contiguousStrides } from '../wgsl/builder.js';
 import { F32, I32, V128 } from './encoder.js';
@@ -49,16 +49,12 @@ function mapKernel(w: FusedWriter, n: number): void {
   forThreadShare(f, n, i, () => w.storeRoots({ local: i, key: 'i' }));
 }
 
-/** A sliced reduction (the WGSL writer's slicedReduceKernel): one loop over the slice's run elements. */
+/** A sliced reduction (the WGSL writer's slicedReduceBody): one loop over the slice's run elements. */
 function slicedReduceKernel(w: FusedWriter, anchor: Node<'sum' | 'reduce_max'>, n: number): void {
   const f = w.f;
   const x = w.g.nodes[anchor.srcs[0]!]!;
-  const inShape = x.shape as number[];
-  const { axes } = anchor.params;
   const slices = anchor.params.slices!;
-  const from = Math.min(...axes);
-  const run = axes.reduce((a, d) => a * inShape[d]!, 1);
-  const post = sizeOf(inShape.slice(from + axes.length));
+  const { run, post } = slicedRun(x.shape as number[], anchor.params.axes);
   const [i, s, base, r, hi, at] = Array.from({ length: 6 }, () => f.local(I32));
   const acc = f.local(F32);
   forThreadShare(f, n, i, () => {

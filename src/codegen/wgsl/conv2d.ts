@@ -376,32 +376,26 @@ function stagedConv(
   // Vectorised first: a vec4 binding changes how the element gathers read it too.
   const quadA = gemm.alignedA && ops.vectorize(0);
   const quadB = gemm.alignedB && ops.vectorize(1);
-  define(
-    'convA',
-    'f32',
-    params.A,
-    gemm.a('0.0', (at) => ops.load(0, at)),
-  );
-  define(
-    'convB',
-    'f32',
-    params.B,
-    gemm.b('0.0', (at) => ops.load(1, at)),
-  );
-  if (quadA)
+  // convA/convB gather one element of an operand, convA4/convB4 (where aligned) a quad.
+  for (const [name, operand, quad] of [
+    ['A', 0, quadA],
+    ['B', 1, quadB],
+  ] as const) {
+    const gather = name === 'A' ? gemm.a : gemm.b;
     define(
-      'convA4',
-      'vec4<f32>',
-      params.A,
-      gemm.a('vec4<f32>(0.0)', (at) => ops.quad(0, at)),
+      `conv${name}`,
+      'f32',
+      params[name],
+      gather('0.0', (at) => ops.load(operand, at)),
     );
-  if (quadB)
-    define(
-      'convB4',
-      'vec4<f32>',
-      params.B,
-      gemm.b('vec4<f32>(0.0)', (at) => ops.quad(1, at)),
-    );
+    if (quad)
+      define(
+        `conv${name}4`,
+        'vec4<f32>',
+        params[name],
+        gather('vec4<f32>(0.0)', (at) => ops.quad(operand, at)),
+      );
+  }
   const shape: MatmulShape = {
     ...(sliced && { batch: gemm.slices }),
     m: gemm.m,

@@ -4,7 +4,7 @@
  * Three shapes of kernel: a plain map over the roots' index, a reduction (with its prologue in
  * the loop and its epilogue after it), and a matmul whose store applies the epilogue.
  */
-import { type Graph, type Node, isBinary, isUnary, sizeOf } from '../../ir/graph.js';
+import { type Graph, type Node, isBinary, isUnary, sizeOf, slicedRun } from '../../ir/graph.js';
 import { WGSL_BINARY, WGSL_UNARY } from './ops.js';
 import { matmulGeometry } from '../../ir/ops/matmul.js';
 import { PCG_WGSL, counterValueWgsl } from './ops.js';
@@ -215,12 +215,8 @@ export function mapKernel(w: KernelWriter, n: number): string {
  */
 function slicedReduceBody(w: KernelWriter, g: Graph, anchor: Node<'sum' | 'reduce_max'>): string {
   const x = g.nodes[anchor.srcs[0]!]!;
-  const inShape = x.shape as number[];
-  const { axes } = anchor.params;
   const slices = anchor.params.slices!;
-  const from = Math.min(...axes);
-  const run = axes.reduce((a, d) => a * inShape[d]!, 1);
-  const post = sizeOf(inShape.slice(from + axes.length));
+  const { run, post } = slicedRun(x.shape as number[], anchor.params.axes);
   const loop = new Scope();
   const value = w.valueAt(x.id, 'base + r * ' + `${post}u`, loop);
   const combine = anchor.op === 'sum' ? `acc + ${value}` : `max(acc, ${value})`;
