@@ -5,14 +5,11 @@
  */
 import { BufferPool } from '../src/codegen/plan.js';
 import { KernelTable, type LowerOptions, lowerEntry } from '../src/codegen/spec.js';
-import { expect } from 'vitest';
-import { GraphBuilder } from '../src/ir/builder.js';
-import { type Graph, inputsOf, sizeOf } from '../src/ir/graph.js';
-import { interpret } from '../src/ir/interpret.js';
-import type { Tensor } from '../src/ir/tensor.js';
+import type { GraphBuilder } from '../src/ir/builder.js';
+import { type Graph, inputsOf } from '../src/ir/graph.js';
 import { requestDevice } from '../src/runtime/index.js';
 import type { Tiles } from '../src/runtime/spec.js';
-import { randomArray, seededRandom } from './ir/random.js';
+import { type OracleOptions, worstErrorAgainstInterpreter } from './kernel-oracle.js';
 
 /** Lowering options, and which tiles to run: `gpu` runs every kernel's GPU tiles variant, where it has one. */
 export type RunOptions = LowerOptions & { readonly tiles?: Tiles };
@@ -97,39 +94,16 @@ export async function runGraphOnGpu(
   return out;
 }
 
-/**
- * Builds `y = f(x0, x1, …)` on data inputs of the given shapes (random in `range`), runs it on the
- * adapter and in the reference interpreter at `dtype`, and returns the worst relative error.
- */
-export async function worstErrorOnGpu(
+/** {@link worstErrorAgainstInterpreter} with the graph run on the adapter. */
+export function worstErrorOnGpu(
   shapes: number[][],
   f: (b: GraphBuilder, xs: number[]) => number,
-  options: {
-    readonly range?: [number, number];
-    readonly seed?: number;
-    readonly dtype?: 'f32' | 'f64';
-    readonly run?: RunOptions;
-  } = {},
+  options: OracleOptions & { readonly run?: RunOptions } = {},
 ): Promise<number> {
-  const rand = seededRandom(options.seed ?? 1);
-  const range = options.range ?? [-2, 2];
-  const b = new GraphBuilder();
-  const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
-  b.output('y', f(b, xs), 'prediction');
-  const g: Graph = b.build();
-  const values = new Map<string, Float32Array>(
-    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), ...range))]),
+  return worstErrorAgainstInterpreter(
+    shapes,
+    f,
+    (g, values) => runGraphOnGpu(g, values, options.run),
+    options,
   );
-  const tensors = new Map<string, Tensor>(
-    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
-  );
-  const want = interpret(g, tensors, { dtype: options.dtype ?? 'f64' })[g.outputs[0]!.node]!.data;
-  const got = (await runGraphOnGpu(g, values, options.run)).get('y')!;
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
-  }
-  return worst;
 }

@@ -10,6 +10,7 @@ import { interpret } from '../../../src/ir/interpret.js';
 import type { Tensor } from '../../../src/ir/tensor.js';
 import { randomArray, randomInt, seededRandom } from '../../ir/random.js';
 import { runGraphOnWasm, runGraphOnWasmThreads } from '../../wasm.js';
+import { worstErrorAgainstInterpreter } from '../../kernel-oracle.js';
 
 const DOMAIN: Record<string, [number, number]> = { log: [0.1, 3], sqrt: [0.1, 3], div: [0.5, 2] };
 
@@ -22,28 +23,11 @@ async function checkAgainstReference(
   tolerance = 2e-5,
   threads = 1,
 ) {
-  const rand = seededRandom(seed);
-  const b = new GraphBuilder();
-  const xs = shapes.map((s, i) => b.input(`x${i}`, 'data', s));
-  b.output('y', f(b, xs), 'prediction');
-  const g: Graph = b.build();
-  const values = new Map<string, Float32Array>(
-    shapes.map((s, i) => [`x${i}`, Float32Array.from(randomArray(rand, sizeOf(s), ...range))]),
+  const run = (g: Graph, values: Map<string, Float32Array>) =>
+    threads === 1 ? runGraphOnWasm(g, values) : runGraphOnWasmThreads(g, values, threads);
+  expect(await worstErrorAgainstInterpreter(shapes, f, run, { range, seed, dtype: 'f32' })).toBeLessThan(
+    tolerance,
   );
-  const tensors = new Map<string, Tensor>(
-    [...values].map(([k, v], i) => [k, { shape: shapes[i]!, data: v }]),
-  );
-  const want = interpret(g, tensors, { dtype: 'f32' })[g.outputs[0]!.node]!.data;
-  const got = (
-    threads === 1 ? runGraphOnWasm(g, values) : await runGraphOnWasmThreads(g, values, threads)
-  ).get('y')!;
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
-  }
-  expect(worst).toBeLessThan(tolerance);
 }
 
 /** As above, with the leading operands' values given (counters, seeds), and bit-exact. */

@@ -57,6 +57,35 @@ function expectClose(
   return moved;
 }
 
+/**
+ * Trains `steps` steps of one 3-sample batch of a CNN on one wasm thread against the interpreter
+ * (f32 tolerance; every weight moves), then on `threads` threads: the same bits, and the same
+ * predictions.
+ */
+async function expectCnnTrainsOnThreads(
+  compiled: NonNullable<ReturnType<typeof compile>['compiled']>,
+  x: Float32Array,
+  target: Float32Array,
+  threads: number,
+): Promise<void> {
+  const { spec, optimized } = compiled;
+  const steps = 3;
+  const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
+  const weights = await model.getWeights();
+  for (let s = 0; s < steps; s++) model.trainStep({ x, target });
+  const after = await model.getWeights();
+  const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
+  expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
+  for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
+  const predicted = await model.predict({ x });
+  model.destroy();
+  const many = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads });
+  for (let s = 0; s < steps; s++) many.trainStep({ x, target });
+  for (const [name, w] of await many.getWeights()) expect(w, name).toEqual(after.get(name));
+  expect(await many.predict({ x })).toEqual(predicted);
+  many.destroy();
+}
+
 describe('training steps on the wasm backend equal the interpreter', () => {
   it.each([
     ['SGD with Nesterov momentum', 'SGD(lr: 0.3, momentum: 0.9, nesterov: true)'],
@@ -149,24 +178,10 @@ train C {
       { wasm: true },
     );
     expect(diagnostics).toEqual([]);
-    const { spec, optimized } = compiled!;
-    const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
-    const weights = await model.getWeights();
     const rand = seededRandom(13);
     const x = Float32Array.from(randomArray(rand, 3 * 9 * 7 * 3, 0, 1));
-    const target = Float32Array.of(1, 3, 0);
-    const steps = 3;
-    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
-    const after = await model.getWeights();
-    const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
-    expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
-    for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
-    model.destroy();
     // Two threads split the convolutions' tiles and the pooling's images: the same bits.
-    const two = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads: 2 });
-    for (let s = 0; s < steps; s++) two.trainStep({ x, target });
-    for (const [name, w] of await two.getWeights()) expect(w, name).toEqual(after.get(name));
-    two.destroy();
+    await expectCnnTrainsOnThreads(compiled!, x, Float32Array.of(1, 3, 0), 2);
   });
 });
 
@@ -189,7 +204,7 @@ train C {
       { wasm: true, wholeStep: false },
     );
     expect(diagnostics).toEqual([]);
-    const { spec, optimized, lowered } = compiled!;
+    const { lowered } = compiled!;
     // Both forward convs of the step take the next kernel (bias + relu) as their epilogue.
     const { fused, plan } = lowered.train;
     const kernels = plan.order.map((k) => fused.kernels[k]!);
@@ -199,24 +214,9 @@ train C {
     expect(kernels.filter((_, at) => poolGradEpilogue(fused.graph, kernels, at) !== undefined).length).toBe(
       1,
     );
-    const model = await NnxModel.create(spec, { seed: 4, backend: 'wasm' });
-    const weights = await model.getWeights();
     const rand = seededRandom(17);
     const x = Float32Array.from(randomArray(rand, 3 * 9 * 8 * 2, 0, 1));
-    const target = Float32Array.of(2, 0, 1);
-    const steps = 3;
-    for (let s = 0; s < steps; s++) model.trainStep({ x, target });
-    const after = await model.getWeights();
-    const values = interpretTrainSteps(optimized.train, weights, { x, target }, 3, steps, 4);
-    expectClose(after, (name) => values.get(name)?.data as Float32Array, 2e-5);
-    for (const [name, w] of after) expect(w, `${name} trained`).not.toEqual(weights.get(name));
-    const predicted = await model.predict({ x });
-    model.destroy();
-    const three = await NnxModel.create(spec, { seed: 4, backend: 'wasm', threads: 3 });
-    for (let s = 0; s < steps; s++) three.trainStep({ x, target });
-    for (const [name, w] of await three.getWeights()) expect(w, name).toEqual(after.get(name));
-    expect(await three.predict({ x })).toEqual(predicted);
-    three.destroy();
+    await expectCnnTrainsOnThreads(compiled!, x, Float32Array.of(2, 0, 1), 3);
   });
 });
 
